@@ -1,0 +1,44 @@
+# sealbox: the short commands. Everything real happens in CMake/ctest and scripts/.
+BUILD      ?= build/release
+TESTBUILD  ?= build/asan
+FUZZBUILD  ?= build/fuzz
+JOBS       ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build demo test test-build bench fuzz lint format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+test-build: deps
+	@cmake -S . -B $(TESTBUILD) -DSB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(TESTBUILD) -j $(JOBS)
+
+test: test-build
+	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZBUILD) -DSB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZBUILD) -j $(JOBS)
+	@scripts/fuzz.sh $(FUZZBUILD) $(FUZZ_SECONDS)
+
+lint: deps
+	@scripts/lint.sh
+
+format:
+	@git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.c' | xargs clang-format -i
+
+clean:
+	rm -rf build

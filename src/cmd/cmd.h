@@ -1,0 +1,16 @@
+/* cmd: what the sealbox command handlers share — the command table entry and exit codes. */
+#ifndef SB_CMD_H
+#define SB_CMD_H
+
+#include "util/util.h"
+
+struct sb_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* Exit codes of `sealbox` itself for usage errors (commands document their own). */
+#define SB_EXIT_USAGE 2
+
+#endif

@@ -1,0 +1,55 @@
+/* sealbox: the command-line entry point. Dispatches to one handler per command; handlers
+ * live in src/cmd/cmd_<name>.c and are listed in the table below (and nowhere else). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static int cmd_version(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("sealbox %s\n", SB_VERSION);
+    return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+/* One line per command; keep the help text honest: only commands that work are listed. */
+static const struct sb_cmd COMMANDS[] = {
+    {"help", "show this help, or the help of one command", cmd_help},
+    {"version", "print the version", cmd_version},
+};
+
+static int cmd_help(int argc, char **argv) {
+    if (argc > 1) {
+        for (size_t i = 0; i < SB_ARRAY_LEN(COMMANDS); i++)
+            if (strcmp(argv[1], COMMANDS[i].name) == 0) {
+                char *hargv[] = {argv[1], (char *)"--help", NULL};
+                return COMMANDS[i].run(2, hargv);
+            }
+        fprintf(stderr, "sealbox: no command '%s'\n", argv[1]);
+        return SB_EXIT_USAGE;
+    }
+    printf("usage: sealbox COMMAND [ARGS...]\n\n"
+           "sealbox: sandboxes, attestation and a least-privilege tool gateway for AI agents.\n\n"
+           "commands:\n");
+    for (size_t i = 0; i < SB_ARRAY_LEN(COMMANDS); i++)
+        printf("  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    printf("\n'sealbox help COMMAND' or 'sealbox COMMAND --help' for details.\n"
+           "Documentation: docs/ (README.md has a five-minute tour).\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        (void)cmd_help(1, argv);
+        return SB_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) name = "version";
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
+    for (size_t i = 0; i < SB_ARRAY_LEN(COMMANDS); i++)
+        if (strcmp(name, COMMANDS[i].name) == 0) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "sealbox: unknown command '%s' (try 'sealbox help')\n", argv[1]);
+    return SB_EXIT_USAGE;
+}
