@@ -1,0 +1,88 @@
+/* verify: authenticates evidence from each TEE platform (signatures, vendor chains, TCB,
+ * collateral) and turns it into one normalized claims object shared by every platform. */
+#ifndef SB_VERIFY_H
+#define SB_VERIFY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+/* One input file: its name (for messages and sniffing) and its bytes. */
+struct sb_blob {
+    const char *name;
+    const uint8_t *data;
+    size_t len;
+};
+
+struct sb_verify_opts {
+    int64_t at;                  /* verification time, Unix seconds: never the clock */
+    const struct sb_blob *certs; /* --certs: extra certificates (VCEK/VLEK, chains, AK) */
+    size_t n_certs;
+    const char *collateral_dir; /* --collateral: offline collateral (NULL: none) */
+    const uint8_t *nonce;       /* --nonce: expected freshness value (NULL: none) */
+    size_t nonce_len;
+};
+
+/* A platform verifier. sniff() returns > 0 when the evidence is unambiguously its format
+ * (higher is surer), 0 otherwise; it must never fail on garbage. verify() returns 0 when the
+ * evidence is authenticated (claims set), or a negative code: SB_E_TRUNCATED / MALFORMED /
+ * LIMIT / UNSUPPORTED when it cannot be read, SB_E_SIGNATURE / SB_E_CHAIN when it cannot be
+ * authenticated. Appraisal (is this *acceptable*?) is policy's job, not the verifier's; a
+ * verifier records what it saw (debug bit, TCB status, …) as claims and warnings. */
+struct sb_verifier {
+    const char *name; /* "snp", "tdx", "sgx", "nitro", "tpm", "nvidia", "azure-snp-vtpm", … */
+    int (*sniff)(const struct sb_blob *ev, size_t n_ev);
+    int (*verify)(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                  json_t **claims, sb_error *err);
+};
+
+/* ---- normalized claims ------------------------------------------------------------------
+ * One JSON schema for every platform (docs/verify.md is the reference):
+ * {
+ *   "platform": "snp",                 snp|tdx|sgx|nitro|tpm|nvidia|software
+ *   "format": "snp-report",            the container that was parsed (e.g. "tdx-quote-v5",
+ *                                      "configfs-tsm", "trustee-snp-evidence", "azure-hcl")
+ *   "version": 3,                      format version, where the format has one
+ *   "measurements": {"measurement": "<hex>", ...}   names per platform: snp measurement;
+ *                                      tdx mrtd, rtmr0..3, mrseam, mrsignerseam, mrconfigid,
+ *                                      mrowner, mrownerconfig; sgx mrenclave, mrsigner;
+ *                                      nitro pcr0..pcrN; tpm "<bank>:<index>" e.g. "sha256:7";
+ *                                      nvidia "block<N>"
+ *   "report_data": "<hex>",            the bytes the attester bound (TPM: qualifyingData,
+ *                                      Nitro: nonce||user_data is split below)
+ *   "tcb": {"components": {"<name>": <int>, ...}, "status": "UpToDate"|null,
+ *           "advisories": [..], "tcb_date": "<RFC3339>"|null,
+ *           "evaluation_data_number": <int>|null},
+ *   "debug": false,
+ *   "signer": {...},                   platform ids: snp id_key_digest/author_key_digest,
+ *                                      sgx mrsigner/isvprodid/isvsvn, tdx mrsignerseam, ...
+ *   "product": "Milan"|null,           processor product / GPU architecture where known
+ *   "init_data": "<hex>"|null,         snp host_data, tdx mrconfigid (init-data digest)
+ *   "platform_identity": {...},        snp chip_id, tdx/sgx fmspc+pceid, nitro module_id, ...
+ *   "platform_claims": {...},          everything else the format states (snp policy, vmpl,
+ *                                      platform_info; nitro user_data/public_key/nonce; ...)
+ *   "collateral": [{"kind": "vcek", "subject": "...", "issuer": "...",
+ *                   "not_before": "<RFC3339>", "not_after": "<RFC3339>", "source": "..."}],
+ *   "verified_at": "<RFC3339>",
+ *   "insecure": false,                 true for evidence that proves nothing (software)
+ *   "warnings": ["..."]
+ * } */
+
+/* A claims object with platform/format set and empty containers for the rest. */
+json_t *sb_claims_new(const char *platform, const char *format, int64_t at);
+/* claims[section][key] = hex(p[0..n)); section NULL sets a top-level key. 0 or SB_E_INTERNAL */
+int sb_claims_set_hex(json_t *claims, const char *section, const char *key, const uint8_t *p,
+                      size_t n) SB_WUR;
+int sb_claims_set_int(json_t *claims, const char *section, const char *key, int64_t v) SB_WUR;
+int sb_claims_set_str(json_t *claims, const char *section, const char *key, const char *v) SB_WUR;
+int sb_claims_set_bool(json_t *claims, const char *section, const char *key, bool v) SB_WUR;
+/* Appends a warning string. */
+int sb_claims_warn(json_t *claims, const char *fmt, ...) SB_PRINTF(2, 3);
+/* Appends a collateral record (times as Unix seconds; 0 means unknown). */
+int sb_claims_add_collateral(json_t *claims, const char *kind, const char *subject,
+                             const char *issuer, int64_t not_before, int64_t not_after,
+                             const char *source) SB_WUR;
+
+#endif
