@@ -38,6 +38,14 @@ struct sb_verifier {
                   json_t **claims, sb_error *err);
 };
 
+/* ---- the platform verifiers (each platform owns its line) -------------------------------- */
+
+/* ==== AMD SEV-SNP ==== */
+/* ==== Intel TDX / SGX ==== */
+/* ==== AWS Nitro ==== */
+/* ==== NVIDIA ==== */
+/* ==== TPM 2.0 / Azure vTPM ==== */
+
 /* ---- normalized claims ------------------------------------------------------------------
  * One JSON schema for every platform (docs/verify.md is the reference):
  * {
