@@ -10,16 +10,16 @@
 #define VERIFY_MAX_NONCE 1024
 
 static void verify_usage(FILE *f) {
-    fprintf(f,
-            "usage: sealbox verify [--platform NAME] [--certs FILE]... [--collateral DIR]\n"
-            "                      [--at TIME] [--nonce HEX] [--json] EVIDENCE...\n\n"
-            "Authenticates TEE evidence against the vendor's certificate chain at an explicit\n"
-            "time and prints the normalized claims. EVIDENCE files together form one piece of\n"
-            "evidence (e.g. a quote and its event log).\n\n"
-            "  --platform NAME   auto (default: detect the format) or one of:");
+    fprintf(f, "usage: sealbox verify [--platform NAME] [--certs FILE]... [--collateral DIR]\n"
+               "                      [--at TIME] [--nonce HEX] [--json] EVIDENCE...\n\n"
+               "Authenticates TEE evidence against the vendor's certificate chain at an explicit\n"
+               "time and prints the normalized claims. EVIDENCE files together form one piece of\n"
+               "evidence (e.g. a quote and its event log).\n\n"
+               "  --platform NAME   auto (default: detect the format) or one of:");
     const struct sb_verifier *const *v = sb_verifiers();
     if (!v[0]) fprintf(f, " (none built in yet)");
-    for (size_t i = 0; v[i]; i++) fprintf(f, " %s", v[i]->name);
+    for (size_t i = 0; v[i]; i++)
+        fprintf(f, " %s", v[i]->name);
     fprintf(f, "\n"
                "  --certs FILE      extra certificates (VCEK/VLEK, chains, AK); repeat the flag\n"
                "  --collateral DIR  offline collateral (TCB info, QE identity, CRLs), e.g. the\n"
@@ -112,10 +112,14 @@ static void print_claims_human(const json_t *claims) {
 
 int sb_cmd_verify(int argc, char **argv) {
     static const struct option opts[] = {
-        {"platform", required_argument, NULL, 'p'}, {"certs", required_argument, NULL, 'c'},
-        {"collateral", required_argument, NULL, 'C'}, {"at", required_argument, NULL, 't'},
-        {"nonce", required_argument, NULL, 'n'},      {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"platform", required_argument, NULL, 'p'},
+        {"certs", required_argument, NULL, 'c'},
+        {"collateral", required_argument, NULL, 'C'},
+        {"at", required_argument, NULL, 't'},
+        {"nonce", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct verify_args a = {0};
     optind = 1;

@@ -121,7 +121,8 @@ int sb_blobs_load(char *const *paths, size_t n, struct sb_blob **out, sb_error *
 
 void sb_blobs_free(struct sb_blob *v, size_t n) {
     if (!v) return;
-    for (size_t i = 0; i < n; i++) free((void *)(uintptr_t)v[i].data);
+    for (size_t i = 0; i < n; i++)
+        free((void *)(uintptr_t)v[i].data);
     free(v);
 }
 

@@ -48,7 +48,7 @@ struct sb_verifier {
 
 /* ---- dispatch: the verifier table, format detection, loading (src/verify/verify.c) ------ */
 
-#define SB_VERIFY_MAX_FILES 32              /* EVIDENCE files plus --certs files, each */
+#define SB_VERIFY_MAX_FILES 32u             /* EVIDENCE files plus --certs files, each */
 #define SB_VERIFY_MAX_FILE_SIZE (64u << 20) /* one evidence, certificate or event-log file */
 
 /* The registered verifiers, NULL-terminated, in table order. */

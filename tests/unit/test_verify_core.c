@@ -8,10 +8,10 @@
 TEST(exit_code_contract) {
     CHECK_INT(sb_verify_exit_code(0), 0);
     CHECK_INT(sb_verify_exit_code(SB_E_POLICY), 1);
-    const int two[] = {SB_E_TRUNCATED, SB_E_MALFORMED, SB_E_LIMIT,    SB_E_SIGNATURE,
-                       SB_E_CHAIN,     SB_E_IO,        SB_E_INTERNAL, SB_E_USAGE,
-                       SB_E_UNSUPPORTED, SB_E_NOTFOUND};
-    for (size_t i = 0; i < SB_ARRAY_LEN(two); i++) CHECK_INT(sb_verify_exit_code(two[i]), 2);
+    const int two[] = {SB_E_TRUNCATED, SB_E_MALFORMED, SB_E_LIMIT, SB_E_SIGNATURE,   SB_E_CHAIN,
+                       SB_E_IO,        SB_E_INTERNAL,  SB_E_USAGE, SB_E_UNSUPPORTED, SB_E_NOTFOUND};
+    for (size_t i = 0; i < SB_ARRAY_LEN(two); i++)
+        CHECK_INT(sb_verify_exit_code(two[i]), 2);
 }
 
 TEST(registered_verifiers_are_complete_and_unique) {
@@ -21,7 +21,8 @@ TEST(registered_verifiers_are_complete_and_unique) {
         CHECK(v[i]->sniff != NULL);
         CHECK(v[i]->verify != NULL);
         CHECK(sb_verifier_find(v[i]->name) == v[i]);
-        for (size_t j = 0; j < i; j++) CHECK(strcmp(v[i]->name, v[j]->name) != 0);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(v[i]->name, v[j]->name) != 0);
     }
     CHECK(sb_verifier_find("no-such-tee") == NULL);
     CHECK(sb_verifier_find(NULL) == NULL);
@@ -80,6 +81,7 @@ TEST(blobs_load_names_files_and_limits) {
     CHECK_CONTAINS(err.msg, "missing.bin");
     CHECK(v == NULL);
     char *many[SB_VERIFY_MAX_FILES + 1];
-    for (size_t i = 0; i < SB_ARRAY_LEN(many); i++) many[i] = p1;
+    for (size_t i = 0; i < SB_ARRAY_LEN(many); i++)
+        many[i] = p1;
     CHECK_INT(sb_blobs_load(many, SB_ARRAY_LEN(many), &v, &err), SB_E_LIMIT);
 }
