@@ -274,3 +274,48 @@ int sb_pck_ext_parse(const uint8_t *der, size_t n, struct sb_pck_ext *out, sb_er
     *out = o;
     return 0;
 }
+
+/* The whole TLV at r (tag, length and value) as a view. */
+static int der_span(sb_reader *r, uint8_t want, const uint8_t **span, size_t *len,
+                    const char *field) {
+    size_t start = r->off;
+    sb_reader v;
+    TRY(der_expect(r, want, &v, field));
+    size_t end = r->off;
+    r->off = start;
+    TRY(sb_reader_bytes(r, end - start, span, field));
+    *len = end - start;
+    return 0;
+}
+
+int sb_der_x509_name(const uint8_t *der, size_t n, bool crl, const uint8_t **name,
+                     size_t *name_len, sb_error *err) {
+    sb_reader r, outer, tbs, skip;
+    uint8_t tag;
+    sb_reader_init(&r, der, n, crl ? "crl" : "certificate", err);
+    TRY(der_expect(&r, DER_SEQUENCE, &outer, "outer SEQUENCE"));
+    TRY(der_expect(&outer, DER_SEQUENCE, &tbs, "tbs SEQUENCE"));
+    uint8_t first;
+    {
+        size_t save = tbs.off;
+        TRY(sb_reader_u8(&tbs, &first, "tbs"));
+        tbs.off = save;
+    }
+    if (crl) {
+        if (first == DER_INTEGER) TRY(der_tlv(&tbs, &tag, &skip, "version"));
+    } else {
+        if (first == 0xa0) TRY(der_tlv(&tbs, &tag, &skip, "version"));
+        TRY(der_expect(&tbs, DER_INTEGER, &skip, "serialNumber"));
+    }
+    TRY(der_expect(&tbs, DER_SEQUENCE, &skip, "signature algorithm"));
+    const uint8_t *issuer;
+    size_t issuer_len;
+    TRY(der_span(&tbs, DER_SEQUENCE, &issuer, &issuer_len, "issuer"));
+    if (crl) {
+        *name = issuer;
+        *name_len = issuer_len;
+        return 0;
+    }
+    TRY(der_expect(&tbs, DER_SEQUENCE, &skip, "validity"));
+    return der_span(&tbs, DER_SEQUENCE, name, name_len, "subject");
+}

@@ -117,6 +117,10 @@ struct sb_pck_ext {
     int dynamic_platform, cached_keys, smt_enabled; /* -1 when absent */
 };
 int sb_pck_ext_parse(const uint8_t *der, size_t n, struct sb_pck_ext *out, sb_error *err) SB_WUR;
+/* The DER Name of an X.509 structure: a certificate's subject, or a CRL's issuer (crl = true).
+ * Used to pair CRLs with the CA that must have signed them. *name is a view into der. */
+int sb_der_x509_name(const uint8_t *der, size_t n, bool crl, const uint8_t **name,
+                     size_t *name_len, sb_error *err) SB_WUR;
 
 /* Intel collateral JSON (PCS responses: {"tcbInfo": {...}, "signature": "<hex>"} and
  * {"enclaveIdentity": {...}, "signature": "<hex>"}). The signature covers the exact bytes of
