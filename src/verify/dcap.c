@@ -122,7 +122,7 @@ out:
 /* ---- TCB evaluation ----------------------------------------------------------------------- */
 
 struct eval {
-    const char *status; /* NULL when it could not be determined */
+    const char *status; /* NULL when not evaluated; a non-Intel name when evaluation failed */
     char reason[200];   /* why not, e.g. "no matching TCB level found" */
     int64_t date;
     json_t *advisories;
@@ -225,6 +225,7 @@ static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext
             if (ev->qe->levels[i].isvsvn <= q->qe_report.isvsvn) qe_level = &ev->qe->levels[i];
         if (!qe_level) {
             (void)snprintf(ev->reason, sizeof(ev->reason), "no matching QE TCB level found");
+            ev->status = "NoMatchingQeTcbLevel";
             return;
         }
         qe_status = (int)qe_level->status;
@@ -247,6 +248,7 @@ static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext
     }
     if (!sgx_level || (tdx && !tdx_level)) {
         (void)snprintf(ev->reason, sizeof(ev->reason), "no matching TCB level found");
+        ev->status = "NoMatchingTcbLevel";
         return;
     }
     const struct dcap_level *lvl = tdx ? tdx_level : sgx_level;
@@ -266,6 +268,7 @@ static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext
                 (attr & mask) != (want & mask)) {
                 (void)snprintf(ev->reason, sizeof(ev->reason),
                                "TDX module identity mismatch (MRSIGNERSEAM or SEAM attributes)");
+                ev->status = "TdxModuleMismatch";
                 return;
             }
         }
@@ -278,6 +281,7 @@ static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext
             if (!m) {
                 (void)snprintf(ev->reason, sizeof(ev->reason),
                                "no TDX module identity %s in the TCB info", id);
+                ev->status = "TdxModuleMismatch";
                 return;
             }
             uint64_t want = 0, mask = 0;
@@ -290,6 +294,7 @@ static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext
                 (void)snprintf(ev->reason, sizeof(ev->reason),
                                "TDX module identity %s mismatch (MRSIGNERSEAM or SEAM attributes)",
                                id);
+                ev->status = "TdxModuleMismatch";
                 return;
             }
             const struct dcap_level *ml = NULL;
@@ -298,6 +303,7 @@ static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext
             if (!ml) {
                 (void)snprintf(ev->reason, sizeof(ev->reason),
                                "no matching TDX module TCB level found (%s, SVN %u)", id, tee[0]);
+                ev->status = "NoMatchingTdxModuleTcbLevel";
                 return;
             }
             ev->module_status = dcap_status_name(ml->status);
@@ -510,7 +516,7 @@ static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_cha
         if (!tcb || json_object_set(tcb, "advisories", ev->advisories) < 0) goto claims_fail;
         char d[32];
         sb_time_format(ev->date, d);
-        C(sb_claims_set_str(cl, "tcb", "tcb_date", ev->status ? d : NULL));
+        C(sb_claims_set_str(cl, "tcb", "tcb_date", ev->platform_status ? d : NULL));
         if (ev->tcb)
             C(sb_claims_set_int(cl, "tcb", "evaluation_data_number", ev->tcb->eval));
     }

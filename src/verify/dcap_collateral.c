@@ -563,10 +563,10 @@ static int parse_identity(struct dcap_signed *s, json_t *o, sb_error *err) {
     const char *src = s->source;
     int64_t v;
     TRY(jint(o, "version", 100, &v, src, err));
-    if (v != 2)
-        BAIL(err, SB_E_UNSUPPORTED, "%s: enclaveIdentity version %lld is not supported (2)", src,
-             (long long)v);
-    s->version = 2;
+    if (v != 2 && v != 3)
+        BAIL(err, SB_E_UNSUPPORTED, "%s: enclaveIdentity version %lld is not supported (2, 3)",
+             src, (long long)v);
+    s->version = (int)v;
     json_t *id = json_object_get(o, "id");
     if (!json_is_string(id) || json_string_length(id) >= sizeof(s->id))
         BAIL(err, SB_E_MALFORMED, "%s: enclaveIdentity id is missing", src);

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         __builtin_trap();
     }
     struct sb_sgx_report rep;
-    (void)sb_sgx_report_parse(data, size, &rep, &err);
+    if (sb_sgx_report_parse(data, size, &rep, &err) == 0 && size != 384) __builtin_trap();
     struct sb_pck_ext ext;
     if (sb_pck_ext_parse(data, size, &ext, &err) < 0 && err.msg[0] == '\0') __builtin_trap();
     return 0;
