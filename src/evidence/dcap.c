@@ -141,11 +141,11 @@ int sb_dcap_quote_parse(const uint8_t *p, size_t n, struct sb_dcap_quote *out, s
             return rc;        \
         }                     \
     } while (0)
-#define FAIL(code, ...)                             \
-    do {                                            \
+#define FAIL(code, ...)                            \
+    do {                                           \
         rc = sb_error_set(err, code, __VA_ARGS__); \
-        free(q);                                    \
-        return rc;                                  \
+        free(q);                                   \
+        return rc;                                 \
     } while (0)
 
     STEP(sb_reader_u16le(&r, &q->version, "header.version"));
@@ -170,7 +170,7 @@ int sb_dcap_quote_parse(const uint8_t *p, size_t n, struct sb_dcap_quote *out, s
              "dcap: quote format not supported: version 3 with TEE type 0x%x (v3 is SGX only)",
              q->tee_type);
 
-    size_t body_len;
+    size_t body_len = 0;
     if (q->version == 5) {
         uint16_t bt;
         uint32_t bs;

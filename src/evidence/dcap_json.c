@@ -132,7 +132,8 @@ static int skip_value(sb_reader *r, int depth) {
             r->off--;
             return bad(r, "JSON value expected");
         }
-        if (c == '-') TRY(skip_digits(r, true));
+        if (c == '-')
+            TRY(skip_digits(r, true));
         else
             TRY(skip_digits(r, false));
         if (sb_reader_remaining(r) && peek(r, &c, "number") == 0 && c == '.') {

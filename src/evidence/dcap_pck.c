@@ -238,8 +238,9 @@ int sb_pck_ext_parse(const uint8_t *der, size_t n, struct sb_pck_ext *out, sb_er
         TRY(item_oid(&item, &a, &b));
         if (a >= 1 && a <= 7 && b == -1) {
             if (seen & (1u << a))
-                BAIL(err, SB_E_MALFORMED, "pck-ext: duplicate item 1.2.840.113741.1.13.1.%d "
-                                          "(offset 0x%zx)",
+                BAIL(err, SB_E_MALFORMED,
+                     "pck-ext: duplicate item 1.2.840.113741.1.13.1.%d "
+                     "(offset 0x%zx)",
                      a, at);
             seen |= 1u << a;
         }
@@ -288,8 +289,8 @@ static int der_span(sb_reader *r, uint8_t want, const uint8_t **span, size_t *le
     return 0;
 }
 
-int sb_der_x509_name(const uint8_t *der, size_t n, bool crl, const uint8_t **name,
-                     size_t *name_len, sb_error *err) {
+int sb_der_x509_name(const uint8_t *der, size_t n, bool crl, const uint8_t **name, size_t *name_len,
+                     sb_error *err) {
     sb_reader r, outer, tbs, skip;
     uint8_t tag;
     sb_reader_init(&r, der, n, crl ? "crl" : "certificate", err);

@@ -68,12 +68,12 @@ struct sb_dcap_quote {
     uint8_t qe_vendor_id[16];
     uint8_t user_data[20];
     enum sb_dcap_body body_type;
-    struct sb_sgx_report sgx; /* body_type SGX */
-    struct sb_td_report td;   /* body_type TD10 / TD15 */
+    struct sb_sgx_report sgx;   /* body_type SGX */
+    struct sb_td_report td;     /* body_type TD10 / TD15 */
     const uint8_t *signed_data; /* header || [v5 type||size] || body: what the quote key signs */
     size_t signed_len;
-    uint8_t sig[64];        /* ECDSA P-256 r||s, big-endian */
-    uint8_t attest_key[64]; /* P-256 point x||y */
+    uint8_t sig[64];              /* ECDSA P-256 r||s, big-endian */
+    uint8_t attest_key[64];       /* P-256 point x||y */
     const uint8_t *qe_report_raw; /* 384 bytes signed by the PCK key */
     struct sb_sgx_report qe_report;
     uint8_t qe_report_sig[64];
@@ -82,9 +82,9 @@ struct sb_dcap_quote {
     uint16_t cert_type; /* the innermost certification data type (5 for a PCK chain) */
     const uint8_t *cert_data;
     size_t cert_data_len;
-    size_t quote_len;      /* bytes of the declared structure (header .. end of sig data) */
-    size_t trailing_len;   /* input bytes after it (see sb_dcap_quote_parse) */
-    bool trailing_zero;    /* every trailing byte is 0x00 */
+    size_t quote_len;    /* bytes of the declared structure (header .. end of sig data) */
+    size_t trailing_len; /* input bytes after it (see sb_dcap_quote_parse) */
+    bool trailing_zero;  /* every trailing byte is 0x00 */
 };
 
 /* Parses a DCAP quote: v3 (SGX), v4 (SGX or TDX 1.0), v5 (body type 1/2/3). Every size field is
@@ -111,16 +111,16 @@ struct sb_pck_ext {
     uint8_t cpusvn[16];
     uint8_t pceid[2];
     uint8_t fmspc[6];
-    int sgx_type;                   /* 0 standard, 1 scalable, 2 scalable with integrity */
-    bool has_platform_instance_id;  /* Platform CA certificates only */
+    int sgx_type;                  /* 0 standard, 1 scalable, 2 scalable with integrity */
+    bool has_platform_instance_id; /* Platform CA certificates only */
     uint8_t platform_instance_id[16];
     int dynamic_platform, cached_keys, smt_enabled; /* -1 when absent */
 };
 int sb_pck_ext_parse(const uint8_t *der, size_t n, struct sb_pck_ext *out, sb_error *err) SB_WUR;
 /* The DER Name of an X.509 structure: a certificate's subject, or a CRL's issuer (crl = true).
  * Used to pair CRLs with the CA that must have signed them. *name is a view into der. */
-int sb_der_x509_name(const uint8_t *der, size_t n, bool crl, const uint8_t **name,
-                     size_t *name_len, sb_error *err) SB_WUR;
+int sb_der_x509_name(const uint8_t *der, size_t n, bool crl, const uint8_t **name, size_t *name_len,
+                     sb_error *err) SB_WUR;
 
 /* Intel collateral JSON (PCS responses: {"tcbInfo": {...}, "signature": "<hex>"} and
  * {"enclaveIdentity": {...}, "signature": "<hex>"}). The signature covers the exact bytes of

@@ -16,8 +16,61 @@ static bool same_name(const sb_cert *a_subject_of, const sb_cert *b_issuer_of) {
     return s && i && strcmp(s, i) == 0;
 }
 
+/* The certification data must be exactly the PEM encoding of its certificates (64-column
+ * base64, LF line ends, as Intel's QE writes it), optionally followed by NUL bytes, so that
+ * every byte of it either belongs to a certificate or is a counted terminator. */
+static int canonical_pem(const uint8_t *p, size_t n, sb_cert *const *v, size_t k, size_t *nul_tail,
+                         sb_error *err) {
+    sb_writer w;
+    sb_writer_init(&w, SB_DCAP_CERT_DATA_MAX + 1024);
+    for (size_t i = 0; i < k; i++) {
+        const uint8_t *der;
+        size_t dn;
+        TRY(sb_cert_der(v[i], &der, &dn, err));
+        char *b64 = sb_base64_encode(der, dn);
+        if (!b64) {
+            sb_writer_free(&w);
+            BAIL(err, SB_E_INTERNAL, "out of memory");
+        }
+        size_t bl = strlen(b64);
+        (void)sb_writer_str(&w, "-----BEGIN CERTIFICATE-----\n");
+        for (size_t o = 0; o < bl; o += 64) {
+            (void)sb_writer_bytes(&w, b64 + o, bl - o < 64 ? bl - o : 64);
+            (void)sb_writer_u8(&w, '\n');
+        }
+        (void)sb_writer_str(&w, "-----END CERTIFICATE-----\n");
+        free(b64);
+    }
+    if (sb_writer_status(&w) < 0) {
+        sb_writer_free(&w);
+        BAIL(err, SB_E_LIMIT, "dcap: PCK certificate chain too large");
+    }
+    size_t i = 0;
+    while (i < w.len && i < n && w.buf[i] == p[i])
+        i++;
+    bool ok = i == w.len;
+    sb_writer_free(&w);
+    if (!ok)
+        BAIL(err, SB_E_MALFORMED,
+             "dcap: PCK certificate chain data is not the canonical PEM of its certificates "
+             "(byte %zu of the certification data)",
+             i);
+    for (size_t j = i; j < n; j++)
+        if (p[j] != 0)
+            BAIL(err, SB_E_MALFORMED,
+                 "dcap: PCK certificate chain data: byte %zu after the last certificate is not "
+                 "a NUL terminator",
+                 j);
+    *nul_tail = n - i;
+    return 0;
+}
+
 static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64_t at,
                      struct dcap_chain_entry **out, sb_error *err) {
+    if (q->cert_type != SB_DCAP_CERT_PCK_CHAIN)
+        BAIL(err, SB_E_UNSUPPORTED,
+             "dcap: certification data type %u is not supported (5 = PEM PCK certificate chain)",
+             q->cert_type);
     uint8_t key[32];
     TRY(sb_hash(SB_HASH_SHA256, q->cert_data, q->cert_data_len, key, err));
     for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++) {
@@ -27,10 +80,6 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
             return 0;
         }
     }
-    if (q->cert_type != SB_DCAP_CERT_PCK_CHAIN)
-        BAIL(err, SB_E_UNSUPPORTED,
-             "dcap: certification data type %u is not supported (5 = PEM PCK certificate chain)",
-             q->cert_type);
     sb_cert **v = NULL;
     size_t n = 0;
     if (sb_certs_from_pem(q->cert_data, q->cert_data_len, DCAP_CHAIN_CERTS_MAX, &v, &n, err) < 0)
@@ -47,22 +96,29 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
                           n);
         goto out;
     }
-    if (same_name(v[n - 1], v[n - 1])) {
-        /* The chain carries its root: it must be the pinned one, byte for byte. */
-        if (!sb_cert_equal(v[n - 1], c->root)) {
+    size_t nul_tail = 0;
+    if ((rc = canonical_pem(q->cert_data, q->cert_data_len, v, n, &nul_tail, err)) < 0) goto out;
+    /* The chain is the PCK certificate, its CA and optionally the root, which must then be the
+     * pinned one byte for byte (a modified root is an error, not an ignored extra). */
+    if (n > 3) {
+        rc = sb_error_set(err, SB_E_CHAIN,
+                          "dcap: PCK certificate chain has %zu certificates (PCK, CA, root)", n);
+        goto out;
+    }
+    if (n == 3) {
+        if (!sb_cert_equal(v[2], c->root)) {
             rc = sb_error_set(err, SB_E_CHAIN,
                               "dcap: PCK certificate chain: unable to validate root cert: it is "
                               "not the pinned Intel SGX Root CA");
             goto out;
         }
-        ni--;
+        ni = 1;
     }
     if ((rc = sb_x509_verify_chain(v[0], v + 1, ni, &c->root, 1, NULL, 0, at, 0, err)) < 0) {
         (void)sb_error_prefix(err, "dcap: PCK certificate chain");
         goto out;
     }
-    for (size_t i = 1; i <= ni; i++)
-        if (same_name(v[i], v[0])) ca = v[i];
+    if (same_name(v[1], v[0])) ca = v[1];
     if (!ca) {
         rc = sb_error_set(err, SB_E_CHAIN, "dcap: PCK certificate chain has no issuing CA");
         goto out;
@@ -111,6 +167,7 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
     e->pck_key = pk;
     pk = NULL;
     e->ext = ext;
+    e->nul_tail = nul_tail;
     e->used = true;
     *out = e;
 out:
@@ -120,15 +177,6 @@ out:
 }
 
 /* ---- TCB evaluation ----------------------------------------------------------------------- */
-
-struct eval {
-    const char *status; /* NULL when not evaluated; a non-Intel name when evaluation failed */
-    char reason[200];   /* why not, e.g. "no matching TCB level found" */
-    int64_t date;
-    json_t *advisories;
-    const char *platform_status, *module_status, *qe_status;
-    struct dcap_signed *tcb, *qe;
-};
 
 static int converge_qe(int platform, int qe) {
     /* Intel QVL: an out-of-date QE makes the platform out of date; a revoked one revokes it. */
@@ -167,7 +215,7 @@ static bool better(const struct dcap_signed *a, const struct dcap_signed *b, int
 }
 
 static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_ext *ext,
-                           int64_t at, struct eval *ev, sb_error *err) {
+                           int64_t at, struct dcap_eval *ev, sb_error *err) {
     const char *tcb_id = tdx ? "TDX" : "SGX", *qe_id = tdx ? "TD_QE" : "QE";
     struct dcap_signed *mismatch = NULL;
     for (size_t i = 0; i < c->n_items; i++) {
@@ -200,8 +248,8 @@ static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_
     return 0;
 }
 
-static int check_qe_identity(const struct dcap_signed *id, const struct sb_sgx_report *qe,
-                             sb_error *err) {
+int dcap_check_qe_identity(const struct dcap_signed *id, const struct sb_sgx_report *qe,
+                           sb_error *err) {
     if ((qe->miscselect & id->miscmask) != (id->miscselect & id->miscmask))
         BAIL(err, SB_E_CHAIN, "dcap: QE report MISCSELECT 0x%08x does not match the QE identity",
              qe->miscselect);
@@ -216,7 +264,8 @@ static int check_qe_identity(const struct dcap_signed *id, const struct sb_sgx_r
     return 0;
 }
 
-static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext, struct eval *ev) {
+void dcap_evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext,
+                   struct dcap_eval *ev) {
     bool tdx = q->body_type != SB_DCAP_BODY_SGX;
     int qe_status = -1;
     const struct dcap_level *qe_level = NULL;
@@ -332,7 +381,7 @@ static void evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext
         if ((x) < 0) goto claims_fail; \
     } while (0)
 
-static int collateral_claims(json_t *cl, const struct eval *ev, sb_dcap_collateral *c,
+static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_collateral *c,
                              const struct dcap_chain_entry *ch, int64_t at) {
     char t1[32], t2[32];
     _cleanup_free_ char *ls = sb_cert_subject(ch->leaf), *li = sb_cert_issuer(ch->leaf);
@@ -348,16 +397,15 @@ static int collateral_claims(json_t *cl, const struct eval *ev, sb_dcap_collater
         const struct dcap_signed *s = items[k];
         if (!s) {
             TRY(sb_claims_warn(cl, "%s: no %s collateral given: %s not evaluated",
-                               k ? "dcap" : "dcap", names[k],
-                               k ? "QE TCB level" : "TCB status"));
+                               k ? "dcap" : "dcap", names[k], k ? "QE TCB level" : "TCB status"));
             continue;
         }
         char subj[96];
         if (k == 0) {
             char f[13];
             sb_hex_encode(s->fmspc, 6, f);
-            (void)snprintf(subj, sizeof(subj), "%s TCB info v%d, FMSPC %s, evaluation %lld",
-                           s->id, s->version, f, (long long)s->eval);
+            (void)snprintf(subj, sizeof(subj), "%s TCB info v%d, FMSPC %s, evaluation %lld", s->id,
+                           s->version, f, (long long)s->eval);
         } else {
             (void)snprintf(subj, sizeof(subj), "%s identity v%d, evaluation %lld", s->id,
                            s->version, (long long)s->eval);
@@ -424,7 +472,7 @@ static int component_claims(json_t *cl, const struct sb_dcap_quote *q,
 }
 
 static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_chain_entry *ch,
-                            const struct eval *ev, sb_dcap_collateral *c, int64_t at,
+                            const struct dcap_eval *ev, sb_dcap_collateral *c, int64_t at,
                             bool hex_input) {
     bool tdx = q->body_type != SB_DCAP_BODY_SGX;
     char fmt[32];
@@ -460,7 +508,8 @@ static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_cha
             le[i] = (uint8_t)(t->seam_attributes >> (8 * i));
         C(sb_claims_set_hex(cl, "platform_claims", "seam_attributes", le, 8));
         C(sb_claims_set_hex(cl, "platform_claims", "tee_tcb_svn", t->tee_tcb_svn, 16));
-        if (t->v15) C(sb_claims_set_hex(cl, "platform_claims", "tee_tcb_svn2", t->tee_tcb_svn2, 16));
+        if (t->v15)
+            C(sb_claims_set_hex(cl, "platform_claims", "tee_tcb_svn2", t->tee_tcb_svn2, 16));
     } else {
         const struct sb_sgx_report *s = &q->sgx;
         C(sb_claims_set_hex(cl, "measurements", "mrenclave", s->mrenclave, 32));
@@ -517,8 +566,7 @@ static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_cha
         char d[32];
         sb_time_format(ev->date, d);
         C(sb_claims_set_str(cl, "tcb", "tcb_date", ev->platform_status ? d : NULL));
-        if (ev->tcb)
-            C(sb_claims_set_int(cl, "tcb", "evaluation_data_number", ev->tcb->eval));
+        if (ev->tcb) C(sb_claims_set_int(cl, "tcb", "evaluation_data_number", ev->tcb->eval));
     }
     if (ev->reason[0]) C(sb_claims_warn(cl, "dcap: TCB status check: %s", ev->reason));
     if (q->trailing_len)
@@ -526,10 +574,17 @@ static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_cha
                          "dcap: %zu trailing bytes after the quote (%s); they are covered by no "
                          "signature and were ignored",
                          q->trailing_len, q->trailing_zero ? "all zero" : "not zero"));
+    C(sb_claims_set_int(cl, "platform_claims", "cert_data_trailing_bytes", (int64_t)ch->nul_tail));
+    if (ch->nul_tail)
+        C(sb_claims_warn(cl,
+                         "dcap: %zu NUL byte(s) after the last certificate of the PCK chain data; "
+                         "they belong to no certificate and were ignored",
+                         ch->nul_tail));
     C(collateral_claims(cl, ev, c, ch, at));
     size_t i;
     json_t *note;
-    json_array_foreach(c->notes, i, note) C(sb_claims_warn(cl, "dcap: %s", json_string_value(note)));
+    json_array_foreach(c->notes, i, note)
+        C(sb_claims_warn(cl, "dcap: %s", json_string_value(note)));
     return cl;
 claims_fail:
     json_decref(cl);
@@ -563,7 +618,7 @@ static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, i
     if (sb_ecdsa_verify(ch->pck_key, SB_HASH_SHA256, q->qe_report_raw, SB_DCAP_SGX_BODY_LEN,
                         q->qe_report_sig, 64, SB_ECDSA_RAW_BE, err) < 0)
         BAIL(err, SB_E_SIGNATURE, "dcap: the QE report signature does not verify with the PCK key");
-    uint8_t h[32];
+    uint8_t h[32] = {0};
     sb_hash_ctx *hc = NULL;
     TRY(sb_hash_ctx_new(SB_HASH_SHA256, &hc, err));
     int rc = sb_hash_ctx_update(hc, q->attest_key, 64, err);
@@ -588,17 +643,17 @@ static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, i
              "dcap: unable to verify the quote signature (header and body) with the attestation "
              "key");
 
-    struct eval ev = {0};
+    struct dcap_eval ev = {0};
     ev.advisories = json_array();
     if (!ev.advisories) BAIL(err, SB_E_INTERNAL, "out of memory");
     bool tdx = q->body_type != SB_DCAP_BODY_SGX;
     rc = pick_collateral(c, tdx, &ch->ext, at, &ev, err);
-    if (rc == 0 && ev.qe) rc = check_qe_identity(ev.qe, &q->qe_report, err);
+    if (rc == 0 && ev.qe) rc = dcap_check_qe_identity(ev.qe, &q->qe_report, err);
     if (rc < 0) {
         json_decref(ev.advisories);
         return rc;
     }
-    evaluate(q, &ch->ext, &ev);
+    dcap_evaluate(q, &ch->ext, &ev);
     json_t *cl = build_claims(q, ch, &ev, c, at, hex_input);
     json_decref(ev.advisories);
     if (!cl) BAIL(err, SB_E_INTERNAL, "dcap: out of memory building claims");
@@ -695,9 +750,8 @@ static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev,
     if (rc == 0) {
         size_t i;
         json_t *u;
-        json_array_foreach(unused, i, u)
-            (void)sb_claims_warn(*claims, "%s: input not used (not DCAP collateral)",
-                                 json_string_value(u));
+        json_array_foreach(unused, i, u)(void) sb_claims_warn(
+            *claims, "%s: input not used (not DCAP collateral)", json_string_value(u));
     }
     json_decref(unused);
     sb_dcap_collateral_free(c);

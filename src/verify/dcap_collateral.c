@@ -10,9 +10,13 @@
 #include "dcap_internal.h"
 
 static const char *const STATUS_NAMES[ST_MAX] = {
-    "UpToDate",  "SWHardeningNeeded",           "ConfigurationNeeded",
-    "ConfigurationAndSWHardeningNeeded",        "OutOfDate",
-    "OutOfDateConfigurationNeeded",             "Revoked",
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "Revoked",
 };
 
 const char *dcap_status_name(enum dcap_status s) {
@@ -61,8 +65,8 @@ int sb_dcap_collateral_new(sb_dcap_collateral **out, sb_error *err) {
     sb_dcap_collateral *c = calloc(1, sizeof(*c));
     if (!c) BAIL(err, SB_E_INTERNAL, "dcap: out of memory");
     c->notes = json_array();
-    int rc = sb_cert_from_pem((const uint8_t *)SB_INTEL_SGX_ROOT_PEM,
-                              strlen(SB_INTEL_SGX_ROOT_PEM), &c->root, err);
+    int rc = sb_cert_from_pem((const uint8_t *)SB_INTEL_SGX_ROOT_PEM, strlen(SB_INTEL_SGX_ROOT_PEM),
+                              &c->root, err);
     if (rc < 0 || !c->notes) {
         sb_dcap_collateral_free(c);
         return rc < 0 ? rc : sb_error_set(err, SB_E_INTERNAL, "dcap: out of memory");
@@ -160,9 +164,9 @@ static int add_crl_der(sb_dcap_collateral *c, const char *name, const uint8_t *p
     return 0;
 }
 
-static int add_signed(sb_dcap_collateral *c, const char *name, bool identity,
-                      const uint8_t *body, size_t body_len, const char *sig_hex,
-                      size_t sig_hex_len, sb_cert **chain, size_t n_chain, sb_error *err) {
+static int add_signed(sb_dcap_collateral *c, const char *name, bool identity, const uint8_t *body,
+                      size_t body_len, const char *sig_hex, size_t sig_hex_len, sb_cert **chain,
+                      size_t n_chain, sb_error *err) {
     for (size_t i = 0; i < c->n_items; i++)
         if (c->items[i].body_len == body_len && memcmp(c->items[i].body, body, body_len) == 0) {
             sb_certs_free(chain, n_chain);
@@ -233,8 +237,8 @@ static int add_bundle(sb_dcap_collateral *c, const char *name, json_t *b, sb_err
             TRY(add_pem_certs(c, (const uint8_t *)json_string_value(chain),
                               json_string_length(chain), &v, &nv, err));
         TRY(add_signed(c, name, k == 1, (const uint8_t *)json_string_value(body),
-                       json_string_length(body), json_string_value(sig), json_string_length(sig),
-                       v, nv, err));
+                       json_string_length(body), json_string_value(sig), json_string_length(sig), v,
+                       nv, err));
     }
     static const char *const crls[2] = {"root_ca_crl", "pck_crl"};
     for (int k = 0; k < 2; k++) {
@@ -254,20 +258,21 @@ static int add_bundle(sb_dcap_collateral *c, const char *name, json_t *b, sb_err
     return 0;
 }
 
-static int add_json(sb_dcap_collateral *c, const char *name, const uint8_t *p, size_t n,
-                    bool *used, sb_error *err) {
+static int add_json(sb_dcap_collateral *c, const char *name, const uint8_t *p, size_t n, bool *used,
+                    sb_error *err) {
     struct sb_dcap_signed_json sj;
     int rc = sb_dcap_signed_json_locate(p, n, &sj, err);
     if (rc == 0) {
         *used = true;
-        return add_signed(c, name, strcmp(sj.member, "enclaveIdentity") == 0, sj.body,
-                          sj.body_len, sj.sig_hex, sj.sig_hex_len, NULL, 0, err);
+        return add_signed(c, name, strcmp(sj.member, "enclaveIdentity") == 0, sj.body, sj.body_len,
+                          sj.sig_hex, sj.sig_hex_len, NULL, 0, err);
     }
     if (rc != SB_E_NOTFOUND) return sb_error_prefix(err, "%s", name);
     json_error_t je;
     json_t *b = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
     if (!b) return 0; /* JSON-looking but not JSON: not ours */
-    if (json_is_object(b) && (json_object_get(b, "tcb_info") || json_object_get(b, "qe_identity"))) {
+    if (json_is_object(b) &&
+        (json_object_get(b, "tcb_info") || json_object_get(b, "qe_identity"))) {
         *used = true;
         rc = add_bundle(c, name, b, err);
     }
@@ -318,8 +323,8 @@ int sb_dcap_collateral_add(sb_dcap_collateral *c, const char *name, const uint8_
             if (err) *err = local;
             return rc;
         }
-        json_array_append_new(c->notes, json_sprintf("collateral file %s ignored: %s", name,
-                                                     local.msg));
+        json_array_append_new(c->notes,
+                              json_sprintf("collateral file %s ignored: %s", name, local.msg));
     }
     return 0;
 }
@@ -375,8 +380,7 @@ int sb_dcap_collateral_add_dir(sb_dcap_collateral *c, const char *dir, sb_error 
 
 /* ---- CRLs ------------------------------------------------------------------------------- */
 
-int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out,
-                 sb_error *err) {
+int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out, sb_error *err) {
     *out = NULL;
     const uint8_t *der, *subj;
     size_t dn, sn;
@@ -416,8 +420,7 @@ static int jint(json_t *o, const char *key, int64_t max, int64_t *out, const cha
                 sb_error *err) {
     json_t *v = json_object_get(o, key);
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
-        BAIL(err, SB_E_MALFORMED, "%s: %s is not an integer in 0..%lld", src, key,
-             (long long)max);
+        BAIL(err, SB_E_MALFORMED, "%s: %s is not an integer in 0..%lld", src, key, (long long)max);
     *out = json_integer_value(v);
     return 0;
 }
@@ -434,8 +437,7 @@ static int parse_status(json_t *lvl, enum dcap_status *out, const char *src, sb_
 }
 
 /* The common part of a level: tcbDate, tcbStatus, advisoryIDs. */
-static int parse_level_common(json_t *lvl, struct dcap_level *l, const char *src,
-                              sb_error *err) {
+static int parse_level_common(json_t *lvl, struct dcap_level *l, const char *src, sb_error *err) {
     TRY(parse_status(lvl, &l->status, src, err));
     TRY(jstr_time(lvl, "tcbDate", &l->date, src, err));
     json_t *adv = json_object_get(lvl, "advisoryIDs");
@@ -457,8 +459,7 @@ static int parse_level_common(json_t *lvl, struct dcap_level *l, const char *src
 
 static int parse_levels(json_t *arr, bool isv_only, int version, struct dcap_level **out,
                         size_t *n_out, const char *src, sb_error *err) {
-    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
-        json_array_size(arr) > DCAP_MAX_LEVELS)
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > DCAP_MAX_LEVELS)
         BAIL(err, SB_E_MALFORMED, "%s: tcbLevels is not an array of 1..%d levels", src,
              DCAP_MAX_LEVELS);
     size_t n = json_array_size(arr);
@@ -493,8 +494,8 @@ static int parse_levels(json_t *arr, bool isv_only, int version, struct dcap_lev
             json_t *a = json_object_get(tcb, comps[c]);
             if (!a && c == 1) break;
             if (!json_is_array(a) || json_array_size(a) != 16)
-                BAIL(err, SB_E_MALFORMED, "%s: tcbLevels[%zu].tcb.%s is not 16 components", src,
-                     i, comps[c]);
+                BAIL(err, SB_E_MALFORMED, "%s: tcbLevels[%zu].tcb.%s is not 16 components", src, i,
+                     comps[c]);
             for (size_t k = 0; k < 16; k++) {
                 TRY(jint(json_array_get(a, k), "svn", 255, &v, src, err));
                 (c ? lv[i].tdx : lv[i].sgx)[k] = (uint8_t)v;
@@ -537,8 +538,8 @@ static int parse_tcb_info(struct dcap_signed *s, json_t *o, sb_error *err) {
     json_t *ids = json_object_get(o, "tdxModuleIdentities");
     if (ids) {
         if (!json_is_array(ids) || json_array_size(ids) > DCAP_MAX_MODULES)
-            BAIL(err, SB_E_MALFORMED, "%s: tdxModuleIdentities is not an array of at most %d",
-                 src, DCAP_MAX_MODULES);
+            BAIL(err, SB_E_MALFORMED, "%s: tdxModuleIdentities is not an array of at most %d", src,
+                 DCAP_MAX_MODULES);
         s->modules = calloc(json_array_size(ids) + 1, sizeof(*s->modules));
         if (!s->modules) BAIL(err, SB_E_INTERNAL, "out of memory");
         for (size_t i = 0; i < json_array_size(ids); i++) {
@@ -551,8 +552,8 @@ static int parse_tcb_info(struct dcap_signed *s, json_t *o, sb_error *err) {
             TRY(jhex(mi, "mrsigner", md->mrsigner, 48, src, err));
             TRY(jhex(mi, "attributes", md->attributes, 8, src, err));
             TRY(jhex(mi, "attributesMask", md->mask, 8, src, err));
-            TRY(parse_levels(json_object_get(mi, "tcbLevels"), true, 0, &md->levels,
-                             &md->n_levels, src, err));
+            TRY(parse_levels(json_object_get(mi, "tcbLevels"), true, 0, &md->levels, &md->n_levels,
+                             src, err));
         }
     }
     return parse_levels(json_object_get(o, "tcbLevels"), false, s->version, &s->levels,
@@ -564,8 +565,8 @@ static int parse_identity(struct dcap_signed *s, json_t *o, sb_error *err) {
     int64_t v;
     TRY(jint(o, "version", 100, &v, src, err));
     if (v != 2 && v != 3)
-        BAIL(err, SB_E_UNSUPPORTED, "%s: enclaveIdentity version %lld is not supported (2, 3)",
-             src, (long long)v);
+        BAIL(err, SB_E_UNSUPPORTED, "%s: enclaveIdentity version %lld is not supported (2, 3)", src,
+             (long long)v);
     s->version = (int)v;
     json_t *id = json_object_get(o, "id");
     if (!json_is_string(id) || json_string_length(id) >= sizeof(s->id))
@@ -606,8 +607,7 @@ static int check_signer(sb_dcap_collateral *c, struct dcap_signed *s, const sb_c
     return 0;
 }
 
-int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at,
-                      sb_error *err) {
+int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at, sb_error *err) {
     const char *what = s->identity ? "enclaveIdentity" : "tcbInfo";
     if (s->checked && s->chain_at == at) return 0;
     /* Candidate signers: the item's own issuer chain first, then every TCB signing

@@ -10,7 +10,7 @@
 #define DCAP_MAX_LEVELS 128
 #define DCAP_MAX_MODULES 16
 #define DCAP_MAX_ADVISORIES 64
-#define DCAP_MAX_ITEMS 64     /* signed JSON items, CRLs, certificates: each */
+#define DCAP_MAX_ITEMS 64 /* signed JSON items, CRLs, certificates: each */
 #define DCAP_DIR_MAX_FILES 256
 #define DCAP_CHAIN_CERTS_MAX 8
 #define DCAP_CHAIN_CACHE 8
@@ -54,7 +54,7 @@ struct dcap_signed {
     uint8_t sig[64];
     sb_cert **chain; /* issuer chain that came with it (bundle), may be empty */
     size_t n_chain;
-    bool checked; /* signature verified and parsed */
+    bool checked;     /* signature verified and parsed */
     int64_t chain_at; /* time at which the signer chain was last verified, or INT64_MIN */
     char *signer_subject, *signer_issuer;
     int64_t signer_nb, signer_na;
@@ -89,6 +89,7 @@ struct dcap_chain_entry {
     sb_pubkey *pck_key;
     struct sb_pck_ext ext;
     sb_cert *leaf, *ca; /* for claims and the PCK CRL */
+    size_t nul_tail;    /* NUL bytes after the PEM text */
     bool used;
 };
 
@@ -113,5 +114,23 @@ int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at,
 int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out,
                  sb_error *err) SB_WUR;
 int dcap_hex_fixed(const char *s, uint8_t *out, size_t n);
+
+/* The outcome of TCB level matching (Intel QVL rules). */
+struct dcap_eval {
+    const char *status; /* NULL when not evaluated; a non-Intel name when evaluation failed */
+    char reason[200];   /* why not, e.g. "no matching TCB level found" */
+    int64_t date;
+    json_t *advisories;
+    const char *platform_status, *module_status, *qe_status;
+    struct dcap_signed *tcb, *qe;
+};
+/* Matches the platform (PCK SGX components, PCESVN, TEE_TCB_SVN with the TDX module rules), the
+ * QE (ISVSVN) and the TDX module against ev->tcb / ev->qe and converges the statuses as Intel's
+ * QVL does; ev->advisories must be an array. */
+void dcap_evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext,
+                   struct dcap_eval *ev);
+/* MISCSELECT / attributes under their masks, MRSIGNER and ISVPRODID of the QE report. */
+int dcap_check_qe_identity(const struct dcap_signed *id, const struct sb_sgx_report *qe,
+                           sb_error *err) SB_WUR;
 
 #endif
