@@ -48,7 +48,7 @@ static void free_levels(struct dcap_level *l, size_t n) {
     free(l);
 }
 
-static void signed_clear(struct dcap_signed *s) {
+void dcap_signed_clear(struct dcap_signed *s) {
     free(s->source);
     free(s->body);
     sb_certs_free(s->chain, s->n_chain);
@@ -81,7 +81,7 @@ void sb_dcap_collateral_free(sb_dcap_collateral *c) {
     for (size_t i = 0; i < c->n_certs; i++)
         sb_cert_free(c->certs[i]);
     for (size_t i = 0; i < c->n_items; i++)
-        signed_clear(&c->items[i]);
+        dcap_signed_clear(&c->items[i]);
     for (size_t i = 0; i < c->n_crls; i++) {
         sb_crl_free(c->crls[i].crl);
         free(c->crls[i].der);
@@ -589,6 +589,28 @@ static int parse_identity(struct dcap_signed *s, json_t *o, sb_error *err) {
                         err);
 }
 
+int dcap_signed_parse(struct dcap_signed *s, sb_error *err) {
+    const char *what = s->identity ? "enclaveIdentity" : "tcbInfo";
+    json_error_t je;
+    json_t *o = json_loadb((const char *)s->body, s->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        BAIL(err, SB_E_MALFORMED, "%s: %s JSON: %s (line %d)", s->source, what, je.text, je.line);
+    }
+    int prc = s->identity ? parse_identity(s, o, err) : parse_tcb_info(s, o, err);
+    json_decref(o);
+    if (prc < 0) {
+        for (size_t i = 0; i < s->n_modules; i++)
+            free_levels(s->modules[i].levels, s->modules[i].n_levels);
+        free(s->modules);
+        free_levels(s->levels, s->n_levels);
+        s->modules = NULL;
+        s->levels = NULL;
+        s->n_modules = s->n_levels = 0;
+    }
+    return prc;
+}
+
 /* ---- verification of one item ------------------------------------------------------------- */
 
 static bool is_tcb_signer(const sb_cert *cert) {
@@ -640,25 +662,7 @@ int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at, 
     if (check_signer(c, s, signer, at, err) < 0)
         return sb_error_prefix(err, "%s: %s signer", s->source, what);
     if (!s->checked) {
-        json_error_t je;
-        json_t *o = json_loadb((const char *)s->body, s->body_len, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(o)) {
-            json_decref(o);
-            BAIL(err, SB_E_MALFORMED, "%s: %s JSON: %s (line %d)", s->source, what, je.text,
-                 je.line);
-        }
-        int prc = s->identity ? parse_identity(s, o, err) : parse_tcb_info(s, o, err);
-        json_decref(o);
-        if (prc < 0) {
-            for (size_t i = 0; i < s->n_modules; i++)
-                free_levels(s->modules[i].levels, s->modules[i].n_levels);
-            free(s->modules);
-            free_levels(s->levels, s->n_levels);
-            s->modules = NULL;
-            s->levels = NULL;
-            s->n_modules = s->n_levels = 0;
-            return prc;
-        }
+        TRY(dcap_signed_parse(s, err));
         s->signer_subject = sb_cert_subject(signer);
         s->signer_issuer = sb_cert_issuer(signer);
         s->signer_nb = sb_cert_not_before(signer);

@@ -110,6 +110,9 @@ struct sb_dcap_collateral {
  * and parses an item once; later calls only re-check the chain when `at` changes. */
 int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at,
                       sb_error *err) SB_WUR;
+/* Parses s->body (already authenticated) into s; on failure s keeps no parsed state. */
+int dcap_signed_parse(struct dcap_signed *s, sb_error *err) SB_WUR;
+void dcap_signed_clear(struct dcap_signed *s);
 /* The CRL issued by the CA whose certificate is `ca` (NULL if none), signature-checked. */
 int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out,
                  sb_error *err) SB_WUR;
