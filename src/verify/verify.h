@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/crypto.h"
+#include "evidence/evidence.h"
 #include "util/util.h"
 
 /* One input file: its name (for messages and sniffing) and its bytes. */
@@ -45,6 +47,27 @@ struct sb_verifier {
 /* ==== AWS Nitro ==== */
 /* ==== NVIDIA ==== */
 /* ==== TPM 2.0 / Azure vTPM ==== */
+
+/* Event-log replay (TPM PCR banks, TDX CCEL → RTMRs). Indexes are the log's own: for the CCEL,
+ * index 0 is MRTD and RTMR[i] = value[i + 1]. */
+#define SB_MR_MAX_INDEX 32u
+struct sb_mr_bank {
+    enum sb_hash hash;                               /* the bank replayed */
+    uint32_t events[SB_MR_MAX_INDEX];                /* events extended into each index */
+    uint8_t value[SB_MR_MAX_INDEX][SB_HASH_MAX_LEN]; /* first sb_hash_len(hash) bytes used */
+};
+/* The TPM algorithm id of a hash (SB_TPM_ALG_*), and back; -1 / SB_E_UNSUPPORTED when none. */
+int sb_tpm_alg_of_hash(enum sb_hash h);
+int sb_tpm_hash_of_alg(uint16_t alg, enum sb_hash *out) SB_WUR;
+/* Replays every event of log except EV_NO_ACTION into a bank of hash h: each index starts at
+ * zero (PCR 0 at the StartupLocality value when the log has that event), then
+ * value = H(value || digest) per event. An event that lacks an h digest, or names an index
+ * >= SB_MR_MAX_INDEX, fails the replay. */
+int sb_eventlog_replay(const struct sb_eventlog *log, enum sb_hash h, struct sb_mr_bank *out,
+                       sb_error *err) SB_WUR;
+/* Parse (with flags, SB_EVENTLOG_*) and replay in one call. */
+int sb_eventlog_replay_bytes(const uint8_t *p, size_t n, unsigned flags, enum sb_hash h,
+                             struct sb_mr_bank *out, sb_error *err) SB_WUR;
 
 /* ---- normalized claims ------------------------------------------------------------------
  * One JSON schema for every platform (docs/verify.md is the reference):
