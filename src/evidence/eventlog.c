@@ -102,8 +102,7 @@ static int parse_legacy_event(sb_reader *r, struct sb_eventlog_event *ev) {
 }
 
 /* One TCG_PCR_EVENT2: the digests are a TPML_DIGEST_VALUES whose sizes come from the header. */
-static int parse_event2(sb_reader *r, const struct sb_eventlog *log,
-                        struct sb_eventlog_event *ev) {
+static int parse_event2(sb_reader *r, const struct sb_eventlog *log, struct sb_eventlog_event *ev) {
     ev->offset = sb_reader_offset(r);
     TRY(sb_reader_u32le(r, &ev->index, "event2.pcrIndex"));
     TRY(sb_reader_u32le(r, &ev->type, "event2.eventType"));
@@ -204,8 +203,7 @@ int sb_eventlog_parse(const uint8_t *p, size_t n, unsigned flags, struct sb_even
             break;
         }
         if (count >= SB_EVENTLOG_MAX_EVENTS) {
-            rc = sb_error_set(err, SB_E_LIMIT,
-                              "eventlog: more than %u events (offset 0x%zx)",
+            rc = sb_error_set(err, SB_E_LIMIT, "eventlog: more than %u events (offset 0x%zx)",
                               SB_EVENTLOG_MAX_EVENTS, sb_reader_offset(&r));
             break;
         }

@@ -19,6 +19,31 @@
 
 /* ==== NVIDIA SPDM ========================================================================= */
 
+/* ==== Protocol Buffers wire format (bounded reader; used by the go-tpm-tools container) ==== */
+
+#define SB_PB_MAX_VARINT_BYTES 10u
+
+enum sb_pb_wire { SB_PB_VARINT = 0, SB_PB_I64 = 1, SB_PB_LEN = 2, SB_PB_I32 = 5, SB_PB_WIRE_MAX };
+
+/* One field of a message. For SB_PB_LEN, body is a reader over the payload (a view of the
+ * parent); for the numeric wire types, value holds it (I32/I64 little-endian). */
+struct sb_pb_field {
+    uint32_t number; /* 1 .. 2^29-1 */
+    enum sb_pb_wire wire;
+    uint64_t value;
+    sb_reader body;
+};
+
+/* A base-128 varint of at most 10 bytes whose value fits in 64 bits. */
+int sb_pb_varint(sb_reader *r, uint64_t *out, const char *field) SB_WUR;
+/* Reads the next field of the message r (call while sb_reader_remaining(r) > 0). Groups
+ * (wire types 3 and 4) and the reserved types are SB_E_UNSUPPORTED; field number 0 is
+ * SB_E_MALFORMED. A LEN payload larger than the bytes left is SB_E_TRUNCATED. */
+int sb_pb_next(sb_reader *r, struct sb_pb_field *f) SB_WUR;
+/* Checks that f has wire type w, naming the field otherwise. */
+int sb_pb_expect(const sb_reader *r, const struct sb_pb_field *f, enum sb_pb_wire w,
+                 const char *name) SB_WUR;
+
 /* ==== TPM 2.0 and TCG event logs ========================================================== */
 
 /* TPM 2.0 algorithm identifiers (TCG Algorithm Registry) used by quotes and event logs. */
@@ -119,6 +144,78 @@ int sb_tpm2b_public_parse(const uint8_t *p, size_t n, struct sb_tpm_public *out,
                           sb_error *err) SB_WUR;
 /* True when the selection picks PCR idx in the bank. */
 bool sb_tpm_pcr_selected(const struct sb_tpm_pcr_selection *s, unsigned idx);
+
+/* ---- TPM evidence containers: go-tpm-tools attest.Attestation (protobuf), go-attestation's
+ * JSON dump, Trustee's tpm_evidence.json, Azure's tpm-quote JSON and bincode quote.bin ---- */
+
+#define SB_TPM_MAX_QUOTES 4u             /* one per PCR bank */
+#define SB_TPM_MAX_PCRS 32u              /* PCR indexes 0..31 (SB_TPM_MAX_PCR_SELECT bytes) */
+#define SB_TPM_MAX_CERTS 8u              /* intermediates carried with an AK certificate */
+#define SB_TPM_MAX_CONTAINER (32u << 20) /* a whole container, event log included */
+
+/* PCR values that come with a quote (unauthenticated until the quote's pcrDigest holds). */
+struct sb_tpm_pcr_values {
+    uint16_t alg;     /* SB_TPM_ALG_* of the bank; SB_TPM_ALG_NULL: the bank the quote selects */
+    uint32_t present; /* bit i: value[i] is given */
+    uint16_t len[SB_TPM_MAX_PCRS];
+    const uint8_t *value[SB_TPM_MAX_PCRS];
+};
+
+struct sb_tpm_quote_ev {
+    const uint8_t *attest; /* TPMS_ATTEST */
+    size_t attest_len;
+    const uint8_t *sig; /* TPMT_SIGNATURE, or the bare RSA signature when sig_raw */
+    size_t sig_len;
+    bool sig_raw; /* Azure: RSASSA-PKCS1-v1_5 with SHA-256, no TPMT_SIGNATURE header */
+    struct sb_tpm_pcr_values pcrs;
+};
+
+enum sb_tpm_ak_kind {
+    SB_TPM_AK_NONE,        /* the container carries no AK (Azure: it is in the HCL report) */
+    SB_TPM_AK_TPMT_PUBLIC, /* TPMT_PUBLIC area */
+    SB_TPM_AK_SPKI_DER,    /* SubjectPublicKeyInfo */
+    SB_TPM_AK_KIND_MAX
+};
+
+struct sb_tpm_owned;
+
+/* A TPM attestation as carried by one container; the verifier does not care which. Views point
+ * into the input or into copies the struct owns (decoded base64/hex). */
+struct sb_tpm_evidence {
+    const char *format; /* "go-tpm-tools", "go-attestation", "trustee-tpm", "azure-tpm-quote" */
+    enum sb_tpm_ak_kind ak_kind;
+    const uint8_t *ak;
+    size_t ak_len;
+    size_t n_quotes;
+    struct sb_tpm_quote_ev quotes[SB_TPM_MAX_QUOTES];
+    const uint8_t *event_log; /* NULL when none */
+    size_t event_log_len;
+    const uint8_t *ak_cert; /* DER, NULL when none */
+    size_t ak_cert_len;
+    size_t n_intermediates;
+    const uint8_t *intermediates[SB_TPM_MAX_CERTS];
+    size_t intermediate_len[SB_TPM_MAX_CERTS];
+    const uint8_t *nonce; /* a nonce the container itself states (go-attestation), or NULL */
+    size_t nonce_len;
+    bool has_tee_attestation; /* go-tpm-tools carries an SNP/TDX attestation (not read here) */
+    struct sb_tpm_owned *owned;
+};
+
+/* go-tpm-tools attest.Attestation (proto/attest.proto): ak_pub = 1, quotes = 2 (tpm.Quote:
+ * quote = 1, raw_sig = 2, pcrs = 3 {hash = 1, map<uint32, bytes> pcrs = 2}), event_log = 3,
+ * ak_cert = 6, intermediate_certs = 7, sev_snp_attestation = 8, tdx_attestation = 9. Unknown
+ * fields are skipped within their bounds. */
+int sb_tpm_gotpm_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
+                       sb_error *err) SB_WUR;
+/* The JSON containers, told apart by their keys: go-attestation ("AK", "Quote", "Log"),
+ * Trustee ("ak_public", "tpm_quote"), Azure ("message", "signature", "pcrs"). */
+int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
+                      sb_error *err) SB_WUR;
+/* Azure's quote.bin: bincode of {signature: Vec<u8>, message: Vec<u8>, pcrs: Vec<[u8; 32]>}
+ * (u64le lengths). */
+int sb_tpm_bincode_quote_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
+                               sb_error *err) SB_WUR;
+void sb_tpm_evidence_free(struct sb_tpm_evidence *ev);
 
 /* ---- TCG PC Client event logs (TPM PCRs, and the TDX CCEL whose indexes are MR indexes:
  * 0 = MRTD, 1..4 = RTMR0..3) ---- */

@@ -112,8 +112,7 @@ int sb_tpm_signature_parse(const uint8_t *p, size_t n, struct sb_tpm_signature *
         break;
     default:
         BAIL(err, SB_E_UNSUPPORTED,
-             "tpm: signature.sigAlg 0x%04x is not RSASSA, RSAPSS or ECDSA (offset 0x0)",
-             s.sig_alg);
+             "tpm: signature.sigAlg 0x%04x is not RSASSA, RSAPSS or ECDSA (offset 0x0)", s.sig_alg);
     }
     TRY(sb_reader_end(&r, "signature"));
     *out = s;
@@ -144,8 +143,7 @@ static int sig_scheme(sb_reader *r, struct sb_tpm_public *k) {
     k->scheme_hash = SB_TPM_ALG_NULL;
     switch (k->scheme) {
     case SB_TPM_ALG_NULL:
-    case 0x0015: /* RSAES */
-        return 0;
+    case 0x0015: /* RSAES */ return 0;
     case SB_TPM_ALG_RSASSA:
     case SB_TPM_ALG_RSAPSS:
     case 0x0017: /* OAEP */
@@ -189,9 +187,8 @@ static int public_body(sb_reader *r, struct sb_tpm_public *k) {
         TRY(sb_reader_u32be(r, &k->exponent, "public.parameters.exponent"));
         TRY(tpm2b(r, SB_TPM_MAX_RSA_BYTES, &k->unique, &k->unique_len, "public.unique.rsa"));
         if (k->unique_len != k->key_bits / 8)
-            BAIL(r->err, SB_E_MALFORMED,
-                 "tpm: public.unique.rsa holds %u bytes for a %u-bit key", k->unique_len,
-                 k->key_bits);
+            BAIL(r->err, SB_E_MALFORMED, "tpm: public.unique.rsa holds %u bytes for a %u-bit key",
+                 k->unique_len, k->key_bits);
     } else {
         TRY(sb_reader_u16be(r, &k->curve, "public.parameters.curveID"));
         uint16_t kdf_hash;

@@ -32,8 +32,7 @@ int sb_eventlog_replay(const struct sb_eventlog *log, enum sb_hash h, struct sb_
     bool declared = false;
     for (uint8_t i = 0; i < log->n_algs && i < SB_EVENTLOG_MAX_ALGS; i++)
         if (log->algs[i].alg == alg) declared = true;
-    if (!declared)
-        BAIL(err, SB_E_NOTFOUND, "eventlog: the log has no %s bank", sb_hash_name(h));
+    if (!declared) BAIL(err, SB_E_NOTFOUND, "eventlog: the log has no %s bank", sb_hash_name(h));
 
     struct sb_mr_bank bank;
     memset(&bank, 0, sizeof(bank));
@@ -45,8 +44,9 @@ int sb_eventlog_replay(const struct sb_eventlog *log, enum sb_hash h, struct sb_
         const struct sb_eventlog_event *ev = &log->events[i];
         if (ev->type == SB_EV_NO_ACTION) continue;
         if (ev->index >= SB_MR_MAX_INDEX)
-            BAIL(err, SB_E_MALFORMED, "eventlog: event %zu (offset 0x%zx) extends index %u (max %u)",
-                 i, ev->offset, ev->index, SB_MR_MAX_INDEX - 1);
+            BAIL(err, SB_E_MALFORMED,
+                 "eventlog: event %zu (offset 0x%zx) extends index %u (max %u)", i, ev->offset,
+                 ev->index, SB_MR_MAX_INDEX - 1);
         const struct sb_eventlog_digest *d = sb_eventlog_event_digest(ev, (uint16_t)alg);
         if (!d || d->len != hl)
             BAIL(err, SB_E_MALFORMED, "eventlog: event %zu (offset 0x%zx) has no %s digest", i,

@@ -54,8 +54,8 @@ static const struct pcr_expect EXPECT[] = {
      "b4766c154feaacaefd61b48c661fc1c294762f4c"},
     {"tpm/go-attestation/eventlogs/ebs_event_missing_eventlog", SB_HASH_SHA1, 7,
      "c6b89634b1d11a0083298c17acec8fd9ab266db6"},
-    {"tpm/go-attestation/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog",
-     SB_HASH_SHA256, 9, "adb87be3efd96cc3a2f66b8aa7564f9727563ef494a95d571a3f38ff4afb25dd"},
+    {"tpm/go-attestation/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog", SB_HASH_SHA256,
+     9, "adb87be3efd96cc3a2f66b8aa7564f9727563ef494a95d571a3f38ff4afb25dd"},
     {"tpm/go-tpm-tools/eventlogs/confidential-gke-debug-251000_eventlog.bin", SB_HASH_SHA256, 0,
      "fd1475aff254765dc825f8f089e2cfe71d6d9ae54f63afe5aa8314d4ac8b84e8"},
     {"tpm/go-tpm-tools/eventlogs/confidential-gke-debug-251000_eventlog.bin", SB_HASH_SHA1, 14,
@@ -174,8 +174,7 @@ TEST(real_log_every_truncation) {
 
 /* ---- crafted logs ---- */
 
-static void put_spec_header(sb_writer *w, const uint16_t *algs, const uint16_t *sizes,
-                            uint32_t n) {
+static void put_spec_header(sb_writer *w, const uint16_t *algs, const uint16_t *sizes, uint32_t n) {
     sb_writer_u32le(w, 0);
     sb_writer_u32le(w, SB_EV_NO_ACTION);
     for (int i = 0; i < 20; i++)
