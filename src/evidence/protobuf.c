@@ -14,8 +14,8 @@ int sb_pb_varint(sb_reader *r, uint64_t *out, const char *field) {
         }
         if (i == SB_PB_MAX_VARINT_BYTES - 1 && b > 1) {
             r->off = save;
-            BAIL(r->err, SB_E_MALFORMED, "%s: varint %s at offset 0x%zx overflows 64 bits",
-                 r->what, field, at);
+            BAIL(r->err, SB_E_MALFORMED, "%s: varint %s at offset 0x%zx overflows 64 bits", r->what,
+                 field, at);
         }
         v |= (uint64_t)(b & 0x7f) << (7 * i);
         if (!(b & 0x80)) {
@@ -52,9 +52,8 @@ int sb_pb_next(sb_reader *r, struct sb_pb_field *f) {
         TRY(sb_pb_varint(r, &len, "length"));
         if (len > sb_reader_remaining(r))
             BAIL(r->err, SB_E_TRUNCATED,
-                 "%s: truncated at field %llu (offset 0x%zx): length %llu, %zu bytes left",
-                 r->what, (unsigned long long)number, at, (unsigned long long)len,
-                 sb_reader_remaining(r));
+                 "%s: truncated at field %llu (offset 0x%zx): length %llu, %zu bytes left", r->what,
+                 (unsigned long long)number, at, (unsigned long long)len, sb_reader_remaining(r));
         TRY(sb_reader_sub(r, (size_t)len, &out.body, "length-delimited field"));
         break;
     }

@@ -48,6 +48,15 @@ struct sb_verifier {
 /* ==== NVIDIA ==== */
 /* ==== TPM 2.0 / Azure vTPM ==== */
 
+/* TPM 2.0 quotes in go-tpm-tools, go-attestation, Trustee and Azure containers (src/verify/tpm.c,
+ * docs/verify-tpm.md); ev[1] may be a raw event log. Roots for an AK certificate come from
+ * --certs (self-signed ones are roots, the others intermediates). */
+extern const struct sb_verifier sb_verifier_tpm;
+/* Verifies the quotes of a parsed container into claims (made by the caller): with ak given
+ * (Azure: the HCL report's AK) the container's own AK and AK certificate are not used. */
+int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evidence *ev,
+                         const sb_pubkey *ak, json_t *claims, sb_error *err) SB_WUR;
+
 /* Event-log replay (TPM PCR banks, TDX CCEL → RTMRs). Indexes are the log's own: for the CCEL,
  * index 0 is MRTD and RTMR[i] = value[i + 1]. */
 #define SB_MR_MAX_INDEX 32u
