@@ -105,8 +105,12 @@ static int verify_quote_sig(const sb_pubkey *ak, const struct sb_tpm_public *pub
         ENSURE(kt == SB_KEY_RSA, err, SB_E_SIGNATURE, "tpm: RSAPSS signature with a non-RSA AK");
         /* TPMs use the digest length as salt (FIPS 186-4); some use the maximum. */
         int rc = sb_rsa_pss_verify(ak, h, -1, q->attest, q->attest_len, s.sig, s.sig_len, err);
-        if (rc == SB_E_SIGNATURE)
-            rc = sb_rsa_pss_verify(ak, h, -2, q->attest, q->attest_len, s.sig, s.sig_len, err);
+        size_t em_len = (sb_pubkey_bits(ak) + 6) / 8, max_salt = 0;
+        if (rc == SB_E_SIGNATURE && em_len > sb_hash_len(h) + 2) {
+            max_salt = em_len - sb_hash_len(h) - 2;
+            rc = sb_rsa_pss_verify(ak, h, (int)max_salt, q->attest, q->attest_len, s.sig, s.sig_len,
+                                   err);
+        }
         return rc;
     }
     case SB_TPM_ALG_ECDSA: {
@@ -140,7 +144,8 @@ static int check_pcr_digest(const struct sb_tpm_quote_ev *q, struct quote_state 
         BAIL(err, SB_E_MALFORMED, "tpm: PCR values are of bank %s but the quote selects %s",
              bank_name(q->pcrs.alg), bank_name(sel->hash));
     enum sb_hash bank_h, sign_h;
-    if (sb_tpm_hash_of_alg(sel->hash, &bank_h) < 0 || sb_tpm_hash_of_alg(sign_hash_alg, &sign_h) < 0)
+    if (sb_tpm_hash_of_alg(sel->hash, &bank_h) < 0 ||
+        sb_tpm_hash_of_alg(sign_hash_alg, &sign_h) < 0)
         BAIL(err, SB_E_UNSUPPORTED, "tpm: PCR bank %s is not supported", bank_name(sel->hash));
     size_t bl = sb_hash_len(bank_h);
     if (a->pcr_digest_len != sb_hash_len(sign_h))
@@ -154,8 +159,10 @@ static int check_pcr_digest(const struct sb_tpm_quote_ev *q, struct quote_state 
         if (!sb_tpm_pcr_selected(sel, i)) continue;
         st->selected |= 1u << i;
         if (!(q->pcrs.present & (1u << i)))
-            rc = sb_error_set(err, SB_E_MALFORMED, "tpm: the quote selects %s PCR %u but its value "
-                              "is not given", bank_name(sel->hash), i);
+            rc = sb_error_set(err, SB_E_MALFORMED,
+                              "tpm: the quote selects %s PCR %u but its value "
+                              "is not given",
+                              bank_name(sel->hash), i);
         else if (q->pcrs.len[i] != bl)
             rc = sb_error_set(err, SB_E_MALFORMED, "tpm: %s PCR %u value has %u bytes, not %zu",
                               bank_name(sel->hash), i, q->pcrs.len[i], bl);
@@ -174,8 +181,8 @@ static int check_pcr_digest(const struct sb_tpm_quote_ev *q, struct quote_state 
     return 0;
 }
 
-static int hexput(json_t *claims, const char *section, const char *key, const uint8_t *p,
-                  size_t n, sb_error *err) {
+static int hexput(json_t *claims, const char *section, const char *key, const uint8_t *p, size_t n,
+                  sb_error *err) {
     if (sb_claims_set_hex(claims, section, key, p, n) < 0)
         BAIL(err, SB_E_INTERNAL, "tpm: out of memory");
     return 0;
@@ -317,7 +324,9 @@ int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evi
             TRY(ak_from_public(&pub, &ak_owned, err));
             pubp = &pub;
             break;
-        case SB_TPM_AK_SPKI_DER: TRY(sb_pubkey_from_spki_der(ev->ak, ev->ak_len, &ak_owned, err)); break;
+        case SB_TPM_AK_SPKI_DER:
+            TRY(sb_pubkey_from_spki_der(ev->ak, ev->ak_len, &ak_owned, err));
+            break;
         default:
             BAIL(err, SB_E_USAGE,
                  "tpm: %s carries no attestation key (an Azure quote is verified together with "
@@ -373,12 +382,12 @@ int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evi
     for (size_t i = 0; banks && i < ev->n_quotes; i++)
         json_array_append_new(banks, json_string(bank_name(st[i].bank)));
     if (sb_claims_set_str(claims, "platform_claims", "firmware_version", fw) < 0 ||
-        sb_claims_set_int(claims, "platform_claims", "clock_ms", (int64_t)(a0->clock & INT64_MAX)) < 0 ||
+        sb_claims_set_int(claims, "platform_claims", "clock_ms", (int64_t)(a0->clock & INT64_MAX)) <
+            0 ||
         sb_claims_set_int(claims, "platform_claims", "reset_count", a0->reset_count) < 0 ||
         sb_claims_set_int(claims, "platform_claims", "restart_count", a0->restart_count) < 0 ||
-        sb_claims_set_bool(claims, "platform_claims", "clock_safe", a0->safe) < 0 ||
-        !banks || json_object_set_new(json_object_get(claims, "platform_claims"), "quote_banks",
-                                      banks) < 0)
+        sb_claims_set_bool(claims, "platform_claims", "clock_safe", a0->safe) < 0 || !banks ||
+        json_object_set_new(json_object_get(claims, "platform_claims"), "quote_banks", banks) < 0)
         BAIL(err, SB_E_INTERNAL, "tpm: out of memory");
 
     size_t bits = sb_pubkey_bits(ak);
@@ -400,8 +409,9 @@ int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evi
         if (sb_claims_set_bool(claims, "platform_claims", "software_tpm", true) < 0 ||
             sb_claims_set_bool(claims, NULL, "insecure", true) < 0)
             BAIL(err, SB_E_INTERNAL, "tpm: out of memory");
-        (void)sb_claims_warn(claims, "tpm: firmware version %s is libtpms (swtpm), a software "
-                                     "TPM emulator: the quote proves nothing about hardware",
+        (void)sb_claims_warn(claims,
+                             "tpm: firmware version %s is libtpms (swtpm), a software "
+                             "TPM emulator: the quote proves nothing about hardware",
                              fw);
     }
     if (ev->has_tee_attestation)
@@ -428,10 +438,16 @@ int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evi
 /* ---- the "tpm" verifier: containers in ev[0], an optional raw event log in ev[1] ---------- */
 
 static int parse_container(const struct sb_blob *b, struct sb_tpm_evidence *out, sb_error *err) {
-    if (b->len > 0 && (b->data[0] == '{' || b->data[0] == ' ' || b->data[0] == '\n'))
-        return sb_tpm_json_parse(b->data, b->len, out, err);
-    if (b->len > 0 && b->data[0] == 0x0a) return sb_tpm_gotpm_parse(b->data, b->len, out, err);
-    return sb_tpm_bincode_quote_parse(b->data, b->len, out, err);
+    size_t i = 0;
+    while (i < b->len && i < 64 && (b->data[i] == ' ' || b->data[i] == '\t' ||
+                                    b->data[i] == '\r' || b->data[i] == '\n'))
+        i++;
+    if (i < b->len && b->data[i] == '{') return sb_tpm_json_parse(b->data, b->len, out, err);
+    /* Binary: Azure's bincode starts with a u64le signature length (<= 512, so 00 00 in bytes
+     * 2..3); a protobuf key byte is never followed by that for this schema. */
+    if (b->len >= 8 && b->data[2] == 0 && b->data[3] == 0 && b->data[4] == 0)
+        return sb_tpm_bincode_quote_parse(b->data, b->len, out, err);
+    return sb_tpm_gotpm_parse(b->data, b->len, out, err);
 }
 
 static int tpm_sniff(const struct sb_blob *ev, size_t n_ev) {
