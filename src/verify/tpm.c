@@ -439,8 +439,8 @@ int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evi
 
 static int parse_container(const struct sb_blob *b, struct sb_tpm_evidence *out, sb_error *err) {
     size_t i = 0;
-    while (i < b->len && i < 64 && (b->data[i] == ' ' || b->data[i] == '\t' ||
-                                    b->data[i] == '\r' || b->data[i] == '\n'))
+    while (i < b->len && i < 64 &&
+           (b->data[i] == ' ' || b->data[i] == '\t' || b->data[i] == '\r' || b->data[i] == '\n'))
         i++;
     if (i < b->len && b->data[i] == '{') return sb_tpm_json_parse(b->data, b->len, out, err);
     /* Binary: Azure's bincode starts with a u64le signature length (<= 512, so 00 00 in bytes
