@@ -13,4 +13,7 @@ struct sb_cmd {
 /* Exit codes of `sealbox` itself for usage errors (commands document their own). */
 #define SB_EXIT_USAGE 2
 
+/* Command handlers (src/cmd/cmd_<name>.c), one line each. */
+int sb_cmd_verify(int argc, char **argv);
+
 #endif

@@ -18,6 +18,8 @@ static int cmd_help(int argc, char **argv);
 static const struct sb_cmd COMMANDS[] = {
     {"help", "show this help, or the help of one command", cmd_help},
     {"version", "print the version", cmd_version},
+    {"verify", "verify TEE evidence, appraise it under a policy, optionally sign an EAR token",
+     sb_cmd_verify},
 };
 
 static int cmd_help(int argc, char **argv) {

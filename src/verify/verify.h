@@ -46,6 +46,31 @@ struct sb_verifier {
 /* ==== NVIDIA ==== */
 /* ==== TPM 2.0 / Azure vTPM ==== */
 
+/* ---- dispatch: the verifier table, format detection, loading (src/verify/verify.c) ------ */
+
+#define SB_VERIFY_MAX_FILES 32u             /* EVIDENCE files plus --certs files, each */
+#define SB_VERIFY_MAX_FILE_SIZE (64u << 20) /* one evidence, certificate or event-log file */
+
+/* The registered verifiers, NULL-terminated, in table order. */
+const struct sb_verifier *const *sb_verifiers(void);
+/* The verifier named name, or NULL. */
+const struct sb_verifier *sb_verifier_find(const char *name);
+/* Picks the verifier whose sniff() scores highest; none, or a tie at the top, is
+ * SB_E_UNSUPPORTED with a message naming the candidates. */
+int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **out,
+                     sb_error *err) SB_WUR;
+/* Detects (platform NULL or "auto") or forces the verifier, then runs it. On success *claims
+ * holds the normalized claims and *used (if non-NULL) the verifier that produced them. */
+int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,
+              size_t n_ev, const struct sb_verifier **used, json_t **claims, sb_error *err) SB_WUR;
+/* Reads files into blobs (name = path), each at most SB_VERIFY_MAX_FILE_SIZE. */
+int sb_blobs_load(char *const *paths, size_t n, struct sb_blob **out, sb_error *err) SB_WUR;
+void sb_blobs_free(struct sb_blob *v, size_t n);
+/* The exit-code contract of `sealbox verify` for an error code (0 for 0): SB_E_POLICY is 1
+ * (authenticated, not acceptable); everything else, unreadable or unauthenticated evidence
+ * and usage errors alike, is 2. */
+int sb_verify_exit_code(int rc);
+
 /* ---- normalized claims ------------------------------------------------------------------
  * One JSON schema for every platform (docs/verify.md is the reference):
  * {
