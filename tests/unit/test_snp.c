@@ -2,8 +2,11 @@
  * JSON) on the real samples of the evidence corpus and on synthetic edge cases. */
 #include <stdlib.h>
 
+#include "crypto/crypto.h"
 #include "evidence/evidence.h"
 #include "harness.h"
+#include "verify/snp_internal.h"
+#include "verify/verify.h"
 
 #define EV_S1 "snp/trustee/test-report.bin"
 #define EV_S2 "snp/trustee/test-vlek-report.bin"
@@ -447,4 +450,504 @@ TEST(fuzz_seeds_parse) {
         if (rc == 0) sb_snp_evidence_free(&e);
         free(b);
     }
+}
+
+/* ==== verification ==================================================================== */
+
+#define T_2025 "2025-06-01T00:00:00Z"
+
+static int64_t at_of(const char *s) {
+    int64_t t = 0;
+    sb_error err = {0};
+    if (sb_time_parse(s, &t, &err) < 0) sb_test_fail(__FILE__, __LINE__, "time %s", s);
+    return t;
+}
+
+/* Reads the evidence and certificate files (relative to the corpus), verifies at `at`. */
+static int verify_files(sb_snp_verifier *v, const char *ev, const char *const *certs, size_t nc,
+                        const char *at, json_t **claims, sb_error *err) {
+    struct sb_blob b[8] = {0};
+    size_t n = 0;
+    int rc = SB_E_IO;
+    b[n].name = ev;
+    b[n].data = sb_test_read_evidence(ev, &b[n].len);
+    if (!b[n++].data) goto out;
+    for (size_t i = 0; i < nc; i++) {
+        b[n].name = certs[i];
+        b[n].data = sb_test_read_evidence(certs[i], &b[n].len);
+        if (!b[n++].data) goto out;
+    }
+    struct sb_verify_opts o = {.at = at_of(at), .certs = b + 1, .n_certs = n - 1};
+    json_t *c = NULL;
+    rc = sb_snp_verify_evidence(v, &o, b, 1, &c, err);
+    if (claims)
+        *claims = c;
+    else
+        json_decref(c);
+out:
+    for (size_t i = 0; i < n; i++)
+        free((void *)(uintptr_t)b[i].data);
+    return rc;
+}
+
+static const char *jget(json_t *c, const char *sec, const char *key) {
+    json_t *o = sec ? json_object_get(c, sec) : c;
+    return json_string_value(json_object_get(o, key));
+}
+
+static json_int_t jint(json_t *c, const char *sec, const char *key) {
+    json_t *o = sec ? json_object_get(c, sec) : c;
+    return json_integer_value(json_object_get(o, key));
+}
+
+TEST(anchor_fingerprints_pinned) {
+    /* The same values as amd_roots.c, written independently here: a changed PEM or pin fails. */
+    static const char *const want[][2] = {
+        {"ARK-Milan", "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd"},
+        {"SEV-Milan", "67d303bd3905fd38db8b20e0793699870e7fa612eaad5dec358293fd8c0bac1b"},
+        {"SEV-VLEK-Milan", "c5e081f59b7efab1fe2f8b505e159704e72f29cab7ef7cf628a05a42439082f5"},
+        {"ARK-Genoa", "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1"},
+        {"SEV-Genoa", "5464738c1546aed5f2cecf1dc98c5c960a92e8913238a61711bc90ec6e828521"},
+        {"SEV-VLEK-Genoa", "197e610743a917d6b9bb982a5a9226ccc0a15b611be0619e626aca9151457372"},
+        {"ARK-Turin", "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a"},
+        {"SEV-Turin", "5b77ef5fe7a7a004fd9032668fba9d0fda22f88c4442069a479636a6ae3b3185"},
+        {"SEV-VLEK-Turin", "104e10a8bd060a3c20a434261a57d0588fd65a88915b4f65b08bdecaf8df1a3c"},
+    };
+    CHECK_INT(sb_snp_n_anchors, SB_ARRAY_LEN(want));
+    for (size_t i = 0; i < SB_ARRAY_LEN(want); i++) {
+        const struct sb_snp_anchor *a = NULL;
+        for (size_t k = 0; k < sb_snp_n_anchors; k++)
+            if (strcmp(sb_snp_anchors[k].cn, want[i][0]) == 0) a = &sb_snp_anchors[k];
+        CHECK_MSG(a != NULL, "no anchor %s", want[i][0]);
+        if (!a) continue;
+        sb_error err = {0};
+        sb_cert *c = NULL;
+        CHECK_OK(sb_cert_from_pem((const uint8_t *)a->pem, a->pem_len, &c, &err), &err);
+        if (!c) continue;
+        uint8_t fp[32];
+        char hex[65];
+        CHECK_OK(sb_cert_fingerprint(c, SB_HASH_SHA256, fp, &err), &err);
+        sb_hex_encode(fp, 32, hex);
+        CHECK_STR(hex, want[i][1]);
+        CHECK_STR(a->sha256, want[i][1]);
+        char *subj = sb_cert_subject(c);
+        CHECK_CONTAINS(subj, want[i][0]);
+        free(subj);
+        /* every pinned certificate chains to its product's ARK (roots self-signed) */
+        const struct sb_snp_anchor *ark = NULL;
+        for (size_t k = 0; k < sb_snp_n_anchors; k++)
+            if (sb_snp_anchors[k].product == a->product &&
+                sb_snp_anchors[k].kind == SB_SNP_ANCHOR_ARK)
+                ark = &sb_snp_anchors[k];
+        sb_cert *root = NULL;
+        CHECK_OK(sb_cert_from_pem((const uint8_t *)ark->pem, ark->pem_len, &root, &err), &err);
+        if (root) CHECK_OK(sb_cert_check_signed_by(c, root, &err), &err);
+        sb_cert_free(root);
+        sb_cert_free(c);
+    }
+    sb_snp_verifier *v = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_snp_verifier_new(&v, &err), &err);
+    sb_snp_verifier_free(v);
+}
+
+/* ---- the positive samples of MANIFEST §1, each at a time inside its validity windows ---- */
+
+TEST(verify_s1_trustee_vcek) {
+    if (!sb_test_evidence_dir()) return;
+    const char *certs[] = {"snp/trustee/test-vcek.der"};
+    json_t *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(verify_files(NULL, EV_S1, certs, 1, T_2025, &c, &err), &err);
+    if (!c) return;
+    CHECK_STR(jget(c, NULL, "platform"), "snp");
+    CHECK_STR(jget(c, NULL, "format"), "snp-report");
+    CHECK_STR(jget(c, NULL, "product"), "Milan");
+    CHECK_INT(jint(c, NULL, "version"), 2);
+    CHECK(json_is_false(json_object_get(c, "debug")));
+    json_t *comp = json_object_get(json_object_get(c, "tcb"), "components");
+    CHECK_INT(jint(comp, NULL, "bootloader"), 3);
+    CHECK_INT(jint(comp, NULL, "tee"), 0);
+    CHECK_INT(jint(comp, NULL, "snp"), 8);
+    CHECK_INT(jint(comp, NULL, "microcode"), 115);
+    CHECK(json_object_get(comp, "fmc") == NULL);
+    CHECK_INT(jint(c, "platform_claims", "policy"), 0x3001f);
+    CHECK_INT(jint(c, "platform_claims", "vmpl"), 0);
+    CHECK_STR(jget(c, "platform_identity", "signing_key"), "vcek");
+    CHECK_CONTAINS(jget(c, "platform_identity", "chip_id"), "c38427a30d4c7af9");
+    json_t *coll = json_object_get(c, "collateral");
+    CHECK_INT(json_array_size(coll), 3);
+    CHECK_STR(jget(json_array_get(coll, 0), NULL, "kind"), "vcek");
+    CHECK_STR(jget(json_array_get(coll, 0), NULL, "not_before"), "2023-01-24T17:58:26Z");
+    CHECK_STR(jget(json_array_get(coll, 0), NULL, "not_after"), "2030-01-24T17:58:26Z");
+    CHECK_STR(jget(json_array_get(coll, 1), NULL, "kind"), "ask");
+    CHECK_STR(jget(json_array_get(coll, 1), NULL, "source"), "pinned");
+    CHECK_STR(jget(json_array_get(coll, 2), NULL, "kind"), "ark");
+    CHECK_INT(json_array_size(json_object_get(c, "warnings")), 0);
+    json_decref(c);
+}
+
+TEST(verify_s2_vlek) {
+    if (!sb_test_evidence_dir()) return;
+    const char *certs[] = {"snp/trustee/test-vlek.der"};
+    json_t *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(verify_files(NULL, EV_S2, certs, 1, T_2025, &c, &err), &err);
+    if (!c) return;
+    CHECK_STR(jget(c, "platform_identity", "signing_key"), "vlek");
+    CHECK_STR(jget(c, "platform_identity", "csp_id"), "CN=cc-us-east-2.amazonaws.com");
+    CHECK_INT(jint(c, "platform_claims", "vmpl"), 1);
+    CHECK_STR(jget(json_array_get(json_object_get(c, "collateral"), 1), NULL, "kind"), "asvk");
+    json_decref(c);
+    /* with the ASVK chain supplied explicitly (third cert of Trustee's bundle) */
+    const char *certs2[] = {"snp/trustee/test-vlek.der",
+                            "snp/amd-chains/trustee_milan_ask_ark_asvk.pem"};
+    CHECK_OK(verify_files(NULL, EV_S2, certs2, 2, T_2025, NULL, &err), &err);
+    const char *certs3[] = {"snp/trustee/test-vlek.der", "snp/go-sev-guest/milanvlek.testcer"};
+    CHECK_OK(verify_files(NULL, EV_S2, certs3, 2, T_2025, NULL, &err), &err);
+}
+
+TEST(verify_s3_trustee_json_embedded_vcek) {
+    if (!sb_test_evidence_dir()) return;
+    json_t *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(verify_files(NULL, EV_S3, NULL, 0, T_2025, &c, &err), &err);
+    if (!c) return;
+    CHECK_STR(jget(c, NULL, "format"), "trustee-snp-evidence");
+    CHECK_STR(jget(c, NULL, "product"), "Genoa");
+    CHECK_STR(jget(json_array_get(json_object_get(c, "collateral"), 0), NULL, "source"),
+              "cert_chain vcek");
+    json_decref(c);
+    /* the rebuilt binary with the extracted VCEK: the same verdict */
+    const char *certs[] = {EV_S3_VCEK};
+    CHECK_OK(verify_files(NULL, EV_S3_BIN, certs, 1, T_2025, NULL, &err), &err);
+}
+
+TEST(verify_s4_gosevguest_debug_claim) {
+    if (!sb_test_evidence_dir()) return;
+    const char *certs[] = {"snp/go-sev-guest/vcek.testcer", "snp/go-sev-guest/milan.testcer"};
+    json_t *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(verify_files(NULL, EV_S4, certs, 2, "2022-09-24T01:00:00Z", &c, &err), &err);
+    if (!c) return;
+    CHECK(json_is_true(json_object_get(c, "debug"))); /* policy bit 19: appraisal says no */
+    CHECK(json_is_true(json_object_get(json_object_get(c, "platform_claims"), "policy_debug")));
+    CHECK_CONTAINS(jget(c, NULL, "report_data"), "0102030405000000");
+    CHECK_CONTAINS(jget(c, "measurements", "measurement"), "b07af962");
+    CHECK_CONTAINS(jget(c, "platform_identity", "chip_id"), "3ac3fe21");
+    CHECK_STR(jget(json_array_get(json_object_get(c, "collateral"), 1), NULL, "source"),
+              "snp/go-sev-guest/milan.testcer");
+    json_decref(c);
+}
+
+TEST(verify_s5_virtee_hex_and_bin) {
+    if (!sb_test_evidence_dir()) return;
+    const char *certs[] = {"snp/virtee-sev/vcek_milan.der", "snp/virtee-sev/cert_chain_milan.pem"};
+    sb_error err = {0};
+    json_t *c = NULL;
+    CHECK_OK(verify_files(NULL, EV_S5_HEX, certs, 2, T_2025, &c, &err), &err);
+    if (c) CHECK_STR(jget(c, NULL, "format"), "snp-report-hex");
+    json_decref(c);
+    CHECK_OK(verify_files(NULL, EV_S5, certs, 1, T_2025, NULL, &err), &err);
+}
+
+TEST(verify_s8_configfs_tsm_auxblob) {
+    if (!sb_test_evidence_dir()) return;
+    json_t *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(verify_files(NULL, EV_S8, NULL, 0, T_2025, &c, &err), &err);
+    if (!c) return;
+    CHECK_STR(jget(c, NULL, "format"), "configfs-tsm");
+    CHECK_STR(jget(c, NULL, "product"), "Genoa");
+    CHECK_INT(jint(c, "platform_claims", "cpuid_mod_id"), 0x11);
+    /* the auxblob's ASK was used, and the auxblob's ARK had to be the pinned one */
+    CHECK_STR(jget(json_array_get(json_object_get(c, "collateral"), 1), NULL, "source"),
+              "auxblob ask");
+    json_decref(c);
+}
+
+TEST(verify_s10_azure_hcl_report) {
+    if (!sb_test_evidence_dir()) return;
+    const char *certs[] = {"azure-vtpm/trustee-az-snp-vtpm/vcek.pem"};
+    sb_error err = {0};
+    CHECK_OK(verify_files(NULL, "azure-vtpm/trustee-az-snp-vtpm/DERIVED_snp_report_from_hcl.bin",
+                          certs, 1, T_2025, NULL, &err),
+             &err);
+}
+
+/* ---- negatives ---- */
+
+struct neg {
+    const char *ev;
+    const char *certs[3];
+    const char *at;
+    int rc;
+    const char *msg;
+};
+
+static void run_negs(const struct neg *t, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        size_t nc = 0;
+        while (nc < 3 && t[i].certs[nc])
+            nc++;
+        sb_error err = {0};
+        json_t *c = NULL;
+        int rc = verify_files(NULL, t[i].ev, t[i].certs, nc, t[i].at, &c, &err);
+        json_decref(c);
+        CHECK_MSG(rc == t[i].rc, "%s: rc %d, want %d (%s)", t[i].ev, rc, t[i].rc, err.msg);
+        CHECK_CONTAINS(err.msg, t[i].msg);
+    }
+}
+
+TEST(verify_negatives_derived) {
+    if (!sb_test_evidence_dir()) return;
+    const struct neg t[] = {
+        {"snp/derived-negative/trustee_report_b42plus1_badsig.bin",
+         {"snp/trustee/test-vcek.der"},
+         T_2025,
+         SB_E_SIGNATURE,
+         "report signature"},
+        {"snp/derived-negative/trustee_report_b384plus1_tcbmismatch.bin",
+         {"snp/trustee/test-vcek.der"},
+         T_2025,
+         SB_E_SIGNATURE,
+         "snp: REPORTED_TCB bootloader 4 != VCEK bootloader 3"},
+        {"snp/derived-negative/trustee_vlek_report_b42plus1_badsig.bin",
+         {"snp/trustee/test-vlek.der"},
+         T_2025,
+         SB_E_SIGNATURE,
+         "report signature"},
+        {"snp/derived-negative/trustee_vlek_report_b384plus1_tcbmismatch.bin",
+         {"snp/trustee/test-vlek.der"},
+         T_2025,
+         SB_E_SIGNATURE,
+         "snp: REPORTED_TCB bootloader 5 != VLEK bootloader 4"},
+        {EV_S1,
+         {"snp/derived-negative/trustee_vcek_b42plus1_badchain.der"},
+         T_2025,
+         SB_E_CHAIN,
+         "VCEK chain to ARK-Milan"},
+        {"snp/derived-negative/virtee_report_milan_b21xor80_badsig.bin",
+         {"snp/virtee-sev/vcek_milan.der"},
+         T_2025,
+         SB_E_SIGNATURE,
+         "report signature"},
+        {EV_S5,
+         {"snp/derived-negative/virtee_vcek_milan_b40xorff_badchain.der"},
+         T_2025,
+         SB_E_CHAIN,
+         "snp"},
+    };
+    run_negs(t, SB_ARRAY_LEN(t));
+}
+
+TEST(verify_negatives_pairings) {
+    if (!sb_test_evidence_dir()) return;
+    const struct neg t[] = {
+        /* S9: chain and TCB fine, the signature does not verify (MANIFEST) */
+        {EV_S9_HEX,
+         {"snp/constellation-vlek/vlek.pem", "snp/constellation-vlek/vlekcertchain.pem"},
+         "2024-01-01T00:00:00Z",
+         SB_E_SIGNATURE,
+         "report signature"},
+        {EV_S9,
+         {"snp/constellation-vlek/vlek.pem"},
+         "2024-01-01T00:00:00Z",
+         SB_E_SIGNATURE,
+         "report signature"},
+        /* S1 against the Genoa chain: wrong product */
+        {EV_S1,
+         {"snp/trustee/test-vcek.der", "snp/amd-chains/trustee_genoa_ask_ark_asvk.pem"},
+         T_2025,
+         SB_E_CHAIN,
+         "the supplied chain is for Genoa"},
+        /* S2 against the VCEK ASK instead of the ASVK */
+        {EV_S2,
+         {"snp/trustee/test-vlek.der", "snp/go-sev-guest/milan.testcer"},
+         T_2025,
+         SB_E_CHAIN,
+         "supplied chain has no SEV-VLEK-Milan"},
+        /* no certificate at all, or the wrong kind */
+        {EV_S1, {NULL}, T_2025, SB_E_CHAIN, "no VCEK certificate was given"},
+        {EV_S2, {"snp/trustee/test-vcek.der"}, T_2025, SB_E_CHAIN, "no VLEK certificate"},
+        /* S1 with another chip's VCEK (S5's): TCB equal, hwID differs */
+        {EV_S1,
+         {"snp/virtee-sev/vcek_milan.der"},
+         T_2025,
+         SB_E_SIGNATURE,
+         "CHIP_ID c38427a30d4c7af9... != VCEK hwID d49554ec717f4e5b..."},
+        /* Trustee's invalid test VCEKs (not issued by AMD) */
+        {EV_S1, {"snp/trustee/test-vcek-invalid-legacy.der"}, T_2025, SB_E_CHAIN, "chain"},
+        {EV_S1, {"snp/trustee/test-vcek-invalid-new.der"}, T_2025, SB_E_CHAIN, "chain"},
+        /* S3's report is Genoa; the Milan VCEK of S1 is the wrong product */
+        {EV_S3_BIN,
+         {"snp/trustee/test-vcek.der"},
+         T_2025,
+         SB_E_CHAIN,
+         "is Genoa but the VCEK is for Milan"},
+    };
+    run_negs(t, SB_ARRAY_LEN(t));
+}
+
+TEST(verify_outside_validity) {
+    if (!sb_test_evidence_dir()) return;
+    const struct neg t[] = {
+        {EV_S2, {"snp/trustee/test-vlek.der"}, "2026-01-01T00:00:00Z", SB_E_CHAIN, "expired"},
+        {EV_S1, {"snp/trustee/test-vcek.der"}, "2020-01-01T00:00:00Z", SB_E_CHAIN, "not yet valid"},
+        {EV_S9_HEX, {"snp/constellation-vlek/vlek.pem"}, T_2025, SB_E_CHAIN, "expired"},
+    };
+    run_negs(t, SB_ARRAY_LEN(t));
+}
+
+/* ---- structure: every signed byte, every length, trailing bytes ---- */
+
+static int verify_mem(sb_snp_verifier *v, const uint8_t *rep, size_t n, const struct sb_blob *cert,
+                      const char *at, json_t **claims, sb_error *err) {
+    struct sb_verify_opts o = {.at = at_of(at)};
+    json_t *c = sb_claims_new("snp", "snp-report", o.at);
+    int rc = sb_snp_verify_report(v, &o, rep, n, cert, 1, c, err);
+    if (claims && rc == 0)
+        *claims = c;
+    else
+        json_decref(c);
+    return rc;
+}
+
+TEST(byte_flip_every_signed_byte) {
+    size_t n, nv;
+    _cleanup_free_ uint8_t *b = sb_test_read_evidence(EV_S1, &n);
+    _cleanup_free_ uint8_t *vc = sb_test_read_evidence("snp/trustee/test-vcek.der", &nv);
+    if (!b || !vc) return;
+    struct sb_blob cert = {"test-vcek.der", vc, nv};
+    sb_snp_verifier *v = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_snp_verifier_new(&v, &err), &err);
+    if (!v) return;
+    CHECK_OK(verify_mem(v, b, n, &cert, T_2025, NULL, &err), &err); /* warms the chain cache */
+    size_t fails = 0;
+    for (size_t i = 0; i < SB_SNP_SIGNED_LEN; i++) {
+        b[i] ^= 0x01;
+        int rc = verify_mem(v, b, n, &cert, T_2025, NULL, &err);
+        b[i] ^= 0x01;
+        if (rc == 0) CHECK_MSG(false, "flipping byte 0x%zx still verifies", i);
+        if (rc == SB_E_POLICY) CHECK_MSG(false, "byte 0x%zx: policy code from the verifier", i);
+        fails += rc < 0;
+    }
+    CHECK_INT(fails, SB_SNP_SIGNED_LEN);
+    /* and the signature bytes themselves, r and s */
+    for (size_t i = SB_SNP_SIG_OFFSET; i < SB_SNP_SIG_OFFSET + 144; i += 7) {
+        b[i] ^= 0x80;
+        CHECK_MSG(verify_mem(v, b, n, &cert, T_2025, NULL, &err) < 0, "sig byte 0x%zx", i);
+        b[i] ^= 0x80;
+    }
+    CHECK_OK(verify_mem(v, b, n, &cert, T_2025, NULL, &err), &err); /* restored */
+    sb_snp_verifier_free(v);
+}
+
+TEST(verify_truncated_every_length) {
+    size_t n, nv;
+    _cleanup_free_ uint8_t *b = sb_test_read_evidence(EV_S1, &n);
+    _cleanup_free_ uint8_t *vc = sb_test_read_evidence("snp/trustee/test-vcek.der", &nv);
+    if (!b || !vc) return;
+    struct sb_blob cert = {"test-vcek.der", vc, nv};
+    sb_snp_verifier *v = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_snp_verifier_new(&v, &err), &err);
+    if (!v) return;
+    for (size_t len = 0; len < SB_SNP_REPORT_LEN; len++) {
+        uint8_t *c = malloc(len ? len : 1);
+        memcpy(c, b, len);
+        int rc = verify_mem(v, c, len, &cert, T_2025, NULL, &err);
+        free(c);
+        CHECK_MSG(rc == SB_E_TRUNCATED, "length %zu: %d", len, rc);
+    }
+    sb_snp_verifier_free(v);
+}
+
+/* The trailing-bytes rule, end to end: extra bytes after a valid report are ignored and named
+ * in a warning claim; more than SB_SNP_TRAILING_MAX is an error. */
+TEST(verify_trailing_bytes_warning) {
+    size_t n, nv;
+    _cleanup_free_ uint8_t *b = sb_test_read_evidence(EV_S1, &n);
+    _cleanup_free_ uint8_t *vc = sb_test_read_evidence("snp/trustee/test-vcek.der", &nv);
+    if (!b || !vc) return;
+    struct sb_blob cert = {"test-vcek.der", vc, nv};
+    uint8_t *big = calloc(1, SB_SNP_REPORT_LEN + SB_SNP_TRAILING_MAX + 1);
+    memcpy(big, b, SB_SNP_REPORT_LEN);
+    sb_error err = {0};
+    json_t *c = NULL;
+    CHECK_OK(verify_mem(NULL, big, SB_SNP_REPORT_LEN + 39, &cert, T_2025, &c, &err), &err);
+    if (c) {
+        const char *w = json_string_value(json_array_get(json_object_get(c, "warnings"), 0));
+        CHECK_STR(w, "snp: 39 trailing bytes after the 1184-byte report ignored");
+        json_decref(c);
+    }
+    CHECK_INT(verify_mem(NULL, big, SB_SNP_REPORT_LEN + SB_SNP_TRAILING_MAX + 1, &cert, T_2025,
+                         NULL, &err),
+              SB_E_LIMIT);
+    free(big);
+}
+
+TEST(verify_unsigned_reports_refused) {
+    size_t n, nv;
+    _cleanup_free_ uint8_t *b = sb_test_read_evidence(EV_S1, &n);
+    _cleanup_free_ uint8_t *vc = sb_test_read_evidence("snp/trustee/test-vcek.der", &nv);
+    if (!b || !vc) return;
+    struct sb_blob cert = {"test-vcek.der", vc, nv};
+    sb_error err = {0};
+    b[0x48] = 0x1c; /* signing_key 7 */
+    CHECK_INT(verify_mem(NULL, b, n, &cert, T_2025, NULL, &err), SB_E_SIGNATURE);
+    CHECK_CONTAINS(err.msg, "not signed");
+    b[0x48] = 0x02; /* MASK_CHIP_KEY */
+    CHECK_INT(verify_mem(NULL, b, n, &cert, T_2025, NULL, &err), SB_E_SIGNATURE);
+    CHECK_CONTAINS(err.msg, "MASK_CHIP_KEY");
+    b[0x48] = 0;
+    b[0x34] = 2; /* sig_algo */
+    CHECK_INT(verify_mem(NULL, b, n, &cert, T_2025, NULL, &err), SB_E_UNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "signature algorithm 2");
+}
+
+TEST(warm_cache_respects_time) {
+    size_t n, nv;
+    _cleanup_free_ uint8_t *b = sb_test_read_evidence(EV_S2, &n);
+    _cleanup_free_ uint8_t *vc = sb_test_read_evidence("snp/trustee/test-vlek.der", &nv);
+    if (!b || !vc) return;
+    struct sb_blob cert = {"test-vlek.der", vc, nv};
+    sb_snp_verifier *v = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_snp_verifier_new(&v, &err), &err);
+    if (!v) return;
+    CHECK_OK(verify_mem(v, b, n, &cert, T_2025, NULL, &err), &err);
+    CHECK_OK(verify_mem(v, b, n, &cert, T_2025, NULL, &err), &err);
+    /* the cached chain must not outlive the VLEK */
+    CHECK_INT(verify_mem(v, b, n, &cert, "2026-01-01T00:00:00Z", NULL, &err), SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "expired");
+    sb_snp_verifier_free(v);
+}
+
+TEST(turin_chain_and_extensions) {
+    size_t nv, nc;
+    _cleanup_free_ uint8_t *vc = sb_test_read_evidence("snp/virtee-sev/vcek_turin.der", &nv);
+    _cleanup_free_ uint8_t *ch = sb_test_read_evidence("snp/virtee-sev/cert_chain_turin.pem", &nc);
+    if (!vc || !ch) return;
+    struct sb_blob certs[] = {{"vcek_turin.der", vc, nv}, {"cert_chain_turin.pem", ch, nc}};
+    enum sb_snp_product p;
+    struct sb_snp_tcb t;
+    uint8_t hwid[64];
+    size_t hl = 0;
+    sb_error err = {0};
+    for (size_t k = 1; k <= 2; k++) {
+        CHECK_OK(
+            sb_snp_chain_inspect(certs, k, SB_SNP_KEY_VCEK, at_of(T_2025), &p, &t, hwid, &hl, &err),
+            &err);
+        CHECK_INT(p, SB_SNP_PRODUCT_TURIN);
+        CHECK(t.has_fmc);
+        CHECK_INT(hl, 8);
+        CHECK_INT(hwid[0], 0x1e);
+        CHECK_INT(hwid[7], 0x4d);
+    }
+    CHECK_INT(sb_snp_chain_inspect(certs, 1, SB_SNP_KEY_VCEK, at_of("2024-01-01T00:00:00Z"), &p, &t,
+                                   hwid, &hl, &err),
+              SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "not yet valid");
 }
