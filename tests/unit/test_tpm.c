@@ -118,8 +118,8 @@ TEST(go_tpm_tools_gce_with_ak_certificate) {
         goto out;
     sb_error err = {0};
     static const uint8_t nonce[] = {0x90, 0x09};
-    struct sb_verify_opts o = {.at = AT_2022, .certs = cs.blob, .n_certs = 2, .nonce = nonce,
-                               .nonce_len = 2};
+    struct sb_verify_opts o = {
+        .at = AT_2022, .certs = cs.blob, .n_certs = 2, .nonce = nonce, .nonce_len = 2};
     json_t *c = run(&o, p, n, 0, &err);
     if (c) {
         CHECK_STR(claim_str(c, NULL, "report_data"), "9009");
@@ -167,8 +167,7 @@ TEST(gce_ak_certificate_wrong_ca) {
     struct certs cs = {0};
     size_t n;
     uint8_t *p = sb_test_read_evidence(P2, &n);
-    if (!p ||
-        !load_certs(&cs, GCE "gcp_ek_ak_ca_intermediate_v3.crt", GCE "gcp_ek_ak_ca_root.crt"))
+    if (!p || !load_certs(&cs, GCE "gcp_ek_ak_ca_intermediate_v3.crt", GCE "gcp_ek_ak_ca_root.crt"))
         goto out;
     sb_error err = {0};
     struct sb_verify_opts o = {.at = AT_2022, .certs = cs.blob, .n_certs = 2};
@@ -463,7 +462,8 @@ TEST(crafted_ecdsa_quote) {
     for (size_t i = 0; i < sizeof(pcrs); i++)
         pcrs[i] = (uint8_t)(i * 7);
     size_t pub_len, att_len, raw_len;
-    uint8_t *pub = build_public(pk, SB_TPMA_SIGN | SB_TPMA_RESTRICTED | SB_TPMA_FIXED_TPM, &pub_len);
+    uint8_t *pub =
+        build_public(pk, SB_TPMA_SIGN | SB_TPMA_RESTRICTED | SB_TPMA_FIXED_TPM, &pub_len);
     uint8_t *att = build_attest(pcrs, &att_len);
     uint8_t *raw = NULL;
     CHECK_OK(sb_sign(key, SB_HASH_SHA256, att, att_len, SB_ECDSA_RAW_BE, &raw, &raw_len, &err),
@@ -481,10 +481,13 @@ TEST(crafted_ecdsa_quote) {
     size_t sig_len;
     uint8_t *sig = sb_writer_steal(&w, &sig_len);
 
-    struct sb_tpm_evidence ev = {.format = "crafted", .ak_kind = SB_TPM_AK_TPMT_PUBLIC,
-                                 .ak = pub, .ak_len = pub_len, .n_quotes = 1};
-    ev.quotes[0] = (struct sb_tpm_quote_ev){.attest = att, .attest_len = att_len, .sig = sig,
-                                           .sig_len = sig_len};
+    struct sb_tpm_evidence ev = {.format = "crafted",
+                                 .ak_kind = SB_TPM_AK_TPMT_PUBLIC,
+                                 .ak = pub,
+                                 .ak_len = pub_len,
+                                 .n_quotes = 1};
+    ev.quotes[0] = (struct sb_tpm_quote_ev){
+        .attest = att, .attest_len = att_len, .sig = sig, .sig_len = sig_len};
     ev.quotes[0].pcrs.alg = SB_TPM_ALG_SHA256;
     const unsigned idx[3] = {0, 16, 23};
     for (int i = 0; i < 3; i++) {
