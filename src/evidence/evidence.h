@@ -13,6 +13,139 @@
 
 /* ==== AMD SEV-SNP ======================================================================= */
 
+/* Limits for the SNP report and its wrappers (evidence is unauthenticated input). */
+#define SB_SNP_REPORT_LEN 1184u           /* 0x4A0 */
+#define SB_SNP_SIGNED_LEN 0x2A0u          /* the signature covers [0, 0x2A0) */
+#define SB_SNP_SIG_OFFSET 0x2A0u          /* r[72] || s[72], little-endian, then 368 reserved */
+#define SB_SNP_SIG_COMPONENT_LEN 72u      /* each of r and s */
+#define SB_SNP_TRAILING_MAX 4096u         /* extra bytes tolerated after a raw report */
+#define SB_SNP_VERSION_MIN 2u             /* versions 0/1 predate the published layout */
+#define SB_SNP_VERSION_LATEST 5u          /* newest layout we know (mitigation vectors) */
+#define SB_SNP_VERSION_MAX 31u            /* above this a "version" is garbage, not the future */
+#define SB_SNP_WRAPPER_MAX (512u * 1024u) /* JSON/CBOR wrappers: whole input */
+#define SB_SNP_CERT_MAX 16384u            /* one certificate (DER or PEM) or CRL */
+#define SB_SNP_CERTS_MAX 8u               /* certificate-table entries / cert_chain items */
+
+enum sb_snp_signing_key { SB_SNP_KEY_VCEK = 0, SB_SNP_KEY_VLEK = 1, SB_SNP_KEY_NONE = 7 };
+
+enum sb_snp_product {
+    SB_SNP_PRODUCT_UNKNOWN,
+    SB_SNP_PRODUCT_MILAN,
+    SB_SNP_PRODUCT_GENOA,
+    SB_SNP_PRODUCT_TURIN,
+    SB_SNP_PRODUCT_MAX
+};
+
+/* One TCB_VERSION decoded for a product. Milan/Genoa: byte 0 BL, 1 TEE, 6 SNP, 7 ucode.
+ * Turin: byte 0 FMC, 1 BL, 2 TEE, 3 SNP, 7 ucode (has_fmc). */
+struct sb_snp_tcb {
+    uint8_t fmc, bootloader, tee, snp, microcode;
+    bool has_fmc;
+};
+
+/* The report, field by field (ABI spec 56860 table 23), plus the raw bytes the signature
+ * covers. Fields a version lacks are zero (cpuid before v3, mitigation vectors before v5). */
+struct sb_snp_report {
+    uint32_t version, guest_svn;
+    uint64_t policy;
+    uint8_t family_id[16], image_id[16];
+    uint32_t vmpl, sig_algo;
+    uint64_t current_tcb, platform_info;
+    uint32_t key_info; /* bit 0 AUTHOR_KEY_EN, bit 1 MASK_CHIP_KEY, bits 4:2 SIGNING_KEY */
+    bool author_key_en, mask_chip_key;
+    enum sb_snp_signing_key signing_key;
+    uint8_t report_data[64], measurement[48], host_data[32];
+    uint8_t id_key_digest[48], author_key_digest[48], report_id[32], report_id_ma[32];
+    uint64_t reported_tcb;
+    uint8_t cpuid_fam_id, cpuid_mod_id, cpuid_step; /* v3+ */
+    uint8_t chip_id[64];
+    uint64_t committed_tcb;
+    uint8_t current_build, current_minor, current_major;
+    uint8_t committed_build, committed_minor, committed_major;
+    uint64_t launch_tcb;
+    uint64_t launch_mit_vector, current_mit_vector; /* v5 */
+    uint8_t sig_r[72], sig_s[72];                   /* little-endian, as stored */
+    uint8_t raw[SB_SNP_REPORT_LEN];                 /* the report as received */
+    bool known_version; /* 2, 3 or 5; others (4, 6..31) were read with the v5 layout */
+    size_t trailing;    /* bytes after the 1184-byte report (see sb_snp_report_parse) */
+};
+
+/* Parses a raw report. Trailing-bytes rule (one rule for every SNP input): a report followed by
+ * up to SB_SNP_TRAILING_MAX extra bytes parses, with out->trailing set; the verifier reports
+ * them as the warning "snp: N trailing bytes after the 1184-byte report ignored" (they are not
+ * signed, so they carry no meaning). More is SB_E_LIMIT; fewer than 1184 bytes SB_E_TRUNCATED.
+ * Versions below 2 are SB_E_UNSUPPORTED; unknown versions up to 31 parse with the v5 layout only
+ * when sig_algo is 1 (ECDSA P-384 with SHA-384: the signature region layout we know). */
+int sb_snp_report_parse(const uint8_t *p, size_t n, struct sb_snp_report *out,
+                        sb_error *err) SB_WUR;
+void sb_snp_tcb_decode(uint64_t raw, enum sb_snp_product prod, struct sb_snp_tcb *out);
+uint64_t sb_snp_tcb_encode(const struct sb_snp_tcb *t);
+/* From the report's CPUID fields (v3+); UNKNOWN for v2 reports or unknown models. */
+enum sb_snp_product sb_snp_product_from_cpuid(const struct sb_snp_report *r);
+const char *sb_snp_product_name(enum sb_snp_product p); /* "Milan", ...; "unknown" */
+/* Matches "Milan", "Milan-B0", "Genoa", ... (case-sensitive, as AMD writes them). */
+enum sb_snp_product sb_snp_product_from_name(const char *s, size_t n);
+
+/* Certificates carried with a report (GHCB certificate table, Trustee cert_chain). */
+enum sb_snp_cert_kind {
+    SB_SNP_CERT_VCEK,
+    SB_SNP_CERT_VLEK,
+    SB_SNP_CERT_ASK,
+    SB_SNP_CERT_ARK,
+    SB_SNP_CERT_CRL,
+    SB_SNP_CERT_OTHER,
+    SB_SNP_CERT_KIND_MAX
+};
+const char *sb_snp_cert_kind_name(enum sb_snp_cert_kind k); /* "vcek", ... */
+
+struct sb_snp_cert {
+    enum sb_snp_cert_kind kind;
+    uint8_t guid[16]; /* textual byte order; zero when the source has no GUID */
+    uint8_t *data;    /* owned copy, DER or PEM as found */
+    size_t len;
+};
+
+/* The GHCB extended-report certificate table (SNP_GET_EXT_REPORT / configfs-tsm auxblob):
+ * entries of GUID[16] || offset u32le || length u32le, ended by an all-zero entry; offsets are
+ * from the start of the table and must point past the entry array. GUIDs are matched in
+ * textual byte order (what hosts write) and in the mixed-endian EFI order. Appends to certs. */
+int sb_snp_cert_table_parse(const uint8_t *p, size_t n, struct sb_snp_cert *certs, size_t *n_certs,
+                            sb_error *err) SB_WUR;
+
+/* Every SNP evidence form we read, with what it carried. */
+enum sb_snp_format {
+    SB_SNP_FMT_RAW,      /* the 1184-byte report (plus tolerated trailing bytes) */
+    SB_SNP_FMT_HEX,      /* the same, hex-encoded text (virtee, Constellation samples) */
+    SB_SNP_FMT_TSM_JSON, /* Veraison tsm-report JSON: outblob/auxblob/provider */
+    SB_SNP_FMT_TRUSTEE,  /* Trustee SnpEvidence JSON (virtee/sev serde field arrays) */
+    SB_SNP_FMT_MAX
+};
+const char *sb_snp_format_name(enum sb_snp_format f); /* "snp-report", "configfs-tsm", ... */
+
+#define SB_SNP_WARNINGS_MAX 8
+struct sb_snp_evidence {
+    enum sb_snp_format format;
+    struct sb_snp_report report;
+    struct sb_snp_cert certs[SB_SNP_CERTS_MAX];
+    size_t n_certs;
+    char warnings[SB_SNP_WARNINGS_MAX][160];
+    size_t n_warnings;
+};
+void sb_snp_evidence_free(struct sb_snp_evidence *e); /* frees the certs; e itself is caller's */
+
+/* Which SNP form these bytes are (by structure, never by file name); -1 if none. */
+int sb_snp_sniff(const uint8_t *p, size_t n);
+/* Parses any of the forms above (sniffed) into out (zeroed first). */
+int sb_snp_evidence_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out,
+                          sb_error *err) SB_WUR;
+/* The individual forms. */
+int sb_snp_hex_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out, sb_error *err) SB_WUR;
+int sb_snp_tsm_json_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out,
+                          sb_error *err) SB_WUR;
+/* Rebuilds the binary report from the serde fields (the signature then proves the field map). */
+int sb_snp_trustee_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out,
+                         sb_error *err) SB_WUR;
+
 /* ==== Intel TDX / SGX DCAP quotes and collateral ========================================= */
 
 /* ==== CBOR / COSE / AWS Nitro ============================================================= */

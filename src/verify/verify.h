@@ -41,6 +41,32 @@ struct sb_verifier {
 /* ---- the platform verifiers (each platform owns its line) -------------------------------- */
 
 /* ==== AMD SEV-SNP ==== */
+/* Raw reports, hex, configfs-tsm JSON captures and Trustee SnpEvidence JSON (src/verify/snp.c;
+ * docs/verify-snp.md). Certificates come from the evidence (auxblob, cert_chain), from further
+ * EVIDENCE files and from --certs; the AMD ARK/ASK/ASVK of Milan, Genoa and Turin are pinned. */
+extern const struct sb_verifier sb_verifier_snp;
+
+/* Long-lived SNP verification state: the pinned anchors parsed once and a small cache of
+ * verified VCEK/VLEK chains (keyed by the exact certificate bytes offered; a cached chain is
+ * reused only at times inside every certificate's validity window). Not thread-safe. */
+typedef struct sb_snp_verifier sb_snp_verifier;
+int sb_snp_verifier_new(sb_snp_verifier **out, sb_error *err) SB_WUR;
+void sb_snp_verifier_free(sb_snp_verifier *v);
+
+/* Verifies one raw SNP report (e.g. taken out of an Azure HCL report) with certificate blobs
+ * (DER or PEM, bundles allowed: VCEK/VLEK and optionally ASK/ASVK/ARK) plus o->certs, and
+ * fills the SNP claims into claims (made by the caller with sb_claims_new). v may be NULL (a
+ * temporary state is used). Errors: SB_E_TRUNCATED/MALFORMED/LIMIT/UNSUPPORTED (unreadable),
+ * SB_E_CHAIN (certificates: missing, wrong product, not chaining to the pinned ARK, outside
+ * their validity at o->at), SB_E_SIGNATURE (report signature, REPORTED_TCB or CHIP_ID not
+ * matching the VCEK/VLEK). */
+int sb_snp_verify_report(sb_snp_verifier *v, const struct sb_verify_opts *o, const uint8_t *report,
+                         size_t len, const struct sb_blob *certs, size_t n_certs, json_t *claims,
+                         sb_error *err) SB_WUR;
+/* Any SNP evidence form in ev[0]; ev[1..] are further certificate files. *claims is new. */
+int sb_snp_verify_evidence(sb_snp_verifier *v, const struct sb_verify_opts *o,
+                           const struct sb_blob *ev, size_t n_ev, json_t **claims,
+                           sb_error *err) SB_WUR;
 /* ==== Intel TDX / SGX ==== */
 /* ==== AWS Nitro ==== */
 /* ==== NVIDIA ==== */
