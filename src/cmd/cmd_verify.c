@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "policy/policy.h"
 #include "verify/verify.h"
 
 #define VERIFY_MAX_NONCE 1024
@@ -24,6 +25,7 @@ static void verify_usage(FILE *f) {
                "  --certs FILE      extra certificates (VCEK/VLEK, chains, AK); repeat the flag\n"
                "  --collateral DIR  offline collateral (TCB info, QE identity, CRLs), e.g. the\n"
                "                    cache of 'sealbox collateral'\n"
+               "  --policy FILE     appraisal policy (JSON, docs/policy.md)\n"
                "  --at TIME         verification time, RFC 3339 or Unix seconds (default: now)\n"
                "  --nonce HEX       expected freshness value\n"
                "  --json            print {\"claims\", \"exit\", ...} as JSON\n\n"
@@ -38,6 +40,7 @@ struct verify_args {
     const char *collateral;
     const char *at;
     const char *nonce;
+    const char *policy;
     bool json;
 };
 
@@ -110,6 +113,24 @@ static void print_claims_human(const json_t *claims) {
     }
 }
 
+static void print_appraisal_human(const struct sb_appraisal *ap) {
+    size_t i;
+    json_t *r;
+    json_array_foreach(ap->reasons, i, r) {
+        printf("reason [%s %lld, %s]: %s\n", jstr(r, "trust_claim"),
+               (long long)json_integer_value(json_object_get(r, "code")), jstr(r, "tier"),
+               jstr(r, "message"));
+    }
+    json_array_foreach(ap->notes, i, r) { printf("note: %s\n", json_string_value(r)); }
+    printf("trustworthiness vector:");
+    for (int t = 0; t < SB_TC_MAX; t++)
+        printf(" %s=%d", sb_trust_claim_name((enum sb_trust_claim)t), ap->vector[t]);
+    printf("\n");
+}
+
+static int verify_and_report(const struct verify_args *a, struct sb_verify_opts *o,
+                             const sb_policy *policy, char **paths, size_t n_ev);
+
 int sb_cmd_verify(int argc, char **argv) {
     static const struct option opts[] = {
         {"platform", required_argument, NULL, 'p'},
@@ -118,6 +139,7 @@ int sb_cmd_verify(int argc, char **argv) {
         {"at", required_argument, NULL, 't'},
         {"nonce", required_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
+        {"policy", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -139,6 +161,7 @@ int sb_cmd_verify(int argc, char **argv) {
         case 't': a.at = optarg; break;
         case 'n': a.nonce = optarg; break;
         case 'j': a.json = true; break;
+        case 'P': a.policy = optarg; break;
         case 'h': verify_usage(stdout); return 0;
         case '?':
         default:
@@ -173,44 +196,68 @@ int sb_cmd_verify(int argc, char **argv) {
         }
         o.nonce = nonce;
     }
-    size_t n_ev = (size_t)(argc - optind);
+    sb_policy *policy = NULL;
+    int prc = a.policy ? sb_policy_load(a.policy, &policy, &err) : sb_policy_default(&policy, &err);
+    if (prc < 0) {
+        (void)sb_error_prefix(&err, "--policy");
+        return fail(a.json, prc == SB_E_INTERNAL ? prc : SB_E_USAGE, err.msg);
+    }
+    int code = verify_and_report(&a, &o, policy, argv + optind, (size_t)(argc - optind));
+    sb_policy_free(policy);
+    return code;
+}
+
+static int verify_and_report(const struct verify_args *a, struct sb_verify_opts *o,
+                             const sb_policy *policy, char **paths, size_t n_ev) {
+    sb_error err = {0};
     struct sb_blob *ev = NULL, *certs = NULL;
-    int rc = sb_blobs_load(argv + optind, n_ev, &ev, &err);
+    int rc = sb_blobs_load(paths, n_ev, &ev, &err);
     if (rc == 0) {
-        rc = sb_blobs_load(a.certs, a.n_certs, &certs, &err);
+        rc = sb_blobs_load(a->certs, a->n_certs, &certs, &err);
         if (rc < 0) (void)sb_error_prefix(&err, "--certs");
     }
     if (rc < 0) {
         sb_blobs_free(ev, n_ev);
-        return fail(a.json, rc, err.msg);
+        return fail(a->json, rc, err.msg);
     }
-    o.certs = certs;
-    o.n_certs = a.n_certs;
+    o->certs = certs;
+    o->n_certs = a->n_certs;
 
     json_t *claims = NULL;
     const struct sb_verifier *used = NULL;
-    rc = sb_verify(&o, a.platform, ev, n_ev, &used, &claims, &err);
+    rc = sb_verify(o, a->platform, ev, n_ev, &used, &claims, &err);
     sb_blobs_free(ev, n_ev);
-    sb_blobs_free(certs, a.n_certs);
-    if (rc < 0) return fail(a.json, rc, err.msg);
+    sb_blobs_free(certs, a->n_certs);
+    if (rc < 0) return fail(a->json, rc, err.msg);
 
-    int code = 0;
-    if (a.json) {
-        json_t *out = json_pack("{s:s, s:O, s:i}", "verdict", "authenticated", "claims", claims,
-                                "exit", code);
-        char *s = out ? json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-        if (!s) {
-            json_decref(out);
-            json_decref(claims);
-            return fail(a.json, SB_E_INTERNAL, "out of memory");
-        }
-        printf("%s\n", s);
-        free(s);
-        json_decref(out);
-    } else {
-        printf("verdict: authenticated (%s) — exit %d\n", used->name, code);
-        print_claims_human(claims);
+    struct sb_appraisal ap = {0};
+    struct sb_appraise_ctx ctx = {.at = o->at, .nonce = o->nonce, .nonce_len = o->nonce_len};
+    rc = sb_policy_appraise(policy, claims, &ctx, &ap, &err);
+    if (rc < 0) {
+        json_decref(claims);
+        return fail(a->json, rc, err.msg);
     }
+    int code = ap.status == SB_TIER_AFFIRMING ? 0 : 1;
+    if (a->json) {
+        json_t *out = json_pack("{s:s, s:s, s:O, s:o*, s:i}", "verdict", sb_tier_name(ap.status),
+                                "verifier", used->name, "claims", claims, "appraisal",
+                                sb_appraisal_json(&ap), "exit", code);
+        char *js = out ? json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+        json_decref(out);
+        if (!js) {
+            sb_appraisal_clear(&ap);
+            json_decref(claims);
+            return fail(a->json, SB_E_INTERNAL, "out of memory");
+        }
+        printf("%s\n", js);
+        free(js);
+    } else {
+        printf("verdict: %s — exit %d (authenticated by the %s verifier; policy %s)\n",
+               sb_tier_name(ap.status), code, used->name, ap.policy_id);
+        print_claims_human(claims);
+        print_appraisal_human(&ap);
+    }
+    sb_appraisal_clear(&ap);
     json_decref(claims);
     return code;
 }

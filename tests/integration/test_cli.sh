@@ -34,6 +34,12 @@ expect_run 2 "--nonce" verify --nonce zz "$tmp/text.bin"
 expect_run 2 "no such verifier" verify --platform bogus "$tmp/text.bin"
 expect_run 2 "$tmp/missing: No such file" verify "$tmp/missing"
 expect_run 2 "unrecognized evidence format" verify "$tmp/text.bin"
+printf '{"allow_debug": "yes"}' >"$tmp/bad-policy.json"
+expect_run 2 "--policy: $tmp/bad-policy.json: policy: allow_debug: expected true or false" \
+  verify --policy "$tmp/bad-policy.json" "$tmp/text.bin"
+printf '{"frobnicate": 1}' >"$tmp/unknown-key.json"
+expect_run 2 "unknown key 'frobnicate'" verify --policy "$tmp/unknown-key.json" "$tmp/text.bin"
+expect_run 2 "--policy: $tmp/none.json: No such file" verify --policy "$tmp/none.json" "$tmp/text.bin"
 
 # --json: valid JSON with the exit code and error code, even on failure.
 n=$((n + 1))
