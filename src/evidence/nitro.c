@@ -231,6 +231,7 @@ bool sb_nitro_sniff(const uint8_t *p, size_t n) {
 int sb_nitro_unwrap(const uint8_t *p, size_t n, uint8_t **owned, const uint8_t **doc,
                     size_t *doclen, sb_error *err) {
     *owned = NULL;
+    if (n == 0) BAIL(err, SB_E_TRUNCATED, W ": empty input");
     if (n > SB_NITRO_MAX_DOC_LEN)
         BAIL(err, SB_E_LIMIT, W ": input of %zu bytes is over the limit of %u", n,
              SB_NITRO_MAX_DOC_LEN);

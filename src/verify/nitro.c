@@ -101,6 +101,22 @@ static int bundle_key(const sb_nitro_doc *d, uint8_t key[32], sb_error *err) {
     return rc;
 }
 
+/* A validity window checked here too, so the message is the same at any time (OpenSSL cannot
+ * compare against times past 9999-12-31 and says "format error" there). */
+static int check_window(const sb_cert *cert, const char *what, int64_t at, sb_error *err) {
+    int64_t nb = sb_cert_not_before(cert), na = sb_cert_not_after(cert);
+    if (at >= nb && at <= na) return 0;
+    char t[32], lim[32];
+    sb_time_format(at, t);
+    sb_time_format(at < nb ? nb : na, lim);
+    _cleanup_free_ char *subject = sb_cert_subject(cert);
+    BAIL(err, SB_E_CHAIN, W ": certificate chain: %s (%s) %s %s, verification time %s", what,
+         subject ? subject : "?",
+         at < nb ? "certificate is not yet valid: valid from"
+                 : "certificate has expired: valid until",
+         lim, t);
+}
+
 /* The full chain check of a bundle not seen before; on success the bundle joins the cache. */
 static int verify_bundle(sb_nitro_ctx *c, const sb_nitro_doc *d, const uint8_t key[32],
                          const sb_cert *leaf, int64_t at, json_t *collateral, sb_error *err) {
@@ -112,6 +128,12 @@ static int verify_bundle(sb_nitro_ctx *c, const sb_nitro_doc *d, const uint8_t k
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = sb_cert_from_der(d->cabundle[i].p, d->cabundle[i].n, &cab[i], err);
         if (rc < 0) (void)sb_error_prefix(err, W ": cabundle[%zu]", i);
+    }
+    /* issuer first, so the message names the certificate nearest the root that fails */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char what[32];
+        (void)snprintf(what, sizeof(what), "cabundle[%zu]", i);
+        rc = check_window(cab[i], what, at, err);
     }
     if (rc < 0) goto out;
     bool anchored = false;
@@ -163,6 +185,7 @@ out:
 
 static int verify_chain(sb_nitro_ctx *c, const sb_nitro_doc *d, const sb_cert *leaf, int64_t at,
                         json_t *collateral, sb_error *err) {
+    TRY(check_window(leaf, "signing certificate", at, err));
     if (d->n_cabundle == 0) {
         if (c->pinned)
             BAIL(err, SB_E_CHAIN,
