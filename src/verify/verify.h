@@ -97,6 +97,39 @@ void sb_blobs_free(struct sb_blob *v, size_t n);
  * and usage errors alike, is 2. */
 int sb_verify_exit_code(int rc);
 
+/* ---- the offline collateral cache (src/verify/collateral.c) ------------------------------
+ * One flat directory (`sealbox collateral`: <state dir>/collateral) of files named
+ * "<kind>-<key>.<ext>", each keyed by what identifies it: vcek by product, chip and TCB
+ * (milan-b0-<chip_id[0..8]>-bl3-tee0-snp8-uc115), vlek by product, CSP and TCB, pck by FMSPC
+ * and fingerprint, tcb-info by id and FMSPC (tdx-50806f000000), qe-identity by id and
+ * version, crl by issuer (one current CRL per issuer), other certificates by CN and
+ * fingerprint. `verify --collateral DIR` reads such a directory. */
+
+#define SB_COLLATERAL_MAX_FILE (4u << 20) /* one collateral file */
+#define SB_COLLATERAL_MAX_ITEMS 4096u     /* files in one cache directory */
+
+struct sb_collateral_item {
+    char kind[24];  /* vcek, vlek, pck, cert, crl, tcb-info, qe-identity, bundle, unknown */
+    char key[200];  /* file-name-safe identifying key */
+    char file[256]; /* file name inside the cache */
+    char desc[256]; /* subject / issuer / FMSPC, for people */
+    int64_t not_before, not_after; /* validity window, Unix seconds (0: unknown) */
+};
+
+/* Identifies one collateral file (certificate or CRL, DER or PEM; TCB info / QE identity
+ * JSON; dcap-qvl collateral bundles). SB_E_UNSUPPORTED for anything else. */
+int sb_collateral_identify(const uint8_t *p, size_t n, struct sb_collateral_item *out,
+                           sb_error *err) SB_WUR;
+/* Copies path into dir (created if missing) under its keyed name, replacing an older copy. */
+int sb_collateral_import(const char *dir, const char *path, struct sb_collateral_item *out,
+                         sb_error *err) SB_WUR;
+/* Every file of dir, identified, sorted by name (unidentifiable files as kind "unknown");
+ * a missing dir is an empty list. Free *items with free(). */
+int sb_collateral_list(const char *dir, struct sb_collateral_item **items, size_t *n,
+                       sb_error *err) SB_WUR;
+/* Removes the items whose not_after is before at. */
+int sb_collateral_prune(const char *dir, int64_t at, size_t *removed, sb_error *err) SB_WUR;
+
 /* ---- normalized claims ------------------------------------------------------------------
  * One JSON schema for every platform (docs/verify.md is the reference):
  * {
