@@ -127,7 +127,7 @@ static int put_double(sb_writer *w, double d, sb_error *err) {
         if (strtod(buf, NULL) == d) break;
     }
     /* buf is "D[.DDD]e[+-]XX": collect the digits and the decimal exponent */
-    char digits[20];
+    char digits[32]; /* at most 17 significant digits; sized so every branch stays in bounds */
     size_t k = 0;
     const char *q = buf;
     for (; *q && *q != 'e'; q++)
