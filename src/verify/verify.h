@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/crypto.h"
+#include "evidence/evidence.h"
 #include "util/util.h"
 
 /* One input file: its name (for messages and sniffing) and its bytes. */
@@ -69,8 +71,56 @@ int sb_snp_verify_evidence(sb_snp_verifier *v, const struct sb_verify_opts *o,
                            sb_error *err) SB_WUR;
 /* ==== Intel TDX / SGX ==== */
 /* ==== AWS Nitro ==== */
+/* Nitro Enclaves attestation documents (raw CBOR or base64): COSE_Sign1 ES384 signature by the
+ * leaf certificate, chain leaf <- cabundle[n-1] <- ... <- cabundle[0] == the pinned AWS Nitro
+ * Enclaves Root G1, all at o->at; PCRs, debug (PCR0..2 all zero), nonce (checked against
+ * o->nonce when given), user_data, public_key as claims (docs/verify-nitro.md). */
+extern const struct sb_verifier sb_verifier_nitro;
+extern const char sb_nitro_root_g1_pem[];
+extern const uint8_t sb_nitro_root_g1_sha256[32];
+struct sb_cert;
+/* A verification context: the trust anchors (roots NULL: the pinned AWS root; others are for
+ * tests and private deployments) and a small cache of CA bundles already verified, so a warm
+ * verification checks only the COSE signature and the leaf against its cached issuer. */
+typedef struct sb_nitro_ctx sb_nitro_ctx;
+int sb_nitro_ctx_new(struct sb_cert *const *roots, size_t n_roots, sb_nitro_ctx **out,
+                     sb_error *err) SB_WUR;
+void sb_nitro_ctx_free(sb_nitro_ctx *c);
+/* Verifies one document (raw or base64) at o->at; *claims as for every verifier. */
+int sb_nitro_verify(sb_nitro_ctx *c, const struct sb_verify_opts *o, const uint8_t *doc, size_t n,
+                    json_t **claims, sb_error *err) SB_WUR;
 /* ==== NVIDIA ==== */
 /* ==== TPM 2.0 / Azure vTPM ==== */
+
+/* TPM 2.0 quotes in go-tpm-tools, go-attestation, Trustee and Azure containers (src/verify/tpm.c,
+ * docs/verify-tpm.md); ev[1] may be a raw event log. Roots for an AK certificate come from
+ * --certs (self-signed ones are roots, the others intermediates). */
+extern const struct sb_verifier sb_verifier_tpm;
+/* Verifies the quotes of a parsed container into claims (made by the caller): with ak given
+ * (Azure: the HCL report's AK) the container's own AK and AK certificate are not used. */
+int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evidence *ev,
+                         const sb_pubkey *ak, json_t *claims, sb_error *err) SB_WUR;
+
+/* Event-log replay (TPM PCR banks, TDX CCEL → RTMRs). Indexes are the log's own: for the CCEL,
+ * index 0 is MRTD and RTMR[i] = value[i + 1]. */
+#define SB_MR_MAX_INDEX 32u
+struct sb_mr_bank {
+    enum sb_hash hash;                               /* the bank replayed */
+    uint32_t events[SB_MR_MAX_INDEX];                /* events extended into each index */
+    uint8_t value[SB_MR_MAX_INDEX][SB_HASH_MAX_LEN]; /* first sb_hash_len(hash) bytes used */
+};
+/* The TPM algorithm id of a hash (SB_TPM_ALG_*), and back; -1 / SB_E_UNSUPPORTED when none. */
+int sb_tpm_alg_of_hash(enum sb_hash h);
+int sb_tpm_hash_of_alg(uint16_t alg, enum sb_hash *out) SB_WUR;
+/* Replays every event of log except EV_NO_ACTION into a bank of hash h: each index starts at
+ * zero (PCR 0 at the StartupLocality value when the log has that event), then
+ * value = H(value || digest) per event. An event that lacks an h digest, or names an index
+ * >= SB_MR_MAX_INDEX, fails the replay. */
+int sb_eventlog_replay(const struct sb_eventlog *log, enum sb_hash h, struct sb_mr_bank *out,
+                       sb_error *err) SB_WUR;
+/* Parse (with flags, SB_EVENTLOG_*) and replay in one call. */
+int sb_eventlog_replay_bytes(const uint8_t *p, size_t n, unsigned flags, enum sb_hash h,
+                             struct sb_mr_bank *out, sb_error *err) SB_WUR;
 
 /* ---- dispatch: the verifier table, format detection, loading (src/verify/verify.c) ------ */
 
