@@ -13,4 +13,7 @@ struct sb_cmd {
 /* Exit codes of `sealbox` itself for usage errors (commands document their own). */
 #define SB_EXIT_USAGE 2
 
+/* Handlers (one line each). */
+int cmd_run(int argc, char **argv); /* cmd_run.c */
+
 #endif

@@ -18,6 +18,7 @@ static int cmd_help(int argc, char **argv);
 static const struct sb_cmd COMMANDS[] = {
     {"help", "show this help, or the help of one command", cmd_help},
     {"version", "print the version", cmd_version},
+    {"run", "run a command in a new sandbox (jail backend; needs root)", cmd_run},
 };
 
 static int cmd_help(int argc, char **argv) {
