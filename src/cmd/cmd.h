@@ -13,7 +13,9 @@ struct sb_cmd {
 /* Exit codes of `sealbox` itself for usage errors (commands document their own). */
 #define SB_EXIT_USAGE 2
 
-/* Handlers (one line each). */
-int cmd_run(int argc, char **argv); /* cmd_run.c */
+/* Command handlers (src/cmd/cmd_<name>.c), one line each. */
+int sb_cmd_verify(int argc, char **argv);
+int sb_cmd_collateral(int argc, char **argv);
+int sb_cmd_run(int argc, char **argv);
 
 #endif

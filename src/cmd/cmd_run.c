@@ -47,7 +47,7 @@ static int fail(const char *what, const char *msg) {
     return EXIT_SB_FAIL;
 }
 
-int cmd_run(int argc, char **argv) {
+int sb_cmd_run(int argc, char **argv) {
     struct sb_run_opts o;
     sb_error err = {0};
     int first = 0;

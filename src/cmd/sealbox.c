@@ -18,7 +18,10 @@ static int cmd_help(int argc, char **argv);
 static const struct sb_cmd COMMANDS[] = {
     {"help", "show this help, or the help of one command", cmd_help},
     {"version", "print the version", cmd_version},
-    {"run", "run a command in a new sandbox (jail backend; needs root)", cmd_run},
+    {"verify", "verify TEE evidence, appraise it under a policy, optionally sign an EAR token",
+     sb_cmd_verify},
+    {"collateral", "manage the offline collateral cache (import, ls, prune)", sb_cmd_collateral},
+    {"run", "run a command in a new sandbox (jail backend; needs root)", sb_cmd_run},
 };
 
 static int cmd_help(int argc, char **argv) {

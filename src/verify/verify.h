@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/crypto.h"
+#include "evidence/evidence.h"
 #include "util/util.h"
 
 /* One input file: its name (for messages and sniffing) and its bytes. */
@@ -41,10 +43,142 @@ struct sb_verifier {
 /* ---- the platform verifiers (each platform owns its line) -------------------------------- */
 
 /* ==== AMD SEV-SNP ==== */
+/* Raw reports, hex, configfs-tsm JSON captures and Trustee SnpEvidence JSON (src/verify/snp.c;
+ * docs/verify-snp.md). Certificates come from the evidence (auxblob, cert_chain), from further
+ * EVIDENCE files and from --certs; the AMD ARK/ASK/ASVK of Milan, Genoa and Turin are pinned. */
+extern const struct sb_verifier sb_verifier_snp;
+
+/* Long-lived SNP verification state: the pinned anchors parsed once and a small cache of
+ * verified VCEK/VLEK chains (keyed by the exact certificate bytes offered; a cached chain is
+ * reused only at times inside every certificate's validity window). Not thread-safe. */
+typedef struct sb_snp_verifier sb_snp_verifier;
+int sb_snp_verifier_new(sb_snp_verifier **out, sb_error *err) SB_WUR;
+void sb_snp_verifier_free(sb_snp_verifier *v);
+
+/* Verifies one raw SNP report (e.g. taken out of an Azure HCL report) with certificate blobs
+ * (DER or PEM, bundles allowed: VCEK/VLEK and optionally ASK/ASVK/ARK) plus o->certs, and
+ * fills the SNP claims into claims (made by the caller with sb_claims_new). v may be NULL (a
+ * temporary state is used). Errors: SB_E_TRUNCATED/MALFORMED/LIMIT/UNSUPPORTED (unreadable),
+ * SB_E_CHAIN (certificates: missing, wrong product, not chaining to the pinned ARK, outside
+ * their validity at o->at), SB_E_SIGNATURE (report signature, REPORTED_TCB or CHIP_ID not
+ * matching the VCEK/VLEK). */
+int sb_snp_verify_report(sb_snp_verifier *v, const struct sb_verify_opts *o, const uint8_t *report,
+                         size_t len, const struct sb_blob *certs, size_t n_certs, json_t *claims,
+                         sb_error *err) SB_WUR;
+/* Any SNP evidence form in ev[0]; ev[1..] are further certificate files. *claims is new. */
+int sb_snp_verify_evidence(sb_snp_verifier *v, const struct sb_verify_opts *o,
+                           const struct sb_blob *ev, size_t n_ev, json_t **claims,
+                           sb_error *err) SB_WUR;
 /* ==== Intel TDX / SGX ==== */
 /* ==== AWS Nitro ==== */
+/* Nitro Enclaves attestation documents (raw CBOR or base64): COSE_Sign1 ES384 signature by the
+ * leaf certificate, chain leaf <- cabundle[n-1] <- ... <- cabundle[0] == the pinned AWS Nitro
+ * Enclaves Root G1, all at o->at; PCRs, debug (PCR0..2 all zero), nonce (checked against
+ * o->nonce when given), user_data, public_key as claims (docs/verify-nitro.md). */
+extern const struct sb_verifier sb_verifier_nitro;
+extern const char sb_nitro_root_g1_pem[];
+extern const uint8_t sb_nitro_root_g1_sha256[32];
+struct sb_cert;
+/* A verification context: the trust anchors (roots NULL: the pinned AWS root; others are for
+ * tests and private deployments) and a small cache of CA bundles already verified, so a warm
+ * verification checks only the COSE signature and the leaf against its cached issuer. */
+typedef struct sb_nitro_ctx sb_nitro_ctx;
+int sb_nitro_ctx_new(struct sb_cert *const *roots, size_t n_roots, sb_nitro_ctx **out,
+                     sb_error *err) SB_WUR;
+void sb_nitro_ctx_free(sb_nitro_ctx *c);
+/* Verifies one document (raw or base64) at o->at; *claims as for every verifier. */
+int sb_nitro_verify(sb_nitro_ctx *c, const struct sb_verify_opts *o, const uint8_t *doc, size_t n,
+                    json_t **claims, sb_error *err) SB_WUR;
 /* ==== NVIDIA ==== */
 /* ==== TPM 2.0 / Azure vTPM ==== */
+
+/* TPM 2.0 quotes in go-tpm-tools, go-attestation, Trustee and Azure containers (src/verify/tpm.c,
+ * docs/verify-tpm.md); ev[1] may be a raw event log. Roots for an AK certificate come from
+ * --certs (self-signed ones are roots, the others intermediates). */
+extern const struct sb_verifier sb_verifier_tpm;
+/* Verifies the quotes of a parsed container into claims (made by the caller): with ak given
+ * (Azure: the HCL report's AK) the container's own AK and AK certificate are not used. */
+int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evidence *ev,
+                         const sb_pubkey *ak, json_t *claims, sb_error *err) SB_WUR;
+
+/* Event-log replay (TPM PCR banks, TDX CCEL → RTMRs). Indexes are the log's own: for the CCEL,
+ * index 0 is MRTD and RTMR[i] = value[i + 1]. */
+#define SB_MR_MAX_INDEX 32u
+struct sb_mr_bank {
+    enum sb_hash hash;                               /* the bank replayed */
+    uint32_t events[SB_MR_MAX_INDEX];                /* events extended into each index */
+    uint8_t value[SB_MR_MAX_INDEX][SB_HASH_MAX_LEN]; /* first sb_hash_len(hash) bytes used */
+};
+/* The TPM algorithm id of a hash (SB_TPM_ALG_*), and back; -1 / SB_E_UNSUPPORTED when none. */
+int sb_tpm_alg_of_hash(enum sb_hash h);
+int sb_tpm_hash_of_alg(uint16_t alg, enum sb_hash *out) SB_WUR;
+/* Replays every event of log except EV_NO_ACTION into a bank of hash h: each index starts at
+ * zero (PCR 0 at the StartupLocality value when the log has that event), then
+ * value = H(value || digest) per event. An event that lacks an h digest, or names an index
+ * >= SB_MR_MAX_INDEX, fails the replay. */
+int sb_eventlog_replay(const struct sb_eventlog *log, enum sb_hash h, struct sb_mr_bank *out,
+                       sb_error *err) SB_WUR;
+/* Parse (with flags, SB_EVENTLOG_*) and replay in one call. */
+int sb_eventlog_replay_bytes(const uint8_t *p, size_t n, unsigned flags, enum sb_hash h,
+                             struct sb_mr_bank *out, sb_error *err) SB_WUR;
+
+/* ---- dispatch: the verifier table, format detection, loading (src/verify/verify.c) ------ */
+
+#define SB_VERIFY_MAX_FILES 32u             /* EVIDENCE files plus --certs files, each */
+#define SB_VERIFY_MAX_FILE_SIZE (64u << 20) /* one evidence, certificate or event-log file */
+
+/* The registered verifiers, NULL-terminated, in table order. */
+const struct sb_verifier *const *sb_verifiers(void);
+/* The verifier named name, or NULL. */
+const struct sb_verifier *sb_verifier_find(const char *name);
+/* Picks the verifier whose sniff() scores highest; none, or a tie at the top, is
+ * SB_E_UNSUPPORTED with a message naming the candidates. */
+int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **out,
+                     sb_error *err) SB_WUR;
+/* Detects (platform NULL or "auto") or forces the verifier, then runs it. On success *claims
+ * holds the normalized claims and *used (if non-NULL) the verifier that produced them. */
+int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,
+              size_t n_ev, const struct sb_verifier **used, json_t **claims, sb_error *err) SB_WUR;
+/* Reads files into blobs (name = path), each at most SB_VERIFY_MAX_FILE_SIZE. */
+int sb_blobs_load(char *const *paths, size_t n, struct sb_blob **out, sb_error *err) SB_WUR;
+void sb_blobs_free(struct sb_blob *v, size_t n);
+/* The exit-code contract of `sealbox verify` for an error code (0 for 0): SB_E_POLICY is 1
+ * (authenticated, not acceptable); everything else, unreadable or unauthenticated evidence
+ * and usage errors alike, is 2. */
+int sb_verify_exit_code(int rc);
+
+/* ---- the offline collateral cache (src/verify/collateral.c) ------------------------------
+ * One flat directory (`sealbox collateral`: <state dir>/collateral) of files named
+ * "<kind>-<key>.<ext>", each keyed by what identifies it: vcek by product, chip and TCB
+ * (milan-b0-<chip_id[0..8]>-bl3-tee0-snp8-uc115), vlek by product, CSP and TCB, pck by FMSPC
+ * and fingerprint, tcb-info by id and FMSPC (tdx-50806f000000), qe-identity by id and
+ * version, crl by issuer (one current CRL per issuer), other certificates by CN and
+ * fingerprint. `verify --collateral DIR` reads such a directory. */
+
+#define SB_COLLATERAL_MAX_FILE (4u << 20) /* one collateral file */
+#define SB_COLLATERAL_MAX_ITEMS 4096u     /* files in one cache directory */
+
+struct sb_collateral_item {
+    char kind[24];  /* vcek, vlek, pck, cert, crl, tcb-info, qe-identity, bundle, unknown */
+    char key[200];  /* file-name-safe identifying key */
+    char file[256]; /* file name inside the cache */
+    char desc[256]; /* subject / issuer / FMSPC, for people */
+    int64_t not_before, not_after; /* validity window, Unix seconds (0: unknown) */
+};
+
+/* Identifies one collateral file (certificate or CRL, DER or PEM; TCB info / QE identity
+ * JSON; dcap-qvl collateral bundles). SB_E_UNSUPPORTED for anything else. */
+int sb_collateral_identify(const uint8_t *p, size_t n, struct sb_collateral_item *out,
+                           sb_error *err) SB_WUR;
+/* Copies path into dir (created if missing) under its keyed name, replacing an older copy. */
+int sb_collateral_import(const char *dir, const char *path, struct sb_collateral_item *out,
+                         sb_error *err) SB_WUR;
+/* Every file of dir, identified, sorted by name (unidentifiable files as kind "unknown");
+ * a missing dir is an empty list. Free *items with free(). */
+int sb_collateral_list(const char *dir, struct sb_collateral_item **items, size_t *n,
+                       sb_error *err) SB_WUR;
+/* Removes the items whose not_after is before at. */
+int sb_collateral_prune(const char *dir, int64_t at, size_t *removed, sb_error *err) SB_WUR;
 
 /* ---- normalized claims ------------------------------------------------------------------
  * One JSON schema for every platform (docs/verify.md is the reference):

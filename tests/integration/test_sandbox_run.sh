@@ -6,7 +6,7 @@ set -uo pipefail
 sb=${SEALBOX:?SEALBOX must point at the sealbox binary}
 if [ "$(id -u)" != 0 ]; then
   if [ "${CI:-}" = true ]; then echo "FAIL: needs root under CI"; exit 1; fi
-  echo "SKIP: sealbox run needs root"; exit 0
+  echo "SKIP: sealbox run needs root"; exit 77
 fi
 tmp=$(mktemp -d /tmp/sb-run-test.XXXXXX)
 export SEALBOX_STATE_DIR=$tmp/state

@@ -1,0 +1,954 @@
+/* store: the SQLite database behind sealboxd. Every query is a constant SQL text prepared once
+ * and bound with parameters; migrations are numbered, each applied in its own transaction. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+/* 'SBOX': marks the file as ours so a foreign SQLite database is never migrated by mistake. */
+#define SB_STORE_APP_ID 0x53424f58
+
+/* ---- migrations ------------------------------------------------------------------------- */
+
+/* MIGRATIONS[v-1] takes the schema from v-1 to v. Never edit a released entry: append. */
+static const char *const MIGRATIONS[] = {
+    /* 1: the first schema */
+    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE tenants (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " created INTEGER NOT NULL, max_sandboxes INTEGER NOT NULL DEFAULT 0,"
+    " max_memory_mb INTEGER NOT NULL DEFAULT 0) STRICT;"
+    "CREATE TABLE api_keys (id TEXT PRIMARY KEY,"
+    " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32), label TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL, expires INTEGER NOT NULL DEFAULT 0,"
+    " revoked INTEGER NOT NULL DEFAULT 0) STRICT;"
+    "CREATE INDEX api_keys_tenant ON api_keys (tenant_id, id);"
+    "CREATE TABLE sandboxes (id TEXT PRIMARY KEY,"
+    " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " state TEXT NOT NULL, image_digest TEXT NOT NULL DEFAULT '', config TEXT NOT NULL,"
+    " memory_mb INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL) STRICT;"
+    "CREATE INDEX sandboxes_tenant ON sandboxes (tenant_id, id);"
+    "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    " tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE, sandbox_id TEXT,"
+    " kind TEXT NOT NULL, detail TEXT) STRICT;"
+    "CREATE INDEX events_sandbox ON events (sandbox_id, seq);",
+};
+_Static_assert(SB_ARRAY_LEN(MIGRATIONS) == SB_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/* ---- the statement cache -------------------------------------------------------------------- */
+
+enum q {
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_VERSION,
+    Q_VERSION_INSERT,
+    Q_TENANT_INSERT,
+    Q_TENANT_BY_NAME,
+    Q_TENANT_BY_ID,
+    Q_TENANT_LIST,
+    Q_TENANT_LIVE,
+    Q_TENANT_DELETE,
+    Q_KEY_INSERT,
+    Q_KEY_GET,
+    Q_KEY_REVOKE,
+    Q_KEY_LIST_ALL,
+    Q_KEY_LIST_TENANT,
+    Q_SBX_INSERT,
+    Q_SBX_GET,
+    Q_SBX_SET_STATE,
+    Q_SBX_LIST,
+    Q_SBX_USAGE,
+    Q_SBX_BY_STATE,
+    Q_EVENT_INSERT,
+    Q_EVENT_LIST_ALL,
+    Q_EVENT_LIST_TENANT,
+    Q_EVENT_LIST_SBX,
+    Q_MAX
+};
+
+static const char *const SQL[Q_MAX] = {
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+    [Q_VERSION] = "SELECT coalesce(max(version), 0) FROM schema_version",
+    [Q_VERSION_INSERT] = "INSERT INTO schema_version (version, applied) VALUES (?1, ?2)",
+    [Q_TENANT_INSERT] = "INSERT INTO tenants (name, created, max_sandboxes, max_memory_mb)"
+                        " VALUES (?1, ?2, ?3, ?4)",
+    [Q_TENANT_BY_NAME] = "SELECT id, name, created, max_sandboxes, max_memory_mb FROM tenants"
+                         " WHERE name = ?1",
+    [Q_TENANT_BY_ID] = "SELECT id, name, created, max_sandboxes, max_memory_mb FROM tenants"
+                       " WHERE id = ?1",
+    [Q_TENANT_LIST] = "SELECT id, name, created, max_sandboxes, max_memory_mb FROM tenants"
+                      " ORDER BY name LIMIT ?1",
+    [Q_TENANT_LIVE] = "SELECT count(*) FROM sandboxes WHERE tenant_id = ?1"
+                      " AND state NOT IN ('destroyed', 'lost')",
+    [Q_TENANT_DELETE] = "DELETE FROM tenants WHERE id = ?1",
+    [Q_KEY_INSERT] = "INSERT INTO api_keys (id, tenant_id, hash, label, created, expires, revoked)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_KEY_GET] = "SELECT id, tenant_id, hash, label, created, expires, revoked FROM api_keys"
+                  " WHERE id = ?1",
+    [Q_KEY_REVOKE] = "UPDATE api_keys SET revoked = 1 WHERE id = ?1",
+    [Q_KEY_LIST_ALL] = "SELECT id, tenant_id, hash, label, created, expires, revoked"
+                       " FROM api_keys ORDER BY id LIMIT ?1",
+    [Q_KEY_LIST_TENANT] = "SELECT id, tenant_id, hash, label, created, expires, revoked"
+                          " FROM api_keys WHERE tenant_id = ?2 ORDER BY id LIMIT ?1",
+    [Q_SBX_INSERT] = "INSERT INTO sandboxes (id, tenant_id, state, image_digest, config, memory_mb,"
+                     " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_SBX_GET] = "SELECT id, tenant_id, state, image_digest, config, memory_mb, created, updated"
+                  " FROM sandboxes WHERE id = ?1 AND tenant_id = ?2",
+    [Q_SBX_SET_STATE] = "UPDATE sandboxes SET state = ?3, updated = ?4"
+                        " WHERE id = ?1 AND tenant_id = ?2",
+    /* ?2 = 0 selects every tenant; ?5 = 1 includes finished sandboxes. */
+    [Q_SBX_LIST] = "SELECT id, tenant_id, state, image_digest, config, memory_mb, created, updated"
+                   " FROM sandboxes WHERE (?2 = 0 OR tenant_id = ?2) AND id > ?3"
+                   " AND (?5 = 1 OR state NOT IN ('destroyed', 'lost')) ORDER BY id LIMIT ?4",
+    [Q_SBX_USAGE] = "SELECT count(*), coalesce(sum(memory_mb), 0) FROM sandboxes"
+                    " WHERE tenant_id = ?1 AND state NOT IN ('destroyed', 'lost')",
+    [Q_SBX_BY_STATE] = "SELECT state, count(*) FROM sandboxes GROUP BY state",
+    [Q_EVENT_INSERT] = "INSERT INTO events (time, tenant_id, sandbox_id, kind, detail)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_EVENT_LIST_ALL] = "SELECT seq, time, tenant_id, sandbox_id, kind, detail FROM events"
+                         " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [Q_EVENT_LIST_TENANT] = "SELECT seq, time, tenant_id, sandbox_id, kind, detail FROM events"
+                            " WHERE seq > ?1 AND tenant_id = ?3 ORDER BY seq LIMIT ?2",
+    [Q_EVENT_LIST_SBX] = "SELECT seq, time, tenant_id, sandbox_id, kind, detail FROM events"
+                         " WHERE seq > ?1 AND tenant_id = ?3 AND sandbox_id = ?4"
+                         " ORDER BY seq LIMIT ?2",
+};
+
+struct sb_store {
+    sqlite3 *db;
+    sqlite3_stmt *st[Q_MAX];
+    char *path;
+};
+
+/* Maps SQLite's result to our codes, naming what we were doing. */
+static int db_fail(sb_store *s, int rc, sb_error *err, const char *what) {
+    int ext = s && s->db ? sqlite3_extended_errcode(s->db) : rc;
+    const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+    int code;
+    switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: code = SB_E_MALFORMED; break;
+    case SQLITE_CONSTRAINT:
+        code = ext == SQLITE_CONSTRAINT_FOREIGNKEY ? SB_E_NOTFOUND : SB_E_POLICY;
+        break;
+    case SQLITE_NOMEM: code = SB_E_INTERNAL; break;
+    case SQLITE_MISUSE:
+    case SQLITE_RANGE: code = SB_E_INTERNAL; break;
+    default: code = SB_E_IO; break;
+    }
+    return sb_error_set(err, code, "store: %s: %s", what, msg);
+}
+
+static void stmt_resetp(sqlite3_stmt **st) {
+    if (*st) {
+        (void)sqlite3_reset(*st);
+        (void)sqlite3_clear_bindings(*st);
+    }
+}
+#define _cleanup_stmt_ _cleanup_(stmt_resetp)
+
+static int stmt(sb_store *s, enum q q, sqlite3_stmt **out, sb_error *err) {
+    if (!s->st[q]) {
+        int rc = sqlite3_prepare_v3(s->db, SQL[q], -1, SQLITE_PREPARE_PERSISTENT, &s->st[q], NULL);
+        if (rc != SQLITE_OK) return db_fail(s, rc, err, "prepare");
+    }
+    *out = s->st[q];
+    return 0;
+}
+
+/* Binding helpers: SQLite copies the text (SQLITE_TRANSIENT) so callers keep ownership. */
+static int bind_text(sb_store *s, sqlite3_stmt *st, int i, const char *v, sb_error *err) {
+    int rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+    return rc == SQLITE_OK ? 0 : db_fail(s, rc, err, "bind");
+}
+static int bind_i64(sb_store *s, sqlite3_stmt *st, int i, int64_t v, sb_error *err) {
+    int rc = sqlite3_bind_int64(st, i, v);
+    return rc == SQLITE_OK ? 0 : db_fail(s, rc, err, "bind");
+}
+static int bind_blob(sb_store *s, sqlite3_stmt *st, int i, const void *p, size_t n, sb_error *err) {
+    int rc = sqlite3_bind_blob(st, i, p, (int)n, SQLITE_TRANSIENT);
+    return rc == SQLITE_OK ? 0 : db_fail(s, rc, err, "bind");
+}
+
+/* Steps a statement that returns no rows. */
+static int run_done(sb_store *s, sqlite3_stmt *st, sb_error *err, const char *what) {
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) return db_fail(s, rc, err, what);
+    return 0;
+}
+
+/* One step of a query: 1 for a row, 0 at the end, negative on error. */
+static int step_row(sb_store *s, sqlite3_stmt *st, sb_error *err, const char *what) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    return db_fail(s, rc, err, what);
+}
+
+/* Copies a text column into a fixed buffer; a value that does not fit means the file was
+ * written by something other than this code, and is refused. */
+static int col_text(sqlite3_stmt *st, int i, char *dst, size_t cap, sb_error *err,
+                    const char *field) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (!t) n = 0;
+    if (n >= cap) BAIL(err, SB_E_MALFORMED, "store: %s is %zu bytes (max %zu)", field, n, cap - 1);
+    if (n) memcpy(dst, t, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int col_dup(sqlite3_stmt *st, int i, size_t max, char **out, sb_error *err,
+                   const char *field) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t) {
+        *out = NULL;
+        return 0;
+    }
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (n > max) BAIL(err, SB_E_MALFORMED, "store: %s is %zu bytes (max %zu)", field, n, max);
+    char *d = malloc(n + 1);
+    if (!d) BAIL(err, SB_E_INTERNAL, "store: out of memory");
+    memcpy(d, t, n);
+    d[n] = '\0';
+    *out = d;
+    return 0;
+}
+
+/* ---- validation ---------------------------------------------------------------------------- */
+
+static bool charset_ok(const char *s, size_t max, const char *extra, bool first_alnum) {
+    if (!s) return false;
+    size_t n = strnlen(s, max + 1);
+    if (n == 0 || n > max) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  (extra && c != '\0' && strchr(extra, c) != NULL);
+        if (i == 0 && first_alnum) ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool sb_store_tenant_name_valid(const char *name) {
+    return charset_ok(name, SB_TENANT_NAME_MAX, "_-", true);
+}
+
+static const char UPPER[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+bool sb_store_key_id_valid(const char *id) {
+    char extra[64];
+    (void)snprintf(extra, sizeof(extra), "_%s", UPPER);
+    return charset_ok(id, SB_KEY_ID_MAX, extra, false);
+}
+
+bool sb_store_sandbox_id_valid(const char *id) {
+    char extra[64];
+    (void)snprintf(extra, sizeof(extra), "_-%s", UPPER);
+    return charset_ok(id, SB_SANDBOX_ID_MAX, extra, false);
+}
+
+static bool printable(const char *s, size_t max) {
+    size_t n = strnlen(s, max + 1);
+    if (n > max) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) return false;
+    return true;
+}
+
+static bool digest_ok(const char *d) {
+    size_t n = strnlen(d, SB_IMAGE_DIGEST_MAX + 1);
+    if (n == 0) return true;
+    if (n > SB_IMAGE_DIGEST_MAX) return false;
+    return charset_ok(d, SB_IMAGE_DIGEST_MAX, ":", false);
+}
+
+/* ---- open, migrate, close ----------------------------------------------------------------- */
+
+static int exec_script(sb_store *s, const char *sql, sb_error *err) {
+    const char *p = sql;
+    while (p && *p) {
+        sqlite3_stmt *st = NULL;
+        const char *tail = NULL;
+        int rc = sqlite3_prepare_v2(s->db, p, -1, &st, &tail);
+        if (rc != SQLITE_OK) return db_fail(s, rc, err, "migration");
+        if (!st) break; /* only whitespace or comments left */
+        rc = sqlite3_step(st);
+        while (rc == SQLITE_ROW)
+            rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE) {
+            int r = db_fail(s, rc, err, "migration");
+            (void)sqlite3_finalize(st);
+            return r;
+        }
+        (void)sqlite3_finalize(st);
+        p = tail;
+    }
+    return 0;
+}
+
+/* A pragma whose one result row is an integer. */
+static int pragma_int(sb_store *s, const char *sql, int64_t *out, sb_error *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return db_fail(s, rc, err, sql);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        int r = db_fail(s, rc, err, sql);
+        (void)sqlite3_finalize(st);
+        return r;
+    }
+    *out = sqlite3_column_int64(st, 0);
+    (void)sqlite3_finalize(st);
+    return 0;
+}
+
+static int table_exists(sb_store *s, const char *name, bool *out, sb_error *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                                " AND name = ?1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) return db_fail(s, rc, err, "schema");
+    (void)sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        int r = db_fail(s, rc, err, "schema");
+        (void)sqlite3_finalize(st);
+        return r;
+    }
+    *out = sqlite3_column_int64(st, 0) > 0;
+    (void)sqlite3_finalize(st);
+    return 0;
+}
+
+static int current_version(sb_store *s, int *out, sb_error *err) {
+    bool has = false;
+    TRY(table_exists(s, "schema_version", &has, err));
+    if (!has) {
+        int64_t tables = 0;
+        TRY(pragma_int(s, "SELECT count(*) FROM sqlite_schema", &tables, err));
+        if (tables > 0)
+            BAIL(err, SB_E_UNSUPPORTED,
+                 "store: %s has tables but no schema_version: not a sealbox database", s->path);
+        *out = 0;
+        return 0;
+    }
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_VERSION, &st, err));
+    int r = step_row(s, st, err, "schema_version");
+    if (r < 0) return r;
+    if (r == 0) BAIL(err, SB_E_MALFORMED, "store: schema_version: no row");
+    int64_t v = sqlite3_column_int64(st, 0);
+    if (v < 0 || v > INT32_MAX)
+        BAIL(err, SB_E_MALFORMED, "store: schema_version %lld", (long long)v);
+    *out = (int)v;
+    return 0;
+}
+
+static int migrate(sb_store *s, sb_error *err) {
+    for (;;) {
+        /* Read the version under the write lock, so two processes never apply a step twice. */
+        TRY(sb_store_begin(s, err));
+        int v = 0;
+        int r = current_version(s, &v, err);
+        if (r < 0) {
+            sb_store_rollback(s);
+            return r;
+        }
+        if (v > SB_STORE_SCHEMA_VERSION) {
+            sb_store_rollback(s);
+            BAIL(err, SB_E_UNSUPPORTED,
+                 "store: %s has schema version %d, newer than this sealbox (%d): refusing to "
+                 "touch it; run a newer sealboxd",
+                 s->path, v, SB_STORE_SCHEMA_VERSION);
+        }
+        if (v == SB_STORE_SCHEMA_VERSION) {
+            sb_store_rollback(s);
+            return 0;
+        }
+        r = exec_script(s, MIGRATIONS[v], err);
+        if (r == 0 && v == 0)
+            r = exec_script(s, "PRAGMA application_id = 1396854616", err); /* SB_STORE_APP_ID */
+        if (r == 0) {
+            _cleanup_stmt_ sqlite3_stmt *st = NULL;
+            r = stmt(s, Q_VERSION_INSERT, &st, err);
+            if (r == 0) r = bind_i64(s, st, 1, v + 1, err);
+            if (r == 0) r = bind_i64(s, st, 2, sb_time_now(), err);
+            if (r == 0) r = run_done(s, st, err, "schema_version");
+        }
+        if (r == 0) r = sb_store_commit(s, err);
+        if (r < 0) {
+            sb_store_rollback(s);
+            return sb_error_prefix(err, "migration to version %d", v + 1);
+        }
+    }
+}
+_Static_assert(SB_STORE_APP_ID == 1396854616, "the pragma literal above must match");
+
+int sb_store_open(const char *path, sb_store **out, sb_error *err) {
+    if (!path || !*path) BAIL(err, SB_E_USAGE, "store: no database path");
+    /* Create it 0600 ourselves: SQLite would honour the umask, and the -wal/-shm files copy the
+     * main file's mode. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) BAIL(err, SB_E_IO, "store: %s: %s", path, strerror(errno));
+    struct stat stt;
+    int fr = fstat(fd, &stt);
+    (void)close(fd);
+    if (fr < 0) BAIL(err, SB_E_IO, "store: %s: %s", path, strerror(errno));
+    if (!S_ISREG(stt.st_mode)) BAIL(err, SB_E_IO, "store: %s: not a regular file", path);
+
+    sb_store *s = calloc(1, sizeof(*s));
+    if (!s) BAIL(err, SB_E_INTERNAL, "store: out of memory");
+    s->path = strdup(path);
+    int rc = s->path ? sqlite3_open_v2(path, &s->db,
+                                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+                                           SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE,
+                                       NULL)
+                     : SQLITE_NOMEM;
+    int r = 0;
+    if (rc != SQLITE_OK) r = db_fail(s, rc, err, "open");
+    if (r == 0) {
+        (void)sqlite3_busy_timeout(s->db, SB_STORE_BUSY_MS);
+        (void)sqlite3_extended_result_codes(s->db, 1);
+        /* No ATTACH, no extension loading, no trusted schema: the file cannot run our SQL. */
+        (void)sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, 0);
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+    }
+    int64_t app = 0;
+    if (r == 0) r = pragma_int(s, "PRAGMA application_id", &app, err);
+    if (r == 0 && app != 0 && app != SB_STORE_APP_ID)
+        r = sb_error_set(err, SB_E_UNSUPPORTED,
+                         "store: %s belongs to another application (application_id 0x%llx)", path,
+                         (unsigned long long)app);
+    if (r == 0) {
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            r = db_fail(s, rc, err, "journal_mode");
+        else if (strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
+            r = sb_error_set(err, SB_E_IO, "store: %s: cannot use WAL mode (%s)", path,
+                             (const char *)sqlite3_column_text(st, 0));
+        (void)sqlite3_finalize(st);
+    }
+    if (r == 0) r = exec_script(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", err);
+    if (r == 0) r = migrate(s, err);
+    if (r < 0) {
+        sb_store_close(s);
+        return r;
+    }
+    *out = s;
+    return 0;
+}
+
+void sb_store_close(sb_store *s) {
+    if (!s) return;
+    for (int i = 0; i < Q_MAX; i++)
+        (void)sqlite3_finalize(s->st[i]);
+    if (s->db) (void)sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+int sb_store_schema_version(sb_store *s, int *out, sb_error *err) {
+    return current_version(s, out, err);
+}
+
+int sb_store_check(sb_store *s, sb_error *err) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA integrity_check(1)", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    int r = 0;
+    if (rc != SQLITE_ROW)
+        r = db_fail(s, rc, err, "integrity_check");
+    else if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+        r = sb_error_set(err, SB_E_MALFORMED, "store: integrity_check: %.200s",
+                         (const char *)sqlite3_column_text(st, 0));
+    (void)sqlite3_finalize(st);
+    return r;
+}
+
+int sb_store_begin(sb_store *s, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_BEGIN, &st, err));
+    return run_done(s, st, err, "begin");
+}
+
+int sb_store_commit(sb_store *s, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_COMMIT, &st, err));
+    return run_done(s, st, err, "commit");
+}
+
+void sb_store_rollback(sb_store *s) {
+    if (sqlite3_get_autocommit(s->db)) return; /* no transaction open */
+    sqlite3_stmt *st = NULL;
+    if (stmt(s, Q_ROLLBACK, &st, NULL) == 0) {
+        (void)sqlite3_step(st);
+        (void)sqlite3_reset(st);
+    }
+}
+
+/* ---- tenants ------------------------------------------------------------------------------ */
+
+static int read_tenant(sqlite3_stmt *st, sb_tenant *t, sb_error *err) {
+    memset(t, 0, sizeof(*t));
+    t->id = sqlite3_column_int64(st, 0);
+    TRY(col_text(st, 1, t->name, sizeof(t->name), err, "tenant name"));
+    t->created = sqlite3_column_int64(st, 2);
+    t->max_sandboxes = sqlite3_column_int64(st, 3);
+    t->max_memory_mb = sqlite3_column_int64(st, 4);
+    return 0;
+}
+
+int sb_store_tenant_create(sb_store *s, const char *name, int64_t max_sandboxes,
+                           int64_t max_memory_mb, sb_tenant *out, sb_error *err) {
+    ENSURE(sb_store_tenant_name_valid(name), err, SB_E_MALFORMED,
+           "tenant: name must be 1-%d characters of [a-z0-9_-], starting with a letter or digit",
+           SB_TENANT_NAME_MAX);
+    ENSURE(max_sandboxes >= 0 && max_memory_mb >= 0, err, SB_E_MALFORMED,
+           "tenant: quotas must not be negative");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_TENANT_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, name, err));
+    TRY(bind_i64(s, st, 2, sb_time_now(), err));
+    TRY(bind_i64(s, st, 3, max_sandboxes, err));
+    TRY(bind_i64(s, st, 4, max_memory_mb, err));
+    int r = run_done(s, st, err, "tenant insert");
+    if (r == SB_E_POLICY) BAIL(err, SB_E_POLICY, "tenant '%s' exists", name);
+    TRY(r);
+    if (out) return sb_store_tenant_get_by_id(s, sqlite3_last_insert_rowid(s->db), out, err);
+    return 0;
+}
+
+static int tenant_one(sb_store *s, enum q q, const char *name, int64_t id, sb_tenant *out,
+                      sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, q, &st, err));
+    if (name)
+        TRY(bind_text(s, st, 1, name, err));
+    else
+        TRY(bind_i64(s, st, 1, id, err));
+    int r = step_row(s, st, err, "tenant");
+    if (r < 0) return r;
+    if (r == 0) {
+        if (name) BAIL(err, SB_E_NOTFOUND, "no tenant '%.64s'", name);
+        BAIL(err, SB_E_NOTFOUND, "no tenant with id %lld", (long long)id);
+    }
+    sb_tenant t;
+    TRY(read_tenant(st, &t, err));
+    *out = t;
+    return 0;
+}
+
+int sb_store_tenant_get(sb_store *s, const char *name, sb_tenant *out, sb_error *err) {
+    ENSURE(name, err, SB_E_USAGE, "tenant: no name");
+    return tenant_one(s, Q_TENANT_BY_NAME, name, 0, out, err);
+}
+
+int sb_store_tenant_get_by_id(sb_store *s, int64_t id, sb_tenant *out, sb_error *err) {
+    return tenant_one(s, Q_TENANT_BY_ID, NULL, id, out, err);
+}
+
+/* Collects rows into a growing array of `size`-byte elements with a reader callback. */
+typedef int (*row_reader)(sqlite3_stmt *st, void *dst, sb_error *err);
+
+static int collect(sb_store *s, sqlite3_stmt *st, size_t size, size_t max, row_reader rd,
+                   void (*clear)(void *), void **out, size_t *n, sb_error *err) {
+    uint8_t *v = NULL;
+    size_t count = 0, cap = 0;
+    int r;
+    while ((r = step_row(s, st, err, "list")) == 1) {
+        if (count == max) break;
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16, bytes;
+            if (ncap > max) ncap = max;
+            uint8_t *nv = NULL;
+            if (!sb_mul_overflow_size(ncap, size, &bytes)) nv = realloc(v, bytes);
+            if (!nv) {
+                r = sb_error_set(err, SB_E_INTERNAL, "store: out of memory");
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        memset(v + count * size, 0, size);
+        r = rd(st, v + count * size, err);
+        if (r < 0) break;
+        count++;
+    }
+    if (r < 0) {
+        if (clear)
+            for (size_t i = 0; i < count; i++)
+                clear(v + i * size);
+        free(v);
+        return r;
+    }
+    *out = count ? v : NULL;
+    if (!count) free(v);
+    *n = count;
+    return 0;
+}
+
+static int rd_tenant(sqlite3_stmt *st, void *dst, sb_error *err) {
+    return read_tenant(st, dst, err);
+}
+
+int sb_store_tenant_list(sb_store *s, sb_tenant **out, size_t *n, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_TENANT_LIST, &st, err));
+    TRY(bind_i64(s, st, 1, SB_STORE_LIST_MAX, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(sb_tenant), SB_STORE_LIST_MAX, rd_tenant, NULL, &v, n, err));
+    *out = v;
+    return 0;
+}
+
+int sb_store_tenant_delete(sb_store *s, const char *name, sb_error *err) {
+    sb_tenant t;
+    TRY(sb_store_begin(s, err));
+    int r = sb_store_tenant_get(s, name, &t, err);
+    int64_t live = 0;
+    if (r == 0) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = stmt(s, Q_TENANT_LIVE, &st, err);
+        if (r == 0) r = bind_i64(s, st, 1, t.id, err);
+        if (r == 0) r = step_row(s, st, err, "tenant sandboxes");
+        if (r == 1) {
+            live = sqlite3_column_int64(st, 0);
+            r = 0;
+        } else if (r == 0) {
+            r = sb_error_set(err, SB_E_INTERNAL, "store: count returned no row");
+        }
+    }
+    if (r == 0 && live > 0)
+        r = sb_error_set(err, SB_E_POLICY, "tenant '%s' still has %lld live sandboxes", name,
+                         (long long)live);
+    if (r == 0) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        r = stmt(s, Q_TENANT_DELETE, &st, err);
+        if (r == 0) r = bind_i64(s, st, 1, t.id, err);
+        if (r == 0) r = run_done(s, st, err, "tenant delete");
+    }
+    if (r == 0) r = sb_store_commit(s, err);
+    if (r < 0) sb_store_rollback(s);
+    return r;
+}
+
+/* ---- API keys ------------------------------------------------------------------------------ */
+
+static int read_key(sqlite3_stmt *st, void *dst, sb_error *err) {
+    sb_apikey *k = dst;
+    memset(k, 0, sizeof(*k));
+    TRY(col_text(st, 0, k->id, sizeof(k->id), err, "key id"));
+    k->tenant_id = sqlite3_column_int64(st, 1);
+    const void *h = sqlite3_column_blob(st, 2);
+    if (!h || sqlite3_column_bytes(st, 2) != SB_KEY_HASH_LEN)
+        BAIL(err, SB_E_MALFORMED, "store: key %s: hash is not %d bytes", k->id, SB_KEY_HASH_LEN);
+    memcpy(k->hash, h, SB_KEY_HASH_LEN);
+    TRY(col_text(st, 3, k->label, sizeof(k->label), err, "key label"));
+    k->created = sqlite3_column_int64(st, 4);
+    k->expires = sqlite3_column_int64(st, 5);
+    k->revoked = sqlite3_column_int64(st, 6) != 0;
+    return 0;
+}
+
+int sb_store_key_insert(sb_store *s, const sb_apikey *k, sb_error *err) {
+    ENSURE(sb_store_key_id_valid(k->id), err, SB_E_MALFORMED,
+           "key: id must be 1-%d characters of [A-Za-z0-9_]", SB_KEY_ID_MAX);
+    ENSURE(printable(k->label, SB_KEY_LABEL_MAX), err, SB_E_MALFORMED,
+           "key: label must be at most %d printable ASCII characters", SB_KEY_LABEL_MAX);
+    ENSURE(k->expires >= 0, err, SB_E_MALFORMED, "key: expiry must not be negative");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KEY_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, k->id, err));
+    TRY(bind_i64(s, st, 2, k->tenant_id, err));
+    TRY(bind_blob(s, st, 3, k->hash, SB_KEY_HASH_LEN, err));
+    TRY(bind_text(s, st, 4, k->label, err));
+    TRY(bind_i64(s, st, 5, k->created ? k->created : sb_time_now(), err));
+    TRY(bind_i64(s, st, 6, k->expires, err));
+    TRY(bind_i64(s, st, 7, k->revoked ? 1 : 0, err));
+    int r = run_done(s, st, err, "key insert");
+    if (r == SB_E_POLICY) BAIL(err, SB_E_POLICY, "key '%s' exists", k->id);
+    if (r == SB_E_NOTFOUND)
+        BAIL(err, SB_E_NOTFOUND, "no tenant with id %lld", (long long)k->tenant_id);
+    return r;
+}
+
+int sb_store_key_get(sb_store *s, const char *id, sb_apikey *out, sb_error *err) {
+    ENSURE(id, err, SB_E_USAGE, "key: no id");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KEY_GET, &st, err));
+    TRY(bind_text(s, st, 1, id, err));
+    int r = step_row(s, st, err, "key");
+    if (r < 0) return r;
+    if (r == 0) BAIL(err, SB_E_NOTFOUND, "no key '%.32s'", id);
+    sb_apikey k;
+    TRY(read_key(st, &k, err));
+    *out = k;
+    sb_wipe(&k, sizeof(k));
+    return 0;
+}
+
+int sb_store_key_revoke(sb_store *s, const char *id, sb_error *err) {
+    ENSURE(id, err, SB_E_USAGE, "key: no id");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KEY_REVOKE, &st, err));
+    TRY(bind_text(s, st, 1, id, err));
+    TRY(run_done(s, st, err, "key revoke"));
+    if (sqlite3_changes(s->db) == 0) BAIL(err, SB_E_NOTFOUND, "no key '%.32s'", id);
+    return 0;
+}
+
+int sb_store_key_list(sb_store *s, int64_t tenant_id, sb_apikey **out, size_t *n, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, tenant_id > 0 ? Q_KEY_LIST_TENANT : Q_KEY_LIST_ALL, &st, err));
+    TRY(bind_i64(s, st, 1, SB_STORE_LIST_MAX, err));
+    if (tenant_id > 0) TRY(bind_i64(s, st, 2, tenant_id, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(sb_apikey), SB_STORE_LIST_MAX, read_key, NULL, &v, n, err));
+    *out = v;
+    return 0;
+}
+
+/* ---- sandboxes ------------------------------------------------------------------------------ */
+
+static const char *const STATE_NAMES[SB_SBX_STATE_MAX] = {"creating", "running", "standby",
+                                                          "destroyed", "lost"};
+
+const char *sb_sbx_state_name(enum sb_sbx_state st) {
+    return (unsigned)st < SB_SBX_STATE_MAX ? STATE_NAMES[st] : "unknown";
+}
+
+int sb_sbx_state_parse(const char *s, enum sb_sbx_state *out) {
+    for (int i = 0; i < SB_SBX_STATE_MAX; i++)
+        if (s && strcmp(s, STATE_NAMES[i]) == 0) {
+            *out = (enum sb_sbx_state)i;
+            return 0;
+        }
+    return SB_E_MALFORMED;
+}
+
+bool sb_sbx_state_live(enum sb_sbx_state st) {
+    return st == SB_SBX_CREATING || st == SB_SBX_RUNNING || st == SB_SBX_STANDBY;
+}
+
+void sb_sandbox_rec_clear(sb_sandbox_rec *r) {
+    if (!r) return;
+    free(r->config_json);
+    memset(r, 0, sizeof(*r));
+}
+
+void sb_sandbox_recs_free(sb_sandbox_rec *v, size_t n) {
+    if (!v) return;
+    for (size_t i = 0; i < n; i++)
+        sb_sandbox_rec_clear(&v[i]);
+    free(v);
+}
+
+static int read_sbx(sqlite3_stmt *st, void *dst, sb_error *err) {
+    sb_sandbox_rec *r = dst;
+    memset(r, 0, sizeof(*r));
+    TRY(col_text(st, 0, r->id, sizeof(r->id), err, "sandbox id"));
+    r->tenant_id = sqlite3_column_int64(st, 1);
+    char state[16];
+    TRY(col_text(st, 2, state, sizeof(state), err, "sandbox state"));
+    if (sb_sbx_state_parse(state, &r->state) < 0)
+        BAIL(err, SB_E_MALFORMED, "store: sandbox %s: unknown state '%s'", r->id, state);
+    TRY(col_text(st, 3, r->image_digest, sizeof(r->image_digest), err, "image digest"));
+    TRY(col_dup(st, 4, SB_SANDBOX_CONFIG_MAX, &r->config_json, err, "sandbox config"));
+    r->memory_mb = sqlite3_column_int64(st, 5);
+    r->created = sqlite3_column_int64(st, 6);
+    r->updated = sqlite3_column_int64(st, 7);
+    return 0;
+}
+
+static void clear_sbx(void *p) { sb_sandbox_rec_clear(p); }
+
+int sb_store_sandbox_insert(sb_store *s, const sb_sandbox_rec *r, sb_error *err) {
+    ENSURE(sb_store_sandbox_id_valid(r->id), err, SB_E_MALFORMED,
+           "sandbox: id must be 1-%d characters of [A-Za-z0-9_-]", SB_SANDBOX_ID_MAX);
+    ENSURE((unsigned)r->state < SB_SBX_STATE_MAX, err, SB_E_USAGE, "sandbox: bad state");
+    ENSURE(digest_ok(r->image_digest), err, SB_E_MALFORMED,
+           "sandbox: image digest must be empty or algorithm:hex");
+    ENSURE(r->config_json, err, SB_E_USAGE, "sandbox: no config");
+    ENSURE(strnlen(r->config_json, SB_SANDBOX_CONFIG_MAX + 1) <= SB_SANDBOX_CONFIG_MAX, err,
+           SB_E_LIMIT, "sandbox: config over %d bytes", SB_SANDBOX_CONFIG_MAX);
+    ENSURE(r->memory_mb >= 0, err, SB_E_MALFORMED, "sandbox: memory must not be negative");
+    int64_t now = sb_time_now();
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_SBX_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, r->id, err));
+    TRY(bind_i64(s, st, 2, r->tenant_id, err));
+    TRY(bind_text(s, st, 3, sb_sbx_state_name(r->state), err));
+    TRY(bind_text(s, st, 4, r->image_digest, err));
+    TRY(bind_text(s, st, 5, r->config_json, err));
+    TRY(bind_i64(s, st, 6, r->memory_mb, err));
+    TRY(bind_i64(s, st, 7, r->created ? r->created : now, err));
+    TRY(bind_i64(s, st, 8, r->updated ? r->updated : now, err));
+    int rc = run_done(s, st, err, "sandbox insert");
+    if (rc == SB_E_POLICY) BAIL(err, SB_E_POLICY, "sandbox '%s' exists", r->id);
+    if (rc == SB_E_NOTFOUND)
+        BAIL(err, SB_E_NOTFOUND, "no tenant with id %lld", (long long)r->tenant_id);
+    return rc;
+}
+
+int sb_store_sandbox_get(sb_store *s, int64_t tenant_id, const char *id, sb_sandbox_rec *out,
+                         sb_error *err) {
+    ENSURE(id, err, SB_E_USAGE, "sandbox: no id");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_SBX_GET, &st, err));
+    TRY(bind_text(s, st, 1, id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    int r = step_row(s, st, err, "sandbox");
+    if (r < 0) return r;
+    if (r == 0) BAIL(err, SB_E_NOTFOUND, "no sandbox '%.48s'", id);
+    return read_sbx(st, out, err);
+}
+
+int sb_store_sandbox_set_state(sb_store *s, int64_t tenant_id, const char *id,
+                               enum sb_sbx_state stt, sb_error *err) {
+    ENSURE(id, err, SB_E_USAGE, "sandbox: no id");
+    ENSURE((unsigned)stt < SB_SBX_STATE_MAX, err, SB_E_USAGE, "sandbox: bad state");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_SBX_SET_STATE, &st, err));
+    TRY(bind_text(s, st, 1, id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_text(s, st, 3, sb_sbx_state_name(stt), err));
+    TRY(bind_i64(s, st, 4, sb_time_now(), err));
+    TRY(run_done(s, st, err, "sandbox state"));
+    if (sqlite3_changes(s->db) == 0) BAIL(err, SB_E_NOTFOUND, "no sandbox '%.48s'", id);
+    return 0;
+}
+
+int sb_store_sandbox_list(sb_store *s, int64_t tenant_id, const char *after, size_t limit, bool all,
+                          sb_sandbox_rec **out, size_t *n, sb_error *err) {
+    ENSURE(limit > 0 && limit <= SB_STORE_LIST_MAX, err, SB_E_LIMIT,
+           "sandbox list: limit must be 1-%d", SB_STORE_LIST_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_SBX_LIST, &st, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_text(s, st, 3, after ? after : "", err));
+    TRY(bind_i64(s, st, 4, (int64_t)limit, err));
+    TRY(bind_i64(s, st, 5, all ? 1 : 0, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(sb_sandbox_rec), limit, read_sbx, clear_sbx, &v, n, err));
+    *out = v;
+    return 0;
+}
+
+int sb_store_sandbox_usage(sb_store *s, int64_t tenant_id, int64_t *count, int64_t *memory_mb,
+                           sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_SBX_USAGE, &st, err));
+    TRY(bind_i64(s, st, 1, tenant_id, err));
+    int r = step_row(s, st, err, "sandbox usage");
+    if (r < 0) return r;
+    if (r == 0) BAIL(err, SB_E_INTERNAL, "store: usage returned no row");
+    *count = sqlite3_column_int64(st, 0);
+    *memory_mb = sqlite3_column_int64(st, 1);
+    return 0;
+}
+
+int sb_store_sandbox_count_by_state(sb_store *s, int64_t counts[SB_SBX_STATE_MAX], sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_SBX_BY_STATE, &st, err));
+    int64_t c[SB_SBX_STATE_MAX] = {0};
+    int r;
+    while ((r = step_row(s, st, err, "sandbox states")) == 1) {
+        enum sb_sbx_state stt;
+        if (sb_sbx_state_parse((const char *)sqlite3_column_text(st, 0), &stt) == 0)
+            c[stt] = sqlite3_column_int64(st, 1);
+    }
+    if (r < 0) return r;
+    memcpy(counts, c, sizeof(c));
+    return 0;
+}
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+void sb_events_free(sb_event *v, size_t n) {
+    if (!v) return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i].detail_json);
+    free(v);
+}
+
+static bool kind_ok(const char *k) { return charset_ok(k, SB_EVENT_KIND_MAX, "_.", true); }
+
+int sb_store_event_add(sb_store *s, int64_t tenant_id, const char *sandbox_id, const char *kind,
+                       const char *detail_json, int64_t *seq, sb_error *err) {
+    ENSURE(kind_ok(kind), err, SB_E_MALFORMED, "event: kind must be 1-%d characters of [a-z0-9_.]",
+           SB_EVENT_KIND_MAX);
+    ENSURE(!sandbox_id || sb_store_sandbox_id_valid(sandbox_id), err, SB_E_MALFORMED,
+           "event: bad sandbox id");
+    ENSURE(!detail_json || strnlen(detail_json, SB_EVENT_DETAIL_MAX + 1) <= SB_EVENT_DETAIL_MAX,
+           err, SB_E_LIMIT, "event: detail over %d bytes", SB_EVENT_DETAIL_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_EVENT_INSERT, &st, err));
+    TRY(bind_i64(s, st, 1, sb_time_now(), err));
+    if (tenant_id > 0) {
+        TRY(bind_i64(s, st, 2, tenant_id, err));
+    } else {
+        int rc = sqlite3_bind_null(st, 2);
+        if (rc != SQLITE_OK) return db_fail(s, rc, err, "bind");
+    }
+    TRY(bind_text(s, st, 3, sandbox_id, err));
+    TRY(bind_text(s, st, 4, kind, err));
+    TRY(bind_text(s, st, 5, detail_json, err));
+    int r = run_done(s, st, err, "event insert");
+    if (r == SB_E_NOTFOUND)
+        BAIL(err, SB_E_NOTFOUND, "no tenant with id %lld", (long long)tenant_id);
+    TRY(r);
+    if (seq) *seq = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static int read_event(sqlite3_stmt *st, void *dst, sb_error *err) {
+    sb_event *e = dst;
+    memset(e, 0, sizeof(*e));
+    e->seq = sqlite3_column_int64(st, 0);
+    e->time = sqlite3_column_int64(st, 1);
+    e->tenant_id = sqlite3_column_int64(st, 2);
+    TRY(col_text(st, 3, e->sandbox_id, sizeof(e->sandbox_id), err, "event sandbox"));
+    TRY(col_text(st, 4, e->kind, sizeof(e->kind), err, "event kind"));
+    return col_dup(st, 5, SB_EVENT_DETAIL_MAX, &e->detail_json, err, "event detail");
+}
+
+static void clear_event(void *p) {
+    sb_event *e = p;
+    free(e->detail_json);
+    e->detail_json = NULL;
+}
+
+int sb_store_event_list(sb_store *s, int64_t tenant_id, const char *sandbox_id, int64_t after,
+                        size_t limit, sb_event **out, size_t *n, sb_error *err) {
+    ENSURE(limit > 0 && limit <= SB_STORE_LIST_MAX, err, SB_E_LIMIT,
+           "event list: limit must be 1-%d", SB_STORE_LIST_MAX);
+    enum q q = sandbox_id      ? Q_EVENT_LIST_SBX
+               : tenant_id > 0 ? Q_EVENT_LIST_TENANT
+                               : Q_EVENT_LIST_ALL;
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, q, &st, err));
+    TRY(bind_i64(s, st, 1, after, err));
+    TRY(bind_i64(s, st, 2, (int64_t)limit, err));
+    if (q != Q_EVENT_LIST_ALL) TRY(bind_i64(s, st, 3, tenant_id, err));
+    if (q == Q_EVENT_LIST_SBX) TRY(bind_text(s, st, 4, sandbox_id, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(sb_event), limit, read_event, clear_event, &v, n, err));
+    *out = v;
+    return 0;
+}

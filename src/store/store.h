@@ -1,0 +1,160 @@
+/* store: sealboxd's persistent state in one SQLite database (WAL mode) — tenants, API keys (as
+ * keyed hashes), sandboxes and events — with versioned migrations and prepared statements only. */
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/util.h"
+
+/* The schema this binary writes. A database whose schema_version is higher was written by a
+ * newer sealbox and is refused (SB_E_UNSUPPORTED) rather than misread. */
+#define SB_STORE_SCHEMA_VERSION 1
+/* SQLite busy timeout: how long a writer waits for another connection's lock. */
+#define SB_STORE_BUSY_MS 5000
+
+/* Field limits, enforced on every write (SB_E_LIMIT / SB_E_MALFORMED name the field). */
+#define SB_TENANT_NAME_MAX 63       /* [a-z0-9][a-z0-9_-]* */
+#define SB_KEY_ID_MAX 31            /* public id of an API key, [A-Za-z0-9_] */
+#define SB_KEY_LABEL_MAX 127        /* free text, printable ASCII */
+#define SB_KEY_HASH_LEN 32          /* HMAC-SHA-256 */
+#define SB_SANDBOX_ID_MAX 47        /* [A-Za-z0-9_-] */
+#define SB_IMAGE_DIGEST_MAX 95      /* "sha256:" + 64 hex, or empty */
+#define SB_SANDBOX_CONFIG_MAX 65536 /* bytes of config JSON */
+#define SB_EVENT_KIND_MAX 31        /* [a-z_.] */
+#define SB_EVENT_DETAIL_MAX 4096    /* bytes of detail JSON */
+#define SB_STORE_LIST_MAX 1000      /* most rows one list call returns */
+
+typedef struct sb_store sb_store;
+
+/* Opens (creating if absent, mode 0600) the database at path, sets WAL mode, synchronous=FULL,
+ * foreign keys and the busy timeout, then applies every missing migration, each in its own
+ * transaction. Refuses a file that is not a SQLite database, is corrupt, belongs to another
+ * application, or has a newer schema than SB_STORE_SCHEMA_VERSION. */
+int sb_store_open(const char *path, sb_store **out, sb_error *err) SB_WUR;
+void sb_store_close(sb_store *s);
+/* The schema version now in the database. */
+int sb_store_schema_version(sb_store *s, int *out, sb_error *err) SB_WUR;
+/* PRAGMA integrity_check: 0 when "ok", SB_E_MALFORMED with SQLite's first complaint otherwise. */
+int sb_store_check(sb_store *s, sb_error *err) SB_WUR;
+
+/* Explicit transactions for multi-step operations (a quota check and the insert it guards).
+ * begin takes the write lock at once (BEGIN IMMEDIATE). */
+int sb_store_begin(sb_store *s, sb_error *err) SB_WUR;
+int sb_store_commit(sb_store *s, sb_error *err) SB_WUR;
+void sb_store_rollback(sb_store *s);
+
+/* ---- tenants ---------------------------------------------------------------------------- */
+
+typedef struct sb_tenant {
+    int64_t id;
+    char name[SB_TENANT_NAME_MAX + 1];
+    int64_t created;       /* Unix seconds */
+    int64_t max_sandboxes; /* 0 = no limit */
+    int64_t max_memory_mb; /* sum of live sandboxes' memory limits; 0 = no limit */
+} sb_tenant;
+
+bool sb_store_tenant_name_valid(const char *name);
+/* SB_E_POLICY when the name is taken. */
+int sb_store_tenant_create(sb_store *s, const char *name, int64_t max_sandboxes,
+                           int64_t max_memory_mb, sb_tenant *out, sb_error *err) SB_WUR;
+int sb_store_tenant_get(sb_store *s, const char *name, sb_tenant *out, sb_error *err) SB_WUR;
+int sb_store_tenant_get_by_id(sb_store *s, int64_t id, sb_tenant *out, sb_error *err) SB_WUR;
+/* Every tenant by name; *out is malloc'ed (NULL when *n is 0). */
+int sb_store_tenant_list(sb_store *s, sb_tenant **out, size_t *n, sb_error *err) SB_WUR;
+/* Removes a tenant and its keys. SB_E_POLICY while it still has sandboxes that are not
+ * destroyed or lost; its sandbox history and events go with it. */
+int sb_store_tenant_delete(sb_store *s, const char *name, sb_error *err) SB_WUR;
+
+/* ---- API keys ---------------------------------------------------------------------------- */
+
+typedef struct sb_apikey {
+    char id[SB_KEY_ID_MAX + 1]; /* public, shown in listings and logs */
+    int64_t tenant_id;
+    uint8_t hash[SB_KEY_HASH_LEN]; /* HMAC-SHA-256 of the secret part under the server secret */
+    char label[SB_KEY_LABEL_MAX + 1];
+    int64_t created;
+    int64_t expires; /* Unix seconds; 0 = never */
+    bool revoked;
+} sb_apikey;
+
+bool sb_store_key_id_valid(const char *id);
+/* SB_E_POLICY when the id exists; SB_E_NOTFOUND when the tenant does not. */
+int sb_store_key_insert(sb_store *s, const sb_apikey *k, sb_error *err) SB_WUR;
+int sb_store_key_get(sb_store *s, const char *id, sb_apikey *out, sb_error *err) SB_WUR;
+/* SB_E_NOTFOUND when absent; revoking twice is fine. */
+int sb_store_key_revoke(sb_store *s, const char *id, sb_error *err) SB_WUR;
+/* Keys of one tenant (tenant_id > 0) or of all (0), ordered by id. */
+int sb_store_key_list(sb_store *s, int64_t tenant_id, sb_apikey **out, size_t *n,
+                      sb_error *err) SB_WUR;
+
+/* ---- sandboxes ---------------------------------------------------------------------------- */
+
+enum sb_sbx_state {
+    SB_SBX_CREATING,
+    SB_SBX_RUNNING,
+    SB_SBX_STANDBY,
+    SB_SBX_DESTROYED,
+    SB_SBX_LOST, /* found after a crash with nothing to re-adopt; torn down */
+    SB_SBX_STATE_MAX
+};
+const char *sb_sbx_state_name(enum sb_sbx_state st);
+int sb_sbx_state_parse(const char *s, enum sb_sbx_state *out);
+/* True for states that count against quotas and hold host resources. */
+bool sb_sbx_state_live(enum sb_sbx_state st);
+
+typedef struct sb_sandbox_rec {
+    char id[SB_SANDBOX_ID_MAX + 1];
+    int64_t tenant_id;
+    enum sb_sbx_state state;
+    char image_digest[SB_IMAGE_DIGEST_MAX + 1];
+    char *config_json; /* malloc'ed, owned by the record */
+    int64_t memory_mb; /* the memory limit, for quotas */
+    int64_t created, updated;
+} sb_sandbox_rec;
+
+bool sb_store_sandbox_id_valid(const char *id);
+void sb_sandbox_rec_clear(sb_sandbox_rec *r);
+void sb_sandbox_recs_free(sb_sandbox_rec *v, size_t n);
+int sb_store_sandbox_insert(sb_store *s, const sb_sandbox_rec *r, sb_error *err) SB_WUR;
+/* Tenant-scoped: a sandbox of another tenant is SB_E_NOTFOUND, exactly like a missing one. */
+int sb_store_sandbox_get(sb_store *s, int64_t tenant_id, const char *id, sb_sandbox_rec *out,
+                         sb_error *err) SB_WUR;
+/* Changes state (tenant-scoped as above) and bumps updated. */
+int sb_store_sandbox_set_state(sb_store *s, int64_t tenant_id, const char *id, enum sb_sbx_state st,
+                               sb_error *err) SB_WUR;
+/* A tenant's sandboxes (tenant_id 0: every tenant's) ordered by id, strictly after `after`
+ * (NULL or "" from the start), at most limit (≤ SB_STORE_LIST_MAX); live ones only unless
+ * all is set. */
+int sb_store_sandbox_list(sb_store *s, int64_t tenant_id, const char *after, size_t limit, bool all,
+                          sb_sandbox_rec **out, size_t *n, sb_error *err) SB_WUR;
+/* Live sandboxes of a tenant and the sum of their memory limits (for quotas). */
+int sb_store_sandbox_usage(sb_store *s, int64_t tenant_id, int64_t *count, int64_t *memory_mb,
+                           sb_error *err) SB_WUR;
+/* Live sandboxes by state, over every tenant (for metrics); counts[SB_SBX_STATE_MAX]. */
+int sb_store_sandbox_count_by_state(sb_store *s, int64_t counts[SB_SBX_STATE_MAX],
+                                    sb_error *err) SB_WUR;
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+typedef struct sb_event {
+    int64_t seq;
+    int64_t time;
+    int64_t tenant_id;                      /* 0 for daemon-wide events */
+    char sandbox_id[SB_SANDBOX_ID_MAX + 1]; /* "" when not about a sandbox */
+    char kind[SB_EVENT_KIND_MAX + 1];
+    char *detail_json; /* malloc'ed, may be NULL */
+} sb_event;
+
+void sb_events_free(sb_event *v, size_t n);
+/* Appends an event; detail_json may be NULL. *seq (optional) receives its sequence number. */
+int sb_store_event_add(sb_store *s, int64_t tenant_id, const char *sandbox_id, const char *kind,
+                       const char *detail_json, int64_t *seq, sb_error *err) SB_WUR;
+/* Events with seq > after, oldest first, at most limit; of one sandbox when sandbox_id is
+ * non-NULL (and then of tenant_id only). */
+int sb_store_event_list(sb_store *s, int64_t tenant_id, const char *sandbox_id, int64_t after,
+                        size_t limit, sb_event **out, size_t *n, sb_error *err) SB_WUR;
+
+#endif

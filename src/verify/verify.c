@@ -1,0 +1,136 @@
+/* verify: the verifier table, format auto-detection (sniff) or forcing, loading of input
+ * files, dispatch to the platform verifier, and the exit-code contract of every verdict. */
+#include <stdio.h>
+#include <string.h>
+
+#include "verify.h"
+
+/* One line per platform verifier; each platform owns its line (declared in verify.h). The
+ * order only matters for listing: detection picks the highest sniff() score. */
+static const struct sb_verifier *const VERIFIERS[] = {
+    &sb_verifier_snp,   /* AMD SEV-SNP */
+    &sb_verifier_tpm,   /* TPM 2.0 quotes (GCE, Shielded VM, Trustee) */
+    &sb_verifier_nitro, /* AWS Nitro Enclaves attestation documents */
+    NULL,               /* keep last */
+};
+
+const struct sb_verifier *const *sb_verifiers(void) { return VERIFIERS; }
+
+const struct sb_verifier *sb_verifier_find(const char *name) {
+    if (!name) return NULL;
+    for (size_t i = 0; VERIFIERS[i]; i++)
+        if (strcmp(VERIFIERS[i]->name, name) == 0) return VERIFIERS[i];
+    return NULL;
+}
+
+int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **out,
+                     sb_error *err) {
+    ENSURE(n_ev > 0, err, SB_E_USAGE, "verify: no evidence given");
+    int best = 0;
+    size_t n_best = 0;
+    const struct sb_verifier *pick = NULL;
+    for (size_t i = 0; VERIFIERS[i]; i++) {
+        int s = VERIFIERS[i]->sniff(ev, n_ev);
+        if (s <= 0) continue;
+        if (s > best) {
+            best = s;
+            n_best = 1;
+            pick = VERIFIERS[i];
+        } else if (s == best) {
+            n_best++;
+        }
+    }
+    if (!pick)
+        BAIL(err, SB_E_UNSUPPORTED,
+             "%s: unrecognized evidence format (no verifier claims it; use --platform to force "
+             "one, 'sealbox verify --help' lists them)",
+             ev[0].name);
+    if (n_best > 1) {
+        char names[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; VERIFIERS[i]; i++) {
+            if (VERIFIERS[i]->sniff(ev, n_ev) != best) continue;
+            int k = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
+                             VERIFIERS[i]->name);
+            if (k < 0 || (size_t)k >= sizeof(names) - used) break;
+            used += (size_t)k;
+        }
+        BAIL(err, SB_E_UNSUPPORTED,
+             "%s: ambiguous evidence format: it could be %s (choose with --platform)", ev[0].name,
+             names);
+    }
+    *out = pick;
+    return 0;
+}
+
+int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,
+              size_t n_ev, const struct sb_verifier **used, json_t **claims, sb_error *err) {
+    ENSURE(n_ev > 0 && n_ev <= SB_VERIFY_MAX_FILES, err, SB_E_USAGE,
+           "verify: %zu evidence files given (1 to %u)", n_ev, SB_VERIFY_MAX_FILES);
+    const struct sb_verifier *v = NULL;
+    if (!platform || strcmp(platform, "auto") == 0) {
+        TRY(sb_verify_detect(ev, n_ev, &v, err));
+    } else {
+        v = sb_verifier_find(platform);
+        if (!v) {
+            char names[256] = "";
+            size_t k = 0;
+            for (size_t i = 0; VERIFIERS[i]; i++) {
+                int w = snprintf(names + k, sizeof(names) - k, "%s%s", k ? ", " : "",
+                                 VERIFIERS[i]->name);
+                if (w < 0 || (size_t)w >= sizeof(names) - k) break;
+                k += (size_t)w;
+            }
+            BAIL(err, SB_E_USAGE, "--platform %s: no such verifier (known: auto%s%s)", platform,
+                 k ? ", " : "", names);
+        }
+    }
+    json_t *c = NULL;
+    int rc = v->verify(o, ev, n_ev, &c, err);
+    if (rc < 0) {
+        json_decref(c);
+        if (err && err->code == 0) (void)sb_error_set(err, rc, "%s: %s", v->name, sb_strerror(rc));
+        return rc;
+    }
+    if (!json_is_object(c)) {
+        json_decref(c);
+        BAIL(err, SB_E_INTERNAL, "%s: verifier returned no claims", v->name);
+    }
+    if (used) *used = v;
+    *claims = c;
+    return 0;
+}
+
+int sb_blobs_load(char *const *paths, size_t n, struct sb_blob **out, sb_error *err) {
+    ENSURE(n <= SB_VERIFY_MAX_FILES, err, SB_E_LIMIT, "verify: %zu files given, at most %u", n,
+           SB_VERIFY_MAX_FILES);
+    struct sb_blob *v = calloc(n ? n : 1, sizeof(*v));
+    if (!v) BAIL(err, SB_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int rc = sb_read_file(paths[i], SB_VERIFY_MAX_FILE_SIZE, &data, &len, err);
+        if (rc < 0) {
+            sb_blobs_free(v, i);
+            return rc;
+        }
+        v[i].name = paths[i];
+        v[i].data = data;
+        v[i].len = len;
+    }
+    *out = v;
+    return 0;
+}
+
+void sb_blobs_free(struct sb_blob *v, size_t n) {
+    if (!v) return;
+    for (size_t i = 0; i < n; i++)
+        free((void *)(uintptr_t)v[i].data);
+    free(v);
+}
+
+int sb_verify_exit_code(int rc) {
+    if (rc == 0) return 0;
+    if (rc == SB_E_POLICY) return 1;
+    return 2;
+}
