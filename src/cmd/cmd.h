@@ -17,6 +17,7 @@ struct sb_cmd {
 int sb_cmd_verify(int argc, char **argv);
 int sb_cmd_collateral(int argc, char **argv);
 int sb_cmd_jwks(int argc, char **argv);
+int sb_cmd_admin(int argc, char **argv);
 int sb_cmd_run(int argc, char **argv);
 
 #endif

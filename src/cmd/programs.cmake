@@ -1,4 +1,8 @@
-# Extra programs beside `sealbox` (included by CMakeLists.txt). Append yours.
+# Extra programs built from src/cmd/ (each helper appends its own).
+
+# sealboxd: the daemon (monitor + front, one binary; see docs/api.md, docs/operations.md).
+add_executable(sealboxd ${CMAKE_SOURCE_DIR}/src/cmd/sealboxd.c)
+target_link_libraries(sealboxd PRIVATE sealbox_lib)
 
 # sb_no_sanitize(target): programs that run inside a sandbox are built WITHOUT ASan/UBSan
 # (docs/development.md, sanitizer policy: LeakSanitizer cannot ptrace under our seccomp filter).
