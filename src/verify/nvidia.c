@@ -469,7 +469,8 @@ static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *e
     const char *format = "nvidia-spdm";
     sb_cert *root = NULL;
     json_t *cl = NULL;
-    uint8_t *nb = NULL; /* freed at out: (declared before the first goto) */
+    uint8_t *nb = NULL; /* released at out: (declared before the first goto) */
+    json_t *g0 = NULL;
     size_t nl = 0;
     int rc = load_inputs(o, ev, n_ev, gpus, &n, &format, err);
     if (rc < 0) goto out;
@@ -492,7 +493,7 @@ static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *e
         if ((rc = verify_gpu(o, &gpus[i], root, i, n > 1, cl, g, err)) < 0) goto out;
     }
     /* device 0 speaks for the whole where the schema has one slot; one device is flattened */
-    json_t *g0 = json_array_get(list, 0);
+    g0 = json_incref(json_array_get(list, 0)); /* outlives "gpus", deleted below for one */
     const char *nonce = json_string_value(json_object_get(g0, "nonce"));
     if ((rc = sb_hex_decode(nonce, strlen(nonce), &nb, &nl, err)) < 0 ||
         (rc = sb_claims_set_hex(cl, NULL, "report_data", nb, nl)) < 0 ||
@@ -523,6 +524,7 @@ static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *e
     rc = 0;
 out:
     free(nb);
+    json_decref(g0);
     json_decref(cl);
     sb_cert_free(root);
     gpus_free(gpus, n);
