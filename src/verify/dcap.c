@@ -613,7 +613,7 @@ static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, i
                                       0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
     if (memcmp(q->qe_vendor_id, intel, 16) != 0)
         BAIL(err, SB_E_UNSUPPORTED, "dcap: QE vendor ID is not Intel's (939a7233...)");
-    struct dcap_chain_entry *ch;
+    struct dcap_chain_entry *ch = NULL;
     TRY(pck_chain(c, q, at, &ch, err));
     if (sb_ecdsa_verify(ch->pck_key, SB_HASH_SHA256, q->qe_report_raw, SB_DCAP_SGX_BODY_LEN,
                         q->qe_report_sig, 64, SB_ECDSA_RAW_BE, err) < 0)
