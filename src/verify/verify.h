@@ -177,6 +177,9 @@ const struct sb_verifier *sb_verifier_find(const char *name);
  * SB_E_UNSUPPORTED with a message naming the candidates. */
 int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **out,
                      sb_error *err) SB_WUR;
+/* The same over another NULL-terminated table (tests, embedders with their own verifiers). */
+int sb_verify_detect_in(const struct sb_verifier *const *table, const struct sb_blob *ev,
+                        size_t n_ev, const struct sb_verifier **out, sb_error *err) SB_WUR;
 /* Detects (platform NULL or "auto") or forces the verifier, then runs it. On success *claims
  * holds the normalized claims and *used (if non-NULL) the verifier that produced them. */
 int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,
