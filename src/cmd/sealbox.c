@@ -20,6 +20,7 @@ static const struct sb_cmd COMMANDS[] = {
     {"version", "print the version", cmd_version},
     {"verify", "verify TEE evidence, appraise it under a policy, optionally sign an EAR token",
      sb_cmd_verify},
+    {"collateral", "manage the offline collateral cache (import, ls, prune)", sb_cmd_collateral},
 };
 
 static int cmd_help(int argc, char **argv) {

@@ -133,6 +133,8 @@ int sb_crl_from_pem(const uint8_t *p, size_t n, sb_crl **out, sb_error *err) SB_
 int sb_crl_load(const uint8_t *p, size_t n, sb_crl **out, sb_error *err) SB_WUR;
 int64_t sb_crl_this_update(const sb_crl *c);
 int64_t sb_crl_next_update(const sb_crl *c); /* 0 when absent */
+/* One-line RFC 2253 issuer name, malloc'ed (NULL on allocation failure). */
+char *sb_crl_issuer(const sb_crl *c);
 void sb_crl_free(sb_crl *c);
 
 enum {

@@ -246,6 +246,265 @@ int sb_cbor_put_simple(sb_writer *w, uint8_t v); /* 20 false, 21 true, 22 null *
 
 /* ==== NVIDIA SPDM ========================================================================= */
 
+/* ==== Protocol Buffers wire format (bounded reader; used by the go-tpm-tools container) ==== */
+
+#define SB_PB_MAX_VARINT_BYTES 10u
+
+enum sb_pb_wire { SB_PB_VARINT = 0, SB_PB_I64 = 1, SB_PB_LEN = 2, SB_PB_I32 = 5, SB_PB_WIRE_MAX };
+
+/* One field of a message. For SB_PB_LEN, body is a reader over the payload (a view of the
+ * parent); for the numeric wire types, value holds it (I32/I64 little-endian). */
+struct sb_pb_field {
+    uint32_t number; /* 1 .. 2^29-1 */
+    enum sb_pb_wire wire;
+    uint64_t value;
+    sb_reader body;
+};
+
+/* A base-128 varint of at most 10 bytes whose value fits in 64 bits. */
+int sb_pb_varint(sb_reader *r, uint64_t *out, const char *field) SB_WUR;
+/* Reads the next field of the message r (call while sb_reader_remaining(r) > 0). Groups
+ * (wire types 3 and 4) and the reserved types are SB_E_UNSUPPORTED; field number 0 is
+ * SB_E_MALFORMED. A LEN payload larger than the bytes left is SB_E_TRUNCATED. */
+int sb_pb_next(sb_reader *r, struct sb_pb_field *f) SB_WUR;
+/* Checks that f has wire type w, naming the field otherwise. */
+int sb_pb_expect(const sb_reader *r, const struct sb_pb_field *f, enum sb_pb_wire w,
+                 const char *name) SB_WUR;
+
 /* ==== TPM 2.0 and TCG event logs ========================================================== */
+
+/* TPM 2.0 algorithm identifiers (TCG Algorithm Registry) used by quotes and event logs. */
+enum {
+    SB_TPM_ALG_RSA = 0x0001,
+    SB_TPM_ALG_SHA1 = 0x0004,
+    SB_TPM_ALG_SHA256 = 0x000b,
+    SB_TPM_ALG_SHA384 = 0x000c,
+    SB_TPM_ALG_SHA512 = 0x000d,
+    SB_TPM_ALG_NULL = 0x0010,
+    SB_TPM_ALG_SM3_256 = 0x0012,
+    SB_TPM_ALG_RSASSA = 0x0014,
+    SB_TPM_ALG_RSAPSS = 0x0016,
+    SB_TPM_ALG_ECDSA = 0x0018,
+    SB_TPM_ALG_ECC = 0x0023,
+};
+
+/* ---- TPM 2.0 structures (TPM 2.0 Library Part 2), big-endian ---- */
+
+#define SB_TPM_GENERATED_VALUE 0xff544347u
+#define SB_TPM_ST_ATTEST_QUOTE 0x8018u
+#define SB_TPM_MAX_NAME 68u           /* TPM2B_NAME: sizeof(TPMU_NAME) = 2 + 64 (+ slack 2) */
+#define SB_TPM_MAX_DATA 66u           /* TPM2B_DATA: sizeof(TPMT_HA) */
+#define SB_TPM_MAX_DIGEST 64u         /* TPM2B_DIGEST */
+#define SB_TPM_MAX_PCR_SELECTIONS 16u /* TPML_PCR_SELECTION count (banks) */
+#define SB_TPM_MAX_PCR_SELECT 4u      /* sizeofSelect: PCRs 0..31 */
+#define SB_TPM_MAX_RSA_BYTES 512u     /* TPM2B_PUBLIC_KEY_RSA: RSA-4096 */
+#define SB_TPM_MAX_ECC_BYTES 66u      /* TPM2B_ECC_PARAMETER: P-521 */
+#define SB_TPM_MAX_PUBLIC 1024u       /* a whole TPMT_PUBLIC */
+
+struct sb_tpm_pcr_selection {
+    uint16_t hash; /* SB_TPM_ALG_* of the bank */
+    uint8_t size_of_select;
+    uint8_t select[SB_TPM_MAX_PCR_SELECT]; /* bit i of byte j selects PCR 8j+i */
+};
+
+/* TPMS_ATTEST of a quote. Views point into the parsed buffer. */
+struct sb_tpm_attest {
+    uint32_t magic;
+    uint16_t type;
+    uint16_t qualified_signer_len, extra_data_len, pcr_digest_len;
+    const uint8_t *qualified_signer, *extra_data, *pcr_digest;
+    uint64_t clock;
+    uint32_t reset_count, restart_count;
+    uint8_t safe;
+    uint64_t firmware_version;
+    uint32_t n_selections;
+    struct sb_tpm_pcr_selection selections[SB_TPM_MAX_PCR_SELECTIONS];
+};
+
+/* TPMT_SIGNATURE: RSASSA / RSAPSS (sig) or ECDSA (r, s). */
+struct sb_tpm_signature {
+    uint16_t sig_alg;  /* SB_TPM_ALG_RSASSA, _RSAPSS, _ECDSA */
+    uint16_t hash_alg; /* SB_TPM_ALG_SHA* */
+    uint16_t sig_len, r_len, s_len;
+    const uint8_t *sig, *r, *s;
+};
+
+/* TPMT_PUBLIC of an RSA or ECC key. */
+struct sb_tpm_public {
+    uint16_t type;     /* SB_TPM_ALG_RSA or SB_TPM_ALG_ECC */
+    uint16_t name_alg; /* SB_TPM_ALG_SHA* */
+    uint32_t attributes;
+    uint16_t auth_policy_len;
+    const uint8_t *auth_policy;
+    uint16_t symmetric;         /* SB_TPM_ALG_NULL for signing keys */
+    uint16_t scheme;            /* SB_TPM_ALG_RSASSA/_RSAPSS/_ECDSA or _NULL */
+    uint16_t scheme_hash;       /* the scheme's hash, or SB_TPM_ALG_NULL */
+    uint16_t key_bits;          /* RSA */
+    uint32_t exponent;          /* RSA, 0 means 65537 */
+    uint16_t curve;             /* ECC: TPM_ECC_NIST_P256 = 3, P384 = 4, P521 = 5 */
+    uint16_t kdf;               /* ECC */
+    uint16_t unique_len, y_len; /* RSA modulus, or ECC x and y */
+    const uint8_t *unique, *y;
+    size_t encoded_len; /* bytes of the TPMT_PUBLIC (for the object name) */
+    const uint8_t *encoded;
+};
+
+#define SB_TPM_ECC_NIST_P256 0x0003u
+#define SB_TPM_ECC_NIST_P384 0x0004u
+#define SB_TPM_ECC_NIST_P521 0x0005u
+/* TPMA_OBJECT bits that matter for an attestation key. */
+#define SB_TPMA_FIXED_TPM (1u << 1)
+#define SB_TPMA_SENSITIVE_DATA_ORIGIN (1u << 5)
+#define SB_TPMA_RESTRICTED (1u << 16)
+#define SB_TPMA_DECRYPT (1u << 17)
+#define SB_TPMA_SIGN (1u << 18)
+
+/* Each parser consumes exactly the structure: trailing bytes are SB_E_MALFORMED. */
+int sb_tpm_attest_parse(const uint8_t *p, size_t n, struct sb_tpm_attest *out,
+                        sb_error *err) SB_WUR;
+int sb_tpm_signature_parse(const uint8_t *p, size_t n, struct sb_tpm_signature *out,
+                           sb_error *err) SB_WUR;
+int sb_tpm_public_parse(const uint8_t *p, size_t n, struct sb_tpm_public *out,
+                        sb_error *err) SB_WUR;
+/* A TPM2B_PUBLIC (u16 size, then TPMT_PUBLIC). */
+int sb_tpm2b_public_parse(const uint8_t *p, size_t n, struct sb_tpm_public *out,
+                          sb_error *err) SB_WUR;
+/* True when the selection picks PCR idx in the bank. */
+bool sb_tpm_pcr_selected(const struct sb_tpm_pcr_selection *s, unsigned idx);
+
+/* ---- TPM evidence containers: go-tpm-tools attest.Attestation (protobuf), go-attestation's
+ * JSON dump, Trustee's tpm_evidence.json, Azure's tpm-quote JSON and bincode quote.bin ---- */
+
+#define SB_TPM_MAX_QUOTES 4u             /* one per PCR bank */
+#define SB_TPM_MAX_PCRS 32u              /* PCR indexes 0..31 (SB_TPM_MAX_PCR_SELECT bytes) */
+#define SB_TPM_MAX_CERTS 8u              /* intermediates carried with an AK certificate */
+#define SB_TPM_MAX_CONTAINER (32u << 20) /* a whole container, event log included */
+
+/* PCR values that come with a quote (unauthenticated until the quote's pcrDigest holds). */
+struct sb_tpm_pcr_values {
+    uint16_t alg;     /* SB_TPM_ALG_* of the bank; SB_TPM_ALG_NULL: the bank the quote selects */
+    uint32_t present; /* bit i: value[i] is given */
+    uint16_t len[SB_TPM_MAX_PCRS];
+    const uint8_t *value[SB_TPM_MAX_PCRS];
+};
+
+struct sb_tpm_quote_ev {
+    const uint8_t *attest; /* TPMS_ATTEST */
+    size_t attest_len;
+    const uint8_t *sig; /* TPMT_SIGNATURE, or the bare RSA signature when sig_raw */
+    size_t sig_len;
+    bool sig_raw; /* Azure: RSASSA-PKCS1-v1_5 with SHA-256, no TPMT_SIGNATURE header */
+    struct sb_tpm_pcr_values pcrs;
+};
+
+enum sb_tpm_ak_kind {
+    SB_TPM_AK_NONE,        /* the container carries no AK (Azure: it is in the HCL report) */
+    SB_TPM_AK_TPMT_PUBLIC, /* TPMT_PUBLIC area */
+    SB_TPM_AK_SPKI_DER,    /* SubjectPublicKeyInfo */
+    SB_TPM_AK_KIND_MAX
+};
+
+struct sb_tpm_owned;
+
+/* A TPM attestation as carried by one container; the verifier does not care which. Views point
+ * into the input or into copies the struct owns (decoded base64/hex). */
+struct sb_tpm_evidence {
+    const char *format; /* "go-tpm-tools", "go-attestation", "trustee-tpm", "azure-tpm-quote" */
+    enum sb_tpm_ak_kind ak_kind;
+    const uint8_t *ak;
+    size_t ak_len;
+    size_t n_quotes;
+    struct sb_tpm_quote_ev quotes[SB_TPM_MAX_QUOTES];
+    const uint8_t *event_log; /* NULL when none */
+    size_t event_log_len;
+    const uint8_t *ak_cert; /* DER, NULL when none */
+    size_t ak_cert_len;
+    size_t n_intermediates;
+    const uint8_t *intermediates[SB_TPM_MAX_CERTS];
+    size_t intermediate_len[SB_TPM_MAX_CERTS];
+    const uint8_t *nonce; /* a nonce the container itself states (go-attestation), or NULL */
+    size_t nonce_len;
+    bool has_tee_attestation; /* go-tpm-tools carries an SNP/TDX attestation (not read here) */
+    struct sb_tpm_owned *owned;
+};
+
+/* go-tpm-tools attest.Attestation (proto/attest.proto): ak_pub = 1, quotes = 2 (tpm.Quote:
+ * quote = 1, raw_sig = 2, pcrs = 3 {hash = 1, map<uint32, bytes> pcrs = 2}), event_log = 3,
+ * ak_cert = 6, intermediate_certs = 7, sev_snp_attestation = 8, tdx_attestation = 9. Unknown
+ * fields are skipped within their bounds. */
+int sb_tpm_gotpm_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
+                       sb_error *err) SB_WUR;
+/* The JSON containers, told apart by their keys: go-attestation ("AK", "Quote", "Log"),
+ * Trustee ("ak_public", "tpm_quote"), Azure ("message", "signature", "pcrs"). */
+int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
+                      sb_error *err) SB_WUR;
+/* Azure's quote.bin: bincode of {signature: Vec<u8>, message: Vec<u8>, pcrs: Vec<[u8; 32]>}
+ * (u64le lengths). */
+int sb_tpm_bincode_quote_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
+                               sb_error *err) SB_WUR;
+void sb_tpm_evidence_free(struct sb_tpm_evidence *ev);
+
+/* ---- TCG PC Client event logs (TPM PCRs, and the TDX CCEL whose indexes are MR indexes:
+ * 0 = MRTD, 1..4 = RTMR0..3) ---- */
+
+#define SB_EVENTLOG_MAX_LEN (16u << 20)       /* whole log (a CCEL area is 64 KiB..1 MiB) */
+#define SB_EVENTLOG_MAX_EVENTS 20000u         /* real UEFI logs hold a few hundred */
+#define SB_EVENTLOG_MAX_EVENT_DATA (1u << 20) /* one event's data */
+#define SB_EVENTLOG_MAX_ALGS 8u               /* banks in the Spec ID event (the registry has 5) */
+#define SB_EVENTLOG_MAX_DIGEST 64u            /* bytes of one digest */
+#define SB_EVENTLOG_MAX_VENDOR 255u           /* vendorInfoSize is a u8 */
+
+#define SB_EV_NO_ACTION 0x00000003u
+#define SB_EV_SEPARATOR 0x00000004u
+#define SB_EV_EFI_EXIT_BOOT_SERVICES_INVOCATION_TEXT "Exit Boot Services Invocation"
+
+enum {
+    /* Accept a tail of 0xff or 0x00 bytes after the last event (a CCEL area is pre-filled);
+     * its length is reported in sb_eventlog.padding. Without the flag a tail is an error. */
+    SB_EVENTLOG_ALLOW_PADDING = 1u << 0,
+};
+
+struct sb_eventlog_digest {
+    uint16_t alg; /* SB_TPM_ALG_* */
+    uint16_t len;
+    const uint8_t *p; /* view into the log */
+};
+
+struct sb_eventlog_event {
+    uint32_t index; /* PCR index (CCEL: MR index) */
+    uint32_t type;  /* EV_* */
+    size_t offset;  /* of the record within the log */
+    uint8_t n_digests;
+    struct sb_eventlog_digest digests[SB_EVENTLOG_MAX_ALGS];
+    uint32_t data_len;
+    const uint8_t *data; /* view into the log */
+};
+
+/* A parsed log. Views point into the caller's buffer, which must outlive it. events[0] is the
+ * first record (for a crypto-agile log, the SHA-1-format Spec ID event). */
+struct sb_eventlog {
+    bool crypto_agile; /* "Spec ID Event03" header: TCG_PCR_EVENT2 records follow */
+    uint32_t platform_class;
+    uint8_t spec_major, spec_minor, spec_errata, uintn_size;
+    uint8_t n_algs;
+    struct {
+        uint16_t alg, size;
+    } algs[SB_EVENTLOG_MAX_ALGS]; /* legacy SHA-1 logs: one entry, SHA-1/20 */
+    int startup_locality;         /* from a StartupLocality EV_NO_ACTION event, or -1 */
+    size_t padding;               /* trailing fill bytes accepted under ALLOW_PADDING */
+    size_t n_events;
+    struct sb_eventlog_event *events;
+};
+
+/* Parses a TCG PC Client event log: the crypto-agile format (a SHA-1-format header event whose
+ * data is the Spec ID Event03 structure giving the digest sizes, then TCG_PCR_EVENT2 records),
+ * or a legacy SHA-1 log (TCG_PCClientPCREvent records throughout). Every digest algorithm of an
+ * event must be one the header declares, with its declared size. */
+int sb_eventlog_parse(const uint8_t *p, size_t n, unsigned flags, struct sb_eventlog *out,
+                      sb_error *err) SB_WUR;
+void sb_eventlog_free(struct sb_eventlog *log);
+/* The digest of alg in ev, or NULL. */
+const struct sb_eventlog_digest *sb_eventlog_event_digest(const struct sb_eventlog_event *ev,
+                                                          uint16_t alg);
 
 #endif

@@ -9,6 +9,7 @@
  * order only matters for listing: detection picks the highest sniff() score. */
 static const struct sb_verifier *const VERIFIERS[] = {
     &sb_verifier_snp, /* AMD SEV-SNP */
+    &sb_verifier_tpm, /* TPM 2.0 quotes (GCE, Shielded VM, Trustee) */
     NULL,             /* keep last */
 };
 

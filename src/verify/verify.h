@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/crypto.h"
+#include "evidence/evidence.h"
 #include "util/util.h"
 
 /* One input file: its name (for messages and sniffing) and its bytes. */
@@ -72,6 +74,36 @@ int sb_snp_verify_evidence(sb_snp_verifier *v, const struct sb_verify_opts *o,
 /* ==== NVIDIA ==== */
 /* ==== TPM 2.0 / Azure vTPM ==== */
 
+/* TPM 2.0 quotes in go-tpm-tools, go-attestation, Trustee and Azure containers (src/verify/tpm.c,
+ * docs/verify-tpm.md); ev[1] may be a raw event log. Roots for an AK certificate come from
+ * --certs (self-signed ones are roots, the others intermediates). */
+extern const struct sb_verifier sb_verifier_tpm;
+/* Verifies the quotes of a parsed container into claims (made by the caller): with ak given
+ * (Azure: the HCL report's AK) the container's own AK and AK certificate are not used. */
+int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evidence *ev,
+                         const sb_pubkey *ak, json_t *claims, sb_error *err) SB_WUR;
+
+/* Event-log replay (TPM PCR banks, TDX CCEL → RTMRs). Indexes are the log's own: for the CCEL,
+ * index 0 is MRTD and RTMR[i] = value[i + 1]. */
+#define SB_MR_MAX_INDEX 32u
+struct sb_mr_bank {
+    enum sb_hash hash;                               /* the bank replayed */
+    uint32_t events[SB_MR_MAX_INDEX];                /* events extended into each index */
+    uint8_t value[SB_MR_MAX_INDEX][SB_HASH_MAX_LEN]; /* first sb_hash_len(hash) bytes used */
+};
+/* The TPM algorithm id of a hash (SB_TPM_ALG_*), and back; -1 / SB_E_UNSUPPORTED when none. */
+int sb_tpm_alg_of_hash(enum sb_hash h);
+int sb_tpm_hash_of_alg(uint16_t alg, enum sb_hash *out) SB_WUR;
+/* Replays every event of log except EV_NO_ACTION into a bank of hash h: each index starts at
+ * zero (PCR 0 at the StartupLocality value when the log has that event), then
+ * value = H(value || digest) per event. An event that lacks an h digest, or names an index
+ * >= SB_MR_MAX_INDEX, fails the replay. */
+int sb_eventlog_replay(const struct sb_eventlog *log, enum sb_hash h, struct sb_mr_bank *out,
+                       sb_error *err) SB_WUR;
+/* Parse (with flags, SB_EVENTLOG_*) and replay in one call. */
+int sb_eventlog_replay_bytes(const uint8_t *p, size_t n, unsigned flags, enum sb_hash h,
+                             struct sb_mr_bank *out, sb_error *err) SB_WUR;
+
 /* ---- dispatch: the verifier table, format detection, loading (src/verify/verify.c) ------ */
 
 #define SB_VERIFY_MAX_FILES 32u             /* EVIDENCE files plus --certs files, each */
@@ -96,6 +128,39 @@ void sb_blobs_free(struct sb_blob *v, size_t n);
  * (authenticated, not acceptable); everything else, unreadable or unauthenticated evidence
  * and usage errors alike, is 2. */
 int sb_verify_exit_code(int rc);
+
+/* ---- the offline collateral cache (src/verify/collateral.c) ------------------------------
+ * One flat directory (`sealbox collateral`: <state dir>/collateral) of files named
+ * "<kind>-<key>.<ext>", each keyed by what identifies it: vcek by product, chip and TCB
+ * (milan-b0-<chip_id[0..8]>-bl3-tee0-snp8-uc115), vlek by product, CSP and TCB, pck by FMSPC
+ * and fingerprint, tcb-info by id and FMSPC (tdx-50806f000000), qe-identity by id and
+ * version, crl by issuer (one current CRL per issuer), other certificates by CN and
+ * fingerprint. `verify --collateral DIR` reads such a directory. */
+
+#define SB_COLLATERAL_MAX_FILE (4u << 20) /* one collateral file */
+#define SB_COLLATERAL_MAX_ITEMS 4096u     /* files in one cache directory */
+
+struct sb_collateral_item {
+    char kind[24];  /* vcek, vlek, pck, cert, crl, tcb-info, qe-identity, bundle, unknown */
+    char key[200];  /* file-name-safe identifying key */
+    char file[256]; /* file name inside the cache */
+    char desc[256]; /* subject / issuer / FMSPC, for people */
+    int64_t not_before, not_after; /* validity window, Unix seconds (0: unknown) */
+};
+
+/* Identifies one collateral file (certificate or CRL, DER or PEM; TCB info / QE identity
+ * JSON; dcap-qvl collateral bundles). SB_E_UNSUPPORTED for anything else. */
+int sb_collateral_identify(const uint8_t *p, size_t n, struct sb_collateral_item *out,
+                           sb_error *err) SB_WUR;
+/* Copies path into dir (created if missing) under its keyed name, replacing an older copy. */
+int sb_collateral_import(const char *dir, const char *path, struct sb_collateral_item *out,
+                         sb_error *err) SB_WUR;
+/* Every file of dir, identified, sorted by name (unidentifiable files as kind "unknown");
+ * a missing dir is an empty list. Free *items with free(). */
+int sb_collateral_list(const char *dir, struct sb_collateral_item **items, size_t *n,
+                       sb_error *err) SB_WUR;
+/* Removes the items whose not_after is before at. */
+int sb_collateral_prune(const char *dir, int64_t at, size_t *removed, sb_error *err) SB_WUR;
 
 /* ---- normalized claims ------------------------------------------------------------------
  * One JSON schema for every platform (docs/verify.md is the reference):

@@ -50,5 +50,19 @@ else
   echo "FAIL: verify --json output: $out"; fails=$((fails + 1))
 fi
 
+# collateral cache: import (keyed names), ls (windows), prune, errors.
+st="$tmp/state"
+printf '{"tcbInfo":{"id":"TDX","version":3,"fmspc":"00906ed50000","issueDate":"2025-01-01T00:00:00Z","nextUpdate":"2025-02-01T00:00:00Z"}}' >"$tmp/tcb.json"
+expect_run 0 "as tcb-info-tdx-00906ed50000.json (tcb-info, valid 2025-01-01T00:00:00Z .. 2025-02-01T00:00:00Z)" \
+  collateral --state-dir "$st" import "$tmp/tcb.json"
+expect_run 0 "valid         tcb-info" collateral --state-dir "$st" ls --at 2025-01-15T00:00:00Z
+expect_run 0 "EXPIRED       tcb-info" collateral --state-dir "$st" ls --at 2025-03-01T00:00:00Z
+expect_run 0 "pruned 0 expired items" collateral --state-dir "$st" prune --at 2025-01-15T00:00:00Z
+SEALBOX_STATE_DIR="$st" expect_run 0 "pruned 1 expired items" collateral prune --at 2025-03-01T00:00:00Z
+expect_run 0 "0 items in $st/collateral" collateral --state-dir "$st" ls
+expect_run 2 "not collateral sealbox knows" collateral --state-dir "$st" import "$tmp/text.bin"
+expect_run 2 "unknown subcommand 'frob'" collateral --state-dir "$st" frob
+expect_run 2 "no subcommand" collateral
+
 echo "cli: $n checks, $fails failed"
 [ $fails -eq 0 ]
