@@ -244,6 +244,76 @@ int sb_cbor_put_map(sb_writer *w, uint64_t pairs);
 int sb_cbor_put_tag(sb_writer *w, uint64_t tag);
 int sb_cbor_put_simple(sb_writer *w, uint8_t v); /* 20 false, 21 true, 22 null */
 
+/* COSE_Sign1 (RFC 9052 §4.2), untagged or under tag 18. The protected header must be a
+ * serialized map carrying the algorithm (label 1); an unprotected header of null is accepted as
+ * an empty map (some attesters emit it; it is not signed either way). Detached payloads and
+ * critical headers ("crit") are refused. */
+enum sb_cose_alg { SB_COSE_ES256 = -7, SB_COSE_ES384 = -35, SB_COSE_ES512 = -36 };
+
+typedef struct sb_cose_sign1 {
+    bool tagged;
+    int64_t alg;         /* one of enum sb_cose_alg */
+    const uint8_t *prot; /* the protected bstr's content, exactly as received */
+    size_t prot_len;
+    sb_cbor_item unprotected; /* a map, or null */
+    const uint8_t *payload;
+    size_t payload_len, payload_offset;
+    const uint8_t *signature; /* raw r||s of the algorithm's width */
+    size_t signature_len;
+} sb_cose_sign1;
+
+int sb_cose_sign1_parse(const uint8_t *p, size_t n, const char *what, sb_error *err,
+                        sb_cose_sign1 *out) SB_WUR;
+/* Appends the ToBeSigned bytes ["Signature1", protected, external_aad, payload] (canonical
+ * CBOR; the protected bytes as received) to w. */
+int sb_cose_sign1_tbs(const sb_cose_sign1 *c, const uint8_t *aad, size_t aad_len,
+                      sb_writer *w) SB_WUR;
+/* The raw-signature width of an algorithm (64, 96, 132), 0 if unknown. */
+size_t sb_cose_sig_len(int64_t alg);
+
+/* AWS Nitro Enclaves attestation document: COSE_Sign1 whose payload is the map of
+ * module_id, digest, timestamp, pcrs, certificate, cabundle, public_key, user_data, nonce. */
+#define SB_NITRO_MAX_PCRS 32        /* PCR indexes 0..31 */
+#define SB_NITRO_MAX_CABUNDLE 8     /* intermediates plus root */
+#define SB_NITRO_MAX_CERT_LEN 4096  /* one DER certificate */
+#define SB_NITRO_MAX_FIELD_LEN 4096 /* public_key, user_data, nonce (NSM allows 1024) */
+#define SB_NITRO_MAX_MODULE_ID_LEN 256
+#define SB_NITRO_MAX_DOC_LEN (1u << 20) /* one document, raw or base64 */
+
+typedef struct sb_nitro_view {
+    const uint8_t *p;
+    size_t n;
+} sb_nitro_view;
+
+typedef struct sb_nitro_doc {
+    sb_cose_sign1 cose;
+    const char *module_id; /* not NUL-terminated */
+    size_t module_id_len;
+    uint64_t timestamp; /* as stated: milliseconds since the epoch for NSM documents */
+    size_t n_pcrs;
+    struct {
+        unsigned index;
+        const uint8_t *p;
+        size_t n; /* 32, 48 or 64, the same for every PCR */
+    } pcrs[SB_NITRO_MAX_PCRS];
+    sb_nitro_view certificate;                     /* the signing (leaf) certificate, DER */
+    size_t n_cabundle;                             /* 0 when cabundle is null or empty */
+    sb_nitro_view cabundle[SB_NITRO_MAX_CABUNDLE]; /* [root, ..., issuer of the leaf] */
+    bool has_public_key, has_user_data, has_nonce; /* absent or null: false */
+    sb_nitro_view public_key, user_data, nonce;
+    size_t n_unknown_keys; /* payload keys this parser does not know (reported, not used) */
+} sb_nitro_doc;
+
+/* Parses a raw CBOR document; every view points into p. */
+int sb_nitro_parse(const uint8_t *p, size_t n, sb_error *err, sb_nitro_doc *out) SB_WUR;
+/* The two encodings found in the wild: raw CBOR (starts with 0x84 or tag 18) or base64 text of
+ * it (surrounding whitespace allowed). *doc and *doclen point into p, or into *owned (malloc'ed,
+ * caller frees) when base64 was decoded. */
+int sb_nitro_unwrap(const uint8_t *p, size_t n, uint8_t **owned, const uint8_t **doc,
+                    size_t *doclen, sb_error *err) SB_WUR;
+/* True when p looks like a Nitro document in either encoding (cheap; never fails). */
+bool sb_nitro_sniff(const uint8_t *p, size_t n);
+
 /* ==== NVIDIA SPDM ========================================================================= */
 
 /* ==== Protocol Buffers wire format (bounded reader; used by the go-tpm-tools container) ==== */

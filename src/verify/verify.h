@@ -71,6 +71,24 @@ int sb_snp_verify_evidence(sb_snp_verifier *v, const struct sb_verify_opts *o,
                            sb_error *err) SB_WUR;
 /* ==== Intel TDX / SGX ==== */
 /* ==== AWS Nitro ==== */
+/* Nitro Enclaves attestation documents (raw CBOR or base64): COSE_Sign1 ES384 signature by the
+ * leaf certificate, chain leaf <- cabundle[n-1] <- ... <- cabundle[0] == the pinned AWS Nitro
+ * Enclaves Root G1, all at o->at; PCRs, debug (PCR0..2 all zero), nonce (checked against
+ * o->nonce when given), user_data, public_key as claims (docs/verify-nitro.md). */
+extern const struct sb_verifier sb_verifier_nitro;
+extern const char sb_nitro_root_g1_pem[];
+extern const uint8_t sb_nitro_root_g1_sha256[32];
+struct sb_cert;
+/* A verification context: the trust anchors (roots NULL: the pinned AWS root; others are for
+ * tests and private deployments) and a small cache of CA bundles already verified, so a warm
+ * verification checks only the COSE signature and the leaf against its cached issuer. */
+typedef struct sb_nitro_ctx sb_nitro_ctx;
+int sb_nitro_ctx_new(struct sb_cert *const *roots, size_t n_roots, sb_nitro_ctx **out,
+                     sb_error *err) SB_WUR;
+void sb_nitro_ctx_free(sb_nitro_ctx *c);
+/* Verifies one document (raw or base64) at o->at; *claims as for every verifier. */
+int sb_nitro_verify(sb_nitro_ctx *c, const struct sb_verify_opts *o, const uint8_t *doc, size_t n,
+                    json_t **claims, sb_error *err) SB_WUR;
 /* ==== NVIDIA ==== */
 /* ==== TPM 2.0 / Azure vTPM ==== */
 
