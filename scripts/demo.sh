@@ -35,6 +35,16 @@ if [ -d "$ev/snp" ]; then
         | grep -E '^(verdict|platform|measurements.pcr0)') || true
   fi
 
+  if "$sb" verify --help | grep -q ' tdx'; then
+    say "verify: Intel TDX — a v4 quote with its dcap-qvl collateral (UpToDate), then a v5 quote whose PCK fits no TCB level, then a byte flipped in a TD body"
+    (cd "$ev" && "$sb" verify --at 1752919234 tdx/dcap-qvl/tdx_quote tdx/dcap-qvl/tdx_quote_collateral.json \
+        | grep -E '^(verdict|platform|measurements.mrtd|collateral: tcb-info)') || true
+    (cd "$ev" && "$sb" verify --at 1774003274 tdx/dcap-qvl/tdx_quote_outdated tdx/dcap-qvl/tdx_quote_outdated_collateral.json \
+        | grep -E '^(verdict|reason)') || true
+    (cd "$ev" && "$sb" verify --at 2023-07-01T01:00:00Z tdx/derived-negative/spr_e4_td_quote_body_0x3c_eq_0x32.dat 2>&1 \
+        | grep -E '^(verdict|sealbox verify)') || true
+  fi
+
   if "$sb" verify --help | grep -q ' nvidia'; then
     say "verify: an NVIDIA H100 SPDM measurement report with its device chain (OCSP and RIMs offline: reported unchecked)"
     (cd "$ev" && "$sb" verify nvidia/nvtrust/hopperAttestationReport.txt nvidia/nvtrust/hopperCertChain.txt \
