@@ -124,14 +124,14 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
         goto out;
     }
     struct dcap_crl *crl = NULL;
-    if ((rc = dcap_crl_for(c, c->root, &crl, err)) < 0) goto out;
+    if ((rc = dcap_crl_for(c, c->root, at, &crl, err)) < 0) goto out;
     struct dcap_crl *root_crl = crl;
     if (crl && sb_crl_revokes(crl->crl, ca)) {
         rc = sb_error_set(err, SB_E_CHAIN,
                           "dcap: the PCK CA certificate is revoked by the Intel SGX Root CA CRL");
         goto out;
     }
-    if ((rc = dcap_crl_for(c, ca, &crl, err)) < 0) goto out;
+    if ((rc = dcap_crl_for(c, ca, at, &crl, err)) < 0) goto out;
     struct dcap_crl *pck_crl = crl;
     if (crl && sb_crl_revokes(crl->crl, v[0])) {
         rc = sb_error_set(err, SB_E_CHAIN, "dcap: the PCK certificate is revoked by the PCK CRL");
@@ -238,15 +238,40 @@ static bool better(const struct dcap_signed *a, const struct dcap_signed *b, int
     return a->issue > b->issue;
 }
 
+/* Candidates of one kind in order of preference (valid at `at`, then newest); the first whose
+ * signer chains at `at` is used. */
+static int pick_one(sb_dcap_collateral *c, struct dcap_signed **cand, size_t n, int64_t at,
+                    struct dcap_signed **out, sb_error *err) {
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && better(cand[j], cand[j - 1], at); j--) {
+            struct dcap_signed *t = cand[j];
+            cand[j] = cand[j - 1];
+            cand[j - 1] = t;
+        }
+    int first = 0;
+    sb_error e = {0};
+    for (size_t i = 0; i < n; i++) {
+        int rc = dcap_signed_signer_at(c, cand[i], at, i ? &e : err);
+        if (rc == 0) {
+            *out = cand[i];
+            return 0;
+        }
+        if (i == 0) first = rc;
+    }
+    return first;
+}
+
 static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_ext *ext,
                            int64_t at, struct dcap_eval *ev, sb_error *err) {
     const char *tcb_id = tdx ? "TDX" : "SGX", *qe_id = tdx ? "TD_QE" : "QE";
-    struct dcap_signed *mismatch = NULL;
+    struct dcap_signed *mismatch = NULL, *tcbs[DCAP_MAX_ITEMS], *qes[DCAP_MAX_ITEMS];
+    size_t nt = 0, nq = 0;
     for (size_t i = 0; i < c->n_items; i++) {
         struct dcap_signed *s = &c->items[i];
-        TRY(dcap_signed_check(c, s, at, err));
+        /* every item given must be genuine, whether or not it is for this quote */
+        TRY(dcap_signed_authenticate(c, s, err));
         if (s->identity) {
-            if (strcmp(s->id, qe_id) == 0 && better(s, ev->qe, at)) ev->qe = s;
+            if (strcmp(s->id, qe_id) == 0) qes[nq++] = s;
             continue;
         }
         if (strcmp(s->id, tcb_id) != 0) continue;
@@ -254,9 +279,9 @@ static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_
             mismatch = s;
             continue;
         }
-        if (better(s, ev->tcb, at)) ev->tcb = s;
+        tcbs[nt++] = s;
     }
-    if (!ev->tcb && mismatch) {
+    if (!nt && mismatch) {
         char want[13], got[13];
         sb_hex_encode(ext->fmspc, 6, want);
         sb_hex_encode(mismatch->fmspc, 6, got);
@@ -264,6 +289,8 @@ static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_
              "dcap: %s: TCB info FMSPC %s does not match the PCK certificate's FMSPC %s",
              mismatch->source, got, want);
     }
+    if (nt) TRY(pick_one(c, tcbs, nt, at, &ev->tcb, err));
+    if (nq) TRY(pick_one(c, qes, nq, at, &ev->qe, err));
     if (ev->tcb && memcmp(ev->tcb->pceid, ext->pceid, 2) != 0)
         BAIL(err, SB_E_MALFORMED,
              "dcap: %s: TCB info PCEID %02x%02x does not match the PCK certificate's PCEID "

@@ -3,6 +3,7 @@
  * span locator. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "crypto/crypto.h"
 #include "evidence/evidence.h"
@@ -1109,4 +1110,69 @@ TEST(collateral_store_reuse) {
     /* a different time re-verifies the chain: past the PCK's validity it fails */
     CHECK_INT(sb_dcap_verify(c, q, n, 2619302400, "tdx", &cl, &err), SB_E_CHAIN);
     sb_dcap_collateral_free(c);
+}
+
+/* One directory holding collateral of several platforms and years (as `sealbox collateral`
+ * keeps it): each quote picks the items for its FMSPC, valid at its time, whose signer chains
+ * then; the others must still be genuine. */
+TEST(collateral_mixed_directory) {
+    if (!sb_test_evidence_dir()) return;
+    static const char *const files[] = {
+        "tdx/dcap-qvl/tdx_quote_collateral.json",
+        "tdx/dcap-qvl/tdx_quote_outdated_collateral.json",
+        "sgx/dcap-qvl/sgx_quote_collateral.json",
+        "tdx/go-tdx-guest/sample_tcbInfo_response",
+        "tdx/go-tdx-guest/sample_qeIdentity_response",
+        "tdx/go-tdx-guest/pckcrl",
+        "tdx/go-tdx-guest/rootcrl.der",
+        TCB_SIGNING,
+        "tdx/dcap-rs/tcbinfov3_00806f050000.json",
+        "tdx/dcap-rs/qeidentityv2_apiv4.json",
+    };
+    char dir[4096];
+    (void)snprintf(dir, sizeof(dir), "%s/mixed", sb_test_tmpdir());
+    CHECK(mkdir(dir, 0700) == 0);
+    for (size_t i = 0; i < SB_ARRAY_LEN(files); i++) {
+        size_t n;
+        _cleanup_free_ uint8_t *b = load(files[i], &n);
+        if (!b) return;
+        char path[4200];
+        (void)snprintf(path, sizeof(path), "%s/%02zu", dir, i);
+        sb_error err = {0};
+        CHECK_OK(sb_write_file_atomic(path, b, n, 0600, &err), &err);
+    }
+    struct {
+        const char *quote;
+        int64_t at;
+        const char *status;
+    } cases[] = {
+        {T1, AT_2023_07_01, "NoMatchingTcbLevel"},
+        {T8, 1752919234, "UpToDate"},
+        {T9, 1774003274, "NoMatchingTcbLevel"},
+        {T7, AT_DCAP_RS, "OutOfDate"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
+        size_t n;
+        _cleanup_free_ uint8_t *q = load(cases[i].quote, &n);
+        if (!q) return;
+        sb_dcap_collateral *c = NULL;
+        sb_error err = {0};
+        CHECK_OK(sb_dcap_collateral_new(&c, &err), &err);
+        CHECK_OK(sb_dcap_collateral_add_dir(c, dir, &err), &err);
+        json_t *cl = NULL;
+        int rc = sb_dcap_verify(c, q, n, cases[i].at, "tdx", &cl, &err);
+        CHECK_MSG(rc == 0, "%s: rc %d (%s)", cases[i].quote, rc, err.msg);
+        if (cl) {
+            const char *st = jpath(cl, "tcb", "status");
+            CHECK_MSG(st && strcmp(st, cases[i].status) == 0, "%s: status %s, want %s",
+                      cases[i].quote, st ? st : "null", cases[i].status);
+            /* (the CRLs in this directory do not cover 2025-02: T7 is told so, rightly) */
+            CHECK_MSG(!warned(cl, "tcbInfo has expired") && !warned(cl, "tcbInfo is not yet") &&
+                          !warned(cl, "QE identity has expired") &&
+                          !warned(cl, "QE identity is not yet"),
+                      "%s: stale collateral chosen", cases[i].quote);
+        }
+        json_decref(cl);
+        sb_dcap_collateral_free(c);
+    }
 }
