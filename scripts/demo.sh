@@ -82,4 +82,37 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "(skipped: sealbox run needs root)"
 fi
+say "daemon: sealboxd — tenants, API keys, a sandbox over the HTTP API, metrics, clean stop"
+if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/sealboxd" ]; then
+  dd=$(mktemp -d /tmp/sealboxd-demo.XXXXXX)
+  "$sb" admin --state-dir "$dd" tenant create acme --max-sandboxes 5
+  key=$("$sb" admin --state-dir "$dd" key create acme --label demo 2>/dev/null)
+  echo "API key (shown once): ${key:0:17}…"
+  "$(dirname "$sb")/sealboxd" --state-dir "$dd" --log-file "$dd/log" --warm-pool 1 &
+  dpid=$!
+  api() { curl -s --unix-socket "$dd/sealboxd.sock" -H "Authorization: Bearer $key" "$@"; }
+  for _ in $(seq 100); do api http://sealbox/v1/health >/dev/null 2>&1 && break; sleep 0.1; done
+  api http://sealbox/v1/health; echo
+  echo "no key:  $(curl -s --unix-socket "$dd/sealboxd.sock" http://sealbox/v1/tenant | jq -c '{status, detail}')"
+  sid=$(api -H 'Content-Type: application/json' http://sealbox/v1/sandboxes \
+        -d '{"metadata":{"demo":"yes"},"env":{"GREETING":"hello from the API"}}' | jq -r .id)
+  echo "created $sid"
+  code='import sys; print(sys.version.split()[0], 6*7)'
+  if command -v python3 >/dev/null; then
+    body=$(jq -nc --arg c "$code" '{cmd:"python3", args:["-c",$c]}')
+  else
+    body='{"cmd":"sh","args":["-c","echo $GREETING; expr 6 \\* 7"]}'
+  fi
+  api -H 'Content-Type: application/json' "http://sealbox/v1/sandboxes/$sid/exec" -d "$body" | jq -c '{exit_code, stdout}'
+  api -H 'Content-Type: application/json' "http://sealbox/v1/sandboxes/$sid/exec" \
+      -d '{"cmd":"sh","args":["-c","echo $GREETING; exit 3"]}' | jq -c '{exit_code, stdout}'
+  api -X POST "http://sealbox/v1/sandboxes/$sid/standby" | jq -c '{id, state}'
+  api -X POST "http://sealbox/v1/sandboxes/$sid/resume" | jq -c '{id, state}'
+  api http://sealbox/metrics | grep -E '^sealbox_(sandboxes\{state="running"\}|sandbox_creates_total|warm_pool_hits)'
+  api -X DELETE -o /dev/null -w "delete: %{http_code}\n" "http://sealbox/v1/sandboxes/$sid"
+  kill -TERM "$dpid"; wait "$dpid"; echo "sealboxd stopped cleanly (exit $?)"
+  rm -rf "$dd"
+else
+  echo "(skipped: needs root, curl and the sealboxd binary)"
+fi
 say "demo finished"
