@@ -111,6 +111,11 @@ struct sb_dcap_collateral {
     json_t *notes; /* warnings about skipped files (array of strings) */
     struct dcap_chain_entry cache[DCAP_CHAIN_CACHE]; /* emptied whenever an item is added */
     size_t cache_next;
+    struct {
+        int64_t t;
+        bool set;
+        char s[32];
+    } tcache[16];  /* formatted times (claims) */
     sb_pubkey *ak; /* the last attestation key seen, and its raw point */
     uint8_t ak_raw[64];
 };
