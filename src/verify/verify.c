@@ -71,8 +71,57 @@ int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_veri
     return sb_verify_detect_in(VERIFIERS, ev, n_ev, out, err);
 }
 
+struct sb_verify_ctx {
+    sb_snp_verifier *snp;
+    sb_nitro_ctx *nitro;
+    sb_nvidia_ctx *nvidia;
+};
+
+int sb_verify_ctx_new(sb_verify_ctx **out, sb_error *err) {
+    sb_verify_ctx *c = calloc(1, sizeof(*c));
+    if (!c) BAIL(err, SB_E_INTERNAL, "out of memory");
+    *out = c;
+    return 0;
+}
+
+void sb_verify_ctx_free(sb_verify_ctx *c) {
+    if (!c) return;
+    sb_snp_verifier_free(c->snp);
+    sb_nitro_ctx_free(c->nitro);
+    sb_nvidia_ctx_free(c->nvidia);
+    free(c);
+}
+
+/* Runs v with the warm state of c where the platform has one (made on first use). */
+static int run_verifier(sb_verify_ctx *c, const struct sb_verifier *v,
+                        const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                        json_t **claims, sb_error *err) {
+    if (!c) return v->verify(o, ev, n_ev, claims, err);
+    if (v == &sb_verifier_snp) {
+        if (!c->snp) TRY(sb_snp_verifier_new(&c->snp, err));
+        return sb_snp_verify_evidence(c->snp, o, ev, n_ev, claims, err);
+    }
+    if (v == &sb_verifier_nitro) {
+        ENSURE(n_ev == 1, err, SB_E_USAGE,
+               "nitro: expected one attestation document, got %zu evidence files", n_ev);
+        if (!c->nitro) TRY(sb_nitro_ctx_new(NULL, 0, &c->nitro, err));
+        return sb_nitro_verify(c->nitro, o, ev[0].data, ev[0].len, claims, err);
+    }
+    if (v == &sb_verifier_nvidia) {
+        if (!c->nvidia) TRY(sb_nvidia_ctx_new(&c->nvidia, err));
+        return sb_nvidia_verify(c->nvidia, o, ev, n_ev, claims, err);
+    }
+    return v->verify(o, ev, n_ev, claims, err);
+}
+
 int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,
               size_t n_ev, const struct sb_verifier **used, json_t **claims, sb_error *err) {
+    return sb_verify_with(NULL, o, platform, ev, n_ev, used, claims, err);
+}
+
+int sb_verify_with(sb_verify_ctx *ctx, const struct sb_verify_opts *o, const char *platform,
+                   const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **used,
+                   json_t **claims, sb_error *err) {
     ENSURE(n_ev > 0 && n_ev <= SB_VERIFY_MAX_FILES, err, SB_E_USAGE,
            "verify: %zu evidence files given (1 to %u)", n_ev, SB_VERIFY_MAX_FILES);
     const struct sb_verifier *v = NULL;
@@ -94,7 +143,7 @@ int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct
         }
     }
     json_t *c = NULL;
-    int rc = v->verify(o, ev, n_ev, &c, err);
+    int rc = run_verifier(ctx, v, o, ev, n_ev, &c, err);
     if (rc < 0) {
         json_decref(c);
         if (err && err->code == 0) (void)sb_error_set(err, rc, "%s: %s", v->name, sb_strerror(rc));

@@ -184,6 +184,19 @@ int sb_verify_detect_in(const struct sb_verifier *const *table, const struct sb_
  * holds the normalized claims and *used (if non-NULL) the verifier that produced them. */
 int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,
               size_t n_ev, const struct sb_verifier **used, json_t **claims, sb_error *err) SB_WUR;
+/* A long-lived verification context: the per-platform warm states (SNP verifier with its chain
+ * cache, Nitro and NVIDIA contexts with their verified-chain caches), made on first use. Each
+ * cache is keyed by the exact certificate bytes and reused only at times inside every
+ * certificate's validity window, so a warm verification gives the verdict a cold one gives.
+ * Platforms without a warm state (tdx, sgx, tpm) run their stateless verifier. Not
+ * thread-safe: one context per thread. */
+typedef struct sb_verify_ctx sb_verify_ctx;
+int sb_verify_ctx_new(sb_verify_ctx **out, sb_error *err) SB_WUR;
+void sb_verify_ctx_free(sb_verify_ctx *c);
+/* sb_verify with the warm state of c (c NULL: the stateless sb_verify). */
+int sb_verify_with(sb_verify_ctx *c, const struct sb_verify_opts *o, const char *platform,
+                   const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **used,
+                   json_t **claims, sb_error *err) SB_WUR;
 /* Reads files into blobs (name = path), each at most SB_VERIFY_MAX_FILE_SIZE. */
 int sb_blobs_load(char *const *paths, size_t n, struct sb_blob **out, sb_error *err) SB_WUR;
 void sb_blobs_free(struct sb_blob *v, size_t n);
