@@ -770,16 +770,29 @@ int sb_dcap_verify(sb_dcap_collateral *c, const uint8_t *p, size_t n, int64_t at
 
 /* ---- the verifiers ---------------------------------------------------------------------- */
 
+/* Whether p is a hex-encoded quote: hex_text's shape, and the header sniffed from the first
+ * bytes only (decoding a whole large hex file just to detect it costs milliseconds). */
+static bool hex_quote_sniff(const uint8_t *p, size_t n, bool *tdx) {
+    size_t k = 0;
+    while (k < n && ((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' && p[k] <= 'f') ||
+                     (p[k] >= 'A' && p[k] <= 'F')))
+        k++;
+    if (k < 96 || k % 2) return false;
+    for (size_t i = k; i < n; i++)
+        if (p[i] != '\n' && p[i] != '\r' && p[i] != ' ' && p[i] != '\t') return false;
+    uint8_t *d = NULL;
+    size_t dn = 0;
+    sb_error e = {0};
+    if (sb_hex_decode((const char *)p, 96, &d, &dn, &e) < 0) return false;
+    bool ok = sb_dcap_quote_sniff(d, dn, tdx);
+    free(d);
+    return ok;
+}
+
 static int find_quote(const struct sb_blob *ev, size_t n_ev, bool *tdx) {
     for (size_t i = 0; i < n_ev; i++) {
         if (sb_dcap_quote_sniff(ev[i].data, ev[i].len, tdx)) return (int)i;
-        uint8_t *d = NULL;
-        size_t dn = 0;
-        if (hex_text(ev[i].data, ev[i].len, &d, &dn) == 0) {
-            bool ok = sb_dcap_quote_sniff(d, dn, tdx);
-            free(d);
-            if (ok) return (int)i;
-        }
+        if (hex_quote_sniff(ev[i].data, ev[i].len, tdx)) return (int)i;
     }
     return -1;
 }
