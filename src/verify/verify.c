@@ -8,10 +8,11 @@
 /* One line per platform verifier; each platform owns its line (declared in verify.h). The
  * order only matters for listing: detection picks the highest sniff() score. */
 static const struct sb_verifier *const VERIFIERS[] = {
-    &sb_verifier_snp,   /* AMD SEV-SNP */
-    &sb_verifier_tpm,   /* TPM 2.0 quotes (GCE, Shielded VM, Trustee) */
-    &sb_verifier_nitro, /* AWS Nitro Enclaves attestation documents */
-    NULL,               /* keep last */
+    &sb_verifier_snp,            /* AMD SEV-SNP */
+    &sb_verifier_tpm,            /* TPM 2.0 quotes (GCE, Shielded VM, Trustee) */
+    &sb_verifier_azure_snp_vtpm, /* Azure HCL report + vTPM quote */
+    &sb_verifier_nitro,          /* AWS Nitro Enclaves attestation documents */
+    NULL,                        /* keep last */
 };
 
 const struct sb_verifier *const *sb_verifiers(void) { return VERIFIERS; }
