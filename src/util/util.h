@@ -227,4 +227,14 @@ int64_t sb_time_now(void);
 /* Monotonic nanoseconds. */
 uint64_t sb_mono_ns(void);
 
+/* ---- canonical JSON ----------------------------------------------------------------------- */
+
+#include <jansson.h>
+
+/* RFC 8785 (JCS) serialization of v: members sorted by UTF-16 code units, ECMAScript number
+ * and string forms, no whitespace. *out is malloc'ed and NUL-terminated; *len (if non-NULL)
+ * excludes the NUL. Integers beyond ±2^53 are SB_E_UNSUPPORTED (a JCS number is a double and
+ * they would change value); non-finite reals and invalid UTF-8 are SB_E_MALFORMED. */
+int sb_json_canonical(const json_t *v, char **out, size_t *len, sb_error *err) SB_WUR;
+
 #endif
