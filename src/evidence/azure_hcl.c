@@ -24,12 +24,24 @@ int sb_azure_hcl_parse(const uint8_t *p, size_t n, struct sb_azure_hcl *out, sb_
              "azure-hcl: header.report_size %u at offset 0x%zx is not in 0x%x..%zu", h.report_size,
              at, SB_HCL_VAR_OFFSET, n);
     TRY(sb_reader_u32le(&r, &h.request_type, "header.request_type"));
+    at = sb_reader_offset(&r);
     TRY(sb_reader_u32le(&r, &h.status, "header.status"));
-    for (int i = 0; i < 3; i++)
+    if (h.status != 0)
+        BAIL(err, SB_E_MALFORMED, "azure-hcl: header.status %u at offset 0x%zx is not 0 (success)",
+             h.status, at);
+    for (int i = 0; i < 3; i++) {
+        at = sb_reader_offset(&r);
         TRY(sb_reader_u32le(&r, &reserved, "header.reserved"));
+        if (reserved != 0)
+            BAIL(err, SB_E_MALFORMED, "azure-hcl: header.reserved at offset 0x%zx is not zero", at);
+    }
     TRY(sb_reader_bytes(&r, SB_HCL_HW_REPORT_LEN, &h.hw_report, "hw_report"));
     TRY(sb_reader_u32le(&r, &h.data_size, "igvm.data_size"));
+    at = sb_reader_offset(&r);
     TRY(sb_reader_u32le(&r, &h.igvm_version, "igvm.version"));
+    if (h.igvm_version != 1)
+        BAIL(err, SB_E_UNSUPPORTED, "azure-hcl: igvm.version %u at offset 0x%zx is not 1",
+             h.igvm_version, at);
     at = sb_reader_offset(&r);
     TRY(sb_reader_u32le(&r, &h.report_type, "igvm.report_type"));
     if (h.report_type != SB_HCL_REPORT_SNP && h.report_type != SB_HCL_REPORT_TDX)

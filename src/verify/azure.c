@@ -50,8 +50,10 @@ static bool is_cert(const struct sb_blob *b) {
 }
 
 static void in_free(struct azure_in *in) {
-    if (in->have_az) sb_azure_evidence_free(&in->az);
-    else if (in->have_quote) sb_tpm_evidence_free(&in->quote);
+    if (in->have_az)
+        sb_azure_evidence_free(&in->az);
+    else if (in->have_quote)
+        sb_tpm_evidence_free(&in->quote);
 }
 
 static int add_cert(struct azure_in *in, const char *name, const uint8_t *p, size_t n,
@@ -103,8 +105,8 @@ static int classify(const struct sb_blob *ev, size_t n_ev, struct azure_in *in, 
             }
         } else if (b->len >= 16 && b->data[2] == 0 && b->data[3] == 0 && b->data[4] == 0 &&
                    b->len > 512) {
-            ENSURE(!in->have_quote && !in->have_az, err, SB_E_USAGE,
-                   "azure: two quote files (%s)", b->name);
+            ENSURE(!in->have_quote && !in->have_az, err, SB_E_USAGE, "azure: two quote files (%s)",
+                   b->name);
             int rc = sb_tpm_bincode_quote_parse(b->data, b->len, &in->quote, err);
             if (rc < 0) return sb_error_prefix(err, "%s", b->name);
             in->have_quote = true;
@@ -158,8 +160,8 @@ static int set_runtime_claims(json_t *claims, const json_t *vd, const struct sb_
     json_t *ud = json_object_get(vd, "user-data");
     if (!json_is_object(pc) ||
         json_object_set_new(pc, "hcl_version", json_integer(h->version)) < 0 ||
-        (json_is_object(cfg) && json_object_set_new(pc, "azure_vm_configuration",
-                                                    json_deep_copy(cfg)) < 0) ||
+        (json_is_object(cfg) &&
+         json_object_set_new(pc, "azure_vm_configuration", json_deep_copy(cfg)) < 0) ||
         (json_is_string(ud) && json_object_set_new(pc, "hcl_user_data", json_deep_copy(ud)) < 0) ||
         json_object_set_new(pc, "ak_bound_to", json_string("snp-report")) < 0)
         BAIL(err, SB_E_INTERNAL, "azure: out of memory");
@@ -264,8 +266,9 @@ static int azure_verify(const struct sb_verify_opts *o, const struct sb_blob *ev
         (void)sb_claims_warn(c, "azure: no vTPM quote given: no nonce and no PCRs are attested "
                                 "(give tpm-quote JSON, quote.bin or the .msg/.sig pair)");
     if (h.padding)
-        (void)sb_claims_warn(c, "azure-hcl: %zu zero bytes after the %u-byte report ignored (the "
-                                "vTPM NV index is fixed-size)",
+        (void)sb_claims_warn(c,
+                             "azure-hcl: %zu zero bytes after the %u-byte report ignored (the "
+                             "vTPM NV index is fixed-size)",
                              h.padding, h.report_size);
     *claims = c;
     c = NULL;
