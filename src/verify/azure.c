@@ -218,7 +218,7 @@ static int azure_verify(const struct sb_verify_opts *o, const struct sb_blob *ev
     if (rc == 0 && in.have_quote) rc = sb_tpm_verify_parsed(o, &in.quote, ak, c, err);
     if (rc == 0 && in.have_quote && in.version == 2) rc = check_user_data(vd, &in.quote, err);
     /* 2. the runtime data is what the SNP report binds */
-    struct sb_snp_report rep;
+    struct sb_snp_report rep = {0};
     if (rc == 0) rc = sb_snp_report_parse(h.hw_report, SB_HCL_HW_REPORT_LEN, &rep, err);
     if (rc == 0) {
         static const enum sb_hash hashes[] = {SB_HASH_SHA256, SB_HASH_SHA384, SB_HASH_SHA512};

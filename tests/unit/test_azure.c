@@ -7,7 +7,7 @@
 #include "verify/verify.h"
 
 #define DIR "azure-vtpm/trustee-az-snp-vtpm/"
-#define AT_A1 1735689600 /* 2025-01-01, inside vcek.pem */
+#define AT_A1 1735689600   /* 2025-01-01, inside vcek.pem */
 #define AT_JSON 1748736000 /* 2025-06-01, inside the VCEKs embedded in evidence-*.json */
 
 struct files {
@@ -65,13 +65,14 @@ TEST(a1_hcl_report_with_quote) {
         CHECK_STR(str(c, "platform_claims", "ak_bound_to"), "snp-report");
         CHECK(str(c, "measurements", "measurement") != NULL);
         CHECK_INT(json_object_size(json_object_get(c, "measurements")), 25);
-        json_t *cfg = json_object_get(json_object_get(c, "platform_claims"),
-                                      "azure_vm_configuration");
+        json_t *cfg =
+            json_object_get(json_object_get(c, "platform_claims"), "azure_vm_configuration");
         CHECK(json_is_true(json_object_get(cfg, "secure-boot")));
         /* the SNP report_data is SHA-256(runtime data), zero-padded */
         const char *srd = str(c, "platform_claims", "snp_report_data");
-        CHECK(srd && strlen(srd) == 128 && strcmp(srd + 64, "0000000000000000000000000000000000"
-                                                             "000000000000000000000000000000") == 0);
+        CHECK(srd && strlen(srd) == 128 &&
+              strcmp(srd + 64, "0000000000000000000000000000000000"
+                               "000000000000000000000000000000") == 0);
         /* no ak_certified=false claim: the AK is bound by the SNP report */
         CHECK(json_object_get(json_object_get(c, "platform_claims"), "ak_certified") == NULL);
     }
@@ -167,9 +168,12 @@ TEST(trustee_evidence_json_versions) {
     static const struct {
         const char *file, *pcr0;
     } cases[] = {
-        {DIR "evidence-v0.json", "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced"},
-        {DIR "evidence-v1.json", "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced"},
-        {DIR "evidence-v2.json", "84275b2f4312cd4fc6cbe6b152ad3c3683e513d9f1e23c34fca160c8cca7a6a7"},
+        {DIR "evidence-v0.json",
+         "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced"},
+        {DIR "evidence-v1.json",
+         "e15c44796beabf46abcec7c57e590942041e47497e4ec27571c8b7664f48dced"},
+        {DIR "evidence-v2.json",
+         "84275b2f4312cd4fc6cbe6b152ad3c3683e513d9f1e23c34fca160c8cca7a6a7"},
         {DIR "evidence-genoa.json",
          "afd689d0bb1c5f36f023fbaf574135f555a28a10c1f6b938d2a25e70c7783338"},
     };
@@ -214,8 +218,7 @@ TEST(v2_user_data_must_match_report_data) {
         json_object_set_new(root, "hcl_report", json_string(enc));
         free(enc);
         char *txt = json_dumps(root, 0);
-        struct sb_blob b = {.name = "v2-edited", .data = (const uint8_t *)txt,
-                            .len = strlen(txt)};
+        struct sb_blob b = {.name = "v2-edited", .data = (const uint8_t *)txt, .len = strlen(txt)};
         struct sb_verify_opts o = {.at = AT_JSON};
         CHECK_INT(verify(&o, &b, 1, NULL, &err), SB_E_SIGNATURE);
         CHECK_CONTAINS(err.msg, "user-data in the HCL variable data does not match report_data");
