@@ -8,4 +8,50 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "sealbox $("$sb" version | cut -d' ' -f2): what this build can do"
 "$sb" help
+# ---- act: verify real TEE evidence, appraise it, sign the result ----------------------------
+ev=${SEALBOX_EVIDENCE_DIR:-$top/../shared/evidence}
+demo_tmp=$(mktemp -d); trap 'rm -rf "$demo_tmp"' EXIT
+if [ -d "$ev/snp" ]; then
+  say "verify: a real AMD SEV-SNP report (Milan) against its VCEK and the pinned AMD roots"
+  echo "\$ sealbox verify --certs snp/trustee/test-vcek.der --at 2025-06-01T00:00:00Z snp/trustee/test-report.bin"
+  (cd "$ev" && "$sb" verify --certs snp/trustee/test-vcek.der --at 2025-06-01T00:00:00Z \
+      snp/trustee/test-report.bin) || true
+  echo "-> exit 0: signature, VCEK→ASK→ARK chain, REPORTED_TCB and CHIP_ID all hold; the default policy affirms."
+
+  say "verify: go-sev-guest's real report has the DEBUG policy bit set; the default policy says no"
+  rc=0
+  (cd "$ev" && "$sb" verify --certs snp/go-sev-guest/vcek.testcer --at 2022-09-24T01:00:00Z \
+      snp/go-sev-guest/attestation.bin | grep -E '^(verdict|reason|debug)') || rc=$?
+  echo "-> exit 1: authentic, but contraindicated — and the reason names the claim and what was expected."
+
+  say "verify: one flipped byte in the signed report (Trustee's negative sample)"
+  (cd "$ev" && "$sb" verify --certs snp/trustee/test-vcek.der --at 2025-06-01T00:00:00Z \
+      snp/derived-negative/trustee_report_b42plus1_badsig.bin 2>&1 | head -n 2) || true
+  echo "-> exit 2: the evidence cannot be authenticated, so it is never appraised."
+
+  if "$sb" verify --help | grep -q ' nitro'; then
+    say "verify: a real AWS Nitro Enclaves document, at its own timestamp (leaf certificates live ~3 h)"
+    (cd "$ev" && "$sb" verify --at 2024-09-07T14:37:39Z nitro/blocky-nitrite/nitro_attestation.b64 \
+        | grep -E '^(verdict|platform|measurements.pcr0)') || true
+  fi
+
+  say "token: the same SNP verdict as a signed EAR attestation-result JWT (ES256), and the JWKS"
+  openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null \
+    | openssl pkcs8 -topk8 -nocrypt -out "$demo_tmp/token-key.pem"
+  jwt=$(cd "$ev" && "$sb" verify --certs snp/trustee/test-vcek.der --at 2025-06-01T00:00:00Z \
+        --token "$demo_tmp/token-key.pem" snp/trustee/test-report.bin | sed -n 's/^token: //p')
+  echo "token: ${jwt:0:72}…"
+  echo "payload (status and AR4SI vector):"
+  p=$(printf '%s' "$jwt" | cut -d. -f2 | tr '_-' '/+'); while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done
+  printf '%s' "$p" | base64 -d | jq -c '.submods.snp | {"ear.status", "ear.trustworthiness-vector", "ear.appraisal-policy-id"}'
+  "$sb" jwks "$demo_tmp/token-key.pem" | jq -c '.keys[] | {kid, alg, crv}'
+
+  say "collateral: an offline cache keyed by what identifies each item"
+  "$sb" collateral --state-dir "$demo_tmp/state" import "$ev/snp/trustee/test-vcek.der" \
+    "$ev/tdx/go-tdx-guest/sample_tcbInfo_response" "$ev/tdx/dcap-rs/intel_root_ca_crl.der"
+  "$sb" collateral --state-dir "$demo_tmp/state" ls --at 2025-01-01T00:00:00Z
+else
+  say "verify: evidence corpus not found at $ev (set SEALBOX_EVIDENCE_DIR) — act skipped"
+fi
+
 say "demo finished"

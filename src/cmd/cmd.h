@@ -16,5 +16,6 @@ struct sb_cmd {
 /* Command handlers (src/cmd/cmd_<name>.c), one line each. */
 int sb_cmd_verify(int argc, char **argv);
 int sb_cmd_collateral(int argc, char **argv);
+int sb_cmd_jwks(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "cmd.h"
 #include "policy/policy.h"
+#include "token/token.h"
 #include "verify/verify.h"
 
 #define VERIFY_MAX_NONCE 1024
@@ -21,16 +22,19 @@ static void verify_usage(FILE *f) {
     if (!v[0]) fprintf(f, " (none built in yet)");
     for (size_t i = 0; v[i]; i++)
         fprintf(f, " %s", v[i]->name);
-    fprintf(f, "\n"
-               "  --certs FILE      extra certificates (VCEK/VLEK, chains, AK); repeat the flag\n"
-               "  --collateral DIR  offline collateral (TCB info, QE identity, CRLs), e.g. the\n"
-               "                    cache of 'sealbox collateral'\n"
-               "  --policy FILE     appraisal policy (JSON, docs/policy.md)\n"
-               "  --at TIME         verification time, RFC 3339 or Unix seconds (default: now)\n"
-               "  --nonce HEX       expected freshness value\n"
-               "  --json            print {\"claims\", \"exit\", ...} as JSON\n\n"
-               "exit: 0 authenticated and affirming, 1 authenticated but warning or\n"
-               "contraindicated, 2 cannot read or authenticate the evidence, or usage error.\n");
+    fprintf(f,
+            "\n"
+            "  --certs FILE      extra certificates (VCEK/VLEK, chains, AK); repeat the flag\n"
+            "  --collateral DIR  offline collateral (TCB info, QE identity, CRLs), e.g. the\n"
+            "                    cache of 'sealbox collateral'\n"
+            "  --policy FILE     appraisal policy (JSON, docs/policy.md)\n"
+            "  --at TIME         verification time, RFC 3339 or Unix seconds (default: now)\n"
+            "  --nonce HEX       expected freshness value\n"
+            "  --token KEY       sign the result as an EAR JWT (ES256/ES384) with the PEM EC\n"
+            "                    private key KEY; printed as 'token: <jwt>' (see 'sealbox jwks')\n"
+            "  --json            print {\"claims\", \"exit\", ...} as JSON\n\n"
+            "exit: 0 authenticated and affirming, 1 authenticated but warning or\n"
+            "contraindicated, 2 cannot read or authenticate the evidence, or usage error.\n");
 }
 
 struct verify_args {
@@ -41,6 +45,7 @@ struct verify_args {
     const char *at;
     const char *nonce;
     const char *policy;
+    const char *token;
     bool json;
 };
 
@@ -129,7 +134,8 @@ static void print_appraisal_human(const struct sb_appraisal *ap) {
 }
 
 static int verify_and_report(const struct verify_args *a, struct sb_verify_opts *o,
-                             const sb_policy *policy, char **paths, size_t n_ev);
+                             const sb_policy *policy, const sb_token_key *tk, char **paths,
+                             size_t n_ev);
 
 int sb_cmd_verify(int argc, char **argv) {
     static const struct option opts[] = {
@@ -140,6 +146,7 @@ int sb_cmd_verify(int argc, char **argv) {
         {"nonce", required_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
         {"policy", required_argument, NULL, 'P'},
+        {"token", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -162,6 +169,7 @@ int sb_cmd_verify(int argc, char **argv) {
         case 'n': a.nonce = optarg; break;
         case 'j': a.json = true; break;
         case 'P': a.policy = optarg; break;
+        case 'T': a.token = optarg; break;
         case 'h': verify_usage(stdout); return 0;
         case '?':
         default:
@@ -202,13 +210,21 @@ int sb_cmd_verify(int argc, char **argv) {
         (void)sb_error_prefix(&err, "--policy");
         return fail(a.json, prc == SB_E_INTERNAL ? prc : SB_E_USAGE, err.msg);
     }
-    int code = verify_and_report(&a, &o, policy, argv + optind, (size_t)(argc - optind));
+    sb_token_key *tk = NULL;
+    if (a.token && sb_token_key_load(a.token, &tk, &err) < 0) {
+        sb_policy_free(policy);
+        (void)sb_error_prefix(&err, "--token");
+        return fail(a.json, SB_E_USAGE, err.msg);
+    }
+    int code = verify_and_report(&a, &o, policy, tk, argv + optind, (size_t)(argc - optind));
+    sb_token_key_free(tk);
     sb_policy_free(policy);
     return code;
 }
 
 static int verify_and_report(const struct verify_args *a, struct sb_verify_opts *o,
-                             const sb_policy *policy, char **paths, size_t n_ev) {
+                             const sb_policy *policy, const sb_token_key *tk, char **paths,
+                             size_t n_ev) {
     sb_error err = {0};
     struct sb_blob *ev = NULL, *certs = NULL;
     int rc = sb_blobs_load(paths, n_ev, &ev, &err);
@@ -238,10 +254,31 @@ static int verify_and_report(const struct verify_args *a, struct sb_verify_opts 
         return fail(a->json, rc, err.msg);
     }
     int code = ap.status == SB_TIER_AFFIRMING ? 0 : 1;
+    _cleanup_free_ char *jwt = NULL;
+    if (tk) {
+        struct sb_ear_input in = {.submod = used->name,
+                                  .claims = claims,
+                                  .appraisal = &ap,
+                                  .iat = sb_time_now(),
+                                  .nonce = o->nonce,
+                                  .nonce_len = o->nonce_len};
+        const char *plat = json_string_value(json_object_get(claims, "platform"));
+        if (plat) in.submod = plat;
+        json_t *payload = NULL;
+        rc = sb_ear_build(&in, &payload, &err);
+        if (rc == 0) rc = sb_jwt_sign(tk, payload, &jwt, &err);
+        json_decref(payload);
+        if (rc < 0) {
+            sb_appraisal_clear(&ap);
+            json_decref(claims);
+            (void)sb_error_prefix(&err, "--token");
+            return fail(a->json, rc, err.msg);
+        }
+    }
     if (a->json) {
-        json_t *out = json_pack("{s:s, s:s, s:O, s:o*, s:i}", "verdict", sb_tier_name(ap.status),
-                                "verifier", used->name, "claims", claims, "appraisal",
-                                sb_appraisal_json(&ap), "exit", code);
+        json_t *out = json_pack("{s:s, s:s, s:O, s:o*, s:i, s:s*}", "verdict",
+                                sb_tier_name(ap.status), "verifier", used->name, "claims", claims,
+                                "appraisal", sb_appraisal_json(&ap), "exit", code, "token", jwt);
         char *js = out ? json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
         json_decref(out);
         if (!js) {
@@ -256,6 +293,7 @@ static int verify_and_report(const struct verify_args *a, struct sb_verify_opts 
                sb_tier_name(ap.status), code, used->name, ap.policy_id);
         print_claims_human(claims);
         print_appraisal_human(&ap);
+        if (jwt) printf("token: %s\n", jwt);
     }
     sb_appraisal_clear(&ap);
     json_decref(claims);

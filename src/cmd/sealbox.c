@@ -20,6 +20,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"version", "print the version", cmd_version},
     {"verify", "verify TEE evidence, appraise it under a policy, optionally sign an EAR token",
      sb_cmd_verify},
+    {"jwks", "print the JWKS that verifies sealbox tokens (several keys for rotation)",
+     sb_cmd_jwks},
     {"collateral", "manage the offline collateral cache (import, ls, prune)", sb_cmd_collateral},
 };
 

@@ -192,18 +192,36 @@ static int get_bool(const json_t *v, const char *key, bool *out, sb_error *err) 
 
 static int parse_report_data(sb_policy *p, const json_t *v, sb_error *err) {
     const char *hex = json_string_value(v);
+    const json_t *bind = NULL;
     if (json_is_object(v)) {
         const char *k;
         json_t *e;
         json_object_foreach((json_t *)v, k, e) {
             if (strcmp(k, "exact") == 0 && json_is_string(e))
                 hex = json_string_value(e);
+            else if (strcmp(k, "binding") == 0 && json_is_object(e))
+                bind = e;
             else
-                BAIL(err, SB_E_MALFORMED, "policy: report_data.%s: expected \"exact\": hex", k);
+                BAIL(err, SB_E_MALFORMED,
+                     "policy: report_data.%s: expected \"exact\": hex or \"binding\": {...}", k);
         }
+        ENSURE(!hex || !bind, err, SB_E_MALFORMED,
+               "policy: report_data: give \"exact\" or \"binding\", not both");
+    }
+    if (bind) {
+        uint8_t d[48];
+        int rc = sb_policy_binding_digest(bind, d, err);
+        if (rc < 0) return sb_error_prefix(err, "policy: report_data");
+        p->rd = malloc(sizeof(d));
+        if (!p->rd) BAIL(err, SB_E_INTERNAL, "out of memory");
+        memcpy(p->rd, d, sizeof(d));
+        p->rd_len = sizeof(d);
+        p->rd_what = "the runtime-data binding";
+        return 0;
     }
     ENSURE(hex && is_hex(hex) && strlen(hex) <= 128, err, SB_E_MALFORMED,
-           "policy: report_data: expected a hex string of at most 64 bytes or {\"exact\": hex}");
+           "policy: report_data: expected a hex string of at most 64 bytes, {\"exact\": hex} or "
+           "{\"binding\": {...}}");
     TRY(sb_hex_decode(hex, strlen(hex), &p->rd, &p->rd_len, err));
     p->rd_what = "the policy's exact value";
     return 0;

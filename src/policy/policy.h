@@ -91,4 +91,9 @@ void sb_appraisal_clear(struct sb_appraisal *a);
 /* {"status", "policy_id", "trustworthiness_vector": {name: code}, "reasons", "notes"} */
 json_t *sb_appraisal_json(const struct sb_appraisal *a);
 
+/* The runtime-data binding of docs/architecture.md: SHA-384 over the JCS-canonical JSON of
+ * {"tee-pubkey": JWK, "nonce": string, "additional-evidence": string[, "sealbox-log": string]}
+ * (Trustee's construction; a missing additional-evidence is ""). */
+int sb_policy_binding_digest(const json_t *runtime_data, uint8_t out[48], sb_error *err) SB_WUR;
+
 #endif

@@ -1,6 +1,7 @@
 /* json: RFC 8785 JSON Canonicalization Scheme (JCS) for jansson values — members sorted by
  * UTF-16 code units, ECMAScript number and string serialization, no whitespace. */
 #include <jansson.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -225,9 +226,16 @@ static int put_value(sb_writer *w, const json_t *v, int depth, sb_error *err) {
 }
 
 int sb_json_canonical(const json_t *v, char **out, size_t *len, sb_error *err) {
+    /* Number formatting uses snprintf/strtod, whose decimal point follows LC_NUMERIC: pin the
+     * C locale for this thread while serializing, whatever the program set. */
+    locale_t c_loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    ENSURE(c_loc != (locale_t)0, err, SB_E_INTERNAL, "json: cannot create the C locale");
+    locale_t prev = uselocale(c_loc);
     sb_writer w;
     sb_writer_init(&w, SB_JSON_CANON_MAX);
     int rc = put_value(&w, v, 0, err);
+    (void)uselocale(prev);
+    freelocale(c_loc);
     if (rc == 0 && sb_writer_status(&w) < 0)
         rc = sb_error_set(err, sb_writer_status(&w), "json: canonical form over %u bytes",
                           SB_JSON_CANON_MAX);

@@ -9,10 +9,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_DEPTH 16
 
+static void walk_steps(sb_reader *r, int depth);
+
+/* The error slot lives only while this level walks: detached before it goes out of scope. */
 static void walk(sb_reader *r, int depth) {
     if (depth > MAX_DEPTH) return;
     sb_error err = {0};
     r->err = &err;
+    walk_steps(r, depth);
+    r->err = NULL;
+}
+
+static void walk_steps(sb_reader *r, int depth) {
     for (int steps = 0; steps < 256 && sb_reader_remaining(r) > 0; steps++) {
         uint8_t op;
         if (sb_reader_u8(r, &op, "op") < 0) return;
@@ -70,7 +78,7 @@ static void walk(sb_reader *r, int depth) {
         }
         /* A failed read must never move the cursor past the end. */
         if (r->off > r->len) __builtin_trap();
-        if (rc < 0 && err.msg[0] == '\0') __builtin_trap();
+        if (rc < 0 && r->err->msg[0] == '\0') __builtin_trap();
     }
 }
 

@@ -64,5 +64,74 @@ expect_run 2 "not collateral sealbox knows" collateral --state-dir "$st" import 
 expect_run 2 "unknown subcommand 'frob'" collateral --state-dir "$st" frob
 expect_run 2 "no subcommand" collateral
 
+# jwks: keys from PEM private and public keys; rotation = several keys; errors.
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$tmp/k256.pem"
+openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/k384.pem" 2>/dev/null
+openssl ec -in "$tmp/k384.pem" -pubout -out "$tmp/k384.pub" 2>/dev/null
+openssl genpkey -algorithm ed25519 -out "$tmp/ed.pem" 2>/dev/null
+n=$((n + 1))
+jw=$("$sb" jwks "$tmp/k256.pem" "$tmp/k384.pub" "$tmp/k384.pem")
+if printf '%s' "$jw" | jq -e '(.keys | length) == 2 and .keys[0].alg == "ES256" and .keys[1].alg == "ES384"
+    and .keys[0].use == "sig" and (.keys[0].kid | length) == 43 and .keys[0].kid != .keys[1].kid
+    and (.keys[0] | has("d") | not)' >/dev/null; then
+  echo "ok   jwks: two keys (private and public PEM of the same key counted once)"
+else
+  echo "FAIL: jwks output: $jw"; fails=$((fails + 1))
+fi
+expect_run 2 "only EC P-256 (ES256) and P-384 (ES384)" jwks "$tmp/ed.pem"
+expect_run 2 "no KEY given" jwks
+expect_run 2 "--token" verify --token "$tmp/missing.pem" "$tmp/text.bin"
+
+# --token: a real verification signed as an EAR JWT, checked with the openssl command line only.
+ev=${SEALBOX_EVIDENCE_DIR:-$top/../shared/evidence}
+if [ -f "$ev/snp/trustee/test-report.bin" ] && "$sb" verify --help | grep -q ' snp'; then
+  n=$((n + 1))
+  b64u_dec() { local p; p=$(printf '%s' "$1" | tr '_-' '/+'); while [ $(( ${#p} % 4 )) -ne 0 ]; do p="$p="; done; printf '%s' "$p" | base64 -d; }
+  out=$(cd "$ev" && "$sb" verify --certs snp/trustee/test-vcek.der --at 2025-06-01T00:00:00Z \
+        --nonce ec6c52d7 --token "$tmp/k256.pem" snp/trustee/test-report.bin 2>&1)
+  jwt=$(printf '%s\n' "$out" | sed -n 's/^token: //p')
+  IFS=. read -r h p s <<<"$jwt"
+  b64u_dec "$s" >"$tmp/sig.raw"
+  r=$(head -c 32 "$tmp/sig.raw" | xxd -p -c 64); sv=$(tail -c 32 "$tmp/sig.raw" | xxd -p -c 64)
+  printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' "$r" "$sv" >"$tmp/sig.cnf"
+  openssl asn1parse -genconf "$tmp/sig.cnf" -out "$tmp/sig.der" >/dev/null
+  openssl ec -in "$tmp/k256.pem" -pubout -out "$tmp/k256.pub" 2>/dev/null
+  printf '%s.%s' "$h" "$p" >"$tmp/signed"
+  hdr=$(b64u_dec "$h"); pl=$(b64u_dec "$p")
+  kid=$("$sb" jwks "$tmp/k256.pem" | jq -r '.keys[0].kid')
+  if openssl dgst -sha256 -verify "$tmp/k256.pub" -signature "$tmp/sig.der" "$tmp/signed" >/dev/null &&
+     printf '%s' "$hdr" | jq -e --arg kid "$kid" '.alg == "ES256" and .typ == "JWT" and .kid == $kid' >/dev/null &&
+     printf '%s' "$pl" | jq -e '.eat_profile == "tag:github.com,2023:veraison/ear" and .eat_nonce == "7GxS1w"
+       and .submods.snp["ear.status"] == "affirming" and .submods.snp["ear.appraisal-policy-id"] == "sealbox-default"
+       and .submods.snp["ear.trustworthiness-vector"].hardware == 2
+       and .submods.snp["ear.veraison.annotated-evidence"].platform == "snp"' >/dev/null; then
+    echo "ok   verify --token: ES256 JWT verified by openssl, kid matches jwks, EAR claims present"
+  else
+    echo "FAIL: verify --token output:"; printf '%s\n' "$out" | tail -n 3; echo "header: $hdr"; fails=$((fails + 1))
+  fi
+  # a flipped payload byte no longer verifies
+  n=$((n + 1))
+  printf '%s.%sA' "$h" "$p" >"$tmp/signed2"
+  if openssl dgst -sha256 -verify "$tmp/k256.pub" -signature "$tmp/sig.der" "$tmp/signed2" >/dev/null 2>&1; then
+    echo "FAIL: tampered token verified"; fails=$((fails + 1))
+  else
+    echo "ok   tampered token refused by openssl"
+  fi
+  # --json carries the token and the appraisal
+  n=$((n + 1))
+  if (cd "$ev" && "$sb" verify --json --certs snp/trustee/test-vcek.der --at 2025-06-01T00:00:00Z \
+        --token "$tmp/k256.pem" snp/trustee/test-report.bin) | jq -e '.exit == 0 and .verdict == "affirming"
+        and (.token | split(".") | length) == 3 and .appraisal.trustworthiness_vector.hardware == 2
+        and .claims.platform == "snp"' >/dev/null; then
+    echo "ok   verify --json with --token"
+  else
+    echo "FAIL: verify --json --token"; fails=$((fails + 1))
+  fi
+elif [ "${CI:-}" = true ]; then
+  echo "FAIL: evidence corpus or snp verifier missing under CI=true"; fails=$((fails + 1))
+else
+  echo "SKIP: --token checks need the evidence corpus and the snp verifier"
+fi
+
 echo "cli: $n checks, $fails failed"
 [ $fails -eq 0 ]

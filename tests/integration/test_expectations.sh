@@ -21,6 +21,7 @@ if [ ! -d "$ev" ]; then
   echo "SKIP: evidence corpus not found at $ev (set SEALBOX_EVIDENCE_DIR)"; exit 77
 fi
 [ -x "$sb" ] || { echo "FAIL: sealbox binary not found at $sb"; exit 1; }
+sb=$(cd "$(dirname "$sb")" && pwd)/$(basename "$sb") # the rows run inside the evidence dir
 shopt -s nullglob
 tables=("$top"/tests/expectations/*.tsv)
 [ $# -gt 0 ] && tables=("$@")

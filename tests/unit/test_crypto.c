@@ -606,3 +606,49 @@ TEST(pubkey_pem_and_garbage) {
 
 /* Frees the process-wide test key so LeakSanitizer stays quiet. */
 __attribute__((destructor)) static void free_test_rsa(void) { EVP_PKEY_free(rsa_key); }
+
+TEST(generated_rsa_and_ed25519_keys_sign_and_verify) {
+    sb_error err = {0};
+    sb_privkey *rsa = NULL, *ed = NULL, *ed2 = NULL;
+    CHECK_OK(sb_privkey_generate_rsa(2048, &rsa, &err), &err);
+    CHECK_INT(sb_privkey_type(rsa), SB_KEY_RSA);
+    CHECK_INT(sb_privkey_generate_rsa(1024, &ed, &err), SB_E_USAGE);
+    CHECK_OK(sb_privkey_generate_ed25519(&ed, &err), &err);
+    CHECK_OK(sb_privkey_generate_ed25519(&ed2, &err), &err);
+    CHECK_INT(sb_privkey_type(ed), SB_KEY_ED25519);
+    sb_pubkey *rp = NULL, *ep = NULL, *ep2 = NULL;
+    CHECK_OK(sb_privkey_public(rsa, &rp, &err), &err);
+    CHECK_OK(sb_privkey_public(ed, &ep, &err), &err);
+    CHECK_OK(sb_privkey_public(ed2, &ep2, &err), &err);
+    CHECK_INT(sb_pubkey_bits(rp), 2048);
+    CHECK(!sb_pubkey_equal(ep, ep2));
+    CHECK(!sb_pubkey_equal(ep, rp)); /* different types compare unequal, no error left over */
+    uint8_t *s = NULL;
+    size_t n = 0;
+    CHECK_OK(sb_sign(rsa, SB_HASH_SHA512, "m", 1, SB_ECDSA_DER, &s, &n, &err), &err);
+    CHECK_OK(sb_rsa_pkcs1_verify(rp, SB_HASH_SHA512, "m", 1, s, n, &err), &err);
+    CHECK_INT(sb_rsa_pkcs1_verify(rp, SB_HASH_SHA256, "m", 1, s, n, &err), SB_E_SIGNATURE);
+    free(s);
+    CHECK_OK(sb_sign(ed, SB_HASH_SHA256, "m", 1, SB_ECDSA_DER, &s, &n, &err), &err);
+    CHECK_OK(sb_ed25519_verify(ep, "m", 1, s, n, &err), &err);
+    CHECK_INT(sb_ed25519_verify(ep2, "m", 1, s, n, &err), SB_E_SIGNATURE);
+    /* an Ed25519 signature handed to the ECDSA verifier is a usage error */
+    CHECK_INT(sb_ecdsa_verify(ep, SB_HASH_SHA256, "m", 1, s, n, SB_ECDSA_RAW_BE, &err), SB_E_USAGE);
+    free(s);
+    char *pem = NULL;
+    CHECK_OK(sb_privkey_to_pem(ed, &pem, &err), &err);
+    sb_privkey *back = NULL;
+    CHECK_OK(sb_privkey_from_pem((const uint8_t *)pem, strlen(pem), &back, &err), &err);
+    sb_pubkey *bp = NULL;
+    CHECK_OK(sb_privkey_public(back, &bp, &err), &err);
+    CHECK(sb_pubkey_equal(bp, ep));
+    free(pem);
+    sb_pubkey_free(bp);
+    sb_privkey_free(back);
+    sb_pubkey_free(rp);
+    sb_pubkey_free(ep);
+    sb_pubkey_free(ep2);
+    sb_privkey_free(rsa);
+    sb_privkey_free(ed);
+    sb_privkey_free(ed2);
+}

@@ -513,3 +513,76 @@ TEST(committed_policies_parse) {
     closedir(d);
     CHECK(n > 0);
 }
+
+/* The runtime-data binding, known answers: the expected digests are `openssl dgst -sha384` of
+ * the JCS-canonical texts written out by hand (sorted keys, no whitespace, JSON escapes only
+ * where JCS requires them). */
+TEST(binding_known_answers) {
+    static const struct {
+        const char *input, *sha384;
+    } kat[] = {
+        /* additional-evidence absent → "" (Trustee hashes the three fields) */
+        {"{\"tee-pubkey\": {\"y\": \"def\", \"x\": \"abc\", \"kty\": \"EC\", \"crv\": \"P-256\", "
+         "\"alg\": \"ES256\"}, \"nonce\": \"bm9uY2U=\"}",
+         "36dd76f9f58ceb72ae275f7b1081b43ac8900268c2b3203ecbc93663399ee4c4b42208d8bef8a22f9699d79cb"
+         "270408c"},
+        /* the fourth sealbox field, a quote, a non-ASCII character and a newline */
+        {"{\"nonce\": \"MTIz\", \"tee-pubkey\": {\"n\": \"xyz\", \"kty\": \"RSA\", \"e\": "
+         "\"AQAB\"}, \"sealbox-log\": \"ff00\", \"additional-evidence\": \"a\\\"b\\u00e9\\n\"}",
+         "f3e670271a4b3469f016259f5fbc262ae7062c57e4242aa1bc26dfd3a9b4ebd2bf51ee5c4fea858e2f413de50"
+         "ac4eccd"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(kat); i++) {
+        json_error_t je;
+        json_t *in = json_loads(kat[i].input, 0, &je);
+        CHECK_MSG(in != NULL, "kat %zu: %s", i, je.text);
+        uint8_t d[48];
+        sb_error err = {0};
+        CHECK_OK(sb_policy_binding_digest(in, d, &err), &err);
+        char hex[97];
+        sb_hex_encode(d, 48, hex);
+        CHECK_STR(hex, kat[i].sha384);
+        json_decref(in);
+    }
+}
+
+TEST(binding_policy_rule_both_sides) {
+    /* report_data = the KAT digest zero-padded to 64 bytes affirms; one bit off does not. */
+    const char *pol_json =
+        "{\"report_data\": {\"binding\": {\"tee-pubkey\": {\"kty\": \"EC\", \"crv\": \"P-256\", "
+        "\"alg\": \"ES256\", \"x\": \"abc\", \"y\": \"def\"}, \"nonce\": \"bm9uY2U=\"}}}";
+    uint8_t rd[64] = {0};
+    size_t n = 0;
+    uint8_t *d = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_hex_decode("36dd76f9f58ceb72ae275f7b1081b43ac8900268c2b3203ecbc93663399ee4c4b42208"
+                           "d8bef8a22f9699d79cb270408c",
+                           96, &d, &n, &err),
+             &err);
+    memcpy(rd, d, 48);
+    free(d);
+    json_t *c = base_claims("snp");
+    CHECK_INT(sb_claims_set_hex(c, NULL, "report_data", rd, 64), 0);
+    const char *r;
+    CHECK_INT(appraise(pol_json, c, &r, NULL), SB_TIER_AFFIRMING);
+    rd[47] ^= 1;
+    CHECK_INT(sb_claims_set_hex(c, NULL, "report_data", rd, 64), 0);
+    CHECK_INT(appraise(pol_json, c, &r, NULL), SB_TIER_CONTRAINDICATED);
+    CHECK_CONTAINS(r, "does not equal the runtime-data binding 36dd76f9");
+    rd[47] ^= 1;
+    rd[63] = 1; /* non-zero padding */
+    CHECK_INT(sb_claims_set_hex(c, NULL, "report_data", rd, 64), 0);
+    CHECK_INT(appraise(pol_json, c, &r, NULL), SB_TIER_CONTRAINDICATED);
+    json_decref(c);
+    static const char *const bad[] = {
+        "{\"report_data\": {\"binding\": {\"nonce\": \"x\"}}}",
+        "{\"report_data\": {\"binding\": {\"tee-pubkey\": \"k\", \"nonce\": \"x\"}}}",
+        "{\"report_data\": {\"binding\": {\"tee-pubkey\": {}, \"nonce\": \"x\", \"extra\": \"\"}}}",
+        "{\"report_data\": {\"exact\": \"00\", \"binding\": {}}}",
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++) {
+        sb_policy *p = NULL;
+        CHECK(sb_policy_parse(bad[i], strlen(bad[i]), "t", &p, &err) == SB_E_MALFORMED);
+        CHECK(p == NULL);
+    }
+}

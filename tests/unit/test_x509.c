@@ -490,3 +490,51 @@ TEST(crl_revokes_leaf) {
     mini_pki_free(&m);
     mini_pki_free(&other);
 }
+
+TEST(amd_vcek_chains_every_product) {
+    /* Each VCEK of the corpus against its product's ASK/ARK (ASK first in every bundle), at a
+     * time inside its validity and one after it ends; and against another product's root. */
+    static const struct {
+        const char *vcek, *chain, *inside, *after;
+    } V[] = {
+        {"snp/virtee-sev/vcek_milan.der", "snp/virtee-sev/cert_chain_milan.pem",
+         "2025-06-01T00:00:00Z", "2030-04-04T00:00:00Z"},
+        {"snp/virtee-sev/vcek_turin.der", "snp/virtee-sev/cert_chain_turin.pem",
+         "2025-06-01T00:00:00Z", "2031-11-07T00:00:00Z"},
+        {"snp/derived/trustee_e2e_evidence_vcek.der",
+         "snp/amd-chains/trustee_genoa_ask_ark_asvk.pem", "2025-06-01T00:00:00Z",
+         "2032-05-28T00:00:00Z"},
+        {"snp/go-sev-guest/vcek.testcer", "snp/go-sev-guest/milan.testcer", "2022-09-24T01:00:00Z",
+         "2029-09-25T00:00:00Z"},
+    };
+    if (!sb_test_evidence_dir()) return;
+    sb_error err = {0};
+    size_t tc = 0;
+    sb_cert **turin = ev_bundle("snp/virtee-sev/cert_chain_turin.pem", &tc);
+    for (size_t i = 0; i < SB_ARRAY_LEN(V); i++) {
+        size_t cnt = 0;
+        sb_cert **ch = ev_bundle(V[i].chain, &cnt);
+        sb_cert *v = ev_cert(V[i].vcek);
+        if (!ch || cnt < 2 || !v || !turin || tc < 2) {
+            CHECK_MSG(false, "cannot load %s", V[i].vcek);
+        } else {
+            CHECK_OK(
+                sb_x509_verify_chain(v, &ch[0], 1, &ch[1], 1, NULL, 0, T(V[i].inside), 0, &err),
+                &err);
+            CHECK_INT(
+                sb_x509_verify_chain(v, &ch[0], 1, &ch[1], 1, NULL, 0, T(V[i].after), 0, &err),
+                SB_E_CHAIN);
+            CHECK_CONTAINS(err.msg, "expired");
+            if (i != 1)
+                CHECK_INT(sb_x509_verify_chain(v, &ch[0], 1, &turin[1], 1, NULL, 0, T(V[i].inside),
+                                               0, &err),
+                          SB_E_CHAIN);
+            char *s = sb_cert_serial_hex(v);
+            CHECK_STR(s, "00");
+            free(s);
+        }
+        sb_certs_free(ch, cnt);
+        sb_cert_free(v);
+    }
+    sb_certs_free(turin, tc);
+}
