@@ -17,5 +17,6 @@ struct sb_cmd {
 int sb_cmd_verify(int argc, char **argv);
 int sb_cmd_collateral(int argc, char **argv);
 int sb_cmd_jwks(int argc, char **argv);
+int sb_cmd_admin(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const struct sb_cmd COMMANDS[] = {
     {"jwks", "print the JWKS that verifies sealbox tokens (several keys for rotation)",
      sb_cmd_jwks},
     {"collateral", "manage the offline collateral cache (import, ls, prune)", sb_cmd_collateral},
+    {"admin", "manage tenants and API keys of sealboxd (in its state directory)", sb_cmd_admin},
 };
 
 static int cmd_help(int argc, char **argv) {

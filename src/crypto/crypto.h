@@ -207,4 +207,18 @@ int sb_pubkey_from_jwk(const json_t *jwk, sb_pubkey **out, sb_error *err) SB_WUR
 /* RFC 7638 thumbprint (SHA-256), base64url. */
 int sb_jwk_thumbprint(const sb_pubkey *k, char **out, sb_error *err) SB_WUR;
 
+/* ---- TLS server contexts (sealboxd) ------------------------------------------------------- */
+
+/* A server-side TLS configuration: the PEM certificate chain and private key (checked to
+ * match), TLS 1.2 minimum, no renegotiation, OpenSSL's default cipher suites. */
+typedef struct sb_tls_server sb_tls_server;
+int sb_tls_server_new(const char *cert_chain_file, const char *key_file, sb_tls_server **out,
+                      sb_error *err) SB_WUR;
+/* A fresh server session for one connection: an OpenSSL SSL *, typed void * so callers (the
+ * libevent glue) need no OpenSSL headers. NULL on allocation failure. */
+void *sb_tls_server_session(sb_tls_server *s);
+/* Frees a session that was never handed to libevent (which otherwise owns and frees it). */
+void sb_tls_session_free(void *ssl);
+void sb_tls_server_free(sb_tls_server *s);
+
 #endif

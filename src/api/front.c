@@ -1,0 +1,681 @@
+/* front: the unprivileged half of sealboxd. libevent's evhttp parses HTTP; this file routes,
+ * checks every header, path and JSON body, and turns each request into one typed message to the
+ * monitor. It holds no key, runs as an unprivileged user under a seccomp allowlist, and exits
+ * when the monitor goes away. */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "../store/store.h"
+#include "api.h"
+#include "front_int.h"
+
+#define INFLIGHT_MAX 1024u
+#define OUTQ_MAX (8u << 20)          /* bytes queued for the monitor before we shed load */
+#define HTTP_HEADERS_MAX (16u << 10) /* evhttp answers 400 past this */
+#define HTTP_BODY_MAX (1u << 20)     /* evhttp answers 413 past this */
+#define JSON_BODY_MAX (64u << 10)    /* our limit for JSON request bodies */
+#define HTTP_TIMEOUT_S 30            /* slow or idle clients are cut after this */
+#define LIST_DEFAULT 100u
+
+/* ---- routes --------------------------------------------------------------------------------- */
+
+enum route {
+    R_HEALTH,
+    R_METRICS,
+    R_TENANT,
+    R_SBX_COLLECTION,
+    R_SBX_ITEM,
+    R_SBX_EXEC,
+    R_SBX_STANDBY,
+    R_SBX_RESUME,
+    R_NONE,
+    R_MAX
+};
+
+static const char *const ROUTE_NAMES[R_MAX] = {
+    "health", "metrics", "tenant", "sandboxes", "sandbox", "exec", "standby", "resume", "none"};
+
+struct pending {
+    struct evhttp_request *req;
+    uint32_t id;
+    enum route route;
+    uint64_t start_ns;
+    bool used;
+};
+
+struct outmsg {
+    struct outmsg *next;
+    size_t len;
+    uint8_t buf[];
+};
+
+/* Latency buckets (seconds) of the request histogram. */
+static const double BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
+#define NBUCKETS (SB_ARRAY_LEN(BUCKETS))
+
+struct front {
+    const sb_front_cfg *cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct event *ipc_rd, *ipc_wr, *sigterm;
+    struct pending slots[INFLIGHT_MAX];
+    unsigned inflight;
+    uint32_t gen;
+    struct outmsg *outq, **outq_tail;
+    size_t outq_bytes;
+    bool draining;
+    int exit_code;
+    uint8_t *rbuf;
+    sb_ipc_msg msg;
+    /* metrics */
+    uint64_t by_status[6]; /* 1xx..5xx by first digit */
+    uint64_t lat_count[R_MAX], lat_bucket[R_MAX][NBUCKETS];
+    double lat_sum[R_MAX];
+    void *tls;
+};
+
+/* ---- talking to the monitor ------------------------------------------------------------------ */
+
+static void flush_outq(struct front *f) {
+    while (f->outq) {
+        struct outmsg *o = f->outq;
+        ssize_t k = send(f->cfg->ipc_fd, o->buf, o->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            (void)event_add(f->ipc_wr, NULL);
+            return;
+        }
+        if (k < 0) {
+            /* The monitor is gone: nothing this process does matters any more. */
+            f->exit_code = 1;
+            (void)event_base_loopbreak(f->base);
+            return;
+        }
+        f->outq = o->next;
+        if (!f->outq) f->outq_tail = &f->outq;
+        f->outq_bytes -= o->len;
+        free(o);
+    }
+}
+
+static int send_msg(struct front *f, uint16_t type, uint32_t id, const sb_ipc_val *v, size_t n,
+                    sb_error *err) {
+    sb_writer w;
+    sb_writer_init(&w, SB_IPC_MSG_MAX);
+    int r = sb_ipc_encode(&w, type, id, v, n, err);
+    if (r < 0) {
+        sb_writer_free(&w);
+        return r;
+    }
+    if (f->outq_bytes + w.len > OUTQ_MAX) {
+        sb_writer_free(&w);
+        BAIL(err, SB_E_LIMIT, "monitor queue full");
+    }
+    struct outmsg *o = malloc(sizeof(*o) + w.len);
+    if (!o) {
+        sb_writer_free(&w);
+        BAIL(err, SB_E_INTERNAL, "out of memory");
+    }
+    o->next = NULL;
+    o->len = w.len;
+    memcpy(o->buf, w.buf, w.len);
+    sb_writer_free(&w);
+    *f->outq_tail = o;
+    f->outq_tail = &o->next;
+    f->outq_bytes += o->len;
+    flush_outq(f);
+    return 0;
+}
+
+void sb_front_log(struct front *f, enum sb_log_level lvl, const char *fmt, ...) {
+    char text[SB_IPC_LOG_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    /* Control characters would be refused by the codec: a log line must never kill us. */
+    for (char *p = text; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    sb_ipc_val v[2] = {sb_ipc_u((uint64_t)lvl), sb_ipc_s(text)};
+    sb_error err = {0};
+    (void)send_msg(f, SB_IPC_LOG, 0, v, 2, &err);
+}
+
+/* ---- responses ----------------------------------------------------------------------------- */
+
+static void account(struct front *f, enum route r, int status, uint64_t start_ns) {
+    if (status >= 100 && status < 600) f->by_status[status / 100]++;
+    double s = (double)(sb_mono_ns() - start_ns) / 1e9;
+    f->lat_count[r]++;
+    f->lat_sum[r] += s;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        if (s <= BUCKETS[i]) f->lat_bucket[r][i]++;
+}
+
+static void maybe_finish_drain(struct front *f) {
+    if (f->draining && f->inflight == 0) (void)event_base_loopexit(f->base, NULL);
+}
+
+static void send_body(struct evhttp_request *req, int status, const char *ctype, const void *p,
+                      size_t n) {
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    (void)evhttp_add_header(h, "Content-Type", ctype);
+    (void)evhttp_add_header(h, "Cache-Control", "no-store");
+    (void)evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (status == 401) (void)evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"sealbox\"");
+    struct evbuffer *b = evbuffer_new();
+    if (b && n) (void)evbuffer_add(b, p, n);
+    /* Safe even when the client has gone: evhttp then just frees the request. */
+    evhttp_send_reply(req, status, NULL, b);
+    if (b) evbuffer_free(b);
+}
+
+static void problem(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                    int status, const char *slug, const char *title, const char *detail,
+                    json_t *extra) {
+    char type[96];
+    (void)snprintf(type, sizeof(type), "urn:sealbox:problem:%s", slug);
+    json_t *j = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", title, "status", status,
+                          "detail", detail ? detail : title);
+    if (j && extra) (void)json_object_update(j, extra);
+    json_decref(extra);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    const char *body = s ? s : "{\"title\":\"Internal error\",\"status\":500}";
+    send_body(req, status, "application/problem+json", body, strlen(body));
+    free(s);
+    account(f, r, status, start);
+}
+
+/* ---- request plumbing ----------------------------------------------------------------------- */
+
+static struct pending *slot_new(struct front *f, struct evhttp_request *req, enum route r,
+                                uint64_t start) {
+    for (unsigned i = 0; i < INFLIGHT_MAX; i++) {
+        if (f->slots[i].used) continue;
+        f->gen = (f->gen + 1) & 0x3fffffu;
+        struct pending *p = &f->slots[i];
+        p->used = true;
+        p->req = req;
+        p->route = r;
+        p->start_ns = start;
+        p->id = (f->gen << 10) | i;
+        f->inflight++;
+        return p;
+    }
+    return NULL;
+}
+
+static void slot_free(struct front *f, struct pending *p) {
+    p->used = false;
+    p->req = NULL;
+    f->inflight--;
+}
+
+/* Sends a request message; the reply completes req later (see on_reply). */
+static void forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                    uint16_t type, const sb_ipc_val *v, size_t n) {
+    struct pending *p = slot_new(f, req, r, start);
+    if (!p) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        problem(f, req, r, start, 503, "busy", "Service busy", "too many requests in flight", NULL);
+        return;
+    }
+    sb_error err = {0};
+    if (send_msg(f, type, p->id, v, n, &err) < 0) {
+        slot_free(f, p);
+        if (err.code == SB_E_LIMIT && strstr(err.msg, "queue")) {
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+            problem(f, req, r, start, 503, "busy", "Service busy", "monitor queue full", NULL);
+        } else {
+            /* Our own checks let through something the codec refuses: a bug, not the
+             * client's fault, but it must not pass. */
+            sb_front_log(f, SB_LOG_ERROR, "cannot encode %s: %s", sb_ipc_type_name(type), err.msg);
+            problem(f, req, r, start, 400, "bad-request", "Bad request", err.msg, NULL);
+        }
+    }
+}
+
+static void append_front_metrics(struct front *f, struct evbuffer *b) {
+    (void)evbuffer_add_printf(b, "# HELP sealbox_http_responses_total HTTP responses by class.\n"
+                                 "# TYPE sealbox_http_responses_total counter\n");
+    for (int c = 1; c <= 5; c++)
+        (void)evbuffer_add_printf(b, "sealbox_http_responses_total{code=\"%dxx\"} %llu\n", c,
+                                  (unsigned long long)f->by_status[c]);
+    (void)evbuffer_add_printf(b, "# HELP sealbox_http_request_duration_seconds Time from request "
+                                 "to response, by route.\n"
+                                 "# TYPE sealbox_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < R_MAX; r++) {
+        if (!f->lat_count[r]) continue;
+        for (size_t i = 0; i < NBUCKETS; i++)
+            (void)evbuffer_add_printf(
+                b, "sealbox_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                ROUTE_NAMES[r], BUCKETS[i], (unsigned long long)f->lat_bucket[r][i]);
+        (void)evbuffer_add_printf(
+            b,
+            "sealbox_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
+            "sealbox_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
+            "sealbox_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+            ROUTE_NAMES[r], (unsigned long long)f->lat_count[r], ROUTE_NAMES[r], f->lat_sum[r],
+            ROUTE_NAMES[r], (unsigned long long)f->lat_count[r]);
+    }
+}
+
+static void on_reply(struct front *f, const sb_ipc_msg *m) {
+    unsigned i = m->id & (INFLIGHT_MAX - 1);
+    struct pending *p = &f->slots[i];
+    if (!p->used || p->id != m->id) {
+        sb_front_log(f, SB_LOG_WARN, "reply for unknown request %u", m->id);
+        return;
+    }
+    struct evhttp_request *req = p->req;
+    enum route r = p->route;
+    uint64_t start = p->start_ns;
+    slot_free(f, p);
+    int status = (int)m->f[0].u;
+    if (status < 200 || status > 599) status = 500;
+    const char *ct = m->f[1].u == SB_CT_JSON      ? "application/json"
+                     : m->f[1].u == SB_CT_PROBLEM ? "application/problem+json"
+                                                  : "text/plain; version=0.0.4; charset=utf-8";
+    if (r == R_METRICS && status == 200) {
+        account(f, r, status, start); /* this request counts in its own figures */
+        struct evbuffer *b = evbuffer_new();
+        if (b) {
+            (void)evbuffer_add(b, m->f[2].s.p, m->f[2].s.len);
+            append_front_metrics(f, b);
+            struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+            (void)evhttp_add_header(h, "Content-Type", ct);
+            (void)evhttp_add_header(h, "Cache-Control", "no-store");
+            evhttp_send_reply(req, status, NULL, b);
+            evbuffer_free(b);
+        } else {
+            send_body(req, 500, "text/plain", "", 0);
+        }
+    } else {
+        send_body(req, status, ct, m->f[2].s.p, m->f[2].s.len);
+        account(f, r, status, start);
+    }
+    maybe_finish_drain(f);
+}
+
+static void begin_drain(struct front *f) {
+    if (f->draining) return;
+    f->draining = true;
+    if (f->bound) {
+        evhttp_del_accept_socket(f->http, f->bound);
+        f->bound = NULL;
+    }
+    sb_front_log(f, SB_LOG_INFO, "draining: %u requests in flight", f->inflight);
+    maybe_finish_drain(f);
+}
+
+static void on_ipc_read(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    struct front *f = arg;
+    for (;;) {
+        ssize_t k = recv(fd, f->rbuf, SB_IPC_MSG_MAX + 1, MSG_DONTWAIT | MSG_TRUNC);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (k <= 0) {
+            /* The monitor closed the socket or died: no request can be served any more. */
+            f->exit_code = k == 0 ? 0 : 1;
+            (void)event_base_loopbreak(f->base);
+            return;
+        }
+        sb_error err = {0};
+        if ((size_t)k > SB_IPC_MSG_MAX || sb_ipc_decode(f->rbuf, (size_t)k, &f->msg, &err) < 0 ||
+            sb_ipc_from_front(f->msg.type)) {
+            /* The monitor is trusted; a bad message from it is a bug, and we stop. */
+            f->exit_code = 3;
+            (void)event_base_loopbreak(f->base);
+            return;
+        }
+        if (f->msg.type == SB_IPC_REPLY)
+            on_reply(f, &f->msg);
+        else if (f->msg.type == SB_IPC_SHUTDOWN)
+            begin_drain(f);
+    }
+}
+
+static void on_ipc_write(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    flush_outq(arg);
+}
+
+static void on_sigterm(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    begin_drain(arg);
+}
+
+/* ---- request validation helpers ----------------------------------------------------------- */
+
+/* Extracts the bearer credential. NULL (with a reason) when absent or not shaped like a key. */
+static const char *bearer(struct evhttp_request *req, const char **why) {
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!h) {
+        *why = "missing Authorization: Bearer header";
+        return NULL;
+    }
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        *why = "Authorization must use the Bearer scheme";
+        return NULL;
+    }
+    const char *tok = h + 7;
+    while (*tok == ' ')
+        tok++;
+    if (!sb_apikey_well_formed(tok, strlen(tok))) {
+        *why = "invalid API key";
+        return NULL;
+    }
+    return tok;
+}
+
+/* Splits a request path into at most 4 segments; false when it has more, or empty segments,
+ * or characters outside the unreserved set (no percent-decoding: nothing we route needs it). */
+static bool split_path(const char *path, char seg[4][SB_IPC_ID_MAX + 1], size_t *n) {
+    *n = 0;
+    if (!path || path[0] != '/') return false;
+    const char *p = path + 1;
+    while (*p) {
+        if (*n == 4) return false;
+        size_t len = strcspn(p, "/");
+        if (len == 0 || len > SB_IPC_ID_MAX) return false;
+        for (size_t i = 0; i < len; i++) {
+            char c = p[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.'))
+                return false;
+        }
+        memcpy(seg[*n], p, len);
+        seg[*n][len] = '\0';
+        (*n)++;
+        p += len;
+        if (*p == '/') p++;
+    }
+    return true;
+}
+
+/* ---- handlers ------------------------------------------------------------------------------- */
+
+struct ctx {
+    struct front *f;
+    struct evhttp_request *req;
+    enum route route;
+    uint64_t start;
+    const char *cred;
+    const char *id; /* sandbox id from the path */
+    const char *query;
+};
+
+static void bad(struct ctx *c, int status, const char *slug, const char *title,
+                const char *detail) {
+    problem(c->f, c->req, c->route, c->start, status, slug, title, detail, NULL);
+}
+
+static void do_health(struct ctx *c) {
+    forward(c->f, c->req, c->route, c->start, SB_IPC_HEALTH, NULL, 0);
+}
+
+static void do_metrics(struct ctx *c) {
+    sb_ipc_val v[1] = {sb_ipc_s(c->cred)};
+    forward(c->f, c->req, c->route, c->start, SB_IPC_METRICS, v, 1);
+}
+
+static void do_tenant(struct ctx *c) {
+    sb_ipc_val v[1] = {sb_ipc_s(c->cred)};
+    forward(c->f, c->req, c->route, c->start, SB_IPC_TENANT, v, 1);
+}
+
+static void do_sbx_get(struct ctx *c) {
+    sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
+    forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_GET, v, 2);
+}
+
+/* GET /v1/sandboxes?limit=N&after=ID&state=all&metadata=k=v (metadata repeatable). */
+static void do_sbx_list(struct ctx *c) {
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (c->query && evhttp_parse_query_str(c->query, &q) < 0) {
+        bad(c, 400, "bad-query", "Bad query", "the query string does not parse");
+        return;
+    }
+    uint64_t limit = LIST_DEFAULT;
+    const char *after = "";
+    bool all = false;
+    sb_ipc_str filt[16];
+    size_t nf = 0;
+    char msg[256];
+    const char *fail = NULL;
+    for (struct evkeyval *kv = q.tqh_first; kv && !fail; kv = kv->next.tqe_next) {
+        sb_error e = {0};
+        if (strcmp(kv->key, "limit") == 0) {
+            if (sb_parse_u64(kv->value, SB_STORE_LIST_MAX, &limit, &e, "limit") < 0 || !limit) {
+                (void)snprintf(msg, sizeof(msg), "limit must be an integer from 1 to %d",
+                               SB_STORE_LIST_MAX);
+                fail = msg;
+            }
+        } else if (strcmp(kv->key, "after") == 0) {
+            if (kv->value[0] && !sb_store_sandbox_id_valid(kv->value))
+                fail = "after must be a sandbox id";
+            after = kv->value;
+        } else if (strcmp(kv->key, "state") == 0) {
+            if (strcmp(kv->value, "all") == 0)
+                all = true;
+            else if (strcmp(kv->value, "live") != 0)
+                fail = "state must be live or all";
+        } else if (strcmp(kv->key, "metadata") == 0) {
+            size_t len = strlen(kv->value);
+            const char *eq = strchr(kv->value, '=');
+            if (!eq || eq == kv->value || len > SB_IPC_KV_MAX)
+                fail = "metadata filters are KEY=VALUE";
+            else if (nf == SB_ARRAY_LEN(filt))
+                fail = "at most 16 metadata filters";
+            else {
+                for (size_t i = 0; i < len && !fail; i++)
+                    if ((unsigned char)kv->value[i] < 0x20 || kv->value[i] == 0x7f)
+                        fail = "control character in a metadata filter";
+                filt[nf++] = (sb_ipc_str){(const uint8_t *)kv->value, len};
+            }
+        } else {
+            (void)snprintf(msg, sizeof(msg), "unknown query parameter '%.64s'", kv->key);
+            fail = msg;
+        }
+    }
+    if (fail) {
+        bad(c, 400, "bad-query", "Bad query", fail);
+    } else {
+        sb_ipc_val v[5] = {sb_ipc_s(c->cred),
+                           sb_ipc_s(after),
+                           sb_ipc_u(limit),
+                           sb_ipc_u(all),
+                           {.count = nf, .list = filt}};
+        forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_LIST, v, 5);
+    }
+    evhttp_clear_headers(&q);
+}
+
+typedef void (*route_fn)(struct ctx *c);
+
+struct route_def {
+    enum route route;
+    enum evhttp_cmd_type method;
+    bool auth;
+    route_fn fn;
+};
+
+static const struct route_def ROUTES[] = {
+    {R_HEALTH, EVHTTP_REQ_GET, false, do_health},
+    {R_METRICS, EVHTTP_REQ_GET, true, do_metrics},
+    {R_TENANT, EVHTTP_REQ_GET, true, do_tenant},
+    {R_SBX_COLLECTION, EVHTTP_REQ_GET, true, do_sbx_list},
+    {R_SBX_ITEM, EVHTTP_REQ_GET, true, do_sbx_get},
+};
+
+/* Maps a path to a route and, for item routes, the sandbox id segment. */
+static enum route match(const char *path, char seg[4][SB_IPC_ID_MAX + 1], const char **id) {
+    size_t n = 0;
+    *id = NULL;
+    if (!split_path(path, seg, &n)) return R_NONE;
+    if (n == 1 && strcmp(seg[0], "metrics") == 0) return R_METRICS;
+    if (n < 2 || strcmp(seg[0], "v1") != 0) return R_NONE;
+    if (n == 2 && strcmp(seg[1], "health") == 0) return R_HEALTH;
+    if (n == 2 && strcmp(seg[1], "tenant") == 0) return R_TENANT;
+    if (strcmp(seg[1], "sandboxes") != 0) return R_NONE;
+    if (n == 2) return R_SBX_COLLECTION;
+    *id = seg[2];
+    if (n == 3) return R_SBX_ITEM;
+    if (strcmp(seg[3], "exec") == 0) return R_SBX_EXEC;
+    if (strcmp(seg[3], "standby") == 0) return R_SBX_STANDBY;
+    if (strcmp(seg[3], "resume") == 0) return R_SBX_RESUME;
+    return R_NONE;
+}
+
+static const char *method_name(enum evhttp_cmd_type m) {
+    switch (m) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    default: return "?";
+    }
+}
+
+static void on_request(struct evhttp_request *req, void *arg) {
+    struct front *f = arg;
+    struct ctx c = {.f = f, .req = req, .route = R_NONE, .start = sb_mono_ns()};
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+    const char *path = u ? evhttp_uri_get_path(u) : NULL;
+    c.query = u ? evhttp_uri_get_query(u) : NULL;
+    char seg[4][SB_IPC_ID_MAX + 1];
+    c.route = match(path, seg, &c.id);
+    if (c.route == R_NONE) {
+        bad(&c, 404, "not-found", "Not found", "no such endpoint");
+        return;
+    }
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    const struct route_def *def = NULL;
+    char allow[64] = "";
+    for (size_t i = 0; i < SB_ARRAY_LEN(ROUTES); i++) {
+        if (ROUTES[i].route != c.route) continue;
+        if (ROUTES[i].method == method) def = &ROUTES[i];
+        size_t l = strlen(allow);
+        (void)snprintf(allow + l, sizeof(allow) - l, "%s%s", l ? ", " : "",
+                       method_name(ROUTES[i].method));
+    }
+    if (!allow[0]) {
+        bad(&c, 404, "not-found", "Not found", "no such endpoint");
+        return;
+    }
+    if (!def) {
+        (void)evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+        bad(&c, 405, "method-not-allowed", "Method not allowed", NULL);
+        return;
+    }
+    if (f->draining) {
+        bad(&c, 503, "unavailable", "Service unavailable", "the daemon is stopping");
+        return;
+    }
+    if (def->auth) {
+        const char *why = NULL;
+        c.cred = bearer(req, &why);
+        if (!c.cred) {
+            bad(&c, 401, "unauthorized", "Unauthorized", why);
+            return;
+        }
+    }
+    if (c.id && !sb_store_sandbox_id_valid(c.id)) {
+        /* An id that cannot exist is reported like one that does not. */
+        bad(&c, 404, "not-found", "Not found", "no such sandbox");
+        return;
+    }
+    if (method == EVHTTP_REQ_GET && evbuffer_get_length(evhttp_request_get_input_buffer(req)) > 0) {
+        bad(&c, 400, "bad-request", "Bad request", "GET requests take no body");
+        return;
+    }
+    def->fn(&c);
+}
+
+/* ---- setup --------------------------------------------------------------------------------- */
+
+static void front_free(struct front *f) {
+    while (f->outq) {
+        struct outmsg *o = f->outq;
+        f->outq = o->next;
+        free(o);
+    }
+    if (f->http) evhttp_free(f->http);
+    if (f->ipc_rd) event_free(f->ipc_rd);
+    if (f->ipc_wr) event_free(f->ipc_wr);
+    if (f->sigterm) event_free(f->sigterm);
+    sb_front_tls_free(f->tls);
+    if (f->base) event_base_free(f->base);
+    free(f->rbuf);
+}
+
+int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
+    struct front *f = calloc(1, sizeof(*f));
+    ENSURE(f, err, SB_E_INTERNAL, "front: out of memory");
+    f->cfg = cfg;
+    f->outq_tail = &f->outq;
+    f->rbuf = malloc(SB_IPC_MSG_MAX + 1);
+    int r = f->rbuf ? 0 : sb_error_set(err, SB_E_INTERNAL, "front: out of memory");
+    /* The monitor may die without closing our socket cleanly (kill -9): follow it. */
+    if (r == 0 && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        r = sb_error_set(err, SB_E_IO, "prctl: %s", strerror(errno));
+    (void)prctl(PR_SET_DUMPABLE, 0);
+    (void)signal(SIGPIPE, SIG_IGN);
+    if (r == 0) {
+        f->base = event_base_new();
+        f->http = f->base ? evhttp_new(f->base) : NULL;
+        if (!f->http) r = sb_error_set(err, SB_E_INTERNAL, "front: libevent setup failed");
+    }
+    if (r == 0 && cfg->tls_cert)
+        r = sb_front_tls_setup(f->http, cfg->tls_cert, cfg->tls_key, &f->tls, err);
+    if (r == 0) {
+        evhttp_set_max_headers_size(f->http, HTTP_HEADERS_MAX);
+        evhttp_set_max_body_size(f->http, HTTP_BODY_MAX);
+        evhttp_set_timeout(f->http, HTTP_TIMEOUT_S);
+        (void)evhttp_set_flags(f->http, EVHTTP_SERVER_LINGERING_CLOSE);
+        evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+                                                EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD);
+        evhttp_set_gencb(f->http, on_request, f);
+        (void)evutil_make_socket_nonblocking(cfg->listen_fd);
+        (void)evutil_make_socket_nonblocking(cfg->ipc_fd);
+        f->bound = evhttp_accept_socket_with_handle(f->http, cfg->listen_fd);
+        f->ipc_rd = event_new(f->base, cfg->ipc_fd, EV_READ | EV_PERSIST, on_ipc_read, f);
+        f->ipc_wr = event_new(f->base, cfg->ipc_fd, EV_WRITE, on_ipc_write, f);
+        f->sigterm = evsignal_new(f->base, SIGTERM, on_sigterm, f);
+        if (!f->bound || !f->ipc_rd || !f->ipc_wr || !f->sigterm ||
+            event_add(f->ipc_rd, NULL) < 0 || event_add(f->sigterm, NULL) < 0)
+            r = sb_error_set(err, SB_E_INTERNAL, "front: cannot set up events");
+    }
+    /* Everything that needs the file system or privileges is done: give them up. */
+    if (r == 0 && cfg->drop_privileges) r = sb_front_drop_privileges(err);
+    if (r == 0 && cfg->seccomp) r = sb_front_seccomp(err);
+    if (r == 0) {
+        sb_front_log(f, SB_LOG_INFO, "front %d serving (uid %u%s)", (int)getpid(),
+                     (unsigned)getuid(), cfg->seccomp ? ", seccomp" : ", UNCONFINED test build");
+        (void)event_base_dispatch(f->base);
+        r = f->exit_code ? sb_error_set(err, SB_E_IO, "front: monitor went away (%d)", f->exit_code)
+                         : 0;
+    }
+    flush_outq(f);
+    front_free(f);
+    free(f);
+    return r;
+}

@@ -1,0 +1,67 @@
+/* monitor_int: the monitor's state and handler contract, shared by the files of the monitor
+ * (not part of the public api.h). */
+#ifndef SB_MONITOR_INT_H
+#define SB_MONITOR_INT_H
+
+#include <jansson.h>
+
+#include "../store/store.h"
+#include "api.h"
+
+/* What a handler answers: an HTTP status, a content type and a body. */
+typedef struct sb_reply {
+    int status;
+    enum sb_ipc_ctype ctype;
+    sb_writer body;
+} sb_reply;
+
+void sb_reply_init(sb_reply *r);
+void sb_reply_free(sb_reply *r);
+/* Takes ownership of j. */
+int sb_reply_json(sb_reply *r, int status, json_t *j);
+/* An RFC 7807 problem: type "urn:sealbox:problem:<slug>". */
+int sb_reply_problem(sb_reply *r, int status, const char *slug, const char *title,
+                     const char *detail);
+
+/* A handler answers through rep and returns 0. It returns SB_E_MALFORMED or SB_E_LIMIT when
+ * the message breaks a rule the front must already have enforced: the front is then killed.
+ * Any other negative code becomes a 500. t is the authenticated tenant (auth handlers). */
+typedef int (*sb_handler_fn)(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t,
+                             sb_reply *rep, sb_error *err);
+
+/* Checks what the front must already have checked (shapes, ranges), before authentication, so a
+ * front that lets bad input through is caught whatever the credential. */
+typedef int (*sb_check_fn)(const sb_ipc_msg *msg, sb_error *err);
+
+typedef struct sb_handler {
+    uint16_t type;
+    bool auth; /* field 0 is the bearer credential, checked before the handler runs */
+    sb_check_fn check;
+    sb_handler_fn fn;
+} sb_handler;
+
+struct sb_monitor {
+    sb_monitor_cfg cfg;
+    sb_log front_log;
+    sb_store *store;
+    uint8_t *secret; /* sb_secret_alloc: the API-key HMAC secret */
+    int ipc, front_pidfd, sigfd;
+    pid_t front_pid;
+    uint64_t front_started_ns;
+    unsigned backoff_ms;
+    uint64_t next_spawn_ns;
+    bool stopping;
+    uint64_t stop_deadline_ns;
+    int64_t started;
+    uint64_t auth_failures;
+    sb_monitor_stats stats;
+    uint8_t *rbuf;
+    sb_ipc_msg msg;
+};
+
+int sb_monitor_send(sb_monitor *m, uint16_t type, uint32_t id, const sb_ipc_val *vals, size_t n);
+json_t *sb_monitor_sandbox_json(const sb_sandbox_rec *r);
+sb_store *sb_monitor_store(sb_monitor *m);
+const sb_log *sb_monitor_log(sb_monitor *m);
+
+#endif

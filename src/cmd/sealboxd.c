@@ -1,0 +1,276 @@
+/* sealboxd: the daemon's entry point. Without --front it is the monitor: it opens the state
+ * directory and the listening socket, then starts (and restarts) this same binary in --front
+ * mode with the socket and one end of a socketpair as fds 3 and 4. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "api/api.h"
+#include "crypto/crypto.h"
+
+#define FRONT_IPC_FD 3
+#define FRONT_LISTEN_FD 4
+
+static void usage(FILE *o) {
+    fprintf(o, "usage: sealboxd [--state-dir DIR] [--listen unix:PATH | tcp:HOST:PORT]\n"
+               "                [--tls-cert FILE --tls-key FILE] [--insecure-loopback-tcp]\n"
+               "                [--log-json] [--log-file FILE] [--log-level LEVEL]\n"
+               "                [--drain-seconds N]\n\n"
+               "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
+               "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
+               "  --state-dir DIR   database, keys and socket (default /var/lib/sealbox as root,\n"
+               "                    else ~/.local/state/sealbox)\n"
+               "  --listen SPEC     unix:PATH (default: DIR/sealboxd.sock, mode 0660) or\n"
+               "                    tcp:HOST:PORT, which requires --tls-cert and --tls-key\n"
+               "  --insecure-loopback-tcp  allow plain TCP on a loopback address (testing only)\n"
+               "  --log-json        JSON lines instead of text\n"
+               "  --log-file FILE   append logs to FILE (reopened on SIGHUP); default stderr\n"
+               "  --log-level L     debug, info (default), warn, error\n"
+               "  --drain-seconds N how long SIGTERM waits for in-flight requests (default 10)\n\n"
+               "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens the log file.\n");
+}
+
+/* ---- logging ------------------------------------------------------------------------------- */
+
+struct logstate {
+    sb_log log;
+    const char *file;
+};
+
+static int open_log(const char *file) {
+    return open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+/* SIGHUP: the new file takes over the same descriptor number, so every holder follows. */
+static int reopen_log(void *arg) {
+    struct logstate *ls = arg;
+    if (!ls->file) return 0;
+    int fd = open_log(ls->file);
+    if (fd < 0) return -1;
+    if (fd != ls->log.fd) {
+        (void)dup3(fd, ls->log.fd, O_CLOEXEC);
+        (void)close(fd);
+    }
+    return 0;
+}
+
+/* ---- the front ------------------------------------------------------------------------------ */
+
+struct spawn_ctx {
+    int listen_fd;
+    char *argv[16];
+};
+
+/* Moves fd to a number above every fd we are about to place. */
+static int lift(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 10); }
+
+static int spawn_front(void *arg, int ipc_fd, pid_t *pid, sb_error *err) {
+    struct spawn_ctx *sc = arg;
+    pid_t p = fork();
+    if (p < 0) BAIL(err, SB_E_IO, "fork: %s", strerror(errno));
+    if (p == 0) {
+        /* Child: reset what the monitor changed, then become a fresh front image. */
+        sigset_t none;
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        (void)signal(SIGPIPE, SIG_DFL);
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int a = lift(ipc_fd), b = lift(sc->listen_fd);
+        if (a < 0 || b < 0 || dup2(a, FRONT_IPC_FD) < 0 || dup2(b, FRONT_LISTEN_FD) < 0) _exit(125);
+        (void)close_range(FRONT_LISTEN_FD + 1, ~0u, 0);
+        execv("/proc/self/exe", sc->argv);
+        _exit(127);
+    }
+    *pid = p;
+    return 0;
+}
+
+static int run_front(int argc, char **argv) {
+    sb_front_cfg cfg = {.ipc_fd = FRONT_IPC_FD,
+                        .listen_fd = FRONT_LISTEN_FD,
+                        .drop_privileges = true,
+                        .seccomp = true};
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc)
+            cfg.tls_cert = argv[++i];
+        else if (strcmp(argv[i], "--tls-key") == 0 && i + 1 < argc)
+            cfg.tls_key = argv[++i];
+        else if (strcmp(argv[i], "--log-json") == 0)
+            cfg.log_json = true;
+        else {
+            fprintf(stderr, "sealboxd front: bad argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+#if defined(__SANITIZE_ADDRESS__)
+    /* LeakSanitizer needs ptrace, which the filter forbids: sanitizer builds let a test turn
+     * the confinement off to check the same code for leaks. Release builds have no switch. */
+    const char *u = getenv("SEALBOX_TEST_UNCONFINED_FRONT");
+    if (u && strcmp(u, "1") == 0) cfg.seccomp = cfg.drop_privileges = false;
+#endif
+    sb_error err = {0};
+    if (sb_front_run(&cfg, &err) < 0) {
+        fprintf(stderr, "sealboxd front: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the monitor ---------------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--front") == 0) return run_front(argc, argv);
+
+    static const struct option OPTS[] = {
+        {"state-dir", required_argument, NULL, 's'},
+        {"listen", required_argument, NULL, 'l'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"insecure-loopback-tcp", no_argument, NULL, 'I'},
+        {"log-json", no_argument, NULL, 'j'},
+        {"log-file", required_argument, NULL, 'f'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"drain-seconds", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *state = NULL, *listen_s = NULL, *cert = NULL, *key = NULL, *logfile = NULL;
+    bool json = false, insecure = false;
+    enum sb_log_level level = SB_LOG_INFO;
+    uint64_t drain = 10;
+    sb_error err = {0};
+    int o;
+    while ((o = getopt_long(argc, argv, "h", OPTS, NULL)) != -1) {
+        switch (o) {
+        case 's': state = optarg; break;
+        case 'l': listen_s = optarg; break;
+        case 'c': cert = optarg; break;
+        case 'k': key = optarg; break;
+        case 'I': insecure = true; break;
+        case 'j': json = true; break;
+        case 'f': logfile = optarg; break;
+        case 'L':
+            if (sb_log_level_parse(optarg, &level) < 0) {
+                fprintf(stderr, "sealboxd: --log-level takes debug, info, warn or error\n");
+                return 2;
+            }
+            break;
+        case 'd':
+            if (sb_parse_u64(optarg, 3600, &drain, &err, "--drain-seconds") < 0 || !drain) {
+                fprintf(stderr, "sealboxd: --drain-seconds takes 1..3600\n");
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("sealboxd %s\n", SB_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!cert != !key) {
+        fprintf(stderr, "sealboxd: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+
+    char statebuf[4096];
+    if (!state) {
+        if (sb_default_state_dir(statebuf, sizeof(statebuf), &err) < 0) {
+            fprintf(stderr, "sealboxd: %s\n", err.msg);
+            return 2;
+        }
+        state = statebuf;
+    }
+    static struct logstate ls;
+    int logfd = 2;
+    if (logfile) {
+        logfd = open_log(logfile);
+        if (logfd < 0) {
+            fprintf(stderr, "sealboxd: %s: %s\n", logfile, strerror(errno));
+            return 1;
+        }
+    }
+    ls.file = logfile;
+    sb_log_init(&ls.log, logfd, level, json, "sealboxd");
+
+    /* The daemon holds keys: no core dumps, no ptrace by its own uid. */
+    (void)prctl(PR_SET_DUMPABLE, 0);
+    if (sb_state_dir_prepare(state, &err) < 0) {
+        sb_logf(&ls.log, SB_LOG_ERROR, "%s", err.msg);
+        return 1;
+    }
+    sb_listen_spec spec;
+    char def[4200];
+    if (!listen_s) {
+        (void)snprintf(def, sizeof(def), "unix:%s/%s", state, SB_SOCKET_FILE);
+        listen_s = def;
+    }
+    if (sb_listen_parse(listen_s, &spec, &err) < 0) {
+        fprintf(stderr, "sealboxd: %s\n", err.msg);
+        return 2;
+    }
+    if (spec.kind == SB_LISTEN_TCP && !cert && !(insecure && sb_listen_is_loopback(&spec))) {
+        fprintf(stderr, "sealboxd: a TCP listener needs --tls-cert and --tls-key (plain TCP only "
+                        "on loopback, with --insecure-loopback-tcp)\n");
+        return 2;
+    }
+    if (cert) {
+        /* Fail now, with a clear message, rather than in every front that starts. */
+        sb_tls_server *t = NULL;
+        if (sb_tls_server_new(cert, key, &t, &err) < 0) {
+            sb_logf(&ls.log, SB_LOG_ERROR, "%s", err.msg);
+            return 1;
+        }
+        sb_tls_server_free(t);
+    }
+    int lfd = -1;
+    if (sb_listen_open(&spec, &lfd, &err) < 0) {
+        sb_logf(&ls.log, SB_LOG_ERROR, "%s", err.msg);
+        return 1;
+    }
+    if (spec.kind == SB_LISTEN_UNIX)
+        sb_logf(&ls.log, SB_LOG_INFO, "listening on unix:%s", spec.path);
+    else
+        sb_logf(&ls.log, SB_LOG_INFO, "listening on tcp:%s:%u%s", spec.host, spec.port,
+                cert ? " (TLS)" : " (plain, loopback)");
+
+    struct spawn_ctx sc = {.listen_fd = lfd};
+    int n = 0;
+    sc.argv[n++] = (char *)"sealboxd";
+    sc.argv[n++] = (char *)"--front";
+    if (cert) {
+        sc.argv[n++] = (char *)"--tls-cert";
+        sc.argv[n++] = (char *)cert;
+        sc.argv[n++] = (char *)"--tls-key";
+        sc.argv[n++] = (char *)key;
+    }
+    if (json) sc.argv[n++] = (char *)"--log-json";
+    sc.argv[n] = NULL;
+
+    sb_monitor_cfg mc = {.state_dir = state,
+                         .log = &ls.log,
+                         .reopen_log = reopen_log,
+                         .reopen_arg = &ls,
+                         .spawn = spawn_front,
+                         .spawn_arg = &sc,
+                         .drain_seconds = (unsigned)drain};
+    sb_monitor *m = NULL;
+    int rc = 0;
+    if (sb_monitor_new(&mc, &m, &err) < 0 || sb_monitor_run(m, &err) < 0) {
+        sb_logf(&ls.log, SB_LOG_ERROR, "%s", err.msg);
+        rc = 1;
+    }
+    sb_monitor_free(m);
+    (void)close(lfd);
+    if (spec.kind == SB_LISTEN_UNIX) (void)unlink(spec.path);
+    return rc;
+}

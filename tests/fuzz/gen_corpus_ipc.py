@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""gen_corpus_ipc: writes the committed seed corpus of fuzz_ipc (front<->monitor messages).
+
+Valid messages of every type, plus truncated, oversized and hostile variants, all built here
+from the wire format in src/api/api.h. Run from the repository root:
+    python3 tests/fuzz/gen_corpus_ipc.py
+"""
+import os
+import struct
+
+OUT = os.path.join("tests", "fuzz", "corpus", "ipc")
+KEY = b"sbk_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def hdr(t, rid=1, flags=0):
+    return struct.pack("<HHI", t, flags, rid)
+
+
+def s(b):
+    return struct.pack("<I", len(b)) + b
+
+
+def lst(items):
+    return struct.pack("<H", len(items)) + b"".join(s(i) for i in items)
+
+
+def u8(v):
+    return struct.pack("<B", v)
+
+
+def u16(v):
+    return struct.pack("<H", v)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+SEEDS = {
+    "log": hdr(1) + u8(1) + s(b"front 12 serving"),
+    "health": hdr(2, 7),
+    "metrics": hdr(3) + s(KEY),
+    "tenant": hdr(4) + s(KEY),
+    "list": hdr(5) + s(KEY) + s(b"sbx_a") + u32(50) + u8(1) + lst([b"team=a", b"env=prod"]),
+    "get": hdr(6) + s(KEY) + s(b"sbx_0123"),
+    "create": hdr(7) + s(KEY) + s(b"default") + u32(512) + u32(1000) + u32(300) + u32(0)
+    + lst([b"A=1", b"PATH=/usr/bin"]) + lst([b"owner=ci"]),
+    "delete": hdr(8) + s(KEY) + s(b"sbx_1"),
+    "standby": hdr(9) + s(KEY) + s(b"sbx_1"),
+    "resume": hdr(10) + s(KEY) + s(b"sbx_1"),
+    "exec": hdr(11) + s(KEY) + s(b"sbx_1") + lst([b"sh", b"-c", b"echo hi"]) + lst([]) + s(b"/")
+    + s(b"\x00\x01stdin") + u32(30),
+    "reply": hdr(64) + u16(200) + u8(0) + s(b'{"ok":true}'),
+    "shutdown": hdr(65),
+    # hostile variants
+    "unknown_type": hdr(0x7fff) + b"junk",
+    "flags_set": hdr(2, 1, 1),
+    "trailing": hdr(2) + b"\x00",
+    "short_header": b"\x02\x00\x00",
+    "huge_len": hdr(4) + u32(0xFFFFFFFF),
+    "cred_over": hdr(4) + s(b"a" * 129),
+    "list_over": hdr(5) + s(KEY) + s(b"") + u32(1) + u8(0) + u16(17),
+    "nul_in_text": hdr(6) + s(KEY) + s(b"sbx\x00x"),
+    "ctrl_in_list": hdr(7) + s(KEY) + s(b"i") + u32(1) * 4 + lst([b"A=\n"]) + lst([]),
+    "truncated_list": hdr(11) + s(KEY) + s(b"sbx_1") + u16(3) + s(b"sh"),
+}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, data in SEEDS.items():
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    main()
