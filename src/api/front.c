@@ -551,6 +551,10 @@ static const char *method_name(enum evhttp_cmd_type m) {
     case EVHTTP_REQ_DELETE: return "DELETE";
     case EVHTTP_REQ_PUT: return "PUT";
     case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
     default: return "?";
     }
 }
@@ -651,8 +655,12 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
         evhttp_set_max_body_size(f->http, HTTP_BODY_MAX);
         evhttp_set_timeout(f->http, HTTP_TIMEOUT_S);
         (void)evhttp_set_flags(f->http, EVHTTP_SERVER_LINGERING_CLOSE);
+        /* Every method evhttp knows reaches the router, which answers 405 with Allow; only
+         * tokens it does not recognise get evhttp's own 501 (RFC 9110 section 9.1). */
         evhttp_set_allowed_methods(f->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
-                                                EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD);
+                                                EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD |
+                                                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                                EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
         evhttp_set_gencb(f->http, on_request, f);
         (void)evutil_make_socket_nonblocking(cfg->listen_fd);
         (void)evutil_make_socket_nonblocking(cfg->ipc_fd);

@@ -1,0 +1,70 @@
+// check_openapi: validates docs/api/openapi.yaml with a real OpenAPI validator, proves the
+// validator rejects a broken copy, then checks the document against a running sealboxd:
+// every documented operation answers with a documented status and content type (and the
+// required fields of its JSON schema), and every undocumented method/path pair is 404 or 405.
+// usage: node check_openapi.mjs SPEC SOCKET KEY SANDBOX_ID
+import SwaggerParser from "@apidevtools/swagger-parser";
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const [spec, sock, key, sbx] = process.argv.slice(2);
+let fails = 0, passes = 0;
+const ok = (c, what) => { if (c) passes++; else { fails++; console.log("FAIL   " + what); } };
+
+const api = await SwaggerParser.validate(spec);
+ok(api.openapi.startsWith("3."), "spec validates as OpenAPI 3");
+
+// The validator must be able to say no: drop the responses of one operation.
+const broken = JSON.parse(JSON.stringify(await SwaggerParser.parse(spec)));
+delete broken.paths["/v1/health"].get.responses;
+const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oas-")), "broken.json");
+fs.writeFileSync(tmp, JSON.stringify(broken));
+let refused = false;
+try { await SwaggerParser.validate(tmp); } catch { refused = true; }
+ok(refused, "validator refuses a document with an operation without responses");
+
+function request(method, p, auth) {
+  return new Promise((resolve, reject) => {
+    const headers = auth ? { Authorization: "Bearer " + key } : {};
+    const r = http.request({ socketPath: sock, path: p, method, headers }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode, type: res.headers["content-type"] || "", body }));
+    });
+    r.on("error", reject);
+    r.end();
+  });
+}
+
+const METHODS = ["get", "post", "put", "delete"];
+const fill = (p) => p.replace("{id}", sbx);
+for (const [p, item] of Object.entries(api.paths)) {
+  for (const m of METHODS) {
+    const op = item[m];
+    const res = await request(m.toUpperCase(), fill(p), true);
+    if (!op) {
+      ok(res.status === 405 || res.status === 404, `${m} ${p}: undocumented, got ${res.status}`);
+      continue;
+    }
+    const doc = op.responses[String(res.status)];
+    ok(doc, `${m} ${p}: status ${res.status} is not documented`);
+    if (!doc || !doc.content) continue;
+    const ct = Object.keys(doc.content).find((c) => res.type.startsWith(c));
+    ok(ct, `${m} ${p}: content type '${res.type}' is not documented for ${res.status}`);
+    const schema = ct && doc.content[ct].schema;
+    if (schema && schema.type === "object") {
+      const body = JSON.parse(res.body);
+      for (const f of schema.required || []) ok(f in body, `${m} ${p}: field '${f}' missing`);
+    }
+  }
+}
+// Endpoints that are not in the document must not be served.
+for (const p of ["/v1/sandboxes/" + sbx + "/files", "/v1/admin", "/v2/sandboxes", "/"])
+  for (const m of METHODS) {
+    const res = await request(m.toUpperCase(), p, true);
+    ok(res.status === 404 || res.status === 405, `${m} ${p}: not documented but answered ${res.status}`);
+  }
+console.log(`openapi: ${passes} passed, ${fails} failed`);
+process.exit(fails ? 1 : 0);
