@@ -18,5 +18,6 @@ int sb_cmd_verify(int argc, char **argv);
 int sb_cmd_collateral(int argc, char **argv);
 int sb_cmd_jwks(int argc, char **argv);
 int sb_cmd_admin(int argc, char **argv);
+int sb_cmd_run(int argc, char **argv);
 
 #endif

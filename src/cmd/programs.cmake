@@ -3,3 +3,32 @@
 # sealboxd: the daemon (monitor + front, one binary; see docs/api.md, docs/operations.md).
 add_executable(sealboxd ${CMAKE_SOURCE_DIR}/src/cmd/sealboxd.c)
 target_link_libraries(sealboxd PRIVATE sealbox_lib)
+
+# sb_no_sanitize(target): programs that run inside a sandbox are built WITHOUT ASan/UBSan
+# (docs/development.md, sanitizer policy: LeakSanitizer cannot ptrace under our seccomp filter).
+function(sb_no_sanitize tgt)
+  get_target_property(opts ${tgt} COMPILE_OPTIONS)
+  if(opts)
+    list(REMOVE_ITEM opts ${SB_SAN_FLAGS} -O1)
+    set_property(TARGET ${tgt} PROPERTY COMPILE_OPTIONS ${opts} -O2)
+  endif()
+  get_target_property(lopts ${tgt} LINK_OPTIONS)
+  if(lopts)
+    list(REMOVE_ITEM lopts ${SB_SAN_FLAGS})
+    set_property(TARGET ${tgt} PROPERTY LINK_OPTIONS ${lopts})
+  endif()
+endfunction()
+
+# sealbox-init: PID 1 of every jail sandbox. It links the few util/sandbox sources it needs
+# directly (not libsealbox, which is sanitized in test builds).
+add_executable(sealbox-init ${CMAKE_SOURCE_DIR}/src/cmd/sealbox-init.c
+               ${CMAKE_SOURCE_DIR}/src/sandbox/proto.c ${CMAKE_SOURCE_DIR}/src/util/reader.c
+               ${CMAKE_SOURCE_DIR}/src/util/writer.c ${CMAKE_SOURCE_DIR}/src/util/error.c)
+target_include_directories(sealbox-init PRIVATE ${CMAKE_SOURCE_DIR}/src)
+sb_no_sanitize(sealbox-init)
+add_dependencies(sealbox sealbox-init)
+
+# The sandbox escape probes (tests/integration/probes/): built without sanitizers, run inside.
+if(EXISTS ${CMAKE_SOURCE_DIR}/tests/integration/probes.cmake)
+  include(${CMAKE_SOURCE_DIR}/tests/integration/probes.cmake)
+endif()

@@ -24,6 +24,7 @@ static const struct sb_cmd COMMANDS[] = {
      sb_cmd_jwks},
     {"collateral", "manage the offline collateral cache (import, ls, prune)", sb_cmd_collateral},
     {"admin", "manage tenants and API keys of sealboxd (in its state directory)", sb_cmd_admin},
+    {"run", "run a command in a new sandbox (jail backend; needs root)", sb_cmd_run},
 };
 
 static int cmd_help(int argc, char **argv) {

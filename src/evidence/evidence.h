@@ -309,6 +309,63 @@ bool sb_nitro_sniff(const uint8_t *p, size_t n);
 
 /* ==== NVIDIA SPDM ========================================================================= */
 
+/* An NVIDIA GPU/NVSwitch attestation report: the SPDM 1.1 GET_MEASUREMENTS request (37 bytes)
+ * followed by the signed MEASUREMENTS response, parsed field by field. The signature is found
+ * where the structure puts it; bytes after it are counted in `trailing` (the caller decides
+ * what to do with them: the verifier accepts up to SB_SPDM_MAX_TRAILING with a warning). */
+#define SB_SPDM_REQUEST_LEN 37
+#define SB_SPDM_NONCE_LEN 32
+#define SB_SPDM_MAX_BLOCKS 255        /* NumberOfBlocks is one byte */
+#define SB_SPDM_MAX_RECORD (1u << 20) /* measurement record (3-byte length) */
+#define SB_SPDM_MAX_OPAQUE 1024       /* SPDM 1.1: OpaqueLength <= 1024 */
+#define SB_SPDM_MAX_OPAQUE_FIELDS 64
+#define SB_SPDM_MAX_TRAILING 64
+#define SB_SPDM_MAX_REPORT (64u << 10)
+
+typedef struct sb_spdm_block {
+    uint8_t index;     /* 1..254 */
+    uint8_t spec;      /* MeasurementSpecification (bit 0: DMTF) */
+    uint8_t dmtf_type; /* DMTFSpecMeasurementValueType (DMTF blocks only) */
+    const uint8_t *value;
+    size_t value_len;
+} sb_spdm_block;
+
+typedef struct sb_spdm_opaque_field {
+    uint16_t type; /* NVIDIA opaque data: u16 type, u16 length, value (little-endian) */
+    const uint8_t *p;
+    size_t n;
+} sb_spdm_opaque_field;
+
+typedef struct sb_spdm_report {
+    uint8_t version;      /* 0x11 */
+    uint8_t req_param1;   /* bit 0: signature requested */
+    uint8_t req_param2;   /* 0xff: all measurements */
+    uint8_t slot;         /* SlotIDParam of the request */
+    const uint8_t *nonce; /* the requester's nonce (32 bytes) */
+    uint8_t resp_param1, resp_param2;
+    size_t n_blocks;
+    sb_spdm_block blocks[SB_SPDM_MAX_BLOCKS];
+    const uint8_t *resp_nonce; /* 32 bytes */
+    const uint8_t *opaque;
+    size_t opaque_len;
+    size_t n_fields; /* opaque data as NVIDIA TLV fields */
+    sb_spdm_opaque_field fields[SB_SPDM_MAX_OPAQUE_FIELDS];
+    const uint8_t *signed_part; /* request || response up to the signature */
+    size_t signed_len;
+    const uint8_t *signature;
+    size_t sig_len;
+    size_t trailing; /* bytes after the signature */
+} sb_spdm_report;
+
+/* Parses request || response with a signature of sig_len bytes (96 for ECDSA P-384). */
+int sb_spdm_parse(const uint8_t *p, size_t n, size_t sig_len, sb_error *err,
+                  sb_spdm_report *out) SB_WUR;
+/* The opaque field of a type, or NULL. */
+const sb_spdm_opaque_field *sb_spdm_field(const sb_spdm_report *r, uint16_t type);
+/* A report stored as hex text (surrounding whitespace allowed); *out is malloc'ed. */
+int sb_spdm_from_hex(const uint8_t *p, size_t n, uint8_t **out, size_t *outlen,
+                     sb_error *err) SB_WUR;
+
 /* ==== Protocol Buffers wire format (bounded reader; used by the go-tpm-tools container) ==== */
 
 #define SB_PB_MAX_VARINT_BYTES 10u

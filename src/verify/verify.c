@@ -12,6 +12,7 @@ static const struct sb_verifier *const VERIFIERS[] = {
     &sb_verifier_tpm,            /* TPM 2.0 quotes (GCE, Shielded VM, Trustee) */
     &sb_verifier_azure_snp_vtpm, /* Azure HCL report + vTPM quote */
     &sb_verifier_nitro,          /* AWS Nitro Enclaves attestation documents */
+    &sb_verifier_nvidia,         /* NVIDIA GPU/NVSwitch SPDM measurement reports */
     NULL,                        /* keep last */
 };
 

@@ -90,6 +90,15 @@ void sb_nitro_ctx_free(sb_nitro_ctx *c);
 int sb_nitro_verify(sb_nitro_ctx *c, const struct sb_verify_opts *o, const uint8_t *doc, size_t n,
                     json_t **claims, sb_error *err) SB_WUR;
 /* ==== NVIDIA ==== */
+/* NVIDIA GPU / NVSwitch SPDM 1.1 measurement reports: a hex (or binary) report with its PEM
+ * chain (a second evidence file or --certs), or the attestation SDK's JSON evidence list (one
+ * entry per device). P-384 signature by the device leaf, chain to the pinned NVIDIA Device
+ * Identity CA at o->at, FWID binding, nonce (o->nonce, 32 bytes); measurements "block<N>"
+ * ("gpu<i>.block<N>" for several devices). OCSP and RIMs are reported as unchecked
+ * (docs/verify-nvidia.md). */
+extern const struct sb_verifier sb_verifier_nvidia;
+extern const char sb_nvidia_root_pem[];
+extern const uint8_t sb_nvidia_root_sha256[32];
 /* ==== TPM 2.0 / Azure vTPM ==== */
 
 /* TPM 2.0 quotes in go-tpm-tools, go-attestation, Trustee and Azure containers (src/verify/tpm.c,

@@ -1,0 +1,133 @@
+/* cmd_run: `sealbox run [options] -- CMD [ARGS...]` — create a jail sandbox, run CMD with its
+ * stdio streamed, destroy the sandbox. Exit status: CMD's own (128+N for signal N), 124
+ * timeout, 137 out of memory, 125 sealbox failed, 126 cannot execute, 127 not found. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+
+#include "cmd.h"
+#include "run_opts.h"
+#include "sandbox/sandbox.h"
+
+#define EXIT_SB_FAIL 125
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: sealbox run [OPTIONS] -- CMD [ARGS...]\n\n"
+            "Runs CMD in a new jail sandbox (namespaces, seccomp, Landlock, cgroups) and removes\n"
+            "the sandbox afterwards. Needs root.\n\n"
+            "options:\n"
+            "  --image NAME          image ('host': the host's /usr, the default; or an imported\n"
+            "                        image's digest or name)\n"
+            "  --mount SRC:DST[:ro]  bind a host path into the sandbox (repeatable)\n"
+            "  --env K=V             set an environment variable (repeatable); the environment is\n"
+            "                        exactly these, plus PATH when not given\n"
+            "  --workdir DIR         working directory inside (default /)\n"
+            "  --memory SIZE         memory limit incl. the writable layer (default 512M)\n"
+            "  --pids N              process limit (default 512)\n"
+            "  --cpus N              CPU limit, e.g. 0.5 or 2 (default: none)\n"
+            "  --disk SIZE           size of the writable layer, a tmpfs (default 256M)\n"
+            "  --timeout DURATION    kill the sandbox after e.g. 30, 30s, 500ms, 5m\n"
+            "  --net none            loopback only (the default and only mode)\n"
+            "  --hostname NAME       uts hostname (default 'sandbox')\n"
+            "  --tty                 give CMD a pseudo-terminal\n"
+            "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
+            "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
+            "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
+            SB_SANDBOX_STATE_DIR);
+}
+
+static int fail(const char *what, const char *msg) {
+    fprintf(stderr, "sealbox run: %s%s%s\n", what, msg && *msg ? ": " : "", msg ? msg : "");
+    return EXIT_SB_FAIL;
+}
+
+int sb_cmd_run(int argc, char **argv) {
+    struct sb_run_opts o;
+    sb_error err = {0};
+    int first = 0;
+    int rc = sb_run_opts_parse(&o, argc, argv, &first, &err);
+    if (rc == SB_RUN_OPTS_HELP) {
+        usage(stdout);
+        sb_run_opts_free(&o);
+        return 0;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "sealbox run: %s (see 'sealbox run --help')\n", err.msg);
+        sb_run_opts_free(&o);
+        return EXIT_SB_FAIL;
+    }
+    if (first >= argc) {
+        sb_run_opts_free(&o);
+        return fail("no command given", "usage: sealbox run [OPTIONS] -- CMD [ARGS...]");
+    }
+    if (o.tty) {
+        const char *term = getenv("TERM");
+        if (term && sb_run_opts_add_env(&o, "TERM", term, &err) < 0) {
+            sb_run_opts_free(&o);
+            return fail("environment", err.msg);
+        }
+    }
+
+    /* block the signals we forward; the library reads them from a signalfd */
+    sigset_t fwd, old;
+    sigemptyset(&fwd);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    for (size_t i = 0; i < SB_ARRAY_LEN(sigs); i++)
+        sigaddset(&fwd, sigs[i]);
+    sigprocmask(SIG_BLOCK, &fwd, &old);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+
+    sb_sandbox *sb = NULL;
+    rc = sb_jail_backend.create(&o.cfg, &sb, &err);
+    if (rc < 0) {
+        if (sfd >= 0) close(sfd);
+        sb_run_opts_free(&o);
+        return fail("cannot create the sandbox", err.msg);
+    }
+
+    struct termios saved;
+    bool raw = false;
+    struct sb_exec_req req = {.argv = argv + first,
+                              .env = o.env,
+                              .workdir = o.workdir,
+                              .tty = o.tty,
+                              .stdin_fd = 0,
+                              .stdout_fd = 1,
+                              .stderr_fd = 2,
+                              .timeout_ms = o.timeout_ms,
+                              .signal_fd = sfd};
+    if (o.tty && isatty(0) && tcgetattr(0, &saved) == 0) {
+        struct termios t = saved;
+        cfmakeraw(&t);
+        raw = tcsetattr(0, TCSANOW, &t) == 0;
+        struct winsize ws;
+        if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
+            req.rows = ws.ws_row;
+            req.cols = ws.ws_col;
+        }
+    }
+    struct sb_exit ex = {SB_EXIT_SANDBOX_GONE, 0};
+    rc = sb_jail_backend.exec(sb, &req, &ex, &err);
+    if (raw) (void)tcsetattr(0, TCSANOW, &saved);
+    sb_jail_backend.destroy(sb);
+    if (sfd >= 0) close(sfd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    sb_run_opts_free(&o);
+    if (rc < 0) return fail("exec", err.msg);
+    switch (ex.kind) {
+    case SB_EXIT_TIMEOUT: fprintf(stderr, "killed: timeout\n"); break;
+    case SB_EXIT_OOM: fprintf(stderr, "killed: out of memory\n"); break;
+    case SB_EXIT_SANDBOX_GONE:
+        fprintf(stderr, "sealbox run: the sandbox ended unexpectedly\n");
+        break;
+    default: break;
+    }
+    return sb_exit_status(&ex);
+}

@@ -1,0 +1,425 @@
+/* sealbox-init: PID 1 of every jail sandbox. Reaps orphans, runs the commands the host sends
+ * on fd 3 (typed frames parsed with sb_reader), streams their stdio and reports how they ended.
+ * It runs as uid 65533 inside the sandbox, non-dumpable, so workloads (uid 0, no capabilities)
+ * can neither ptrace it, read its memory, signal it nor take over its socket. Built without
+ * ASan (docs/development.md: it runs under the sandbox's seccomp filter). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+
+#define CTL 3
+#define MAX_JOBS 64
+
+extern char **environ;
+
+struct job {
+    bool used;
+    uint32_t id;
+    pid_t pid;
+    bool tty;
+    int in, out, err; /* host-side ends; with a tty, in == out == the pty master */
+    int fail_kind;    /* -1, or the sb_exit_kind of a failed exec */
+    int fail_errno;
+    uint8_t pend[SB_PROTO_MAX_DATA];
+    size_t pend_len, pend_off;
+    bool close_in_after; /* EOF queued behind pending data */
+};
+
+static struct job jobs[MAX_JOBS];
+
+static void send_frame(sb_writer *w) {
+    if (sb_writer_status(w) < 0) return;
+    ssize_t n;
+    do
+        n = send(CTL, w->buf, w->len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) _exit(0); /* the host is gone */
+}
+
+static void send_simple(enum sb_msg_type t, uint32_t id, uint32_t v) {
+    sb_writer w;
+    sb_writer_init(&w, 64);
+    if (sb_msg_encode_simple(&w, t, id, v) == 0) send_frame(&w);
+    sb_writer_free(&w);
+}
+
+static void send_data(enum sb_msg_type t, uint32_t id, const void *p, size_t n) {
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    if (sb_msg_encode_data(&w, t, id, p, n) == 0) send_frame(&w);
+    sb_writer_free(&w);
+}
+
+static void send_error(uint32_t id, const char *fmt, ...) SB_PRINTF(2, 3);
+static void send_error(uint32_t id, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    send_data(SB_MSG_ERROR, id, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static void send_exit(uint32_t id, int kind, int code) {
+    sb_writer w;
+    sb_writer_init(&w, 64);
+    if (sb_msg_encode_exit(&w, id, (uint8_t)kind, code) == 0) send_frame(&w);
+    sb_writer_free(&w);
+}
+
+static void close_fd(int *fd) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+}
+
+static struct job *find(uint32_t id) {
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (jobs[i].used && jobs[i].id == id) return &jobs[i];
+    return NULL;
+}
+
+/* Forwards what one output fd holds now; false at EOF or error. */
+static bool pump_out(struct job *j, int fd, enum sb_msg_type t) {
+    uint8_t buf[SB_PROTO_MAX_DATA];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (n <= 0) return false; /* EOF, or EIO on a pty whose slave side is closed */
+    send_data(t, j->id, buf, (size_t)n);
+    return true;
+}
+
+static void drain(struct job *j, int *fd, enum sb_msg_type t) {
+    if (*fd < 0) return;
+    for (int i = 0; i < 1024; i++) { /* bounded: a writer that keeps going is cut off */
+        uint8_t buf[SB_PROTO_MAX_DATA];
+        ssize_t n = read(*fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        send_data(t, j->id, buf, (size_t)n);
+    }
+}
+
+static void finish(struct job *j, int status) {
+    drain(j, &j->out, SB_MSG_STDOUT);
+    if (!j->tty) drain(j, &j->err, SB_MSG_STDERR);
+    if (j->fail_kind >= 0)
+        send_exit(j->id, j->fail_kind, j->fail_errno);
+    else if (WIFSIGNALED(status))
+        send_exit(j->id, SB_EXIT_SIGNALED, WTERMSIG(status));
+    else
+        send_exit(j->id, SB_EXIT_EXITED, WEXITSTATUS(status));
+    if (!j->tty) close_fd(&j->in);
+    close_fd(&j->out);
+    close_fd(&j->err);
+    j->in = -1;
+    j->used = false;
+}
+
+static void reap(void) {
+    for (;;) {
+        int status;
+        pid_t p = waitpid(-1, &status, WNOHANG);
+        if (p <= 0) return;
+        for (int i = 0; i < MAX_JOBS; i++)
+            if (jobs[i].used && jobs[i].pid == p) finish(&jobs[i], status);
+    }
+}
+
+/* In the child: from init's credentials to the workload's (uid 0, no capabilities at all). */
+static int drop_to_workload(void) {
+    for (int cap = 0; cap <= 63; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -1;
+    if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) return -1;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return -1;
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof(d));
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+__attribute__((noreturn)) static void child(const struct sb_msg_exec *e, int in, int out, int err,
+                                            const char *pts, int errw) {
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    setsid();
+    if (pts) {
+        int s = open(pts, O_RDWR);
+        if (s < 0 || ioctl(s, TIOCSCTTY, 0) != 0) _exit(125);
+        in = out = err = s;
+    }
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(125);
+    int ew = fcntl(errw, F_DUPFD_CLOEXEC, 3);
+    if (ew < 0) _exit(125);
+    /* nothing of init's reaches the workload: not the control socket, not other jobs' pipes */
+    if (ew > 3) (void)syscall(SYS_close_range, 3u, (unsigned)ew - 1, 0u);
+    (void)syscall(SYS_close_range, (unsigned)ew + 1, ~0u, 0u);
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oom >= 0) {
+        /* the OOM killer takes the workload, never init */
+        (void)!write(oom, "1000", 4);
+        close(oom);
+    }
+    int rep[2] = {0, 0};
+    if (drop_to_workload() != 0) {
+        rep[0] = 3;
+        rep[1] = errno;
+        (void)!write(ew, rep, sizeof(rep));
+        _exit(125);
+    }
+    if (chdir(e->workdir) != 0) {
+        rep[0] = 1;
+        rep[1] = errno;
+        (void)!write(ew, rep, sizeof(rep));
+        _exit(126);
+    }
+    environ = e->env;
+    execvp(e->argv[0], e->argv);
+    rep[0] = 2;
+    rep[1] = errno;
+    (void)!write(ew, rep, sizeof(rep));
+    _exit(127);
+}
+
+static void start(uint32_t id, const struct sb_msg_exec *e) {
+    if (find(id)) {
+        send_error(id, "exec id %u is already running", id);
+        send_exit(id, SB_EXIT_NOEXEC, EEXIST);
+        return;
+    }
+    struct job *j = NULL;
+    for (int i = 0; i < MAX_JOBS && !j; i++)
+        if (!jobs[i].used) j = &jobs[i];
+    if (!j) {
+        send_error(id, "too many concurrent commands (at most %d)", MAX_JOBS);
+        send_exit(id, SB_EXIT_NOEXEC, EAGAIN);
+        return;
+    }
+    int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, ep[2] = {-1, -1};
+    int master = -1;
+    char pts[64] = "";
+    bool ok = pipe2(ep, O_CLOEXEC) == 0;
+    if (ok && e->tty) {
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        ok = master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 &&
+             ptsname_r(master, pts, sizeof(pts)) == 0;
+        if (ok && e->rows && e->cols) {
+            struct winsize ws = {.ws_row = e->rows, .ws_col = e->cols};
+            (void)ioctl(master, TIOCSWINSZ, &ws);
+        }
+    } else if (ok) {
+        ok = pipe2(pin, O_CLOEXEC) == 0 && pipe2(pout, O_CLOEXEC) == 0 &&
+             pipe2(perr, O_CLOEXEC) == 0;
+    }
+    pid_t pid = ok ? fork() : -1;
+    if (pid == 0) child(e, pin[0], pout[1], perr[1], e->tty ? pts : NULL, ep[1]);
+    int saved = errno;
+    close_fd(&ep[1]);
+    close_fd(&pin[0]);
+    close_fd(&pout[1]);
+    close_fd(&perr[1]);
+    if (pid < 0) {
+        send_error(id, "cannot start the command: %s", strerror(saved));
+        send_exit(id, SB_EXIT_NOEXEC, saved);
+        close_fd(&ep[0]);
+        close_fd(&pin[1]);
+        close_fd(&pout[0]);
+        close_fd(&perr[0]);
+        close_fd(&master);
+        return;
+    }
+    memset(j, 0, sizeof(*j));
+    j->used = true;
+    j->id = id;
+    j->pid = pid;
+    j->tty = e->tty;
+    j->fail_kind = -1;
+    if (e->tty) {
+        j->in = j->out = master;
+        j->err = -1;
+    } else {
+        j->in = pin[1];
+        j->out = pout[0];
+        j->err = perr[0];
+    }
+    (void)fcntl(j->out, F_SETFL, O_NONBLOCK);
+    if (j->err >= 0) (void)fcntl(j->err, F_SETFL, O_NONBLOCK);
+    if (!e->tty) (void)fcntl(j->in, F_SETFL, O_NONBLOCK);
+    /* the exec either succeeds (the pipe closes) or reports where it failed */
+    int rep[2];
+    ssize_t n;
+    do
+        n = read(ep[0], rep, sizeof(rep));
+    while (n < 0 && errno == EINTR);
+    close_fd(&ep[0]);
+    if (n == (ssize_t)sizeof(rep)) {
+        j->fail_errno = rep[1];
+        if (rep[0] == 1) {
+            send_error(id, "cannot change directory to %s: %s", e->workdir, strerror(rep[1]));
+            j->fail_kind = SB_EXIT_NOEXEC;
+        } else if (rep[0] == 2) {
+            j->fail_kind =
+                rep[1] == ENOENT || rep[1] == ENOTDIR ? SB_EXIT_NOTFOUND : SB_EXIT_NOEXEC;
+            send_error(id, "%s: %s", e->argv[0], strerror(rep[1]));
+        } else {
+            send_error(id, "cannot drop privileges: %s", strerror(rep[1]));
+            j->fail_kind = SB_EXIT_NOEXEC;
+        }
+    } else {
+        send_simple(SB_MSG_STARTED, id, (uint32_t)pid);
+    }
+}
+
+static void flush_stdin(struct job *j) {
+    while (j->pend_off < j->pend_len) {
+        ssize_t n = write(j->in, j->pend + j->pend_off, j->pend_len - j->pend_off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) { /* the reader is gone: drop what is left */
+            j->pend_off = j->pend_len;
+            break;
+        }
+        j->pend_off += (size_t)n;
+    }
+    j->pend_len = j->pend_off = 0;
+    if (j->close_in_after && !j->tty) close_fd(&j->in);
+}
+
+static void handle(const uint8_t *frame, size_t len) {
+    struct sb_msg m;
+    sb_error err = {0};
+    if (sb_msg_parse(frame, len, &m, &err) < 0) {
+        send_error(0, "refused a message: %s", err.msg);
+        return;
+    }
+    struct job *j = find(m.exec_id);
+    switch (m.type) {
+    case SB_MSG_EXEC: start(m.exec_id, &m.exec); break;
+    case SB_MSG_STDIN:
+        if (!j || j->in < 0) break;
+        if (m.data_len == 0) {
+            j->close_in_after = true;
+        } else {
+            for (size_t i = 0; i < m.data_len; i++)
+                j->pend[i] = m.data[i];
+            j->pend_len = m.data_len;
+            j->pend_off = 0;
+        }
+        flush_stdin(j);
+        break;
+    case SB_MSG_SIGNAL:
+        for (int i = 0; i < MAX_JOBS; i++)
+            if (jobs[i].used && (m.exec_id == 0 || jobs[i].id == m.exec_id))
+                (void)kill(-jobs[i].pid, (int)m.u32);
+        break;
+    case SB_MSG_RESIZE:
+        if (j && j->tty) {
+            struct winsize ws = {.ws_row = m.rows, .ws_col = m.cols};
+            (void)ioctl(j->out, TIOCSWINSZ, &ws);
+        }
+        break;
+    default: send_error(m.exec_id, "message type %u is not for sealbox-init", m.type); break;
+    }
+    sb_msg_free(&m);
+}
+
+int main(void) {
+    /* nothing in the sandbox may ptrace init or read its memory */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return 125;
+    (void)prctl(PR_SET_NAME, "sealbox-init", 0, 0, 0); /* exec'd from a memfd */
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
+    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) return 125;
+    (void)fcntl(CTL, F_SETFD, FD_CLOEXEC);
+    send_simple(SB_MSG_READY, 0, SB_PROTO_VERSION);
+
+    static uint8_t frame[SB_PROTO_MAX_FRAME];
+    for (;;) {
+        struct pollfd p[2 + 3 * MAX_JOBS];
+        struct job *owner[2 + 3 * MAX_JOBS];
+        int np = 0;
+        bool pending = false;
+        for (int i = 0; i < MAX_JOBS; i++)
+            if (jobs[i].used && jobs[i].pend_len) pending = true;
+        /* while a command's stdin is backed up, stop reading the host (back-pressure) */
+        p[np] = (struct pollfd){.fd = pending ? -1 : CTL, .events = POLLIN};
+        owner[np++] = NULL;
+        p[np] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        owner[np++] = NULL;
+        for (int i = 0; i < MAX_JOBS; i++) {
+            struct job *j = &jobs[i];
+            if (!j->used) continue;
+            if (j->out >= 0) {
+                p[np] = (struct pollfd){.fd = j->out, .events = POLLIN};
+                owner[np++] = j;
+            }
+            if (j->err >= 0) {
+                p[np] = (struct pollfd){.fd = j->err, .events = POLLIN};
+                owner[np++] = j;
+            }
+            if (j->pend_len) {
+                p[np] = (struct pollfd){.fd = j->in, .events = POLLOUT};
+                owner[np++] = j;
+            }
+        }
+        if (poll(p, (nfds_t)np, -1) < 0) {
+            if (errno == EINTR) continue;
+            return 125;
+        }
+        if (p[1].revents) {
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof(si)) > 0) {
+            }
+            reap();
+            continue; /* job fds may have been closed */
+        }
+        for (int k = 2; k < np; k++) {
+            struct job *j = owner[k];
+            if (!p[k].revents || !j->used) continue;
+            if (p[k].events & POLLOUT) {
+                flush_stdin(j);
+            } else if (p[k].fd == j->out) {
+                if (!pump_out(j, j->out, SB_MSG_STDOUT)) {
+                    if (j->tty) j->in = -1;
+                    close_fd(&j->out);
+                }
+            } else if (p[k].fd == j->err) {
+                if (!pump_out(j, j->err, SB_MSG_STDERR)) close_fd(&j->err);
+            }
+        }
+        if (p[0].revents & POLLIN) {
+            ssize_t n = recv(CTL, frame, sizeof(frame), MSG_TRUNC);
+            if (n < 0 && errno == EINTR) continue;
+            if (n == 0) return 0; /* the host closed: the sandbox ends with init */
+            if (n < 0) return 125;
+            if ((size_t)n > sizeof(frame)) {
+                send_error(0, "refused a frame of %zd bytes (limit %u)", n, SB_PROTO_MAX_FRAME);
+                continue;
+            }
+            handle(frame, (size_t)n);
+        } else if (p[0].revents & (POLLHUP | POLLERR)) {
+            return 0;
+        }
+    }
+}

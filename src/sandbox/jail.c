@@ -1,0 +1,1255 @@
+/* jail: the namespaces + seccomp + Landlock + cgroups backend. create() is one ordered
+ * pipeline of named steps, deny by default: the host half prepares what needs host privilege
+ * (cgroup, uid map, idmapped image mounts), the child half builds the sandbox and becomes
+ * sealbox-init. Everything it makes dies with the sandbox's last process or is removed by
+ * destroy(): mounts live only in the sandbox's mount namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+
+#define READY_TIMEOUT_MS 10000
+
+struct sb_sandbox {
+    const struct sb_backend_ops *ops;
+    char id[SB_SANDBOX_ID_LEN + 1];
+    char *state_dir;
+    char *dir;       /* <state>/sandboxes/<id> */
+    char *slot_path; /* <state>/slots/<n> */
+    char *image_digest;
+    struct sb_cgroup *cg;
+    pid_t init_pid;
+    int pidfd;
+    int ctl; /* SOCK_SEQPACKET to sealbox-init */
+    uint32_t next_exec;
+    uint64_t oom_base;
+};
+
+const char *sb_sandbox_id(const sb_sandbox *sb) { return sb->id; }
+const char *sb_sandbox_image_digest(const sb_sandbox *sb) { return sb->image_digest; }
+pid_t sb_sandbox_init_pid(const sb_sandbox *sb) { return sb->init_pid; }
+const char *sb_sandbox_cgroup_mode(const sb_sandbox *sb) {
+    return sb->cg && sb->cg->mode == SB_CG_V2 ? "v2" : "v1";
+}
+
+/* ---- exit statuses ------------------------------------------------------------------------ */
+
+int sb_exit_status(const struct sb_exit *e) {
+    switch (e->kind) {
+    case SB_EXIT_EXITED: return e->code & 0xff;
+    case SB_EXIT_SIGNALED: return 128 + (e->code & 0x7f);
+    case SB_EXIT_NOTFOUND: return 127;
+    case SB_EXIT_NOEXEC: return 126;
+    case SB_EXIT_TIMEOUT: return 124;
+    case SB_EXIT_OOM: return 137;
+    case SB_EXIT_SANDBOX_GONE: return 125;
+    default: return 125;
+    }
+}
+
+const char *sb_exit_kind_name(enum sb_exit_kind k) {
+    static const char *const n[SB_EXIT_KIND_MAX] = {"exited",         "signaled", "not found",
+                                                    "cannot execute", "timeout",  "out of memory",
+                                                    "sandbox gone"};
+    return (unsigned)k < SB_EXIT_KIND_MAX ? n[k] : "unknown";
+}
+
+/* ---- preflight ----------------------------------------------------------------------------- */
+
+int sb_jail_preflight(sb_error *err) {
+    if (geteuid() != 0)
+        BAIL(err, SB_E_POLICY,
+             "sandbox: the jail needs root (uid 0 on the host); rootless operation is not "
+             "supported yet");
+    if (access("/proc/self/ns/user", F_OK) != 0)
+        BAIL(err, SB_E_UNSUPPORTED, "sandbox: this kernel has no user namespaces");
+    return 0;
+}
+
+/* ---- the child half: runs in the new namespaces, ends by exec'ing sealbox-init ------------- */
+
+struct child {
+    const struct sb_sandbox_config *cfg;
+    const char *dir; /* <state>/sandboxes/<id> */
+    const char *id;
+    bool host_image;
+    int sync;     /* reports a failed step to the parent; CLOEXEC, so EOF means exec */
+    int ctl;      /* becomes fd 3 of sealbox-init */
+    int init_fd;  /* sealed memfd holding sealbox-init */
+    int image_fd; /* detached, idmapped, read-only image mount (from the parent) */
+    int mount_fds[SB_SANDBOX_MAX_MOUNTS];
+    int root_fd;
+    int mnt_fd;      /* O_PATH of <dir>/mnt in the sandbox's mount namespace */
+    char mnt[4096];  /* the tmpfs holding every writable byte of the sandbox */
+    char root[4096]; /* mnt/root: becomes / */
+    char old[128];   /* where the host root sits during setup: /.sb-old-<id> */
+};
+
+static int errno_fail(sb_error *err, const char *what) {
+    return sb_error_set(err, SB_E_IO, "%s: %s", what, strerror(errno));
+}
+
+static int recv_fds(struct child *c, sb_error *err) {
+    size_t want = 1 + c->cfg->n_mounts;
+    char data[8];
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * (SB_SANDBOX_MAX_MOUNTS + 1))];
+        struct cmsghdr align;
+    } u;
+    struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = u.buf,
+                       .msg_controllen = CMSG_SPACE(sizeof(int) * want)};
+    ssize_t r;
+    do
+        r = recvmsg(c->sync, &m, MSG_CMSG_CLOEXEC);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0) return sb_error_set(err, SB_E_IO, "the parent went away before 'go'");
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int) * want))
+        return sb_error_set(err, SB_E_IO, "'go' carried the wrong file descriptors");
+    int fds[SB_SANDBOX_MAX_MOUNTS + 1];
+    memcpy(fds, CMSG_DATA(cm), sizeof(int) * want);
+    c->image_fd = fds[0];
+    for (size_t i = 0; i < c->cfg->n_mounts; i++)
+        c->mount_fds[i] = fds[1 + i];
+    return 0;
+}
+
+static int st_wait_parent(struct child *c, sb_error *err) { return recv_fds(c, err); }
+
+/* Still the host's uid 0 (unmapped): owner permission on the root-owned state directory lets
+ * us reach the mount point without any capability over it. */
+static int st_open_mount_point(struct child *c, sb_error *err) {
+    char p[4096];
+    sb_fmt(p, sizeof(p), "%s/mnt", c->dir);
+    c->mnt_fd = open(p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (c->mnt_fd < 0) return errno_fail(err, "open the sandbox mount point");
+    return 0;
+}
+
+static int st_become_root(struct child *c, sb_error *err) {
+    (void)c;
+    if (setresgid(0, 0, 0) != 0) return errno_fail(err, "setresgid(0)");
+    if (setresuid(0, 0, 0) != 0) return errno_fail(err, "setresuid(0)");
+    return 0;
+}
+
+static int st_cgroup_ns(struct child *c, sb_error *err) {
+    (void)c;
+    if (unshare(CLONE_NEWCGROUP) != 0) return errno_fail(err, "unshare(CLONE_NEWCGROUP)");
+    return 0;
+}
+
+static int st_private_mounts(struct child *c, sb_error *err) {
+    (void)c;
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return errno_fail(err, "make / private");
+    return 0;
+}
+
+static int mkdir_at(const char *base, const char *rel, unsigned mode, sb_error *err) {
+    char p[4096];
+    sb_fmt(p, sizeof(p), "%s/%s", base, rel);
+    if (mkdir(p, mode) != 0 && errno != EEXIST)
+        return sb_error_set(err, SB_E_IO, "mkdir %s: %s", p, strerror(errno));
+    if (chmod(p, mode) != 0) return errno_fail(err, "chmod");
+    return 0;
+}
+
+/* The tmpfs holding every writable byte. Made with the new mount API and attached through the
+ * mount point's fd (opened before the uid change), so the sandbox's root needs no search
+ * permission on the state directory; from here on setup works relative to the tmpfs (cwd). */
+static int st_writable_layer(struct child *c, sb_error *err) {
+    char v[32];
+    int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+    if (fs < 0) return errno_fail(err, "fsopen tmpfs");
+    int rc = 0;
+    sb_fmt(v, sizeof(v), "%llu", (unsigned long long)c->cfg->disk_bytes);
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "size", v, 0) != 0) rc = errno_fail(err, "tmpfs size");
+    /* inodes bounded too (one per 4 KiB), so inode exhaustion stays inside */
+    sb_fmt(v, sizeof(v), "%llu", (unsigned long long)(c->cfg->disk_bytes / 4096 + 1024));
+    if (rc == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", v, 0) != 0)
+        rc = errno_fail(err, "tmpfs nr_inodes");
+    if (rc == 0 && fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) != 0)
+        rc = errno_fail(err, "tmpfs mode");
+    if (rc == 0 && fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0)
+        rc = errno_fail(err, "create the writable layer (tmpfs)");
+    int m = rc == 0 ? fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) : -1;
+    close(fs);
+    if (rc < 0) return rc;
+    if (m < 0) return errno_fail(err, "fsmount the writable layer");
+    if (move_mount(m, "", c->mnt_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0)
+        rc = errno_fail(err, "attach the writable layer");
+    else if (fchdir(m) != 0)
+        rc = errno_fail(err, "enter the writable layer");
+    close(m);
+    close(c->mnt_fd);
+    c->mnt_fd = -1;
+    TRY(rc);
+    sb_fmt(c->mnt, sizeof(c->mnt), ".");
+    sb_fmt(c->root, sizeof(c->root), "root");
+    TRY(mkdir_at(c->mnt, "root", 0755, err));
+    TRY(mkdir_at(c->mnt, "lower", 0755, err));
+    TRY(mkdir_at(c->mnt, "upper", 0755, err));
+    TRY(mkdir_at(c->mnt, "work", 0755, err));
+    return 0;
+}
+
+static int write_file(const char *dir, const char *name, const char *text, sb_error *err) {
+    char p[4096];
+    sb_fmt(p, sizeof(p), "%s/%s", dir, name);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return sb_error_set(err, SB_E_IO, "create %s: %s", p, strerror(errno));
+    size_t n = strlen(text);
+    ssize_t w = write(fd, text, n);
+    close(fd);
+    if (w != (ssize_t)n) return sb_error_set(err, SB_E_IO, "write %s", p);
+    return 0;
+}
+
+/* The host image: a skeleton root in the writable layer (merged-/usr symlinks, a minimal /etc)
+ * and the host's /usr as an overlay (idmapped read-only lower, writes go to the tmpfs). */
+static int build_host_root(struct child *c, sb_error *err) {
+    static const char *const dirs[] = {"usr", "etc", "proc",    "dev", "tmp", "root", "home",
+                                       "run", "var", "var/tmp", "mnt", "opt", "srv"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(dirs); i++) {
+        unsigned mode = strcmp(dirs[i], "tmp") == 0 || strcmp(dirs[i], "var/tmp") == 0 ? 01777
+                        : strcmp(dirs[i], "root") == 0                                 ? 0700
+                                                                                       : 0755;
+        TRY(mkdir_at(c->root, dirs[i], mode, err));
+    }
+    static const char *const links[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(links); i++) {
+        char host[64], target[256], at[4096];
+        sb_fmt(host, sizeof(host), "/%s", links[i]);
+        ssize_t n = readlink(host, target, sizeof(target) - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        if (strncmp(target, "usr/", 4) != 0 && strncmp(target, "/usr/", 5) != 0) continue;
+        sb_fmt(at, sizeof(at), "%s/%s", c->root, links[i]);
+        if (symlink(target, at) != 0) return errno_fail(err, "symlink");
+    }
+    char etc[4096], hosts[256];
+    sb_fmt(etc, sizeof(etc), "%s/etc", c->root);
+    TRY(write_file(etc, "passwd",
+                   "root:x:0:0:root:/root:/bin/sh\n"
+                   "sealbox-init:x:65533:65533:sealbox-init:/nonexistent:/usr/sbin/nologin\n"
+                   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                   err));
+    TRY(write_file(etc, "group", "root:x:0:\ntty:x:5:\nsealbox-init:x:65533:\nnogroup:x:65534:\n",
+                   err));
+    TRY(write_file(etc, "nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n", err));
+    sb_fmt(hosts, sizeof(hosts), "127.0.0.1\tlocalhost %s\n::1\tlocalhost\n", c->cfg->hostname);
+    TRY(write_file(etc, "hosts", hosts, err));
+    sb_fmt(hosts, sizeof(hosts), "%s\n", c->cfg->hostname);
+    TRY(write_file(etc, "hostname", hosts, err));
+    TRY(write_file(etc, "resolv.conf", "", err));
+    /* pivot_root needs the new root to be a mount point */
+    if (mount(c->root, c->root, NULL, MS_BIND, NULL) != 0) return errno_fail(err, "bind the root");
+    char lower[4096], usr[4096], opts[8192 + 128];
+    sb_fmt(lower, sizeof(lower), "%s/lower", c->mnt);
+    if (move_mount(c->image_fd, "", AT_FDCWD, lower, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        return errno_fail(err, "attach the image (/usr)");
+    sb_fmt(usr, sizeof(usr), "%s/usr", c->root);
+    sb_fmt(opts, sizeof(opts), "lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work,userxattr",
+           c->mnt, c->mnt, c->mnt);
+    if (mount("sealbox-usr", usr, "overlay", MS_NOSUID | MS_NODEV, opts) != 0)
+        return errno_fail(err, "mount the /usr overlay");
+    return 0;
+}
+
+/* An imported image: one overlay, the idmapped image read-only below the tmpfs layer. */
+static int build_image_root(struct child *c, sb_error *err) {
+    char lower[4096], opts[8192 + 128];
+    sb_fmt(lower, sizeof(lower), "%s/lower", c->mnt);
+    if (move_mount(c->image_fd, "", AT_FDCWD, lower, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        return errno_fail(err, "attach the image");
+    sb_fmt(opts, sizeof(opts), "lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work,userxattr",
+           c->mnt, c->mnt, c->mnt);
+    if (mount("sealbox-root", c->root, "overlay", MS_NOSUID | MS_NODEV, opts) != 0)
+        return errno_fail(err, "mount the root overlay");
+    return 0;
+}
+
+static int st_rootfs(struct child *c, sb_error *err) {
+    TRY(c->host_image ? build_host_root(c, err) : build_image_root(c, err));
+    close(c->image_fd);
+    c->image_fd = -1;
+    return 0;
+}
+
+static int st_pivot_root(struct child *c, sb_error *err) {
+    sb_fmt(c->old, sizeof(c->old), "/.sb-old-%s", c->id);
+    if (chdir(c->root) != 0) return errno_fail(err, "chdir to the new root");
+    /* mkdir does not follow a final symlink; an existing name (the id is random) fails */
+    if (mkdir(c->old + 1, 0700) != 0) return errno_fail(err, "mkdir the old-root mount point");
+    if (syscall(SYS_pivot_root, ".", c->old + 1) != 0) return errno_fail(err, "pivot_root");
+    if (chdir("/") != 0) return errno_fail(err, "chdir /");
+    return 0;
+}
+
+/* Creates every missing directory of an absolute in-sandbox path, refusing symlinks, so a
+ * hostile image cannot point a mount target anywhere (the old root is still attached). */
+static int safe_mkdirs(const char *path, sb_error *err) {
+    if (path[0] != '/') return sb_error_set(err, SB_E_USAGE, "%s is not absolute", path);
+    int dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return errno_fail(err, "open /");
+    char comp[256];
+    const char *p = path;
+    int rc = 0;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p) break;
+        size_t n = strcspn(p, "/");
+        if (n >= sizeof(comp) || (n == 2 && p[0] == '.' && p[1] == '.') ||
+            (n == 1 && p[0] == '.')) {
+            rc = sb_error_set(err, SB_E_USAGE, "%s: bad path component", path);
+            break;
+        }
+        memcpy(comp, p, n);
+        comp[n] = 0;
+        p += n;
+        if (mkdirat(dfd, comp, 0755) != 0 && errno != EEXIST) {
+            rc = sb_error_set(err, SB_E_IO, "mkdir %s in %s: %s", comp, path, strerror(errno));
+            break;
+        }
+        int nfd = openat(dfd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0) {
+            rc = sb_error_set(err, SB_E_IO, "%s: component %s is not a directory (%s)", path, comp,
+                              strerror(errno));
+            break;
+        }
+        close(dfd);
+        dfd = nfd;
+    }
+    close(dfd);
+    return rc;
+}
+
+/* An empty regular file to bind a file over (creating missing parents). */
+static int safe_mkfile(const char *path, sb_error *err) {
+    char parent[4096];
+    sb_fmt(parent, sizeof(parent), "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (!slash) return sb_error_set(err, SB_E_USAGE, "%s is not absolute", path);
+    *slash = 0;
+    if (parent[0]) TRY(safe_mkdirs(parent, err));
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return sb_error_set(err, SB_E_IO, "create %s: %s", path, strerror(errno));
+    close(fd);
+    return 0;
+}
+
+static int bind_path(const char *src, const char *dst, unsigned long extra, sb_error *err) {
+    if (mount(src, dst, NULL, MS_BIND, NULL) != 0)
+        return sb_error_set(err, SB_E_IO, "bind %s on %s: %s", src, dst, strerror(errno));
+    if (extra && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | extra, NULL) != 0)
+        return sb_error_set(err, SB_E_IO, "remount %s: %s", dst, strerror(errno));
+    return 0;
+}
+
+static int st_proc(struct child *c, sb_error *err) {
+    (void)c;
+    TRY(safe_mkdirs("/proc", err));
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        return errno_fail(err, "mount /proc");
+    return 0;
+}
+
+static int st_dev(struct child *c, sb_error *err) {
+    TRY(safe_mkdirs("/dev", err));
+    if (mount("sealbox-dev", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") != 0)
+        return errno_fail(err, "mount /dev");
+    static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(nodes); i++) {
+        char src[256], dst[64];
+        sb_fmt(src, sizeof(src), "%s/dev/%s", c->old, nodes[i]);
+        sb_fmt(dst, sizeof(dst), "/dev/%s", nodes[i]);
+        TRY(safe_mkfile(dst, err));
+        TRY(bind_path(src, dst, MS_NOSUID | MS_NOEXEC, err));
+    }
+    TRY(safe_mkdirs("/dev/pts", err));
+    if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
+        return errno_fail(err, "mount /dev/pts");
+    TRY(safe_mkdirs("/dev/shm", err));
+    char shm[64];
+    sb_fmt(shm, sizeof(shm), "size=%llu,mode=1777", (unsigned long long)c->cfg->disk_bytes);
+    if (mount("sealbox-shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm) != 0)
+        return errno_fail(err, "mount /dev/shm");
+    static const char *const links[][2] = {{"pts/ptmx", "/dev/ptmx"},
+                                           {"/proc/self/fd", "/dev/fd"},
+                                           {"/proc/self/fd/0", "/dev/stdin"},
+                                           {"/proc/self/fd/1", "/dev/stdout"},
+                                           {"/proc/self/fd/2", "/dev/stderr"}};
+    for (size_t i = 0; i < SB_ARRAY_LEN(links); i++)
+        if (symlink(links[i][0], links[i][1]) != 0) return errno_fail(err, "symlink in /dev");
+    return 0;
+}
+
+/* /proc entries that expose or change host state: masked (files with /dev/null, directories
+ * with an empty read-only tmpfs) or made read-only. */
+static int st_proc_masks(struct child *c, sb_error *err) {
+    (void)c;
+    static const char *const mask_files[] = {
+        "/proc/kcore",         "/proc/keys",     "/proc/timer_list", "/proc/sched_debug",
+        "/proc/latency_stats", "/proc/kallsyms", "/proc/kmsg",       "/proc/vmallocinfo",
+        "/proc/sysrq-trigger", "/proc/config.gz"};
+    static const char *const mask_dirs[] = {"/proc/acpi", "/proc/scsi", "/proc/asound",
+                                            "/proc/driver", "/proc/tty/driver"};
+    static const char *const ro[] = {"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq"};
+    struct stat st;
+    for (size_t i = 0; i < SB_ARRAY_LEN(mask_files); i++)
+        if (lstat(mask_files[i], &st) == 0) TRY(bind_path("/dev/null", mask_files[i], 0, err));
+    for (size_t i = 0; i < SB_ARRAY_LEN(mask_dirs); i++)
+        if (lstat(mask_dirs[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+            mount("sealbox-mask", mask_dirs[i], "tmpfs",
+                  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555") != 0)
+            return errno_fail(err, "mask a /proc directory");
+    for (size_t i = 0; i < SB_ARRAY_LEN(ro); i++)
+        if (lstat(ro[i], &st) == 0)
+            TRY(bind_path(ro[i], ro[i], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, err));
+    return 0;
+}
+
+static int st_user_mounts(struct child *c, sb_error *err) {
+    for (size_t i = 0; i < c->cfg->n_mounts; i++) {
+        const struct sb_mount_spec *m = &c->cfg->mounts[i];
+        struct stat st;
+        if (fstat(c->mount_fds[i], &st) != 0) return errno_fail(err, "stat a mount source");
+        TRY(S_ISDIR(st.st_mode) ? safe_mkdirs(m->dst, err) : safe_mkfile(m->dst, err));
+        if (move_mount(c->mount_fds[i], "", AT_FDCWD, m->dst, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+            return sb_error_set(err, SB_E_IO, "mount %s on %s: %s", m->src, m->dst,
+                                strerror(errno));
+        close(c->mount_fds[i]);
+        c->mount_fds[i] = -1;
+    }
+    return 0;
+}
+
+static int st_drop_old_root(struct child *c, sb_error *err) {
+    if (umount2(c->old, MNT_DETACH) != 0) return errno_fail(err, "detach the host root");
+    if (rmdir(c->old) != 0) return errno_fail(err, "remove the old-root mount point");
+    return 0;
+}
+
+static int st_hostname(struct child *c, sb_error *err) {
+    if (sethostname(c->cfg->hostname, strlen(c->cfg->hostname)) != 0)
+        return errno_fail(err, "sethostname");
+    return 0;
+}
+
+static int st_loopback(struct child *c, sb_error *err) {
+    (void)c;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno_fail(err, "socket for lo");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, "lo", 3);
+    int rc = 0;
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
+        rc = errno_fail(err, "SIOCGIFFLAGS lo");
+    } else {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) rc = errno_fail(err, "bring lo up");
+    }
+    close(s);
+    return rc;
+}
+
+static int set_rlimit(int res, rlim_t v, sb_error *err) {
+    struct rlimit cur;
+    if (getrlimit(res, &cur) != 0) return errno_fail(err, "getrlimit");
+    struct rlimit rl = {.rlim_cur = v, .rlim_max = v};
+    if (cur.rlim_max != RLIM_INFINITY && rl.rlim_max > cur.rlim_max) rl.rlim_max = cur.rlim_max;
+    if (rl.rlim_cur > rl.rlim_max) rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(res, &rl) != 0) return errno_fail(err, "setrlimit");
+    return 0;
+}
+
+static int st_rlimits(struct child *c, sb_error *err) {
+    TRY(set_rlimit(RLIMIT_CORE, 0, err));
+    TRY(set_rlimit(RLIMIT_NOFILE, SB_SANDBOX_NOFILE, err));
+    /* counted per host uid, and each sandbox has its own: pids.max is the real bound */
+    TRY(set_rlimit(RLIMIT_NPROC, (rlim_t)c->cfg->pids, err));
+    TRY(set_rlimit(RLIMIT_FSIZE, (rlim_t)c->cfg->disk_bytes, err));
+    TRY(set_rlimit(RLIMIT_MEMLOCK, 64 * 1024, err));
+    TRY(set_rlimit(RLIMIT_MSGQUEUE, 800 * 1024, err));
+    return 0;
+}
+
+/* fds 0-2 -> /dev/null (the host's stdio never enters), 3 = control socket, 4 = sealbox-init
+ * (CLOEXEC), 5 = sync (CLOEXEC); everything else closed. */
+static int st_fds(struct child *c, sb_error *err) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) return errno_fail(err, "open /dev/null");
+    int ctl = fcntl(c->ctl, F_DUPFD_CLOEXEC, 10);
+    int ini = fcntl(c->init_fd, F_DUPFD_CLOEXEC, 10);
+    int syn = fcntl(c->sync, F_DUPFD_CLOEXEC, 10);
+    if (ctl < 0 || ini < 0 || syn < 0) return errno_fail(err, "dup");
+    if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 || dup2(ctl, 3) < 0 ||
+        dup3(ini, 4, O_CLOEXEC) < 0 || dup3(syn, 5, O_CLOEXEC) < 0)
+        return errno_fail(err, "dup2");
+    c->ctl = 3;
+    c->init_fd = 4;
+    c->sync = 5;
+    if (syscall(SYS_close_range, 6u, ~0u, 0u) != 0) return errno_fail(err, "close_range");
+    return 0;
+}
+
+static int capset_to(uint64_t caps, sb_error *err) {
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof(d));
+    d[0].effective = d[0].permitted = d[0].inheritable = (uint32_t)caps;
+    d[1].effective = d[1].permitted = d[1].inheritable = (uint32_t)(caps >> 32);
+    if (syscall(SYS_capset, &h, d) != 0) return errno_fail(err, "capset");
+    return 0;
+}
+
+/* sealbox-init keeps exactly CAP_SETUID, CAP_SETGID and CAP_SETPCAP (in the sandbox's user
+ * namespace only, as ambient capabilities) so it can start workloads as uid 0 with nothing;
+ * securebits stop uid 0 from ever regaining capabilities through exec. */
+static int st_credentials(struct child *c, sb_error *err) {
+    (void)c;
+    unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                    SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+    if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return errno_fail(err, "securebits");
+    uint64_t keep = (1ull << CAP_SETUID) | (1ull << CAP_SETGID) | (1ull << CAP_SETPCAP);
+    for (int cap = 0; cap <= 63; cap++) {
+        if (keep & (1ull << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            return errno_fail(err, "drop bounding capability");
+    }
+    if (setresgid(SB_SANDBOX_INIT_UID, SB_SANDBOX_INIT_UID, SB_SANDBOX_INIT_UID) != 0)
+        return errno_fail(err, "setresgid(init)");
+    if (setresuid(SB_SANDBOX_INIT_UID, SB_SANDBOX_INIT_UID, SB_SANDBOX_INIT_UID) != 0)
+        return errno_fail(err, "setresuid(init)");
+    TRY(capset_to(keep, err));
+    for (int cap = 0; cap <= 63; cap++)
+        if ((keep & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+            return errno_fail(err, "raise ambient capability");
+    /* the sandbox dies with its creator (cleared on uid change, hence here) */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return errno_fail(err, "pdeathsig");
+    if (getppid() == 0) {
+        /* parent already gone (pid namespace: our parent is outside, so ppid reads 0) */
+    }
+    return 0;
+}
+
+static int st_landlock(struct child *c, sb_error *err) {
+    c->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (c->root_fd < 0) return errno_fail(err, "open / for landlock");
+    int abi = sb_landlock_apply(c->root_fd, err);
+    close(c->root_fd);
+    c->root_fd = -1;
+    return abi < 0 ? abi : 0;
+}
+
+static int st_seccomp(struct child *c, sb_error *err) {
+    (void)c;
+    return sb_seccomp_load(err);
+}
+
+static int st_exec_init(struct child *c, sb_error *err) {
+    char *const argv[] = {(char *)"sealbox-init", NULL};
+    char *const envp[] = {NULL};
+    syscall(SYS_execveat, c->init_fd, "", argv, envp, AT_EMPTY_PATH);
+    return errno_fail(err, "exec sealbox-init");
+}
+
+struct step {
+    const char *name;
+    int (*run)(struct child *c, sb_error *err);
+};
+
+/* The order matters: everything needing the host tree happens before the old root is
+ * detached; credentials, Landlock and seccomp come last so setup keeps its privileges. */
+static const struct step CHILD_STEPS[] = {
+    {"wait for the host half", st_wait_parent},
+    {"open the mount point", st_open_mount_point},
+    {"become root in the user namespace", st_become_root},
+    {"cgroup namespace", st_cgroup_ns},
+    {"private mount propagation", st_private_mounts},
+    {"writable layer", st_writable_layer},
+    {"root file system", st_rootfs},
+    {"pivot_root", st_pivot_root},
+    {"/proc", st_proc},
+    {"/dev", st_dev},
+    {"/proc masks", st_proc_masks},
+    {"user mounts", st_user_mounts},
+    {"detach the host root", st_drop_old_root},
+    {"hostname", st_hostname},
+    {"loopback", st_loopback},
+    {"rlimits", st_rlimits},
+    {"file descriptors", st_fds},
+    {"credentials and capabilities", st_credentials},
+    {"landlock", st_landlock},
+    {"seccomp", st_seccomp},
+    {"exec sealbox-init", st_exec_init},
+};
+
+static void child_report(int fd, const char *step, const sb_error *e) {
+    char buf[SB_ERRMSG_MAX + 128];
+    int n = sb_fmt(buf, sizeof(buf), "%s: %s", step, e->msg);
+    if (n > 0) (void)!write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+__attribute__((noreturn)) static void child_main(struct child *c) {
+    for (size_t i = 0; i < SB_ARRAY_LEN(CHILD_STEPS); i++) {
+        sb_error e = {0};
+        if (CHILD_STEPS[i].run(c, &e) < 0) {
+            child_report(c->sync, CHILD_STEPS[i].name, &e);
+            _exit(1);
+        }
+    }
+    _exit(1); /* not reached: the last step execs */
+}
+
+/* ---- the host half -------------------------------------------------------------------------- */
+
+static int send_fds(int sock, const int *fds, size_t n, sb_error *err) {
+    char data[1] = {'g'};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * (SB_SANDBOX_MAX_MOUNTS + 1))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof(u));
+    struct iovec iov = {.iov_base = data, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = u.buf,
+                       .msg_controllen = CMSG_SPACE(sizeof(int) * n)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+    if (sendmsg(sock, &m, MSG_NOSIGNAL) != 1) return errno_fail(err, "send mounts to the sandbox");
+    return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const char *text, sb_error *err) {
+    char p[64];
+    sb_fmt(p, sizeof(p), "/proc/%d/%s", (int)pid, file);
+    return sb_write_str(p, text, err);
+}
+
+/* A detached clone of a host tree, idmapped into the sandbox's user namespace so its root-owned
+ * files belong to the sandbox's root. Falls back to a plain clone (files owned by host users
+ * then show as nobody) when the file system cannot be idmapped; *idmapped says which. */
+static int clone_tree(const char *path, int userns, bool ro, bool *idmapped, int *out,
+                      sb_error *err) {
+    int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (fd < 0) return sb_error_set(err, SB_E_IO, "open_tree %s: %s", path, strerror(errno));
+    struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                       (ro ? MOUNT_ATTR_RDONLY : 0),
+                           .userns_fd = (uint64_t)userns};
+    *idmapped = true;
+    if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)) != 0) {
+        int e = errno;
+        if (e != EINVAL && e != EPERM && e != ENOTSUP && e != EOPNOTSUPP) {
+            close(fd);
+            return sb_error_set(err, SB_E_IO, "idmap %s: %s", path, strerror(e));
+        }
+        *idmapped = false;
+        a.attr_set &= ~(uint64_t)MOUNT_ATTR_IDMAP;
+        a.userns_fd = 0;
+        if (mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof(a)) != 0) {
+            e = errno;
+            close(fd);
+            return sb_error_set(err, SB_E_IO, "mount attributes of %s: %s", path, strerror(e));
+        }
+    }
+    *out = fd;
+    return 0;
+}
+
+static int make_init_memfd(const char *path, int *out, sb_error *err) {
+    int src = open(path, O_RDONLY | O_CLOEXEC);
+    if (src < 0)
+        return sb_error_set(err, SB_E_NOTFOUND, "sealbox-init (%s): %s", path, strerror(errno));
+    struct stat st;
+    int fd = -1, rc = 0;
+    if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = sb_error_set(err, SB_E_IO, "sealbox-init (%s) is not a regular file", path);
+        goto out;
+    }
+    /* A sealed copy: the sandbox can never reach the host's binary through /proc/1/exe. */
+    fd = memfd_create("sealbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) {
+        rc = errno_fail(err, "memfd_create");
+        goto out;
+    }
+    off_t left = st.st_size;
+    while (left > 0) {
+        ssize_t n = sendfile(fd, src, NULL, (size_t)left);
+        if (n <= 0) {
+            rc = errno_fail(err, "copy sealbox-init");
+            goto out;
+        }
+        left -= n;
+    }
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
+        rc = errno_fail(err, "seal sealbox-init");
+out:
+    close(src);
+    if (rc < 0) {
+        if (fd >= 0) close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+static int random_id(char out[SB_SANDBOX_ID_LEN + 1], sb_error *err) {
+    uint8_t b[SB_SANDBOX_ID_LEN / 2];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) return errno_fail(err, "getrandom");
+    sb_hex_encode(b, sizeof(b), out);
+    return 0;
+}
+
+/* A uid/gid slot: <state>/slots/<n> holds the id of the sandbox owning host ids
+ * SB_SANDBOX_HOST_ID_BASE + n * SB_SANDBOX_ID_RANGE ... (+ SB_SANDBOX_ID_RANGE). */
+static int alloc_slot(sb_sandbox *sb, unsigned *slot, sb_error *err) {
+    char dir[4096], lockp[4096];
+    sb_fmt(dir, sizeof(dir), "%s/slots", sb->state_dir);
+    TRY(sb_mkdir_p(dir, 0700, err));
+    sb_fmt(lockp, sizeof(lockp), "%s/.lock", dir);
+    int lk = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lk < 0) return sb_error_set(err, SB_E_IO, "cannot open %s: %s", lockp, strerror(errno));
+    if (flock(lk, LOCK_EX) != 0) {
+        close(lk);
+        return errno_fail(err, "lock the slot table");
+    }
+    int rc =
+        sb_error_set(err, SB_E_LIMIT, "sandbox: all %u uid slots are in use", SB_SANDBOX_SLOTS);
+    for (unsigned i = 0; i < SB_SANDBOX_SLOTS; i++) {
+        char p[4096];
+        sb_fmt(p, sizeof(p), "%s/%u", dir, i);
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST) {
+            /* a slot whose sandbox directory is gone was left by a crash: reclaim it */
+            char owner[64], sd[4096];
+            if (sb_read_small(p, owner, sizeof(owner), NULL) <= 0) continue;
+            sb_fmt(sd, sizeof(sd), "%s/sandboxes/%s", sb->state_dir, owner);
+            if (access(sd, F_OK) == 0) continue;
+            if (unlink(p) != 0) continue;
+            fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        }
+        if (fd < 0) continue;
+        ssize_t w = write(fd, sb->id, SB_SANDBOX_ID_LEN);
+        close(fd);
+        if (w != SB_SANDBOX_ID_LEN) {
+            unlink(p);
+            rc = errno_fail(err, "write the uid slot");
+            break;
+        }
+        sb->slot_path = strdup(p);
+        *slot = i;
+        rc = sb->slot_path ? 0 : sb_error_set(err, SB_E_INTERNAL, "out of memory");
+        break;
+    }
+    close(lk);
+    return rc;
+}
+
+static void rm_tree_small(const char *dir) {
+    /* the per-sandbox directory holds only mnt/ (an empty mount point on the host side) and
+     * small record files */
+    char p[4096];
+    static const char *const names[] = {"sandbox.json", "init.pid"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(names); i++) {
+        sb_fmt(p, sizeof(p), "%s/%s", dir, names[i]);
+        (void)unlink(p);
+    }
+    sb_fmt(p, sizeof(p), "%s/mnt", dir);
+    (void)rmdir(p);
+    (void)rmdir(dir);
+}
+
+static void jail_destroy(sb_sandbox *sb) {
+    if (!sb) return;
+    if (sb->init_pid > 0) {
+        /* v1: a frozen task acts on SIGKILL only once thawed */
+        if (sb->cg && sb_cgroup_freeze(sb->cg, false, NULL) < 0) {
+        }
+        if (sb->pidfd >= 0)
+            (void)syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
+        else
+            (void)kill(sb->init_pid, SIGKILL);
+        /* init's exit tears down the pid namespace (every process in it) and, with the last
+         * process, the mount namespace and every mount of the sandbox */
+        while (waitpid(sb->init_pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
+    if (sb->ctl >= 0) close(sb->ctl);
+    if (sb->pidfd >= 0) close(sb->pidfd);
+    if (sb->cg) (void)sb_cgroup_destroy(sb->cg, NULL);
+    if (sb->dir) rm_tree_small(sb->dir);
+    if (sb->slot_path) (void)unlink(sb->slot_path);
+    free(sb->slot_path);
+    free(sb->dir);
+    free(sb->state_dir);
+    free(sb->image_digest);
+    free(sb);
+}
+
+static int check_path_chars(const char *what, const char *p, sb_error *err) {
+    /* overlay options are comma/colon separated */
+    if (strpbrk(p, ",:\\\n"))
+        BAIL(err, SB_E_USAGE, "sandbox: %s '%s' must not contain ',', ':', '\\' or newlines", what,
+             p);
+    return 0;
+}
+
+static int validate(const struct sb_sandbox_config *cfg, sb_error *err) {
+    ENSURE(cfg->init_path, err, SB_E_USAGE, "sandbox: no sealbox-init path");
+    ENSURE(cfg->memory_bytes >= SB_SANDBOX_MIN_MEMORY, err, SB_E_USAGE,
+           "sandbox: memory limit %llu is below the minimum %llu bytes",
+           (unsigned long long)cfg->memory_bytes, (unsigned long long)SB_SANDBOX_MIN_MEMORY);
+    ENSURE(cfg->disk_bytes >= SB_SANDBOX_MIN_DISK, err, SB_E_USAGE,
+           "sandbox: disk size %llu is below the minimum %llu bytes",
+           (unsigned long long)cfg->disk_bytes, (unsigned long long)SB_SANDBOX_MIN_DISK);
+    ENSURE(cfg->pids >= 2 && cfg->pids <= SB_SANDBOX_MAX_PIDS, err, SB_E_USAGE,
+           "sandbox: pids limit %llu is outside 2..%u", (unsigned long long)cfg->pids,
+           SB_SANDBOX_MAX_PIDS);
+    ENSURE(cfg->n_mounts <= SB_SANDBOX_MAX_MOUNTS, err, SB_E_LIMIT,
+           "sandbox: %zu mounts (at most %d)", cfg->n_mounts, SB_SANDBOX_MAX_MOUNTS);
+    size_t hl = strlen(cfg->hostname);
+    ENSURE(hl > 0 && hl <= SB_SANDBOX_HOSTNAME_MAX, err, SB_E_USAGE,
+           "sandbox: hostname must have 1..%d characters", SB_SANDBOX_HOSTNAME_MAX);
+    for (size_t i = 0; i < hl; i++) {
+        char ch = cfg->hostname[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+        ENSURE(ok, err, SB_E_USAGE,
+               "sandbox: hostname '%s' has a character other than "
+               "letters, digits, '-' and '.'",
+               cfg->hostname);
+    }
+    ENSURE(cfg->state_dir[0] == '/', err, SB_E_USAGE,
+           "sandbox: state directory '%s' is not absolute", cfg->state_dir);
+    ENSURE(strlen(cfg->state_dir) <= SB_STATE_DIR_MAX, err, SB_E_USAGE,
+           "sandbox: state directory path is longer than %d bytes", SB_STATE_DIR_MAX);
+    TRY(check_path_chars("state directory", cfg->state_dir, err));
+    for (size_t i = 0; i < cfg->n_mounts; i++) {
+        const struct sb_mount_spec *m = &cfg->mounts[i];
+        ENSURE(m->src && m->src[0] == '/', err, SB_E_USAGE,
+               "sandbox: mount source '%s' is not an absolute path", m->src ? m->src : "");
+        ENSURE(m->dst && m->dst[0] == '/' && strlen(m->dst) < 1024, err, SB_E_USAGE,
+               "sandbox: mount destination '%s' is not an absolute path", m->dst ? m->dst : "");
+        ENSURE(!strstr(m->dst, "/../") && !strstr(m->dst, "/./") &&
+                   (strlen(m->dst) < 3 || strcmp(m->dst + strlen(m->dst) - 3, "/..") != 0),
+               err, SB_E_USAGE, "sandbox: mount destination '%s' has '.' or '..'", m->dst);
+        ENSURE(strcmp(m->dst, "/") != 0, err, SB_E_USAGE, "sandbox: cannot mount over /");
+        struct stat st;
+        if (stat(m->src, &st) != 0)
+            BAIL(err, SB_E_NOTFOUND, "sandbox: mount source %s: %s", m->src, strerror(errno));
+        ENSURE(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode), err, SB_E_USAGE,
+               "sandbox: mount source %s is neither a directory nor a regular file", m->src);
+    }
+    return 0;
+}
+
+static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_error *err) {
+    struct sb_sandbox_config cfg = *in;
+    if (!cfg.state_dir) cfg.state_dir = SB_SANDBOX_STATE_DIR;
+    if (!cfg.hostname) cfg.hostname = "sandbox";
+    if (!cfg.memory_bytes) cfg.memory_bytes = SB_SANDBOX_DEF_MEMORY;
+    if (!cfg.pids) cfg.pids = SB_SANDBOX_DEF_PIDS;
+    if (!cfg.disk_bytes) cfg.disk_bytes = SB_SANDBOX_DEF_DISK;
+    TRY(sb_jail_preflight(err));
+    TRY(validate(&cfg, err));
+
+    sb_sandbox *sb = calloc(1, sizeof(*sb));
+    if (!sb) BAIL(err, SB_E_INTERNAL, "out of memory");
+    sb->ops = &sb_jail_backend;
+    sb->pidfd = sb->ctl = -1;
+    sb->init_pid = -1;
+    int rc = 0, init_fd = -1, userns = -1, sync_sp[2] = {-1, -1}, ctl_sp[2] = {-1, -1};
+    int fds[SB_SANDBOX_MAX_MOUNTS + 1];
+    size_t nfds = 0;
+    char *lower = NULL;
+    bool host_image = false;
+
+#define STEP(expr)             \
+    do {                       \
+        rc = (expr);           \
+        if (rc < 0) goto fail; \
+    } while (0)
+
+    sb->state_dir = strdup(cfg.state_dir);
+    if (!sb->state_dir) STEP(sb_error_set(err, SB_E_INTERNAL, "out of memory"));
+    STEP(random_id(sb->id, err));
+    /* the state directory: 0711 so the sandbox's (unmapped) setup process can reach its mount
+     * point; every record inside is 0600/0700 */
+    {
+        char p[4096];
+        if (sb_mkdir_p(cfg.state_dir, 0711, err) < 0 || access(cfg.state_dir, W_OK) != 0) {
+            rc = sb_error_set(err, SB_E_IO, "sandbox: state directory %s is not writable: %s",
+                              cfg.state_dir, strerror(errno ? errno : EACCES));
+            goto fail;
+        }
+        sb_fmt(p, sizeof(p), "%s/sandboxes", cfg.state_dir);
+        STEP(sb_mkdir_p(p, 0711, err));
+        sb_fmt(p, sizeof(p), "%s/sandboxes/%s", cfg.state_dir, sb->id);
+        if (mkdir(p, 0711) != 0)
+            STEP(sb_error_set(err, SB_E_IO, "mkdir %s: %s", p, strerror(errno)));
+        sb->dir = strdup(p);
+        if (!sb->dir) STEP(sb_error_set(err, SB_E_INTERNAL, "out of memory"));
+        sb_fmt(p, sizeof(p), "%s/mnt", sb->dir);
+        if (mkdir(p, 0700) != 0)
+            STEP(sb_error_set(err, SB_E_IO, "mkdir %s: %s", p, strerror(errno)));
+    }
+    STEP(sb_image_resolve(cfg.state_dir, cfg.image, &lower, &sb->image_digest, &host_image, err));
+    unsigned slot = 0;
+    STEP(alloc_slot(sb, &slot, err));
+    STEP(make_init_memfd(cfg.init_path, &init_fd, err));
+    struct sb_cg_limits lim = {cfg.memory_bytes, cfg.pids, cfg.cpu_millis};
+    STEP(sb_cgroup_create(cfg.cgroup_root, cfg.cgroup_parent, sb->id, &lim, &sb->cg, err));
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_sp) != 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl_sp) != 0)
+        STEP(errno_fail(err, "socketpair"));
+
+    int pidfd = -1;
+    long pid = syscall(SYS_clone,
+                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
+                           CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD,
+                       NULL, &pidfd, NULL, 0);
+    if (pid < 0) STEP(errno_fail(err, "clone the sandbox's namespaces"));
+    if (pid == 0) {
+        struct child c;
+        memset(&c, 0, sizeof(c));
+        c.cfg = &cfg;
+        c.dir = sb->dir;
+        c.id = sb->id;
+        c.host_image = host_image;
+        c.sync = sync_sp[1];
+        c.ctl = ctl_sp[1];
+        c.init_fd = init_fd;
+        c.image_fd = c.root_fd = c.mnt_fd = -1;
+        close(sync_sp[0]);
+        close(ctl_sp[0]);
+        child_main(&c);
+    }
+    sb->init_pid = (pid_t)pid;
+    sb->pidfd = pidfd;
+    close(sync_sp[1]);
+    sync_sp[1] = -1;
+    close(ctl_sp[1]);
+    ctl_sp[1] = -1;
+    sb->ctl = TAKE_FD(ctl_sp[0]);
+    close(init_fd);
+    init_fd = -1;
+
+    /* host half: uid/gid map (setgroups denied), cgroup membership, idmapped mounts */
+    {
+        char map[64];
+        uint64_t base = SB_SANDBOX_HOST_ID_BASE + (uint64_t)slot * SB_SANDBOX_ID_RANGE;
+        sb_fmt(map, sizeof(map), "0 %llu %u\n", (unsigned long long)base, SB_SANDBOX_ID_RANGE);
+        STEP(write_map(sb->init_pid, "setgroups", "deny", err));
+        STEP(write_map(sb->init_pid, "uid_map", map, err));
+        STEP(write_map(sb->init_pid, "gid_map", map, err));
+        STEP(sb_cgroup_attach(sb->cg, sb->init_pid, err));
+        sb->oom_base = sb_cgroup_oom_kills(sb->cg);
+        char nsp[64];
+        sb_fmt(nsp, sizeof(nsp), "/proc/%d/ns/user", (int)sb->init_pid);
+        userns = open(nsp, O_RDONLY | O_CLOEXEC);
+        if (userns < 0) STEP(errno_fail(err, "open the sandbox's user namespace"));
+        bool idm;
+        STEP(clone_tree(lower, userns, true, &idm, &fds[nfds], err));
+        nfds++;
+        for (size_t i = 0; i < cfg.n_mounts; i++) {
+            STEP(clone_tree(cfg.mounts[i].src, userns, cfg.mounts[i].ro, &idm, &fds[nfds], err));
+            nfds++;
+        }
+        STEP(send_fds(sync_sp[0], fds, nfds, err));
+        for (size_t i = 0; i < nfds; i++)
+            close(fds[i]);
+        nfds = 0;
+        close(userns);
+        userns = -1;
+    }
+    /* the child reports a failed step, or the sync socket closes when it execs */
+    {
+        char msg[SB_ERRMSG_MAX + 128];
+        ssize_t n;
+        do
+            n = read(sync_sp[0], msg, sizeof(msg) - 1);
+        while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            msg[n] = 0;
+            STEP(sb_error_set(err, SB_E_IO, "sandbox: setup step %s", msg));
+        }
+        struct pollfd p = {.fd = sb->ctl, .events = POLLIN};
+        int pr;
+        do
+            pr = poll(&p, 1, READY_TIMEOUT_MS);
+        while (pr < 0 && errno == EINTR);
+        uint8_t frame[64];
+        ssize_t fl = pr > 0 ? recv(sb->ctl, frame, sizeof(frame), 0) : -1;
+        struct sb_msg m;
+        sb_error perr = {0};
+        if (fl <= 0 || sb_msg_parse(frame, (size_t)fl, &m, &perr) < 0 || m.type != SB_MSG_READY ||
+            m.u32 != SB_PROTO_VERSION)
+            STEP(sb_error_set(err, SB_E_IO, "sandbox: sealbox-init did not report ready%s%s",
+                              perr.msg[0] ? ": " : "", perr.msg));
+    }
+    close(sync_sp[0]);
+    free(lower);
+    *out = sb;
+    return 0;
+
+fail:
+    for (size_t i = 0; i < nfds; i++)
+        close(fds[i]);
+    if (userns >= 0) close(userns);
+    if (init_fd >= 0) close(init_fd);
+    for (int i = 0; i < 2; i++) {
+        if (sync_sp[i] >= 0) close(sync_sp[i]);
+        if (ctl_sp[i] >= 0) close(ctl_sp[i]);
+    }
+    free(lower);
+    jail_destroy(sb);
+    return rc;
+#undef STEP
+}
+
+/* ---- exec: one request to sealbox-init, its I/O pumped until it exits ----------------------- */
+
+static int send_frame(int fd, sb_writer *w, sb_error *err) {
+    TRY(sb_writer_status(w));
+    ssize_t n;
+    do
+        n = send(fd, w->buf, w->len, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)w->len) return errno_fail(err, "send to sealbox-init");
+    return 0;
+}
+
+static bool write_all(int fd, const uint8_t *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void kill_sandbox(sb_sandbox *sb) {
+    if (sb->init_pid <= 0) return;
+    if (sb->cg && sb_cgroup_freeze(sb->cg, false, NULL) < 0) {
+    }
+    (void)syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0);
+}
+
+/* After the workload died of SIGKILL or init vanished: was it the memory limit? */
+static bool oom_happened(sb_sandbox *sb) {
+    return sb->cg && sb_cgroup_oom_kills(sb->cg) > sb->oom_base;
+}
+
+static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_exit *out,
+                     sb_error *err) {
+    size_t argc = 0, envc = 0;
+    while (req->argv && req->argv[argc])
+        argc++;
+    while (req->env && req->env[envc])
+        envc++;
+    ENSURE(argc > 0, err, SB_E_USAGE, "exec: no command");
+    ENSURE(sb->ctl >= 0, err, SB_E_USAGE, "exec: the sandbox is gone");
+    uint32_t id = ++sb->next_exec;
+    struct sb_msg_exec e = {.tty = req->tty,
+                            .rows = req->rows,
+                            .cols = req->cols,
+                            .workdir = req->workdir ? req->workdir : "/",
+                            .argc = argc,
+                            .envc = envc,
+                            .argv = (char **)req->argv,
+                            .env = (char **)req->env};
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    int rc = sb_msg_encode_exec(&w, id, &e);
+    if (rc < 0) {
+        sb_writer_free(&w);
+        BAIL(err, SB_E_LIMIT, "exec: the command line or environment is over the protocol limit");
+    }
+    rc = send_frame(sb->ctl, &w, err);
+    sb_writer_free(&w);
+    TRY(rc);
+
+    uint64_t deadline = req->timeout_ms ? sb_mono_ns() + req->timeout_ms * 1000000ull : 0;
+    int in_fd = req->stdin_fd;
+    bool in_open = in_fd >= 0, out_ok = true, err_ok = true;
+    if (!in_open) {
+        /* no stdin: tell init at once so the workload sees EOF */
+        sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+        (void)sb_msg_encode_data(&w, SB_MSG_STDIN, id, NULL, 0);
+        rc = send_frame(sb->ctl, &w, err);
+        sb_writer_free(&w);
+        TRY(rc);
+    }
+    uint8_t *frame = malloc(SB_PROTO_MAX_FRAME);
+    if (!frame) BAIL(err, SB_E_INTERNAL, "out of memory");
+    rc = 0;
+    for (;;) {
+        struct pollfd p[4] = {{.fd = sb->ctl, .events = POLLIN},
+                              {.fd = sb->pidfd, .events = POLLIN},
+                              {.fd = in_open ? in_fd : -1, .events = POLLIN},
+                              {.fd = req->signal_fd, .events = POLLIN}};
+        int timeout = -1;
+        if (deadline) {
+            uint64_t now = sb_mono_ns();
+            if (now >= deadline) {
+                kill_sandbox(sb);
+                *out = (struct sb_exit){SB_EXIT_TIMEOUT, 0};
+                break;
+            }
+            timeout = (int)((deadline - now + 999999) / 1000000);
+        }
+        int pr = poll(p, 4, timeout);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr < 0) {
+            rc = errno_fail(err, "poll");
+            break;
+        }
+        if (p[0].revents & POLLIN) {
+            ssize_t n = recv(sb->ctl, frame, SB_PROTO_MAX_FRAME, 0);
+            if (n < 0 && errno == EINTR) continue;
+            if (n > 0) {
+                struct sb_msg m;
+                sb_error perr = {0};
+                if (sb_msg_parse(frame, (size_t)n, &m, &perr) < 0) {
+                    rc = sb_error_set(err, SB_E_MALFORMED, "exec: from sealbox-init: %s", perr.msg);
+                    break;
+                }
+                if (m.exec_id != id) {
+                    sb_msg_free(&m);
+                    continue;
+                }
+                bool done = false;
+                switch (m.type) {
+                case SB_MSG_STDOUT:
+                    if (out_ok && req->stdout_fd >= 0)
+                        out_ok = write_all(req->stdout_fd, m.data, m.data_len);
+                    break;
+                case SB_MSG_STDERR:
+                    if (err_ok && req->stderr_fd >= 0)
+                        err_ok = write_all(req->stderr_fd, m.data, m.data_len);
+                    break;
+                case SB_MSG_EXIT:
+                    out->kind = (enum sb_exit_kind)m.exit_kind;
+                    out->code = m.exit_code;
+                    if (out->kind == SB_EXIT_SIGNALED && out->code == SIGKILL && oom_happened(sb))
+                        *out = (struct sb_exit){SB_EXIT_OOM, SIGKILL};
+                    done = true;
+                    break;
+                case SB_MSG_ERROR:
+                    if (req->stderr_fd >= 0) {
+                        char line[SB_PROTO_MAX_DATA + 32];
+                        int ln = sb_fmt(line, sizeof(line), "sealbox-init: %.*s\n", (int)m.data_len,
+                                        (const char *)m.data);
+                        if (ln > 0)
+                            (void)write_all(req->stderr_fd, (const uint8_t *)line, (size_t)ln);
+                    }
+                    break;
+                default: break;
+                }
+                sb_msg_free(&m);
+                if (done) break;
+                continue;
+            }
+            /* n == 0: init is gone */
+        }
+        if ((p[0].revents & (POLLHUP | POLLERR)) || (p[1].revents & POLLIN) ||
+            (p[0].revents & POLLIN)) {
+            *out = (struct sb_exit){oom_happened(sb) ? SB_EXIT_OOM : SB_EXIT_SANDBOX_GONE, 0};
+            break;
+        }
+        if (req->signal_fd >= 0 && (p[3].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read(req->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                sb_writer_init(&w, 64);
+                if (si.ssi_signo == SIGWINCH && req->tty) {
+                    struct winsize ws;
+                    if (ioctl(req->stdin_fd >= 0 ? req->stdin_fd : 0, TIOCGWINSZ, &ws) == 0)
+                        (void)sb_msg_encode_resize(&w, id, ws.ws_row, ws.ws_col);
+                } else if (si.ssi_signo != SIGWINCH) {
+                    (void)sb_msg_encode_simple(&w, SB_MSG_SIGNAL, id, si.ssi_signo);
+                }
+                if (w.len) rc = send_frame(sb->ctl, &w, err);
+                sb_writer_free(&w);
+                if (rc < 0) break;
+            }
+        }
+        if (in_open && (p[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[SB_PROTO_MAX_DATA];
+            ssize_t n = read(in_fd, buf, sizeof(buf));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+            if (n <= 0) in_open = false;
+            sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+            (void)sb_msg_encode_data(&w, SB_MSG_STDIN, id, buf, n > 0 ? (size_t)n : 0);
+            rc = send_frame(sb->ctl, &w, err);
+            sb_writer_free(&w);
+            if (rc < 0) break;
+        }
+    }
+    free(frame);
+    return rc;
+}
+
+static int jail_signal(sb_sandbox *sb, int sig, sb_error *err) {
+    ENSURE(sig > 0 && sig < 65, err, SB_E_USAGE, "signal: %d is not a signal", sig);
+    /* every exec's process group, through init (which the workload cannot signal itself) */
+    sb_writer w;
+    sb_writer_init(&w, 64);
+    (void)sb_msg_encode_simple(&w, SB_MSG_SIGNAL, 0, (uint32_t)sig);
+    int rc = send_frame(sb->ctl, &w, err);
+    sb_writer_free(&w);
+    return rc;
+}
+
+static int jail_freeze(sb_sandbox *sb, sb_error *err) {
+    return sb_cgroup_freeze(sb->cg, true, err);
+}
+static int jail_thaw(sb_sandbox *sb, sb_error *err) { return sb_cgroup_freeze(sb->cg, false, err); }
+static int jail_stats(sb_sandbox *sb, struct sb_sandbox_stats *out, sb_error *err) {
+    return sb_cgroup_stats(sb->cg, out, err);
+}
+
+const struct sb_backend_ops sb_jail_backend = {
+    .name = "jail",
+    .create = jail_create,
+    .exec = jail_exec,
+    .signal = jail_signal,
+    .freeze = jail_freeze,
+    .thaw = jail_thaw,
+    .stats = jail_stats,
+    .destroy = jail_destroy,
+};

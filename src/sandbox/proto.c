@@ -1,0 +1,192 @@
+/* proto: the typed, size-checked frames between the host and sealbox-init. The parser reads
+ * every field through sb_reader and checks every count against a named limit first. */
+#include <string.h>
+
+#include "sandbox.h"
+
+static int read_str(sb_reader *r, char **out, const char *field) {
+    sb_reader s;
+    TRY(sb_reader_sub_u32le(r, SB_SANDBOX_MAX_STR, &s, field));
+    const uint8_t *p;
+    size_t n = sb_reader_remaining(&s);
+    TRY(sb_reader_bytes(&s, n, &p, field));
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == 0)
+            return sb_error_set(r->err, SB_E_MALFORMED, "%s: %s holds a NUL byte (offset 0x%zx)",
+                                r->what, field, sb_reader_offset(r) - n + i);
+    char *c = malloc(n + 1);
+    if (!c) return sb_error_set(r->err, SB_E_INTERNAL, "%s: out of memory", r->what);
+    for (size_t i = 0; i < n; i++)
+        c[i] = (char)p[i];
+    c[n] = 0;
+    *out = c;
+    return 0;
+}
+
+static void free_strv(char **v) {
+    if (!v) return;
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static int read_strv(sb_reader *r, size_t max, char ***out, size_t *count, const char *field) {
+    uint16_t n;
+    TRY(sb_reader_u16le(r, &n, field));
+    if (n > max)
+        return sb_error_set(r->err, SB_E_LIMIT, "%s: %s count %u is over the limit %zu", r->what,
+                            field, n, max);
+    char **v = calloc((size_t)n + 1, sizeof(char *));
+    if (!v) return sb_error_set(r->err, SB_E_INTERNAL, "%s: out of memory", r->what);
+    for (size_t i = 0; i < n; i++) {
+        int rc = read_str(r, &v[i], field);
+        if (rc < 0) {
+            free_strv(v);
+            return rc;
+        }
+    }
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+void sb_msg_free(struct sb_msg *m) {
+    if (!m) return;
+    free_strv(m->exec.argv);
+    free_strv(m->exec.env);
+    free((char *)m->exec.workdir);
+    memset(&m->exec, 0, sizeof(m->exec));
+}
+
+static int parse_exec(sb_reader *r, struct sb_msg_exec *e) {
+    uint8_t tty;
+    TRY(sb_reader_u8(r, &tty, "exec.tty"));
+    if (tty > 1) return sb_error_set(r->err, SB_E_MALFORMED, "%s: exec.tty is %u", r->what, tty);
+    e->tty = tty;
+    TRY(sb_reader_u16le(r, &e->rows, "exec.rows"));
+    TRY(sb_reader_u16le(r, &e->cols, "exec.cols"));
+    char *wd = NULL;
+    TRY(read_str(r, &wd, "exec.workdir"));
+    e->workdir = wd;
+    if (wd[0] != '/')
+        return sb_error_set(r->err, SB_E_MALFORMED, "%s: exec.workdir is not absolute", r->what);
+    TRY(read_strv(r, SB_SANDBOX_MAX_ARGS, &e->argv, &e->argc, "exec.argv"));
+    if (e->argc == 0)
+        return sb_error_set(r->err, SB_E_MALFORMED, "%s: exec.argv is empty", r->what);
+    TRY(read_strv(r, SB_SANDBOX_MAX_ENV, &e->env, &e->envc, "exec.env"));
+    return 0;
+}
+
+int sb_msg_parse(const uint8_t *frame, size_t len, struct sb_msg *out, sb_error *err) {
+    if (len > SB_PROTO_MAX_FRAME)
+        return sb_error_set(err, SB_E_LIMIT, "proto: frame of %zu bytes is over the limit %u", len,
+                            SB_PROTO_MAX_FRAME);
+    sb_reader r;
+    sb_reader_init(&r, frame, len, "proto", err);
+    struct sb_msg m;
+    memset(&m, 0, sizeof(m));
+    uint16_t flags;
+    TRY(sb_reader_u16le(&r, &m.type, "type"));
+    TRY(sb_reader_u16le(&r, &flags, "flags"));
+    TRY(sb_reader_u32le(&r, &m.exec_id, "exec_id"));
+    if (flags != 0) return sb_error_set(err, SB_E_MALFORMED, "proto: flags 0x%x are not 0", flags);
+    int rc = 0;
+    switch (m.type) {
+    case SB_MSG_READY:
+    case SB_MSG_STARTED:
+    case SB_MSG_SIGNAL: rc = sb_reader_u32le(&r, &m.u32, "value"); break;
+    case SB_MSG_STDIN:
+    case SB_MSG_STDOUT:
+    case SB_MSG_STDERR:
+    case SB_MSG_ERROR:
+        m.data_len = sb_reader_remaining(&r);
+        if (m.data_len > SB_PROTO_MAX_DATA)
+            return sb_error_set(err, SB_E_LIMIT, "proto: data of %zu bytes is over the limit %u",
+                                m.data_len, SB_PROTO_MAX_DATA);
+        rc = sb_reader_bytes(&r, m.data_len, &m.data, "data");
+        break;
+    case SB_MSG_EXIT: {
+        uint32_t code = 0;
+        rc = sb_reader_u8(&r, &m.exit_kind, "exit.kind");
+        if (rc == 0) rc = sb_reader_u32le(&r, &code, "exit.code");
+        if (rc == 0 && m.exit_kind >= SB_EXIT_KIND_MAX)
+            return sb_error_set(err, SB_E_MALFORMED, "proto: exit.kind %u is unknown", m.exit_kind);
+        m.exit_code = (int32_t)code;
+        break;
+    }
+    case SB_MSG_RESIZE:
+        rc = sb_reader_u16le(&r, &m.rows, "resize.rows");
+        if (rc == 0) rc = sb_reader_u16le(&r, &m.cols, "resize.cols");
+        break;
+    case SB_MSG_EXEC: rc = parse_exec(&r, &m.exec); break;
+    default: return sb_error_set(err, SB_E_MALFORMED, "proto: message type %u is unknown", m.type);
+    }
+    if (rc == 0) rc = sb_reader_end(&r, "message");
+    if (rc < 0) {
+        sb_msg_free(&m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int sb_msg_put_hdr(sb_writer *w, enum sb_msg_type type, uint32_t exec_id) {
+    sb_writer_u16le(w, (uint16_t)type);
+    sb_writer_u16le(w, 0);
+    return sb_writer_u32le(w, exec_id);
+}
+
+static int put_str(sb_writer *w, const char *s) {
+    size_t n = strlen(s);
+    if (n > SB_SANDBOX_MAX_STR) return SB_E_LIMIT;
+    sb_writer_u32le(w, (uint32_t)n);
+    return sb_writer_bytes(w, s, n);
+}
+
+static int put_strv(sb_writer *w, char *const *v, size_t n, size_t max) {
+    if (n > max) return SB_E_LIMIT;
+    sb_writer_u16le(w, (uint16_t)n);
+    for (size_t i = 0; i < n; i++)
+        TRY(put_str(w, v[i]));
+    return 0;
+}
+
+int sb_msg_encode_exec(sb_writer *w, uint32_t exec_id, const struct sb_msg_exec *e) {
+    sb_msg_put_hdr(w, SB_MSG_EXEC, exec_id);
+    sb_writer_u8(w, e->tty ? 1 : 0);
+    sb_writer_u16le(w, e->rows);
+    sb_writer_u16le(w, e->cols);
+    TRY(put_str(w, e->workdir ? e->workdir : "/"));
+    TRY(put_strv(w, e->argv, e->argc, SB_SANDBOX_MAX_ARGS));
+    TRY(put_strv(w, e->env, e->envc, SB_SANDBOX_MAX_ENV));
+    TRY(sb_writer_status(w));
+    return w->len > SB_PROTO_MAX_FRAME ? SB_E_LIMIT : 0;
+}
+
+int sb_msg_encode_simple(sb_writer *w, enum sb_msg_type type, uint32_t exec_id, uint32_t u32) {
+    sb_msg_put_hdr(w, type, exec_id);
+    sb_writer_u32le(w, u32);
+    return sb_writer_status(w);
+}
+
+int sb_msg_encode_data(sb_writer *w, enum sb_msg_type type, uint32_t exec_id, const void *p,
+                       size_t n) {
+    if (n > SB_PROTO_MAX_DATA) return SB_E_LIMIT;
+    sb_msg_put_hdr(w, type, exec_id);
+    sb_writer_bytes(w, p, n);
+    return sb_writer_status(w);
+}
+
+int sb_msg_encode_exit(sb_writer *w, uint32_t exec_id, uint8_t kind, int32_t code) {
+    sb_msg_put_hdr(w, SB_MSG_EXIT, exec_id);
+    sb_writer_u8(w, kind);
+    sb_writer_u32le(w, (uint32_t)code);
+    return sb_writer_status(w);
+}
+
+int sb_msg_encode_resize(sb_writer *w, uint32_t exec_id, uint16_t rows, uint16_t cols) {
+    sb_msg_put_hdr(w, SB_MSG_RESIZE, exec_id);
+    sb_writer_u16le(w, rows);
+    sb_writer_u16le(w, cols);
+    return sb_writer_status(w);
+}

@@ -1,0 +1,208 @@
+/* sandbox: the backend interface (create, exec, signal, freeze, thaw, stats, destroy) that
+ * every isolation backend implements, the jail backend, images and the init message protocol. */
+#ifndef SB_SANDBOX_H
+#define SB_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/util.h"
+
+/* ---- limits and defaults ---------------------------------------------------------------- */
+
+#define SB_SANDBOX_ID_LEN 16       /* hex characters of a sandbox id */
+#define SB_SANDBOX_MAX_MOUNTS 32   /* --mount entries */
+#define SB_SANDBOX_MAX_ENV 1024    /* --env entries */
+#define SB_SANDBOX_MAX_ARGS 4096   /* argv entries of one exec */
+#define SB_SANDBOX_MAX_STR 32768   /* one argv/env/path string, bytes */
+#define SB_SANDBOX_HOSTNAME_MAX 64 /* uts hostname */
+#define SB_SANDBOX_DEF_MEMORY (512ull << 20)
+#define SB_SANDBOX_DEF_PIDS 512u
+#define SB_SANDBOX_DEF_DISK (256ull << 20) /* writable layer (tmpfs) */
+#define SB_SANDBOX_MIN_MEMORY (8ull << 20)
+#define SB_SANDBOX_MIN_DISK (1ull << 20)
+#define SB_SANDBOX_MAX_PIDS 1000000u
+#define SB_SANDBOX_NOFILE 4096u
+/* Inside every sandbox: the workload runs as uid/gid 0 (owner of the image's files through the
+ * idmapped image mount) without capabilities; sealbox-init runs as this uid/gid. */
+#define SB_SANDBOX_INIT_UID 65533u
+#define SB_SANDBOX_ID_RANGE 65536u          /* uids/gids mapped per sandbox */
+#define SB_SANDBOX_HOST_ID_BASE 0x10000000u /* host uid of the first slot's uid 0 */
+#define SB_SANDBOX_SLOTS 4096u              /* concurrent sandboxes per state directory */
+
+/* The default state directory (images, per-sandbox records, uid slots). */
+#define SB_SANDBOX_STATE_DIR "/var/lib/sealbox"
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+struct sb_mount_spec {
+    const char *src; /* host path */
+    const char *dst; /* absolute path inside the sandbox */
+    bool ro;
+};
+
+struct sb_sandbox_config {
+    const char *state_dir; /* NULL: SB_SANDBOX_STATE_DIR */
+    const char *image;     /* NULL or "host": the host's /usr; otherwise an imported image */
+    const char *init_path; /* the sealbox-init binary (host path) */
+    const struct sb_mount_spec *mounts;
+    size_t n_mounts;
+    const char *hostname;      /* NULL: "sandbox" */
+    uint64_t memory_bytes;     /* 0: SB_SANDBOX_DEF_MEMORY */
+    uint64_t pids;             /* 0: SB_SANDBOX_DEF_PIDS */
+    uint64_t cpu_millis;       /* 0: no CPU cap; 1000 = one CPU */
+    uint64_t disk_bytes;       /* 0: SB_SANDBOX_DEF_DISK */
+    bool net_none;             /* the only network mode so far: loopback only */
+    const char *cgroup_root;   /* NULL: /sys/fs/cgroup (tests point it elsewhere) */
+    const char *cgroup_parent; /* NULL: "sealbox"; the directory below the caller's own cgroup
+                                  that holds one cgroup per sandbox ([A-Za-z0-9._-]) */
+};
+
+/* ---- the backend interface -------------------------------------------------------------- */
+
+typedef struct sb_sandbox sb_sandbox;
+
+/* One process started in a sandbox. Its stdio is streamed: the caller supplies host fds, the
+ * backend pumps them (stdin_fd < 0: stdin is empty). */
+struct sb_exec_req {
+    char *const *argv;   /* argv[0] is looked up in PATH of env when it has no '/' */
+    char *const *env;    /* exactly the workload's environment (NULL-terminated) */
+    const char *workdir; /* NULL: "/" */
+    bool tty;            /* a pseudo-terminal from the sandbox's own devpts */
+    uint16_t rows, cols; /* initial window size with tty */
+    int stdin_fd, stdout_fd, stderr_fd;
+    uint64_t timeout_ms; /* 0: none; on expiry the whole sandbox is killed */
+    int signal_fd;       /* -1, or a signalfd of the caller: its signals are forwarded to the
+                            command (SIGWINCH becomes a window-size change with tty) */
+};
+
+enum sb_exit_kind {
+    SB_EXIT_EXITED,       /* code = exit status */
+    SB_EXIT_SIGNALED,     /* code = signal number */
+    SB_EXIT_NOTFOUND,     /* argv[0] does not exist (code = errno) */
+    SB_EXIT_NOEXEC,       /* argv[0] exists but cannot be executed (code = errno) */
+    SB_EXIT_TIMEOUT,      /* timeout_ms expired; the sandbox was killed */
+    SB_EXIT_OOM,          /* the memory limit killed the workload */
+    SB_EXIT_SANDBOX_GONE, /* sealbox-init died */
+    SB_EXIT_KIND_MAX
+};
+
+struct sb_exit {
+    enum sb_exit_kind kind;
+    int code;
+};
+
+/* Maps an exit to the status convention of container runtimes: the command's own status,
+ * 128+N for signal N, 124 timeout, 137 out of memory, 126 cannot execute, 127 not found,
+ * 125 sandbox failure. */
+int sb_exit_status(const struct sb_exit *e);
+const char *sb_exit_kind_name(enum sb_exit_kind k);
+
+struct sb_sandbox_stats {
+    uint64_t memory_bytes; /* current usage of the memory cgroup (includes the tmpfs layer) */
+    uint64_t memory_limit;
+    uint64_t pids;
+    uint64_t pids_limit;
+    uint64_t cpu_usage_ns; /* 0 when the host has no CPU accounting */
+    uint64_t oom_kills;
+    bool frozen;
+};
+
+struct sb_backend_ops {
+    const char *name;
+    int (*create)(const struct sb_sandbox_config *cfg, sb_sandbox **out, sb_error *err);
+    /* Runs a process and streams its I/O until it exits. */
+    int (*exec)(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_exit *out, sb_error *err);
+    int (*signal)(sb_sandbox *sb, int sig, sb_error *err); /* every workload process */
+    int (*freeze)(sb_sandbox *sb, sb_error *err);
+    int (*thaw)(sb_sandbox *sb, sb_error *err);
+    int (*stats)(sb_sandbox *sb, struct sb_sandbox_stats *out, sb_error *err);
+    /* Kills everything (frozen or not) and removes every trace; accepts NULL. */
+    void (*destroy)(sb_sandbox *sb);
+};
+
+/* The namespaces + seccomp + Landlock + cgroups backend. */
+extern const struct sb_backend_ops sb_jail_backend;
+
+/* Backend-independent accessors. */
+const char *sb_sandbox_id(const sb_sandbox *sb);
+const char *sb_sandbox_image_digest(const sb_sandbox *sb); /* "sha256:<hex>" or "mutable:host" */
+pid_t sb_sandbox_init_pid(const sb_sandbox *sb);           /* host pid of sealbox-init */
+const char *sb_sandbox_cgroup_mode(const sb_sandbox *sb);  /* "v1" / "v2" */
+
+/* The host state the jail depends on; fails with a message naming what is missing. */
+int sb_jail_preflight(sb_error *err) SB_WUR;
+
+/* ---- the seccomp policy (exposed for tests) ---------------------------------------------- */
+
+/* Builds the allowlist filter (default ENOSYS, architecture checked first, denied calls
+ * EPERM) and loads it into the calling thread. Requires no_new_privs. */
+int sb_seccomp_load(sb_error *err) SB_WUR;
+/* Number of syscalls on the allowlist (for docs/tests). */
+size_t sb_seccomp_allowlist_len(void);
+
+/* Landlock: restricts the calling process to the tree below root_fd and, where the ABI has
+ * them, denies TCP bind/connect and scopes abstract sockets and signals. Returns the ABI used
+ * (0: Landlock unavailable, nothing done). */
+int sb_landlock_apply(int root_fd, sb_error *err) SB_WUR;
+int sb_landlock_abi(void);
+
+/* ---- the message protocol between the host and sealbox-init ------------------------------ */
+
+/* Frames travel on a SOCK_SEQPACKET socketpair: one frame per datagram.
+ *   u16le type | u16le flags (0) | u32le exec id | payload (type-specific, fully consumed) */
+#define SB_PROTO_MAX_FRAME (128u * 1024u)
+#define SB_PROTO_MAX_DATA (32u * 1024u)
+#define SB_PROTO_HDR 8u
+
+enum sb_msg_type {
+    SB_MSG_READY = 1,   /* init -> host: u32 protocol version */
+    SB_MSG_EXEC = 2,    /* host -> init: see struct sb_msg_exec */
+    SB_MSG_STARTED = 3, /* init -> host: u32 pid (in the sandbox) */
+    SB_MSG_STDIN = 4,   /* host -> init: data (empty = EOF) */
+    SB_MSG_STDOUT = 5,  /* init -> host: data */
+    SB_MSG_STDERR = 6,  /* init -> host: data */
+    SB_MSG_EXIT = 7,    /* init -> host: u8 kind (sb_exit_kind), i32 code */
+    SB_MSG_SIGNAL = 8,  /* host -> init: u32 signal number, to the exec's process group */
+    SB_MSG_RESIZE = 9,  /* host -> init: u16 rows, u16 cols */
+    SB_MSG_ERROR = 10,  /* init -> host: string (a refused request) */
+    SB_MSG_TYPE_MAX
+};
+#define SB_PROTO_VERSION 1u
+
+struct sb_msg_exec {
+    bool tty;
+    uint16_t rows, cols;
+    const char *workdir; /* views into the frame; NUL-terminated copies live in strbuf */
+    size_t argc, envc;
+    char **argv, **env; /* NULL-terminated, allocated; free with sb_msg_free */
+};
+
+struct sb_msg {
+    uint16_t type;
+    uint32_t exec_id;
+    /* type-specific */
+    uint32_t u32;        /* READY version, STARTED pid, SIGNAL number */
+    uint8_t exit_kind;   /* EXIT */
+    int32_t exit_code;   /* EXIT */
+    uint16_t rows, cols; /* RESIZE */
+    const uint8_t *data; /* STDIN/STDOUT/STDERR/ERROR: a view into the frame */
+    size_t data_len;
+    struct sb_msg_exec exec; /* EXEC */
+};
+
+/* Parses one frame; argv/env of EXEC are allocated (sb_msg_free). */
+int sb_msg_parse(const uint8_t *frame, size_t len, struct sb_msg *out, sb_error *err) SB_WUR;
+void sb_msg_free(struct sb_msg *m);
+/* Encoders append one frame to w (which the caller resets per frame). */
+int sb_msg_put_hdr(sb_writer *w, enum sb_msg_type type, uint32_t exec_id);
+int sb_msg_encode_exec(sb_writer *w, uint32_t exec_id, const struct sb_msg_exec *e);
+int sb_msg_encode_simple(sb_writer *w, enum sb_msg_type type, uint32_t exec_id, uint32_t u32);
+int sb_msg_encode_data(sb_writer *w, enum sb_msg_type type, uint32_t exec_id, const void *p,
+                       size_t n);
+int sb_msg_encode_exit(sb_writer *w, uint32_t exec_id, uint8_t kind, int32_t code);
+int sb_msg_encode_resize(sb_writer *w, uint32_t exec_id, uint16_t rows, uint16_t cols);
+
+#endif

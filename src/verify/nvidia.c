@@ -1,0 +1,558 @@
+/* nvidia (verify): authenticates NVIDIA GPU / NVSwitch SPDM measurement reports — the P-384
+ * signature by the device's leaf certificate, its chain to the pinned NVIDIA Device Identity CA
+ * at an explicit time, the FWID binding, the nonce — and turns them into claims. OCSP and RIMs
+ * need the network and are reported as unchecked, never assumed good. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crypto/crypto.h"
+#include "evidence/evidence.h"
+#include "verify.h"
+
+#define W "nvidia"
+#define NV_MAX_GPUS 16
+#define NV_MAX_CHAIN 8
+#define NV_MAX_JSON (1u << 20)
+#define NV_SIG_LEN 96                /* ECDSA P-384, raw r||s */
+#define NV_OID_FWID "2.23.133.5.4.1" /* tcg-dice-TcbInfo: FWID is its last 48 bytes */
+#define NV_FWID_LEN 48
+
+/* NVIDIA opaque-data field types (little-endian u16 type, u16 length, value). */
+enum {
+    NV_OPAQUE_DRIVER_VERSION = 3,
+    NV_OPAQUE_GPU_INFO = 4,
+    NV_OPAQUE_VBIOS_VERSION = 6,
+    NV_OPAQUE_NVDEC0_STATUS = 11,
+    NV_OPAQUE_MSRSCNT = 12,
+    NV_OPAQUE_CPRINFO = 13,
+    NV_OPAQUE_BOARD_ID = 14,
+    NV_OPAQUE_CHIP_SKU = 15,
+    NV_OPAQUE_CHIP_SKU_MOD = 16,
+    NV_OPAQUE_PROJECT = 17,
+    NV_OPAQUE_PROJECT_SKU = 18,
+    NV_OPAQUE_PROJECT_SKU_MOD = 19,
+    NV_OPAQUE_FWID = 20,
+    NV_OPAQUE_PROTECTED_PCIE_STATUS = 21,
+};
+
+enum nv_render { NV_TEXT, NV_HEX, NV_CHAR, NV_VBIOS, NV_COUNTS };
+static const struct {
+    uint16_t type;
+    const char *name;
+    enum nv_render how;
+} OPAQUE_NAMES[] = {
+    {NV_OPAQUE_DRIVER_VERSION, "driver_version", NV_TEXT},
+    {NV_OPAQUE_GPU_INFO, "gpu_info", NV_HEX},
+    {NV_OPAQUE_VBIOS_VERSION, "vbios_version", NV_VBIOS},
+    {NV_OPAQUE_NVDEC0_STATUS, "nvdec0_status", NV_CHAR},
+    {NV_OPAQUE_MSRSCNT, "measurement_count", NV_COUNTS},
+    {NV_OPAQUE_CPRINFO, "cpr_info", NV_HEX},
+    {NV_OPAQUE_BOARD_ID, "board_id", NV_HEX},
+    {NV_OPAQUE_CHIP_SKU, "chip_sku", NV_TEXT},
+    {NV_OPAQUE_CHIP_SKU_MOD, "chip_sku_mod", NV_TEXT},
+    {NV_OPAQUE_PROJECT, "project", NV_TEXT},
+    {NV_OPAQUE_PROJECT_SKU, "project_sku", NV_TEXT},
+    {NV_OPAQUE_PROJECT_SKU_MOD, "project_sku_mod", NV_HEX},
+    {NV_OPAQUE_FWID, "fwid", NV_HEX},
+    {NV_OPAQUE_PROTECTED_PCIE_STATUS, "protected_pcie_status", NV_CHAR},
+};
+
+/* One device's evidence, whichever container it came in. */
+struct nv_gpu {
+    uint8_t *report; /* owned */
+    size_t report_len;
+    sb_cert **chain; /* leaf first; owned */
+    size_t n_chain;
+    char *arch;     /* owned; NULL when the container does not say */
+    uint8_t *nonce; /* the container's stated nonce, owned; NULL when none */
+    size_t nonce_len;
+};
+
+static void gpus_free(struct nv_gpu *g, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(g[i].report);
+        sb_certs_free(g[i].chain, g[i].n_chain);
+        free(g[i].arch);
+        free(g[i].nonce);
+    }
+}
+
+static void json_decrefp_(json_t **j) { json_decref(*j); }
+static void pubkey_freep(sb_pubkey **k) { sb_pubkey_free(*k); }
+
+/* ---- containers ---------------------------------------------------------------------------- */
+
+static size_t skip_ws(const uint8_t *p, size_t n) {
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+        i++;
+    return i;
+}
+
+static bool is_hex_text(const uint8_t *p, size_t n) {
+    size_t i = skip_ws(p, n), digits = 0;
+    for (; i < n; i++) {
+        uint8_t c = p[i];
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+            digits++;
+        else if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+            return false;
+    }
+    return digits >= 8;
+}
+
+static bool has_prefix(const uint8_t *p, size_t n, const char *s) {
+    size_t i = skip_ws(p, n), k = strlen(s);
+    return n - i >= k && memcmp(p + i, s, k) == 0;
+}
+
+static bool is_pem(const uint8_t *p, size_t n) {
+    return has_prefix(p, n, "-----BEGIN CERTIFICATE-----");
+}
+static bool is_json(const uint8_t *p, size_t n) {
+    return has_prefix(p, n, "[") || has_prefix(p, n, "{");
+}
+static bool is_raw_spdm(const uint8_t *p, size_t n) {
+    return n >= 4 && p[0] == 0x11 && p[1] == 0xe0;
+}
+static bool is_hex_spdm(const uint8_t *p, size_t n) {
+    return (has_prefix(p, n, "11e0") || has_prefix(p, n, "11E0")) && is_hex_text(p, n);
+}
+
+static int load_chain(const uint8_t *p, size_t n, struct nv_gpu *g, const char *name,
+                      sb_error *err) {
+    if (g->chain) BAIL(err, SB_E_USAGE, W ": more than one certificate chain given (%s)", name);
+    int rc = sb_certs_from_pem(p, n, NV_MAX_CHAIN, &g->chain, &g->n_chain, err);
+    if (rc < 0) return sb_error_prefix(err, W ": certificate chain %s", name);
+    if (g->n_chain == 0) BAIL(err, SB_E_MALFORMED, W ": %s holds no certificate", name);
+    return 0;
+}
+
+static int load_report(const uint8_t *p, size_t n, struct nv_gpu *g, sb_error *err) {
+    if (is_raw_spdm(p, n)) {
+        if (n > SB_SPDM_MAX_REPORT)
+            BAIL(err, SB_E_LIMIT, W ": report of %zu bytes is over the limit", n);
+        g->report = malloc(n);
+        if (!g->report) BAIL(err, SB_E_INTERNAL, W ": out of memory");
+        memcpy(g->report, p, n);
+        g->report_len = n;
+        return 0;
+    }
+    return sb_spdm_from_hex(p, n, &g->report, &g->report_len, err);
+}
+
+static int json_b64(const json_t *e, const char *key, size_t i, uint8_t **out, size_t *n,
+                    sb_error *err) {
+    const char *s = json_string_value(json_object_get(e, key));
+    if (!s) BAIL(err, SB_E_MALFORMED, W ": evidence entry %zu has no \"%s\" string", i, key);
+    int rc = sb_base64_decode(s, strlen(s), true, out, n, err);
+    if (rc < 0) return sb_error_prefix(err, W ": entry %zu \"%s\"", i, key);
+    return 0;
+}
+
+/* NVIDIA attestation SDK / nvtrust local verifier evidence: [{arch, certificate, evidence,
+ * nonce}, ...] with the report and the PEM chain in base64 (a single object is accepted). */
+static int load_json(const struct sb_blob *b, struct nv_gpu *gpus, size_t *n_gpus, sb_error *err) {
+    ENSURE(b->len <= NV_MAX_JSON, err, SB_E_LIMIT, W ": %s is over %u bytes", b->name, NV_MAX_JSON);
+    json_error_t je;
+    _cleanup_(json_decrefp_) json_t *root =
+        json_loadb((const char *)b->data, b->len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) BAIL(err, SB_E_MALFORMED, W ": %s: JSON line %d: %s", b->name, je.line, je.text);
+    json_t *arr = root;
+    if (json_is_object(root)) {
+        arr = json_array();
+        if (!arr || json_array_append(arr, root) < 0) {
+            json_decref(arr);
+            BAIL(err, SB_E_INTERNAL, W ": out of memory");
+        }
+        json_decref(root);
+        root = arr;
+    }
+    ENSURE(json_is_array(arr) && json_array_size(arr) > 0, err, SB_E_MALFORMED,
+           W ": %s: expected an array of evidence entries", b->name);
+    ENSURE(json_array_size(arr) <= NV_MAX_GPUS, err, SB_E_LIMIT, W ": %s: %zu devices, at most %d",
+           b->name, json_array_size(arr), NV_MAX_GPUS);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *e = json_array_get(arr, i);
+        ENSURE(json_is_object(e), err, SB_E_MALFORMED, W ": evidence entry %zu is not an object",
+               i);
+        struct nv_gpu *g = &gpus[(*n_gpus)++];
+        TRY(json_b64(e, "evidence", i, &g->report, &g->report_len, err));
+        _cleanup_free_ uint8_t *pem = NULL;
+        size_t pem_len = 0;
+        TRY(json_b64(e, "certificate", i, &pem, &pem_len, err));
+        TRY(load_chain(pem, pem_len, g, "in the evidence entry", err));
+        const char *arch = json_string_value(json_object_get(e, "arch"));
+        if (arch) {
+            g->arch = strndup(arch, 32);
+            if (!g->arch) BAIL(err, SB_E_INTERNAL, W ": out of memory");
+        }
+        const char *nonce = json_string_value(json_object_get(e, "nonce"));
+        if (nonce) {
+            int rc = sb_hex_decode(nonce, strlen(nonce), &g->nonce, &g->nonce_len, err);
+            if (rc < 0) return sb_error_prefix(err, W ": entry %zu \"nonce\"", i);
+        }
+    }
+    return 0;
+}
+
+/* Sorts the inputs: one JSON container, or one report (hex or raw) with its PEM chain as a
+ * second evidence file or through --certs. */
+static int load_inputs(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                       struct nv_gpu *gpus, size_t *n_gpus, const char **format, sb_error *err) {
+    ENSURE(n_ev >= 1, err, SB_E_USAGE, W ": no evidence given");
+    for (size_t i = 0; i < n_ev; i++) {
+        if (has_prefix(ev[i].data, ev[i].len, "<?xml") || has_prefix(ev[i].data, ev[i].len, "<"))
+            BAIL(err, SB_E_UNSUPPORTED,
+                 W ": %s looks like a RIM (XML): comparing measurements with RIMs is not "
+                   "implemented; verify without it (the result says the RIMs were not checked)",
+                 ev[i].name);
+    }
+    if (is_json(ev[0].data, ev[0].len)) {
+        ENSURE(n_ev == 1 && o->n_certs == 0, err, SB_E_USAGE,
+               W ": a JSON evidence file carries its own chains; give it alone");
+        *format = "nvidia-attestation-sdk";
+        return load_json(&ev[0], gpus, n_gpus, err);
+    }
+    ENSURE(is_raw_spdm(ev[0].data, ev[0].len) || is_hex_spdm(ev[0].data, ev[0].len), err,
+           SB_E_MALFORMED,
+           W ": %s is not an SPDM GET_MEASUREMENTS report (hex or binary) nor a JSON container",
+           ev[0].name);
+    struct nv_gpu *g = &gpus[(*n_gpus)++];
+    *format = "nvidia-spdm";
+    TRY(load_report(ev[0].data, ev[0].len, g, err));
+    for (size_t i = 1; i < n_ev; i++) {
+        ENSURE(is_pem(ev[i].data, ev[i].len), err, SB_E_USAGE,
+               W ": %s: expected the PEM certificate chain after the report", ev[i].name);
+        TRY(load_chain(ev[i].data, ev[i].len, g, ev[i].name, err));
+    }
+    for (size_t i = 0; i < o->n_certs; i++)
+        TRY(load_chain(o->certs[i].data, o->certs[i].len, g, o->certs[i].name, err));
+    if (!g->chain)
+        BAIL(err, SB_E_USAGE,
+             W ": the report needs its certificate chain (a PEM file after it, or --certs)");
+    return 0;
+}
+
+/* ---- claims helpers ------------------------------------------------------------------------ */
+
+static json_t *text_or_hex(const uint8_t *p, size_t n) {
+    size_t len = n;
+    while (len > 0 && p[len - 1] == 0)
+        len--;
+    bool printable = len > 0;
+    for (size_t i = 0; i < len; i++)
+        printable = printable && p[i] >= 0x20 && p[i] < 0x7f;
+    if (printable) return json_stringn((const char *)p, len);
+    char *h = sb_hex_dup(p, n);
+    json_t *j = h ? json_string(h) : NULL;
+    free(h);
+    return j;
+}
+
+static json_t *render(enum nv_render how, const uint8_t *p, size_t n) {
+    char buf[64];
+    switch (how) {
+    case NV_TEXT: return text_or_hex(p, n);
+    case NV_CHAR:
+        if (n == 1 && p[0] >= 0x20 && p[0] < 0x7f) return json_stringn((const char *)p, 1);
+        break;
+    case NV_VBIOS:
+        /* 8 bytes: a little-endian u32 shown as four hex bytes, then the OEM byte
+         * (96.00.9f.00.01); NVSwitch writes the text itself */
+        if (n == 8) {
+            (void)snprintf(buf, sizeof(buf), "%02x.%02x.%02x.%02x.%02x", p[3], p[2], p[1], p[0],
+                           p[4]);
+            return json_string(buf);
+        }
+        return text_or_hex(p, n);
+    case NV_COUNTS:
+        if (n % 4 == 0) {
+            json_t *o = json_object();
+            for (size_t i = 0; o && i < n / 4; i++) {
+                uint32_t v = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                             (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+                (void)snprintf(buf, sizeof(buf), "%zu", i + 1);
+                if (json_object_set_new(o, buf, json_integer(v)) < 0) {
+                    json_decref(o);
+                    return NULL;
+                }
+            }
+            return o;
+        }
+        break;
+    default: break;
+    }
+    char *h = sb_hex_dup(p, n);
+    json_t *j = h ? json_string(h) : NULL;
+    free(h);
+    return j;
+}
+
+static int jset(json_t *o, const char *k, json_t *v) {
+    if (!v || json_object_set_new(o, k, v) < 0) return SB_E_INTERNAL;
+    return 0;
+}
+
+static int jset_hex(json_t *o, const char *k, const uint8_t *p, size_t n) {
+    char *h = sb_hex_dup(p, n);
+    int rc = h ? jset(o, k, json_string(h)) : SB_E_INTERNAL;
+    free(h);
+    return rc;
+}
+
+static int add_cert(json_t *claims, const char *kind, const sb_cert *c, const char *source) {
+    char *s = sb_cert_subject(c), *i = sb_cert_issuer(c);
+    int rc = sb_claims_add_collateral(claims, kind, s, i, sb_cert_not_before(c),
+                                      sb_cert_not_after(c), source);
+    free(s);
+    free(i);
+    return rc;
+}
+
+/* ---- one device ------------------------------------------------------------------------------ */
+
+static int verify_chain(const struct nv_gpu *g, sb_cert *root, int64_t at, json_t *claims,
+                        size_t idx, sb_error *err) {
+    if (g->n_chain == 1 && sb_cert_equal(g->chain[0], root))
+        BAIL(err, SB_E_CHAIN,
+             W ": device %zu: the certificate chain holds only the root CA; it must have at least "
+               "the root and the signing certificate",
+             idx);
+    sb_cert *inter[NV_MAX_CHAIN];
+    size_t n_inter = 0;
+    for (size_t i = 1; i < g->n_chain; i++)
+        if (!sb_cert_equal(g->chain[i], root)) inter[n_inter++] = g->chain[i];
+    int rc = sb_x509_verify_chain(g->chain[0], inter, n_inter, &root, 1, NULL, 0, at, 0, err);
+    if (rc < 0) return sb_error_prefix(err, W ": device %zu: report certificate chain", idx);
+    TRY(add_cert(claims, "nvidia-device-identity-ca", root, "pinned"));
+    for (size_t i = n_inter; i > 0; i--)
+        TRY(add_cert(claims, "nvidia-intermediate", inter[i - 1], "evidence"));
+    TRY(add_cert(claims, "nvidia-device-leaf", g->chain[0], "evidence"));
+    return 0;
+}
+
+/* The FWID the firmware reports (opaque field 20) must be the one NVIDIA certified in the
+ * signing certificate's TCB-info extension. */
+static int check_fwid(const sb_spdm_report *r, const sb_cert *leaf, size_t idx, json_t *g,
+                      json_t *claims, sb_error *err) {
+    const sb_spdm_opaque_field *f = sb_spdm_field(r, NV_OPAQUE_FWID);
+    const uint8_t *ext;
+    size_t n;
+    int rc = sb_cert_ext(leaf, NV_OID_FWID, &ext, &n, err);
+    if (rc == SB_E_NOTFOUND) {
+        sb_error_clear(err);
+        if (f)
+            BAIL(err, SB_E_CHAIN,
+                 W ": device %zu: FWID extension (OID %s) not found in the signing certificate "
+                   "(is the leaf missing from the chain?)",
+                 idx, NV_OID_FWID);
+        return sb_claims_warn(claims, W ": device %zu: no FWID in the report or the certificate",
+                              idx);
+    }
+    TRY(rc);
+    ENSURE(n >= NV_FWID_LEN, err, SB_E_CHAIN,
+           W ": device %zu: FWID extension of %zu bytes is shorter than %d", idx, n, NV_FWID_LEN);
+    sb_reader er;
+    const uint8_t *cert_fwid;
+    sb_reader_init(&er, ext, n, W, err);
+    TRY(sb_reader_skip(&er, n - NV_FWID_LEN, "FWID extension"));
+    TRY(sb_reader_bytes(&er, NV_FWID_LEN, &cert_fwid, "FWID"));
+    TRY(jset_hex(g, "certificate_fwid", cert_fwid, NV_FWID_LEN));
+    if (!f)
+        return sb_claims_warn(claims,
+                              W ": device %zu: the report states no FWID to compare with its "
+                                "certificate's",
+                              idx);
+    ENSURE(f->n == NV_FWID_LEN && sb_ct_equal(f->p, cert_fwid, NV_FWID_LEN), err, SB_E_CHAIN,
+           W ": device %zu: the report's FWID does not match its signing certificate's", idx);
+    return 0;
+}
+
+static int verify_gpu(const struct sb_verify_opts *o, const struct nv_gpu *gpu, sb_cert *root,
+                      size_t idx, bool many, json_t *claims, json_t *g, sb_error *err) {
+    _cleanup_free_ sb_spdm_report *r = calloc(1, sizeof(*r));
+    if (!r) BAIL(err, SB_E_INTERNAL, W ": out of memory");
+    int rc = sb_spdm_parse(gpu->report, gpu->report_len, NV_SIG_LEN, err, r);
+    if (rc < 0) return many ? sb_error_prefix(err, W ": device %zu", idx) : rc;
+    ENSURE(r->trailing <= SB_SPDM_MAX_TRAILING, err, SB_E_MALFORMED,
+           W ": device %zu: %zu bytes after the signature (at most %d are tolerated)", idx,
+           r->trailing, SB_SPDM_MAX_TRAILING);
+    const sb_cert *leaf = gpu->chain[0];
+
+    /* the chain's shape and the FWID binding first (their failures name what is missing),
+     * then the signature over everything the claims come from */
+    TRY(verify_chain(gpu, root, o->at, claims, idx, err));
+    TRY(check_fwid(r, leaf, idx, g, claims, err));
+    _cleanup_(pubkey_freep) sb_pubkey *k = NULL;
+    TRY(sb_cert_pubkey(leaf, &k, err));
+    ENSURE(sb_pubkey_type(k) == SB_KEY_EC && sb_pubkey_curve(k) == SB_CURVE_P384, err,
+           SB_E_SIGNATURE, W ": device %zu: the signing certificate's key is not ECDSA P-384", idx);
+    rc = sb_ecdsa_verify(k, SB_HASH_SHA384, r->signed_part, r->signed_len, r->signature, r->sig_len,
+                         SB_ECDSA_RAW_BE, err);
+    if (rc < 0) return sb_error_prefix(err, W ": device %zu: SPDM measurements signature", idx);
+
+    if (gpu->nonce)
+        ENSURE(gpu->nonce_len == SB_SPDM_NONCE_LEN &&
+                   sb_ct_equal(gpu->nonce, r->nonce, SB_SPDM_NONCE_LEN),
+               err, SB_E_MALFORMED,
+               W ": device %zu: the container's nonce is not the one in the signed request", idx);
+    if (o->nonce)
+        ENSURE(o->nonce_len == SB_SPDM_NONCE_LEN &&
+                   sb_ct_equal(o->nonce, r->nonce, SB_SPDM_NONCE_LEN),
+               err, SB_E_POLICY,
+               W ": device %zu: nonce mismatch: the signed request nonce is not the expected one "
+                 "(%zu bytes given, SPDM nonces are 32): stale or replayed evidence",
+               idx, o->nonce_len);
+
+    /* claims */
+    json_t *meas = json_object_get(claims, "measurements");
+    for (size_t i = 0; i < r->n_blocks; i++) {
+        char name[48];
+        if (many)
+            (void)snprintf(name, sizeof(name), "gpu%zu.block%u", idx, r->blocks[i].index);
+        else
+            (void)snprintf(name, sizeof(name), "block%u", r->blocks[i].index);
+        TRY(jset_hex(meas, name, r->blocks[i].value, r->blocks[i].value_len));
+    }
+    TRY(jset_hex(g, "nonce", r->nonce, SB_SPDM_NONCE_LEN));
+    TRY(jset_hex(g, "response_nonce", r->resp_nonce, SB_SPDM_NONCE_LEN));
+    TRY(jset(g, "spdm_version", json_string("1.1")));
+    TRY(jset(g, "measurement_blocks", json_integer((json_int_t)r->n_blocks)));
+    if (gpu->arch) TRY(jset(g, "arch", json_string(gpu->arch)));
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const sb_spdm_opaque_field *f = &r->fields[i];
+        const char *name = NULL;
+        enum nv_render how = NV_HEX;
+        for (size_t j = 0; j < SB_ARRAY_LEN(OPAQUE_NAMES); j++)
+            if (OPAQUE_NAMES[j].type == f->type)
+                name = OPAQUE_NAMES[j].name, how = OPAQUE_NAMES[j].how;
+        char other[32];
+        if (!name) {
+            (void)snprintf(other, sizeof(other), "opaque_%u", f->type);
+            name = other;
+        }
+        TRY(jset(g, name, render(how, f->p, f->n)));
+    }
+    _cleanup_free_ char *subject = sb_cert_subject(leaf);
+    TRY(jset(g, "signing_certificate", json_string(subject ? subject : "?")));
+    TRY(jset(g, "ocsp", json_string("unchecked")));
+    TRY(jset(g, "rim", json_string("unchecked")));
+    if (r->trailing) {
+        TRY(jset(g, "trailing_bytes", json_integer((json_int_t)r->trailing)));
+        TRY(sb_claims_warn(claims,
+                           W ": device %zu: %zu byte%s after the SPDM signature (not signed; "
+                             "ignored)",
+                           idx, r->trailing, r->trailing == 1 ? "" : "s"));
+    }
+    return 0;
+}
+
+static const char *product_of(const struct nv_gpu *g) {
+    if (g->arch) {
+        if (strcasecmp(g->arch, "hopper") == 0) return "Hopper";
+        if (strcasecmp(g->arch, "blackwell") == 0) return "Blackwell";
+        return g->arch;
+    }
+    _cleanup_free_ char *s = sb_cert_subject(g->chain[0]);
+    if (s && strstr(s, "GH100")) return "Hopper";
+    if (s && strstr(s, "LS10")) return "LS10";
+    return NULL;
+}
+
+static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                         json_t **claims, sb_error *err) {
+    ENSURE(o && o->at > 0, err, SB_E_USAGE, W ": no verification time");
+    struct nv_gpu gpus[NV_MAX_GPUS] = {0};
+    size_t n = 0;
+    const char *format = "nvidia-spdm";
+    sb_cert *root = NULL;
+    json_t *cl = NULL;
+    uint8_t *nb = NULL; /* released at out: (declared before the first goto) */
+    json_t *g0 = NULL;
+    size_t nl = 0;
+    int rc = load_inputs(o, ev, n_ev, gpus, &n, &format, err);
+    if (rc < 0) goto out;
+    if ((rc = sb_cert_from_pem((const uint8_t *)sb_nvidia_root_pem, strlen(sb_nvidia_root_pem),
+                               &root, err)) < 0)
+        goto out;
+    cl = sb_claims_new("nvidia", format, o->at);
+    json_t *pc = json_object_get(cl, "platform_claims");
+    json_t *list = json_array();
+    if (!cl || !pc || !list || json_object_set_new(pc, "gpus", list) < 0) {
+        rc = sb_error_set(err, SB_E_INTERNAL, W ": out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *g = json_object();
+        if (!g || json_array_append_new(list, g) < 0) {
+            rc = sb_error_set(err, SB_E_INTERNAL, W ": out of memory");
+            goto out;
+        }
+        if ((rc = verify_gpu(o, &gpus[i], root, i, n > 1, cl, g, err)) < 0) goto out;
+    }
+    /* device 0 speaks for the whole where the schema has one slot; one device is flattened */
+    g0 = json_incref(json_array_get(list, 0)); /* outlives "gpus", deleted below for one */
+    const char *nonce = json_string_value(json_object_get(g0, "nonce"));
+    if ((rc = sb_hex_decode(nonce, strlen(nonce), &nb, &nl, err)) < 0 ||
+        (rc = sb_claims_set_hex(cl, NULL, "report_data", nb, nl)) < 0 ||
+        (rc = sb_claims_set_str(cl, NULL, "product", product_of(&gpus[0]))) < 0)
+        goto out;
+    if (n == 1 && json_object_update(pc, g0) < 0) rc = SB_E_INTERNAL;
+    if (n == 1) (void)json_object_del(pc, "gpus");
+    for (size_t i = 1; i < n && rc == 0; i++)
+        if (!json_equal(json_object_get(json_array_get(list, i), "nonce"),
+                        json_object_get(g0, "nonce")))
+            rc = sb_claims_warn(cl, W ": device %zu was asked with another nonce than device 0", i);
+    if (rc == 0) rc = jset(pc, "nonce", json_string(nonce));
+    if (rc == 0) rc = jset(pc, "devices", json_integer((json_int_t)n));
+    json_t *id = json_object_get(cl, "platform_identity");
+    json_t *fwid = json_object_get(g0, "fwid");
+    if (rc == 0 && fwid) rc = jset(id, "fwid", json_incref(fwid));
+    if (rc == 0)
+        rc = sb_claims_warn(cl, W ": certificate revocation (OCSP) was not checked (offline): "
+                                  "the device certificates are not known to be unrevoked");
+    if (rc == 0)
+        rc = sb_claims_warn(cl, W ": measurements were not compared with NVIDIA's driver and "
+                                  "VBIOS reference values (RIMs)");
+    if (rc < 0) {
+        rc = sb_error_set(err, SB_E_INTERNAL, W ": cannot build claims");
+        goto out;
+    }
+    *claims = TAKE_PTR(cl);
+    rc = 0;
+out:
+    free(nb);
+    json_decref(g0);
+    json_decref(cl);
+    sb_cert_free(root);
+    gpus_free(gpus, n);
+    return rc;
+}
+
+static int nvidia_sniff(const struct sb_blob *ev, size_t n_ev) {
+    if (n_ev < 1 || !ev[0].data) return 0;
+    const uint8_t *p = ev[0].data;
+    size_t n = ev[0].len;
+    if (is_hex_spdm(p, n)) return 80;
+    if (is_raw_spdm(p, n) && n > SB_SPDM_REQUEST_LEN + 8 && p[SB_SPDM_REQUEST_LEN] == 0x11 &&
+        p[SB_SPDM_REQUEST_LEN + 1] == 0x60)
+        return 70;
+    if (is_json(p, n) && n <= NV_MAX_JSON) {
+        json_t *j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, NULL);
+        json_t *e = json_is_array(j) ? json_array_get(j, 0) : j;
+        const char *evs = json_string_value(json_object_get(e, "evidence"));
+        bool ok = evs && json_is_string(json_object_get(e, "certificate")) &&
+                  strncmp(evs, "EeAB", 4) == 0; /* base64 of 11 e0 01: GET_MEASUREMENTS */
+        json_decref(j);
+        return ok ? 80 : 0;
+    }
+    return 0;
+}
+
+const struct sb_verifier sb_verifier_nvidia = {
+    .name = "nvidia",
+    .sniff = nvidia_sniff,
+    .verify = nvidia_verify,
+};

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# test_sandbox_run: `sealbox run` end to end — the exit-status contract, what the sandbox can
+# see (not the host's processes, network or files), idmapped image ownership, stdin streaming,
+# bad input (exit 125, clear message) and that nothing is left behind. Needs root.
+set -uo pipefail
+sb=${SEALBOX:?SEALBOX must point at the sealbox binary}
+if [ "$(id -u)" != 0 ]; then
+  if [ "${CI:-}" = true ]; then echo "FAIL: needs root under CI"; exit 1; fi
+  echo "SKIP: sealbox run needs root"; exit 77
+fi
+tmp=$(mktemp -d /tmp/sb-run-test.XXXXXX)
+export SEALBOX_STATE_DIR=$tmp/state
+# a cgroup parent of our own, so concurrent runs elsewhere cannot disturb the leak checks
+export SEALBOX_CGROUP_PARENT=sealbox-test-$$
+cgdirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$SEALBOX_CGROUP_PARENT" 2>/dev/null; }
+trap 'cgdirs | xargs -r rmdir 2>/dev/null; rm -rf "$tmp"' EXIT
+fails=0
+pass() { echo "ok     $1"; }
+bad() { echo "FAIL   $1"; fails=$((fails + 1)); }
+expect_rc() { # name want cmd...
+  local name=$1 want=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ "$rc" = "$want" ]; then pass "$name (exit $rc)"; else
+    bad "$name: exit $rc, wanted $want"; sed 's/^/    /' "$tmp/err" | head -5; fi
+}
+cg_count() { for d in $(cgdirs); do find "$d" -mindepth 1 -type d; done | wc -l; }
+mounts0=$(wc -l </proc/self/mountinfo)
+cg0=$(cg_count)
+
+# ---- exit-status contract ----
+expect_rc "status of CMD" 7 "$sb" run -- sh -c 'exit 7'
+expect_rc "signal is 128+N" 143 "$sb" run -- sh -c 'kill -TERM $$'
+expect_rc "not found is 127" 127 "$sb" run -- /no/such/program
+grep -q "No such file" "$tmp/err" && pass "not-found message" || bad "not-found message"
+expect_rc "not executable is 126" 126 "$sb" run -- /etc/passwd
+expect_rc "timeout is 124" 124 "$sb" run --timeout 300ms -- sleep 30
+grep -qx "killed: timeout" "$tmp/err" && pass "timeout message" || bad "timeout message"
+expect_rc "OOM is 137" 137 "$sb" run --memory 24M -- sh -c 'x=$(head -c 100000000 /dev/zero | tr "\0" a); echo ${#x}'
+grep -qx "killed: out of memory" "$tmp/err" && pass "oom message" || bad "oom message: $(cat "$tmp/err")"
+expect_rc "bad workdir is 126" 126 "$sb" run --workdir /nonexistent -- true
+
+# ---- isolation as seen from inside ----
+out=$("$sb" run -- sh -c 'cat /proc/1/comm; ls /proc | grep "^[0-9]" | sort -n | tail -1' 2>&1)
+first=$(echo "$out" | head -1); maxpid=$(echo "$out" | tail -1)
+[ "$first" = sealbox-init ] && [ "$maxpid" -lt 20 ] && pass "pid namespace: init is pid 1, highest pid $maxpid" ||
+  bad "pid namespace: $out"
+out=$("$sb" run -- sh -c 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "' 2>&1)
+[ "$out" = lo ] && pass "network namespace: only lo" || bad "network: '$out'"
+out=$("$sb" run -- sh -c 'cat /sys/class/net 2>&1; ls /work /root/.bashrc /etc/shadow 2>&1 | wc -l')
+echo "$out" | grep -q "No such file" && pass "no host /sys or files" || bad "host files: $out"
+out=$("$sb" run -- sh -c 'stat -c %U:%G /usr/bin/env; id -u; touch /etc/new && echo wrote')
+[ "$out" = "$(printf 'root:root\n0\nwrote')" ] && pass "idmapped image owned by sandbox root" || bad "ownership: $out"
+out=$("$sb" run -- sh -c 'grep -E "^(CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\t " " "')
+want=$(printf 'CapEff: 0000000000000000\nCapBnd: 0000000000000000\nCapAmb: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2')
+[ "$out" = "$want" ] && pass "no capabilities, no_new_privs, seccomp" || bad "privileges: $out"
+out=$("$sb" run -- sh -c 'stat -c %u /proc/1; cat /proc/1/environ 2>&1 >/dev/null | grep -c denied')
+[ "$out" = "$(printf '65533\n1')" ] && pass "init is another uid and unreadable" || bad "init: $out"
+out=$(printf 'line1\nline2\n' | "$sb" run -- sh -c 'wc -l')
+[ "$out" = 2 ] && pass "stdin streamed" || bad "stdin: $out"
+out=$("$sb" run --env FOO=bar --hostname box1 --workdir /tmp -- sh -c 'echo $FOO $(hostname) $(pwd); env | grep -vc -E "^(FOO|PATH|PWD|SHLVL|_)="')
+[ "$out" = "$(printf 'bar box1 /tmp\n0')" ] && pass "env, hostname, workdir" || bad "env: $out"
+mkdir -p "$tmp/share" && echo data >"$tmp/share/in"
+out=$("$sb" run --mount "$tmp/share:/data:ro" -- sh -c 'cat /data/in; touch /data/x 2>&1 | grep -c "Read-only"')
+[ "$out" = "$(printf 'data\n1')" ] && pass "read-only mount" || bad "ro mount: $out"
+"$sb" run --mount "$tmp/share:/data" -- sh -c 'echo out >/data/out' && [ "$(cat "$tmp/share/out")" = out ] &&
+  pass "read-write mount" || bad "rw mount"
+out=$("$sb" run --disk 2M -- sh -c 'head -c 8000000 /dev/zero >/tmp/fill' 2>&1)
+echo "$out" | grep -q "No space left" && pass "writable layer full: ENOSPC" || bad "disk: $out"
+
+# ---- bad input: 125 and a clear message ----
+expect_rc "bad --memory" 125 "$sb" run --memory lots -- true
+grep -q -- "--memory" "$tmp/err" && pass "message names --memory" || bad "memory message: $(cat "$tmp/err")"
+expect_rc "bad --cpus" 125 "$sb" run --cpus -1 -- true
+expect_rc "bad --pids" 125 "$sb" run --pids 0 -- true
+expect_rc "bad --timeout" 125 "$sb" run --timeout 5parsecs -- true
+expect_rc "bad --mount" 125 "$sb" run --mount relative:/x -- true
+expect_rc "missing mount source" 125 "$sb" run --mount /no/such/dir:/x -- true
+expect_rc "bad --net" 125 "$sb" run --net host -- true
+expect_rc "bad hostname" 125 "$sb" run --hostname 'a b' -- true
+expect_rc "unknown option" 125 "$sb" run --frobnicate -- true
+expect_rc "missing image" 125 "$sb" run --image sha256:0000 -- true
+grep -q "not found" "$tmp/err" && pass "missing image message" || bad "image message: $(cat "$tmp/err")"
+expect_rc "unwritable state dir" 125 env SEALBOX_STATE_DIR=/proc/sealbox-state "$sb" run -- true
+grep -q "state directory" "$tmp/err" && pass "state dir message" || bad "state message: $(cat "$tmp/err")"
+mkdir -p "$tmp/fakecg"
+expect_rc "missing cgroup controller" 125 env SEALBOX_CGROUP_ROOT="$tmp/fakecg" "$sb" run -- true
+grep -q "controller 'memory'" "$tmp/err" && pass "controller message" || bad "cgroup message: $(cat "$tmp/err")"
+
+# ---- nothing left behind ----
+[ "$(wc -l </proc/self/mountinfo)" = "$mounts0" ] && pass "no mount left" || bad "mounts: $mounts0 -> $(wc -l </proc/self/mountinfo)"
+[ "$(cg_count)" = "$cg0" ] && pass "no cgroup left" || bad "cgroups left: $(cg_count)"
+left=$(ls -A "$SEALBOX_STATE_DIR/sandboxes" 2>/dev/null | wc -l)
+[ "$left" = 0 ] && pass "no sandbox directory left" || bad "$left sandbox directories left"
+slots=$(ls "$SEALBOX_STATE_DIR/slots" 2>/dev/null | wc -l)
+[ "$slots" = 0 ] && pass "no uid slot left" || bad "$slots uid slots left"
+procs=$(grep -l "$SEALBOX_CGROUP_PARENT" /proc/[0-9]*/cgroup 2>/dev/null | wc -l)
+[ "$procs" = 0 ] && pass "no process left" || bad "$procs processes left in sandbox cgroups"
+
+echo "$fails failures"
+[ $fails -eq 0 ]
