@@ -35,6 +35,12 @@ if [ -d "$ev/snp" ]; then
         | grep -E '^(verdict|platform|measurements.pcr0)') || true
   fi
 
+  if "$sb" verify --help | grep -q ' nvidia'; then
+    say "verify: an NVIDIA H100 SPDM measurement report with its device chain (OCSP and RIMs offline: reported unchecked)"
+    (cd "$ev" && "$sb" verify nvidia/nvtrust/hopperAttestationReport.txt nvidia/nvtrust/hopperCertChain.txt \
+        | grep -E '^(verdict|platform|product|measurements.block2:|warning)') || true
+  fi
+
   say "token: the same SNP verdict as a signed EAR attestation-result JWT (ES256), and the JWKS"
   openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null \
     | openssl pkcs8 -topk8 -nocrypt -out "$demo_tmp/token-key.pem"

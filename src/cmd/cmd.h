@@ -19,5 +19,11 @@ int sb_cmd_collateral(int argc, char **argv);
 int sb_cmd_jwks(int argc, char **argv);
 int sb_cmd_admin(int argc, char **argv);
 int sb_cmd_run(int argc, char **argv);
+int sb_cmd_exec(int argc, char **argv);
+int sb_cmd_freeze(int argc, char **argv);
+int sb_cmd_thaw(int argc, char **argv);
+int sb_cmd_rm(int argc, char **argv);
+int sb_cmd_ps(int argc, char **argv);
+int sb_cmd_image(int argc, char **argv);
 
 #endif

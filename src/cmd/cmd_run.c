@@ -2,12 +2,17 @@
  * stdio streamed, destroy the sandbox. Exit status: CMD's own (128+N for signal N), 124
  * timeout, 137 out of memory, 125 sealbox failed, 126 cannot execute, 127 not found. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 
 #include "cmd.h"
@@ -36,6 +41,8 @@ static void usage(FILE *f) {
             "  --net none            loopback only (the default and only mode)\n"
             "  --hostname NAME       uts hostname (default 'sandbox')\n"
             "  --tty                 give CMD a pseudo-terminal\n"
+            "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
+            "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
             "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
             "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
             "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
@@ -45,6 +52,82 @@ static void usage(FILE *f) {
 static int fail(const char *what, const char *msg) {
     fprintf(stderr, "sealbox run: %s%s%s\n", what, msg && *msg ? ": " : "", msg ? msg : "");
     return EXIT_SB_FAIL;
+}
+
+/* --detach: a holder process (a child that leaves our session) creates the sandbox, runs CMD
+ * (if any) with its output in <dir>/main.log, and serves <dir>/control.sock for `sealbox exec`
+ * until `sealbox rm`. We print the id once the sandbox is up. */
+static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd) {
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) return fail("pipe", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) return fail("fork", strerror(errno));
+    if (pid == 0) {
+        close(pfd[0]);
+        (void)setsid();
+        sb_error err = {0};
+        sb_sandbox *sb = NULL;
+        int listen_fd = -1, log_fd = -1;
+        if (sb_jail_backend.create(&o->cfg, &sb, &err) < 0) goto report;
+        char p[4096];
+        snprintf(p, sizeof(p), "%s/main.log", sb_sandbox_dir(sb));
+        log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/control.sock",
+                             sb_sandbox_dir(sb)) >= sizeof(a.sun_path)) {
+            sb_error_set(&err, SB_E_USAGE, "state directory path too long for a socket");
+            goto report;
+        }
+        listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+            chmod(a.sun_path, 0600) != 0 || listen(listen_fd, 16) != 0) {
+            sb_error_set(&err, SB_E_IO, "control socket %s: %s", a.sun_path, strerror(errno));
+            goto report;
+        }
+        char pidtxt[32];
+        int pn = snprintf(pidtxt, sizeof(pidtxt), "%d\n", (int)getpid());
+        snprintf(p, sizeof(p), "%s/holder.pid", sb_sandbox_dir(sb));
+        if (sb_write_file_atomic(p, pidtxt, (size_t)pn, 0600, &err) < 0) goto report;
+        dprintf(pfd[1], "ok %s\n", sb_sandbox_id(sb));
+        close(pfd[1]);
+        pfd[1] = -1;
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+            close(null);
+        }
+        int rc = sb_jail_serve(sb, listen_fd, sfd, cargc > 0 ? cargv : NULL, o->env, o->workdir,
+                               log_fd, &err);
+        close(listen_fd);
+        if (log_fd >= 0) close(log_fd);
+        sb_jail_backend.destroy(sb);
+        sb_run_opts_free(o);
+        _exit(rc < 0 ? 1 : 0);
+    report:
+        if (listen_fd >= 0) close(listen_fd);
+        if (log_fd >= 0) close(log_fd);
+        if (sb) sb_jail_backend.destroy(sb);
+        dprintf(pfd[1], "err %s\n", err.msg);
+        sb_run_opts_free(o);
+        _exit(1);
+    }
+    close(pfd[1]);
+    char buf[SB_ERRMSG_MAX + 16];
+    ssize_t n = read(pfd[0], buf, sizeof(buf) - 1);
+    close(pfd[0]);
+    if (n <= 3) return fail("cannot create the sandbox", "the holder process died");
+    buf[n] = 0;
+    char *nl = strchr(buf, '\n');
+    if (nl) *nl = 0;
+    if (strncmp(buf, "ok ", 3) != 0) {
+        int st;
+        waitpid(pid, &st, 0);
+        return fail("cannot create the sandbox", buf + 4);
+    }
+    printf("%s\n", buf + 3);
+    return 0;
 }
 
 int sb_cmd_run(int argc, char **argv) {
@@ -62,7 +145,7 @@ int sb_cmd_run(int argc, char **argv) {
         sb_run_opts_free(&o);
         return EXIT_SB_FAIL;
     }
-    if (first >= argc) {
+    if (first >= argc && !o.detach) {
         sb_run_opts_free(&o);
         return fail("no command given", "usage: sealbox run [OPTIONS] -- CMD [ARGS...]");
     }
@@ -84,6 +167,11 @@ int sb_cmd_run(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
 
+    if (o.detach) {
+        rc = run_detached(&o, argc - first, argv + first, sfd);
+        sb_run_opts_free(&o);
+        return rc;
+    }
     sb_sandbox *sb = NULL;
     rc = sb_jail_backend.create(&o.cfg, &sb, &err);
     if (rc < 0) {

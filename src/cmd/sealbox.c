@@ -25,6 +25,12 @@ static const struct sb_cmd COMMANDS[] = {
     {"collateral", "manage the offline collateral cache (import, ls, prune)", sb_cmd_collateral},
     {"admin", "manage tenants and API keys of sealboxd (in its state directory)", sb_cmd_admin},
     {"run", "run a command in a new sandbox (jail backend; needs root)", sb_cmd_run},
+    {"exec", "run a command in a detached sandbox (run --detach)", sb_cmd_exec},
+    {"freeze", "freeze a detached sandbox (standby: no CPU, memory resident)", sb_cmd_freeze},
+    {"thaw", "resume a frozen sandbox", sb_cmd_thaw},
+    {"rm", "destroy a detached sandbox", sb_cmd_rm},
+    {"ps", "list detached sandboxes", sb_cmd_ps},
+    {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
 };
 
 static int cmd_help(int argc, char **argv) {

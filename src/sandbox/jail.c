@@ -3,6 +3,7 @@
  * (cgroup, uid map, idmapped image mounts), the child half builds the sandbox and becomes
  * sealbox-init. Everything it makes dies with the sandbox's last process or is removed by
  * destroy(): mounts live only in the sandbox's mount namespace. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -25,6 +26,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -44,9 +47,11 @@ struct sb_sandbox {
     int ctl; /* SOCK_SEQPACKET to sealbox-init */
     uint32_t next_exec;
     uint64_t oom_base;
+    bool attached; /* a handle on a detached sandbox held by another process */
 };
 
 const char *sb_sandbox_id(const sb_sandbox *sb) { return sb->id; }
+const char *sb_sandbox_dir(const sb_sandbox *sb) { return sb->dir; }
 const char *sb_sandbox_image_digest(const sb_sandbox *sb) { return sb->image_digest; }
 pid_t sb_sandbox_init_pid(const sb_sandbox *sb) { return sb->init_pid; }
 const char *sb_sandbox_cgroup_mode(const sb_sandbox *sb) {
@@ -782,7 +787,8 @@ static void rm_tree_small(const char *dir) {
     /* the per-sandbox directory holds only mnt/ (an empty mount point on the host side) and
      * small record files */
     char p[4096];
-    static const char *const names[] = {"sandbox.json", "init.pid"};
+    static const char *const names[] = {"record", "holder.pid", "control.sock", "main.log",
+                                        "main.exit"};
     for (size_t i = 0; i < SB_ARRAY_LEN(names); i++) {
         sb_fmt(p, sizeof(p), "%s/%s", dir, names[i]);
         (void)unlink(p);
@@ -794,6 +800,15 @@ static void rm_tree_small(const char *dir) {
 
 static void jail_destroy(sb_sandbox *sb) {
     if (!sb) return;
+    if (sb->attached) {
+        if (sb->ctl >= 0) close(sb->ctl);
+        if (sb->cg) sb_cgroup_free(sb->cg);
+        free(sb->dir);
+        free(sb->state_dir);
+        free(sb->image_digest);
+        free(sb);
+        return;
+    }
     if (sb->init_pid > 0) {
         /* v1: a frozen task acts on SIGKILL only once thawed */
         if (sb->cg && sb_cgroup_freeze(sb->cg, false, NULL) < 0) {
@@ -1022,6 +1037,21 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     }
     close(sync_sp[0]);
     free(lower);
+    {
+        /* the record other commands find the sandbox by (detached sandboxes, sb_jail_list) */
+        char rec[8192], p[4096];
+        int n =
+            sb_fmt(rec, sizeof(rec),
+                   "id=%s\nimage=%s\ncgroup_root=%s\ncgroup_parent=%s\ncreated=%lld\ninit_pid=%d\n",
+                   sb->id, sb->image_digest, cfg.cgroup_root ? cfg.cgroup_root : "",
+                   cfg.cgroup_parent ? cfg.cgroup_parent : "", (long long)sb_time_now(),
+                   (int)sb->init_pid);
+        sb_fmt(p, sizeof(p), "%s/record", sb->dir);
+        if (n < 0 || sb_write_file_atomic(p, rec, (size_t)n, 0600, err) < 0) {
+            jail_destroy(sb);
+            return SB_E_IO;
+        }
+    }
     *out = sb;
     return 0;
 
@@ -1063,7 +1093,16 @@ static bool write_all(int fd, const uint8_t *p, size_t n) {
     return true;
 }
 
-static void kill_sandbox(sb_sandbox *sb) {
+static void kill_sandbox(sb_sandbox *sb, uint32_t id) {
+    if (sb->attached) {
+        /* not ours to kill: end the command through the holder */
+        sb_writer w;
+        sb_writer_init(&w, 64);
+        if (sb_msg_encode_simple(&w, SB_MSG_SIGNAL, id, SIGKILL) == 0)
+            (void)!send(sb->ctl, w.buf, w.len, MSG_NOSIGNAL);
+        sb_writer_free(&w);
+        return;
+    }
     if (sb->init_pid <= 0) return;
     if (sb->cg && sb_cgroup_freeze(sb->cg, false, NULL) < 0) {
     }
@@ -1127,7 +1166,7 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
         if (deadline) {
             uint64_t now = sb_mono_ns();
             if (now >= deadline) {
-                kill_sandbox(sb);
+                kill_sandbox(sb, id);
                 *out = (struct sb_exit){SB_EXIT_TIMEOUT, 0};
                 break;
             }
@@ -1253,3 +1292,344 @@ const struct sb_backend_ops sb_jail_backend = {
     .stats = jail_stats,
     .destroy = jail_destroy,
 };
+
+/* ---- detached sandboxes ------------------------------------------------------------------------
+ */
+
+#define SERVE_MAX_CONNS 32
+
+struct conn {
+    int fd;
+    uint32_t cid, gid; /* the client's exec id, and ours on the sandbox's channel */
+    bool busy;
+};
+
+static void set_frame_id(uint8_t *frame, uint32_t id) {
+    /* the header was validated by sb_msg_parse: bytes 4..7 are the exec id */
+    frame[4] = (uint8_t)id;
+    frame[5] = (uint8_t)(id >> 8);
+    frame[6] = (uint8_t)(id >> 16);
+    frame[7] = (uint8_t)(id >> 24);
+}
+
+static void write_main_exit(sb_sandbox *sb, const struct sb_msg *m) {
+    char p[4096], v[64];
+    struct sb_exit e = {(enum sb_exit_kind)m->exit_kind, m->exit_code};
+    if (e.kind == SB_EXIT_SIGNALED && e.code == SIGKILL && oom_happened(sb))
+        e = (struct sb_exit){SB_EXIT_OOM, SIGKILL};
+    int n = sb_fmt(v, sizeof(v), "%d %s\n", sb_exit_status(&e), sb_exit_kind_name(e.kind));
+    sb_fmt(p, sizeof(p), "%s/main.exit", sb->dir);
+    if (n > 0 && sb_write_file_atomic(p, v, (size_t)n, 0600, NULL) < 0) {
+    }
+}
+
+static void drop_conn(sb_sandbox *sb, struct conn *c) {
+    if (c->busy) { /* the client went away mid-command: the command goes too */
+        sb_writer w;
+        sb_writer_init(&w, 64);
+        if (sb_msg_encode_simple(&w, SB_MSG_SIGNAL, c->gid, SIGKILL) == 0)
+            (void)!send(sb->ctl, w.buf, w.len, MSG_NOSIGNAL);
+        sb_writer_free(&w);
+    }
+    close(c->fd);
+    c->fd = -1;
+    c->busy = false;
+}
+
+int sb_jail_serve(sb_sandbox *sb, int listen_fd, int stop_fd, char *const *main_argv,
+                  char *const *main_env, const char *main_workdir, int main_log_fd, sb_error *err) {
+    ENSURE(!sb->attached, err, SB_E_USAGE, "serve: only the sandbox's creator can serve it");
+    struct conn conns[SERVE_MAX_CONNS];
+    for (int i = 0; i < SERVE_MAX_CONNS; i++)
+        conns[i] = (struct conn){.fd = -1};
+    uint32_t main_id = 0;
+    sb_writer w;
+    if (main_argv && main_argv[0]) {
+        size_t argc = 0, envc = 0;
+        while (main_argv[argc])
+            argc++;
+        while (main_env && main_env[envc])
+            envc++;
+        main_id = ++sb->next_exec;
+        struct sb_msg_exec e = {.workdir = main_workdir ? main_workdir : "/",
+                                .argc = argc,
+                                .envc = envc,
+                                .argv = (char **)main_argv,
+                                .env = (char **)main_env};
+        sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+        int rc = sb_msg_encode_exec(&w, main_id, &e);
+        if (rc == 0) rc = send_frame(sb->ctl, &w, err);
+        sb_writer_free(&w);
+        sb_writer_init(&w, 64);
+        if (rc == 0) rc = sb_msg_encode_data(&w, SB_MSG_STDIN, main_id, NULL, 0);
+        if (rc == 0) rc = send_frame(sb->ctl, &w, err);
+        sb_writer_free(&w);
+        if (rc < 0) return rc;
+    }
+    uint8_t *frame = malloc(SB_PROTO_MAX_FRAME);
+    if (!frame) BAIL(err, SB_E_INTERNAL, "out of memory");
+    int rc = 0;
+    for (;;) {
+        struct pollfd p[4 + SERVE_MAX_CONNS];
+        p[0] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+        p[1] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
+        p[2] = (struct pollfd){.fd = sb->ctl, .events = POLLIN};
+        p[3] = (struct pollfd){.fd = sb->pidfd, .events = POLLIN};
+        for (int i = 0; i < SERVE_MAX_CONNS; i++)
+            p[4 + i] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
+        if (poll(p, 4 + SERVE_MAX_CONNS, -1) < 0) {
+            if (errno == EINTR) continue;
+            rc = errno_fail(err, "poll");
+            break;
+        }
+        if (p[1].revents || p[3].revents) break; /* asked to stop, or init died */
+        if (p[0].revents & POLLIN) {
+            int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+            int slot = -1;
+            for (int i = 0; i < SERVE_MAX_CONNS && c >= 0 && slot < 0; i++)
+                if (conns[i].fd < 0) slot = i;
+            if (slot >= 0)
+                conns[slot] = (struct conn){.fd = c};
+            else if (c >= 0)
+                close(c);
+        }
+        if (p[2].revents) {
+            ssize_t n = recv(sb->ctl, frame, SB_PROTO_MAX_FRAME, 0);
+            if (n <= 0) break; /* init is gone */
+            struct sb_msg m;
+            sb_error perr = {0};
+            if (sb_msg_parse(frame, (size_t)n, &m, &perr) < 0) continue;
+            if (main_id && m.exec_id == main_id) {
+                if ((m.type == SB_MSG_STDOUT || m.type == SB_MSG_STDERR ||
+                     m.type == SB_MSG_ERROR) &&
+                    main_log_fd >= 0)
+                    (void)write_all(main_log_fd, m.data, m.data_len);
+                if (m.type == SB_MSG_EXIT) write_main_exit(sb, &m);
+            } else {
+                for (int i = 0; i < SERVE_MAX_CONNS; i++) {
+                    struct conn *c = &conns[i];
+                    if (c->fd < 0 || !c->busy || c->gid != m.exec_id) continue;
+                    set_frame_id(frame, c->cid);
+                    if (send(c->fd, frame, (size_t)n, MSG_NOSIGNAL) != n) {
+                        drop_conn(sb, c);
+                    } else if (m.type == SB_MSG_EXIT) {
+                        c->busy = false;
+                    }
+                }
+            }
+            sb_msg_free(&m);
+        }
+        for (int i = 0; i < SERVE_MAX_CONNS; i++) {
+            struct conn *c = &conns[i];
+            if (c->fd < 0 || !p[4 + i].revents) continue;
+            ssize_t n = recv(c->fd, frame, SB_PROTO_MAX_FRAME, 0);
+            if (n <= 0) {
+                drop_conn(sb, c);
+                continue;
+            }
+            struct sb_msg m;
+            sb_error perr = {0};
+            if (sb_msg_parse(frame, (size_t)n, &m, &perr) < 0) {
+                drop_conn(sb, c);
+                continue;
+            }
+            bool forward = false;
+            if (m.type == SB_MSG_EXEC && !c->busy) {
+                c->busy = true;
+                c->cid = m.exec_id;
+                c->gid = ++sb->next_exec;
+                forward = true;
+            } else if ((m.type == SB_MSG_STDIN || m.type == SB_MSG_SIGNAL ||
+                        m.type == SB_MSG_RESIZE) &&
+                       c->busy) {
+                forward = true; /* a client only ever reaches its own command */
+            }
+            sb_msg_free(&m);
+            if (!forward) continue;
+            set_frame_id(frame, c->gid);
+            if (send(sb->ctl, frame, (size_t)n, MSG_NOSIGNAL) != n) {
+                rc = errno_fail(err, "send to sealbox-init");
+                break;
+            }
+        }
+        if (rc < 0) break;
+    }
+    for (int i = 0; i < SERVE_MAX_CONNS; i++)
+        if (conns[i].fd >= 0) close(conns[i].fd);
+    free(frame);
+    return rc;
+}
+
+/* key=value lines of <dir>/record; *val points into buf */
+static const char *record_get(char *buf, const char *key, char *out, size_t cap) {
+    size_t kl = strlen(key);
+    for (const char *p = buf; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t ll = nl ? (size_t)(nl - p) : strlen(p);
+        if (ll > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t vl = ll - kl - 1;
+            if (vl >= cap) vl = cap - 1;
+            memcpy(out, p + kl + 1, vl);
+            out[vl] = 0;
+            return out;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    out[0] = 0;
+    return NULL;
+}
+
+static int check_id(const char *id, sb_error *err) {
+    ENSURE(id && strlen(id) == SB_SANDBOX_ID_LEN &&
+               strspn(id, "0123456789abcdef") == SB_SANDBOX_ID_LEN,
+           err, SB_E_USAGE, "sandbox: '%s' is not a sandbox id (%d hex digits)", id ? id : "",
+           SB_SANDBOX_ID_LEN);
+    return 0;
+}
+
+struct record {
+    char image[96], root[1024], parent[160];
+    int64_t created;
+};
+
+static int read_record(const char *state_dir, const char *id, struct record *r, sb_error *err) {
+    TRY(check_id(id, err));
+    char p[4096], buf[8192], v[64];
+    sb_fmt(p, sizeof(p), "%s/sandboxes/%s/record", state_dir, id);
+    if (sb_read_small(p, buf, sizeof(buf), NULL) < 0)
+        BAIL(err, SB_E_NOTFOUND, "sandbox %s not found in %s", id, state_dir);
+    record_get(buf, "image", r->image, sizeof(r->image));
+    record_get(buf, "cgroup_root", r->root, sizeof(r->root));
+    record_get(buf, "cgroup_parent", r->parent, sizeof(r->parent));
+    record_get(buf, "created", v, sizeof(v));
+    r->created = strtoll(v, NULL, 10);
+    return 0;
+}
+
+int sb_jail_attach(const char *state_dir, const char *id, sb_sandbox **out, sb_error *err) {
+    if (!state_dir) state_dir = SB_SANDBOX_STATE_DIR;
+    struct record r;
+    TRY(read_record(state_dir, id, &r, err));
+    sb_sandbox *sb = calloc(1, sizeof(*sb));
+    if (!sb) BAIL(err, SB_E_INTERNAL, "out of memory");
+    sb->ops = &sb_jail_backend;
+    sb->attached = true;
+    sb->pidfd = sb->ctl = -1;
+    sb->init_pid = -1;
+    sb_fmt(sb->id, sizeof(sb->id), "%s", id);
+    char p[4096];
+    sb_fmt(p, sizeof(p), "%s/sandboxes/%s", state_dir, id);
+    sb->dir = strdup(p);
+    sb->state_dir = strdup(state_dir);
+    sb->image_digest = strdup(r.image);
+    int rc = 0;
+    if (!sb->dir || !sb->state_dir || !sb->image_digest)
+        rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    if (rc == 0)
+        rc = sb_cgroup_open(r.root[0] ? r.root : NULL, r.parent[0] ? r.parent : NULL, id, &sb->cg,
+                            err);
+    if (rc == 0) {
+        sb->oom_base = sb_cgroup_oom_kills(sb->cg);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        if (sb_fmt(a.sun_path, sizeof(a.sun_path), "%s/control.sock", sb->dir) >=
+            (int)sizeof(a.sun_path))
+            rc = sb_error_set(err, SB_E_USAGE,
+                              "sandbox: state directory path too long for a socket");
+        sb->ctl = rc == 0 ? socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0) : -1;
+        if (rc == 0 && (sb->ctl < 0 || connect(sb->ctl, (struct sockaddr *)&a, sizeof(a)) != 0))
+            rc = sb_error_set(err, SB_E_IO,
+                              "sandbox %s: its holder does not answer (%s); 'sealbox rm' cleans up",
+                              id, strerror(errno));
+    }
+    if (rc < 0) {
+        jail_destroy(sb);
+        return rc;
+    }
+    *out = sb;
+    return 0;
+}
+
+static pid_t read_holder(const char *dir) {
+    char p[4096], v[32];
+    sb_fmt(p, sizeof(p), "%s/holder.pid", dir);
+    if (sb_read_small(p, v, sizeof(v), NULL) <= 0) return -1;
+    long pid = strtol(v, NULL, 10);
+    return pid > 1 ? (pid_t)pid : -1;
+}
+
+int sb_jail_remove(const char *state_dir, const char *id, sb_error *err) {
+    if (!state_dir) state_dir = SB_SANDBOX_STATE_DIR;
+    struct record r;
+    TRY(read_record(state_dir, id, &r, err));
+    char dir[4096];
+    sb_fmt(dir, sizeof(dir), "%s/sandboxes/%s", state_dir, id);
+    pid_t holder = read_holder(dir);
+    if (holder > 0 && kill(holder, SIGTERM) == 0) {
+        for (int i = 0; i < 2000 && access(dir, F_OK) == 0; i++) {
+            struct timespec ts = {0, 5000000};
+            nanosleep(&ts, NULL);
+        }
+        if (access(dir, F_OK) != 0) return 0;
+    }
+    /* no holder (it crashed): kill what is left through the cgroup, then clean up */
+    struct sb_cgroup *cg = NULL;
+    if (sb_cgroup_open(r.root[0] ? r.root : NULL, r.parent[0] ? r.parent : NULL, id, &cg, NULL) ==
+        0)
+        TRY(sb_cgroup_destroy(cg, err));
+    char slots[4096];
+    sb_fmt(slots, sizeof(slots), "%s/slots", state_dir);
+    for (unsigned i = 0; i < SB_SANDBOX_SLOTS; i++) {
+        char p[4096], owner[64];
+        sb_fmt(p, sizeof(p), "%s/%u", slots, i);
+        if (sb_read_small(p, owner, sizeof(owner), NULL) == SB_SANDBOX_ID_LEN &&
+            strcmp(owner, id) == 0) {
+            (void)unlink(p);
+            break;
+        }
+    }
+    rm_tree_small(dir);
+    ENSURE(access(dir, F_OK) != 0, err, SB_E_IO, "sandbox %s: cannot remove %s", id, dir);
+    return 0;
+}
+
+int sb_jail_list(const char *state_dir, struct sb_sandbox_info **out, size_t *n, sb_error *err) {
+    if (!state_dir) state_dir = SB_SANDBOX_STATE_DIR;
+    char p[4096];
+    sb_fmt(p, sizeof(p), "%s/sandboxes", state_dir);
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(p);
+    if (!d) return errno == ENOENT ? 0 : errno_fail(err, "open the sandbox directory");
+    struct sb_sandbox_info *v = NULL;
+    size_t cnt = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct record r;
+        if (check_id(de->d_name, NULL) < 0 || read_record(state_dir, de->d_name, &r, NULL) < 0)
+            continue;
+        if (cnt >= SB_SANDBOX_SLOTS) break;
+        struct sb_sandbox_info *nv = realloc(v, (cnt + 1) * sizeof(*v));
+        if (!nv) break;
+        v = nv;
+        struct sb_sandbox_info *e = &v[cnt++];
+        memset(e, 0, sizeof(*e));
+        sb_fmt(e->id, sizeof(e->id), "%s", de->d_name);
+        sb_fmt(e->image, sizeof(e->image), "%s", r.image);
+        e->created = r.created;
+        char dir[4096];
+        sb_fmt(dir, sizeof(dir), "%s/%s", p, de->d_name);
+        pid_t h = read_holder(dir);
+        e->holder_alive = h > 0 && kill(h, 0) == 0;
+        struct sb_cgroup *cg = NULL;
+        struct sb_sandbox_stats st;
+        if (sb_cgroup_open(r.root[0] ? r.root : NULL, r.parent[0] ? r.parent : NULL, e->id, &cg,
+                           NULL) == 0) {
+            if (sb_cgroup_stats(cg, &st, NULL) == 0) e->frozen = st.frozen;
+            sb_cgroup_free(cg);
+        }
+    }
+    closedir(d);
+    *out = v;
+    *n = cnt;
+    return 0;
+}

@@ -132,6 +132,46 @@ const char *sb_sandbox_image_digest(const sb_sandbox *sb); /* "sha256:<hex>" or 
 pid_t sb_sandbox_init_pid(const sb_sandbox *sb);           /* host pid of sealbox-init */
 const char *sb_sandbox_cgroup_mode(const sb_sandbox *sb);  /* "v1" / "v2" */
 
+/* ---- detached sandboxes ---------------------------------------------------------------------
+ * Until the daemon owns sandboxes, `sealbox run --detach` keeps one alive in a small holder
+ * process that calls sb_jail_serve(); other commands reach it by id through the state
+ * directory (<state>/sandboxes/<id>/: record, control.sock, holder.pid, main.log, main.exit). */
+
+/* The per-sandbox directory on the host. */
+const char *sb_sandbox_dir(const sb_sandbox *sb);
+/* Serves exec connections on listen_fd (a listening SOCK_SEQPACKET unix socket) until stop_fd
+ * is readable or sealbox-init dies. Each connection speaks the init protocol for one command
+ * at a time (its exec ids are rewritten onto the sandbox's channel). If main_argv is set, it
+ * runs first with its output appended to main_log_fd and its status written to main.exit. */
+int sb_jail_serve(sb_sandbox *sb, int listen_fd, int stop_fd, char *const *main_argv,
+                  char *const *main_env, const char *main_workdir, int main_log_fd,
+                  sb_error *err) SB_WUR;
+/* A handle on a detached sandbox: exec goes through its control socket, freeze/thaw/stats to
+ * its cgroup; destroy() only lets go of the handle. */
+int sb_jail_attach(const char *state_dir, const char *id, sb_sandbox **out, sb_error *err) SB_WUR;
+/* Ends a detached sandbox (its holder destroys it) and waits until nothing is left; cleans up
+ * after a holder that died. */
+int sb_jail_remove(const char *state_dir, const char *id, sb_error *err) SB_WUR;
+
+struct sb_sandbox_info {
+    char id[SB_SANDBOX_ID_LEN + 1];
+    char image[96];
+    int64_t created;
+    bool frozen;
+    bool holder_alive;
+};
+/* Every sandbox recorded in the state directory (*out is malloc'ed). */
+int sb_jail_list(const char *state_dir, struct sb_sandbox_info **out, size_t *n,
+                 sb_error *err) SB_WUR;
+
+/* ---- images -------------------------------------------------------------------------------
+ * `sealbox image import DIR`: an immutable copy in <state>/images/<hex>/rootfs named by
+ * "sha256:<hex>", the SHA-256 of its canonical manifest (docs/sandbox.md: one line per entry,
+ * depth first with children in byte-wise name order; type, mode, uid, gid, path, and the
+ * content's SHA-256 or the link target). Devices, fifos and sockets are refused. */
+int sb_image_import(const char *state_dir, const char *src_dir, char **digest,
+                    sb_error *err) SB_WUR;
+
 /* The host state the jail depends on; fails with a message naming what is missing. */
 int sb_jail_preflight(sb_error *err) SB_WUR;
 

@@ -73,7 +73,7 @@ int sb_token_key_load(const char *path, sb_token_key **out, sb_error *err) {
 
 static int jwk_with_meta(const sb_pubkey *pub, json_t **out, sb_error *err) {
     const char *alg = NULL;
-    enum sb_hash h;
+    enum sb_hash h = SB_HASH_SHA256;
     TRY(alg_of(pub, &alg, &h, err));
     json_t *jwk = NULL;
     TRY(sb_pubkey_to_jwk(pub, &jwk, err));

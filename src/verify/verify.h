@@ -70,6 +70,29 @@ int sb_snp_verify_evidence(sb_snp_verifier *v, const struct sb_verify_opts *o,
                            const struct sb_blob *ev, size_t n_ev, json_t **claims,
                            sb_error *err) SB_WUR;
 /* ==== Intel TDX / SGX ==== */
+/* DCAP quotes: TDX v4/v5 ("tdx") and SGX v3/v4/v5 ("sgx"); docs/verify-dcap.md. Collateral
+ * (TCB info, QE identity, CRLs, TCB-signing chains, dcap-qvl bundles) is taken by content from
+ * every extra evidence file, every --certs file and every file of --collateral DIR. */
+extern const struct sb_verifier sb_verifier_tdx;
+extern const struct sb_verifier sb_verifier_sgx;
+/* The pinned Intel SGX Root CA (PEM) and its SHA-256 fingerprint (lower-case hex). */
+extern const char SB_INTEL_SGX_ROOT_PEM[];
+extern const char SB_INTEL_SGX_ROOT_SHA256[];
+/* A collateral store: reusable across verifications (it caches verified signatures of the
+ * collateral and verified PCK chains per verification time), never shared between threads. */
+typedef struct sb_dcap_collateral sb_dcap_collateral;
+int sb_dcap_collateral_new(sb_dcap_collateral **out, sb_error *err) SB_WUR;
+/* Adds one file by content. *used says whether it was collateral; a file that looks like
+ * collateral but is malformed is an error when strict, else noted and skipped. */
+int sb_dcap_collateral_add(sb_dcap_collateral *c, const char *name, const uint8_t *p, size_t n,
+                           bool strict, bool *used, sb_error *err) SB_WUR;
+/* Adds every regular file of dir (not recursive; files over 1 MiB are skipped). */
+int sb_dcap_collateral_add_dir(sb_dcap_collateral *c, const char *dir, sb_error *err) SB_WUR;
+void sb_dcap_collateral_free(sb_dcap_collateral *c);
+/* Verifies one quote (raw bytes) at `at` with the collateral in c (which may hold none) and
+ * builds its claims. platform "tdx" or "sgx" requires that kind of quote (NULL: either). */
+int sb_dcap_verify(sb_dcap_collateral *c, const uint8_t *quote, size_t n, int64_t at,
+                   const char *platform, json_t **claims, sb_error *err) SB_WUR;
 /* ==== AWS Nitro ==== */
 /* Nitro Enclaves attestation documents (raw CBOR or base64): COSE_Sign1 ES384 signature by the
  * leaf certificate, chain leaf <- cabundle[n-1] <- ... <- cabundle[0] == the pinned AWS Nitro

@@ -1,0 +1,771 @@
+/* dcap: verification of Intel DCAP quotes (TDX v4/v5, SGX v3+) — PCK chain to the pinned Intel
+ * SGX Root CA with CRLs, QE report signature and attestation-key binding, quote signature, TCB
+ * level matching against signed TCB info and QE identity — and their normalized claims. */
+#include <stdio.h>
+#include <string.h>
+
+#include "dcap_internal.h"
+
+#define SGX_EXT_OID "1.2.840.113741.1.13.1"
+
+/* ---- the PCK chain (cached per certification data and verification time) ---------------- */
+
+static bool same_name(const sb_cert *a_subject_of, const sb_cert *b_issuer_of) {
+    _cleanup_free_ char *s = sb_cert_subject(a_subject_of);
+    _cleanup_free_ char *i = sb_cert_issuer(b_issuer_of);
+    return s && i && strcmp(s, i) == 0;
+}
+
+/* The certification data must be exactly the PEM encoding of its certificates (64-column
+ * base64, LF line ends, as Intel's QE writes it), optionally followed by NUL bytes, so that
+ * every byte of it either belongs to a certificate or is a counted terminator. */
+static int canonical_pem(const uint8_t *p, size_t n, sb_cert *const *v, size_t k, size_t *nul_tail,
+                         sb_error *err) {
+    sb_writer w;
+    sb_writer_init(&w, SB_DCAP_CERT_DATA_MAX + 1024);
+    for (size_t i = 0; i < k; i++) {
+        const uint8_t *der;
+        size_t dn;
+        TRY(sb_cert_der(v[i], &der, &dn, err));
+        char *b64 = sb_base64_encode(der, dn);
+        if (!b64) {
+            sb_writer_free(&w);
+            BAIL(err, SB_E_INTERNAL, "out of memory");
+        }
+        size_t bl = strlen(b64);
+        (void)sb_writer_str(&w, "-----BEGIN CERTIFICATE-----\n");
+        for (size_t o = 0; o < bl; o += 64) {
+            (void)sb_writer_bytes(&w, b64 + o, bl - o < 64 ? bl - o : 64);
+            (void)sb_writer_u8(&w, '\n');
+        }
+        (void)sb_writer_str(&w, "-----END CERTIFICATE-----\n");
+        free(b64);
+    }
+    if (sb_writer_status(&w) < 0) {
+        sb_writer_free(&w);
+        BAIL(err, SB_E_LIMIT, "dcap: PCK certificate chain too large");
+    }
+    size_t i = 0;
+    while (i < w.len && i < n && w.buf[i] == p[i])
+        i++;
+    bool ok = i == w.len;
+    sb_writer_free(&w);
+    if (!ok)
+        BAIL(err, SB_E_MALFORMED,
+             "dcap: PCK certificate chain data is not the canonical PEM of its certificates "
+             "(byte %zu of the certification data)",
+             i);
+    for (size_t j = i; j < n; j++)
+        if (p[j] != 0)
+            BAIL(err, SB_E_MALFORMED,
+                 "dcap: PCK certificate chain data: byte %zu after the last certificate is not "
+                 "a NUL terminator",
+                 j);
+    *nul_tail = n - i;
+    return 0;
+}
+
+static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64_t at,
+                     struct dcap_chain_entry **out, sb_error *err) {
+    if (q->cert_type != SB_DCAP_CERT_PCK_CHAIN)
+        BAIL(err, SB_E_UNSUPPORTED,
+             "dcap: certification data type %u is not supported (5 = PEM PCK certificate chain)",
+             q->cert_type);
+    uint8_t key[32];
+    TRY(sb_hash(SB_HASH_SHA256, q->cert_data, q->cert_data_len, key, err));
+    for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++) {
+        struct dcap_chain_entry *e = &c->cache[i];
+        if (e->used && e->at == at && memcmp(e->key, key, 32) == 0) {
+            *out = e;
+            return 0;
+        }
+    }
+    sb_cert **v = NULL;
+    size_t n = 0;
+    if (sb_certs_from_pem(q->cert_data, q->cert_data_len, DCAP_CHAIN_CERTS_MAX, &v, &n, err) < 0)
+        return sb_error_prefix(err, "dcap: PCK certificate chain");
+    int rc = 0;
+    sb_pubkey *pk = NULL;
+    struct sb_pck_ext ext;
+    const sb_cert *ca = NULL;
+    size_t ni = n ? n - 1 : 0;
+    if (n < 2) {
+        rc = sb_error_set(err, SB_E_CHAIN,
+                          "dcap: PCK certificate chain has %zu certificate(s); expected the PCK "
+                          "certificate and its CA",
+                          n);
+        goto out;
+    }
+    size_t nul_tail = 0;
+    if ((rc = canonical_pem(q->cert_data, q->cert_data_len, v, n, &nul_tail, err)) < 0) goto out;
+    /* The chain is the PCK certificate, its CA and optionally the root, which must then be the
+     * pinned one byte for byte (a modified root is an error, not an ignored extra). */
+    if (n > 3) {
+        rc = sb_error_set(err, SB_E_CHAIN,
+                          "dcap: PCK certificate chain has %zu certificates (PCK, CA, root)", n);
+        goto out;
+    }
+    if (n == 3) {
+        if (!sb_cert_equal(v[2], c->root)) {
+            rc = sb_error_set(err, SB_E_CHAIN,
+                              "dcap: PCK certificate chain: unable to validate root cert: it is "
+                              "not the pinned Intel SGX Root CA");
+            goto out;
+        }
+        ni = 1;
+    }
+    if ((rc = sb_x509_verify_chain(v[0], v + 1, ni, &c->root, 1, NULL, 0, at, 0, err)) < 0) {
+        (void)sb_error_prefix(err, "dcap: PCK certificate chain");
+        goto out;
+    }
+    if (same_name(v[1], v[0])) ca = v[1];
+    if (!ca) {
+        rc = sb_error_set(err, SB_E_CHAIN, "dcap: PCK certificate chain has no issuing CA");
+        goto out;
+    }
+    struct dcap_crl *crl = NULL;
+    if ((rc = dcap_crl_for(c, c->root, &crl, err)) < 0) goto out;
+    if (crl && sb_crl_revokes(crl->crl, ca)) {
+        rc = sb_error_set(err, SB_E_CHAIN,
+                          "dcap: the PCK CA certificate is revoked by the Intel SGX Root CA CRL");
+        goto out;
+    }
+    if ((rc = dcap_crl_for(c, ca, &crl, err)) < 0) goto out;
+    if (crl && sb_crl_revokes(crl->crl, v[0])) {
+        rc = sb_error_set(err, SB_E_CHAIN, "dcap: the PCK certificate is revoked by the PCK CRL");
+        goto out;
+    }
+    const uint8_t *ed;
+    size_t en;
+    if ((rc = sb_cert_ext(v[0], SGX_EXT_OID, &ed, &en, err)) < 0) {
+        (void)sb_error_prefix(err, "dcap: PCK certificate SGX extension");
+        goto out;
+    }
+    if ((rc = sb_pck_ext_parse(ed, en, &ext, err)) < 0) goto out;
+    if ((rc = sb_cert_pubkey(v[0], &pk, err)) < 0) goto out;
+    if (sb_pubkey_type(pk) != SB_KEY_EC || sb_pubkey_curve(pk) != SB_CURVE_P256) {
+        rc = sb_error_set(err, SB_E_CHAIN, "dcap: the PCK key is not ECDSA P-256");
+        goto out;
+    }
+    struct dcap_chain_entry *e = &c->cache[c->cache_next];
+    c->cache_next = (c->cache_next + 1) % DCAP_CHAIN_CACHE;
+    sb_pubkey_free(e->pck_key);
+    sb_cert_free(e->leaf);
+    sb_cert_free(e->ca);
+    memset(e, 0, sizeof(*e));
+    e->leaf = sb_cert_dup(v[0]);
+    e->ca = sb_cert_dup(ca);
+    if (!e->leaf || !e->ca) {
+        sb_cert_free(e->leaf);
+        sb_cert_free(e->ca);
+        e->leaf = e->ca = NULL;
+        rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    memcpy(e->key, key, 32);
+    e->at = at;
+    e->pck_key = pk;
+    pk = NULL;
+    e->ext = ext;
+    e->nul_tail = nul_tail;
+    e->used = true;
+    *out = e;
+out:
+    sb_pubkey_free(pk);
+    sb_certs_free(v, n);
+    return rc;
+}
+
+/* ---- TCB evaluation ----------------------------------------------------------------------- */
+
+static int converge_qe(int platform, int qe) {
+    /* Intel QVL: an out-of-date QE makes the platform out of date; a revoked one revokes it. */
+    if (qe == ST_OUT_OF_DATE) {
+        if (platform == ST_UP_TO_DATE || platform == ST_SW_HARDENING_NEEDED) return ST_OUT_OF_DATE;
+        if (platform == ST_CONFIGURATION_NEEDED ||
+            platform == ST_CONFIGURATION_AND_SW_HARDENING_NEEDED)
+            return ST_OUT_OF_DATE_CONFIGURATION_NEEDED;
+    }
+    if (qe == ST_REVOKED) return ST_REVOKED;
+    return platform;
+}
+
+static void add_advisories(json_t *dst, const json_t *src) {
+    size_t i, j;
+    json_t *a, *b;
+    json_array_foreach(src, i, a) {
+        bool dup = false;
+        json_array_foreach(dst, j, b) dup = dup || json_equal(a, b);
+        if (!dup) json_array_append(dst, (json_t *)a);
+    }
+}
+
+static bool ge16(const uint8_t *have, const uint8_t *need, size_t from) {
+    for (size_t i = from; i < 16; i++)
+        if (have[i] < need[i]) return false;
+    return true;
+}
+
+/* Picks the item to use among candidates: valid at `at` first, then the newest issueDate. */
+static bool better(const struct dcap_signed *a, const struct dcap_signed *b, int64_t at) {
+    if (!b) return true;
+    bool av = a->issue <= at && at <= a->next, bv = b->issue <= at && at <= b->next;
+    if (av != bv) return av;
+    return a->issue > b->issue;
+}
+
+static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_ext *ext,
+                           int64_t at, struct dcap_eval *ev, sb_error *err) {
+    const char *tcb_id = tdx ? "TDX" : "SGX", *qe_id = tdx ? "TD_QE" : "QE";
+    struct dcap_signed *mismatch = NULL;
+    for (size_t i = 0; i < c->n_items; i++) {
+        struct dcap_signed *s = &c->items[i];
+        TRY(dcap_signed_check(c, s, at, err));
+        if (s->identity) {
+            if (strcmp(s->id, qe_id) == 0 && better(s, ev->qe, at)) ev->qe = s;
+            continue;
+        }
+        if (strcmp(s->id, tcb_id) != 0) continue;
+        if (memcmp(s->fmspc, ext->fmspc, 6) != 0) {
+            mismatch = s;
+            continue;
+        }
+        if (better(s, ev->tcb, at)) ev->tcb = s;
+    }
+    if (!ev->tcb && mismatch) {
+        char want[13], got[13];
+        sb_hex_encode(ext->fmspc, 6, want);
+        sb_hex_encode(mismatch->fmspc, 6, got);
+        BAIL(err, SB_E_MALFORMED,
+             "dcap: %s: TCB info FMSPC %s does not match the PCK certificate's FMSPC %s",
+             mismatch->source, got, want);
+    }
+    if (ev->tcb && memcmp(ev->tcb->pceid, ext->pceid, 2) != 0)
+        BAIL(err, SB_E_MALFORMED,
+             "dcap: %s: TCB info PCEID %02x%02x does not match the PCK certificate's PCEID "
+             "%02x%02x",
+             ev->tcb->source, ev->tcb->pceid[0], ev->tcb->pceid[1], ext->pceid[0], ext->pceid[1]);
+    return 0;
+}
+
+int dcap_check_qe_identity(const struct dcap_signed *id, const struct sb_sgx_report *qe,
+                           sb_error *err) {
+    if ((qe->miscselect & id->miscmask) != (id->miscselect & id->miscmask))
+        BAIL(err, SB_E_CHAIN, "dcap: QE report MISCSELECT 0x%08x does not match the QE identity",
+             qe->miscselect);
+    for (size_t i = 0; i < 16; i++)
+        if ((qe->attributes[i] & id->attrmask[i]) != (id->attributes[i] & id->attrmask[i]))
+            BAIL(err, SB_E_CHAIN, "dcap: QE report attributes do not match the QE identity");
+    if (memcmp(qe->mrsigner, id->mrsigner, 32) != 0)
+        BAIL(err, SB_E_CHAIN, "dcap: QE report MRSIGNER does not match the QE identity");
+    if (qe->isvprodid != id->isvprodid)
+        BAIL(err, SB_E_CHAIN, "dcap: QE report ISVPRODID %u does not match the QE identity (%u)",
+             qe->isvprodid, id->isvprodid);
+    return 0;
+}
+
+void dcap_evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext,
+                   struct dcap_eval *ev) {
+    bool tdx = q->body_type != SB_DCAP_BODY_SGX;
+    int qe_status = -1;
+    const struct dcap_level *qe_level = NULL;
+    if (ev->qe) {
+        for (size_t i = 0; i < ev->qe->n_levels && !qe_level; i++)
+            if (ev->qe->levels[i].isvsvn <= q->qe_report.isvsvn) qe_level = &ev->qe->levels[i];
+        if (!qe_level) {
+            (void)snprintf(ev->reason, sizeof(ev->reason), "no matching QE TCB level found");
+            ev->status = "NoMatchingQeTcbLevel";
+            return;
+        }
+        qe_status = (int)qe_level->status;
+        ev->qe_status = dcap_status_name(qe_level->status);
+    }
+    if (!ev->tcb) return;
+    const struct dcap_signed *t = ev->tcb;
+    const struct dcap_level *sgx_level = NULL, *tdx_level = NULL;
+    const uint8_t *tee = q->td.tee_tcb_svn;
+    size_t tdx_from = tee[1] > 0 ? 2 : 0;
+    for (size_t i = 0; i < t->n_levels; i++) {
+        const struct dcap_level *l = &t->levels[i];
+        if (!ge16(ext->comp_svn, l->sgx, 0) || ext->pcesvn < l->pcesvn) continue;
+        if (!sgx_level) sgx_level = l;
+        if (!tdx) break;
+        if (l->has_tdx && ge16(tee, l->tdx, tdx_from)) {
+            tdx_level = l;
+            break;
+        }
+    }
+    if (!sgx_level || (tdx && !tdx_level)) {
+        (void)snprintf(ev->reason, sizeof(ev->reason), "no matching TCB level found");
+        ev->status = "NoMatchingTcbLevel";
+        return;
+    }
+    const struct dcap_level *lvl = tdx ? tdx_level : sgx_level;
+    int status = (int)lvl->status;
+    ev->platform_status = dcap_status_name(lvl->status);
+    add_advisories(ev->advisories, lvl->advisories);
+    ev->date = lvl->date;
+    if (tdx) {
+        if (t->has_module && tee[1] == 0) {
+            uint64_t attr = 0, want = 0, mask = 0;
+            for (int i = 7; i >= 0; i--) {
+                want = want << 8 | t->mod_attr[i];
+                mask = mask << 8 | t->mod_mask[i];
+            }
+            attr = q->td.seam_attributes;
+            if (memcmp(t->mod_mrsigner, q->td.mrsignerseam, 48) != 0 ||
+                (attr & mask) != (want & mask)) {
+                (void)snprintf(ev->reason, sizeof(ev->reason),
+                               "TDX module identity mismatch (MRSIGNERSEAM or SEAM attributes)");
+                ev->status = "TdxModuleMismatch";
+                return;
+            }
+        }
+        if (tee[1] > 0) {
+            char id[16];
+            (void)snprintf(id, sizeof(id), "TDX_%02X", tee[1]);
+            const struct dcap_module *m = NULL;
+            for (size_t i = 0; i < t->n_modules && !m; i++)
+                if (strcasecmp(t->modules[i].id, id) == 0) m = &t->modules[i];
+            if (!m) {
+                (void)snprintf(ev->reason, sizeof(ev->reason),
+                               "no TDX module identity %s in the TCB info", id);
+                ev->status = "TdxModuleMismatch";
+                return;
+            }
+            uint64_t want = 0, mask = 0;
+            for (int i = 7; i >= 0; i--) {
+                want = want << 8 | m->attributes[i];
+                mask = mask << 8 | m->mask[i];
+            }
+            if (memcmp(m->mrsigner, q->td.mrsignerseam, 48) != 0 ||
+                (q->td.seam_attributes & mask) != (want & mask)) {
+                (void)snprintf(ev->reason, sizeof(ev->reason),
+                               "TDX module identity %s mismatch (MRSIGNERSEAM or SEAM attributes)",
+                               id);
+                ev->status = "TdxModuleMismatch";
+                return;
+            }
+            const struct dcap_level *ml = NULL;
+            for (size_t i = 0; i < m->n_levels && !ml; i++)
+                if (tee[0] >= m->levels[i].isvsvn) ml = &m->levels[i];
+            if (!ml) {
+                (void)snprintf(ev->reason, sizeof(ev->reason),
+                               "no matching TDX module TCB level found (%s, SVN %u)", id, tee[0]);
+                ev->status = "NoMatchingTdxModuleTcbLevel";
+                return;
+            }
+            ev->module_status = dcap_status_name(ml->status);
+            add_advisories(ev->advisories, ml->advisories);
+            if (ml->status == ST_OUT_OF_DATE) {
+                if (status == ST_UP_TO_DATE || status == ST_SW_HARDENING_NEEDED)
+                    status = ST_OUT_OF_DATE;
+                else if (status == ST_CONFIGURATION_NEEDED ||
+                         status == ST_CONFIGURATION_AND_SW_HARDENING_NEEDED)
+                    status = ST_OUT_OF_DATE_CONFIGURATION_NEEDED;
+            }
+            if (ml->status == ST_REVOKED) status = ST_REVOKED;
+        }
+    }
+    if (qe_level) {
+        status = converge_qe(status, qe_status);
+        add_advisories(ev->advisories, qe_level->advisories);
+    }
+    ev->status = dcap_status_name((enum dcap_status)status);
+}
+
+/* ---- claims ------------------------------------------------------------------------------- */
+
+#define C(x)                           \
+    do {                               \
+        if ((x) < 0) goto claims_fail; \
+    } while (0)
+
+static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_collateral *c,
+                             const struct dcap_chain_entry *ch, int64_t at) {
+    char t1[32], t2[32];
+    _cleanup_free_ char *ls = sb_cert_subject(ch->leaf), *li = sb_cert_issuer(ch->leaf);
+    _cleanup_free_ char *cs = sb_cert_subject(ch->ca), *ci = sb_cert_issuer(ch->ca);
+    TRY(sb_claims_add_collateral(cl, "pck-certificate", ls, li, sb_cert_not_before(ch->leaf),
+                                 sb_cert_not_after(ch->leaf), "quote"));
+    TRY(sb_claims_add_collateral(cl, "pck-ca", cs, ci, sb_cert_not_before(ch->ca),
+                                 sb_cert_not_after(ch->ca), "quote"));
+    const struct dcap_signed *items[2] = {ev->tcb, ev->qe};
+    static const char *const kinds[2] = {"tcb-info", "qe-identity"};
+    static const char *const names[2] = {"tcbInfo", "QE identity"};
+    for (int k = 0; k < 2; k++) {
+        const struct dcap_signed *s = items[k];
+        if (!s) {
+            TRY(sb_claims_warn(cl, "%s: no %s collateral given: %s not evaluated",
+                               k ? "dcap" : "dcap", names[k], k ? "QE TCB level" : "TCB status"));
+            continue;
+        }
+        char subj[96];
+        if (k == 0) {
+            char f[13];
+            sb_hex_encode(s->fmspc, 6, f);
+            (void)snprintf(subj, sizeof(subj), "%s TCB info v%d, FMSPC %s, evaluation %lld", s->id,
+                           s->version, f, (long long)s->eval);
+        } else {
+            (void)snprintf(subj, sizeof(subj), "%s identity v%d, evaluation %lld", s->id,
+                           s->version, (long long)s->eval);
+        }
+        TRY(sb_claims_add_collateral(cl, kinds[k], subj, s->signer_subject, s->issue, s->next,
+                                     s->source));
+        sb_time_format(s->issue, t1);
+        sb_time_format(s->next, t2);
+        if (at > s->next)
+            TRY(sb_claims_warn(cl, "dcap: %s has expired (nextUpdate %s)", names[k], t2));
+        if (at < s->issue)
+            TRY(sb_claims_warn(cl, "dcap: %s is not yet valid (issueDate %s)", names[k], t1));
+    }
+    struct dcap_crl *crls[2] = {NULL, NULL};
+    sb_error e = {0};
+    if (dcap_crl_for(c, c->root, &crls[0], &e) < 0 || dcap_crl_for(c, ch->ca, &crls[1], &e) < 0)
+        return SB_E_INTERNAL; /* already checked in pck_chain */
+    static const char *const ck[2] = {"root-ca-crl", "pck-crl"};
+    static const char *const cn[2] = {"Intel SGX Root CA CRL", "PCK CRL"};
+    for (int k = 0; k < 2; k++) {
+        if (!crls[k]) {
+            TRY(sb_claims_warn(cl, "dcap: no %s given: revocation not checked", cn[k]));
+            continue;
+        }
+        int64_t tu = sb_crl_this_update(crls[k]->crl), nu = sb_crl_next_update(crls[k]->crl);
+        _cleanup_free_ char *iss = k ? sb_cert_subject(ch->ca) : sb_cert_subject(c->root);
+        TRY(sb_claims_add_collateral(cl, ck[k], cn[k], iss, tu, nu, crls[k]->source));
+        if (nu && at > nu) {
+            sb_time_format(nu, t2);
+            TRY(sb_claims_warn(cl, "dcap: %s has expired (nextUpdate %s)", cn[k], t2));
+        }
+        if (at < tu) {
+            sb_time_format(tu, t1);
+            TRY(sb_claims_warn(cl, "dcap: %s is not yet valid (thisUpdate %s)", cn[k], t1));
+        }
+    }
+    return 0;
+}
+
+static int component_claims(json_t *cl, const struct sb_dcap_quote *q,
+                            const struct sb_pck_ext *ext) {
+    char key[32];
+    for (int i = 0; i < 16; i++) {
+        (void)snprintf(key, sizeof(key), "sgx_tcb_comp_%02d", i + 1);
+        TRY(sb_claims_set_int(cl, "tcb", key, ext->comp_svn[i]));
+    }
+    json_t *tcb = json_object_get(cl, "tcb");
+    json_t *comp = json_object_get(tcb, "components");
+    if (!json_is_object(comp)) return SB_E_INTERNAL;
+    /* move the SGX components under tcb.components */
+    for (int i = 0; i < 16; i++) {
+        (void)snprintf(key, sizeof(key), "sgx_tcb_comp_%02d", i + 1);
+        json_object_set(comp, key, json_object_get(tcb, key));
+        json_object_del(tcb, key);
+    }
+    json_object_set_new(comp, "pce_svn", json_integer(ext->pcesvn));
+    json_object_set_new(comp, "qe_svn", json_integer(q->qe_report.isvsvn));
+    if (q->body_type != SB_DCAP_BODY_SGX)
+        for (int i = 0; i < 16; i++) {
+            (void)snprintf(key, sizeof(key), "tee_tcb_svn_%02d", i);
+            json_object_set_new(comp, key, json_integer(q->td.tee_tcb_svn[i]));
+        }
+    return 0;
+}
+
+static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_chain_entry *ch,
+                            const struct dcap_eval *ev, sb_dcap_collateral *c, int64_t at,
+                            bool hex_input) {
+    bool tdx = q->body_type != SB_DCAP_BODY_SGX;
+    char fmt[32];
+    (void)snprintf(fmt, sizeof(fmt), "%s-quote-v%u", tdx ? "tdx" : "sgx", q->version);
+    json_t *cl = sb_claims_new(tdx ? "tdx" : "sgx", fmt, at);
+    if (!cl) return NULL;
+    const struct sb_pck_ext *ext = &ch->ext;
+    C(sb_claims_set_int(cl, NULL, "version", q->version));
+    if (tdx) {
+        const struct sb_td_report *t = &q->td;
+        C(sb_claims_set_hex(cl, "measurements", "mrtd", t->mrtd, 48));
+        static const char *const rn[4] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+        for (int i = 0; i < 4; i++)
+            C(sb_claims_set_hex(cl, "measurements", rn[i], t->rtmr[i], 48));
+        C(sb_claims_set_hex(cl, "measurements", "mrseam", t->mrseam, 48));
+        C(sb_claims_set_hex(cl, "measurements", "mrsignerseam", t->mrsignerseam, 48));
+        C(sb_claims_set_hex(cl, "measurements", "mrconfigid", t->mrconfigid, 48));
+        C(sb_claims_set_hex(cl, "measurements", "mrowner", t->mrowner, 48));
+        C(sb_claims_set_hex(cl, "measurements", "mrownerconfig", t->mrownerconfig, 48));
+        if (t->v15) C(sb_claims_set_hex(cl, "measurements", "mrservicetd", t->mrservicetd, 48));
+        C(sb_claims_set_hex(cl, NULL, "report_data", t->report_data, 64));
+        C(sb_claims_set_bool(cl, NULL, "debug", (t->td_attributes & 1) != 0));
+        C(sb_claims_set_hex(cl, "signer", "mrsignerseam", t->mrsignerseam, 48));
+        C(sb_claims_set_hex(cl, NULL, "init_data", t->mrconfigid, 48));
+        uint8_t le[8];
+        for (int i = 0; i < 8; i++)
+            le[i] = (uint8_t)(t->td_attributes >> (8 * i));
+        C(sb_claims_set_hex(cl, "platform_claims", "td_attributes", le, 8));
+        for (int i = 0; i < 8; i++)
+            le[i] = (uint8_t)(t->xfam >> (8 * i));
+        C(sb_claims_set_hex(cl, "platform_claims", "xfam", le, 8));
+        for (int i = 0; i < 8; i++)
+            le[i] = (uint8_t)(t->seam_attributes >> (8 * i));
+        C(sb_claims_set_hex(cl, "platform_claims", "seam_attributes", le, 8));
+        C(sb_claims_set_hex(cl, "platform_claims", "tee_tcb_svn", t->tee_tcb_svn, 16));
+        if (t->v15)
+            C(sb_claims_set_hex(cl, "platform_claims", "tee_tcb_svn2", t->tee_tcb_svn2, 16));
+    } else {
+        const struct sb_sgx_report *s = &q->sgx;
+        C(sb_claims_set_hex(cl, "measurements", "mrenclave", s->mrenclave, 32));
+        C(sb_claims_set_hex(cl, "measurements", "mrsigner", s->mrsigner, 32));
+        C(sb_claims_set_hex(cl, NULL, "report_data", s->report_data, 64));
+        C(sb_claims_set_bool(cl, NULL, "debug", (s->attributes[0] & 0x02) != 0));
+        C(sb_claims_set_hex(cl, "signer", "mrsigner", s->mrsigner, 32));
+        C(sb_claims_set_int(cl, "signer", "isvprodid", s->isvprodid));
+        C(sb_claims_set_int(cl, "signer", "isvsvn", s->isvsvn));
+        C(sb_claims_set_hex(cl, NULL, "init_data", s->configid, 64));
+        C(sb_claims_set_hex(cl, "platform_claims", "attributes", s->attributes, 16));
+        C(sb_claims_set_int(cl, "platform_claims", "miscselect", s->miscselect));
+        C(sb_claims_set_hex(cl, "platform_claims", "isvextprodid", s->isvextprodid, 16));
+        C(sb_claims_set_hex(cl, "platform_claims", "isvfamilyid", s->isvfamilyid, 16));
+        C(sb_claims_set_int(cl, "platform_claims", "configsvn", s->configsvn));
+        C(sb_claims_set_hex(cl, "platform_claims", "cpusvn", s->cpusvn, 16));
+    }
+    C(sb_claims_set_hex(cl, "platform_identity", "fmspc", ext->fmspc, 6));
+    C(sb_claims_set_hex(cl, "platform_identity", "pceid", ext->pceid, 2));
+    C(sb_claims_set_hex(cl, "platform_identity", "ppid", ext->ppid, 16));
+    C(sb_claims_set_int(cl, "platform_identity", "sgx_type", ext->sgx_type));
+    {
+        _cleanup_free_ char *cas = sb_cert_subject(ch->ca);
+        C(sb_claims_set_str(cl, "platform_identity", "pck_ca",
+                            cas && strstr(cas, "Processor") ? "processor" : "platform"));
+    }
+    if (ext->has_platform_instance_id)
+        C(sb_claims_set_hex(cl, "platform_identity", "platform_instance_id",
+                            ext->platform_instance_id, 16));
+    static const char *const flags[3] = {"dynamic_platform", "cached_keys", "smt_enabled"};
+    const int fv[3] = {ext->dynamic_platform, ext->cached_keys, ext->smt_enabled};
+    for (int i = 0; i < 3; i++)
+        if (fv[i] >= 0) C(sb_claims_set_bool(cl, "platform_identity", flags[i], fv[i] == 1));
+    C(sb_claims_set_hex(cl, "platform_claims", "pck_cpusvn", ext->cpusvn, 16));
+    C(sb_claims_set_hex(cl, "platform_claims", "qe_vendor_id", q->qe_vendor_id, 16));
+    C(sb_claims_set_hex(cl, "platform_claims", "user_data", q->user_data, 20));
+    C(sb_claims_set_int(cl, "platform_claims", "header_qe_svn", q->qe_svn));
+    C(sb_claims_set_int(cl, "platform_claims", "header_pce_svn", q->pce_svn));
+    C(sb_claims_set_hex(cl, "platform_claims", "qe_mrenclave", q->qe_report.mrenclave, 32));
+    C(sb_claims_set_hex(cl, "platform_claims", "qe_mrsigner", q->qe_report.mrsigner, 32));
+    C(sb_claims_set_int(cl, "platform_claims", "qe_isvprodid", q->qe_report.isvprodid));
+    C(sb_claims_set_int(cl, "platform_claims", "qe_isvsvn", q->qe_report.isvsvn));
+    C(sb_claims_set_int(cl, "platform_claims", "trailing_bytes", (int64_t)q->trailing_len));
+    if (hex_input) C(sb_claims_set_str(cl, "platform_claims", "encoding", "hex"));
+    C(component_claims(cl, q, ext));
+    C(sb_claims_set_str(cl, "tcb", "status", ev->status));
+    C(sb_claims_set_str(cl, "tcb", "status_reason", ev->reason[0] ? ev->reason : NULL));
+    C(sb_claims_set_str(cl, "tcb", "platform_status", ev->platform_status));
+    if (tdx) C(sb_claims_set_str(cl, "tcb", "tdx_module_status", ev->module_status));
+    C(sb_claims_set_str(cl, "tcb", "qe_status", ev->qe_status));
+    {
+        json_t *tcb = json_object_get(cl, "tcb");
+        if (!tcb || json_object_set(tcb, "advisories", ev->advisories) < 0) goto claims_fail;
+        char d[32];
+        sb_time_format(ev->date, d);
+        C(sb_claims_set_str(cl, "tcb", "tcb_date", ev->platform_status ? d : NULL));
+        if (ev->tcb) C(sb_claims_set_int(cl, "tcb", "evaluation_data_number", ev->tcb->eval));
+    }
+    if (ev->reason[0]) C(sb_claims_warn(cl, "dcap: TCB status check: %s", ev->reason));
+    if (q->trailing_len)
+        C(sb_claims_warn(cl,
+                         "dcap: %zu trailing bytes after the quote (%s); they are covered by no "
+                         "signature and were ignored",
+                         q->trailing_len, q->trailing_zero ? "all zero" : "not zero"));
+    C(sb_claims_set_int(cl, "platform_claims", "cert_data_trailing_bytes", (int64_t)ch->nul_tail));
+    if (ch->nul_tail)
+        C(sb_claims_warn(cl,
+                         "dcap: %zu NUL byte(s) after the last certificate of the PCK chain data; "
+                         "they belong to no certificate and were ignored",
+                         ch->nul_tail));
+    C(collateral_claims(cl, ev, c, ch, at));
+    size_t i;
+    json_t *note;
+    json_array_foreach(c->notes, i, note)
+        C(sb_claims_warn(cl, "dcap: %s", json_string_value(note)));
+    return cl;
+claims_fail:
+    json_decref(cl);
+    return NULL;
+}
+
+/* ---- the quote ------------------------------------------------------------------------------ */
+
+/* A quote given as hex text (as some tools print it): even count of hex digits, then only
+ * whitespace. */
+static int hex_text(const uint8_t *p, size_t n, uint8_t **out, size_t *outlen) {
+    size_t k = 0;
+    while (k < n && ((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' && p[k] <= 'f') ||
+                     (p[k] >= 'A' && p[k] <= 'F')))
+        k++;
+    if (k < 96 || k % 2) return -1;
+    for (size_t i = k; i < n; i++)
+        if (p[i] != '\n' && p[i] != '\r' && p[i] != ' ' && p[i] != '\t') return -1;
+    sb_error e = {0};
+    return sb_hex_decode((const char *)p, k, out, outlen, &e);
+}
+
+static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64_t at,
+                         bool hex_input, json_t **claims, sb_error *err) {
+    static const uint8_t intel[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+                                      0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
+    if (memcmp(q->qe_vendor_id, intel, 16) != 0)
+        BAIL(err, SB_E_UNSUPPORTED, "dcap: QE vendor ID is not Intel's (939a7233...)");
+    struct dcap_chain_entry *ch;
+    TRY(pck_chain(c, q, at, &ch, err));
+    if (sb_ecdsa_verify(ch->pck_key, SB_HASH_SHA256, q->qe_report_raw, SB_DCAP_SGX_BODY_LEN,
+                        q->qe_report_sig, 64, SB_ECDSA_RAW_BE, err) < 0)
+        BAIL(err, SB_E_SIGNATURE, "dcap: the QE report signature does not verify with the PCK key");
+    uint8_t h[32] = {0};
+    sb_hash_ctx *hc = NULL;
+    TRY(sb_hash_ctx_new(SB_HASH_SHA256, &hc, err));
+    int rc = sb_hash_ctx_update(hc, q->attest_key, 64, err);
+    if (rc == 0) rc = sb_hash_ctx_update(hc, q->qe_auth, q->qe_auth_len, err);
+    if (rc == 0) rc = sb_hash_ctx_final(hc, h, err);
+    sb_hash_ctx_free(hc);
+    TRY(rc);
+    static const uint8_t zero[32] = {0};
+    if (memcmp(q->qe_report.report_data, h, 32) != 0 ||
+        memcmp(q->qe_report.report_data + 32, zero, 32) != 0)
+        BAIL(err, SB_E_SIGNATURE,
+             "dcap: QE report data is not SHA-256(attestation key || QE auth data) || zeros: "
+             "the attestation key is not bound to the QE");
+    sb_pubkey *ak = NULL;
+    if (sb_pubkey_from_ec_point(SB_CURVE_P256, q->attest_key, 64, &ak, err) < 0)
+        return sb_error_prefix(err, "dcap: attestation key");
+    rc = sb_ecdsa_verify(ak, SB_HASH_SHA256, q->signed_data, q->signed_len, q->sig, 64,
+                         SB_ECDSA_RAW_BE, err);
+    sb_pubkey_free(ak);
+    if (rc < 0)
+        BAIL(err, SB_E_SIGNATURE,
+             "dcap: unable to verify the quote signature (header and body) with the attestation "
+             "key");
+
+    struct dcap_eval ev = {0};
+    ev.advisories = json_array();
+    if (!ev.advisories) BAIL(err, SB_E_INTERNAL, "out of memory");
+    bool tdx = q->body_type != SB_DCAP_BODY_SGX;
+    rc = pick_collateral(c, tdx, &ch->ext, at, &ev, err);
+    if (rc == 0 && ev.qe) rc = dcap_check_qe_identity(ev.qe, &q->qe_report, err);
+    if (rc < 0) {
+        json_decref(ev.advisories);
+        return rc;
+    }
+    dcap_evaluate(q, &ch->ext, &ev);
+    json_t *cl = build_claims(q, ch, &ev, c, at, hex_input);
+    json_decref(ev.advisories);
+    if (!cl) BAIL(err, SB_E_INTERNAL, "dcap: out of memory building claims");
+    *claims = cl;
+    return 0;
+}
+
+int sb_dcap_verify(sb_dcap_collateral *c, const uint8_t *p, size_t n, int64_t at,
+                   const char *platform, json_t **claims, sb_error *err) {
+    _cleanup_free_ uint8_t *dec = NULL;
+    size_t dn = 0;
+    bool hex_input = false;
+    if (!sb_dcap_quote_sniff(p, n, NULL) && hex_text(p, n, &dec, &dn) == 0) {
+        p = dec;
+        n = dn;
+        hex_input = true;
+    }
+    struct sb_dcap_quote *q = malloc(sizeof(*q));
+    if (!q) BAIL(err, SB_E_INTERNAL, "out of memory");
+    int rc = sb_dcap_quote_parse(p, n, q, err);
+    if (rc == 0 && platform) {
+        bool tdx = q->body_type != SB_DCAP_BODY_SGX;
+        if (tdx != (strcmp(platform, "tdx") == 0))
+            rc = sb_error_set(err, SB_E_UNSUPPORTED, "dcap: this is %s quote, not %s",
+                              tdx ? "a TDX" : "an SGX", platform);
+    }
+    if (rc == 0) rc = verify_parsed(c, q, at, hex_input, claims, err);
+    free(q);
+    return rc;
+}
+
+/* ---- the verifiers ---------------------------------------------------------------------- */
+
+static int find_quote(const struct sb_blob *ev, size_t n_ev, bool *tdx) {
+    for (size_t i = 0; i < n_ev; i++) {
+        if (sb_dcap_quote_sniff(ev[i].data, ev[i].len, tdx)) return (int)i;
+        uint8_t *d = NULL;
+        size_t dn = 0;
+        if (hex_text(ev[i].data, ev[i].len, &d, &dn) == 0) {
+            bool ok = sb_dcap_quote_sniff(d, dn, tdx);
+            free(d);
+            if (ok) return (int)i;
+        }
+    }
+    return -1;
+}
+
+static int sniff_kind(const struct sb_blob *ev, size_t n_ev, bool want_tdx) {
+    bool tdx = false;
+    int i = find_quote(ev, n_ev, &tdx);
+    return i >= 0 && tdx == want_tdx ? 80 : 0;
+}
+static int sniff_tdx(const struct sb_blob *ev, size_t n_ev) { return sniff_kind(ev, n_ev, true); }
+static int sniff_sgx(const struct sb_blob *ev, size_t n_ev) { return sniff_kind(ev, n_ev, false); }
+
+static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                       const char *platform, json_t **claims, sb_error *err) {
+    bool tdx = false;
+    int qi = find_quote(ev, n_ev, &tdx);
+    if (qi < 0) {
+        if (n_ev == 0) BAIL(err, SB_E_USAGE, "%s: no evidence given", platform);
+        /* Let the parser name what is wrong with the first file. */
+        struct sb_dcap_quote *q = malloc(sizeof(*q));
+        if (!q) BAIL(err, SB_E_INTERNAL, "out of memory");
+        int rc = sb_dcap_quote_parse(ev[0].data, ev[0].len, q, err);
+        free(q);
+        if (rc < 0) return sb_error_prefix(err, "%s", ev[0].name);
+        BAIL(err, SB_E_UNSUPPORTED, "%s: not an Intel %s quote", ev[0].name, platform);
+    }
+    sb_dcap_collateral *c = NULL;
+    TRY(sb_dcap_collateral_new(&c, err));
+    int rc = 0;
+    json_t *unused = json_array();
+    for (size_t i = 0; i < n_ev && rc == 0; i++) {
+        if ((int)i == qi) continue;
+        bool used = false;
+        rc = sb_dcap_collateral_add(c, ev[i].name, ev[i].data, ev[i].len, true, &used, err);
+        if (rc == 0 && !used) json_array_append_new(unused, json_string(ev[i].name));
+    }
+    for (size_t i = 0; i < o->n_certs && rc == 0; i++) {
+        bool used = false;
+        rc = sb_dcap_collateral_add(c, o->certs[i].name, o->certs[i].data, o->certs[i].len, true,
+                                    &used, err);
+        if (rc == 0 && !used)
+            rc = sb_error_set(err, SB_E_MALFORMED,
+                              "--certs %s: neither certificates, CRLs nor Intel collateral",
+                              o->certs[i].name);
+    }
+    if (rc == 0 && o->collateral_dir) rc = sb_dcap_collateral_add_dir(c, o->collateral_dir, err);
+    if (rc == 0) {
+        rc = sb_dcap_verify(c, ev[qi].data, ev[qi].len, o->at, platform, claims, err);
+        if (rc < 0) (void)sb_error_prefix(err, "%s", ev[qi].name);
+    }
+    if (rc == 0) {
+        size_t i;
+        json_t *u;
+        json_array_foreach(unused, i, u)(void) sb_claims_warn(
+            *claims, "%s: input not used (not DCAP collateral)", json_string_value(u));
+    }
+    json_decref(unused);
+    sb_dcap_collateral_free(c);
+    return rc;
+}
+
+static int verify_tdx(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                      json_t **claims, sb_error *err) {
+    return verify_kind(o, ev, n_ev, "tdx", claims, err);
+}
+static int verify_sgx(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                      json_t **claims, sb_error *err) {
+    return verify_kind(o, ev, n_ev, "sgx", claims, err);
+}
+
+const struct sb_verifier sb_verifier_tdx = {"tdx", sniff_tdx, verify_tdx};
+const struct sb_verifier sb_verifier_sgx = {"sgx", sniff_sgx, verify_sgx};
