@@ -184,6 +184,7 @@ typedef struct sb_monitor_cfg {
     sb_front_spawn_fn spawn;
     void *spawn_arg;
     unsigned drain_seconds; /* how long SIGTERM waits for the front to finish (default 10) */
+    const char *init_path;  /* sealbox-init for the sandboxes; NULL: beside this binary */
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {

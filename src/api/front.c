@@ -508,6 +508,88 @@ static void do_sbx_list(struct ctx *c) {
     evhttp_clear_headers(&q);
 }
 
+/* Reads and checks a JSON body into b (415 for another content type, 413 over the limit, 400
+ * for anything else, with the field named). Returns the parsed JSON (the caller keeps it alive
+ * while b's strings are in use) or NULL after answering. */
+static json_t *json_body(struct ctx *c, struct sb_front_body *b,
+                         int (*check)(json_t *, struct sb_front_body *)) {
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t n = evbuffer_get_length(in);
+    if (n > SB_FRONT_JSON_MAX) {
+        char d[64];
+        (void)snprintf(d, sizeof(d), "JSON bodies are at most %u bytes", SB_FRONT_JSON_MAX);
+        bad(c, 413, "too-large", "Payload too large", d);
+        return NULL;
+    }
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Content-Type");
+    if (n > 0 && (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+                  (ct[16] != '\0' && ct[16] != ';'))) {
+        bad(c, 415, "unsupported-media-type", "Unsupported media type",
+            "send the body as Content-Type: application/json");
+        return NULL;
+    }
+    const void *p = n ? (const void *)evbuffer_pullup(in, (ev_ssize_t)n) : (const void *)"";
+    char why[256];
+    json_t *j = p ? sb_front_parse_body(p, n, why, sizeof(why)) : NULL;
+    if (!j) {
+        bad(c, 400, "invalid-json", "Invalid JSON", p ? why : "out of memory");
+        return NULL;
+    }
+    if (check(j, b) < 0) {
+        json_t *extra =
+            json_pack("{s:[{s:s, s:s}]}", "invalid_params", "name", b->field, "reason", b->why);
+        problem(c->f, c->req, c->route, c->start, 400, "invalid-params", "Invalid parameters",
+                b->why, extra);
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void do_sbx_create(struct ctx *c) {
+    struct sb_front_body *b = calloc(1, sizeof(*b));
+    if (!b) {
+        bad(c, 503, "busy", "Service busy", "out of memory");
+        return;
+    }
+    json_t *j = json_body(c, b, sb_front_create_body);
+    if (j) {
+        b->v[0] = sb_ipc_s(c->cred);
+        forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_CREATE, b->v, b->n);
+        json_decref(j);
+    }
+    free(b);
+}
+
+static void do_sbx_exec(struct ctx *c) {
+    struct sb_front_body *b = calloc(1, sizeof(*b));
+    if (!b) {
+        bad(c, 503, "busy", "Service busy", "out of memory");
+        return;
+    }
+    json_t *j = json_body(c, b, sb_front_exec_body);
+    if (j) {
+        b->v[0] = sb_ipc_s(c->cred);
+        b->v[1] = sb_ipc_s(c->id);
+        forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_EXEC, b->v, b->n);
+        json_decref(j);
+    }
+    free(b);
+}
+
+/* DELETE /v1/sandboxes/{id}, POST .../standby, POST .../resume: no body. */
+static void do_sbx_simple(struct ctx *c) {
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(c->req)) > 0) {
+        bad(c, 400, "bad-request", "Bad request", "this endpoint takes no body");
+        return;
+    }
+    uint16_t type = c->route == R_SBX_ITEM      ? SB_IPC_SBX_DELETE
+                    : c->route == R_SBX_STANDBY ? SB_IPC_SBX_STANDBY
+                                                : SB_IPC_SBX_RESUME;
+    sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
+    forward(c->f, c->req, c->route, c->start, type, v, 2);
+}
+
 typedef void (*route_fn)(struct ctx *c);
 
 struct route_def {
@@ -522,7 +604,12 @@ static const struct route_def ROUTES[] = {
     {R_METRICS, EVHTTP_REQ_GET, true, do_metrics},
     {R_TENANT, EVHTTP_REQ_GET, true, do_tenant},
     {R_SBX_COLLECTION, EVHTTP_REQ_GET, true, do_sbx_list},
+    {R_SBX_COLLECTION, EVHTTP_REQ_POST, true, do_sbx_create},
     {R_SBX_ITEM, EVHTTP_REQ_GET, true, do_sbx_get},
+    {R_SBX_ITEM, EVHTTP_REQ_DELETE, true, do_sbx_simple},
+    {R_SBX_EXEC, EVHTTP_REQ_POST, true, do_sbx_exec},
+    {R_SBX_STANDBY, EVHTTP_REQ_POST, true, do_sbx_simple},
+    {R_SBX_RESUME, EVHTTP_REQ_POST, true, do_sbx_simple},
 };
 
 /* Maps a path to a route and, for item routes, the sandbox id segment. */

@@ -3,8 +3,33 @@
 #define SB_FRONT_INT_H
 
 #include <event2/http.h>
+#include <jansson.h>
 
 #include "api.h"
+
+#define SB_FRONT_JSON_MAX (64u << 10) /* JSON request bodies */
+#define SB_FRONT_DEF_MEMORY_MB 512
+#define SB_FRONT_DEF_TIMEOUT_S 300 /* a sandbox lives this long unless told otherwise */
+#define SB_FRONT_DEF_EXEC_TIMEOUT_S 60
+
+/* A checked request body as ipc values (v[0] is left for the credential, v[1] for the id).
+ * Strings point into the parsed JSON (keep it alive) or into kv. */
+struct sb_front_body {
+    sb_ipc_val v[SB_IPC_FIELDS_MAX];
+    size_t n;
+    sb_ipc_str lists[3 * SB_IPC_LIST_MAX];
+    size_t nlists;
+    char kv[2 * SB_IPC_LIST_MAX * SB_IPC_KV_MAX];
+    size_t kvlen;
+    char why[320];  /* "field: reason" */
+    char field[96]; /* the field at fault */
+};
+
+/* The body as a JSON object (an empty body is {}); NULL with a reason otherwise. */
+json_t *sb_front_parse_body(const void *p, size_t n, char *why, size_t whylen);
+/* POST /v1/sandboxes and POST /v1/sandboxes/{id}/exec: 0, or -1 with b->why. */
+int sb_front_create_body(json_t *j, struct sb_front_body *b);
+int sb_front_exec_body(json_t *j, struct sb_front_body *b);
 
 struct front;
 

@@ -185,6 +185,7 @@ static int h_metrics(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, s
         "# TYPE sealbox_monitor_messages_total counter\nsealbox_monitor_messages_total %llu\n",
         m->stats.front_spawns, m->stats.front_kills, (unsigned long long)m->auth_failures,
         (unsigned long long)m->stats.messages);
+    sb_monitor_sbx_metrics(m, w);
     if (sb_writer_status(w) < 0)
         return sb_reply_problem(rep, 500, "internal", "Internal error", "metrics too large");
     rep->status = 200;
@@ -362,7 +363,7 @@ static const sb_handler BASE_HANDLERS[] = {
 static const sb_handler *find_handler(uint16_t type) {
     for (size_t i = 0; i < SB_ARRAY_LEN(BASE_HANDLERS); i++)
         if (BASE_HANDLERS[i].type == type) return &BASE_HANDLERS[i];
-    return NULL;
+    return sb_monitor_sbx_handler(type);
 }
 
 /* ---- the front's lifecycle --------------------------------------------------------------------
@@ -523,7 +524,7 @@ static bool handle(sb_monitor *m, const uint8_t *buf, size_t n, char *why, size_
         (void)sb_reply_problem(&rep, 500, "internal", "Internal error", NULL);
     }
     m->stats.messages++;
-    if (msg->type != SB_IPC_LOG) {
+    if (msg->type != SB_IPC_LOG && rep.status != 0) {
         sb_ipc_val v[3] = {sb_ipc_u((uint64_t)rep.status), sb_ipc_u((uint64_t)rep.ctype),
                            sb_ipc_b(rep.body.buf, rep.body.len)};
         (void)sb_monitor_send(m, SB_IPC_REPLY, msg->id, v, 3);
@@ -580,6 +581,7 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
         r = sb_error_set(err, SB_E_USAGE, "state dir path too long");
     if (r == 0) r = sb_store_open(path, &m->store, err);
     if (r == 0) r = sb_apikey_secret_load(cfg->state_dir, &m->secret, err);
+    if (r == 0) r = sb_monitor_sbx_init(m, err);
     if (r < 0) {
         sb_monitor_free(m);
         return r;
@@ -590,6 +592,7 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
 
 void sb_monitor_free(sb_monitor *m) {
     if (!m) return;
+    sb_monitor_sbx_fini(m);
     if (m->front_pid) front_kill(m, "monitor shutting down");
     if (m->sigfd >= 0) (void)close(m->sigfd);
     if (m->secret) sb_secret_free(m->secret, SB_APIKEY_SECRET_LEN);
@@ -661,14 +664,21 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         }
         if (m->stopping && m->front_pid && now >= m->stop_deadline_ns)
             front_kill(m, "drain deadline passed");
-        struct pollfd p[3] = {
-            {m->sigfd, POLLIN, 0}, {m->ipc, POLLIN, 0}, {m->front_pidfd, POLLIN, 0}};
+        sb_monitor_sbx_tick(m);
+        /* Fixed slots first (signals, front ipc, front pidfd), then the exec workers. */
+        struct pollfd p[3 + 4 * 64 + 4];
+        p[0] = (struct pollfd){m->sigfd, POLLIN, 0};
+        p[1] = (struct pollfd){m->front_pid ? m->ipc : -1, POLLIN, 0};
+        p[2] = (struct pollfd){m->front_pid ? m->front_pidfd : -1, POLLIN, 0};
+        size_t nw = sb_monitor_sbx_pollfds(m, p + 3, SB_ARRAY_LEN(p) - 3);
         int timeout = 1000;
         uint64_t wake = m->front_pid ? (m->stopping ? m->stop_deadline_ns : 0) : m->next_spawn_ns;
         if (wake) timeout = wake > now ? (int)((wake - now) / 1000000u) + 1 : 0;
         if (timeout > 1000) timeout = 1000;
-        int nready = poll(p, m->front_pid ? 3 : 1, timeout);
+        if (nw && timeout > 200) timeout = 200; /* exec deadlines are checked at this grain */
+        int nready = poll(p, 3 + nw, timeout);
         if (nready < 0 && errno != EINTR) BAIL(err, SB_E_IO, "poll: %s", strerror(errno));
+        if (nw) sb_monitor_sbx_events(m, p + 3, nw);
         if (nready <= 0) continue;
         if (p[0].revents) read_signals(m);
         if (m->front_pid && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) read_front(m);

@@ -40,6 +40,8 @@ typedef struct sb_handler {
     sb_handler_fn fn;
 } sb_handler;
 
+struct sb_monitor_sbx;
+
 struct sb_monitor {
     sb_monitor_cfg cfg;
     sb_log front_log;
@@ -57,7 +59,19 @@ struct sb_monitor {
     sb_monitor_stats stats;
     uint8_t *rbuf;
     sb_ipc_msg msg;
+    struct sb_monitor_sbx *sbx; /* the sandboxes (monitor_sbx.c) */
 };
+
+/* monitor_sbx.c: sandbox handlers and the loop's hooks. A handler that leaves rep->status 0
+ * answers later itself (an exec answers when its command ends). */
+int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_monitor_sbx_fini(sb_monitor *m);
+const sb_handler *sb_monitor_sbx_handler(uint16_t type);
+struct pollfd;
+size_t sb_monitor_sbx_pollfds(sb_monitor *m, struct pollfd *p, size_t max);
+void sb_monitor_sbx_events(sb_monitor *m, const struct pollfd *p, size_t n);
+void sb_monitor_sbx_tick(sb_monitor *m);
+void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w);
 
 int sb_monitor_send(sb_monitor *m, uint16_t type, uint32_t id, const sb_ipc_val *vals, size_t n);
 json_t *sb_monitor_sandbox_json(const sb_sandbox_rec *r);

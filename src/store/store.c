@@ -63,6 +63,7 @@ enum q {
     Q_SBX_INSERT,
     Q_SBX_GET,
     Q_SBX_SET_STATE,
+    Q_SBX_UPDATE_CREATED,
     Q_SBX_LIST,
     Q_SBX_USAGE,
     Q_SBX_BY_STATE,
@@ -105,6 +106,8 @@ static const char *const SQL[Q_MAX] = {
                   " FROM sandboxes WHERE id = ?1 AND tenant_id = ?2",
     [Q_SBX_SET_STATE] = "UPDATE sandboxes SET state = ?3, updated = ?4"
                         " WHERE id = ?1 AND tenant_id = ?2",
+    [Q_SBX_UPDATE_CREATED] = "UPDATE sandboxes SET image_digest = ?3, config = ?4, updated = ?5"
+                             " WHERE id = ?1 AND tenant_id = ?2",
     /* ?2 = 0 selects every tenant; ?5 = 1 includes finished sandboxes. */
     [Q_SBX_LIST] = "SELECT id, tenant_id, state, image_digest, config, memory_mb, created, updated"
                    " FROM sandboxes WHERE (?2 = 0 OR tenant_id = ?2) AND id > ?3"
@@ -270,7 +273,7 @@ static bool digest_ok(const char *d) {
     size_t n = strnlen(d, SB_IMAGE_DIGEST_MAX + 1);
     if (n == 0) return true;
     if (n > SB_IMAGE_DIGEST_MAX) return false;
-    return charset_ok(d, SB_IMAGE_DIGEST_MAX, ":", false);
+    return charset_ok(d, SB_IMAGE_DIGEST_MAX, ":-._", false);
 }
 
 /* ---- open, migrate, close ----------------------------------------------------------------- */
@@ -830,6 +833,26 @@ int sb_store_sandbox_set_state(sb_store *s, int64_t tenant_id, const char *id,
     TRY(bind_text(s, st, 3, sb_sbx_state_name(stt), err));
     TRY(bind_i64(s, st, 4, sb_time_now(), err));
     TRY(run_done(s, st, err, "sandbox state"));
+    if (sqlite3_changes(s->db) == 0) BAIL(err, SB_E_NOTFOUND, "no sandbox '%.48s'", id);
+    return 0;
+}
+
+int sb_store_sandbox_update_created(sb_store *s, int64_t tenant_id, const char *id,
+                                    const char *image_digest, const char *config_json,
+                                    sb_error *err) {
+    ENSURE(id && image_digest && config_json, err, SB_E_USAGE, "sandbox: missing field");
+    ENSURE(digest_ok(image_digest), err, SB_E_MALFORMED,
+           "sandbox: image digest must be empty or algorithm:hex");
+    ENSURE(strnlen(config_json, SB_SANDBOX_CONFIG_MAX + 1) <= SB_SANDBOX_CONFIG_MAX, err,
+           SB_E_LIMIT, "sandbox: config over %d bytes", SB_SANDBOX_CONFIG_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_SBX_UPDATE_CREATED, &st, err));
+    TRY(bind_text(s, st, 1, id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_text(s, st, 3, image_digest, err));
+    TRY(bind_text(s, st, 4, config_json, err));
+    TRY(bind_i64(s, st, 5, sb_time_now(), err));
+    TRY(run_done(s, st, err, "sandbox update"));
     if (sqlite3_changes(s->db) == 0) BAIL(err, SB_E_NOTFOUND, "no sandbox '%.48s'", id);
     return 0;
 }

@@ -122,6 +122,10 @@ int sb_store_sandbox_insert(sb_store *s, const sb_sandbox_rec *r, sb_error *err)
 /* Tenant-scoped: a sandbox of another tenant is SB_E_NOTFOUND, exactly like a missing one. */
 int sb_store_sandbox_get(sb_store *s, int64_t tenant_id, const char *id, sb_sandbox_rec *out,
                          sb_error *err) SB_WUR;
+/* Records what creation learned: the image digest and the final config (tenant-scoped). */
+int sb_store_sandbox_update_created(sb_store *s, int64_t tenant_id, const char *id,
+                                    const char *image_digest, const char *config_json,
+                                    sb_error *err) SB_WUR;
 /* Changes state (tenant-scoped as above) and bumps updated. */
 int sb_store_sandbox_set_state(sb_store *s, int64_t tenant_id, const char *id, enum sb_sbx_state st,
                                sb_error *err) SB_WUR;

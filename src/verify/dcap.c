@@ -71,11 +71,11 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
         BAIL(err, SB_E_UNSUPPORTED,
              "dcap: certification data type %u is not supported (5 = PEM PCK certificate chain)",
              q->cert_type);
-    uint8_t key[32];
-    TRY(sb_hash(SB_HASH_SHA256, q->cert_data, q->cert_data_len, key, err));
+    /* The cache key is the certification data itself (compared byte for byte). */
     for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++) {
         struct dcap_chain_entry *e = &c->cache[i];
-        if (e->used && e->at == at && memcmp(e->key, key, 32) == 0) {
+        if (e->used && e->at == at && e->cert_data_len == q->cert_data_len &&
+            memcmp(e->cert_data, q->cert_data, q->cert_data_len) == 0) {
             *out = e;
             return 0;
         }
@@ -125,12 +125,14 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
     }
     struct dcap_crl *crl = NULL;
     if ((rc = dcap_crl_for(c, c->root, &crl, err)) < 0) goto out;
+    struct dcap_crl *root_crl = crl;
     if (crl && sb_crl_revokes(crl->crl, ca)) {
         rc = sb_error_set(err, SB_E_CHAIN,
                           "dcap: the PCK CA certificate is revoked by the Intel SGX Root CA CRL");
         goto out;
     }
     if ((rc = dcap_crl_for(c, ca, &crl, err)) < 0) goto out;
+    struct dcap_crl *pck_crl = crl;
     if (crl && sb_crl_revokes(crl->crl, v[0])) {
         rc = sb_error_set(err, SB_E_CHAIN, "dcap: the PCK certificate is revoked by the PCK CRL");
         goto out;
@@ -152,22 +154,44 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
     sb_pubkey_free(e->pck_key);
     sb_cert_free(e->leaf);
     sb_cert_free(e->ca);
+    free(e->leaf_subject);
+    free(e->leaf_issuer);
+    free(e->ca_subject);
+    free(e->ca_issuer);
+    free(e->cert_data);
     memset(e, 0, sizeof(*e));
     e->leaf = sb_cert_dup(v[0]);
     e->ca = sb_cert_dup(ca);
-    if (!e->leaf || !e->ca) {
+    e->leaf_subject = sb_cert_subject(v[0]);
+    e->leaf_issuer = sb_cert_issuer(v[0]);
+    e->ca_subject = sb_cert_subject(ca);
+    e->ca_issuer = sb_cert_issuer(ca);
+    if (!e->leaf || !e->ca || !e->leaf_subject || !e->leaf_issuer || !e->ca_subject ||
+        !e->ca_issuer) {
         sb_cert_free(e->leaf);
         sb_cert_free(e->ca);
-        e->leaf = e->ca = NULL;
+        free(e->leaf_subject);
+        free(e->leaf_issuer);
+        free(e->ca_subject);
+        free(e->ca_issuer);
+        memset(e, 0, sizeof(*e));
         rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
         goto out;
     }
-    memcpy(e->key, key, 32);
+    e->cert_data = malloc(q->cert_data_len ? q->cert_data_len : 1);
+    if (!e->cert_data) {
+        rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    memcpy(e->cert_data, q->cert_data, q->cert_data_len);
+    e->cert_data_len = q->cert_data_len;
     e->at = at;
     e->pck_key = pk;
     pk = NULL;
     e->ext = ext;
     e->nul_tail = nul_tail;
+    e->root_crl = root_crl;
+    e->pck_crl = pck_crl;
     e->used = true;
     *out = e;
 out:
@@ -376,6 +400,41 @@ void dcap_evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext,
 
 /* ---- claims ------------------------------------------------------------------------------- */
 
+/* Claims are built on every verification, so they use direct jansson calls on the section
+ * objects (the same schema as sb_claims_*: verify.h). */
+static int jput(json_t *o, const char *k, json_t *v) {
+    if (!o || !v || json_object_set_new_nocheck(o, k, v) < 0) return SB_E_INTERNAL;
+    return 0;
+}
+static int put_hex(json_t *o, const char *k, const uint8_t *p, size_t n) {
+    char buf[2 * 64 + 1];
+    if (n > 64) return SB_E_INTERNAL;
+    sb_hex_encode(p, n, buf);
+    return jput(o, k, json_stringn_nocheck(buf, 2 * n));
+}
+static int put_int(json_t *o, const char *k, int64_t v) {
+    return jput(o, k, json_integer((json_int_t)v));
+}
+static int put_str(json_t *o, const char *k, const char *v) {
+    return jput(o, k, v ? json_string(v) : json_null());
+}
+static int put_bool(json_t *o, const char *k, bool v) { return jput(o, k, json_boolean(v)); }
+static int add_coll(json_t *cl, const char *kind, const char *subject, const char *issuer,
+                    int64_t nb, int64_t na, const char *source) {
+    char t1[32], t2[32];
+    json_t *r = json_object();
+    sb_time_format(nb, t1);
+    sb_time_format(na, t2);
+    if (jput(r, "kind", json_string(kind)) < 0 || put_str(r, "subject", subject) < 0 ||
+        put_str(r, "issuer", issuer) < 0 || put_str(r, "not_before", nb ? t1 : NULL) < 0 ||
+        put_str(r, "not_after", na ? t2 : NULL) < 0 || put_str(r, "source", source) < 0 ||
+        json_array_append_new(json_object_get(cl, "collateral"), r) < 0) {
+        json_decref(r);
+        return SB_E_INTERNAL;
+    }
+    return 0;
+}
+
 #define C(x)                           \
     do {                               \
         if ((x) < 0) goto claims_fail; \
@@ -384,12 +443,10 @@ void dcap_evaluate(const struct sb_dcap_quote *q, const struct sb_pck_ext *ext,
 static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_collateral *c,
                              const struct dcap_chain_entry *ch, int64_t at) {
     char t1[32], t2[32];
-    _cleanup_free_ char *ls = sb_cert_subject(ch->leaf), *li = sb_cert_issuer(ch->leaf);
-    _cleanup_free_ char *cs = sb_cert_subject(ch->ca), *ci = sb_cert_issuer(ch->ca);
-    TRY(sb_claims_add_collateral(cl, "pck-certificate", ls, li, sb_cert_not_before(ch->leaf),
-                                 sb_cert_not_after(ch->leaf), "quote"));
-    TRY(sb_claims_add_collateral(cl, "pck-ca", cs, ci, sb_cert_not_before(ch->ca),
-                                 sb_cert_not_after(ch->ca), "quote"));
+    TRY(add_coll(cl, "pck-certificate", ch->leaf_subject, ch->leaf_issuer,
+                 sb_cert_not_before(ch->leaf), sb_cert_not_after(ch->leaf), "quote"));
+    TRY(add_coll(cl, "pck-ca", ch->ca_subject, ch->ca_issuer, sb_cert_not_before(ch->ca),
+                 sb_cert_not_after(ch->ca), "quote"));
     const struct dcap_signed *items[2] = {ev->tcb, ev->qe};
     static const char *const kinds[2] = {"tcb-info", "qe-identity"};
     static const char *const names[2] = {"tcbInfo", "QE identity"};
@@ -410,8 +467,7 @@ static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_col
             (void)snprintf(subj, sizeof(subj), "%s identity v%d, evaluation %lld", s->id,
                            s->version, (long long)s->eval);
         }
-        TRY(sb_claims_add_collateral(cl, kinds[k], subj, s->signer_subject, s->issue, s->next,
-                                     s->source));
+        TRY(add_coll(cl, kinds[k], subj, s->signer_subject, s->issue, s->next, s->source));
         sb_time_format(s->issue, t1);
         sb_time_format(s->next, t2);
         if (at > s->next)
@@ -419,10 +475,7 @@ static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_col
         if (at < s->issue)
             TRY(sb_claims_warn(cl, "dcap: %s is not yet valid (issueDate %s)", names[k], t1));
     }
-    struct dcap_crl *crls[2] = {NULL, NULL};
-    sb_error e = {0};
-    if (dcap_crl_for(c, c->root, &crls[0], &e) < 0 || dcap_crl_for(c, ch->ca, &crls[1], &e) < 0)
-        return SB_E_INTERNAL; /* already checked in pck_chain */
+    struct dcap_crl *crls[2] = {ch->root_crl, ch->pck_crl};
     static const char *const ck[2] = {"root-ca-crl", "pck-crl"};
     static const char *const cn[2] = {"Intel SGX Root CA CRL", "PCK CRL"};
     for (int k = 0; k < 2; k++) {
@@ -431,8 +484,8 @@ static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_col
             continue;
         }
         int64_t tu = sb_crl_this_update(crls[k]->crl), nu = sb_crl_next_update(crls[k]->crl);
-        _cleanup_free_ char *iss = k ? sb_cert_subject(ch->ca) : sb_cert_subject(c->root);
-        TRY(sb_claims_add_collateral(cl, ck[k], cn[k], iss, tu, nu, crls[k]->source));
+        TRY(add_coll(cl, ck[k], cn[k], k ? ch->ca_subject : ch->ca_issuer, tu, nu,
+                     crls[k]->source));
         if (nu && at > nu) {
             sb_time_format(nu, t2);
             TRY(sb_claims_warn(cl, "dcap: %s has expired (nextUpdate %s)", cn[k], t2));
@@ -447,27 +500,25 @@ static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_col
 
 static int component_claims(json_t *cl, const struct sb_dcap_quote *q,
                             const struct sb_pck_ext *ext) {
-    char key[32];
-    for (int i = 0; i < 16; i++) {
-        (void)snprintf(key, sizeof(key), "sgx_tcb_comp_%02d", i + 1);
-        TRY(sb_claims_set_int(cl, "tcb", key, ext->comp_svn[i]));
-    }
-    json_t *tcb = json_object_get(cl, "tcb");
-    json_t *comp = json_object_get(tcb, "components");
+    static const char *const sgx[16] = {
+        "sgx_tcb_comp_01", "sgx_tcb_comp_02", "sgx_tcb_comp_03", "sgx_tcb_comp_04",
+        "sgx_tcb_comp_05", "sgx_tcb_comp_06", "sgx_tcb_comp_07", "sgx_tcb_comp_08",
+        "sgx_tcb_comp_09", "sgx_tcb_comp_10", "sgx_tcb_comp_11", "sgx_tcb_comp_12",
+        "sgx_tcb_comp_13", "sgx_tcb_comp_14", "sgx_tcb_comp_15", "sgx_tcb_comp_16"};
+    static const char *const tee[16] = {
+        "tee_tcb_svn_00", "tee_tcb_svn_01", "tee_tcb_svn_02", "tee_tcb_svn_03",
+        "tee_tcb_svn_04", "tee_tcb_svn_05", "tee_tcb_svn_06", "tee_tcb_svn_07",
+        "tee_tcb_svn_08", "tee_tcb_svn_09", "tee_tcb_svn_10", "tee_tcb_svn_11",
+        "tee_tcb_svn_12", "tee_tcb_svn_13", "tee_tcb_svn_14", "tee_tcb_svn_15"};
+    json_t *comp = json_object_get(json_object_get(cl, "tcb"), "components");
     if (!json_is_object(comp)) return SB_E_INTERNAL;
-    /* move the SGX components under tcb.components */
-    for (int i = 0; i < 16; i++) {
-        (void)snprintf(key, sizeof(key), "sgx_tcb_comp_%02d", i + 1);
-        json_object_set(comp, key, json_object_get(tcb, key));
-        json_object_del(tcb, key);
-    }
-    json_object_set_new(comp, "pce_svn", json_integer(ext->pcesvn));
-    json_object_set_new(comp, "qe_svn", json_integer(q->qe_report.isvsvn));
+    for (int i = 0; i < 16; i++)
+        TRY(put_int(comp, sgx[i], ext->comp_svn[i]));
+    TRY(put_int(comp, "pce_svn", ext->pcesvn));
+    TRY(put_int(comp, "qe_svn", q->qe_report.isvsvn));
     if (q->body_type != SB_DCAP_BODY_SGX)
-        for (int i = 0; i < 16; i++) {
-            (void)snprintf(key, sizeof(key), "tee_tcb_svn_%02d", i);
-            json_object_set_new(comp, key, json_integer(q->td.tee_tcb_svn[i]));
-        }
+        for (int i = 0; i < 16; i++)
+            TRY(put_int(comp, tee[i], q->td.tee_tcb_svn[i]));
     return 0;
 }
 
@@ -479,94 +530,91 @@ static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_cha
     (void)snprintf(fmt, sizeof(fmt), "%s-quote-v%u", tdx ? "tdx" : "sgx", q->version);
     json_t *cl = sb_claims_new(tdx ? "tdx" : "sgx", fmt, at);
     if (!cl) return NULL;
+    json_t *meas = json_object_get(cl, "measurements"),
+           *pc = json_object_get(cl, "platform_claims");
+    json_t *pi = json_object_get(cl, "platform_identity"), *sg = json_object_get(cl, "signer");
+    json_t *tcb = json_object_get(cl, "tcb");
     const struct sb_pck_ext *ext = &ch->ext;
-    C(sb_claims_set_int(cl, NULL, "version", q->version));
+    C(put_int(cl, "version", q->version));
     if (tdx) {
         const struct sb_td_report *t = &q->td;
-        C(sb_claims_set_hex(cl, "measurements", "mrtd", t->mrtd, 48));
+        C(put_hex(meas, "mrtd", t->mrtd, 48));
         static const char *const rn[4] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
         for (int i = 0; i < 4; i++)
-            C(sb_claims_set_hex(cl, "measurements", rn[i], t->rtmr[i], 48));
-        C(sb_claims_set_hex(cl, "measurements", "mrseam", t->mrseam, 48));
-        C(sb_claims_set_hex(cl, "measurements", "mrsignerseam", t->mrsignerseam, 48));
-        C(sb_claims_set_hex(cl, "measurements", "mrconfigid", t->mrconfigid, 48));
-        C(sb_claims_set_hex(cl, "measurements", "mrowner", t->mrowner, 48));
-        C(sb_claims_set_hex(cl, "measurements", "mrownerconfig", t->mrownerconfig, 48));
-        if (t->v15) C(sb_claims_set_hex(cl, "measurements", "mrservicetd", t->mrservicetd, 48));
-        C(sb_claims_set_hex(cl, NULL, "report_data", t->report_data, 64));
-        C(sb_claims_set_bool(cl, NULL, "debug", (t->td_attributes & 1) != 0));
-        C(sb_claims_set_hex(cl, "signer", "mrsignerseam", t->mrsignerseam, 48));
-        C(sb_claims_set_hex(cl, NULL, "init_data", t->mrconfigid, 48));
+            C(put_hex(meas, rn[i], t->rtmr[i], 48));
+        C(put_hex(meas, "mrseam", t->mrseam, 48));
+        C(put_hex(meas, "mrsignerseam", t->mrsignerseam, 48));
+        C(put_hex(meas, "mrconfigid", t->mrconfigid, 48));
+        C(put_hex(meas, "mrowner", t->mrowner, 48));
+        C(put_hex(meas, "mrownerconfig", t->mrownerconfig, 48));
+        if (t->v15) C(put_hex(meas, "mrservicetd", t->mrservicetd, 48));
+        C(put_hex(cl, "report_data", t->report_data, 64));
+        C(put_bool(cl, "debug", (t->td_attributes & 1) != 0));
+        C(put_hex(sg, "mrsignerseam", t->mrsignerseam, 48));
+        C(put_hex(cl, "init_data", t->mrconfigid, 48));
         uint8_t le[8];
         for (int i = 0; i < 8; i++)
             le[i] = (uint8_t)(t->td_attributes >> (8 * i));
-        C(sb_claims_set_hex(cl, "platform_claims", "td_attributes", le, 8));
+        C(put_hex(pc, "td_attributes", le, 8));
         for (int i = 0; i < 8; i++)
             le[i] = (uint8_t)(t->xfam >> (8 * i));
-        C(sb_claims_set_hex(cl, "platform_claims", "xfam", le, 8));
+        C(put_hex(pc, "xfam", le, 8));
         for (int i = 0; i < 8; i++)
             le[i] = (uint8_t)(t->seam_attributes >> (8 * i));
-        C(sb_claims_set_hex(cl, "platform_claims", "seam_attributes", le, 8));
-        C(sb_claims_set_hex(cl, "platform_claims", "tee_tcb_svn", t->tee_tcb_svn, 16));
-        if (t->v15)
-            C(sb_claims_set_hex(cl, "platform_claims", "tee_tcb_svn2", t->tee_tcb_svn2, 16));
+        C(put_hex(pc, "seam_attributes", le, 8));
+        C(put_hex(pc, "tee_tcb_svn", t->tee_tcb_svn, 16));
+        if (t->v15) C(put_hex(pc, "tee_tcb_svn2", t->tee_tcb_svn2, 16));
     } else {
         const struct sb_sgx_report *s = &q->sgx;
-        C(sb_claims_set_hex(cl, "measurements", "mrenclave", s->mrenclave, 32));
-        C(sb_claims_set_hex(cl, "measurements", "mrsigner", s->mrsigner, 32));
-        C(sb_claims_set_hex(cl, NULL, "report_data", s->report_data, 64));
-        C(sb_claims_set_bool(cl, NULL, "debug", (s->attributes[0] & 0x02) != 0));
-        C(sb_claims_set_hex(cl, "signer", "mrsigner", s->mrsigner, 32));
-        C(sb_claims_set_int(cl, "signer", "isvprodid", s->isvprodid));
-        C(sb_claims_set_int(cl, "signer", "isvsvn", s->isvsvn));
-        C(sb_claims_set_hex(cl, NULL, "init_data", s->configid, 64));
-        C(sb_claims_set_hex(cl, "platform_claims", "attributes", s->attributes, 16));
-        C(sb_claims_set_int(cl, "platform_claims", "miscselect", s->miscselect));
-        C(sb_claims_set_hex(cl, "platform_claims", "isvextprodid", s->isvextprodid, 16));
-        C(sb_claims_set_hex(cl, "platform_claims", "isvfamilyid", s->isvfamilyid, 16));
-        C(sb_claims_set_int(cl, "platform_claims", "configsvn", s->configsvn));
-        C(sb_claims_set_hex(cl, "platform_claims", "cpusvn", s->cpusvn, 16));
+        C(put_hex(meas, "mrenclave", s->mrenclave, 32));
+        C(put_hex(meas, "mrsigner", s->mrsigner, 32));
+        C(put_hex(cl, "report_data", s->report_data, 64));
+        C(put_bool(cl, "debug", (s->attributes[0] & 0x02) != 0));
+        C(put_hex(sg, "mrsigner", s->mrsigner, 32));
+        C(put_int(sg, "isvprodid", s->isvprodid));
+        C(put_int(sg, "isvsvn", s->isvsvn));
+        C(put_hex(cl, "init_data", s->configid, 64));
+        C(put_hex(pc, "attributes", s->attributes, 16));
+        C(put_int(pc, "miscselect", s->miscselect));
+        C(put_hex(pc, "isvextprodid", s->isvextprodid, 16));
+        C(put_hex(pc, "isvfamilyid", s->isvfamilyid, 16));
+        C(put_int(pc, "configsvn", s->configsvn));
+        C(put_hex(pc, "cpusvn", s->cpusvn, 16));
     }
-    C(sb_claims_set_hex(cl, "platform_identity", "fmspc", ext->fmspc, 6));
-    C(sb_claims_set_hex(cl, "platform_identity", "pceid", ext->pceid, 2));
-    C(sb_claims_set_hex(cl, "platform_identity", "ppid", ext->ppid, 16));
-    C(sb_claims_set_int(cl, "platform_identity", "sgx_type", ext->sgx_type));
-    {
-        _cleanup_free_ char *cas = sb_cert_subject(ch->ca);
-        C(sb_claims_set_str(cl, "platform_identity", "pck_ca",
-                            cas && strstr(cas, "Processor") ? "processor" : "platform"));
-    }
+    C(put_hex(pi, "fmspc", ext->fmspc, 6));
+    C(put_hex(pi, "pceid", ext->pceid, 2));
+    C(put_hex(pi, "ppid", ext->ppid, 16));
+    C(put_int(pi, "sgx_type", ext->sgx_type));
+    C(put_str(pi, "pck_ca", strstr(ch->ca_subject, "Processor") ? "processor" : "platform"));
     if (ext->has_platform_instance_id)
-        C(sb_claims_set_hex(cl, "platform_identity", "platform_instance_id",
-                            ext->platform_instance_id, 16));
+        C(put_hex(pi, "platform_instance_id", ext->platform_instance_id, 16));
     static const char *const flags[3] = {"dynamic_platform", "cached_keys", "smt_enabled"};
     const int fv[3] = {ext->dynamic_platform, ext->cached_keys, ext->smt_enabled};
     for (int i = 0; i < 3; i++)
-        if (fv[i] >= 0) C(sb_claims_set_bool(cl, "platform_identity", flags[i], fv[i] == 1));
-    C(sb_claims_set_hex(cl, "platform_claims", "pck_cpusvn", ext->cpusvn, 16));
-    C(sb_claims_set_hex(cl, "platform_claims", "qe_vendor_id", q->qe_vendor_id, 16));
-    C(sb_claims_set_hex(cl, "platform_claims", "user_data", q->user_data, 20));
-    C(sb_claims_set_int(cl, "platform_claims", "header_qe_svn", q->qe_svn));
-    C(sb_claims_set_int(cl, "platform_claims", "header_pce_svn", q->pce_svn));
-    C(sb_claims_set_hex(cl, "platform_claims", "qe_mrenclave", q->qe_report.mrenclave, 32));
-    C(sb_claims_set_hex(cl, "platform_claims", "qe_mrsigner", q->qe_report.mrsigner, 32));
-    C(sb_claims_set_int(cl, "platform_claims", "qe_isvprodid", q->qe_report.isvprodid));
-    C(sb_claims_set_int(cl, "platform_claims", "qe_isvsvn", q->qe_report.isvsvn));
-    C(sb_claims_set_int(cl, "platform_claims", "trailing_bytes", (int64_t)q->trailing_len));
-    if (hex_input) C(sb_claims_set_str(cl, "platform_claims", "encoding", "hex"));
+        if (fv[i] >= 0) C(put_bool(pi, flags[i], fv[i] == 1));
+    C(put_hex(pc, "pck_cpusvn", ext->cpusvn, 16));
+    C(put_hex(pc, "qe_vendor_id", q->qe_vendor_id, 16));
+    C(put_hex(pc, "user_data", q->user_data, 20));
+    C(put_int(pc, "header_qe_svn", q->qe_svn));
+    C(put_int(pc, "header_pce_svn", q->pce_svn));
+    C(put_hex(pc, "qe_mrenclave", q->qe_report.mrenclave, 32));
+    C(put_hex(pc, "qe_mrsigner", q->qe_report.mrsigner, 32));
+    C(put_int(pc, "qe_isvprodid", q->qe_report.isvprodid));
+    C(put_int(pc, "qe_isvsvn", q->qe_report.isvsvn));
+    C(put_int(pc, "trailing_bytes", (int64_t)q->trailing_len));
+    if (hex_input) C(put_str(pc, "encoding", "hex"));
     C(component_claims(cl, q, ext));
-    C(sb_claims_set_str(cl, "tcb", "status", ev->status));
-    C(sb_claims_set_str(cl, "tcb", "status_reason", ev->reason[0] ? ev->reason : NULL));
-    C(sb_claims_set_str(cl, "tcb", "platform_status", ev->platform_status));
-    if (tdx) C(sb_claims_set_str(cl, "tcb", "tdx_module_status", ev->module_status));
-    C(sb_claims_set_str(cl, "tcb", "qe_status", ev->qe_status));
+    C(put_str(tcb, "status", ev->status));
+    C(put_str(tcb, "status_reason", ev->reason[0] ? ev->reason : NULL));
+    C(put_str(tcb, "platform_status", ev->platform_status));
+    if (tdx) C(put_str(tcb, "tdx_module_status", ev->module_status));
+    C(put_str(tcb, "qe_status", ev->qe_status));
     {
-        json_t *tcb = json_object_get(cl, "tcb");
-        if (!tcb || json_object_set(tcb, "advisories", ev->advisories) < 0) goto claims_fail;
+        if (json_object_set(tcb, "advisories", ev->advisories) < 0) goto claims_fail;
         char d[32];
         sb_time_format(ev->date, d);
-        C(sb_claims_set_str(cl, "tcb", "tcb_date", ev->platform_status ? d : NULL));
-        if (ev->tcb) C(sb_claims_set_int(cl, "tcb", "evaluation_data_number", ev->tcb->eval));
+        C(put_str(tcb, "tcb_date", ev->platform_status ? d : NULL));
+        if (ev->tcb) C(put_int(tcb, "evaluation_data_number", ev->tcb->eval));
     }
     if (ev->reason[0]) C(sb_claims_warn(cl, "dcap: TCB status check: %s", ev->reason));
     if (q->trailing_len)
@@ -574,7 +622,7 @@ static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_cha
                          "dcap: %zu trailing bytes after the quote (%s); they are covered by no "
                          "signature and were ignored",
                          q->trailing_len, q->trailing_zero ? "all zero" : "not zero"));
-    C(sb_claims_set_int(cl, "platform_claims", "cert_data_trailing_bytes", (int64_t)ch->nul_tail));
+    C(put_int(pc, "cert_data_trailing_bytes", (int64_t)ch->nul_tail));
     if (ch->nul_tail)
         C(sb_claims_warn(cl,
                          "dcap: %zu NUL byte(s) after the last certificate of the PCK chain data; "
@@ -613,7 +661,7 @@ static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, i
                                       0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
     if (memcmp(q->qe_vendor_id, intel, 16) != 0)
         BAIL(err, SB_E_UNSUPPORTED, "dcap: QE vendor ID is not Intel's (939a7233...)");
-    struct dcap_chain_entry *ch;
+    struct dcap_chain_entry *ch = NULL;
     TRY(pck_chain(c, q, at, &ch, err));
     if (sb_ecdsa_verify(ch->pck_key, SB_HASH_SHA256, q->qe_report_raw, SB_DCAP_SGX_BODY_LEN,
                         q->qe_report_sig, 64, SB_ECDSA_RAW_BE, err) < 0)
@@ -632,12 +680,16 @@ static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, i
         BAIL(err, SB_E_SIGNATURE,
              "dcap: QE report data is not SHA-256(attestation key || QE auth data) || zeros: "
              "the attestation key is not bound to the QE");
-    sb_pubkey *ak = NULL;
-    if (sb_pubkey_from_ec_point(SB_CURVE_P256, q->attest_key, 64, &ak, err) < 0)
-        return sb_error_prefix(err, "dcap: attestation key");
-    rc = sb_ecdsa_verify(ak, SB_HASH_SHA256, q->signed_data, q->signed_len, q->sig, 64,
+    /* The attestation key lives as long as the QE's boot session: keep the last one. */
+    if (!c->ak || memcmp(c->ak_raw, q->attest_key, 64) != 0) {
+        sb_pubkey_free(c->ak);
+        c->ak = NULL;
+        if (sb_pubkey_from_ec_point(SB_CURVE_P256, q->attest_key, 64, &c->ak, err) < 0)
+            return sb_error_prefix(err, "dcap: attestation key");
+        memcpy(c->ak_raw, q->attest_key, 64);
+    }
+    rc = sb_ecdsa_verify(c->ak, SB_HASH_SHA256, q->signed_data, q->signed_len, q->sig, 64,
                          SB_ECDSA_RAW_BE, err);
-    sb_pubkey_free(ak);
     if (rc < 0)
         BAIL(err, SB_E_SIGNATURE,
              "dcap: unable to verify the quote signature (header and body) with the attestation "
@@ -709,9 +761,64 @@ static int sniff_kind(const struct sb_blob *ev, size_t n_ev, bool want_tdx) {
 static int sniff_tdx(const struct sb_blob *ev, size_t n_ev) { return sniff_kind(ev, n_ev, true); }
 static int sniff_sgx(const struct sb_blob *ev, size_t n_ev) { return sniff_kind(ev, n_ev, false); }
 
+/* A CCEL (TCG crypto-agile log, SHA-384, MR index = RTMR index + 1) given next to a TDX quote is
+ * replayed; every RTMR must equal the quote's, else the log does not describe this TD and the
+ * input is mismatched. The log is then reported as a claim. */
+static int try_ccel(json_t *claims, const struct sb_blob *b, bool *used, sb_error *err) {
+    *used = false;
+    struct sb_eventlog log;
+    sb_error e = {0};
+    if (sb_eventlog_parse(b->data, b->len, SB_EVENTLOG_ALLOW_PADDING, &log, &e) < 0) return 0;
+    bool sha384 = false;
+    for (size_t i = 0; i < log.n_algs; i++)
+        sha384 = sha384 || log.algs[i].alg == (uint16_t)sb_tpm_alg_of_hash(SB_HASH_SHA384);
+    if (!log.crypto_agile || !sha384) {
+        sb_eventlog_free(&log);
+        return 0;
+    }
+    *used = true;
+    struct sb_mr_bank *bank = malloc(sizeof(*bank));
+    int rc = bank ? sb_eventlog_replay(&log, SB_HASH_SHA384, bank, err)
+                  : sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    size_t n_events = log.n_events, padding = log.padding;
+    sb_eventlog_free(&log);
+    if (rc < 0) {
+        free(bank);
+        return sb_error_prefix(err, "%s: CCEL replay", b->name);
+    }
+    json_t *meas = json_object_get(claims, "measurements");
+    json_t *replayed = json_array();
+    static const char *const rn[4] = {"rtmr0", "rtmr1", "rtmr2", "rtmr3"};
+    for (int i = 0; i < 4 && rc == 0; i++) {
+        char hex[97];
+        sb_hex_encode(bank->value[i + 1], 48, hex);
+        const char *quoted = json_string_value(json_object_get(meas, rn[i]));
+        if (!quoted || strcmp(hex, quoted) != 0) {
+            rc = sb_error_set(err, SB_E_MALFORMED,
+                              "%s: CCEL replay gives RTMR%d = %.16s..., the quote's RTMR%d is "
+                              "%.16s...: the event log does not belong to this TD",
+                              b->name, i, hex, i, quoted ? quoted : "?");
+            break;
+        }
+        if (bank->events[i + 1]) json_array_append_new(replayed, json_string(rn[i]));
+    }
+    free(bank);
+    if (rc == 0) {
+        json_t *el =
+            json_pack("{s:s, s:s, s:I, s:I, s:O}", "kind", "ccel", "source", b->name, "events",
+                      (json_int_t)n_events, "padding", (json_int_t)padding, "replayed", replayed);
+        json_t *pc = json_object_get(claims, "platform_claims");
+        if (!el || json_object_set_new(pc, "event_log", el) < 0)
+            rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    }
+    json_decref(replayed);
+    return rc;
+}
+
 static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
                        const char *platform, json_t **claims, sb_error *err) {
     bool tdx = false;
+    *claims = NULL;
     int qi = find_quote(ev, n_ev, &tdx);
     if (qi < 0) {
         if (n_ev == 0) BAIL(err, SB_E_USAGE, "%s: no evidence given", platform);
@@ -726,12 +833,12 @@ static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev,
     sb_dcap_collateral *c = NULL;
     TRY(sb_dcap_collateral_new(&c, err));
     int rc = 0;
-    json_t *unused = json_array();
+    bool unused[SB_VERIFY_MAX_FILES] = {false};
     for (size_t i = 0; i < n_ev && rc == 0; i++) {
         if ((int)i == qi) continue;
         bool used = false;
         rc = sb_dcap_collateral_add(c, ev[i].name, ev[i].data, ev[i].len, true, &used, err);
-        if (rc == 0 && !used) json_array_append_new(unused, json_string(ev[i].name));
+        if (rc == 0 && !used && i < SB_VERIFY_MAX_FILES) unused[i] = true;
     }
     for (size_t i = 0; i < o->n_certs && rc == 0; i++) {
         bool used = false;
@@ -747,13 +854,18 @@ static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev,
         rc = sb_dcap_verify(c, ev[qi].data, ev[qi].len, o->at, platform, claims, err);
         if (rc < 0) (void)sb_error_prefix(err, "%s", ev[qi].name);
     }
-    if (rc == 0) {
-        size_t i;
-        json_t *u;
-        json_array_foreach(unused, i, u)(void) sb_claims_warn(
-            *claims, "%s: input not used (not DCAP collateral)", json_string_value(u));
+    for (size_t i = 0; i < n_ev && i < SB_VERIFY_MAX_FILES && rc == 0; i++) {
+        if (!unused[i]) continue;
+        bool used = false;
+        if (tdx) rc = try_ccel(*claims, &ev[i], &used, err);
+        if (rc == 0 && !used)
+            (void)sb_claims_warn(*claims, "%s: input not used (neither DCAP collateral nor a CCEL)",
+                                 ev[i].name);
     }
-    json_decref(unused);
+    if (rc < 0 && *claims) {
+        json_decref(*claims);
+        *claims = NULL;
+    }
     sb_dcap_collateral_free(c);
     return rc;
 }

@@ -75,6 +75,21 @@ int sb_dcap_collateral_new(sb_dcap_collateral **out, sb_error *err) {
     return 0;
 }
 
+void dcap_chain_cache_clear(sb_dcap_collateral *c) {
+    for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++) {
+        sb_pubkey_free(c->cache[i].pck_key);
+        sb_cert_free(c->cache[i].leaf);
+        sb_cert_free(c->cache[i].ca);
+        free(c->cache[i].leaf_subject);
+        free(c->cache[i].leaf_issuer);
+        free(c->cache[i].ca_subject);
+        free(c->cache[i].ca_issuer);
+        free(c->cache[i].cert_data);
+        memset(&c->cache[i], 0, sizeof(c->cache[i]));
+    }
+    c->cache_next = 0;
+}
+
 void sb_dcap_collateral_free(sb_dcap_collateral *c) {
     if (!c) return;
     sb_cert_free(c->root);
@@ -87,11 +102,8 @@ void sb_dcap_collateral_free(sb_dcap_collateral *c) {
         free(c->crls[i].der);
         free(c->crls[i].source);
     }
-    for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++) {
-        sb_pubkey_free(c->cache[i].pck_key);
-        sb_cert_free(c->cache[i].leaf);
-        sb_cert_free(c->cache[i].ca);
-    }
+    dcap_chain_cache_clear(c);
+    sb_pubkey_free(c->ak);
     json_decref(c->notes);
     free(c);
 }
@@ -109,6 +121,7 @@ static int add_cert(sb_dcap_collateral *c, sb_cert *cert, sb_error *err) {
         BAIL(err, SB_E_LIMIT, "dcap: more than %d collateral certificates", DCAP_MAX_ITEMS);
     }
     c->certs[c->n_certs++] = cert;
+    dcap_chain_cache_clear(c);
     return 0;
 }
 
@@ -161,6 +174,7 @@ static int add_crl_der(sb_dcap_collateral *c, const char *name, const uint8_t *p
         return sb_error_prefix(err, "%s", name);
     }
     c->n_crls++;
+    dcap_chain_cache_clear(c);
     return 0;
 }
 

@@ -84,12 +84,15 @@ struct dcap_crl {
 };
 
 struct dcap_chain_entry {
-    uint8_t key[32]; /* SHA-256 of the certification data */
+    uint8_t *cert_data; /* the certification data this entry verified (the cache key) */
+    size_t cert_data_len;
     int64_t at;
     sb_pubkey *pck_key;
     struct sb_pck_ext ext;
-    sb_cert *leaf, *ca; /* for claims and the PCK CRL */
-    size_t nul_tail;    /* NUL bytes after the PEM text */
+    sb_cert *leaf, *ca;                                        /* for claims and the PCK CRL */
+    size_t nul_tail;                                           /* NUL bytes after the PEM text */
+    char *leaf_subject, *leaf_issuer, *ca_subject, *ca_issuer; /* for claims */
+    struct dcap_crl *root_crl, *pck_crl;                       /* signature-checked, or NULL */
     bool used;
 };
 
@@ -102,8 +105,10 @@ struct sb_dcap_collateral {
     struct dcap_crl crls[DCAP_MAX_ITEMS];
     size_t n_crls;
     json_t *notes; /* warnings about skipped files (array of strings) */
-    struct dcap_chain_entry cache[DCAP_CHAIN_CACHE];
+    struct dcap_chain_entry cache[DCAP_CHAIN_CACHE]; /* emptied whenever an item is added */
     size_t cache_next;
+    sb_pubkey *ak; /* the last attestation key seen, and its raw point */
+    uint8_t ak_raw[64];
 };
 
 /* Verifies (signature over the exact bytes, signer chain to the pinned root at `at`, root CRL)
@@ -117,6 +122,8 @@ void dcap_signed_clear(struct dcap_signed *s);
 int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out,
                  sb_error *err) SB_WUR;
 int dcap_hex_fixed(const char *s, uint8_t *out, size_t n);
+/* Forgets every cached PCK chain (their CRL lookups depend on the store's content). */
+void dcap_chain_cache_clear(sb_dcap_collateral *c);
 
 /* The outcome of TCB level matching (Intel QVL rules). */
 struct dcap_eval {

@@ -17,6 +17,7 @@
 #define NV_SIG_LEN 96                /* ECDSA P-384, raw r||s */
 #define NV_OID_FWID "2.23.133.5.4.1" /* tcg-dice-TcbInfo: FWID is its last 48 bytes */
 #define NV_FWID_LEN 48
+#define NV_CACHE_SLOTS 8 /* verified device chains kept by a context */
 
 /* NVIDIA opaque-data field types (little-endian u16 type, u16 length, value). */
 enum {
@@ -62,24 +63,24 @@ static const struct {
 struct nv_gpu {
     uint8_t *report; /* owned */
     size_t report_len;
-    sb_cert **chain; /* leaf first; owned */
-    size_t n_chain;
-    char *arch;     /* owned; NULL when the container does not say */
-    uint8_t *nonce; /* the container's stated nonce, owned; NULL when none */
+    const uint8_t *chain; /* the PEM chain, leaf first, exactly as offered */
+    size_t chain_len;
+    uint8_t *chain_owned; /* set when the chain was decoded from a container */
+    char *arch;           /* owned; NULL when the container does not say */
+    uint8_t *nonce;       /* the container's stated nonce, owned; NULL when none */
     size_t nonce_len;
 };
 
 static void gpus_free(struct nv_gpu *g, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(g[i].report);
-        sb_certs_free(g[i].chain, g[i].n_chain);
+        free(g[i].chain_owned);
         free(g[i].arch);
         free(g[i].nonce);
     }
 }
 
 static void json_decrefp_(json_t **j) { json_decref(*j); }
-static void pubkey_freep(sb_pubkey **k) { sb_pubkey_free(*k); }
 
 /* ---- containers ---------------------------------------------------------------------------- */
 
@@ -120,12 +121,13 @@ static bool is_hex_spdm(const uint8_t *p, size_t n) {
     return (has_prefix(p, n, "11e0") || has_prefix(p, n, "11E0")) && is_hex_text(p, n);
 }
 
+/* Keeps a view of the PEM chain; it is parsed only when the device's chain is not cached. */
 static int load_chain(const uint8_t *p, size_t n, struct nv_gpu *g, const char *name,
                       sb_error *err) {
     if (g->chain) BAIL(err, SB_E_USAGE, W ": more than one certificate chain given (%s)", name);
-    int rc = sb_certs_from_pem(p, n, NV_MAX_CHAIN, &g->chain, &g->n_chain, err);
-    if (rc < 0) return sb_error_prefix(err, W ": certificate chain %s", name);
-    if (g->n_chain == 0) BAIL(err, SB_E_MALFORMED, W ": %s holds no certificate", name);
+    if (!is_pem(p, n)) BAIL(err, SB_E_MALFORMED, W ": certificate chain %s is not PEM", name);
+    g->chain = p;
+    g->chain_len = n;
     return 0;
 }
 
@@ -183,6 +185,7 @@ static int load_json(const struct sb_blob *b, struct nv_gpu *gpus, size_t *n_gpu
         size_t pem_len = 0;
         TRY(json_b64(e, "certificate", i, &pem, &pem_len, err));
         TRY(load_chain(pem, pem_len, g, "in the evidence entry", err));
+        g->chain_owned = TAKE_PTR(pem);
         const char *arch = json_string_value(json_object_get(e, "arch"));
         if (arch) {
             g->arch = strndup(arch, 32);
@@ -313,36 +316,170 @@ static int add_cert(json_t *claims, const char *kind, const sb_cert *c, const ch
 
 /* ---- one device ------------------------------------------------------------------------------ */
 
-static int verify_chain(const struct nv_gpu *g, sb_cert *root, int64_t at, json_t *claims,
-                        size_t idx, sb_error *err) {
-    if (g->n_chain == 1 && sb_cert_equal(g->chain[0], root))
-        BAIL(err, SB_E_CHAIN,
-             W ": device %zu: the certificate chain holds only the root CA; it must have at least "
-               "the root and the signing certificate",
-             idx);
+/* What a verified chain establishes about a device, cached per chain bytes: device chains
+ * are long-lived (valid to 9999), so a warm verification checks only the SPDM signature. */
+struct nv_device {
+    bool used;
+    uint8_t key[32]; /* SHA-256 of the chain bytes as offered */
+    int64_t nb, na;  /* intersection of the validity windows of every certificate used */
+    sb_pubkey *leaf_key;
+    bool has_fwid;
+    uint8_t fwid[NV_FWID_LEN]; /* from the leaf's TCG DICE TcbInfo extension */
+    char *subject;             /* the leaf's */
+    json_t *collateral;        /* collateral records, shared into each claims object */
+};
+
+struct sb_nvidia_ctx {
+    sb_cert *root;
+    struct nv_device slots[NV_CACHE_SLOTS];
+    size_t next;
+};
+
+static void device_clear(struct nv_device *d) {
+    sb_pubkey_free(d->leaf_key);
+    free(d->subject);
+    json_decref(d->collateral);
+    *d = (struct nv_device){0};
+}
+
+void sb_nvidia_ctx_free(sb_nvidia_ctx *c) {
+    if (!c) return;
+    for (size_t i = 0; i < NV_CACHE_SLOTS; i++)
+        device_clear(&c->slots[i]);
+    sb_cert_free(c->root);
+    free(c);
+}
+
+int sb_nvidia_ctx_new(sb_nvidia_ctx **out, sb_error *err) {
+    sb_nvidia_ctx *c = calloc(1, sizeof(*c));
+    if (!c) BAIL(err, SB_E_INTERNAL, W ": out of memory");
+    uint8_t fp[32];
+    int rc = sb_cert_from_pem((const uint8_t *)sb_nvidia_root_pem, strlen(sb_nvidia_root_pem),
+                              &c->root, err);
+    if (rc == 0) rc = sb_cert_fingerprint(c->root, SB_HASH_SHA256, fp, err);
+    if (rc == 0 && !sb_ct_equal(fp, sb_nvidia_root_sha256, 32))
+        rc = sb_error_set(err, SB_E_INTERNAL,
+                          W ": the embedded root does not match its pinned fingerprint");
+    if (rc < 0) {
+        sb_nvidia_ctx_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static void window(const sb_cert *c, int64_t *nb, int64_t *na) {
+    if (sb_cert_not_before(c) > *nb) *nb = sb_cert_not_before(c);
+    if (sb_cert_not_after(c) < *na) *na = sb_cert_not_after(c);
+}
+
+/* The full check of a chain not seen before: shape, path to the pinned root at `at`, the
+ * leaf's FWID extension and key. */
+static int verify_device(sb_nvidia_ctx *c, const struct nv_gpu *g, int64_t at, size_t idx,
+                         struct nv_device *d, sb_error *err) {
+    sb_cert **chain = NULL;
+    size_t n = 0;
+    int rc = sb_certs_from_pem(g->chain, g->chain_len, NV_MAX_CHAIN, &chain, &n, err);
+    if (rc < 0) return sb_error_prefix(err, W ": device %zu: certificate chain", idx);
     sb_cert *inter[NV_MAX_CHAIN];
     size_t n_inter = 0;
-    for (size_t i = 1; i < g->n_chain; i++)
-        if (!sb_cert_equal(g->chain[i], root)) inter[n_inter++] = g->chain[i];
-    int rc = sb_x509_verify_chain(g->chain[0], inter, n_inter, &root, 1, NULL, 0, at, 0, err);
-    if (rc < 0) return sb_error_prefix(err, W ": device %zu: report certificate chain", idx);
-    TRY(add_cert(claims, "nvidia-device-identity-ca", root, "pinned"));
-    for (size_t i = n_inter; i > 0; i--)
-        TRY(add_cert(claims, "nvidia-intermediate", inter[i - 1], "evidence"));
-    TRY(add_cert(claims, "nvidia-device-leaf", g->chain[0], "evidence"));
+    const uint8_t *ext;
+    size_t elen;
+    if (n == 0) {
+        rc = sb_error_set(err, SB_E_MALFORMED, W ": device %zu: the chain holds no certificate",
+                          idx);
+        goto out;
+    }
+    if (n == 1 && sb_cert_equal(chain[0], c->root)) {
+        rc = sb_error_set(err, SB_E_CHAIN,
+                          W ": device %zu: the certificate chain holds only the root CA; it must "
+                            "have at least the root and the signing certificate",
+                          idx);
+        goto out;
+    }
+    for (size_t i = 1; i < n; i++)
+        if (!sb_cert_equal(chain[i], c->root)) inter[n_inter++] = chain[i];
+    rc = sb_x509_verify_chain(chain[0], inter, n_inter, &c->root, 1, NULL, 0, at, 0, err);
+    if (rc < 0) {
+        (void)sb_error_prefix(err, W ": device %zu: report certificate chain", idx);
+        goto out;
+    }
+    d->nb = INT64_MIN;
+    d->na = INT64_MAX;
+    window(c->root, &d->nb, &d->na);
+    window(chain[0], &d->nb, &d->na);
+    for (size_t i = 0; i < n_inter; i++)
+        window(inter[i], &d->nb, &d->na);
+    rc = sb_cert_ext(chain[0], NV_OID_FWID, &ext, &elen, err);
+    if (rc == SB_E_NOTFOUND) {
+        sb_error_clear(err);
+        rc = 0;
+    } else if (rc == 0) {
+        if (elen < NV_FWID_LEN) {
+            rc = sb_error_set(err, SB_E_CHAIN,
+                              W ": device %zu: FWID extension of %zu bytes is shorter than %d", idx,
+                              elen, NV_FWID_LEN);
+            goto out;
+        }
+        sb_reader er;
+        sb_reader_init(&er, ext, elen, W, err);
+        if ((rc = sb_reader_skip(&er, elen - NV_FWID_LEN, "FWID extension")) < 0 ||
+            (rc = sb_reader_copy(&er, d->fwid, NV_FWID_LEN, "FWID")) < 0)
+            goto out;
+        d->has_fwid = true;
+    } else {
+        goto out;
+    }
+    if ((rc = sb_cert_pubkey(chain[0], &d->leaf_key, err)) < 0) goto out;
+    d->subject = sb_cert_subject(chain[0]);
+    d->collateral = json_pack("{s:[]}", "collateral");
+    rc = d->subject && d->collateral ? 0 : SB_E_INTERNAL;
+    if (rc == 0) rc = add_cert(d->collateral, "nvidia-device-identity-ca", c->root, "pinned");
+    for (size_t i = n_inter; i > 0 && rc == 0; i--)
+        rc = add_cert(d->collateral, "nvidia-intermediate", inter[i - 1], "evidence");
+    if (rc == 0) rc = add_cert(d->collateral, "nvidia-device-leaf", chain[0], "evidence");
+    if (rc < 0) rc = sb_error_set(err, SB_E_INTERNAL, W ": out of memory");
+out:
+    sb_certs_free(chain, n);
+    return rc;
+}
+
+/* The device behind a chain: from the cache when this exact chain was verified before and `at`
+ * is inside every certificate's window, otherwise verified now and cached. */
+static int establish_device(sb_nvidia_ctx *c, const struct nv_gpu *g, int64_t at, size_t idx,
+                            const struct nv_device **out, sb_error *err) {
+    uint8_t key[32];
+    TRY(sb_hash(SB_HASH_SHA256, g->chain, g->chain_len, key, err));
+    for (size_t i = 0; i < NV_CACHE_SLOTS; i++) {
+        const struct nv_device *d = &c->slots[i];
+        if (d->used && sb_ct_equal(d->key, key, 32) && at >= d->nb && at <= d->na) {
+            *out = d;
+            return 0;
+        }
+    }
+    struct nv_device fresh = {0};
+    int rc = verify_device(c, g, at, idx, &fresh, err);
+    if (rc < 0) {
+        device_clear(&fresh);
+        return rc;
+    }
+    struct nv_device *slot = &c->slots[c->next];
+    c->next = (c->next + 1) % NV_CACHE_SLOTS;
+    device_clear(slot);
+    *slot = fresh;
+    slot->used = true;
+    for (size_t i = 0; i < 32; i++)
+        slot->key[i] = key[i];
+    *out = slot;
     return 0;
 }
 
 /* The FWID the firmware reports (opaque field 20) must be the one NVIDIA certified in the
  * signing certificate's TCB-info extension. */
-static int check_fwid(const sb_spdm_report *r, const sb_cert *leaf, size_t idx, json_t *g,
+static int check_fwid(const sb_spdm_report *r, const struct nv_device *d, size_t idx, json_t *g,
                       json_t *claims, sb_error *err) {
     const sb_spdm_opaque_field *f = sb_spdm_field(r, NV_OPAQUE_FWID);
-    const uint8_t *ext;
-    size_t n;
-    int rc = sb_cert_ext(leaf, NV_OID_FWID, &ext, &n, err);
-    if (rc == SB_E_NOTFOUND) {
-        sb_error_clear(err);
+    if (!d->has_fwid) {
         if (f)
             BAIL(err, SB_E_CHAIN,
                  W ": device %zu: FWID extension (OID %s) not found in the signing certificate "
@@ -351,27 +488,20 @@ static int check_fwid(const sb_spdm_report *r, const sb_cert *leaf, size_t idx, 
         return sb_claims_warn(claims, W ": device %zu: no FWID in the report or the certificate",
                               idx);
     }
-    TRY(rc);
-    ENSURE(n >= NV_FWID_LEN, err, SB_E_CHAIN,
-           W ": device %zu: FWID extension of %zu bytes is shorter than %d", idx, n, NV_FWID_LEN);
-    sb_reader er;
-    const uint8_t *cert_fwid;
-    sb_reader_init(&er, ext, n, W, err);
-    TRY(sb_reader_skip(&er, n - NV_FWID_LEN, "FWID extension"));
-    TRY(sb_reader_bytes(&er, NV_FWID_LEN, &cert_fwid, "FWID"));
-    TRY(jset_hex(g, "certificate_fwid", cert_fwid, NV_FWID_LEN));
+    TRY(jset_hex(g, "certificate_fwid", d->fwid, NV_FWID_LEN));
     if (!f)
         return sb_claims_warn(claims,
                               W ": device %zu: the report states no FWID to compare with its "
                                 "certificate's",
                               idx);
-    ENSURE(f->n == NV_FWID_LEN && sb_ct_equal(f->p, cert_fwid, NV_FWID_LEN), err, SB_E_CHAIN,
+    ENSURE(f->n == NV_FWID_LEN && sb_ct_equal(f->p, d->fwid, NV_FWID_LEN), err, SB_E_CHAIN,
            W ": device %zu: the report's FWID does not match its signing certificate's", idx);
     return 0;
 }
 
-static int verify_gpu(const struct sb_verify_opts *o, const struct nv_gpu *gpu, sb_cert *root,
-                      size_t idx, bool many, json_t *claims, json_t *g, sb_error *err) {
+static int verify_gpu(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const struct nv_gpu *gpu,
+                      size_t idx, bool many, json_t *claims, json_t *g,
+                      const struct nv_device **dev, sb_error *err) {
     _cleanup_free_ sb_spdm_report *r = calloc(1, sizeof(*r));
     if (!r) BAIL(err, SB_E_INTERNAL, W ": out of memory");
     int rc = sb_spdm_parse(gpu->report, gpu->report_len, NV_SIG_LEN, err, r);
@@ -379,14 +509,12 @@ static int verify_gpu(const struct sb_verify_opts *o, const struct nv_gpu *gpu, 
     ENSURE(r->trailing <= SB_SPDM_MAX_TRAILING, err, SB_E_MALFORMED,
            W ": device %zu: %zu bytes after the signature (at most %d are tolerated)", idx,
            r->trailing, SB_SPDM_MAX_TRAILING);
-    const sb_cert *leaf = gpu->chain[0];
-
     /* the chain's shape and the FWID binding first (their failures name what is missing),
      * then the signature over everything the claims come from */
-    TRY(verify_chain(gpu, root, o->at, claims, idx, err));
-    TRY(check_fwid(r, leaf, idx, g, claims, err));
-    _cleanup_(pubkey_freep) sb_pubkey *k = NULL;
-    TRY(sb_cert_pubkey(leaf, &k, err));
+    const struct nv_device *d = NULL;
+    TRY(establish_device(c, gpu, o->at, idx, &d, err));
+    TRY(check_fwid(r, d, idx, g, claims, err));
+    const sb_pubkey *k = d->leaf_key;
     ENSURE(sb_pubkey_type(k) == SB_KEY_EC && sb_pubkey_curve(k) == SB_CURVE_P384, err,
            SB_E_SIGNATURE, W ": device %zu: the signing certificate's key is not ECDSA P-384", idx);
     rc = sb_ecdsa_verify(k, SB_HASH_SHA384, r->signed_part, r->signed_len, r->signature, r->sig_len,
@@ -435,8 +563,10 @@ static int verify_gpu(const struct sb_verify_opts *o, const struct nv_gpu *gpu, 
         }
         TRY(jset(g, name, render(how, f->p, f->n)));
     }
-    _cleanup_free_ char *subject = sb_cert_subject(leaf);
-    TRY(jset(g, "signing_certificate", json_string(subject ? subject : "?")));
+    TRY(jset(g, "signing_certificate", json_string(d->subject)));
+    if (json_array_extend(json_object_get(claims, "collateral"),
+                          json_object_get(d->collateral, "collateral")) < 0)
+        BAIL(err, SB_E_INTERNAL, W ": out of memory");
     TRY(jset(g, "ocsp", json_string("unchecked")));
     TRY(jset(g, "rim", json_string("unchecked")));
     if (r->trailing) {
@@ -446,37 +576,33 @@ static int verify_gpu(const struct sb_verify_opts *o, const struct nv_gpu *gpu, 
                              "ignored)",
                            idx, r->trailing, r->trailing == 1 ? "" : "s"));
     }
+    *dev = d;
     return 0;
 }
 
-static const char *product_of(const struct nv_gpu *g) {
+static const char *product_of(const struct nv_gpu *g, const struct nv_device *d) {
     if (g->arch) {
         if (strcasecmp(g->arch, "hopper") == 0) return "Hopper";
         if (strcasecmp(g->arch, "blackwell") == 0) return "Blackwell";
         return g->arch;
     }
-    _cleanup_free_ char *s = sb_cert_subject(g->chain[0]);
-    if (s && strstr(s, "GH100")) return "Hopper";
-    if (s && strstr(s, "LS10")) return "LS10";
+    if (strstr(d->subject, "GH100")) return "Hopper";
+    if (strstr(d->subject, "LS10")) return "LS10";
     return NULL;
 }
 
-static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
-                         json_t **claims, sb_error *err) {
-    ENSURE(o && o->at > 0, err, SB_E_USAGE, W ": no verification time");
+int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const struct sb_blob *ev,
+                     size_t n_ev, json_t **claims, sb_error *err) {
+    ENSURE(c && o && o->at > 0, err, SB_E_USAGE, W ": no verification time");
     struct nv_gpu gpus[NV_MAX_GPUS] = {0};
     size_t n = 0;
-    const char *format = "nvidia-spdm";
-    sb_cert *root = NULL;
+    const char *format = "nvidia-spdm", *product = NULL;
     json_t *cl = NULL;
     uint8_t *nb = NULL; /* released at out: (declared before the first goto) */
     json_t *g0 = NULL;
     size_t nl = 0;
     int rc = load_inputs(o, ev, n_ev, gpus, &n, &format, err);
     if (rc < 0) goto out;
-    if ((rc = sb_cert_from_pem((const uint8_t *)sb_nvidia_root_pem, strlen(sb_nvidia_root_pem),
-                               &root, err)) < 0)
-        goto out;
     cl = sb_claims_new("nvidia", format, o->at);
     json_t *pc = json_object_get(cl, "platform_claims");
     json_t *list = json_array();
@@ -490,14 +616,16 @@ static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *e
             rc = sb_error_set(err, SB_E_INTERNAL, W ": out of memory");
             goto out;
         }
-        if ((rc = verify_gpu(o, &gpus[i], root, i, n > 1, cl, g, err)) < 0) goto out;
+        const struct nv_device *d = NULL;
+        if ((rc = verify_gpu(c, o, &gpus[i], i, n > 1, cl, g, &d, err)) < 0) goto out;
+        if (i == 0) product = product_of(&gpus[0], d); /* d may be evicted by later devices */
     }
     /* device 0 speaks for the whole where the schema has one slot; one device is flattened */
     g0 = json_incref(json_array_get(list, 0)); /* outlives "gpus", deleted below for one */
     const char *nonce = json_string_value(json_object_get(g0, "nonce"));
     if ((rc = sb_hex_decode(nonce, strlen(nonce), &nb, &nl, err)) < 0 ||
         (rc = sb_claims_set_hex(cl, NULL, "report_data", nb, nl)) < 0 ||
-        (rc = sb_claims_set_str(cl, NULL, "product", product_of(&gpus[0]))) < 0)
+        (rc = sb_claims_set_str(cl, NULL, "product", product)) < 0)
         goto out;
     if (n == 1 && json_object_update(pc, g0) < 0) rc = SB_E_INTERNAL;
     if (n == 1) (void)json_object_del(pc, "gpus");
@@ -526,8 +654,16 @@ out:
     free(nb);
     json_decref(g0);
     json_decref(cl);
-    sb_cert_free(root);
     gpus_free(gpus, n);
+    return rc;
+}
+
+static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                         json_t **claims, sb_error *err) {
+    sb_nvidia_ctx *c = NULL;
+    TRY(sb_nvidia_ctx_new(&c, err));
+    int rc = sb_nvidia_verify(c, o, ev, n_ev, claims, err);
+    sb_nvidia_ctx_free(c);
     return rc;
 }
 

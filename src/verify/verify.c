@@ -27,19 +27,19 @@ const struct sb_verifier *sb_verifier_find(const char *name) {
     return NULL;
 }
 
-int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **out,
-                     sb_error *err) {
+int sb_verify_detect_in(const struct sb_verifier *const *table, const struct sb_blob *ev,
+                        size_t n_ev, const struct sb_verifier **out, sb_error *err) {
     ENSURE(n_ev > 0, err, SB_E_USAGE, "verify: no evidence given");
     int best = 0;
     size_t n_best = 0;
     const struct sb_verifier *pick = NULL;
-    for (size_t i = 0; VERIFIERS[i]; i++) {
-        int s = VERIFIERS[i]->sniff(ev, n_ev);
+    for (size_t i = 0; table[i]; i++) {
+        int s = table[i]->sniff(ev, n_ev);
         if (s <= 0) continue;
         if (s > best) {
             best = s;
             n_best = 1;
-            pick = VERIFIERS[i];
+            pick = table[i];
         } else if (s == best) {
             n_best++;
         }
@@ -52,10 +52,10 @@ int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_veri
     if (n_best > 1) {
         char names[256] = "";
         size_t used = 0;
-        for (size_t i = 0; VERIFIERS[i]; i++) {
-            if (VERIFIERS[i]->sniff(ev, n_ev) != best) continue;
+        for (size_t i = 0; table[i]; i++) {
+            if (table[i]->sniff(ev, n_ev) != best) continue;
             int k = snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
-                             VERIFIERS[i]->name);
+                             table[i]->name);
             if (k < 0 || (size_t)k >= sizeof(names) - used) break;
             used += (size_t)k;
         }
@@ -65,6 +65,11 @@ int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_veri
     }
     *out = pick;
     return 0;
+}
+
+int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **out,
+                     sb_error *err) {
+    return sb_verify_detect_in(VERIFIERS, ev, n_ev, out, err);
 }
 
 int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,

@@ -122,6 +122,16 @@ int sb_nitro_verify(sb_nitro_ctx *c, const struct sb_verify_opts *o, const uint8
 extern const struct sb_verifier sb_verifier_nvidia;
 extern const char sb_nvidia_root_pem[];
 extern const uint8_t sb_nvidia_root_sha256[32];
+/* A verification context: the pinned root parsed once and a cache of verified device chains
+ * (keyed by the exact chain bytes offered, used only at times inside every certificate's
+ * window), so a warm verification checks the SPDM signature and the FWID binding only. Not
+ * thread-safe. The verifier-table entry uses a fresh context per call. */
+typedef struct sb_nvidia_ctx sb_nvidia_ctx;
+int sb_nvidia_ctx_new(sb_nvidia_ctx **out, sb_error *err) SB_WUR;
+void sb_nvidia_ctx_free(sb_nvidia_ctx *c);
+/* Verifies one piece of NVIDIA evidence (as the verifier-table entry does) with state c. */
+int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const struct sb_blob *ev,
+                     size_t n_ev, json_t **claims, sb_error *err) SB_WUR;
 /* ==== TPM 2.0 / Azure vTPM ==== */
 
 /* TPM 2.0 quotes in go-tpm-tools, go-attestation, Trustee and Azure containers (src/verify/tpm.c,
@@ -171,6 +181,9 @@ const struct sb_verifier *sb_verifier_find(const char *name);
  * SB_E_UNSUPPORTED with a message naming the candidates. */
 int sb_verify_detect(const struct sb_blob *ev, size_t n_ev, const struct sb_verifier **out,
                      sb_error *err) SB_WUR;
+/* The same over another NULL-terminated table (tests, embedders with their own verifiers). */
+int sb_verify_detect_in(const struct sb_verifier *const *table, const struct sb_blob *ev,
+                        size_t n_ev, const struct sb_verifier **out, sb_error *err) SB_WUR;
 /* Detects (platform NULL or "auto") or forces the verifier, then runs it. On success *claims
  * holds the normalized claims and *used (if non-NULL) the verifier that produced them. */
 int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct sb_blob *ev,

@@ -61,7 +61,7 @@ for (const [p, item] of Object.entries(api.paths)) {
   }
 }
 // Endpoints that are not in the document must not be served.
-for (const p of ["/v1/sandboxes/" + sbx + "/files", "/v1/admin", "/v2/sandboxes", "/"])
+for (const p of ["/v1/sandboxes/" + sbx + "/files", "/v1/sandboxes/" + sbx + "/pause", "/v1/admin", "/v2/sandboxes", "/"])
   for (const m of METHODS) {
     const res = await request(m.toUpperCase(), p, true);
     ok(res.status === 404 || res.status === 405, `${m} ${p}: not documented but answered ${res.status}`);

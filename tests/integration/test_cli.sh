@@ -127,6 +127,20 @@ if [ -f "$ev/snp/trustee/test-report.bin" ] && "$sb" verify --help | grep -q ' s
   else
     echo "FAIL: verify --json --token"; fails=$((fails + 1))
   fi
+  # verify --collateral reads the cache 'sealbox collateral' keeps (TDX T3 with dcap-rs collateral)
+  n=$((n + 1))
+  cs="$tmp/cache-state"
+  (cd "$ev" && "$sb" collateral --state-dir "$cs" import tdx/dcap-rs/tcbinfov3_00806f050000.json \
+     tdx/dcap-rs/qeidentityv2_apiv4.json tdx/dcap-rs/pck_platform_crl.der \
+     tdx/dcap-rs/intel_root_ca_crl.der tdx/dcap-rs/tcb_signing_cert.pem >/dev/null)
+  out=$(cd "$ev" && "$sb" verify --json --collateral "$cs/collateral" --at 1739419232 \
+        tdx/go-tdx-guest/cos-113-tdx-quote.dat 2>&1)
+  if printf '%s' "$out" | jq -e '.exit == 0 and .claims.platform == "tdx"
+       and ([.claims.collateral[].kind] | index("tcb-info") != null)' >/dev/null; then
+    echo "ok   verify --collateral <cache>: TDX quote verified with collateral from the cache"
+  else
+    echo "FAIL: verify --collateral cache:"; printf '%s\n' "$out" | head -n 5; fails=$((fails + 1))
+  fi
 elif [ "${CI:-}" = true ]; then
   echo "FAIL: evidence corpus or snp verifier missing under CI=true"; fails=$((fails + 1))
 else

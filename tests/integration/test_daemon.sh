@@ -23,7 +23,7 @@ cleanup() {
 trap cleanup EXIT
 fails=0
 pass() { echo "ok     $1"; }
-fail() { echo "FAIL   $1"; fails=$((fails + 1)); }
+fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
 check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
 contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2' lacks '$3'"; fi; }
 

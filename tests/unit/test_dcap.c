@@ -1052,3 +1052,61 @@ TEST(qe_identity_checks) {
     CHECK_INT(dcap_check_qe_identity(&id, &qe, &err), SB_E_CHAIN);
     CHECK_CONTAINS(err.msg, "ISVPRODID");
 }
+
+/* ---- CCEL replay ----------------------------------------------------------------------- */
+
+TEST(verify_t3_ccel_replays) {
+    if (!sb_test_evidence_dir()) return;
+    struct run r = {
+        .files = {T3, "tdx/go-tdx-guest/ccel_data.dat"}, .dir = "tdx/dcap-rs", .at = AT_DCAP_RS};
+    json_t *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(run_verify(&sb_verifier_tdx, &r, &c, &err), &err);
+    if (!c) return;
+    json_t *el = json_object_get(json_object_get(c, "platform_claims"), "event_log");
+    CHECK_STR(json_string_value(json_object_get(el, "kind")), "ccel");
+    CHECK_INT(json_integer_value(json_object_get(el, "events")), 44);
+    CHECK_INT(json_array_size(json_object_get(el, "replayed")), 3);
+    CHECK(!warned(c, "input not used"));
+    json_decref(c);
+}
+
+TEST(verify_t4_foreign_ccel_is_mismatch) {
+    if (!sb_test_evidence_dir()) return;
+    struct run r = {.files = {T4, "tdx/trustee/CCEL_data"}, .at = AT_2023_07_01};
+    json_t *c = NULL;
+    sb_error err = {0};
+    CHECK_INT(run_verify(&sb_verifier_tdx, &r, &c, &err), SB_E_MALFORMED);
+    CHECK_CONTAINS(err.msg, "the event log does not belong to this TD");
+    CHECK(c == NULL);
+    /* the same log next to an SGX quote is just not used */
+    struct run s = {.files = {X1, "tdx/go-tdx-guest/ccel_data.dat"}, .at = 1752919277};
+    CHECK_OK(run_verify(&sb_verifier_sgx, &s, &c, &err), &err);
+    if (c) CHECK(warned(c, "input not used"));
+    json_decref(c);
+}
+
+/* A store reused across verifications: adding a CRL after a verification must take effect
+ * (the PCK chain cache is emptied), and a second verification at the same time is cached. */
+TEST(collateral_store_reuse) {
+    size_t n, cn;
+    _cleanup_free_ uint8_t *q = load(T1, &n);
+    _cleanup_free_ uint8_t *crl = load("tdx/go-tdx-guest/pckcrl", &cn);
+    if (!q || !crl) return;
+    sb_dcap_collateral *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_dcap_collateral_new(&c, &err), &err);
+    json_t *cl = NULL;
+    CHECK_OK(sb_dcap_verify(c, q, n, AT_2023_07_01, "tdx", &cl, &err), &err);
+    CHECK(warned(cl, "no PCK CRL given"));
+    json_decref(cl);
+    bool used = false;
+    CHECK_OK(sb_dcap_collateral_add(c, "pckcrl", crl, cn, true, &used, &err), &err);
+    CHECK(used);
+    CHECK_OK(sb_dcap_verify(c, q, n, AT_2023_07_01, "tdx", &cl, &err), &err);
+    if (cl) CHECK(!warned(cl, "no PCK CRL given"));
+    json_decref(cl);
+    /* a different time re-verifies the chain: past the PCK's validity it fails */
+    CHECK_INT(sb_dcap_verify(c, q, n, 2619302400, "tdx", &cl, &err), SB_E_CHAIN);
+    sb_dcap_collateral_free(c);
+}

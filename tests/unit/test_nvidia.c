@@ -542,3 +542,55 @@ TEST(detected_through_the_verifier_table) {
     CHECK(sb_verifier_nvidia.sniff(f.b, 1) == 0);
     files_free(&f);
 }
+
+TEST(warm_context_keeps_every_per_report_check) {
+    if (!sb_test_evidence_dir()) return;
+    sb_nvidia_ctx *c = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_nvidia_ctx_new(&c, &err), &err);
+    struct files f;
+    files_load(&f, G1, G1_CHAIN);
+    struct sb_verify_opts o = {.at = AT};
+    json_t *cl = NULL;
+    for (int i = 0; i < 3; i++) { /* cold, then warm */
+        CHECK_OK(sb_nvidia_verify(c, &o, f.b, f.n, &cl, &err), &err);
+        CHECK_INT(json_array_size(json_object_get(cl, "collateral")), 5);
+        CHECK_STR(json_string_value(json_object_get(cl, "product")), "Hopper");
+        json_decref(cl);
+        cl = NULL;
+    }
+    /* the same (cached) chain with another device's report: the FWID binding still fails */
+    struct files g;
+    files_load(&g, G2, G1_CHAIN);
+    CHECK_INT(sb_nvidia_verify(c, &o, g.b, g.n, &cl, &err), SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "FWID does not match");
+    files_free(&g);
+    /* a time before the certificates: the cached chain is not used, the full check refuses */
+    o.at = 1577836800; /* 2020-01-01 */
+    CHECK_INT(sb_nvidia_verify(c, &o, f.b, f.n, &cl, &err), SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "not yet valid");
+    o.at = AT;
+    /* a flipped signature byte on the warm path */
+    size_t n;
+    uint8_t *p = binary_report(G1, &n);
+    p[n - 1] ^= 1;
+    struct sb_blob b[2] = {{"flipped", p, n}, f.b[1]};
+    CHECK_INT(sb_nvidia_verify(c, &o, b, 2, &cl, &err), SB_E_SIGNATURE);
+    free(p);
+    /* other chain bytes are verified on their own */
+    files_load(&g, G1, "nvidia/trustee/hopper_cert_chain_case4.txt");
+    CHECK_INT(sb_nvidia_verify(c, &o, g.b, g.n, &cl, &err), SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "FWID extension");
+    files_free(&g);
+    /* many devices through one context, twice */
+    files_load(&g, G4, NULL);
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(sb_nvidia_verify(c, &o, g.b, g.n, &cl, &err), &err);
+        CHECK_INT(json_array_size(json_object_get(cl, "collateral")), 20);
+        json_decref(cl);
+        cl = NULL;
+    }
+    files_free(&g);
+    files_free(&f);
+    sb_nvidia_ctx_free(c);
+}

@@ -339,6 +339,15 @@ TEST(store_sandboxes_scoped_by_tenant) {
     CHECK_INT(sb_store_sandbox_get(s, b.id, "sbx_a3", &g, &err), SB_E_NOTFOUND);
     CHECK_INT(sb_store_sandbox_set_state(s, b.id, "sbx_a3", SB_SBX_DESTROYED, &err), SB_E_NOTFOUND);
     CHECK_OK(sb_store_sandbox_set_state(s, a.id, "sbx_a3", SB_SBX_STANDBY, &err), &err);
+    CHECK_OK(sb_store_sandbox_update_created(s, a.id, "sbx_a2", "mutable:host", "{\"x\":1}", &err),
+             &err);
+    CHECK_INT(sb_store_sandbox_update_created(s, b.id, "sbx_a2", "", "{}", &err), SB_E_NOTFOUND);
+    CHECK_INT(sb_store_sandbox_update_created(s, a.id, "sbx_a2", "bad digest", "{}", &err),
+              SB_E_MALFORMED);
+    CHECK_OK(sb_store_sandbox_get(s, a.id, "sbx_a2", &g, &err), &err);
+    CHECK_STR(g.image_digest, "mutable:host");
+    CHECK_STR(g.config_json, "{\"x\":1}");
+    sb_sandbox_rec_clear(&g);
     CHECK_OK(sb_store_sandbox_set_state(s, a.id, "sbx_a4", SB_SBX_DESTROYED, &err), &err);
 
     int64_t count = 0, mem = 0;

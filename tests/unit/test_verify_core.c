@@ -1,6 +1,8 @@
 /* test_verify_core: the verify front door — exit-code contract, file loading limits,
  * forcing and detection errors, and that every registered verifier is well-formed. */
+#include <dirent.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "verify/verify.h"
@@ -84,4 +86,93 @@ TEST(blobs_load_names_files_and_limits) {
     for (size_t i = 0; i < SB_ARRAY_LEN(many); i++)
         many[i] = p1;
     CHECK_INT(sb_blobs_load(many, SB_ARRAY_LEN(many), &v, &err), SB_E_LIMIT);
+}
+
+/* Detection logic over a table of synthetic sniffers: the sniff score is the first byte of
+ * the evidence for "a" and the second for "b", so each case states its own scores. */
+static int sniff_a(const struct sb_blob *ev, size_t n) {
+    return n && ev[0].len > 0 ? ev[0].data[0] : 0;
+}
+static int sniff_b(const struct sb_blob *ev, size_t n) {
+    return n && ev[0].len > 1 ? ev[0].data[1] : 0;
+}
+static int no_verify(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n,
+                     json_t **claims, sb_error *err) {
+    (void)o, (void)ev, (void)n, (void)claims;
+    return sb_error_set(err, SB_E_UNSUPPORTED, "not used");
+}
+static const struct sb_verifier VA = {"alpha", sniff_a, no_verify};
+static const struct sb_verifier VB = {"beta", sniff_b, no_verify};
+
+TEST(detection_highest_wins_ties_name_candidates) {
+    const struct sb_verifier *const table[] = {&VA, &VB, NULL};
+    static const struct {
+        uint8_t a, b;
+        const char *pick, *msg;
+    } cases[] = {
+        {0, 0, NULL, "x.bin: unrecognized evidence format"},
+        {5, 0, "alpha", NULL},
+        {0, 5, "beta", NULL},
+        {5, 4, "alpha", NULL},
+        {4, 5, "beta", NULL},
+        {5, 5, NULL, "x.bin: ambiguous evidence format: it could be alpha, beta"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
+        uint8_t b[2] = {cases[i].a, cases[i].b};
+        struct sb_blob ev = {"x.bin", b, 2};
+        const struct sb_verifier *pick = NULL;
+        sb_error err = {0};
+        int rc = sb_verify_detect_in(table, &ev, 1, &pick, &err);
+        if (cases[i].pick) {
+            CHECK_INT(rc, 0);
+            CHECK(pick && strcmp(pick->name, cases[i].pick) == 0);
+        } else {
+            CHECK_INT(rc, SB_E_UNSUPPORTED);
+            CHECK_CONTAINS(err.msg, cases[i].msg);
+        }
+    }
+}
+
+static void detect_tree(const char *dir, int depth, size_t *files, size_t *claimed) {
+    DIR *d = opendir(dir);
+    if (!d || depth > 6) {
+        if (d) closedir(d);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) < 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            detect_tree(path, depth + 1, files, claimed);
+            continue;
+        }
+        uint8_t *b = NULL;
+        size_t n = 0;
+        sb_error err = {0};
+        if (!S_ISREG(st.st_mode) || sb_read_file(path, SB_VERIFY_MAX_FILE_SIZE, &b, &n, &err) < 0)
+            continue;
+        struct sb_blob ev = {path, b, n};
+        const struct sb_verifier *pick = NULL;
+        int rc = sb_verify_detect(&ev, 1, &pick, &err);
+        CHECK_MSG(rc == 0 || strstr(err.msg, "unrecognized evidence format"),
+                  "%s: detection must be unambiguous: %s", path, err.msg);
+        (*files)++;
+        if (rc == 0) (*claimed)++;
+        free(b);
+    }
+    closedir(d);
+}
+
+TEST(every_corpus_file_detects_unambiguously) {
+    /* No real evidence file may be claimed by two verifiers at the same top score. */
+    const char *dir = sb_test_evidence_dir();
+    if (!dir) return;
+    size_t files = 0, claimed = 0;
+    detect_tree(dir, 0, &files, &claimed);
+    CHECK(files > 0);
+    if (sb_verifiers()[0]) CHECK(claimed > 0);
 }

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# test_daemon_sandboxes: the sandbox endpoints of the real sealboxd with real jail sandboxes —
+# create (quotas, env, metadata), get/list, exec (exit codes, stdout/stderr/stdin, env, cwd,
+# timeouts), standby/resume (and exec resuming), delete, tenant isolation, lifecycle timers,
+# precise 4xx for bad bodies, and what happens to sandboxes on SIGTERM and on kill -9.
+# Sanitizer exception: the front runs under seccomp, so detect_leaks=0 (docs/development.md).
+set -uo pipefail
+SEALBOX=${SEALBOX:?path to the sealbox binary}
+BIN=$(dirname "$SEALBOX")
+SEALBOXD=$BIN/sealboxd
+# Hosts that cannot run jail sandboxes skip (and fail under CI=true, like missing evidence).
+skip() { echo "skipped: $1"; [ "${CI:-}" = true ] && exit 1; exit 0; }
+[ "$(id -u)" = 0 ] || skip "jail sandboxes need root"
+"$SEALBOX" run -- /bin/true >/dev/null 2>&1 || skip "this host cannot run jail sandboxes ($SEALBOX run fails)"
+T=$(mktemp -d /tmp/sealbox-sbx.XXXXXX)
+D=$T/state
+PID=
+cleanup() {
+  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
+}
+trap cleanup EXIT
+fails=0
+pass() { echo "ok     $1"; }
+fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
+contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2' lacks '$3'"; fi; }
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+
+SOCK=$D/sealboxd.sock
+# api METHOD PATH KEY [JSON] -> prints "STATUS BODY"
+api() {
+  local m=$1 p=$2 k=$3 body=${4-}
+  local args=(-s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$m"
+    -H "Authorization: Bearer $k")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  curl "${args[@]}" "http://sealbox$p"
+  printf ' '
+  cat "$T/body"
+}
+field() { jq -r "$1" "$T/body"; }
+start() {
+  "$SEALBOXD" --state-dir "$D" --log-file "$D/log" 2>>"$T/stderr" &
+  PID=$!
+  for _ in $(seq 100); do
+    curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "sealboxd did not come up"; cat "$T/stderr"; exit 1
+}
+inits() { pgrep -c -f "$BIN/sealbox-init" 2>/dev/null || true; }
+
+"$SEALBOX" admin --state-dir "$D" tenant create a --max-sandboxes 3 --max-memory-mb 1024 >/dev/null
+"$SEALBOX" admin --state-dir "$D" tenant create b >/dev/null
+KA=$("$SEALBOX" admin --state-dir "$D" key create a 2>/dev/null)
+KB=$("$SEALBOX" admin --state-dir "$D" key create b 2>/dev/null)
+INITS0=$(inits)
+start
+
+# ---- create -------------------------------------------------------------------------------------
+r=$(api POST /v1/sandboxes "$KA" '{"env":{"GREETING":"hello","SECRET":"s3cr3t"},"metadata":{"team":"search"},"limits":{"memory_mb":256}}')
+contains "create: 201" "$r" '^201 '
+ID=$(field .id)
+check "create: state running" "$(field .state)" running
+check "create: metadata kept" "$(field .metadata.team)" search
+check "create: env names listed" "$(field '.env_keys | sort | join(",")')" "GREETING,SECRET"
+check "create: memory" "$(field .memory_mb)" 256
+if sqlite3 "$D/sealbox.db" .dump | grep -q s3cr3t; then fail "env value written to disk"; else pass "env values never reach the database"; fi
+contains "get" "$(api GET "/v1/sandboxes/$ID" "$KA")" "^200 .*\"id\":\"$ID\""
+contains "list" "$(api GET '/v1/sandboxes?metadata=team=search' "$KA")" "\"id\":\"$ID\""
+
+# ---- exec ---------------------------------------------------------------------------------------
+r=$(api POST "/v1/sandboxes/$ID/exec" "$KA" '{"cmd":"sh","args":["-c","echo out; echo err >&2; cat; exit 3"],"stdin":"piped"}')
+contains "exec: 200" "$r" '^200 '
+check "exec: exit code" "$(field .exit_code)" 3
+check "exec: stdout (with stdin)" "$(field .stdout)" "out
+piped"
+check "exec: stderr" "$(field .stderr)" "err"
+api POST "/v1/sandboxes/$ID/exec" "$KA" '{"cmd":"sh","args":["-c","echo $GREETING-$EXTRA; pwd"],"env":{"EXTRA":"x"},"cwd":"/tmp"}' >/dev/null
+check "exec: create env + exec env, cwd" "$(field .stdout)" "hello-x
+/tmp"
+api POST "/v1/sandboxes/$ID/exec" "$KA" '{"cmd":"/nonexistent"}' >/dev/null
+check "exec: missing program is 127" "$(field .exit_code)" 127
+api POST "/v1/sandboxes/$ID/exec" "$KA" '{"cmd":"sh","args":["-c","kill -9 $$"]}' >/dev/null
+check "exec: killed by a signal is 137" "$(field .exit_code)" 137
+# A timed-out command is killed: first through sealbox-init (the sandbox lives on), and if the
+# command has not ended a grace period later, by ending the sandbox's init (the sandbox is then
+# lost). Either way the request ends with 124. It runs in a sandbox of its own.
+api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":64}}' >/dev/null
+TO=$(field .id)
+api POST "/v1/sandboxes/$TO/exec" "$KA" '{"cmd":"sleep","args":["30"],"timeout_s":1}' >/dev/null
+check "exec: timeout" "$(field .timed_out)/$(field .exit_code)" "true/124"
+to_state=$(api GET "/v1/sandboxes/$TO" "$KA" >/dev/null; field .state)
+case $to_state in
+  running) pass "exec timeout: the command was killed, the sandbox lives on" ;;
+  lost) pass "exec timeout: the command would not die; the sandbox was ended (recorded lost)" ;;
+  *) fail "exec timeout: sandbox state $to_state" ;;
+esac
+api DELETE "/v1/sandboxes/$TO" "$KA" >/dev/null
+api POST "/v1/sandboxes/$ID/exec" "$KA" '{"cmd":"head","args":["-c","200000","/dev/zero"]}' >/dev/null
+check "exec: large output truncated" "$(field .stdout_truncated)" true
+
+# ---- standby / resume ------------------------------------------------------------------------
+contains "standby" "$(api POST "/v1/sandboxes/$ID/standby" "$KA")" '"state":"standby"'
+contains "exec resumes a sandbox in standby" "$(api POST "/v1/sandboxes/$ID/exec" "$KA" '{"cmd":"true"}')" '"exit_code":0'
+check "state after exec" "$(api GET "/v1/sandboxes/$ID" "$KA" >/dev/null; field .state)" running
+api POST "/v1/sandboxes/$ID/standby" "$KA" >/dev/null
+contains "resume" "$(api POST "/v1/sandboxes/$ID/resume" "$KA")" '"state":"running"'
+
+# ---- isolation ---------------------------------------------------------------------------------------
+for op in "GET /v1/sandboxes/$ID" "DELETE /v1/sandboxes/$ID" "POST /v1/sandboxes/$ID/standby" "POST /v1/sandboxes/$ID/resume"; do
+  set -- $op
+  check "other tenant: $1 ${2##*/} is 404" "$(api "$1" "$2" "$KB" | cut -c1-3)" 404
+done
+check "other tenant: exec is 404" "$(api POST "/v1/sandboxes/$ID/exec" "$KB" '{"cmd":"true"}' | cut -c1-3)" 404
+
+# ---- bad bodies -----------------------------------------------------------------------------------------
+check "wrong content type: 415" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -H "Authorization: Bearer $KA" -H 'Content-Type: text/plain' -d '{}' http://s/v1/sandboxes)" 415
+contains "malformed JSON: 400" "$(api POST /v1/sandboxes "$KA" '{"image":')" '^400 .*invalid JSON'
+r=$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":"lots"}}')
+contains "wrong type: 400 names the field" "$r" '^400 .*"name":"limits.memory_mb"'
+contains "unknown field: 400" "$(api POST /v1/sandboxes "$KA" '{"colour":"red"}')" '^400 .*colour'
+big=$(head -c 70000 /dev/zero | tr '\0' ' ')
+check "JSON body over 64 KiB: 413" "$(api POST /v1/sandboxes "$KA" "{$big}" | cut -c1-3)" 413
+contains "exec without cmd: 400" "$(api POST "/v1/sandboxes/$ID/exec" "$KA" '{}')" '^400 .*cmd'
+
+# ---- quotas -----------------------------------------------------------------------------------------------
+contains "memory quota" "$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":1024}}')" '^429 .*1024 MiB'
+api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":128},"timeout_s":1}' >/dev/null
+SHORT=$(field .id)
+api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":128},"idle_standby_s":1}' >/dev/null
+IDLE=$(field .id)
+contains "count quota" "$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":16}}')" '^429 .*at most 3 sandboxes'
+
+# ---- lifecycle timers ------------------------------------------------------------------------------------
+ok=
+for _ in $(seq 60); do
+  s1=$(api GET "/v1/sandboxes/$SHORT" "$KA" >/dev/null; field .state)
+  s2=$(api GET "/v1/sandboxes/$IDLE" "$KA" >/dev/null; field .state)
+  [ "$s1" = destroyed ] && [ "$s2" = standby ] && { ok=1; break; }
+  sleep 0.2
+done
+check "timeout_s destroys, idle_standby_s freezes" "${ok:-no}" 1
+contains "exec on a destroyed sandbox: 409" "$(api POST "/v1/sandboxes/$SHORT/exec" "$KA" '{"cmd":"true"}')" '^409 .*destroyed'
+
+# ---- delete --------------------------------------------------------------------------------------------------
+check "delete: 204" "$(api DELETE "/v1/sandboxes/$ID" "$KA" | cut -c1-3)" 204
+check "get after delete shows destroyed" "$(api GET "/v1/sandboxes/$ID" "$KA" >/dev/null; field .state)" destroyed
+check "delete again: 409" "$(api DELETE "/v1/sandboxes/$ID" "$KA" | cut -c1-3)" 409
+contains "metrics count creates" "$(api GET /metrics "$KA")" 'sealbox_sandbox_creates_total{result="ok"} 4'
+
+# ---- SIGTERM tears every sandbox down --------------------------------------------------------------------------
+kill -TERM "$PID"; wait "$PID"; check "SIGTERM: exit 0" "$?" 0; PID=
+check "no sealbox-init left after SIGTERM" "$(inits)" "$INITS0"
+check "SIGTERM: idle sandbox recorded destroyed" "$(sqlite3 "$D/sealbox.db" "SELECT state FROM sandboxes WHERE id='$IDLE'")" destroyed
+
+# ---- kill -9 with a live sandbox: lost on restart, nothing left running ----------------------------------------
+start
+api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":64}}' >/dev/null
+CRASH=$(field .id)
+kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
+for _ in $(seq 50); do [ "$(inits)" = "$INITS0" ] && break; sleep 0.1; done
+check "kill -9: the sandbox's processes died with the daemon" "$(inits)" "$INITS0"
+start
+check "restart: the sandbox is marked lost" "$(api GET "/v1/sandboxes/$CRASH" "$KA" >/dev/null; field .state)" lost
+contains "restart: its quota is free again" "$(api GET /v1/tenant "$KA")" '"sandboxes":0'
+kill -TERM "$PID"; wait "$PID"; PID=
+
+[ $fails -eq 0 ] && echo "test_daemon_sandboxes: all passed" || echo "test_daemon_sandboxes: $fails failed"
+[ $fails -eq 0 ]
