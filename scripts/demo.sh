@@ -29,10 +29,25 @@ if [ -d "$ev/snp" ]; then
       snp/derived-negative/trustee_report_b42plus1_badsig.bin 2>&1 | head -n 2) || true
   echo "-> exit 2: the evidence cannot be authenticated, so it is never appraised."
 
+  say "verify: a configfs-tsm capture (Genoa): the VCEK, ASK and ARK travel in its auxblob"
+  (cd "$ev" && "$sb" verify --at 2025-06-01T00:00:00Z snp/veraison-tsm/sevsnp-tsm-report.json \
+      | grep -E '^(verdict|platform|product|collateral)') || true
+  echo "-> the auxblob's ARK must be the pinned ARK-Genoa; a Milan chain or a Genoa report with a Milan VCEK is refused."
+
   if "$sb" verify --help | grep -q ' nitro'; then
     say "verify: a real AWS Nitro Enclaves document, at its own timestamp (leaf certificates live ~3 h)"
     (cd "$ev" && "$sb" verify --at 2024-09-07T14:37:39Z nitro/blocky-nitrite/nitro_attestation.b64 \
         | grep -E '^(verdict|platform|measurements.pcr0)') || true
+  fi
+
+  if "$sb" verify --help | grep -q ' tdx'; then
+    say "verify: Intel TDX — a v4 quote with its dcap-qvl collateral (UpToDate), then a v5 quote whose PCK fits no TCB level, then a byte flipped in a TD body"
+    (cd "$ev" && "$sb" verify --at 1752919234 tdx/dcap-qvl/tdx_quote tdx/dcap-qvl/tdx_quote_collateral.json \
+        | grep -E '^(verdict|platform|measurements.mrtd|collateral: tcb-info)') || true
+    (cd "$ev" && "$sb" verify --at 1774003274 tdx/dcap-qvl/tdx_quote_outdated tdx/dcap-qvl/tdx_quote_outdated_collateral.json \
+        | grep -E '^(verdict|reason)') || true
+    (cd "$ev" && "$sb" verify --at 2023-07-01T01:00:00Z tdx/derived-negative/spr_e4_td_quote_body_0x3c_eq_0x32.dat 2>&1 \
+        | grep -E '^(verdict|sealbox verify)') || true
   fi
 
   if "$sb" verify --help | grep -q ' nvidia'; then
@@ -71,5 +86,38 @@ if [ "$(id -u)" = 0 ]; then
   "$sb" run --memory 32M -- sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a)' || echo "memory hog exit status: $? (137 = killed by its memory limit)"
 else
   echo "(skipped: sealbox run needs root)"
+fi
+say "daemon: sealboxd — tenants, API keys, a sandbox over the HTTP API, metrics, clean stop"
+if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/sealboxd" ]; then
+  dd=$(mktemp -d /tmp/sealboxd-demo.XXXXXX)
+  "$sb" admin --state-dir "$dd" tenant create acme --max-sandboxes 5
+  key=$("$sb" admin --state-dir "$dd" key create acme --label demo 2>/dev/null)
+  echo "API key (shown once): ${key:0:17}…"
+  "$(dirname "$sb")/sealboxd" --state-dir "$dd" --log-file "$dd/log" --warm-pool 1 &
+  dpid=$!
+  api() { curl -s --unix-socket "$dd/sealboxd.sock" -H "Authorization: Bearer $key" "$@"; }
+  for _ in $(seq 100); do api http://sealbox/v1/health >/dev/null 2>&1 && break; sleep 0.1; done
+  api http://sealbox/v1/health; echo
+  echo "no key:  $(curl -s --unix-socket "$dd/sealboxd.sock" http://sealbox/v1/tenant | jq -c '{status, detail}')"
+  sid=$(api -H 'Content-Type: application/json' http://sealbox/v1/sandboxes \
+        -d '{"metadata":{"demo":"yes"},"env":{"GREETING":"hello from the API"}}' | jq -r .id)
+  echo "created $sid"
+  code='import sys; print(sys.version.split()[0], 6*7)'
+  if command -v python3 >/dev/null; then
+    body=$(jq -nc --arg c "$code" '{cmd:"python3", args:["-c",$c]}')
+  else
+    body='{"cmd":"sh","args":["-c","echo $GREETING; expr 6 \\* 7"]}'
+  fi
+  api -H 'Content-Type: application/json' "http://sealbox/v1/sandboxes/$sid/exec" -d "$body" | jq -c '{exit_code, stdout}'
+  api -H 'Content-Type: application/json' "http://sealbox/v1/sandboxes/$sid/exec" \
+      -d '{"cmd":"sh","args":["-c","echo $GREETING; exit 3"]}' | jq -c '{exit_code, stdout}'
+  api -X POST "http://sealbox/v1/sandboxes/$sid/standby" | jq -c '{id, state}'
+  api -X POST "http://sealbox/v1/sandboxes/$sid/resume" | jq -c '{id, state}'
+  api http://sealbox/metrics | grep -E '^sealbox_(sandboxes\{state="running"\}|sandbox_creates_total|warm_pool_hits)'
+  api -X DELETE -o /dev/null -w "delete: %{http_code}\n" "http://sealbox/v1/sandboxes/$sid"
+  kill -TERM "$dpid"; wait "$dpid"; echo "sealboxd stopped cleanly (exit $?)"
+  rm -rf "$dd"
+else
+  echo "(skipped: needs root, curl and the sealboxd binary)"
 fi
 say "demo finished"

@@ -185,6 +185,7 @@ typedef struct sb_monitor_cfg {
     void *spawn_arg;
     unsigned drain_seconds; /* how long SIGTERM waits for the front to finish (default 10) */
     const char *init_path;  /* sealbox-init for the sandboxes; NULL: beside this binary */
+    unsigned warm_pool;     /* sandboxes of the default shape kept ready (at most 64) */
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {

@@ -676,6 +676,7 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         if (wake) timeout = wake > now ? (int)((wake - now) / 1000000u) + 1 : 0;
         if (timeout > 1000) timeout = 1000;
         if (nw && timeout > 200) timeout = 200; /* exec deadlines are checked at this grain */
+        if (sb_monitor_sbx_pending(m)) timeout = 0;
         int nready = poll(p, 3 + nw, timeout);
         if (nready < 0 && errno != EINTR) BAIL(err, SB_E_IO, "poll: %s", strerror(errno));
         if (nw) sb_monitor_sbx_events(m, p + 3, nw);

@@ -71,6 +71,8 @@ struct pollfd;
 size_t sb_monitor_sbx_pollfds(sb_monitor *m, struct pollfd *p, size_t max);
 void sb_monitor_sbx_events(sb_monitor *m, const struct pollfd *p, size_t n);
 void sb_monitor_sbx_tick(sb_monitor *m);
+/* True while the warm pool wants refilling: the loop then polls without waiting. */
+bool sb_monitor_sbx_pending(sb_monitor *m);
 void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w);
 
 int sb_monitor_send(sb_monitor *m, uint16_t type, uint32_t id, const sb_ipc_val *vals, size_t n);

@@ -66,15 +66,48 @@ struct worker {
     struct worker *next;
 };
 
+/* The warm pool holds sandboxes of the default shape, built ahead of demand: a create that
+ * asks for exactly that shape takes one and answers without building anything. A pooled
+ * sandbox has never run a command and belongs to nobody until it is taken. */
+#define POOL_MAX 64
+#define POOL_MEMORY_MB 512
+
 struct sb_monitor_sbx {
     const struct sb_backend_ops *be;
     char init_path[4096];
     struct sbx *list;
     struct worker *workers;
     unsigned nworkers;
-    uint64_t creates, create_fail, execs;
+    sb_sandbox *pool[POOL_MAX];
+    unsigned npool, pool_target;
+    uint64_t pool_fail_until_ns;
+    uint64_t creates, create_fail, execs, pool_hits;
     double create_sum_s, exec_sum_s;
 };
+
+static void pool_config(sb_monitor *m, struct sb_sandbox_config *sc) {
+    *sc = (struct sb_sandbox_config){.state_dir = m->cfg.state_dir,
+                                     .init_path = m->sbx->init_path,
+                                     .memory_bytes = (uint64_t)POOL_MEMORY_MB << 20,
+                                     .net_none = true};
+}
+
+/* Builds at most one pooled sandbox per call (the loop calls it when it has nothing else to
+ * do), so a refill never holds up requests for longer than one creation. */
+static void pool_refill(sb_monitor *m) {
+    struct sb_monitor_sbx *x = m->sbx;
+    if (x->npool >= x->pool_target || m->stopping || sb_mono_ns() < x->pool_fail_until_ns) return;
+    struct sb_sandbox_config sc;
+    pool_config(m, &sc);
+    sb_sandbox *h = NULL;
+    sb_error e = {0};
+    if (x->be->create(&sc, &h, &e) < 0) {
+        sb_logf(m->cfg.log, SB_LOG_WARN, "warm pool: %s (retrying in 10 s)", e.msg);
+        x->pool_fail_until_ns = sb_mono_ns() + 10000000000ull;
+        return;
+    }
+    x->pool[x->npool++] = h;
+}
 
 /* ---- bookkeeping -------------------------------------------------------------------------- */
 
@@ -332,18 +365,6 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
         json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "image", image, "cpu_millis",
                   (json_int_t)msg->f[3].u, "timeout_s", (json_int_t)msg->f[4].u, "idle_standby_s",
                   (json_int_t)msg->f[5].u, "metadata", kv_object(&msg->f[7]), "env_keys", env_keys);
-    r.config_json = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    int rc = r.config_json ? sb_store_sandbox_insert(m->store, &r, &e)
-                           : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
-    if (rc == 0) rc = sb_store_commit(m->store, &e);
-    if (rc < 0) {
-        sb_store_rollback(m->store);
-        json_decref(cfg);
-        free(r.config_json);
-        return internal(m, rep, "store", &e);
-    }
-    /* The record exists before the sandbox does: a crash from here on leaves a trace that the
-     * next start finds and settles. */
     struct sb_sandbox_config sc = {.state_dir = m->cfg.state_dir,
                                    .image = strcmp(image, "default") == 0 ? NULL : image,
                                    .init_path = x->init_path,
@@ -352,7 +373,33 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
                                    .net_none = true};
     uint64_t t0 = sb_mono_ns();
     sb_sandbox *h = NULL;
-    rc = x->be->create(&sc, &h, &e);
+    /* From the warm pool: the sandbox exists already, so its record is written whole, in the
+     * same transaction as the quota check (one commit). */
+    bool pooled = cfg && x->npool > 0 && !sc.image && mem == POOL_MEMORY_MB && sc.cpu_millis == 0;
+    if (pooled) {
+        h = x->pool[--x->npool];
+        x->pool_hits++;
+        r.state = SB_SBX_RUNNING;
+        (void)json_object_set_new(cfg, "backend_id", json_string(sb_sandbox_id(h)));
+        (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
+    }
+    r.config_json = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    int rc = r.config_json ? sb_store_sandbox_insert(m->store, &r, &e)
+                           : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    if (rc == 0 && pooled)
+        rc = sb_store_event_add(m->store, t->id, r.id, "sandbox.create", "{\"pool\":true}", NULL,
+                                &e);
+    if (rc == 0) rc = sb_store_commit(m->store, &e);
+    if (rc < 0) {
+        sb_store_rollback(m->store);
+        if (h) x->pool[x->npool++] = h; /* untouched: back it goes */
+        json_decref(cfg);
+        free(r.config_json);
+        return internal(m, rep, "store", &e);
+    }
+    /* Otherwise the record exists before the sandbox does: a crash from here on leaves a trace
+     * that the next start finds and settles. */
+    if (!pooled) rc = x->be->create(&sc, &h, &e);
     double secs = (double)(sb_mono_ns() - t0) / 1e9;
     struct sbx *s = rc == 0 ? calloc(1, sizeof(*s)) : NULL;
     if (rc < 0 || !s) {
@@ -376,6 +423,7 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     s->tenant_id = t->id;
     s->memory_mb = mem;
     s->h = h;
+    s->state = SB_SBX_RUNNING;
     uint64_t now = sb_mono_ns();
     s->deadline_ns = now + msg->f[4].u * 1000000000ull;
     s->idle_ns = msg->f[5].u * 1000000000ull;
@@ -383,21 +431,30 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     s->env = str_vec(&msg->f[6]);
     s->next = x->list;
     x->list = s;
-    (void)json_object_set_new(cfg, "backend_id", json_string(sb_sandbox_id(h)));
-    free(r.config_json);
-    r.config_json = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!pooled) {
+        /* What building learned, the new state and the event: one transaction. */
+        (void)json_object_set_new(cfg, "backend_id", json_string(sb_sandbox_id(h)));
+        free(r.config_json);
+        r.config_json = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+        (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
+        r.state = SB_SBX_RUNNING;
+        rc = sb_store_begin(m->store, &e);
+        if (rc == 0 && r.config_json)
+            rc = sb_store_sandbox_update_created(m->store, t->id, r.id, r.image_digest,
+                                                 r.config_json, &e);
+        if (rc == 0) rc = sb_store_sandbox_set_state(m->store, t->id, r.id, SB_SBX_RUNNING, &e);
+        if (rc == 0)
+            rc = sb_store_event_add(m->store, t->id, r.id, "sandbox.create", NULL, NULL, &e);
+        if (rc == 0) rc = sb_store_commit(m->store, &e);
+        if (rc < 0) {
+            sb_store_rollback(m->store);
+            sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", r.id, e.msg);
+        }
+    }
     json_decref(cfg);
-    (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
-    if (sb_store_sandbox_update_created(m->store, t->id, r.id, r.image_digest, r.config_json, &e) <
-        0)
-        sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", r.id, e.msg);
-    set_state(m, s, SB_SBX_RUNNING, "sandbox.create");
+    r.created = r.updated = sb_time_now();
+    json_t *j = sb_monitor_sandbox_json(&r);
     free(r.config_json);
-    sb_sandbox_rec got;
-    if (sb_store_sandbox_get(m->store, t->id, s->id, &got, &e) < 0)
-        return internal(m, rep, "store", &e);
-    json_t *j = sb_monitor_sandbox_json(&got);
-    sb_sandbox_rec_clear(&got);
     return sb_reply_json(rep, 201, j);
 }
 
@@ -707,7 +764,14 @@ void sb_monitor_sbx_events(sb_monitor *m, const struct pollfd *p, size_t n) {
 }
 
 /* Deadlines: exec timeouts kill the command; sandbox timeouts destroy; idle ones freeze. */
+bool sb_monitor_sbx_pending(sb_monitor *m) {
+    struct sb_monitor_sbx *x = m->sbx;
+    return x->npool < x->pool_target && !x->nworkers && !m->stopping &&
+           sb_mono_ns() >= x->pool_fail_until_ns;
+}
+
 void sb_monitor_sbx_tick(sb_monitor *m) {
+    if (!m->sbx->nworkers) pool_refill(m);
     uint64_t now = sb_mono_ns();
     for (struct worker *w = m->sbx->workers; w; w = w->next) {
         if (w->done < 0 || !w->sbx || now < w->deadline_ns) continue;
@@ -756,10 +820,16 @@ void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w) {
         "# TYPE sealbox_execs_total counter\nsealbox_execs_total %llu\n"
         "# HELP sealbox_exec_seconds_sum Time commands ran.\n"
         "# TYPE sealbox_exec_seconds_sum counter\nsealbox_exec_seconds_sum %.6f\n"
+        "# HELP sealbox_warm_pool Sandboxes waiting in the warm pool, and its target.\n"
+        "# TYPE sealbox_warm_pool gauge\n"
+        "sealbox_warm_pool{kind=\"ready\"} %u\nsealbox_warm_pool{kind=\"target\"} %u\n"
+        "# HELP sealbox_warm_pool_hits_total Creates answered from the warm pool.\n"
+        "# TYPE sealbox_warm_pool_hits_total counter\nsealbox_warm_pool_hits_total %llu\n"
         "# HELP sealbox_execs_running Commands running now.\n"
         "# TYPE sealbox_execs_running gauge\nsealbox_execs_running %u\n",
         (unsigned long long)x->creates, (unsigned long long)x->create_fail, x->create_sum_s,
-        (unsigned long long)x->execs, x->exec_sum_s, x->nworkers);
+        (unsigned long long)x->execs, x->exec_sum_s, x->npool, x->pool_target,
+        (unsigned long long)x->pool_hits, x->nworkers);
 }
 
 /* At start: sandboxes the store calls live have no process behind them any more (a crash or
@@ -804,6 +874,7 @@ int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) {
             if (slash) memcpy(slash + 1, "sealbox-init", sizeof("sealbox-init"));
         }
     }
+    m->sbx->pool_target = m->cfg.warm_pool < POOL_MAX ? m->cfg.warm_pool : POOL_MAX;
     settle_leftovers(m);
     return 0;
 }
@@ -815,6 +886,8 @@ void sb_monitor_sbx_fini(sb_monitor *m) {
         destroy_sbx(m, m->sbx->list, SB_SBX_DESTROYED, "sandbox.daemon_stop");
     while (m->sbx->workers)
         worker_end(m, m->sbx->workers);
+    while (m->sbx->npool)
+        m->sbx->be->destroy(m->sbx->pool[--m->sbx->npool]);
     free(m->sbx);
     m->sbx = NULL;
 }

@@ -171,18 +171,19 @@ __attribute__((noreturn)) static void child(const struct sb_msg_exec *e, int in,
     /* nothing of init's reaches the workload: not the control socket, not other jobs' pipes */
     if (ew > 3) (void)syscall(SYS_close_range, 3u, (unsigned)ew - 1, 0u);
     (void)syscall(SYS_close_range, (unsigned)ew + 1, ~0u, 0u);
-    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (oom >= 0) {
-        /* the OOM killer takes the workload, never init */
-        (void)!write(oom, "1000", 4);
-        close(oom);
-    }
     int rep[2] = {0, 0};
     if (drop_to_workload() != 0) {
         rep[0] = 3;
         rep[1] = errno;
         (void)!write(ew, rep, sizeof(rep));
         _exit(125);
+    }
+    /* the OOM killer takes the workload, never init (raising needs no privilege; as init's
+     * non-dumpable child our /proc files belong to the sandbox's root, which we now are) */
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oom >= 0) {
+        (void)!write(oom, "1000", 4);
+        close(oom);
     }
     if (chdir(e->workdir) != 0) {
         rep[0] = 1;

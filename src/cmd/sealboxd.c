@@ -18,22 +18,25 @@
 #define FRONT_LISTEN_FD 4
 
 static void usage(FILE *o) {
-    fprintf(o, "usage: sealboxd [--state-dir DIR] [--listen unix:PATH | tcp:HOST:PORT]\n"
-               "                [--tls-cert FILE --tls-key FILE] [--insecure-loopback-tcp]\n"
-               "                [--log-json] [--log-file FILE] [--log-level LEVEL]\n"
-               "                [--drain-seconds N]\n\n"
-               "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
-               "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
-               "  --state-dir DIR   database, keys and socket (default /var/lib/sealbox as root,\n"
-               "                    else ~/.local/state/sealbox)\n"
-               "  --listen SPEC     unix:PATH (default: DIR/sealboxd.sock, mode 0660) or\n"
-               "                    tcp:HOST:PORT, which requires --tls-cert and --tls-key\n"
-               "  --insecure-loopback-tcp  allow plain TCP on a loopback address (testing only)\n"
-               "  --log-json        JSON lines instead of text\n"
-               "  --log-file FILE   append logs to FILE (reopened on SIGHUP); default stderr\n"
-               "  --log-level L     debug, info (default), warn, error\n"
-               "  --drain-seconds N how long SIGTERM waits for in-flight requests (default 10)\n\n"
-               "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens the log file.\n");
+    fprintf(o,
+            "usage: sealboxd [--state-dir DIR] [--listen unix:PATH | tcp:HOST:PORT]\n"
+            "                [--tls-cert FILE --tls-key FILE] [--insecure-loopback-tcp]\n"
+            "                [--log-json] [--log-file FILE] [--log-level LEVEL]\n"
+            "                [--drain-seconds N] [--warm-pool N]\n\n"
+            "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
+            "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
+            "  --state-dir DIR   database, keys and socket (default /var/lib/sealbox as root,\n"
+            "                    else ~/.local/state/sealbox)\n"
+            "  --listen SPEC     unix:PATH (default: DIR/sealboxd.sock, mode 0660) or\n"
+            "                    tcp:HOST:PORT, which requires --tls-cert and --tls-key\n"
+            "  --insecure-loopback-tcp  allow plain TCP on a loopback address (testing only)\n"
+            "  --log-json        JSON lines instead of text\n"
+            "  --log-file FILE   append logs to FILE (reopened on SIGHUP); default stderr\n"
+            "  --log-level L     debug, info (default), warn, error\n"
+            "  --drain-seconds N how long SIGTERM waits for in-flight requests (default 10)\n"
+            "  --warm-pool N     keep N sandboxes of the default shape (image default, 512 MiB,\n"
+            "                    no CPU cap) ready, so such creates answer at once (max 64)\n\n"
+            "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens the log file.\n");
 }
 
 /* ---- logging ------------------------------------------------------------------------------- */
@@ -137,6 +140,7 @@ int main(int argc, char **argv) {
         {"log-file", required_argument, NULL, 'f'},
         {"log-level", required_argument, NULL, 'L'},
         {"drain-seconds", required_argument, NULL, 'd'},
+        {"warm-pool", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -144,7 +148,7 @@ int main(int argc, char **argv) {
     const char *state = NULL, *listen_s = NULL, *cert = NULL, *key = NULL, *logfile = NULL;
     bool json = false, insecure = false;
     enum sb_log_level level = SB_LOG_INFO;
-    uint64_t drain = 10;
+    uint64_t drain = 10, pool = 0;
     sb_error err = {0};
     int o;
     while ((o = getopt_long(argc, argv, "h", OPTS, NULL)) != -1) {
@@ -165,6 +169,12 @@ int main(int argc, char **argv) {
         case 'd':
             if (sb_parse_u64(optarg, 3600, &drain, &err, "--drain-seconds") < 0 || !drain) {
                 fprintf(stderr, "sealboxd: --drain-seconds takes 1..3600\n");
+                return 2;
+            }
+            break;
+        case 'W':
+            if (sb_parse_u64(optarg, 64, &pool, &err, "--warm-pool") < 0) {
+                fprintf(stderr, "sealboxd: --warm-pool takes 0..64\n");
                 return 2;
             }
             break;
@@ -262,7 +272,8 @@ int main(int argc, char **argv) {
                          .reopen_arg = &ls,
                          .spawn = spawn_front,
                          .spawn_arg = &sc,
-                         .drain_seconds = (unsigned)drain};
+                         .drain_seconds = (unsigned)drain,
+                         .warm_pool = (unsigned)pool};
     sb_monitor *m = NULL;
     int rc = 0;
     if (sb_monitor_new(&mc, &m, &err) < 0 || sb_monitor_run(m, &err) < 0) {

@@ -117,7 +117,10 @@ enum sb_snp_format {
     SB_SNP_FMT_RAW,      /* the 1184-byte report (plus tolerated trailing bytes) */
     SB_SNP_FMT_HEX,      /* the same, hex-encoded text (virtee, Constellation samples) */
     SB_SNP_FMT_TSM_JSON, /* Veraison tsm-report JSON: outblob/auxblob/provider */
+    SB_SNP_FMT_TSM_CBOR, /* Veraison tsm-report CBOR: the same map, byte strings */
     SB_SNP_FMT_TRUSTEE,  /* Trustee SnpEvidence JSON (virtee/sev serde field arrays) */
+    SB_SNP_FMT_RATSD,    /* Veraison ratsd EAT: {"eat_nonce", "cmw": CMW collection with a
+                            tsm-report+json/+cbor record}; eat_nonce must equal report_data */
     SB_SNP_FMT_MAX
 };
 const char *sb_snp_format_name(enum sb_snp_format f); /* "snp-report", "configfs-tsm", ... */
@@ -142,6 +145,10 @@ int sb_snp_evidence_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *ou
 int sb_snp_hex_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out, sb_error *err) SB_WUR;
 int sb_snp_tsm_json_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out,
                           sb_error *err) SB_WUR;
+int sb_snp_tsm_cbor_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out,
+                          sb_error *err) SB_WUR;
+int sb_snp_ratsd_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out,
+                       sb_error *err) SB_WUR;
 /* Rebuilds the binary report from the serde fields (the signature then proves the field map). */
 int sb_snp_trustee_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out,
                          sb_error *err) SB_WUR;

@@ -114,7 +114,9 @@ const char *sb_snp_format_name(enum sb_snp_format f) {
     case SB_SNP_FMT_RAW: return "snp-report";
     case SB_SNP_FMT_HEX: return "snp-report-hex";
     case SB_SNP_FMT_TSM_JSON: return "configfs-tsm";
+    case SB_SNP_FMT_TSM_CBOR: return "configfs-tsm-cbor";
     case SB_SNP_FMT_TRUSTEE: return "trustee-snp-evidence";
+    case SB_SNP_FMT_RATSD: return "ratsd-cmw";
     default: return "unknown";
     }
 }
@@ -486,6 +488,121 @@ int sb_snp_tsm_json_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *ou
     return rc;
 }
 
+/* ---- configfs-tsm (Veraison tsm-report CBOR) ----------------------------------------------------
+ */
+
+static bool tsm_known_key(const char *k, size_t n) {
+    static const char *const keys[] = {"outblob",          "provider",  "auxblob",   "manifestblob",
+                                       "service_provider", "privlevel", "generation"};
+    for (size_t i = 0; i < SB_ARRAY_LEN(keys); i++)
+        if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0) return true;
+    return false;
+}
+
+int sb_snp_tsm_cbor_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out, sb_error *err) {
+    static const char what[] = "configfs-tsm cbor";
+    memset(out, 0, sizeof(*out));
+    out->format = SB_SNP_FMT_TSM_CBOR;
+    if (n > SB_SNP_WRAPPER_MAX)
+        BAIL(err, SB_E_LIMIT, "%s: input is %zu bytes (max %u)", what, n, SB_SNP_WRAPPER_MAX);
+    sb_cbor_item top, it;
+    TRY(sb_cbor_decode(p, n, what, err, &top));
+    if (top.type != SB_CBOR_MAP) BAIL(err, SB_E_MALFORMED, "%s: top level is not a map", what);
+    const uint8_t *ob = NULL, *ab = NULL, *prov = NULL;
+    size_t olen = 0, alen = 0, plen = 0;
+    sb_cbor_iter iter;
+    TRY(sb_cbor_iter_init(&top, &iter, "tsm-report"));
+    sb_cbor_item key, val;
+    int more;
+    while ((more = sb_cbor_iter_next(&iter, &key, &val)) > 0) {
+        const char *k;
+        size_t kl;
+        TRY(sb_cbor_get_text(&key, &k, &kl, "tsm-report key"));
+        if (!tsm_known_key(k, kl))
+            add_warning(out, "%s: unknown member '%.*s' ignored", what, (int)(kl > 40 ? 40 : kl),
+                        k);
+    }
+    TRY(more);
+    if (sb_cbor_map_get_text(&top, "outblob", &it) < 0)
+        BAIL(err, SB_E_MALFORMED, "%s: missing outblob", what);
+    TRY(sb_cbor_get_bytes(&it, &ob, &olen, "outblob"));
+    if (sb_cbor_map_get_text(&top, "provider", &it) < 0)
+        BAIL(err, SB_E_MALFORMED, "%s: missing provider", what);
+    /* Veraison writes the provider as text; the raw configfs attribute is bytes. */
+    if (it.type == SB_CBOR_TEXT) {
+        const char *t;
+        TRY(sb_cbor_get_text(&it, &t, &plen, "provider"));
+        prov = (const uint8_t *)t;
+    } else {
+        TRY(sb_cbor_get_bytes(&it, &prov, &plen, "provider"));
+    }
+    if (sb_cbor_map_get_text(&top, "auxblob", &it) == 0 && !sb_cbor_is_null(&it))
+        TRY(sb_cbor_get_bytes(&it, &ab, &alen, "auxblob"));
+    int rc = tsm_finish(out, what, prov, plen, ob, olen, ab, alen, err);
+    if (rc < 0) sb_snp_evidence_free(out);
+    return rc;
+}
+
+/* ---- Veraison ratsd EAT with a CMW collection
+ * ---------------------------------------------------- */
+
+int sb_snp_ratsd_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *out, sb_error *err) {
+    static const char what[] = "ratsd";
+    memset(out, 0, sizeof(*out));
+    json_auto_t *j = NULL;
+    TRY(json_load_bounded(p, n, what, &j, err));
+    _cleanup_free_ uint8_t *cmw = NULL, *nonce = NULL;
+    size_t cmwlen = 0, noncelen = 0;
+    TRY(b64_field(json_object_get(j, "cmw"), what, "cmw", &cmw, &cmwlen, err));
+    const json_t *jn = json_object_get(j, "eat_nonce");
+    if (jn) TRY(b64_field(jn, what, "eat_nonce", &nonce, &noncelen, err));
+    ENSURE(noncelen <= 64, err, SB_E_MALFORMED, "%s: eat_nonce is %zu bytes (max 64)", what,
+           noncelen);
+    /* The CMW collection: {"__cmwc_t": type, label: [media-type, base64url(value)], ...}. */
+    json_auto_t *c = NULL;
+    TRY(json_load_bounded(cmw, cmwlen, "ratsd cmw", &c, err));
+    const json_t *rec = json_object_get(c, "tsm-report");
+    ENSURE(json_is_array(rec) && json_array_size(rec) >= 2 && json_array_size(rec) <= 3, err,
+           SB_E_MALFORMED, "%s: the CMW collection has no tsm-report record [type, value]", what);
+    const char *mt = json_string_value(json_array_get(rec, 0));
+    ENSURE(mt, err, SB_E_MALFORMED, "%s: tsm-report media type is not a string", what);
+    _cleanup_free_ uint8_t *inner = NULL;
+    size_t ilen = 0;
+    TRY(b64_field(json_array_get(rec, 1), what, "tsm-report value", &inner, &ilen, err));
+    int rc;
+    if (strcmp(mt, "application/vnd.veraison.tsm-report+json") == 0)
+        rc = sb_snp_tsm_json_parse(inner, ilen, out, err);
+    else if (strcmp(mt, "application/vnd.veraison.tsm-report+cbor") == 0)
+        rc = sb_snp_tsm_cbor_parse(inner, ilen, out, err);
+    else
+        BAIL(err, SB_E_UNSUPPORTED, "%s: tsm-report media type '%.80s' is not supported", what, mt);
+    if (rc < 0) {
+        (void)sb_error_prefix(err, "%s", what);
+        return rc;
+    }
+    out->format = SB_SNP_FMT_RATSD;
+    const char *key;
+    json_t *val;
+    json_object_foreach(c, key, val) {
+        if (strcmp(key, "__cmwc_t") && strcmp(key, "tsm-report"))
+            add_warning(out, "%s: CMW record '%.40s' ignored", what, key);
+    }
+    if (!nonce) {
+        add_warning(out, "%s: no eat_nonce", what);
+        return 0;
+    }
+    /* eat_nonce is not signed; it is only meaningful if it is what the report carries. */
+    for (size_t i = 0; i < 64; i++) {
+        uint8_t want = i < noncelen ? nonce[i] : 0;
+        if (out->report.report_data[i] != want) {
+            sb_snp_evidence_free(out);
+            BAIL(err, SB_E_MALFORMED,
+                 "%s: eat_nonce does not match the report's report_data (byte %zu)", what, i);
+        }
+    }
+    return 0;
+}
+
 /* ---- Trustee SnpEvidence (virtee/sev serde) -----------------------------------------------------
  */
 
@@ -771,9 +888,13 @@ int sb_snp_sniff(const uint8_t *p, size_t n) {
         i++;
     if (i < n && p[i] == '{') {
         if (has(p, n, "\"attestation_report\"")) return SB_SNP_FMT_TRUSTEE;
+        if (has(p, n, "\"cmw\"") && has(p, n, "\"eat_profile\"")) return SB_SNP_FMT_RATSD;
         if (has(p, n, "\"outblob\"") && has(p, n, "\"provider\"")) return SB_SNP_FMT_TSM_JSON;
         return -1;
     }
+    /* a CBOR map (major type 5) naming outblob and provider as text keys */
+    if (n > 0 && (p[0] >> 5) == 5 && has(p, n, "\x67outblob") && has(p, n, "\x68provider"))
+        return SB_SNP_FMT_TSM_CBOR;
     size_t k = hex_text_len(p, n);
     if (k >= 2 * (size_t)SB_SNP_REPORT_LEN && k % 2 == 0) return SB_SNP_FMT_HEX;
     if (n >= SB_SNP_REPORT_LEN) {
@@ -790,6 +911,8 @@ int sb_snp_evidence_parse(const uint8_t *p, size_t n, struct sb_snp_evidence *ou
     switch (f) {
     case SB_SNP_FMT_TRUSTEE: return sb_snp_trustee_parse(p, n, out, err);
     case SB_SNP_FMT_TSM_JSON: return sb_snp_tsm_json_parse(p, n, out, err);
+    case SB_SNP_FMT_TSM_CBOR: return sb_snp_tsm_cbor_parse(p, n, out, err);
+    case SB_SNP_FMT_RATSD: return sb_snp_ratsd_parse(p, n, out, err);
     case SB_SNP_FMT_HEX: return sb_snp_hex_parse(p, n, out, err);
     default:
         memset(out, 0, sizeof(*out));

@@ -162,8 +162,19 @@ static int st_become_root(struct child *c, sb_error *err) {
     return 0;
 }
 
+/* The host half moves us into the sandbox's cgroup while we build the file system (on v1 the
+ * move costs an RCU grace period, several ms, so it runs in parallel); we wait for it before
+ * the cgroup namespace is made, so that namespace's root is the sandbox's own cgroup. */
 static int st_cgroup_ns(struct child *c, sb_error *err) {
-    (void)c;
+    /* compile the seccomp filter meanwhile if this process has not yet (the CLI's case) */
+    TRY(sb_seccomp_prepare(err));
+    char b = 0;
+    ssize_t n;
+    do
+        n = read(c->sync, &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || b != 'c')
+        return sb_error_set(err, SB_E_IO, "the host half did not join the cgroup");
     if (unshare(CLONE_NEWCGROUP) != 0) return errno_fail(err, "unshare(CLONE_NEWCGROUP)");
     return 0;
 }
@@ -272,6 +283,19 @@ static int build_host_root(struct child *c, sb_error *err) {
     sb_fmt(hosts, sizeof(hosts), "%s\n", c->cfg->hostname);
     TRY(write_file(etc, "hostname", hosts, err));
     TRY(write_file(etc, "resolv.conf", "", err));
+    /* the host's loader cache matches its /usr: without it every exec searches the library
+     * path directory by directory */
+    {
+        char dst[4096 + 16];
+        sb_fmt(dst, sizeof(dst), "%s/ld.so.cache", etc);
+        int in = open("/etc/ld.so.cache", O_RDONLY | O_CLOEXEC);
+        int outf = in >= 0 ? open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+        struct stat st;
+        if (in >= 0 && outf >= 0 && fstat(in, &st) == 0 && st.st_size < (16 << 20))
+            (void)!sendfile(outf, in, NULL, (size_t)st.st_size);
+        if (in >= 0) close(in);
+        if (outf >= 0) close(outf);
+    }
     /* pivot_root needs the new root to be a mount point */
     if (mount(c->root, c->root, NULL, MS_BIND, NULL) != 0) return errno_fail(err, "bind the root");
     char lower[4096], usr[4096], opts[8192 + 128];
@@ -598,7 +622,6 @@ static const struct step CHILD_STEPS[] = {
     {"wait for the host half", st_wait_parent},
     {"open the mount point", st_open_mount_point},
     {"become root in the user namespace", st_become_root},
-    {"cgroup namespace", st_cgroup_ns},
     {"private mount propagation", st_private_mounts},
     {"writable layer", st_writable_layer},
     {"root file system", st_rootfs},
@@ -608,6 +631,7 @@ static const struct step CHILD_STEPS[] = {
     {"/proc masks", st_proc_masks},
     {"user mounts", st_user_mounts},
     {"detach the host root", st_drop_old_root},
+    {"join the cgroup, cgroup namespace", st_cgroup_ns},
     {"hostname", st_hostname},
     {"loopback", st_loopback},
     {"rlimits", st_rlimits},
@@ -990,8 +1014,6 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
         STEP(write_map(sb->init_pid, "setgroups", "deny", err));
         STEP(write_map(sb->init_pid, "uid_map", map, err));
         STEP(write_map(sb->init_pid, "gid_map", map, err));
-        STEP(sb_cgroup_attach(sb->cg, sb->init_pid, err));
-        sb->oom_base = sb_cgroup_oom_kills(sb->cg);
         char nsp[64];
         sb_fmt(nsp, sizeof(nsp), "/proc/%d/ns/user", (int)sb->init_pid);
         userns = open(nsp, O_RDONLY | O_CLOEXEC);
@@ -1004,6 +1026,13 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
             nfds++;
         }
         STEP(send_fds(sync_sp[0], fds, nfds, err));
+        /* while the sandbox half builds its file system */
+        STEP(sb_cgroup_attach(sb->cg, sb->init_pid, err));
+        sb->oom_base = sb_cgroup_oom_kills(sb->cg);
+        if (write(sync_sp[0], "c", 1) != 1) STEP(errno_fail(err, "tell the sandbox half"));
+        /* compiled once per process, for the next sandboxes (this one compiles its own copy
+         * in parallel when the cache was still empty) */
+        STEP(sb_seccomp_prepare(err));
         for (size_t i = 0; i < nfds; i++)
             close(fds[i]);
         nfds = 0;
@@ -1047,7 +1076,12 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
                    cfg.cgroup_parent ? cfg.cgroup_parent : "", (long long)sb_time_now(),
                    (int)sb->init_pid);
         sb_fmt(p, sizeof(p), "%s/record", sb->dir);
-        if (n < 0 || sb_write_file_atomic(p, rec, (size_t)n, 0600, err) < 0) {
+        /* runtime state, gone with the sandbox: no fsync */
+        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        bool ok = fd >= 0 && n > 0 && write(fd, rec, (size_t)n) == n;
+        if (fd >= 0) close(fd);
+        if (!ok) {
+            sb_error_set(err, SB_E_IO, "sandbox: cannot write %s", p);
             jail_destroy(sb);
             return SB_E_IO;
         }

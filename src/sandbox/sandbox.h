@@ -180,6 +180,9 @@ int sb_jail_preflight(sb_error *err) SB_WUR;
 /* Builds the allowlist filter (default ENOSYS, architecture checked first, denied calls
  * EPERM) and loads it into the calling thread. Requires no_new_privs. */
 int sb_seccomp_load(sb_error *err) SB_WUR;
+/* Compiles the allowlist once per process (sb_seccomp_load calls it; creators call it before
+ * forking so the sandbox half only loads the result). */
+int sb_seccomp_prepare(sb_error *err) SB_WUR;
 /* Number of syscalls on the allowlist (for docs/tests). */
 size_t sb_seccomp_allowlist_len(void);
 

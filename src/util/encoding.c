@@ -77,6 +77,16 @@ static char *b64enc(const uint8_t *p, size_t n, const char *alpha, bool pad) {
 char *sb_base64_encode(const uint8_t *p, size_t n) { return b64enc(p, n, B64, true); }
 char *sb_base64url_encode(const uint8_t *p, size_t n) { return b64enc(p, n, B64URL, false); }
 
+/* The value of one alphabet character, or -1 (arithmetic, not a search per character). */
+static int b64val(char c, const char *alpha) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == alpha[62]) return 62;
+    if (c == alpha[63]) return 63;
+    return -1;
+}
+
 static int b64dec(const char *s, size_t slen, const char *alpha, bool skip_ws, uint8_t **out,
                   size_t *outlen, sb_error *err, const char *name) {
     uint8_t *b = malloc(slen / 4 * 3 + 3);
@@ -90,13 +100,13 @@ static int b64dec(const char *s, size_t slen, const char *alpha, bool skip_ws, u
             npad++;
             continue;
         }
-        const char *q = c ? strchr(alpha, c) : NULL;
-        if (!q || npad) {
+        int v = b64val(c, alpha);
+        if (v < 0 || npad) {
             free(b);
             BAIL(err, SB_E_MALFORMED, "%s: invalid character 0x%02x at position %zu", name,
                  (unsigned char)c, i);
         }
-        acc = (acc << 6) | (uint32_t)(q - alpha);
+        acc = (acc << 6) | (uint32_t)v;
         nbits += 6;
         if (nbits >= 8) {
             nbits -= 8;

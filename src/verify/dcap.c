@@ -124,14 +124,14 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
         goto out;
     }
     struct dcap_crl *crl = NULL;
-    if ((rc = dcap_crl_for(c, c->root, &crl, err)) < 0) goto out;
+    if ((rc = dcap_crl_for(c, c->root, at, &crl, err)) < 0) goto out;
     struct dcap_crl *root_crl = crl;
     if (crl && sb_crl_revokes(crl->crl, ca)) {
         rc = sb_error_set(err, SB_E_CHAIN,
                           "dcap: the PCK CA certificate is revoked by the Intel SGX Root CA CRL");
         goto out;
     }
-    if ((rc = dcap_crl_for(c, ca, &crl, err)) < 0) goto out;
+    if ((rc = dcap_crl_for(c, ca, at, &crl, err)) < 0) goto out;
     struct dcap_crl *pck_crl = crl;
     if (crl && sb_crl_revokes(crl->crl, v[0])) {
         rc = sb_error_set(err, SB_E_CHAIN, "dcap: the PCK certificate is revoked by the PCK CRL");
@@ -238,15 +238,40 @@ static bool better(const struct dcap_signed *a, const struct dcap_signed *b, int
     return a->issue > b->issue;
 }
 
+/* Candidates of one kind in order of preference (valid at `at`, then newest); the first whose
+ * signer chains at `at` is used. */
+static int pick_one(sb_dcap_collateral *c, struct dcap_signed **cand, size_t n, int64_t at,
+                    struct dcap_signed **out, sb_error *err) {
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && better(cand[j], cand[j - 1], at); j--) {
+            struct dcap_signed *t = cand[j];
+            cand[j] = cand[j - 1];
+            cand[j - 1] = t;
+        }
+    int first = 0;
+    sb_error e = {0};
+    for (size_t i = 0; i < n; i++) {
+        int rc = dcap_signed_signer_at(c, cand[i], at, i ? &e : err);
+        if (rc == 0) {
+            *out = cand[i];
+            return 0;
+        }
+        if (i == 0) first = rc;
+    }
+    return first;
+}
+
 static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_ext *ext,
                            int64_t at, struct dcap_eval *ev, sb_error *err) {
     const char *tcb_id = tdx ? "TDX" : "SGX", *qe_id = tdx ? "TD_QE" : "QE";
-    struct dcap_signed *mismatch = NULL;
+    struct dcap_signed *mismatch = NULL, *tcbs[DCAP_MAX_ITEMS], *qes[DCAP_MAX_ITEMS];
+    size_t nt = 0, nq = 0;
     for (size_t i = 0; i < c->n_items; i++) {
         struct dcap_signed *s = &c->items[i];
-        TRY(dcap_signed_check(c, s, at, err));
+        /* every item given must be genuine, whether or not it is for this quote */
+        TRY(dcap_signed_authenticate(c, s, err));
         if (s->identity) {
-            if (strcmp(s->id, qe_id) == 0 && better(s, ev->qe, at)) ev->qe = s;
+            if (strcmp(s->id, qe_id) == 0) qes[nq++] = s;
             continue;
         }
         if (strcmp(s->id, tcb_id) != 0) continue;
@@ -254,9 +279,9 @@ static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_
             mismatch = s;
             continue;
         }
-        if (better(s, ev->tcb, at)) ev->tcb = s;
+        tcbs[nt++] = s;
     }
-    if (!ev->tcb && mismatch) {
+    if (!nt && mismatch) {
         char want[13], got[13];
         sb_hex_encode(ext->fmspc, 6, want);
         sb_hex_encode(mismatch->fmspc, 6, got);
@@ -264,6 +289,8 @@ static int pick_collateral(sb_dcap_collateral *c, bool tdx, const struct sb_pck_
              "dcap: %s: TCB info FMSPC %s does not match the PCK certificate's FMSPC %s",
              mismatch->source, got, want);
     }
+    if (nt) TRY(pick_one(c, tcbs, nt, at, &ev->tcb, err));
+    if (nq) TRY(pick_one(c, qes, nq, at, &ev->qe, err));
     if (ev->tcb && memcmp(ev->tcb->pceid, ext->pceid, 2) != 0)
         BAIL(err, SB_E_MALFORMED,
              "dcap: %s: TCB info PCEID %02x%02x does not match the PCK certificate's PCEID "
@@ -419,15 +446,25 @@ static int put_str(json_t *o, const char *k, const char *v) {
     return jput(o, k, v ? json_string(v) : json_null());
 }
 static int put_bool(json_t *o, const char *k, bool v) { return jput(o, k, json_boolean(v)); }
-static int add_coll(json_t *cl, const char *kind, const char *subject, const char *issuer,
-                    int64_t nb, int64_t na, const char *source) {
-    char t1[32], t2[32];
+/* RFC 3339 text of a time, memoized in the store (claims name the same few times again). */
+static const char *fmt_time(sb_dcap_collateral *c, int64_t t) {
+    size_t slot = (size_t)((uint64_t)t % SB_ARRAY_LEN(c->tcache));
+    if (!c->tcache[slot].set || c->tcache[slot].t != t) {
+        sb_time_format(t, c->tcache[slot].s);
+        c->tcache[slot].t = t;
+        c->tcache[slot].set = true;
+    }
+    return c->tcache[slot].s;
+}
+
+static int add_coll(sb_dcap_collateral *c, json_t *cl, const char *kind, const char *subject,
+                    const char *issuer, int64_t nb, int64_t na, const char *source) {
     json_t *r = json_object();
-    sb_time_format(nb, t1);
-    sb_time_format(na, t2);
     if (jput(r, "kind", json_string(kind)) < 0 || put_str(r, "subject", subject) < 0 ||
-        put_str(r, "issuer", issuer) < 0 || put_str(r, "not_before", nb ? t1 : NULL) < 0 ||
-        put_str(r, "not_after", na ? t2 : NULL) < 0 || put_str(r, "source", source) < 0 ||
+        put_str(r, "issuer", issuer) < 0 ||
+        put_str(r, "not_before", nb ? fmt_time(c, nb) : NULL) < 0 ||
+        put_str(r, "not_after", na ? fmt_time(c, na) : NULL) < 0 ||
+        put_str(r, "source", source) < 0 ||
         json_array_append_new(json_object_get(cl, "collateral"), r) < 0) {
         json_decref(r);
         return SB_E_INTERNAL;
@@ -442,10 +479,9 @@ static int add_coll(json_t *cl, const char *kind, const char *subject, const cha
 
 static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_collateral *c,
                              const struct dcap_chain_entry *ch, int64_t at) {
-    char t1[32], t2[32];
-    TRY(add_coll(cl, "pck-certificate", ch->leaf_subject, ch->leaf_issuer,
+    TRY(add_coll(c, cl, "pck-certificate", ch->leaf_subject, ch->leaf_issuer,
                  sb_cert_not_before(ch->leaf), sb_cert_not_after(ch->leaf), "quote"));
-    TRY(add_coll(cl, "pck-ca", ch->ca_subject, ch->ca_issuer, sb_cert_not_before(ch->ca),
+    TRY(add_coll(c, cl, "pck-ca", ch->ca_subject, ch->ca_issuer, sb_cert_not_before(ch->ca),
                  sb_cert_not_after(ch->ca), "quote"));
     const struct dcap_signed *items[2] = {ev->tcb, ev->qe};
     static const char *const kinds[2] = {"tcb-info", "qe-identity"};
@@ -467,13 +503,13 @@ static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_col
             (void)snprintf(subj, sizeof(subj), "%s identity v%d, evaluation %lld", s->id,
                            s->version, (long long)s->eval);
         }
-        TRY(add_coll(cl, kinds[k], subj, s->signer_subject, s->issue, s->next, s->source));
-        sb_time_format(s->issue, t1);
-        sb_time_format(s->next, t2);
+        TRY(add_coll(c, cl, kinds[k], subj, s->signer_subject, s->issue, s->next, s->source));
         if (at > s->next)
-            TRY(sb_claims_warn(cl, "dcap: %s has expired (nextUpdate %s)", names[k], t2));
+            TRY(sb_claims_warn(cl, "dcap: %s has expired (nextUpdate %s)", names[k],
+                               fmt_time(c, s->next)));
         if (at < s->issue)
-            TRY(sb_claims_warn(cl, "dcap: %s is not yet valid (issueDate %s)", names[k], t1));
+            TRY(sb_claims_warn(cl, "dcap: %s is not yet valid (issueDate %s)", names[k],
+                               fmt_time(c, s->issue)));
     }
     struct dcap_crl *crls[2] = {ch->root_crl, ch->pck_crl};
     static const char *const ck[2] = {"root-ca-crl", "pck-crl"};
@@ -484,16 +520,13 @@ static int collateral_claims(json_t *cl, const struct dcap_eval *ev, sb_dcap_col
             continue;
         }
         int64_t tu = sb_crl_this_update(crls[k]->crl), nu = sb_crl_next_update(crls[k]->crl);
-        TRY(add_coll(cl, ck[k], cn[k], k ? ch->ca_subject : ch->ca_issuer, tu, nu,
+        TRY(add_coll(c, cl, ck[k], cn[k], k ? ch->ca_subject : ch->ca_issuer, tu, nu,
                      crls[k]->source));
-        if (nu && at > nu) {
-            sb_time_format(nu, t2);
-            TRY(sb_claims_warn(cl, "dcap: %s has expired (nextUpdate %s)", cn[k], t2));
-        }
-        if (at < tu) {
-            sb_time_format(tu, t1);
-            TRY(sb_claims_warn(cl, "dcap: %s is not yet valid (thisUpdate %s)", cn[k], t1));
-        }
+        if (nu && at > nu)
+            TRY(sb_claims_warn(cl, "dcap: %s has expired (nextUpdate %s)", cn[k], fmt_time(c, nu)));
+        if (at < tu)
+            TRY(sb_claims_warn(cl, "dcap: %s is not yet valid (thisUpdate %s)", cn[k],
+                               fmt_time(c, tu)));
     }
     return 0;
 }
@@ -611,9 +644,7 @@ static json_t *build_claims(const struct sb_dcap_quote *q, const struct dcap_cha
     C(put_str(tcb, "qe_status", ev->qe_status));
     {
         if (json_object_set(tcb, "advisories", ev->advisories) < 0) goto claims_fail;
-        char d[32];
-        sb_time_format(ev->date, d);
-        C(put_str(tcb, "tcb_date", ev->platform_status ? d : NULL));
+        C(put_str(tcb, "tcb_date", ev->platform_status ? fmt_time(c, ev->date) : NULL));
         if (ev->tcb) C(put_int(tcb, "evaluation_data_number", ev->tcb->eval));
     }
     if (ev->reason[0]) C(sb_claims_warn(cl, "dcap: TCB status check: %s", ev->reason));

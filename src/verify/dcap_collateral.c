@@ -54,6 +54,8 @@ void dcap_signed_clear(struct dcap_signed *s) {
     sb_certs_free(s->chain, s->n_chain);
     free(s->signer_subject);
     free(s->signer_issuer);
+    for (size_t i = 0; i < s->n_signers; i++)
+        sb_cert_free(s->signers[i]);
     for (size_t i = 0; i < s->n_modules; i++)
         free_levels(s->modules[i].levels, s->modules[i].n_levels);
     free(s->modules);
@@ -98,6 +100,7 @@ void sb_dcap_collateral_free(sb_dcap_collateral *c) {
     for (size_t i = 0; i < c->n_items; i++)
         dcap_signed_clear(&c->items[i]);
     for (size_t i = 0; i < c->n_crls; i++) {
+        sb_cert_free(c->crls[i].verified_by);
         sb_crl_free(c->crls[i].crl);
         free(c->crls[i].der);
         free(c->crls[i].source);
@@ -394,7 +397,16 @@ int sb_dcap_collateral_add_dir(sb_dcap_collateral *c, const char *dir, sb_error 
 
 /* ---- CRLs ------------------------------------------------------------------------------- */
 
-int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out, sb_error *err) {
+/* Preference among CRLs of one issuer at time at: one whose window holds at, newest first;
+ * then the newest issued before at; then the oldest (all in the future). */
+static int crl_rank(const sb_crl *x, int64_t at) {
+    int64_t tu = sb_crl_this_update(x), nu = sb_crl_next_update(x);
+    if (tu <= at && (nu == 0 || at <= nu)) return 2;
+    return tu <= at ? 1 : 0;
+}
+
+int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, int64_t at, struct dcap_crl **out,
+                 sb_error *err) {
     *out = NULL;
     const uint8_t *der, *subj;
     size_t dn, sn;
@@ -404,9 +416,20 @@ int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out
     for (size_t i = 0; i < c->n_crls; i++) {
         struct dcap_crl *x = &c->crls[i];
         if (x->issuer_len != sn || memcmp(x->issuer, subj, sn) != 0) continue;
-        if (sb_crl_check_signed_by(x->crl, ca, err) < 0)
-            return sb_error_prefix(err, "CRL %s does not verify with its issuer", x->source);
-        if (!best || sb_crl_this_update(x->crl) > sb_crl_this_update(best->crl)) best = x;
+        /* every CRL naming this CA must carry its signature (checked once per issuer cert) */
+        if (!x->verified_by || !sb_cert_equal(x->verified_by, ca)) {
+            if (sb_crl_check_signed_by(x->crl, ca, err) < 0)
+                return sb_error_prefix(err, "CRL %s does not verify with its issuer", x->source);
+            sb_cert_free(x->verified_by);
+            x->verified_by = sb_cert_dup(ca);
+        }
+        if (!best) {
+            best = x;
+            continue;
+        }
+        int rx = crl_rank(x->crl, at), rb = crl_rank(best->crl, at);
+        int64_t tx = sb_crl_this_update(x->crl), tb = sb_crl_this_update(best->crl);
+        if (rx > rb || (rx == rb && (rx ? tx > tb : tx < tb))) best = x;
     }
     *out = best;
     return 0;
@@ -632,22 +655,12 @@ static bool is_tcb_signer(const sb_cert *cert) {
     return subj && strstr(subj, "CN=Intel SGX TCB Signing") != NULL;
 }
 
-static int check_signer(sb_dcap_collateral *c, struct dcap_signed *s, const sb_cert *signer,
-                        int64_t at, sb_error *err) {
-    TRY(sb_x509_verify_chain(signer, NULL, 0, &c->root, 1, NULL, 0, at, 0, err));
-    struct dcap_crl *rc = NULL;
-    TRY(dcap_crl_for(c, c->root, &rc, err));
-    if (rc && sb_crl_revokes(rc->crl, signer))
-        BAIL(err, SB_E_CHAIN, "%s: the TCB signing certificate is revoked by the root CA CRL",
-             s->source);
-    return 0;
-}
-
-int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at, sb_error *err) {
+int dcap_signed_authenticate(sb_dcap_collateral *c, struct dcap_signed *s, sb_error *err) {
     const char *what = s->identity ? "enclaveIdentity" : "tcbInfo";
-    if (s->checked && s->chain_at == at) return 0;
-    /* Candidate signers: the item's own issuer chain first, then every TCB signing
-     * certificate of the store. The signature must verify with one whose chain holds. */
+    if (s->checked) return 0;
+    /* Candidate signers: the item's own issuer chain first, then every TCB signing certificate
+     * of the store. Every one whose key verifies the signature is kept: a renewed signing
+     * certificate can carry the same key, and the chain check at a time picks among them. */
     const sb_cert *cands[DCAP_MAX_ITEMS + DCAP_CHAIN_CERTS_MAX];
     size_t nc = 0;
     for (size_t i = 0; i < s->n_chain; i++)
@@ -659,30 +672,55 @@ int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at, 
              "%s: no Intel SGX TCB Signing certificate to check the %s signature (give its chain "
              "with --certs or put it in the collateral directory)",
              s->source, what);
-    int rc = SB_E_SIGNATURE;
     sb_error e = {0};
-    const sb_cert *signer = NULL;
-    for (size_t i = 0; i < nc && !signer; i++) {
+    for (size_t i = 0; i < nc && s->n_signers < DCAP_MAX_SIGNERS; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < s->n_signers; k++)
+            dup = dup || sb_cert_equal(s->signers[k], cands[i]);
+        if (dup) continue;
         sb_pubkey *k = NULL;
         if (sb_cert_pubkey(cands[i], &k, &e) < 0) continue;
         int v = sb_ecdsa_verify(k, SB_HASH_SHA256, s->body, s->body_len, s->sig, 64,
                                 SB_ECDSA_RAW_BE, &e);
         sb_pubkey_free(k);
-        if (v == 0) signer = cands[i];
+        if (v == 0 && (s->signers[s->n_signers] = sb_cert_dup(cands[i]))) s->n_signers++;
     }
-    if (!signer)
-        BAIL(err, rc, "%s: the %s signature does not verify with any Intel SGX TCB Signing key",
-             s->source, what);
-    if (check_signer(c, s, signer, at, err) < 0)
-        return sb_error_prefix(err, "%s: %s signer", s->source, what);
-    if (!s->checked) {
-        TRY(dcap_signed_parse(s, err));
-        s->signer_subject = sb_cert_subject(signer);
-        s->signer_issuer = sb_cert_issuer(signer);
-        s->signer_nb = sb_cert_not_before(signer);
-        s->signer_na = sb_cert_not_after(signer);
-        s->checked = true;
-    }
-    s->chain_at = at;
+    if (s->n_signers == 0)
+        BAIL(err, SB_E_SIGNATURE,
+             "%s: the %s signature does not verify with any Intel SGX TCB Signing key", s->source,
+             what);
+    TRY(dcap_signed_parse(s, err));
+    s->checked = true;
     return 0;
+}
+
+int dcap_signed_signer_at(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at, sb_error *err) {
+    const char *what = s->identity ? "enclaveIdentity" : "tcbInfo";
+    if (!s->checked) BAIL(err, SB_E_INTERNAL, "%s: %s not authenticated", s->source, what);
+    if (s->chain_at == at) return 0;
+    int rc = SB_E_CHAIN;
+    sb_error first = {0};
+    for (size_t i = 0; i < s->n_signers; i++) {
+        sb_error e = {0};
+        const sb_cert *signer = s->signers[i];
+        rc = sb_x509_verify_chain(signer, NULL, 0, &c->root, 1, NULL, 0, at, 0, &e);
+        struct dcap_crl *crl = NULL;
+        if (rc == 0) rc = dcap_crl_for(c, c->root, at, &crl, &e);
+        if (rc == 0 && crl && sb_crl_revokes(crl->crl, signer))
+            rc = sb_error_set(&e, SB_E_CHAIN,
+                              "the TCB signing certificate is revoked by the root CA CRL");
+        if (rc == 0) {
+            free(s->signer_subject);
+            free(s->signer_issuer);
+            s->signer_subject = sb_cert_subject(signer);
+            s->signer_issuer = sb_cert_issuer(signer);
+            s->signer_nb = sb_cert_not_before(signer);
+            s->signer_na = sb_cert_not_after(signer);
+            s->chain_at = at;
+            return 0;
+        }
+        if (i == 0) first = e;
+    }
+    if (err) *err = first;
+    return sb_error_prefix(err, "%s: %s signer", s->source, what);
 }

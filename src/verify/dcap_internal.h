@@ -14,6 +14,7 @@
 #define DCAP_DIR_MAX_FILES 256
 #define DCAP_CHAIN_CERTS_MAX 8
 #define DCAP_CHAIN_CACHE 8
+#define DCAP_MAX_SIGNERS 4
 
 enum dcap_status {
     ST_UP_TO_DATE,
@@ -54,7 +55,9 @@ struct dcap_signed {
     uint8_t sig[64];
     sb_cert **chain; /* issuer chain that came with it (bundle), may be empty */
     size_t n_chain;
-    bool checked;     /* signature verified and parsed */
+    bool checked;                       /* signature verified and parsed */
+    sb_cert *signers[DCAP_MAX_SIGNERS]; /* TCB signing certificates whose key verifies it */
+    size_t n_signers;
     int64_t chain_at; /* time at which the signer chain was last verified, or INT64_MIN */
     char *signer_subject, *signer_issuer;
     int64_t signer_nb, signer_na;
@@ -79,6 +82,7 @@ struct dcap_crl {
     uint8_t *der;
     size_t der_len;
     const uint8_t *issuer; /* view into der */
+    sb_cert *verified_by;  /* the issuer certificate its signature was checked with */
     size_t issuer_len;
     char *source;
 };
@@ -107,19 +111,28 @@ struct sb_dcap_collateral {
     json_t *notes; /* warnings about skipped files (array of strings) */
     struct dcap_chain_entry cache[DCAP_CHAIN_CACHE]; /* emptied whenever an item is added */
     size_t cache_next;
+    struct {
+        int64_t t;
+        bool set;
+        char s[32];
+    } tcache[16];  /* formatted times (claims) */
     sb_pubkey *ak; /* the last attestation key seen, and its raw point */
     uint8_t ak_raw[64];
 };
 
-/* Verifies (signature over the exact bytes, signer chain to the pinned root at `at`, root CRL)
- * and parses an item once; later calls only re-check the chain when `at` changes. */
-int dcap_signed_check(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at,
-                      sb_error *err) SB_WUR;
+/* Verifies an item's signature over its exact bytes with the TCB signing certificates at hand
+ * (time-independent, once) and only then parses it. */
+int dcap_signed_authenticate(sb_dcap_collateral *c, struct dcap_signed *s, sb_error *err) SB_WUR;
+/* Checks that one of the item's signers chains to the pinned root at `at` and is not on the
+ * root CA CRL (cached per time). */
+int dcap_signed_signer_at(sb_dcap_collateral *c, struct dcap_signed *s, int64_t at,
+                          sb_error *err) SB_WUR;
 /* Parses s->body (already authenticated) into s; on failure s keeps no parsed state. */
 int dcap_signed_parse(struct dcap_signed *s, sb_error *err) SB_WUR;
 void dcap_signed_clear(struct dcap_signed *s);
-/* The CRL issued by the CA whose certificate is `ca` (NULL if none), signature-checked. */
-int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, struct dcap_crl **out,
+/* The CRL issued by the CA whose certificate is `ca` to use at `at` (NULL if none): every CRL
+ * naming that issuer must verify with it; the one valid at `at` is preferred. */
+int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, int64_t at, struct dcap_crl **out,
                  sb_error *err) SB_WUR;
 int dcap_hex_fixed(const char *s, uint8_t *out, size_t n);
 /* Forgets every cached PCK chain (their CRL lookups depend on the store's content). */

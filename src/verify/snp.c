@@ -882,7 +882,9 @@ static int snp_sniff(const struct sb_blob *ev, size_t n_ev) {
     int f = sb_snp_sniff(ev[0].data, ev[0].len);
     switch (f) {
     case SB_SNP_FMT_TRUSTEE:
-    case SB_SNP_FMT_TSM_JSON: {
+    case SB_SNP_FMT_TSM_JSON:
+    case SB_SNP_FMT_TSM_CBOR:
+    case SB_SNP_FMT_RATSD: {
         /* Structural markers found; claim it only if it really parses as SNP. */
         struct sb_snp_evidence *e = calloc(1, sizeof(*e));
         if (!e) return 0;

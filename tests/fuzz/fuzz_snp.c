@@ -32,6 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sb_snp_evidence_free(&e);
     if (sb_snp_tsm_json_parse(data, size, &e, &err) == 0) touch(&e);
     sb_snp_evidence_free(&e);
+    if (sb_snp_tsm_cbor_parse(data, size, &e, &err) == 0) touch(&e);
+    sb_snp_evidence_free(&e);
+    if (sb_snp_ratsd_parse(data, size, &e, &err) == 0) touch(&e);
+    sb_snp_evidence_free(&e);
     if (sb_snp_trustee_parse(data, size, &e, &err) == 0) touch(&e);
     sb_snp_evidence_free(&e);
 

@@ -74,6 +74,43 @@ def tsm_json(rep, aux):
     return json.dumps(d).encode()
 
 
+def cbor_head(major, n):
+    if n < 24:
+        return bytes([major << 5 | n])
+    for ai, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if n < 1 << (8 * size):
+            return bytes([major << 5 | ai]) + n.to_bytes(size, "big")
+    raise ValueError(n)
+
+
+def cbor_map(pairs):
+    out = cbor_head(5, len(pairs))
+    for k, v in pairs:
+        kb = k.encode()
+        out += cbor_head(3, len(kb)) + kb
+        if isinstance(v, str):
+            vb = v.encode()
+            out += cbor_head(3, len(vb)) + vb
+        else:
+            out += cbor_head(2, len(v)) + v
+    return out
+
+
+def tsm_cbor(rep, aux):
+    pairs = [("auxblob", aux)] if aux is not None else []
+    return cbor_map(pairs + [("outblob", rep), ("provider", "sev_guest\n")])
+
+
+def ratsd(rep, aux, inner_cbor=False):
+    if inner_cbor:
+        rec = ["application/vnd.veraison.tsm-report+cbor", b64u(tsm_cbor(rep, aux))]
+    else:
+        rec = ["application/vnd.veraison.tsm-report+json", b64u(tsm_json(rep, aux))]
+    cmw = json.dumps({"__cmwc_t": "tag:github.com,2025:veraison/ratsd/cmw", "tsm-report": rec})
+    return json.dumps({"cmw": b64u(cmw.encode()), "eat_nonce": b64u(rep[0x50:0x90]),
+                       "eat_profile": "tag:github.com,2024:veraison/ratsd"}).encode()
+
+
 def trustee_json(rep, certs):
     u32 = lambda o: struct.unpack_from("<I", rep, o)[0]
     u64 = lambda o: struct.unpack_from("<Q", rep, o)[0]
@@ -116,6 +153,10 @@ def main():
     seeds["certtable_efi.bin"] = cert_table([("vlek", rnd(40))], efi=True)
     seeds["tsm.json"] = tsm_json(report(), cert_table(pems))
     seeds["tsm_noaux.json"] = tsm_json(report(version=5), None)
+    seeds["tsm.cbor"] = tsm_cbor(report(), cert_table(pems))
+    seeds["tsm_noaux.cbor"] = tsm_cbor(report(version=5), None)
+    seeds["ratsd.json"] = ratsd(report(), cert_table(pems))
+    seeds["ratsd_cbor.json"] = ratsd(report(version=2), None, inner_cbor=True)
     seeds["trustee.json"] = trustee_json(report(), [("VCEK", b"0\x82" + rnd(30))])
     seeds["trustee_nochain.json"] = trustee_json(report(version=2), [])
     for name, data in seeds.items():

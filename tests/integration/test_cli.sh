@@ -127,6 +127,17 @@ if [ -f "$ev/snp/trustee/test-report.bin" ] && "$sb" verify --help | grep -q ' s
   else
     echo "FAIL: verify --json --token"; fails=$((fails + 1))
   fi
+  # exit 1 with --json: the appraisal names the claim; the token still carries the verdict
+  n=$((n + 1))
+  out=$(cd "$ev" && "$sb" verify --json --certs snp/go-sev-guest/vcek.testcer \
+        --at 2022-09-24T01:00:00Z snp/go-sev-guest/attestation.bin 2>/dev/null); rc=$?
+  if [ "$rc" = 1 ] && printf '%s' "$out" | jq -e '.exit == 1 and .verdict == "contraindicated"
+       and .appraisal.reasons[0].claim == "debug" and .appraisal.reasons[0].trust_claim == "configuration"
+       and .appraisal.trustworthiness_vector["runtime-opaque"] == 96' >/dev/null; then
+    echo "ok   verify --json on debug SNP evidence: exit 1, reason names the claim"
+  else
+    echo "FAIL: verify --json debug evidence (exit $rc): $(printf '%s' "$out" | head -c 300)"; fails=$((fails + 1))
+  fi
   # verify --collateral reads the cache 'sealbox collateral' keeps (TDX T3 with dcap-rs collateral)
   n=$((n + 1))
   cs="$tmp/cache-state"

@@ -40,7 +40,7 @@ api() {
 }
 field() { jq -r "$1" "$T/body"; }
 start() {
-  "$SEALBOXD" --state-dir "$D" --log-file "$D/log" 2>>"$T/stderr" &
+  "$SEALBOXD" --state-dir "$D" --log-file "$D/log" "$@" 2>>"$T/stderr" &
   PID=$!
   for _ in $(seq 100); do
     curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null && return 0
@@ -165,6 +165,27 @@ start
 check "restart: the sandbox is marked lost" "$(api GET "/v1/sandboxes/$CRASH" "$KA" >/dev/null; field .state)" lost
 contains "restart: its quota is free again" "$(api GET /v1/tenant "$KA")" '"sandboxes":0'
 kill -TERM "$PID"; wait "$PID"; PID=
+
+# ---- the warm pool ----------------------------------------------------------------------------------------------
+start --warm-pool 2
+ok=
+for _ in $(seq 100); do
+  api GET /metrics "$KA" | grep -q 'sealbox_warm_pool{kind="ready"} 2' && { ok=1; break; }
+  sleep 0.1
+done
+check "warm pool fills to its target" "${ok:-no}" 1
+r=$(api POST /v1/sandboxes "$KA" '{"env":{"WHO":"pooled"},"metadata":{"via":"pool"}}')
+contains "pool: create answered" "$r" '^201 '
+P=$(field .id)
+check "pool: the record is complete" "$(field .image_digest)/$(field .metadata.via)" "mutable:host-usr/pool"
+api POST "/v1/sandboxes/$P/exec" "$KA" '{"cmd":"sh","args":["-c","echo $WHO"]}' >/dev/null
+check "pool: env of the create applies" "$(field .stdout)" "pooled"
+contains "pool: the hit is counted" "$(api GET /metrics "$KA")" 'sealbox_warm_pool_hits_total 1'
+r=$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":64}}')
+contains "pool: another shape is built fresh" "$r" '^201 '
+contains "pool: still one hit" "$(api GET /metrics "$KA")" 'sealbox_warm_pool_hits_total 1'
+kill -TERM "$PID"; wait "$PID"; check "pool: SIGTERM exit 0" "$?" 0; PID=
+check "pool: no sealbox-init left (pool destroyed too)" "$(inits)" "$INITS0"
 
 [ $fails -eq 0 ] && echo "test_daemon_sandboxes: all passed" || echo "test_daemon_sandboxes: $fails failed"
 [ $fails -eq 0 ]

@@ -171,6 +171,68 @@ TEST(parse_tsm_json_outblob_and_auxblob) {
     sb_snp_evidence_free(&e);
 }
 
+TEST(parse_tsm_cbor_and_ratsd) {
+    size_t nc, nr, nb;
+    _cleanup_free_ uint8_t *c =
+        sb_test_read_evidence("snp/veraison-tsm/sevsnp-tsm-report.cbor", &nc);
+    _cleanup_free_ uint8_t *r = sb_test_read_evidence("snp/veraison-tsm/sevsnp-ratsd-token", &nr);
+    _cleanup_free_ uint8_t *b = sb_test_read_evidence(EV_S8_BIN, &nb);
+    if (!c || !r || !b) return;
+    sb_error err = {0};
+    struct sb_snp_evidence e;
+    CHECK_INT(sb_snp_sniff(c, nc), SB_SNP_FMT_TSM_CBOR);
+    CHECK_OK(sb_snp_evidence_parse(c, nc, &e, &err), &err);
+    CHECK_INT(e.format, SB_SNP_FMT_TSM_CBOR);
+    CHECK_MEM(e.report.raw, b, SB_SNP_REPORT_LEN);
+    CHECK_INT(e.n_certs, 3);
+    if (e.n_certs == 3) CHECK_INT(e.certs[2].kind, SB_SNP_CERT_VCEK);
+    sb_snp_evidence_free(&e);
+    CHECK_INT(sb_snp_sniff(r, nr), SB_SNP_FMT_RATSD);
+    CHECK_OK(sb_snp_evidence_parse(r, nr, &e, &err), &err);
+    CHECK_INT(e.format, SB_SNP_FMT_RATSD);
+    CHECK_MEM(e.report.raw, b, SB_SNP_REPORT_LEN);
+    CHECK_INT(e.n_certs, 3);
+    sb_snp_evidence_free(&e);
+    /* an eat_nonce that is not the report's report_data */
+    char *t = malloc(nr + 1);
+    memcpy(t, r, nr);
+    t[nr] = 0;
+    char *k = strstr(t, "\"eat_nonce\":\"");
+    CHECK(k != NULL);
+    if (k) {
+        k += strlen("\"eat_nonce\":\"");
+        k[0] = k[0] == 'A' ? 'B' : 'A';
+        CHECK_INT(sb_snp_ratsd_parse((uint8_t *)t, nr, &e, &err), SB_E_MALFORMED);
+        CHECK_CONTAINS(err.msg, "eat_nonce does not match");
+    }
+    free(t);
+    /* the CBOR map truncated anywhere: an error, never a crash */
+    for (size_t len = 0; len < nc; len += 97) {
+        uint8_t *x = malloc(len ? len : 1);
+        memcpy(x, c, len);
+        CHECK(sb_snp_tsm_cbor_parse(x, len, &e, &err) < 0);
+        free(x);
+    }
+}
+
+TEST(tsm_cbor_bad) {
+    sb_error err = {0};
+    struct sb_snp_evidence e;
+    /* {"outblob": "x"} (text, not bytes); [] ; {"provider": h''} ; a byte string claiming 4 GiB */
+    const uint8_t text_outblob[] = {0xa2, 0x67, 'o', 'u', 't', 'b', 'l', 'o', 'b', 0x61, 'x',
+                                    0x68, 'p',  'r', 'o', 'v', 'i', 'd', 'e', 'r', 0x40};
+    const uint8_t arr[] = {0x80};
+    const uint8_t no_out[] = {0xa1, 0x68, 'p', 'r', 'o', 'v', 'i', 'd', 'e', 'r', 0x40};
+    const uint8_t huge[] = {0xa1, 0x67, 'o',  'u',  't',  'b',  'l',
+                            'o',  'b',  0x5a, 0xff, 0xff, 0xff, 0xff};
+    CHECK(sb_snp_tsm_cbor_parse(text_outblob, sizeof(text_outblob), &e, &err) < 0);
+    CHECK_CONTAINS(err.msg, "outblob");
+    CHECK_INT(sb_snp_tsm_cbor_parse(arr, sizeof(arr), &e, &err), SB_E_MALFORMED);
+    CHECK_INT(sb_snp_tsm_cbor_parse(no_out, sizeof(no_out), &e, &err), SB_E_MALFORMED);
+    CHECK_CONTAINS(err.msg, "missing outblob");
+    CHECK(sb_snp_tsm_cbor_parse(huge, sizeof(huge), &e, &err) < 0);
+}
+
 TEST(truncation_every_length) {
     size_t n;
     _cleanup_free_ uint8_t *b = sb_test_read_evidence(EV_S1, &n);
@@ -664,6 +726,21 @@ TEST(verify_s8_configfs_tsm_auxblob) {
     CHECK_STR(jget(json_array_get(json_object_get(c, "collateral"), 1), NULL, "source"),
               "auxblob ask");
     json_decref(c);
+}
+
+TEST(verify_s8_cbor_and_ratsd) {
+    if (!sb_test_evidence_dir()) return;
+    const char *forms[][2] = {{"snp/veraison-tsm/sevsnp-tsm-report.cbor", "configfs-tsm-cbor"},
+                              {"snp/veraison-tsm/sevsnp-ratsd-token", "ratsd-cmw"}};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *c = NULL;
+        sb_error err = {0};
+        CHECK_OK(verify_files(NULL, forms[i][0], NULL, 0, T_2025, &c, &err), &err);
+        if (!c) continue;
+        CHECK_STR(jget(c, NULL, "format"), forms[i][1]);
+        CHECK_CONTAINS(jget(c, NULL, "report_data"), "4d4944424e4832"); /* "MIDBNH2" */
+        json_decref(c);
+    }
 }
 
 TEST(verify_s10_azure_hcl_report) {

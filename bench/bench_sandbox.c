@@ -1,0 +1,277 @@
+/* bench_sandbox: the jail backend against its anchors, measured in the same run —
+ * (1) create -> exec /bin/true -> destroy, p50/p99, against `bwrap --unshare-all` (goal: p50 at
+ * most 0.5x bwrap's); (2) resume latency of a frozen sandbox, from the thaw request until a
+ * process inside answers on a pipe (goal <= 1 ms); (3) memory per idle sandbox, the drop of
+ * MemAvailable with 200 idle sandboxes alive / 200 (goal <= 2 MiB). Needs root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+
+#define N_RUN 200
+#define N_RESUME 200
+#define N_IDLE 200
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+static uint64_t pct(uint64_t *v, size_t n, unsigned p) {
+    qsort(v, n, sizeof(*v), cmp_u64);
+    size_t i = (n * p + 99) / 100;
+    return v[i ? i - 1 : 0];
+}
+
+static char init_path[PATH_MAX], state[256];
+
+static void base_cfg(struct sb_sandbox_config *c) {
+    memset(c, 0, sizeof(*c));
+    c->state_dir = state;
+    c->init_path = init_path;
+    c->memory_bytes = 128ull << 20;
+    c->pids = 64;
+    c->disk_bytes = 16ull << 20;
+    c->cgroup_parent = "sealbox-bench";
+    c->net_none = true;
+}
+
+static uint64_t ph_create[N_RUN + 16], ph_exec[N_RUN + 16], ph_destroy[N_RUN + 16];
+static int ph_n;
+
+static int run_true(int null) {
+    struct sb_sandbox_config c;
+    base_cfg(&c);
+    sb_sandbox *sb = NULL;
+    sb_error err = {0};
+    uint64_t t0 = sb_mono_ns();
+    if (sb_jail_backend.create(&c, &sb, &err) != 0) {
+        fprintf(stderr, "create: %s\n", err.msg);
+        return -1;
+    }
+    char *argv[] = {(char *)"/bin/true", NULL};
+    char *env[] = {(char *)"PATH=/usr/bin:/bin", NULL};
+    struct sb_exec_req req = {.argv = argv,
+                              .env = env,
+                              .stdin_fd = -1,
+                              .stdout_fd = null,
+                              .stderr_fd = null,
+                              .signal_fd = -1};
+    struct sb_exit ex;
+    uint64_t t1 = sb_mono_ns();
+    int rc = sb_jail_backend.exec(sb, &req, &ex, &err);
+    uint64_t t2 = sb_mono_ns();
+    sb_jail_backend.destroy(sb);
+    if (ph_n < N_RUN + 16) {
+        ph_create[ph_n] = t1 - t0;
+        ph_exec[ph_n] = t2 - t1;
+        ph_destroy[ph_n++] = sb_mono_ns() - t2;
+    }
+    return rc == 0 && sb_exit_status(&ex) == 0 ? 0 : -1;
+}
+
+static int run_bwrap(void) {
+    pid_t p = fork();
+    if (p == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("bwrap", "bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr", "--symlink",
+               "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64",
+               "/lib64", "--proc", "/proc", "--dev", "/dev", "/bin/true", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(p, &st, 0);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void bench_run(void) {
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    static uint64_t ours[N_RUN], bw[N_RUN];
+    int bwrap_ok = run_bwrap() == 0;
+    for (int i = 0; i < 10; i++) { /* warm up both */
+        (void)run_true(null);
+        if (bwrap_ok) (void)run_bwrap();
+    }
+    for (int i = 0; i < N_RUN; i++) { /* interleaved, so both see the same machine */
+        uint64_t t = sb_mono_ns();
+        if (run_true(null) != 0) {
+            printf("sandbox run failed\n");
+            return;
+        }
+        ours[i] = sb_mono_ns() - t;
+        if (bwrap_ok) {
+            t = sb_mono_ns();
+            (void)run_bwrap();
+            bw[i] = sb_mono_ns() - t;
+        }
+    }
+    uint64_t p50 = pct(ours, N_RUN, 50), p99 = pct(ours, N_RUN, 99);
+    printf("  phases p50: create %.2f ms, exec %.2f ms, destroy %.2f ms\n",
+           pct(ph_create, (size_t)ph_n, 50) / 1e6, pct(ph_exec, (size_t)ph_n, 50) / 1e6,
+           pct(ph_destroy, (size_t)ph_n, 50) / 1e6);
+    printf("create+exec(/bin/true)+destroy  sealbox jail: p50 %.2f ms  p99 %.2f ms  (n=%d)\n",
+           p50 / 1e6, p99 / 1e6, N_RUN);
+    if (bwrap_ok) {
+        uint64_t b50 = pct(bw, N_RUN, 50), b99 = pct(bw, N_RUN, 99);
+        printf("bwrap --unshare-all ... /bin/true (anchor): p50 %.2f ms  p99 %.2f ms\n", b50 / 1e6,
+               b99 / 1e6);
+        printf("ratio sealbox/bwrap: p50 %.2fx  p99 %.2fx  (goal: p50 <= 0.5x) %s\n",
+               (double)p50 / (double)b50, (double)p99 / (double)b99,
+               p50 * 2 <= b50 ? "MET" : "NOT MET");
+    } else {
+        printf("bwrap: not runnable here, no anchor\n");
+    }
+    printf("firejail: %s\n", access("/usr/bin/firejail", X_OK) == 0 ? "installed (not measured)"
+                                                                    : "not installed, skipped");
+    close(null);
+}
+
+/* A responder inside answers each byte on req with a byte on resp (two FIFOs on a mount). */
+static void bench_resume(void) {
+    char dir[PATH_MAX], req[PATH_MAX + 8], resp[PATH_MAX + 8];
+    snprintf(dir, sizeof(dir), "%s/fifos", state);
+    mkdir(dir, 0777);
+    snprintf(req, sizeof(req), "%s/req", dir);
+    snprintf(resp, sizeof(resp), "%s/resp", dir);
+    if (mkfifo(req, 0666) != 0 || mkfifo(resp, 0666) != 0) {
+        printf("resume: cannot make fifos: %s\n", strerror(errno));
+        return;
+    }
+    struct sb_sandbox_config c;
+    base_cfg(&c);
+    struct sb_mount_spec m = {.src = dir, .dst = "/f", .ro = false};
+    c.mounts = &m;
+    c.n_mounts = 1;
+    sb_sandbox *sb = NULL;
+    sb_error err = {0};
+    if (sb_jail_backend.create(&c, &sb, &err) != 0) {
+        printf("resume: create: %s\n", err.msg);
+        return;
+    }
+    pid_t runner = fork();
+    if (runner == 0) {
+        char *argv[] = {(char *)"python3", (char *)"-c",
+                        (char *)"import os\n"
+                                "r = os.open('/f/req', os.O_RDONLY)\n"
+                                "w = os.open('/f/resp', os.O_WRONLY)\n"
+                                "while os.read(r, 1):\n"
+                                "    os.write(w, b'.')\n",
+                        NULL};
+        char *env[] = {(char *)"PATH=/usr/bin:/bin", NULL};
+        struct sb_exec_req rq = {.argv = argv,
+                                 .env = env,
+                                 .stdin_fd = -1,
+                                 .stdout_fd = 2,
+                                 .stderr_fd = 2,
+                                 .signal_fd = -1};
+        struct sb_exit ex;
+        (void)sb_jail_backend.exec(sb, &rq, &ex, &err);
+        _exit(0);
+    }
+    int w = open(req, O_WRONLY), r = open(resp, O_RDONLY);
+    static uint64_t lat[N_RESUME];
+    char b = 'x';
+    int ok = 0;
+    for (int i = 0; i < N_RESUME + 10; i++) {
+        if (sb_jail_backend.freeze(sb, &err) != 0) {
+            printf("resume: freeze: %s\n", err.msg);
+            break;
+        }
+        if (write(w, &b, 1) != 1) break; /* waits in the pipe: the responder is frozen */
+        uint64_t t = sb_mono_ns();
+        if (sb_jail_backend.thaw(sb, &err) != 0 || read(r, &b, 1) != 1) break;
+        if (i >= 10) lat[ok++] = sb_mono_ns() - t;
+    }
+    close(w);
+    close(r);
+    if (ok == N_RESUME) {
+        uint64_t p50 = pct(lat, N_RESUME, 50), p99 = pct(lat, N_RESUME, 99);
+        printf("resume (thaw request -> answer on a pipe, cgroup %s freezer): p50 %.3f ms  p99 "
+               "%.3f ms  (goal <= 1 ms) %s\n",
+               sb_sandbox_cgroup_mode(sb), p50 / 1e6, p99 / 1e6,
+               p50 <= 1000000 ? "MET" : "NOT MET");
+    } else {
+        printf("resume: only %d samples\n", ok);
+    }
+    sb_jail_backend.destroy(sb);
+    waitpid(runner, NULL, 0);
+    unlink(req);
+    unlink(resp);
+    rmdir(dir);
+}
+
+static long mem_available_kb(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    long v = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemAvailable: %ld kB", &v) == 1) break;
+    if (f) fclose(f);
+    return v;
+}
+
+static long median3(void) {
+    long a = mem_available_kb();
+    usleep(100000);
+    long b = mem_available_kb();
+    usleep(100000);
+    long c = mem_available_kb();
+    long lo = a < b ? a : b, hi = a < b ? b : a;
+    return c < lo ? lo : c > hi ? hi : c;
+}
+
+static void bench_idle(void) {
+    static sb_sandbox *sbs[N_IDLE];
+    sync();
+    long before = median3();
+    int n = 0;
+    for (; n < N_IDLE; n++) {
+        struct sb_sandbox_config c;
+        base_cfg(&c);
+        sb_error err = {0};
+        if (sb_jail_backend.create(&c, &sbs[n], &err) != 0) {
+            printf("idle: create %d: %s\n", n, err.msg);
+            break;
+        }
+    }
+    usleep(500000);
+    long after = median3();
+    for (int i = 0; i < n; i++)
+        sb_jail_backend.destroy(sbs[i]);
+    if (n == 0) return;
+    double per = (double)(before - after) / n / 1024.0;
+    printf("memory per idle sandbox (MemAvailable drop with %d alive / %d): %.2f MiB  (goal <= 2 "
+           "MiB) %s\n",
+           n, n, per, per <= 2.0 ? "MET" : "NOT MET");
+}
+
+int main(void) {
+    if (geteuid() != 0) {
+        printf("bench_sandbox: needs root, skipped\n");
+        return 0;
+    }
+    ssize_t n = readlink("/proc/self/exe", init_path, sizeof(init_path) - 1);
+    if (n <= 0) return 1;
+    init_path[n] = 0;
+    *strrchr(init_path, '/') = 0;
+    strncat(init_path, "/sealbox-init", sizeof(init_path) - strlen(init_path) - 1);
+    snprintf(state, sizeof(state), "/tmp/sealbox-bench-%d", (int)getpid());
+    mkdir(state, 0711);
+    bench_run();
+    bench_resume();
+    bench_idle();
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
+    if (system(cmd) != 0) return 1;
+    return 0;
+}
