@@ -23,7 +23,8 @@ test-build: deps
 	@cmake -S . -B $(TESTBUILD) -DSB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(TESTBUILD) -j $(JOBS)
 
-test: test-build
+# The release build is compiled too: gcc warns differently without ASan, and `make demo` uses it.
+test: build test-build
 	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 bench: build

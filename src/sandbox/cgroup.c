@@ -122,6 +122,7 @@ static int own_cgroup(const char *ctrl, char *out, size_t cap, sb_error *err) {
         char *c1 = strchr(line, ':');
         char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (c1 && c2) {
+            *c1 = 0;
             *c2 = 0;
             const char *ctrls = c1 + 1, *path = c2 + 1;
             bool match = false;

@@ -67,6 +67,12 @@ out=$("$sb" run --mount "$tmp/share:/data:ro" -- sh -c 'cat /data/in; touch /dat
 out=$("$sb" run --disk 2M -- sh -c 'head -c 8000000 /dev/zero >/tmp/fill' 2>&1)
 echo "$out" | grep -q "No space left" && pass "writable layer full: ENOSPC" || bad "disk: $out"
 
+if command -v script >/dev/null; then
+  out=$(script -qec "stty rows 30 cols 100; $sb run --tty -- sh -c 'tty; stty size'" /dev/null 2>&1 | tr -d '\r')
+  echo "$out" | grep -q "/dev/pts/0$" && echo "$out" | grep -q "30 100" && pass "--tty: a pty of the sandbox's devpts, window size passed" ||
+    bad "tty: $out"
+fi
+
 # ---- bad input: 125 and a clear message ----
 expect_rc "bad --memory" 125 "$sb" run --memory lots -- true
 grep -q -- "--memory" "$tmp/err" && pass "message names --memory" || bad "memory message: $(cat "$tmp/err")"
@@ -85,6 +91,11 @@ grep -q "state directory" "$tmp/err" && pass "state dir message" || bad "state m
 mkdir -p "$tmp/fakecg"
 expect_rc "missing cgroup controller" 125 env SEALBOX_CGROUP_ROOT="$tmp/fakecg" "$sb" run -- true
 grep -q "controller 'memory'" "$tmp/err" && pass "controller message" || bad "cgroup message: $(cat "$tmp/err")"
+if [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then # hybrid host: a v2 tree without controllers
+  expect_rc "cgroup v2 tree without controllers" 125 env SEALBOX_CGROUP_ROOT=/sys/fs/cgroup/unified "$sb" run -- true
+  grep -q "controller 'memory' is not available in .*(cgroup v2)" "$tmp/err" && pass "v2 controller message" ||
+    bad "v2 message: $(cat "$tmp/err")"
+fi
 
 # ---- nothing left behind ----
 [ "$(wc -l </proc/self/mountinfo)" = "$mounts0" ] && pass "no mount left" || bad "mounts: $mounts0 -> $(wc -l </proc/self/mountinfo)"
