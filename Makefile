@@ -4,6 +4,7 @@ TESTBUILD  ?= build/asan
 FUZZBUILD  ?= build/fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps build demo test test-build bench fuzz lint format clean
 
@@ -23,7 +24,8 @@ test-build: deps
 	@cmake -S . -B $(TESTBUILD) -DSB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(TESTBUILD) -j $(JOBS)
 
-test: test-build
+# The release build is compiled too: gcc warns differently without ASan, and `make demo` uses it.
+test: build test-build
 	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 bench: build
@@ -31,7 +33,7 @@ bench: build
 
 fuzz: deps
 	@CC=clang cmake -S . -B $(FUZZBUILD) -DSB_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(FUZZBUILD) -j $(JOBS)
+	@cmake --build $(FUZZBUILD) -j $(JOBS) --target $(FUZZ_TARGETS)
 	@scripts/fuzz.sh $(FUZZBUILD) $(FUZZ_SECONDS)
 
 lint: deps

@@ -29,6 +29,11 @@ if [ -d "$ev/snp" ]; then
       snp/derived-negative/trustee_report_b42plus1_badsig.bin 2>&1 | head -n 2) || true
   echo "-> exit 2: the evidence cannot be authenticated, so it is never appraised."
 
+  say "verify: a configfs-tsm capture (Genoa): the VCEK, ASK and ARK travel in its auxblob"
+  (cd "$ev" && "$sb" verify --at 2025-06-01T00:00:00Z snp/veraison-tsm/sevsnp-tsm-report.json \
+      | grep -E '^(verdict|platform|product|collateral)') || true
+  echo "-> the auxblob's ARK must be the pinned ARK-Genoa; a Milan chain or a Genoa report with a Milan VCEK is refused."
+
   if "$sb" verify --help | grep -q ' nitro'; then
     say "verify: a real AWS Nitro Enclaves document, at its own timestamp (leaf certificates live ~3 h)"
     (cd "$ev" && "$sb" verify --at 2024-09-07T14:37:39Z nitro/blocky-nitrite/nitro_attestation.b64 \

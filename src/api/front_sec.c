@@ -119,7 +119,7 @@ int sb_front_seccomp(sb_error *err) {
     /* evbuffer asks how much a socket holds; that is the only ioctl. */
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                              SCMP_A1(SCMP_CMP_EQ, FIONREAD));
+                              SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0));
     if (rc == 0) rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc < 0) BAIL(err, SB_E_IO, "seccomp: %s", strerror(-rc));

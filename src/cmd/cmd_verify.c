@@ -151,10 +151,10 @@ int sb_cmd_verify(int argc, char **argv) {
         {NULL, 0, NULL, 0},
     };
     struct verify_args a = {0};
-    optind = 1;
+    optind = 1; /* GNU permutation: options may follow EVIDENCE paths, as users type them */
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (ch) {
         case 'p': a.platform = optarg; break;
         case 'c':

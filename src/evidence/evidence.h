@@ -697,6 +697,45 @@ int sb_tpm_bincode_quote_parse(const uint8_t *p, size_t n, struct sb_tpm_evidenc
                                sb_error *err) SB_WUR;
 void sb_tpm_evidence_free(struct sb_tpm_evidence *ev);
 
+/* ---- Azure confidential VMs: the HCL report (vTPM NV index 0x01400001) ---- */
+
+#define SB_HCL_MAGIC 0x414c4348u    /* "HCLA" little-endian */
+#define SB_HCL_HEADER_LEN 0x20u     /* signature, version, report_size, request_type, ... */
+#define SB_HCL_HW_REPORT_LEN 0x4a0u /* the SNP report (1184) or TDREPORT (1024) area */
+#define SB_HCL_IGVM_OFFSET 0x4c0u   /* IGVM request data: 5 u32 then variable data */
+#define SB_HCL_VAR_OFFSET 0x4d4u
+#define SB_HCL_MAX_VAR_DATA (16u << 10) /* the JSON runtime data (about 1.1 KiB in practice) */
+#define SB_HCL_MAX_LEN (64u << 10)      /* the NV index is 2600 bytes */
+#define SB_HCL_REPORT_SNP 2u
+#define SB_HCL_REPORT_TDX 4u
+
+struct sb_azure_hcl {
+    uint32_t version, report_size, request_type, status;
+    const uint8_t *hw_report; /* SB_HCL_HW_REPORT_LEN bytes */
+    uint32_t data_size, igvm_version, report_type, hash_type, var_len;
+    const uint8_t *var_data; /* the runtime-data JSON, var_len bytes */
+    size_t padding;          /* zero bytes after report_size (the NV index is fixed-size) */
+};
+
+/* Parses an HCL report: magic, version 1 or 2, report_size covering header + hardware report +
+ * IGVM data + variable data exactly, data_size = 20 + var_len, a hash type 1..3 (SHA-256/384/
+ * 512), and only zero bytes after report_size. */
+int sb_azure_hcl_parse(const uint8_t *p, size_t n, struct sb_azure_hcl *out, sb_error *err) SB_WUR;
+
+/* Trustee's az-snp-vtpm evidence JSON: v0 {quote: byte arrays, report: bytes, vcek: PEM},
+ * v1/v2 {version, tpm_quote: hex, hcl_report: base64url, vcek: base64url DER}. */
+struct sb_azure_evidence {
+    uint32_t version; /* 0, 1 or 2 (v2 puts report_data in the var data's user-data) */
+    const uint8_t *hcl;
+    size_t hcl_len;
+    const uint8_t *vcek; /* PEM or DER */
+    size_t vcek_len;
+    struct sb_tpm_evidence quote; /* owns every decoded buffer, hcl and vcek included */
+};
+int sb_azure_evidence_json_parse(const uint8_t *p, size_t n, struct sb_azure_evidence *out,
+                                 sb_error *err) SB_WUR;
+void sb_azure_evidence_free(struct sb_azure_evidence *ev);
+
 /* ---- TCG PC Client event logs (TPM PCRs, and the TDX CCEL whose indexes are MR indexes:
  * 0 = MRTD, 1..4 = RTMR0..3) ---- */
 

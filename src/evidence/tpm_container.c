@@ -189,7 +189,7 @@ int sb_tpm_gotpm_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out, 
 
 /* ---- JSON containers ------------------------------------------------------------------ */
 
-enum enc { ENC_B64, ENC_HEX, ENC_ARRAY };
+enum enc { ENC_B64, ENC_B64URL, ENC_HEX, ENC_ARRAY, ENC_STRING };
 
 /* Decodes v (a string in enc, or an array of byte values) into an owned buffer. */
 static int json_bytes(struct sb_tpm_evidence *ev, const json_t *v, enum enc enc, size_t max,
@@ -216,8 +216,21 @@ static int json_bytes(struct sb_tpm_evidence *ev, const json_t *v, enum enc enc,
         const char *s = json_string_value(v);
         size_t sl = json_string_length(v);
         if (sl / 2 > max + 2) BAIL(err, SB_E_LIMIT, "tpm: %s is over %zu bytes", name, max);
-        int rc = enc == ENC_HEX ? sb_hex_decode(s, sl, &buf, &len, err)
-                                : sb_base64_decode(s, sl, false, &buf, &len, err);
+        int rc = 0;
+        if (enc == ENC_STRING) {
+            if (sl > max) BAIL(err, SB_E_LIMIT, "tpm: %s is over %zu bytes", name, max);
+            buf = malloc(sl + 1);
+            if (!buf) BAIL(err, SB_E_INTERNAL, "tpm: out of memory");
+            for (size_t i = 0; i < sl; i++)
+                buf[i] = (uint8_t)s[i];
+            len = sl;
+        } else if (enc == ENC_HEX) {
+            rc = sb_hex_decode(s, sl, &buf, &len, err);
+        } else if (enc == ENC_B64URL) {
+            rc = sb_base64url_decode(s, sl, &buf, &len, err);
+        } else {
+            rc = sb_base64_decode(s, sl, false, &buf, &len, err);
+        }
         if (rc < 0) return sb_error_prefix(err, "tpm: %s", name);
         if (len > max) {
             free(buf);
@@ -438,5 +451,63 @@ int sb_tpm_bincode_quote_parse(const uint8_t *p, size_t n, struct sb_tpm_evidenc
     q->sig_raw = true;
     ev.n_quotes = 1;
     *out = ev;
+    return 0;
+}
+
+/* ---- Trustee az-snp-vtpm evidence JSON -------------------------------------------------- */
+
+void sb_azure_evidence_free(struct sb_azure_evidence *ev) {
+    if (ev) sb_tpm_evidence_free(&ev->quote);
+}
+
+static int azure_evidence(struct sb_azure_evidence *az, const json_t *root, sb_error *err) {
+    struct sb_tpm_evidence *ev = &az->quote;
+    const json_t *version = json_object_get(root, "version");
+    if (!version) {
+        /* v0: {quote: {signature, message, pcrs as byte arrays}, report: bytes, vcek: PEM} */
+        const json_t *q = member(root, "quote", "azure evidence", err);
+        const json_t *rep = member(root, "report", "azure evidence", err);
+        const json_t *vcek = member(root, "vcek", "azure evidence", err);
+        if (!q || !rep || !vcek) return SB_E_MALFORMED;
+        TRY(azure_quote(ev, q, err));
+        TRY(json_bytes(ev, rep, ENC_ARRAY, SB_HCL_MAX_LEN, "report", &az->hcl, &az->hcl_len, err));
+        TRY(json_bytes(ev, vcek, ENC_STRING, 65536, "vcek", &az->vcek, &az->vcek_len, err));
+        az->version = 0;
+        return 0;
+    }
+    json_int_t v = json_is_integer(version) ? json_integer_value(version) : -1;
+    if (v != 1 && v != 2)
+        BAIL(err, SB_E_UNSUPPORTED, "azure evidence: version %lld is not 0, 1 or 2", (long long)v);
+    const json_t *q = member(root, "tpm_quote", "azure evidence", err);
+    const json_t *hcl = member(root, "hcl_report", "azure evidence", err);
+    const json_t *vcek = member(root, "vcek", "azure evidence", err);
+    if (!q || !hcl || !vcek) return SB_E_MALFORMED;
+    TRY(azure_quote(ev, q, err));
+    TRY(json_bytes(ev, hcl, ENC_B64URL, SB_HCL_MAX_LEN, "hcl_report", &az->hcl, &az->hcl_len, err));
+    TRY(json_bytes(ev, vcek, ENC_B64URL, 65536, "vcek", &az->vcek, &az->vcek_len, err));
+    az->version = (uint32_t)v;
+    return 0;
+}
+
+int sb_azure_evidence_json_parse(const uint8_t *p, size_t n, struct sb_azure_evidence *out,
+                                 sb_error *err) {
+    if (n > SB_TPM_MAX_CONTAINER)
+        BAIL(err, SB_E_LIMIT, "azure evidence: %zu bytes of JSON is over the limit of %u", n,
+             SB_TPM_MAX_CONTAINER);
+    json_error_t je;
+    json_t *root = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        BAIL(err, SB_E_MALFORMED, "azure evidence: JSON: %s (line %d, column %d)", je.text, je.line,
+             je.column);
+    struct sb_azure_evidence az = {0};
+    int rc = json_is_object(root)
+                 ? azure_evidence(&az, root, err)
+                 : sb_error_set(err, SB_E_MALFORMED, "azure evidence: not a JSON object");
+    json_decref(root);
+    if (rc < 0) {
+        sb_azure_evidence_free(&az);
+        return rc;
+    }
+    *out = az;
     return 0;
 }

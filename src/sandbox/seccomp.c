@@ -437,7 +437,7 @@ static int build(scmp_filter_ctx ctx, sb_error *err) {
     TRY(add(ctx, SCMP_ACT_ALLOW, __NR_socket, 0, NULL, err));
 
     for (size_t i = 0; i < SB_ARRAY_LEN(PERSONALITY_OK); i++) {
-        c = SCMP_A0(SCMP_CMP_EQ, PERSONALITY_OK[i]);
+        c = SCMP_A0(SCMP_CMP_EQ, PERSONALITY_OK[i], 0);
         TRY(add(ctx, SCMP_ACT_ALLOW, __NR_personality, 1, &c, err));
     }
     return 0;

@@ -148,13 +148,16 @@ static int check_pcr_digest(const struct sb_tpm_quote_ev *q, struct quote_state 
         sb_tpm_hash_of_alg(sign_hash_alg, &sign_h) < 0)
         BAIL(err, SB_E_UNSUPPORTED, "tpm: PCR bank %s is not supported", bank_name(sel->hash));
     size_t bl = sb_hash_len(bank_h);
+    st->bank = sel->hash;
+    st->selected = 0;
+    if (q->pcrs.present == 0) /* a bare quote (Azure's .msg/.sig): signature and nonce only */
+        return 0;
     if (a->pcr_digest_len != sb_hash_len(sign_h))
         BAIL(err, SB_E_MALFORMED, "tpm: pcrDigest has %u bytes, the %s digest has %zu",
              a->pcr_digest_len, sb_hash_name(sign_h), sb_hash_len(sign_h));
     sb_hash_ctx *c = NULL;
     TRY(sb_hash_ctx_new(sign_h, &c, err));
     int rc = 0;
-    st->selected = 0;
     for (unsigned i = 0; i < SB_TPM_MAX_PCRS && rc == 0; i++) {
         if (!sb_tpm_pcr_selected(sel, i)) continue;
         st->selected |= 1u << i;
@@ -177,7 +180,6 @@ static int check_pcr_digest(const struct sb_tpm_quote_ev *q, struct quote_state 
         BAIL(err, SB_E_SIGNATURE,
              "tpm: pcrDigest mismatch: the %s PCR values given do not hash to the quoted digest",
              bank_name(sel->hash));
-    st->bank = sel->hash;
     return 0;
 }
 
@@ -375,6 +377,12 @@ int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evi
             TRY(hexput(claims, "measurements", key, ev->quotes[i].pcrs.value[k],
                        ev->quotes[i].pcrs.len[k], err));
         }
+    for (size_t i = 0; i < ev->n_quotes; i++)
+        if (ev->quotes[i].pcrs.present == 0)
+            (void)sb_claims_warn(claims,
+                                 "tpm: quote %zu comes without PCR values: its signature "
+                                 "and nonce are checked, its PCRs are not claimed",
+                                 i);
     TRY(hexput(claims, NULL, "report_data", a0->extra_data, a0->extra_data_len, err));
     char fw[24];
     (void)snprintf(fw, sizeof(fw), "%016llx", (unsigned long long)a0->firmware_version);

@@ -8,13 +8,14 @@
 /* One line per platform verifier; each platform owns its line (declared in verify.h). The
  * order only matters for listing: detection picks the highest sniff() score. */
 static const struct sb_verifier *const VERIFIERS[] = {
-    &sb_verifier_snp,    /* AMD SEV-SNP */
-    &sb_verifier_tdx,    /* Intel TDX quotes v4/v5 */
-    &sb_verifier_sgx,    /* Intel SGX DCAP quotes */
-    &sb_verifier_tpm,    /* TPM 2.0 quotes (GCE, Shielded VM, Trustee) */
-    &sb_verifier_nitro,  /* AWS Nitro Enclaves attestation documents */
-    &sb_verifier_nvidia, /* NVIDIA GPU/NVSwitch SPDM measurement reports */
-    NULL,                /* keep last */
+    &sb_verifier_snp,            /* AMD SEV-SNP */
+    &sb_verifier_tdx,            /* Intel TDX quotes v4/v5 */
+    &sb_verifier_sgx,            /* Intel SGX DCAP quotes */
+    &sb_verifier_tpm,            /* TPM 2.0 quotes (GCE, Shielded VM, Trustee) */
+    &sb_verifier_nitro,          /* AWS Nitro Enclaves attestation documents */
+    &sb_verifier_nvidia,         /* NVIDIA GPU/NVSwitch SPDM measurement reports */
+    &sb_verifier_azure_snp_vtpm, /* Azure HCL report + vTPM quote */
+    NULL,                        /* keep last */
 };
 
 const struct sb_verifier *const *sb_verifiers(void) { return VERIFIERS; }

@@ -138,6 +138,10 @@ int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const str
  * docs/verify-tpm.md); ev[1] may be a raw event log. Roots for an AK certificate come from
  * --certs (self-signed ones are roots, the others intermediates). */
 extern const struct sb_verifier sb_verifier_tpm;
+/* Azure SEV-SNP confidential VMs (src/verify/azure.c): the HCL report (SNP report + runtime
+ * data with the vTPM AK, bound by report_data) with its vTPM quote, as separate files or as
+ * Trustee's az-snp-vtpm evidence JSON; the VCEK from --certs, a file, or the JSON. */
+extern const struct sb_verifier sb_verifier_azure_snp_vtpm;
 /* Verifies the quotes of a parsed container into claims (made by the caller): with ak given
  * (Azure: the HCL report's AK) the container's own AK and AK certificate are not used. */
 int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evidence *ev,

@@ -206,8 +206,44 @@ def containers():
     write("tpm_container", "bincode_huge_len", struct.pack("<Q", 2**63) + b"abc")
 
 
+# ---- Azure HCL reports and Trustee az-snp-vtpm evidence ----------------------------------------
+
+def hcl_report(report_type=2, var=None, pad=254, version=1):
+    if var is None:
+        var = json.dumps({"keys": [{"kid": "HCLAkPub", "key_ops": ["sign"], "kty": "RSA",
+                                    "e": "AQAB", "n": base64.urlsafe_b64encode(rnd(256))
+                                    .decode().rstrip("=")}],
+                          "vm-configuration": {"secure-boot": True, "tpm-enabled": True},
+                          "user-data": rnd(64).hex()}).encode()
+    hw = rnd(0x4A0)
+    size = 0x4D4 + len(var)
+    out = struct.pack("<IIIII", 0x414C4348, version, size, 2, 0) + bytes(12) + hw
+    out += struct.pack("<IIIII", 20 + len(var), 1, report_type, 1, len(var)) + var
+    return out + bytes(pad)
+
+
+def azure():
+    write("azure_hcl", "hcl_snp", hcl_report())
+    write("azure_hcl", "hcl_tdx_v2", hcl_report(4, version=2, pad=0))
+    write("azure_hcl", "hcl_bad_size", hcl_report()[:8] + struct.pack("<I", 0xFFFFFFFF) +
+          hcl_report()[12:])
+    write("azure_hcl", "hcl_not_json", hcl_report(var=b"\x00not json"))
+    q = {"signature": rnd(256).hex(), "pcrs": [rnd(32).hex() for _ in range(24)],
+         "message": attest(b"challenge", [(0x000B, b"\xff\xff\xff")]).hex()}
+    for v in (1, 2):
+        ev = {"version": v, "tpm_quote": q,
+              "hcl_report": base64.urlsafe_b64encode(hcl_report()).decode(),
+              "vcek": base64.urlsafe_b64encode(rnd(1300)).decode()}
+        write("azure_hcl", "evidence_v%d.json" % v, json.dumps(ev).encode())
+    v0 = {"quote": {"signature": list(rnd(256)), "pcrs": [list(rnd(32)) for _ in range(3)],
+                    "message": list(attest(b"x", [(0x000B, b"\x07\0\0")]))},
+          "report": list(hcl_report(pad=0)), "vcek": "-----BEGIN CERTIFICATE-----\n"}
+    write("azure_hcl", "evidence_v0.json", json.dumps(v0).encode())
+
+
 if __name__ == "__main__":
     eventlogs()
     structures()
     protobufs()
     containers()
+    azure()
