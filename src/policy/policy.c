@@ -750,7 +750,8 @@ int sb_policy_appraise(const sb_policy *p, const json_t *claims, const struct sb
     }
     /* A TPM quote is only as trustworthy as its attestation key: a key that arrived with the
      * evidence and that no certificate chain vouches for could be any software key. */
-    if (json_is_false(json_object_get(json_object_get(claims, "platform_claims"), "ak_certified"))) {
+    if (json_is_false(
+            json_object_get(json_object_get(claims, "platform_claims"), "ak_certified"))) {
         if (p->allow_uncertified_ak)
             note(&ap, "platform_claims.ak_certified = false accepted (allow_uncertified_ak): the "
                       "quote's key is not proven to live in a TPM");

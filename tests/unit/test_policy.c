@@ -205,8 +205,8 @@ static const struct row ROWS[] = {
      SB_TIER_WARNING, "platform_claims.ak_certified = false"},
     {"ak-uncertified-allowed", "{\"allow_uncertified_ak\": true}",
      "{\"platform_claims\": {\"ak_certified\": false}}", SB_TIER_AFFIRMING, NULL},
-    {"ak-certified", NULL, "{\"platform_claims\": {\"ak_certified\": true}}",
-     SB_TIER_AFFIRMING, NULL},
+    {"ak-certified", NULL, "{\"platform_claims\": {\"ak_certified\": true}}", SB_TIER_AFFIRMING,
+     NULL},
     /* insecure (software) evidence */
     {"insecure-default", NULL, "{\"insecure\": true, \"platform\": \"software\"}",
      SB_TIER_CONTRAINDICATED, "insecure = true (software evidence proves nothing)"},
