@@ -77,13 +77,15 @@ fi
 
 say "sandbox: run untrusted code in a jail (sealbox run)"
 if [ "$(id -u)" = 0 ]; then
-  export SEALBOX_STATE_DIR=${SEALBOX_STATE_DIR:-$(mktemp -d /tmp/sealbox-demo.XXXXXX)}
+  sb_state=${SEALBOX_STATE_DIR:-}
+  [ -n "$sb_state" ] || { sb_state=$(mktemp -d /tmp/sealbox-demo.XXXXXX); sb_own_state=1; }
   echo "host: $(ls /proc | grep -c '^[0-9]') processes, interfaces: $(ls /sys/class/net | tr '\n' ' ')"
-  "$sb" run --memory 64M --pids 64 --timeout 10s -- sh -c '
+  "$sb" run --state-dir "$sb_state" --memory 64M --pids 64 --timeout 10s -- sh -c '
     echo "inside: processes: $(ls /proc | grep -c "^[0-9]"), interfaces: $(cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d " " | tr "\n" " ")"
     echo "inside: whoami=$(id -un) caps=$(grep CapEff /proc/self/status | cut -f2) seccomp=$(grep ^Seccomp: /proc/self/status | cut -f2)"
     ls /root/.ssh /etc/shadow /work 2>&1 | sed "s/^/inside: /"'
-  "$sb" run --memory 32M -- sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a)' || echo "memory hog exit status: $? (137 = killed by its memory limit)"
+  "$sb" run --state-dir "$sb_state" --memory 32M -- sh -c 'x=$(head -c 200000000 /dev/zero | tr "\0" a)' || echo "memory hog exit status: $? (137 = killed by its memory limit)"
+  if [ -n "${sb_own_state:-}" ]; then rm -rf "$sb_state"; fi
 else
   echo "(skipped: sealbox run needs root)"
 fi
@@ -95,6 +97,8 @@ if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/se
   echo "API key (shown once): ${key:0:17}…"
   "$(dirname "$sb")/sealboxd" --state-dir "$dd" --log-file "$dd/log" --warm-pool 1 &
   dpid=$!
+  # Whatever happens below, the daemon does not outlive the demo.
+  trap 'kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; rm -rf "$demo_tmp" "$dd"' EXIT
   api() { curl -s --unix-socket "$dd/sealboxd.sock" -H "Authorization: Bearer $key" "$@"; }
   for _ in $(seq 100); do api http://sealbox/v1/health >/dev/null 2>&1 && break; sleep 0.1; done
   api http://sealbox/v1/health; echo

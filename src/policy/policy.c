@@ -11,6 +11,7 @@ struct sb_policy {
     json_t *platforms;         /* array of strings, NULL: the hardware platforms */
     bool allow_insecure;       /* software evidence */
     bool allow_debug;          /* debug-enabled TEEs */
+    bool allow_uncertified_ak; /* TPM quotes whose attestation key no certificate vouches for */
     bool require_tcb_status;   /* a null tcb.status is a warning */
     bool warnings_are_reasons; /* evidence warnings lower the appraisal to warning */
     json_t *measurements;      /* {name: [hex, ...]} (also "pcrs") */
@@ -246,6 +247,8 @@ static int parse_doc(sb_policy *p, const json_t *doc, sb_error *err) {
             TRY(get_bool(v, k, &p->allow_insecure, err));
         } else if (strcmp(k, "allow_debug") == 0) {
             TRY(get_bool(v, k, &p->allow_debug, err));
+        } else if (strcmp(k, "allow_uncertified_ak") == 0) {
+            TRY(get_bool(v, k, &p->allow_uncertified_ak, err));
         } else if (strcmp(k, "require_tcb_status") == 0) {
             TRY(get_bool(v, k, &p->require_tcb_status, err));
         } else if (strcmp(k, "reject_evidence_warnings") == 0) {
@@ -744,6 +747,19 @@ int sb_policy_appraise(const sb_policy *p, const json_t *claims, const struct sb
                    "debug = true not allowed (policy allow_debug = false)");
             raise_claim(&a, SB_TC_RUNTIME_OPAQUE, SB_AR_CONTRAINDICATED);
         }
+    }
+    /* A TPM quote is only as trustworthy as its attestation key: a key that arrived with the
+     * evidence and that no certificate chain vouches for could be any software key. */
+    if (json_is_false(
+            json_object_get(json_object_get(claims, "platform_claims"), "ak_certified"))) {
+        if (p->allow_uncertified_ak)
+            note(&ap, "platform_claims.ak_certified = false accepted (allow_uncertified_ak): the "
+                      "quote's key is not proven to live in a TPM");
+        else
+            reason(&ap, SB_TC_INSTANCE_IDENTITY, SB_AR_WARN_UNSAFE, "platform_claims.ak_certified",
+                   "platform_claims.ak_certified = false: no certificate chain vouches for the "
+                   "attestation key (give the AK certificate chain with --certs, or set "
+                   "allow_uncertified_ak)");
     }
     bool refs =
         check_map(&ap, p->measurements, "measurements", SB_TC_EXECUTABLES, SB_AR_WARN_UNRECOGNIZED);

@@ -200,6 +200,13 @@ static const struct row ROWS[] = {
      "debug = true not allowed (policy allow_debug = false)"},
     {"debug-allowed", "{\"allow_debug\": true}", "{\"debug\": true}", SB_TIER_AFFIRMING, NULL},
     {"debug-false-allowed", "{\"allow_debug\": true}", NULL, SB_TIER_AFFIRMING, NULL},
+    /* TPM attestation keys without a certificate chain */
+    {"ak-uncertified-default", NULL, "{\"platform_claims\": {\"ak_certified\": false}}",
+     SB_TIER_WARNING, "platform_claims.ak_certified = false"},
+    {"ak-uncertified-allowed", "{\"allow_uncertified_ak\": true}",
+     "{\"platform_claims\": {\"ak_certified\": false}}", SB_TIER_AFFIRMING, NULL},
+    {"ak-certified", NULL, "{\"platform_claims\": {\"ak_certified\": true}}", SB_TIER_AFFIRMING,
+     NULL},
     /* insecure (software) evidence */
     {"insecure-default", NULL, "{\"insecure\": true, \"platform\": \"software\"}",
      SB_TIER_CONTRAINDICATED, "insecure = true (software evidence proves nothing)"},
