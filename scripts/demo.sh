@@ -98,7 +98,7 @@ if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/se
   "$(dirname "$sb")/sealboxd" --state-dir "$dd" --log-file "$dd/log" --warm-pool 1 &
   dpid=$!
   # Whatever happens below, the daemon does not outlive the demo.
-  trap 'kill -TERM "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; rm -rf "$demo_tmp" "$dd"' EXIT
+  trap 'kill -TERM "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; rm -rf "$demo_tmp" "$dd"' EXIT
   api() { curl -s --unix-socket "$dd/sealboxd.sock" -H "Authorization: Bearer $key" "$@"; }
   for _ in $(seq 100); do api http://sealbox/v1/health >/dev/null 2>&1 && break; sleep 0.1; done
   api http://sealbox/v1/health; echo
