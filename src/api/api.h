@@ -46,6 +46,7 @@ enum sb_ipc_type {
     SB_IPC_SBX_RESUME = 10, /* cred, id */
     SB_IPC_SBX_EXEC = 11,   /* cred, id, argv strlist, env strlist, cwd str, stdin bytes,
                                timeout_s u32 */
+    SB_IPC_SBX_LOG = 12,    /* cred, id: the sandbox's measurement log */
     /* monitor -> front */
     SB_IPC_REPLY = 64,    /* status u16, content type u8, body bytes */
     SB_IPC_SHUTDOWN = 65, /* (nothing): stop accepting, finish in-flight requests, exit */

@@ -592,6 +592,26 @@ int sb_mlog_measure_in(const sb_sandbox *sb, const char *argv0, char *const *env
     return rc;
 }
 
+int sb_mlog_record(sb_mlog *l, const sb_sandbox *sb, char *const *argv, char *const *env,
+                   const char *workdir, sb_error *err) {
+    ENSURE(argv && argv[0], err, SB_E_USAGE, "mlog: a command needs argv[0]");
+    char path[4096];
+    uint8_t d[DLEN];
+    const char *wd = workdir && *workdir ? workdir : "/";
+    int rc = sb_mlog_measure_in(sb, argv[0], env, wd, path, d, err);
+    if (rc < 0 && rc != SB_E_NOTFOUND) return rc;
+    return sb_mlog_add_exec(l, argv, env, wd, rc == 0 ? path : NULL, rc == 0 ? d : NULL, err);
+}
+
+int sb_mlog_write(const sb_mlog *l, const char *path, sb_error *err) {
+    char *s = NULL;
+    size_t n = 0;
+    TRY(sb_mlog_export(l, &s, &n, err));
+    int rc = sb_write_file_atomic(path, s, n, 0644, err);
+    free(s);
+    return rc;
+}
+
 int sb_image_rootfs(const char *state_dir, const char *image, char **rootfs, char **digest,
                     sb_error *err) {
     char *lower = NULL;

@@ -248,6 +248,18 @@ int sb_mlog_measure_exe(int root_fd, const char *argv0, char *const *env, const 
 int sb_mlog_measure_in(const sb_sandbox *sb, const char *argv0, char *const *env,
                        const char *workdir, char path[4096], uint8_t digest[SB_MLOG_DIGEST_LEN],
                        sb_error *err) SB_WUR;
+/* Measures argv[0] inside the sandbox and appends the command (sb_mlog_measure_in +
+ * sb_mlog_add_exec; an unresolvable argv[0] is recorded as such). */
+int sb_mlog_record(sb_mlog *l, const sb_sandbox *sb, char *const *argv, char *const *env,
+                   const char *workdir, sb_error *err) SB_WUR;
+/* Writes the export to path atomically (mode 0644: the log holds no secret). */
+int sb_mlog_write(const sb_mlog *l, const char *path, sb_error *err) SB_WUR;
+/* Hands a log to a sandbox served by sb_jail_serve: every command (the main one and each
+ * connection's) is recorded in it before it is sent to sealbox-init, and the export is
+ * rewritten at path after each; a command the log cannot take is refused. The sandbox owns the
+ * log from then on (destroy frees it). */
+void sb_jail_set_mlog(sb_sandbox *sb, sb_mlog *log, const char *path);
+
 /* The host directory an image's root file system is read from ("host" or NULL: "/") and its
  * digest, for `sealbox measure`. Both malloc'ed. */
 int sb_image_rootfs(const char *state_dir, const char *image, char **rootfs, char **digest,

@@ -37,6 +37,10 @@ static const char *const MIGRATIONS[] = {
     " tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE, sandbox_id TEXT,"
     " kind TEXT NOT NULL, detail TEXT) STRICT;"
     "CREATE INDEX events_sandbox ON events (sandbox_id, seq);",
+    /* 2: every sandbox's measurement log (docs/secrets.md), one canonical event per row */
+    "CREATE TABLE sandbox_log (sandbox_id TEXT NOT NULL,"
+    " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (sandbox_id, seq)) STRICT;",
 };
 _Static_assert(SB_ARRAY_LEN(MIGRATIONS) == SB_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -71,6 +75,8 @@ enum q {
     Q_EVENT_LIST_ALL,
     Q_EVENT_LIST_TENANT,
     Q_EVENT_LIST_SBX,
+    Q_MLOG_INSERT,
+    Q_MLOG_LIST,
     Q_MAX
 };
 
@@ -124,6 +130,10 @@ static const char *const SQL[Q_MAX] = {
     [Q_EVENT_LIST_SBX] = "SELECT seq, time, tenant_id, sandbox_id, kind, detail FROM events"
                          " WHERE seq > ?1 AND tenant_id = ?3 AND sandbox_id = ?4"
                          " ORDER BY seq LIMIT ?2",
+    [Q_MLOG_INSERT] = "INSERT INTO sandbox_log (sandbox_id, tenant_id, seq, event)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+    [Q_MLOG_LIST] = "SELECT event FROM sandbox_log WHERE sandbox_id = ?1 AND tenant_id = ?2"
+                    " ORDER BY seq LIMIT ?3",
 };
 
 struct sb_store {
@@ -973,5 +983,41 @@ int sb_store_event_list(sb_store *s, int64_t tenant_id, const char *sandbox_id, 
     void *v = NULL;
     TRY(collect(s, st, sizeof(sb_event), limit, read_event, clear_event, &v, n, err));
     *out = v;
+    return 0;
+}
+
+/* ---- measurement logs ------------------------------------------------------------------------ */
+
+int sb_store_mlog_append(sb_store *s, int64_t tenant_id, const char *sandbox_id, int64_t seq,
+                         const char *event_json, sb_error *err) {
+    ENSURE(sb_store_sandbox_id_valid(sandbox_id), err, SB_E_MALFORMED, "mlog: bad sandbox id");
+    ENSURE(event_json && strnlen(event_json, SB_MLOG_EVENT_MAX + 1) <= SB_MLOG_EVENT_MAX, err,
+           SB_E_LIMIT, "mlog: event over %d bytes", SB_MLOG_EVENT_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_MLOG_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, sandbox_id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_i64(s, st, 3, seq, err));
+    TRY(bind_text(s, st, 4, event_json, err));
+    return run_done(s, st, err, "mlog insert");
+}
+
+static int rd_mlog(sqlite3_stmt *st, void *dst, sb_error *err) {
+    return col_dup(st, 0, SB_MLOG_EVENT_MAX, (char **)dst, err, "mlog event");
+}
+
+static void clear_mlog(void *p) { free(*(char **)p); }
+
+int sb_store_mlog_get(sb_store *s, int64_t tenant_id, const char *sandbox_id, size_t max,
+                      char ***events, size_t *n, sb_error *err) {
+    ENSURE(max > 0, err, SB_E_USAGE, "mlog: max must be positive");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_MLOG_LIST, &st, err));
+    TRY(bind_text(s, st, 1, sandbox_id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_i64(s, st, 3, (int64_t)max, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(char *), max, rd_mlog, clear_mlog, &v, n, err));
+    *events = v;
     return 0;
 }
