@@ -1186,39 +1186,41 @@ int sb_store_audit_ckpt_list(sb_store *s, int64_t after, size_t limit, sb_audit_
     void *v = NULL;
     TRY(collect(s, st, sizeof(sb_audit_ckpt), limit, read_ckpt, NULL, &v, n, err));
     *out = v;
-    /* ---- measurement logs
-     * ------------------------------------------------------------------------ */
+    return 0;
+}
 
-    int sb_store_mlog_append(sb_store * s, int64_t tenant_id, const char *sandbox_id, int64_t seq,
-                             const char *event_json, sb_error *err) {
-        ENSURE(sb_store_sandbox_id_valid(sandbox_id), err, SB_E_MALFORMED, "mlog: bad sandbox id");
-        ENSURE(event_json && strnlen(event_json, SB_MLOG_EVENT_MAX + 1) <= SB_MLOG_EVENT_MAX, err,
-               SB_E_LIMIT, "mlog: event over %d bytes", SB_MLOG_EVENT_MAX);
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        TRY(stmt(s, Q_MLOG_INSERT, &st, err));
-        TRY(bind_text(s, st, 1, sandbox_id, err));
-        TRY(bind_i64(s, st, 2, tenant_id, err));
-        TRY(bind_i64(s, st, 3, seq, err));
-        TRY(bind_text(s, st, 4, event_json, err));
-        return run_done(s, st, err, "mlog insert");
-    }
+/* ---- measurement logs ------------------------------------------------------------------------ */
 
-    static int rd_mlog(sqlite3_stmt * st, void *dst, sb_error *err) {
-        return col_dup(st, 0, SB_MLOG_EVENT_MAX, (char **)dst, err, "mlog event");
-    }
+int sb_store_mlog_append(sb_store *s, int64_t tenant_id, const char *sandbox_id, int64_t seq,
+                         const char *event_json, sb_error *err) {
+    ENSURE(sb_store_sandbox_id_valid(sandbox_id), err, SB_E_MALFORMED, "mlog: bad sandbox id");
+    ENSURE(event_json && strnlen(event_json, SB_MLOG_EVENT_MAX + 1) <= SB_MLOG_EVENT_MAX, err,
+           SB_E_LIMIT, "mlog: event over %d bytes", SB_MLOG_EVENT_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_MLOG_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, sandbox_id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_i64(s, st, 3, seq, err));
+    TRY(bind_text(s, st, 4, event_json, err));
+    return run_done(s, st, err, "mlog insert");
+}
 
-    static void clear_mlog(void *p) { free(*(char **)p); }
+static int rd_mlog(sqlite3_stmt *st, void *dst, sb_error *err) {
+    return col_dup(st, 0, SB_MLOG_EVENT_MAX, (char **)dst, err, "mlog event");
+}
 
-    int sb_store_mlog_get(sb_store * s, int64_t tenant_id, const char *sandbox_id, size_t max,
-                          char ***events, size_t *n, sb_error *err) {
-        ENSURE(max > 0, err, SB_E_USAGE, "mlog: max must be positive");
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        TRY(stmt(s, Q_MLOG_LIST, &st, err));
-        TRY(bind_text(s, st, 1, sandbox_id, err));
-        TRY(bind_i64(s, st, 2, tenant_id, err));
-        TRY(bind_i64(s, st, 3, (int64_t)max, err));
-        void *v = NULL;
-        TRY(collect(s, st, sizeof(char *), max, rd_mlog, clear_mlog, &v, n, err));
-        *events = v;
-        return 0;
-    }
+static void clear_mlog(void *p) { free(*(char **)p); }
+
+int sb_store_mlog_get(sb_store *s, int64_t tenant_id, const char *sandbox_id, size_t max,
+                      char ***events, size_t *n, sb_error *err) {
+    ENSURE(max > 0, err, SB_E_USAGE, "mlog: max must be positive");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_MLOG_LIST, &st, err));
+    TRY(bind_text(s, st, 1, sandbox_id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_i64(s, st, 3, (int64_t)max, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(char *), max, rd_mlog, clear_mlog, &v, n, err));
+    *events = v;
+    return 0;
+}
