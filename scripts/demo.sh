@@ -124,4 +124,26 @@ if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/se
 else
   echo "(skipped: needs root, curl and the sealboxd binary)"
 fi
+say "measure and attest: a sandbox's measurement log bound into evidence (software attester: INSECURE)"
+if [ "$(id -u)" = 0 ]; then
+  ma=$(mktemp -d /tmp/sealbox-attest-demo.XXXXXX)
+  echo '{"command": ["sh", "-c", "echo measured"]}' >"$ma/cfg.json"
+  "$sb" measure --state-dir "$ma" host "$ma/cfg.json"
+  "$sb" run --state-dir "$ma" --log "$ma/log.json" -- sh -c 'echo measured'
+  echo "the run's log: $(jq -c '{digest: (.digest[:22] + "…"), events: [.events[].type], tainted}' "$ma/log.json") (same digest as measured)"
+  "$sb" attest --software "$ma/attester-software.pem" --nonce "$(head -c 32 /dev/urandom | base64 -w0)" \
+    --log "$ma/log.json" >"$ma/att.json"
+  jq .evidence "$ma/att.json" >"$ma/ev.json"
+  echo "-- the default policy refuses it:"
+  "$sb" verify "$ma/ev.json" || true
+  printf '{"id":"dev-only","allow_insecure":true,"platforms":["software"],"report_data":"%s"}' \
+    "$(jq -r .report_data "$ma/att.json")" >"$ma/dev.json"
+  echo "-- a development policy that allows insecure evidence and pins this binding:"
+  "$sb" verify --policy "$ma/dev.json" "$ma/ev.json" || true
+  echo "The software attester proves nothing against a privileged attacker: anyone who can read"
+  echo "its key can sign anything. Real deployments use configfs-tsm (SNP/TDX) or a TPM."
+  rm -rf "$ma"
+else
+  echo "(skipped: sealbox run needs root)"
+fi
 say "demo finished"

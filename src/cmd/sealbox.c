@@ -35,6 +35,8 @@ static const struct sb_cmd COMMANDS[] = {
      sb_cmd_audit},
     {"measure", "print the image, config and initial measurement-log digests for a policy",
      sb_cmd_measure},
+    {"attest", "make evidence bound to KBS runtime data (software: insecure; configfs-tsm)",
+     sb_cmd_attest},
 };
 
 static int cmd_help(int argc, char **argv) {

@@ -828,8 +828,8 @@ static void rm_tree_small(const char *dir) {
     /* the per-sandbox directory holds only mnt/ (an empty mount point on the host side) and
      * small record files */
     char p[4096];
-    static const char *const names[] = {"record", "holder.pid", "control.sock", "main.log",
-                                        "main.exit"};
+    static const char *const names[] = {"record",   "holder.pid", "control.sock",
+                                        "main.log", "main.exit",  "mlog.json"};
     for (size_t i = 0; i < SB_ARRAY_LEN(names); i++) {
         sb_fmt(p, sizeof(p), "%s/%s", dir, names[i]);
         (void)unlink(p);
