@@ -41,6 +41,7 @@ typedef struct sb_handler {
 } sb_handler;
 
 struct sb_monitor_sbx;
+struct sb_kbs_broker;
 
 struct sb_monitor {
     sb_monitor_cfg cfg;
@@ -60,6 +61,8 @@ struct sb_monitor {
     uint8_t *rbuf;
     sb_ipc_msg msg;
     struct sb_monitor_sbx *sbx; /* the sandboxes (monitor_sbx.c) */
+    struct sb_kbs_broker *kbs;  /* the key broker (monitor_kbs.c), when cfg.kbs */
+    uint64_t kbs_counts[4];     /* tokens issued, resources released, refused, admin ops */
 };
 
 /* monitor_sbx.c: sandbox handlers and the loop's hooks. A handler that leaves rep->status 0
@@ -74,6 +77,12 @@ void sb_monitor_sbx_tick(sb_monitor *m);
 /* True while the warm pool wants refilling: the loop then polls without waiting. */
 bool sb_monitor_sbx_pending(sb_monitor *m);
 void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w);
+
+/* monitor_kbs.c: the key broker's handlers (the broker holds the master and token keys). */
+int sb_monitor_kbs_init(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_monitor_kbs_fini(sb_monitor *m);
+const sb_handler *sb_monitor_kbs_handler(uint16_t type);
+void sb_monitor_kbs_metrics(sb_monitor *m, sb_writer *w);
 
 int sb_monitor_send(sb_monitor *m, uint16_t type, uint32_t id, const sb_ipc_val *vals, size_t n);
 json_t *sb_monitor_sandbox_json(const sb_sandbox_rec *r);
