@@ -29,7 +29,7 @@ struct sb_front_kbs {
 static int warm_up(sb_error *err) {
     sb_privkey *k = NULL, *e = NULL;
     sb_pubkey *pub = NULL;
-    uint8_t *sig = NULL, d[48];
+    uint8_t *sig = NULL, d[64];
     size_t siglen = 0;
     json_t *jwk = NULL, *jwe = NULL;
     int r = sb_privkey_generate_ec(SB_CURVE_P384, &k, err);

@@ -327,7 +327,17 @@ static int policy_body(const uint8_t *p, size_t n, bool attestation, char **doc,
     }
     json_decref(j);
     if (r < 0) return -1;
-    *doc = (char *)raw;
+    char *d = malloc(rn + 1);
+    if (!d || memchr(raw, 0, rn)) {
+        (void)snprintf(why, whylen, "body.policy: %s", d ? "a NUL byte in the policy" : "memory");
+        free(d);
+        free(raw);
+        return -1;
+    }
+    memcpy(d, raw, rn);
+    d[rn] = 0;
+    free(raw);
+    *doc = d;
     *len = rn;
     return 0;
 }

@@ -198,19 +198,24 @@ int sb_kbs_broker_admin(sb_kbs_broker *b, enum sb_kbs_admin_op op, const char *p
 
 /* ---- the client ------------------------------------------------------------------------- */
 
-struct sb_attester;
+/* Produces evidence binding runtime_data (an sb_attester does: see src/attester). */
+typedef int (*sb_kbs_evidence_fn)(void *arg, const json_t *runtime_data, json_t **evidence,
+                                  sb_error *err);
 struct sb_kbs_client_opts {
-    const char *url;              /* "http://host:port" or "https://…" (the /kbs/v0 is added) */
-    const char *unix_socket;      /* optional: talk HTTP over this unix socket instead */
-    const char *ca_file;          /* optional: trust anchors for https */
-    struct sb_attester *attester; /* produces the evidence */
-    const char *log_json;         /* optional: the exported measurement log to present */
+    const char *url;         /* "http://host:port" or "https://…" (the /kbs/v0 is added) */
+    const char *unix_socket; /* optional: HTTP over this unix socket (url names the host) */
+    const char *ca_file;     /* optional: trust anchors for https */
+    const char *tee;         /* the attester's KBS tee name ("snp", "sealbox-software", …) */
+    sb_kbs_evidence_fn evidence;
+    void *evidence_arg;
+    const char *log_json; /* optional: the exported measurement log to present */
     size_t log_len;
     long timeout_s; /* per request (default 30) */
 };
-/* The whole handshake: auth → attest (fresh P-256 TEE key, the attester's evidence bound to the
- * nonce, the key and the log digest) → resource → JWE decrypted with the ephemeral key, which
- * is then destroyed. *value is malloc'ed (NUL one past *n). Refusals carry the KBS's detail. */
+/* The whole handshake: auth → attest (a fresh P-256 TEE key; evidence bound to the nonce, the
+ * key and the log digest) → resource → JWE decrypted with the ephemeral key, which is then
+ * destroyed. *value is malloc'ed (NUL one past *n). A refusal carries the KBS's status, error
+ * type and detail (SB_E_POLICY for 403, SB_E_NOTFOUND for 404, SB_E_SIGNATURE for 401). */
 int sb_kbs_client_get(const struct sb_kbs_client_opts *o, const char *path, uint8_t **value,
                       size_t *n, sb_error *err) SB_WUR;
 
