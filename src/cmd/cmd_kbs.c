@@ -53,10 +53,14 @@ static int offline_opts(int argc, char **argv, const char **state, const char **
     optind = 1;
     int o;
     while ((o = getopt_long(argc, argv, "h", OPTS, NULL)) != -1) {
-        if (o == 's') *state = optarg;
-        else if (o == 'l' && label) *label = optarg;
-        else if (o == 'h') return kbs_usage(stdout) - 1;
-        else return kbs_usage(stderr);
+        if (o == 's')
+            *state = optarg;
+        else if (o == 'l' && label)
+            *label = optarg;
+        else if (o == 'h')
+            return kbs_usage(stdout) - 1;
+        else
+            return kbs_usage(stderr);
     }
     return 0;
 }

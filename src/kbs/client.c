@@ -71,7 +71,10 @@ static int refused(struct http *h, const char *step, sb_error *err) {
     if (h->status >= 500 || (h->status != 401 && h->status != 403 && h->status != 404))
         code = SB_E_IO;
     (void)sb_error_set(err, code, "kbs %s refused (%ld %s): %s", step, h->status,
-                       slash ? slash + 1 : type ? type : "", detail ? detail : "(no detail)");
+                       slash  ? slash + 1
+                       : type ? type
+                              : "",
+                       detail ? detail : "(no detail)");
     json_decref(j);
     return code;
 }
@@ -107,8 +110,8 @@ static int do_handshake(struct http *h, const char *path, uint8_t **value, size_
             r = sb_error_set(err, SB_E_MALFORMED, "kbs client: the measurement log has no digest");
     }
     if (r == 0) {
-        rd = json_pack("{s:O, s:s, s:s}", "tee-pubkey", pub, "nonce", nonce,
-                       "additional-evidence", "");
+        rd = json_pack("{s:O, s:s, s:s}", "tee-pubkey", pub, "nonce", nonce, "additional-evidence",
+                       "");
         if (!rd || (log && json_object_set(rd, "sealbox-log", json_object_get(log, "digest")) < 0))
             r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
     }
@@ -118,8 +121,8 @@ static int do_handshake(struct http *h, const char *path, uint8_t **value, size_
         json_object_del(wire_rd, "additional-evidence");
         body = json_pack("{s:o, s:{s:O, s:s}}", "runtime-data", wire_rd, "tee-evidence",
                          "primary_evidence", ev, "additional_evidence", "");
-        if (!body || (log && json_object_set(json_object_get(body, "tee-evidence"),
-                                             "sealbox_log", log) < 0))
+        if (!body ||
+            (log && json_object_set(json_object_get(body, "tee-evidence"), "sealbox_log", log) < 0))
             r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
     }
     s = r == 0 ? json_dumps(body, JSON_COMPACT) : NULL;

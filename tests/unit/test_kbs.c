@@ -17,8 +17,8 @@
 TEST(auth_bodies) {
     struct sb_kbs_auth a;
     sb_error err = {0};
-    CHECK_OK(sb_kbs_parse_auth(S("{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":{}}"),
-                               &a, &err),
+    CHECK_OK(sb_kbs_parse_auth(S("{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":{}}"), &a,
+                               &err),
              &err);
     CHECK_STR(a.tee, "snp");
     CHECK_OK(sb_kbs_parse_auth(S("{\"version\":\"0.4.0+b.1\",\"tee\":\"sealbox-software\","
@@ -97,8 +97,7 @@ TEST(attest_bodies) {
         const char *extra, *why;
     } BAD[] = {
         {"{\"init-data\":{\"format\":\"toml\",\"body\":\"\"}}", "init-data"},
-        {"{\"tee-evidence\":{\"primary_evidence\":1,\"additional_evidence\":\"{}\"}}",
-         "composite"},
+        {"{\"tee-evidence\":{\"primary_evidence\":1,\"additional_evidence\":\"{}\"}}", "composite"},
         {"{\"tee-evidence\":{\"additional_evidence\":\"\"}}", "primary_evidence: missing"},
         {"{\"tee-evidence\":{\"primary_evidence\":1,\"sealbox_log\":{}}}", "come together"},
         {"{\"tee-evidence\":{\"primary_evidence\":1,\"extra\":1}}", "unknown member 'extra'"},
@@ -129,9 +128,9 @@ TEST(cookies) {
     CHECK_INT(sb_kbs_cookie_session("a=b", id, &err), SB_E_NOTFOUND);
     CHECK_INT(sb_kbs_cookie_session(NULL, id, &err), SB_E_NOTFOUND);
     CHECK_INT(sb_kbs_cookie_session("kbs-session-id=abc", id, &err), SB_E_MALFORMED);
-    CHECK_INT(sb_kbs_cookie_session("kbs-session-id=0000000aabcdef0123456789abcdef012345678Z",
-                                    id, &err),
-              SB_E_MALFORMED);
+    CHECK_INT(
+        sb_kbs_cookie_session("kbs-session-id=0000000aabcdef0123456789abcdef012345678Z", id, &err),
+        SB_E_MALFORMED);
 }
 
 TEST(sessions_expire_and_rotate) {
@@ -293,8 +292,8 @@ TEST(resource_policy) {
     };
     for (size_t i = 0; i < SB_ARRAY_LEN(BAD); i++) {
         sb_kbs_rpolicy *q = NULL;
-        CHECK_MSG(sb_kbs_rpolicy_parse(BAD[i].doc, strlen(BAD[i].doc), &q, &err) < 0,
-                  "accepted %s", BAD[i].doc);
+        CHECK_MSG(sb_kbs_rpolicy_parse(BAD[i].doc, strlen(BAD[i].doc), &q, &err) < 0, "accepted %s",
+                  BAD[i].doc);
         CHECK_CONTAINS(err.msg, BAD[i].why);
         sb_kbs_rpolicy_free(q);
     }
@@ -352,9 +351,9 @@ TEST(sealed_resources_and_rotation) {
     /* A blob moved to another path does not open there (the AAD binds the path). */
     sb_kbs_resource_rec rec;
     CHECK_OK(sb_store_kbs_resource_get(st, "r/t/a", &rec, &err), &err);
-    CHECK_OK(sb_store_kbs_resource_put(st, "r/t/b", rec.key_id, rec.blob, rec.blob_len, rec.size,
-                                       &err),
-             &err);
+    CHECK_OK(
+        sb_store_kbs_resource_put(st, "r/t/b", rec.key_id, rec.blob, rec.blob_len, rec.size, &err),
+        &err);
     sb_kbs_rec_clear(&rec);
     CHECK(sb_kbs_resource_get(st, &m, "r/t/b", &v, &n, &err) == SB_E_SIGNATURE);
     CHECK_OK(sb_kbs_resource_put(st, &m, "r/t/b", S("second"), &err), &err);
@@ -402,8 +401,8 @@ TEST(broker_token_to_jwe) {
     if (!st) return;
     sb_error err = {0};
     sb_kbs_broker *b = NULL;
-    struct sb_kbs_broker_cfg cfg = {.state_dir = dir, .store = st, .local = true,
-                                    .token_ttl_s = 60};
+    struct sb_kbs_broker_cfg cfg = {
+        .state_dir = dir, .store = st, .local = true, .token_ttl_s = 60};
     CHECK_OK(sb_kbs_broker_new(&cfg, &b, &err), &err);
     if (!b) return;
     struct sb_kbs_result res;
@@ -422,9 +421,9 @@ TEST(broker_token_to_jwe) {
     CHECK_OK(sb_kbs_broker_admin(b, SB_KBS_ADM_RPOLICY_SET, "", S(body), &res, &err), &err);
     CHECK_INT(res.status, 200);
     sb_kbs_result_clear(&res);
-    CHECK_OK(sb_kbs_broker_admin(b, SB_KBS_ADM_RPOLICY_SET, "", S("{\"policy\":\"e30\"}"), &res,
-                                 &err),
-             &err);
+    CHECK_OK(
+        sb_kbs_broker_admin(b, SB_KBS_ADM_RPOLICY_SET, "", S("{\"policy\":\"e30\"}"), &res, &err),
+        &err);
     CHECK_INT(res.status, 400);
     CHECK_CONTAINS(res.detail, "rules");
     sb_kbs_result_clear(&res);
@@ -433,8 +432,8 @@ TEST(broker_token_to_jwe) {
     json_t *pub = NULL;
     CHECK_OK(sb_privkey_generate_ec(SB_CURVE_P256, &tk, &err), &err);
     CHECK_OK(sb_jwe_tee_pubkey(tk, &pub, &err), &err);
-    json_t *rd = json_pack("{s:O, s:s, s:s}", "tee-pubkey", pub, "nonce", "bm9uY2U=",
-                           "additional-evidence", "");
+    json_t *rd = json_pack("{s:O, s:s, s:s}", "tee-pubkey", pub, "nonce",
+                           "bm9uY2U=", "additional-evidence", "");
     for (int good = 0; good < 2; good++) {
         json_t *c = claims_for(rd, "snp", good ? "AA11" : "bb22");
         CHECK_OK(sb_kbs_broker_attest(b, "snp", c, rd, NOW, &res, &err), &err);
@@ -456,18 +455,15 @@ TEST(broker_token_to_jwe) {
             free(v);
             sb_kbs_result_clear(&res);
             /* Missing resource, expired token, tampered token. */
-            CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/none", NOW + 1, &res, &err),
-                     &err);
+            CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/none", NOW + 1, &res, &err), &err);
             CHECK_INT(res.status, 404);
             sb_kbs_result_clear(&res);
-            CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/one", NOW + 61, &res, &err),
-                     &err);
+            CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/one", NOW + 61, &res, &err), &err);
             CHECK_INT(res.status, 401);
             CHECK_CONTAINS(res.detail, "expired");
             sb_kbs_result_clear(&res);
             tok[strlen(tok) - 5] ^= 1;
-            CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/one", NOW + 1, &res, &err),
-                     &err);
+            CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/one", NOW + 1, &res, &err), &err);
             CHECK_INT(res.status, 401);
             CHECK_STR(res.type, "TokenVerifierError");
         }
@@ -510,14 +506,14 @@ TEST(broker_token_to_jwe) {
     CHECK(json_object_get(json_array_get(json_object_get(res.body, "resources"), 0), "value") ==
           NULL);
     sb_kbs_result_clear(&res);
-    CHECK_OK(sb_kbs_broker_admin(b, SB_KBS_ADM_RESOURCE_DELETE, "default/key/one", NULL, 0, &res,
-                                 &err),
-             &err);
+    CHECK_OK(
+        sb_kbs_broker_admin(b, SB_KBS_ADM_RESOURCE_DELETE, "default/key/one", NULL, 0, &res, &err),
+        &err);
     CHECK_INT(res.status, 200);
     sb_kbs_result_clear(&res);
-    CHECK_OK(sb_kbs_broker_admin(b, SB_KBS_ADM_RESOURCE_DELETE, "default/key/one", NULL, 0, &res,
-                                 &err),
-             &err);
+    CHECK_OK(
+        sb_kbs_broker_admin(b, SB_KBS_ADM_RESOURCE_DELETE, "default/key/one", NULL, 0, &res, &err),
+        &err);
     CHECK_INT(res.status, 404);
     sb_kbs_result_clear(&res);
     CHECK_OK(sb_kbs_broker_admin(b, SB_KBS_ADM_APOLICY_SET, "",
