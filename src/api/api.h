@@ -197,8 +197,9 @@ typedef struct sb_monitor_cfg {
     unsigned drain_seconds; /* how long SIGTERM waits for the front to finish (default 10) */
     const char *init_path;  /* sealbox-init for the sandboxes; NULL: beside this binary */
     unsigned warm_pool;     /* sandboxes of the default shape kept ready (at most 64) */
-    unsigned kbs;           /* as sb_front_cfg.kbs; 1 makes tokens say "local" */
-    unsigned kbs_token_ttl; /* seconds (0: the default, 300) */
+    unsigned audit_checkpoint_every; /* audit records between signed checkpoints; 0: 256 */
+    unsigned kbs;                    /* as sb_front_cfg.kbs; 1 makes tokens say "local" */
+    unsigned kbs_token_ttl;          /* seconds (0: the default, 300) */
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {
