@@ -117,6 +117,22 @@ print('rehashed', n)
 EOF
 )
 check "export: rows re-hash to the chain (python)" "$py" "rehashed $N"
+# Off the host: the export, a copy of the head file and the public key are enough.
+mkdir "$T/offsite" && cp "$T/export.jsonl" "$D/audit.head" "$D/audit.pub" "$T/offsite/"
+O="$SEALBOX audit verify --from-jsonl $T/offsite/export.jsonl --head $T/offsite/audit.head --pubkey $T/offsite/audit.pub --state-dir /nonexistent"
+out=$($O); rc=$?
+check "export verifies offline: exit 0" "$rc" 0
+contains "export verifies offline" "$out" "intact: $N records"
+sed -i '2s/"tenant":"a"/"tenant":"b"/' "$T/offsite/export.jsonl"
+out=$($O); rc=$?
+check "an edited export: exit 1" "$rc" 1
+contains "an edited export: named" "$out" "TAMPERED: edited at seq 2"
+head -n $((N - 1)) "$T/export.jsonl" >"$T/offsite/export.jsonl"
+contains "a cut export: named" "$($O)" "TAMPERED: truncated at seq $N"
+echo '{"seq":1}' >"$T/offsite/export.jsonl"
+out=$($O 2>&1); rc=$?
+check "a malformed export: exit 3" "$rc" 3
+contains "a malformed export: names the line and member" "$out" "line 1: audit export: member 'ts'"
 check "export without --jsonl is a usage error" "$($AUDIT export >/dev/null 2>&1; echo $?)" 2
 
 # ---- tampering -------------------------------------------------------------------------------------
