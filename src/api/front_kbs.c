@@ -13,6 +13,7 @@
 
 #include "../crypto/crypto.h"
 #include "../kbs/kbs.h"
+#include "../sandbox/sandbox.h"
 #include "../verify/verify.h"
 #include "front_int.h"
 
@@ -160,8 +161,25 @@ static int verify_attest(struct sb_front_kbs *k, const char *tee, const struct s
                          json_t **claims, sb_error *err) {
     const char *platform = sb_kbs_tee_platform(tee);
     ENSURE(platform, err, SB_E_UNSUPPORTED, "tee %s: sealbox has no verifier for it", tee);
-    ENSURE(!a->log, err, SB_E_UNSUPPORTED,
-           "tee-evidence.sealbox_log: this KBS cannot replay measurement logs yet");
+    /* The log is replayed (never trusted), and must be the one the runtime data names. */
+    json_t *log = NULL;
+    if (a->log) {
+        char *txt = json_dumps(a->log, JSON_COMPACT);
+        struct sb_mlog_replay rp;
+        int lr = txt ? sb_mlog_replay((const uint8_t *)txt, strlen(txt), &rp, err)
+                     : sb_error_set(err, SB_E_INTERNAL, "out of memory");
+        free(txt);
+        if (lr < 0) return sb_error_prefix(err, "tee-evidence.sealbox_log");
+        char ds[104];
+        sb_mlog_digest_str(rp.digest, ds);
+        if (!a->log_digest || strcmp(ds, a->log_digest) != 0) {
+            sb_mlog_replay_clear(&rp);
+            BAIL(err, SB_E_POLICY,
+                 "tee-evidence.sealbox_log replays to %s, not to runtime-data.sealbox-log %s", ds,
+                 a->log_digest ? a->log_digest : "(none)");
+        }
+        log = TAKE_PTR(rp.summary);
+    }
     uint8_t *ev = NULL;
     size_t evn = 0;
     TRY(sb_kbs_evidence_bytes(a->primary, &ev, &evn, err));
@@ -170,8 +188,15 @@ static int verify_attest(struct sb_front_kbs *k, const char *tee, const struct s
     json_t *c = NULL;
     int r = sb_verify_with(k->vctx, &o, platform, &blob, 1, NULL, &c, err);
     free(ev);
-    if (r < 0) return sb_error_prefix(err, "verify TEE evidence failed");
+    if (r < 0) {
+        json_decref(log);
+        return sb_error_prefix(err, "verify TEE evidence failed");
+    }
     r = sb_kbs_check_binding(c, a->runtime_data, err);
+    /* the replayed log joins the claims the resource policy reads (sealbox_log) */
+    if (r == 0 && log && json_object_set_new(c, "sealbox_log", TAKE_PTR(log)) < 0)
+        r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    json_decref(log);
     if (r < 0) {
         json_decref(c);
         return r;

@@ -452,6 +452,7 @@ int sb_mlog_replay(const uint8_t *json, size_t len, struct sb_mlog_replay *out, 
                           json_is_true(taint) ? "true" : "false/not a boolean", execs);
     if (rc == 0 && (json_object_set_new(summary, "digest", json_string(ds)) < 0 ||
                     json_object_set_new(summary, "tainted", json_boolean(execs > 0)) < 0 ||
+                    json_object_set_new(summary, "execs", json_integer((json_int_t)execs)) < 0 ||
                     json_object_set_new(summary, "events", json_integer((json_int_t)n)) < 0))
         rc = sb_error_set(err, SB_E_INTERNAL, "mlog: out of memory");
     json_decref(root);

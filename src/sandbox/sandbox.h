@@ -227,7 +227,7 @@ struct sb_mlog_replay {
     size_t execs; /* events after the entrypoint */
     bool tainted; /* execs > 0 */
     /* {"digest", "image", "config", "entrypoint": {"argv", "executable", "digest"} | null,
-     *  "tainted", "events"}: the claims a verifier or KBS appraises */
+     *  "tainted", "execs", "events"}: the claims a verifier or KBS appraises */
     json_t *summary;
 };
 /* Recomputes the digest from the events: every event is checked field by field (order image,
