@@ -22,31 +22,34 @@
 #define EXIT_SB_FAIL 125
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: sealbox run [OPTIONS] -- CMD [ARGS...]\n\n"
-            "Runs CMD in a new jail sandbox (namespaces, seccomp, Landlock, cgroups) and removes\n"
-            "the sandbox afterwards. Needs root.\n\n"
-            "options:\n"
-            "  --image NAME          image ('host': the host's /usr, the default; or an imported\n"
-            "                        image's digest or name)\n"
-            "  --mount SRC:DST[:ro]  bind a host path into the sandbox (repeatable)\n"
-            "  --env K=V             set an environment variable (repeatable); the environment is\n"
-            "                        exactly these, plus PATH when not given\n"
-            "  --workdir DIR         working directory inside (default /)\n"
-            "  --memory SIZE         memory limit incl. the writable layer (default 512M)\n"
-            "  --pids N              process limit (default 512)\n"
-            "  --cpus N              CPU limit, e.g. 0.5 or 2 (default: none)\n"
-            "  --disk SIZE           size of the writable layer, a tmpfs (default 256M)\n"
-            "  --timeout DURATION    kill the sandbox after e.g. 30, 30s, 500ms, 5m\n"
-            "  --net none            loopback only (the default and only mode)\n"
-            "  --hostname NAME       uts hostname (default 'sandbox')\n"
-            "  --tty                 give CMD a pseudo-terminal\n"
-            "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
-            "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
-            "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
-            "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
-            "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
-            SB_SANDBOX_STATE_DIR);
+    fprintf(
+        f,
+        "usage: sealbox run [OPTIONS] -- CMD [ARGS...]\n\n"
+        "Runs CMD in a new jail sandbox (namespaces, seccomp, Landlock, cgroups) and removes\n"
+        "the sandbox afterwards. Needs root.\n\n"
+        "options:\n"
+        "  --image NAME          image ('host': the host's /usr, the default; or an imported\n"
+        "                        image's digest or name)\n"
+        "  --mount SRC:DST[:ro]  bind a host path into the sandbox (repeatable)\n"
+        "  --env K=V             set an environment variable (repeatable); the environment is\n"
+        "                        exactly these, plus PATH when not given\n"
+        "  --workdir DIR         working directory inside (default /)\n"
+        "  --memory SIZE         memory limit incl. the writable layer (default 512M)\n"
+        "  --pids N              process limit (default 512)\n"
+        "  --cpus N              CPU limit, e.g. 0.5 or 2 (default: none)\n"
+        "  --disk SIZE           size of the writable layer, a tmpfs (default 256M)\n"
+        "  --timeout DURATION    after e.g. 30, 30s, 500ms, 5m: SIGTERM to CMD, then after the\n"
+        "                        --kill-after grace (default 2s) SIGKILL to the sandbox\n"
+        "  --kill-after DURATION grace between a timeout's SIGTERM and SIGKILL\n"
+        "  --net none            loopback only (the default and only mode)\n"
+        "  --hostname NAME       uts hostname (default 'sandbox')\n"
+        "  --tty                 give CMD a pseudo-terminal\n"
+        "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
+        "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
+        "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
+        "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
+        "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
+        SB_SANDBOX_STATE_DIR);
 }
 
 static int fail(const char *what, const char *msg) {
@@ -190,6 +193,7 @@ int sb_cmd_run(int argc, char **argv) {
                               .stdout_fd = 1,
                               .stderr_fd = 2,
                               .timeout_ms = o.timeout_ms,
+                              .kill_grace_ms = o.kill_grace_ms,
                               .signal_fd = sfd};
     if (o.tty && isatty(0) && tcgetattr(0, &saved) == 0) {
         struct termios t = saved;

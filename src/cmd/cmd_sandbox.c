@@ -98,16 +98,18 @@ int sb_cmd_ps(int argc, char **argv) {
     return 0;
 }
 
-/* sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] ID -- CMD [ARGS...] */
+/* sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] [--kill-after D] ID -- CMD
+ * [ARGS...] */
 int sb_cmd_exec(int argc, char **argv) {
     struct sb_run_opts o;
     sb_error err = {0};
     int first = 0;
     int rc = sb_run_opts_parse(&o, argc, argv, &first, &err);
     if (rc == SB_RUN_OPTS_HELP) {
-        printf("usage: sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] ID -- CMD "
-               "[ARGS...]\n\nRuns CMD in a detached sandbox; the exit status follows `sealbox "
-               "run`.\n");
+        printf("usage: sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] "
+               "[--kill-after D] ID -- CMD [ARGS...]\n\nRuns CMD in a detached sandbox; the exit "
+               "status follows `sealbox run`. On --timeout CMD gets SIGTERM, and SIGKILL after "
+               "the --kill-after grace (default 2s); the sandbox stays.\n");
         sb_run_opts_free(&o);
         return 0;
     }
@@ -145,6 +147,7 @@ int sb_cmd_exec(int argc, char **argv) {
                               .stdout_fd = 1,
                               .stderr_fd = 2,
                               .timeout_ms = o.timeout_ms,
+                              .kill_grace_ms = o.kill_grace_ms,
                               .signal_fd = sfd};
     struct termios saved;
     bool raw = false;

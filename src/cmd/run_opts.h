@@ -14,6 +14,7 @@ struct sb_run_opts {
     size_t n_env;
     const char *workdir;
     uint64_t timeout_ms;
+    uint64_t kill_grace_ms; /* --kill-after (0: the library's default) */
     bool tty;
     bool detach;
     char *init_path;                        /* owned */
