@@ -192,8 +192,9 @@ int sb_seccomp_prepare(sb_error *err) SB_WUR;
 size_t sb_seccomp_allowlist_len(void);
 
 /* Landlock: restricts the calling process to the tree below root_fd and, where the ABI has
- * them, denies TCP bind/connect and scopes abstract sockets and signals. Returns the ABI used
- * (0: Landlock unavailable, nothing done). */
+ * them, scopes abstract sockets and signals to its domain. TCP is not restricted (the network
+ * namespace is; loopback inside must work). Returns the ABI used (0: Landlock unavailable,
+ * nothing done). */
 int sb_landlock_apply(int root_fd, sb_error *err) SB_WUR;
 int sb_landlock_abi(void);
 

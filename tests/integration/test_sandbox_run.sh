@@ -75,6 +75,20 @@ first=$(echo "$out" | head -1); maxpid=$(echo "$out" | tail -1)
   bad "pid namespace: $out"
 out=$("$sb" run -- sh -c 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "' 2>&1)
 [ "$out" = lo ] && pass "network namespace: only lo" || bad "network: '$out'"
+# --net none: TCP on the sandbox's own loopback works (a server and its client in one sandbox),
+# but nothing outside is reachable: the namespace has only lo, so there is no route
+out=$("$sb" run -- perl -MIO::Socket::INET -e '
+  my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 1) or die "listen: $!";
+  my $p = $s->sockport;
+  if (!fork) { my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $p) or die "connect: $!";
+    print $c "ping\n"; print scalar <$c>; exit 0 }
+  my $a = $s->accept or die "accept: $!"; my $l = <$a>; print $a uc $l; close $a; wait;' 2>&1)
+[ "$out" = PING ] && pass "loopback TCP inside: bind, listen, accept, connect" || bad "loopback TCP: '$out'"
+out=$("$sb" run -- perl -MIO::Socket::INET -e '
+  for my $a ("1.1.1.1:443", "192.0.2.1:80", "169.254.169.254:80") {
+    my $c = IO::Socket::INET->new(PeerAddr => $a, Timeout => 5); print $c ? "connected\n" : "$!\n" }' 2>&1)
+[ "$out" = "$(printf 'Network is unreachable\n%.0s' 1 2 3)" ] && pass "no route out of the sandbox (ENETUNREACH)" ||
+  bad "route out: '$out'"
 out=$("$sb" run -- sh -c 'cat /sys/class/net 2>&1; ls /work /root/.bashrc /etc/shadow 2>&1 | wc -l')
 echo "$out" | grep -q "No such file" && pass "no host /sys or files" || bad "host files: $out"
 out=$("$sb" run -- sh -c 'stat -c %U:%G /usr/bin/env; id -u; touch /etc/new && echo wrote')
