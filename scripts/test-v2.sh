@@ -71,7 +71,7 @@ qrc=$?
 set -e
 secs=$(($(date +%s) - start))
 grep -a '^v2:' "$work/console.log" | tr -d '\r' || true
-result=$(grep -a '^SEALBOX-V2-RESULT' "$work/console.log" | tr -d '\r' | tail -1)
+result=$(grep -a '^SEALBOX-V2-RESULT' "$work/console.log" | tr -d '\r' | tail -1 || true)
 if [ -z "$result" ]; then
   echo "test-v2: no result line from the guest (qemu exit $qrc after ${secs}s); console tail:"
   tail -n 30 "$work/console.log" | tr -d '\r' | sed 's/^/    /'
