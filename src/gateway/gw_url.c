@@ -277,7 +277,7 @@ static int host_parse(const char *h, size_t n, char *out, size_t out_len,
             BAIL(err, SB_E_POLICY, "forbidden character 0x%02x in host", (unsigned)c);
     }
     if (ends_in_number(dom, dl)) {
-        uint32_t v;
+        uint32_t v = 0;
         TRY(ipv4_parse(dom, dl, &v, err));
         snprintf(out, out_len, "%u.%u.%u.%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
         *kind = SB_GW_HOST_IPV4;
