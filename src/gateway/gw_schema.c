@@ -14,8 +14,8 @@
  * and PCRE2 bounds a match (match, depth and heap limits), so a catastrophic pattern such as
  * (a+)+$ fails closed instead of hanging the gateway. No JIT: the front runs under seccomp
  * that refuses writable-executable memory. */
-#define RE_MATCH_LIMIT 100000u
-#define RE_DEPTH_LIMIT 2000u
+#define RE_MATCH_LIMIT 10000u
+#define RE_DEPTH_LIMIT 1000u
 #define RE_HEAP_LIMIT_KIB 1024u
 #define RE_PARENS_NEST 64u
 #define MAX_LIST_STRINGS 256 /* path prefixes, hosts, schemes, required names */

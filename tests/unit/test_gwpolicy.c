@@ -217,6 +217,26 @@ TEST(catastrophic_pattern_fails_closed) {
     CHECK_INT(sb_gw_policy_check_call(p, "a", "s", "t", args, 0, why, sizeof(why)), SB_GW_ALLOW);
     json_decref(args);
     sb_gw_policy_free(p);
+
+    /* the limits leave room for ordinary patterns over long inputs */
+    p = load("{\"a\":{\"servers\":{\"allow\":[\"s\"]},\"tools\":{\"allow\":[\"s.t\"],"
+             "\"s.t\":{\"arguments\":{\"properties\":{\"w\":{\"pattern\":\"^[a-z]+$\"},"
+             "\"p\":{\"pattern\":\"^(?:[a-z0-9_.-]+/)*[a-z0-9_.-]+$\"},"
+             "\"e\":{\"pattern\":\"^[a-z0-9._%+-]+@[a-z0-9.-]+\\\\.[a-z]{2,}$\"}}}}}}}");
+    char *word = malloc(4097), *path = malloc(4097);
+    memset(word, 'q', 4096);
+    word[4096] = '\0';
+    for (size_t i = 0; i < 4096; i++)
+        path[i] = (i % 8 == 7) ? '/' : 'd';
+    path[4095] = 'x';
+    path[4096] = '\0';
+    args = json_pack("{ssssss}", "w", word, "p", path, "e", "first.last+tag@mail.sub.example.com");
+    CHECK_INT(sb_gw_policy_check_call(p, "a", "s", "t", args, 0, why, sizeof(why)), SB_GW_ALLOW);
+    CHECK_MSG(why[0] == '\0', "%s", why);
+    json_decref(args);
+    free(word);
+    free(path);
+    sb_gw_policy_free(p);
 }
 
 TEST(rate_limits_hold_with_injected_time) {
