@@ -324,8 +324,12 @@ static int start_log(sb_monitor *m, struct sbx *s, const struct sb_sandbox_confi
     TRY(r);
     int rc = sb_mlog_new(sb_sandbox_image_digest(s->h), c, &s->mlog, e);
     json_decref(c);
+    /* both events in one transaction: one commit on the create path, not two */
+    if (rc == 0) rc = sb_store_begin(m->store, e);
     for (size_t i = 0; rc == 0 && i < sb_mlog_count(s->mlog); i++)
         rc = store_event(m, s, i, e);
+    if (rc == 0) rc = sb_store_commit(m->store, e);
+    if (rc < 0) sb_store_rollback(m->store);
     return rc;
 }
 
