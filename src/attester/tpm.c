@@ -11,7 +11,6 @@
 #include "crypto/crypto.h"
 #include "evidence/evidence.h"
 #include "internal.h"
-#include "policy/policy.h"
 #include "tpm_int.h"
 
 #define SB_TPM_QUOTE_RETRIES 4 /* PCRs that moved between the read and the quote: try again */
@@ -420,40 +419,26 @@ int sb_tpm_quote(sb_tpm *t, const uint8_t *qualifying, size_t n, json_t **eviden
 
 /* ---- the attester ---------------------------------------------------------------------- */
 
-struct tpm_attester {
-    struct sb_attester base;
-    sb_tpm *tpm;
-};
-
-static int tpm_evidence(sb_attester *a, const json_t *runtime_data, json_t **evidence,
-                        sb_error *err) {
-    struct tpm_attester *ta = (struct tpm_attester *)a;
-    uint8_t d[48];
-    TRY(sb_policy_binding_digest(runtime_data, d, err));
-    return sb_tpm_quote(ta->tpm, d, sb_tpm_binding_len(ta->tpm), evidence, err);
+static int tpm_evidence(sb_attester *a, const uint8_t report_data[SB_REPORT_DATA_LEN],
+                        const json_t *runtime_data, json_t **evidence, sb_error *err) {
+    (void)runtime_data;
+    sb_tpm *t = a->state;
+    /* report_data is the 48-byte binding digest zero-padded: the quote carries its first
+     * sb_tpm_binding_len bytes (all 48 unless the TPM is SHA-256-only). */
+    return sb_tpm_quote(t, report_data, sb_tpm_binding_len(t), evidence, err);
 }
 
-static void tpm_free(sb_attester *a) {
-    struct tpm_attester *ta = (struct tpm_attester *)a;
-    sb_tpm_close(ta->tpm);
-    free(ta);
-}
+static void tpm_free(sb_attester *a) { sb_tpm_close(a->state); }
 
 static const struct sb_attester_ops tpm_ops = {
-    .tee = "tpm",
     .evidence = tpm_evidence,
     .free = tpm_free,
 };
 
 int sb_attester_open_tpm(const struct sb_tpm_config *cfg, sb_attester **out, sb_error *err) {
-    struct tpm_attester *ta = calloc(1, sizeof(*ta));
-    if (!ta) BAIL(err, SB_E_INTERNAL, "out of memory");
-    ta->base.ops = &tpm_ops;
-    int rc = sb_tpm_open(cfg, &ta->tpm, err);
-    if (rc < 0) {
-        free(ta);
-        return rc;
-    }
-    *out = &ta->base;
-    return 0;
+    sb_tpm *t = NULL;
+    TRY(sb_tpm_open(cfg, &t, err));
+    int rc = sb_attester_make(&tpm_ops, "tpm", t, out, err);
+    if (rc < 0) sb_tpm_close(t);
+    return rc;
 }
