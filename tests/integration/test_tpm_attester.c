@@ -575,3 +575,68 @@ TEST(pcr_spec) {
     CHECK_INT(sb_tpm_pcr_spec_parse("sha256:24", &bank, &m, &err), SB_E_USAGE);
     CHECK_INT(sb_tpm_pcr_spec_parse("sha256:1,", &bank, &m, &err), SB_E_USAGE);
 }
+
+/* ---- fuzz seeds: SB_GEN_CORPUS=tests/fuzz/corpus writes this TPM's real structures ---- */
+
+static void seed(const char *corpus, const char *parser, const char *name, const void *p,
+                 size_t n) {
+    char dir[700], path[800];
+    (void)snprintf(dir, sizeof(dir), "%s/%s", corpus, parser);
+    (void)mkdir(dir, 0755);
+    (void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+    sb_error err = {0};
+    CHECK_OK(sb_write_file_atomic(path, p, n, 0644, &err), &err);
+}
+
+static void seed_b64(const char *corpus, const char *parser, const char *name, const json_t *o,
+                     const char *key) {
+    const json_t *v = json_object_get(o, key);
+    uint8_t *b = NULL;
+    size_t n = 0;
+    sb_error err = {0};
+    CHECK_OK(sb_base64_decode(json_string_value(v), json_string_length(v), false, &b, &n, &err),
+             &err);
+    if (b) seed(corpus, parser, name, b, n);
+    free(b);
+}
+
+TEST(generate_fuzz_seeds) {
+    const char *corpus = getenv("SB_GEN_CORPUS");
+    if (!corpus) return; /* only when asked */
+    if (!have_tpm()) return;
+    sb_tpm *t = open_tpm();
+    if (!t) return;
+    sb_error err = {0};
+    uint8_t key[32] = {0x42}, *blob = NULL;
+    size_t n = 0;
+    CHECK_OK(sb_tpm_seal(t, key, BANK, 1u << 23, &blob, &n, &err), &err);
+    if (blob) {
+        seed(corpus, "tpm_sealed", "sealed-sha256-pcr23.bin", blob, n);
+        seed(corpus, "tpm_sealed", "truncated.bin", blob, n / 2);
+        blob[4] = 2; /* version */
+        seed(corpus, "tpm_sealed", "version2.bin", blob, n);
+    }
+    free(blob);
+    struct sb_tpm_ek_trust tr = load_trust(tpmd.ca_bundle);
+    json_t *req = NULL;
+    struct sb_tpm_enrollment e = {0};
+    CHECK_OK(sb_tpm_enroll_request(t, &req, &err), &err);
+    if (req) {
+        seed_b64(corpus, "tpm_credential", "ak-public.bin", req, "ak");
+        seed_b64(corpus, "tpm_credential", "ek-public.bin", req, "ek-public");
+        CHECK_OK(sb_tpm_enroll_begin(&tr, req, &e, &err), &err);
+        if (e.challenge)
+            seed_b64(corpus, "tpm_credential", "id-object.bin", e.challenge, "credential");
+    }
+    sb_tpm_enrollment_clear(&e);
+    json_decref(req);
+    sb_tpm_ek_trust_clear(&tr);
+    uint8_t qd[48] = {7};
+    json_t *ev = NULL;
+    CHECK_OK(sb_tpm_quote(t, qd, sizeof(qd), &ev, &err), &err);
+    char *text = ev ? json_dumps(ev, JSON_INDENT(1)) : NULL;
+    if (text) seed(corpus, "tpm_container", "sealbox-tpm.json", text, strlen(text));
+    free(text);
+    json_decref(ev);
+    sb_tpm_close(t);
+}
