@@ -33,6 +33,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
     {"tpm", "TPM 2.0 attester: enroll this TPM's AK, print a bound quote (enroll, quote, ak)",
      sb_cmd_tpm},
+    {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
+     sb_cmd_audit},
 };
 
 static int cmd_help(int argc, char **argv) {
