@@ -157,6 +157,22 @@ void sb_tpm_flush(sb_tpm *t, ESYS_TR *h) {
     *h = ESYS_TR_NONE;
 }
 
+int sb_tpm_create_primary(sb_tpm *t, ESYS_TR hierarchy, const TPM2B_PUBLIC *tmpl, ESYS_TR *out,
+                          TPM2B_PUBLIC **pub, const char *what, sb_error *err) {
+    TPM2B_SENSITIVE_CREATE sens = {0};
+    TPM2B_DATA outside = {0};
+    TPML_PCR_SELECTION creation_pcr = {0};
+    TSS2_RC rc =
+        Esys_CreatePrimary(t->esys, hierarchy, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+                           tmpl, &outside, &creation_pcr, out, pub, NULL, NULL, NULL);
+    if (rc != TSS2_RC_SUCCESS) {
+        char w[64];
+        (void)snprintf(w, sizeof(w), "CreatePrimary(%s)", what);
+        return sb_tpm_rc(err, rc, w);
+    }
+    return 0;
+}
+
 /* The AK: a restricted ECDSA-P256/SHA-256 signing key, fixedTPM, generated in the TPM, whose
  * admin role needs its (empty) authValue — so a public key loaded with TPM2_LoadExternal can
  * never stand in for it in ActivateCredential. As a primary of the endorsement hierarchy it
@@ -183,14 +199,7 @@ int sb_tpm_ak_load(sb_tpm *t, ESYS_TR *ak, TPM2B_PUBLIC **pub, sb_error *err) {
     static const char label[] = "sealbox attestation key v1";
     tmpl.publicArea.unique.ecc.x.size = (UINT16)(sizeof(label) - 1);
     memcpy(tmpl.publicArea.unique.ecc.x.buffer, label, sizeof(label) - 1);
-    TPM2B_SENSITIVE_CREATE sens = {0};
-    TPM2B_DATA outside = {0};
-    TPML_PCR_SELECTION creation_pcr = {0};
-    TSS2_RC rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                    ESYS_TR_NONE, &sens, &tmpl, &outside, &creation_pcr, ak, pub,
-                                    NULL, NULL, NULL);
-    if (rc != TSS2_RC_SUCCESS) return sb_tpm_rc(err, rc, "CreatePrimary(AK)");
-    return 0;
+    return sb_tpm_create_primary(t, ESYS_TR_RH_ENDORSEMENT, &tmpl, ak, pub, "AK", err);
 }
 
 int sb_tpm_ak_public(sb_tpm *t, uint8_t **pub, size_t *pub_len, uint8_t name[66], size_t *name_len,

@@ -59,13 +59,7 @@ static int ek_load(sb_tpm *t, ESYS_TR *ek, bool *persistent, TPM2B_PUBLIC **pub,
     tmpl.publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
     tmpl.publicArea.authPolicy.size = sizeof(ek_policy_a);
     memcpy(tmpl.publicArea.authPolicy.buffer, ek_policy_a, sizeof(ek_policy_a));
-    TPM2B_SENSITIVE_CREATE sens = {0};
-    TPM2B_DATA outside = {0};
-    TPML_PCR_SELECTION creation_pcr = {0};
-    rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                            ESYS_TR_NONE, &sens, &tmpl, &outside, &creation_pcr, ek, pub, NULL,
-                            NULL, NULL);
-    if (rc != TSS2_RC_SUCCESS) return sb_tpm_rc(err, rc, "CreatePrimary(EK)");
+    TRY(sb_tpm_create_primary(t, ESYS_TR_RH_ENDORSEMENT, &tmpl, ek, pub, "EK", err));
     *persistent = false;
     return 0;
 }

@@ -71,14 +71,7 @@ static int srk_load(sb_tpm *t, ESYS_TR *srk, sb_error *err) {
             },
     };
     tmpl.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
-    TPM2B_SENSITIVE_CREATE sens = {0};
-    TPM2B_DATA outside = {0};
-    TPML_PCR_SELECTION creation_pcr = {0};
-    TSS2_RC rc =
-        Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                           &sens, &tmpl, &outside, &creation_pcr, srk, NULL, NULL, NULL, NULL);
-    if (rc != TSS2_RC_SUCCESS) return sb_tpm_rc(err, rc, "CreatePrimary(storage key)");
-    return 0;
+    return sb_tpm_create_primary(t, ESYS_TR_RH_OWNER, &tmpl, srk, NULL, "storage key", err);
 }
 
 static TPML_PCR_SELECTION pcr_sel(uint16_t bank, uint32_t pcrs) {

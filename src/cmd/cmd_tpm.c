@@ -112,7 +112,8 @@ static int tpm_quote(sb_tpm *t, const char *rd_path, const char *nonce_hex) {
         size_t bn = 0;
         if (sb_hex_decode(nonce_hex, strlen(nonce_hex), &b, &bn, &err) < 0 || bn > sizeof(qd)) {
             free(b);
-            fprintf(stderr, "sealbox tpm: --nonce: expected at most 64 bytes of hex\n");
+            fprintf(stderr, "sealbox tpm: --nonce: expected at most 64 bytes of hex%s%s\n",
+                    err.msg[0] ? ": " : "", err.msg);
             return SB_EXIT_USAGE;
         }
         memcpy(qd, b, bn);
