@@ -1,0 +1,229 @@
+/* cmd_gateway: `sealbox gateway stdio|pin|pins|approve` — the MCP gateway as a standalone stdio
+ * server that owns its servers' sandboxes, and the pinning workflow over the state directory. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+
+#include "api/api.h"
+#include "cmd.h"
+#include "gateway/gateway.h"
+#include "store/store.h"
+
+static int gw_usage(FILE *o) {
+    fprintf(o,
+            "usage: sealbox gateway COMMAND [OPTIONS]\n\n"
+            "  stdio --config FILE --agent NAME   serve one MCP agent on stdin/stdout; every\n"
+            "                                     server of FILE runs in its own sandbox\n"
+            "  pin --config FILE [--server NAME]  start the servers and approve every definition\n"
+            "                                     (tools, prompts, templates, instructions) they\n"
+            "                                     present now\n"
+            "  pins [--pending]                   list pinned definitions\n"
+            "  approve ID                         approve one pending definition\n\n"
+            "options: --state-dir DIR (default $SEALBOX_STATE_DIR, else /var/lib/sealbox as\n"
+            "root), --log-level debug|info|warn|error (stderr; default warn).\n"
+            "Configuration and workflow: docs/gateway.md. Exit status: 0 done, 1 failed,\n"
+            "2 usage.\n");
+    return o == stdout ? 0 : SB_EXIT_USAGE;
+}
+
+struct gw_cli {
+    const char *config, *agent, *server, *state;
+    bool pending;
+    enum sb_log_level level;
+    char statebuf[4096];
+    char *init_path;
+    sb_log log;
+    sb_store *store;
+    sb_error err;
+};
+
+static int fail(struct gw_cli *c) {
+    fprintf(stderr, "sealbox gateway: %s\n", c->err.msg);
+    return 1;
+}
+
+static void log_cb(void *ctx, enum sb_log_level lvl, const char *msg) {
+    struct gw_cli *c = ctx;
+    sb_logf(&c->log, lvl, "%s", msg);
+}
+
+static int open_store(struct gw_cli *c) {
+    if (!c->state) {
+        const char *env = getenv("SEALBOX_STATE_DIR");
+        if (env && *env)
+            c->state = env;
+        else if (sb_default_state_dir(c->statebuf, sizeof(c->statebuf), &c->err) < 0)
+            return -1;
+        else
+            c->state = c->statebuf;
+    }
+    if (sb_state_dir_prepare(c->state, &c->err) < 0) return -1;
+    char path[4200];
+    (void)snprintf(path, sizeof(path), "%s/%s", c->state, SB_DB_FILE);
+    return sb_store_open(path, &c->store, &c->err);
+}
+
+static char *sibling_init(void) {
+    const char *env = getenv("SEALBOX_INIT");
+    if (env && *env) return strdup(env);
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) return NULL;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    size_t len = strlen(self) + sizeof("/sealbox-init");
+    char *p = malloc(len);
+    if (p) snprintf(p, len, "%s/sealbox-init", self);
+    return p;
+}
+
+/* Loads the configuration and builds an engine over the store. */
+static int make_engine(struct gw_cli *c, sb_gw_config **cfg, sb_gw **gw) {
+    if (!c->config) {
+        sb_error_set(&c->err, SB_E_USAGE, "--config FILE is required");
+        return -1;
+    }
+    if (sb_gw_config_load(c->config, cfg, &c->err) < 0) return -1;
+    if (open_store(c) < 0) return -1;
+    c->init_path = sibling_init();
+    struct sb_gw_opts o = {.config = *cfg,
+                           .agent = c->agent,
+                           .store = c->store,
+                           .state_dir = c->state,
+                           .init_path = c->init_path,
+                           .cgroup_root = getenv("SEALBOX_CGROUP_ROOT"),
+                           .cgroup_parent = getenv("SEALBOX_CGROUP_PARENT"),
+                           .log = log_cb,
+                           .log_ctx = c,
+                           .stderr_fd = 2};
+    if (sb_gw_new(&o, gw, &c->err) < 0) return -1;
+    return sb_gw_start(*gw, &c->err);
+}
+
+static int cmd_stdio(struct gw_cli *c) {
+    if (!c->agent) {
+        sb_error_set(&c->err, SB_E_USAGE, "--agent NAME is required");
+        return fail(c);
+    }
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+    int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+    sb_gw_config *cfg = NULL;
+    sb_gw *gw = NULL;
+    int rc = make_engine(c, &cfg, &gw);
+    if (rc == 0) rc = sb_gw_serve_stdio(gw, 0, 1, sfd, &c->err);
+    if (gw) {
+        struct sb_gw_stats st;
+        sb_gw_get_stats(gw, &st);
+        sb_logf(&c->log, SB_LOG_INFO,
+                "session end: %llu agent messages (%llu refused), %llu tool calls, %llu server "
+                "messages (%llu malformed, %llu oversized), %llu timeouts, %llu notifications "
+                "dropped",
+                (unsigned long long)st.agent_msgs, (unsigned long long)st.agent_rejected,
+                (unsigned long long)st.calls, (unsigned long long)st.server_msgs,
+                (unsigned long long)st.server_malformed, (unsigned long long)st.server_oversize,
+                (unsigned long long)st.timeouts, (unsigned long long)st.notifications_dropped);
+    }
+    sb_gw_free(gw);
+    sb_gw_config_free(cfg);
+    if (sfd >= 0) close(sfd);
+    return rc < 0 ? fail(c) : 0;
+}
+
+static int cmd_pin(struct gw_cli *c) {
+    sb_gw_config *cfg = NULL;
+    sb_gw *gw = NULL;
+    size_t n = 0;
+    int rc = make_engine(c, &cfg, &gw);
+    if (rc == 0) rc = sb_gw_wait_ready(gw, 60000, &c->err);
+    if (rc == 0) rc = sb_gw_pin_current(gw, c->server, &n, &c->err);
+    sb_gw_free(gw);
+    sb_gw_config_free(cfg);
+    if (rc < 0) return fail(c);
+    printf("approved %zu new definition%s\n", n, n == 1 ? "" : "s");
+    return 0;
+}
+
+static int cmd_pins(struct gw_cli *c) {
+    if (open_store(c) < 0) return fail(c);
+    sb_pin_rec *v = NULL;
+    size_t n = 0;
+    if (sb_store_pin_list(c->store, c->pending, &v, &n, &c->err) < 0) return fail(c);
+    printf("%-6s %-9s %-16s %-18s %-28s %s\n", "ID", "STATE", "SERVER", "KIND", "NAME", "DIGEST");
+    for (size_t i = 0; i < n; i++)
+        printf("%-6lld %-9s %-16s %-18s %-28s %.23s\n", (long long)v[i].id,
+               v[i].approved ? "approved" : "pending", v[i].server, v[i].kind,
+               v[i].name[0] ? v[i].name : "-", v[i].digest);
+    free(v);
+    return 0;
+}
+
+static int cmd_approve(struct gw_cli *c, const char *id) {
+    int64_t v = 0;
+    if (!id || sb_parse_i64(id, 1, INT64_MAX, &v, &c->err, "ID") < 0) {
+        fprintf(stderr, "sealbox gateway approve: ID is the number 'sealbox gateway pins' shows\n");
+        return SB_EXIT_USAGE;
+    }
+    if (open_store(c) < 0) return fail(c);
+    sb_pin_rec r;
+    if (sb_store_pin_approve(c->store, v, &r, &c->err) < 0) return fail(c);
+    printf("approved %s %s%s%s of server %s (%s)\n", r.kind, r.name[0] ? "'" : "", r.name,
+           r.name[0] ? "'" : "", r.server, r.digest);
+    return 0;
+}
+
+int sb_cmd_gateway(int argc, char **argv) {
+    struct gw_cli c = {.level = SB_LOG_WARN};
+    const char *rest[4];
+    int nrest = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (strcmp(a, "--config") == 0 && has)
+            c.config = argv[++i];
+        else if (strcmp(a, "--agent") == 0 && has)
+            c.agent = argv[++i];
+        else if (strcmp(a, "--server") == 0 && has)
+            c.server = argv[++i];
+        else if (strcmp(a, "--state-dir") == 0 && has)
+            c.state = argv[++i];
+        else if (strcmp(a, "--log-level") == 0 && has) {
+            if (sb_log_level_parse(argv[++i], &c.level) < 0) return gw_usage(stderr);
+        } else if (strcmp(a, "--pending") == 0)
+            c.pending = true;
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return gw_usage(stdout);
+        else if (a[0] == '-') {
+            fprintf(stderr, "sealbox gateway: unknown option %s\n", a);
+            return gw_usage(stderr);
+        } else if (nrest < (int)SB_ARRAY_LEN(rest))
+            rest[nrest++] = a;
+        else
+            return gw_usage(stderr);
+    }
+    if (nrest < 1) return gw_usage(stderr);
+    sb_log_init(&c.log, 2, c.level, false, "gateway");
+    int rc;
+    if (strcmp(rest[0], "stdio") == 0 && nrest == 1)
+        rc = cmd_stdio(&c);
+    else if (strcmp(rest[0], "pin") == 0 && nrest == 1)
+        rc = cmd_pin(&c);
+    else if (strcmp(rest[0], "pins") == 0 && nrest == 1)
+        rc = cmd_pins(&c);
+    else if (strcmp(rest[0], "approve") == 0 && nrest == 2)
+        rc = cmd_approve(&c, rest[1]);
+    else
+        rc = gw_usage(stderr);
+    sb_store_close(c.store);
+    free(c.init_path);
+    return rc;
+}
