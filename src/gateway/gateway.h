@@ -80,6 +80,9 @@ int sb_rpc_framer_push(sb_rpc_framer *f, const uint8_t *p, size_t n, sb_rpc_line
 /* After an OVERSIZE report: the integer id found at the head ({"jsonrpc":"2.0","id":N) or at
  * the tail (,"id":N}) of the discarded line; false when neither holds one. */
 bool sb_rpc_framer_oversize_id(const sb_rpc_framer *f, int64_t *id);
+/* The integer id of a message that does not parse, read from its first member(s) the way
+ * {"jsonrpc":"2.0","id":N,... starts; false when the head holds none. */
+bool sb_rpc_scan_id(const uint8_t *p, size_t n, int64_t *id);
 
 enum sb_rpc_kind {
     SB_RPC_REQUEST,      /* method + id */

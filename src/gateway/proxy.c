@@ -64,7 +64,7 @@ struct server {
     bool refreshing[LK_MAX];
     uint64_t tok_ns;
     double tokens;
-    uint64_t dropped_logged_ns;
+    uint64_t dropped_logged_ns, log_ns;
 };
 
 struct waiter {
@@ -227,6 +227,14 @@ static int server_request(sb_gw *gw, struct server *s, enum pk kind, enum lk lk,
     json_decref(id);
     if (rc < 0) pend_remove(s, s->n_pend - 1);
     return rc;
+}
+
+/* At most one warning per second per server (a hostile server must not flood our log). */
+static bool log_allowed(struct server *s) {
+    uint64_t now = sb_mono_ns();
+    if (now - s->log_ns < 1000000000ull && s->log_ns) return false;
+    s->log_ns = now;
+    return true;
 }
 
 static bool notify_allowed(sb_gw *gw, struct server *s) {
@@ -1117,9 +1125,15 @@ static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p,
     sb_error err = {0};
     if (sb_rpc_parse(p, n, &m, &code, &rid, &err) < 0) {
         gw->st.server_malformed++;
-        glog(gw, SB_LOG_WARN, "server %s: malformed message dropped: %s", srv_name(s), err.msg);
+        if (log_allowed(s))
+            glog(gw, SB_LOG_WARN, "server %s: malformed message dropped: %s", srv_name(s), err.msg);
         size_t idx = 0;
-        struct pend *pd = json_is_integer(rid) ? find_pend(s, json_integer_value(rid), &idx) : NULL;
+        int64_t sid = 0;
+        struct pend *pd = NULL;
+        if (json_is_integer(rid))
+            pd = find_pend(s, json_integer_value(rid), &idx);
+        else if (code == SB_RPC_PARSE_ERROR && sb_rpc_scan_id(p, n < 256 ? n : 256, &sid))
+            pd = find_pend(s, sid, &idx);
         if (pd && pd->kind == PK_FORWARD) {
             agent_error(gw, pd->agent_id, SB_RPC_INTERNAL,
                         "server %s sent a malformed response: %s", srv_name(s), err.msg);

@@ -108,15 +108,21 @@ static bool scan_int(const uint8_t *s, size_t n, int64_t *out) {
     return true;
 }
 
+bool sb_rpc_scan_id(const uint8_t *p, size_t n, int64_t *id) {
+    static const char key[] = "\"id\":";
+    size_t kl = sizeof(key) - 1;
+    /* the first "id": key that precedes any nested object */
+    for (size_t i = 0; i + kl < n; i++) {
+        if (p[i] == '{' && i > 0) break;
+        if (memcmp(p + i, key, kl) == 0) return scan_int(p + i + kl, n - i - kl, id);
+    }
+    return false;
+}
+
 bool sb_rpc_framer_oversize_id(const sb_rpc_framer *f, int64_t *id) {
     static const char key[] = "\"id\":";
     size_t kl = sizeof(key) - 1;
-    /* head: the first "id": key within the kept bytes that precedes any nested object */
-    for (size_t i = 0; i + kl < f->head_len; i++) {
-        if (f->head[i] == '{' && i > 0) break;
-        if (memcmp(f->head + i, key, kl) == 0)
-            return scan_int(f->head + i + kl, f->head_len - i - kl, id);
-    }
+    if (sb_rpc_scan_id(f->head, f->head_len, id)) return true;
     /* tail: ,"id":N} at the very end of the line */
     size_t tl = f->tail_pos < sizeof(f->tail) ? f->tail_pos : sizeof(f->tail);
     uint8_t t[sizeof(f->tail)];
