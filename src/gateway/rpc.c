@@ -125,7 +125,7 @@ bool sb_rpc_framer_oversize_id(const sb_rpc_framer *f, int64_t *id) {
     if (sb_rpc_scan_id(f->head, f->head_len, id)) return true;
     /* tail: ,"id":N} at the very end of the line */
     size_t tl = f->tail_pos < sizeof(f->tail) ? f->tail_pos : sizeof(f->tail);
-    uint8_t t[sizeof(f->tail)];
+    uint8_t t[sizeof(f->tail)] = {0};
     for (size_t i = 0; i < tl; i++)
         t[i] = f->tail[(f->tail_pos - tl + i) % sizeof(f->tail)];
     size_t end = tl;
