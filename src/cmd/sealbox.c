@@ -33,6 +33,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
     {"gateway", "MCP gateway: serve an agent over stdio with servers in sandboxes; pin, approve",
      sb_cmd_gateway},
+    {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
+     sb_cmd_audit},
 };
 
 static int cmd_help(int argc, char **argv) {
