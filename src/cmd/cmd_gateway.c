@@ -31,6 +31,8 @@ static int gw_usage(FILE *o) {
 
 struct gw_cli {
     const char *config, *agent, *server, *state;
+    sb_audit_key *audit_key;
+    sb_audit_queue *audit;
     bool pending;
     enum sb_log_level level;
     char statebuf[4096];
@@ -43,6 +45,25 @@ struct gw_cli {
 static int fail(struct gw_cli *c) {
     fprintf(stderr, "sealbox gateway: %s\n", c->err.msg);
     return 1;
+}
+
+static void audit_cb(void *ctx, json_t *record) {
+    struct gw_cli *c = ctx;
+    int rc = sb_audit_queue_push(c->audit, record);
+    if (rc < 0) sb_logf(&c->log, SB_LOG_ERROR, "audit: a record was dropped (%s)", sb_strerror(rc));
+}
+
+/* The audit log in the state directory, signed with its checkpoint key. Standalone, this
+ * process holds the key; under sealboxd the monitor does. */
+static int open_audit(struct gw_cli *c) {
+    sb_audit_signer signer;
+    char db[4200], head[4200];
+    if (sb_audit_key_load(c->state, &c->audit_key, &c->err) < 0) return -1;
+    sb_audit_key_signer(c->audit_key, &signer);
+    (void)snprintf(db, sizeof(db), "%s/%s", c->state, SB_DB_FILE);
+    (void)snprintf(head, sizeof(head), "%s/%s", c->state, SB_AUDIT_HEAD_FILE);
+    sb_audit_cfg cfg = {.signer = &signer, .head_file = head};
+    return sb_audit_queue_start(db, &cfg, &c->audit, &c->err);
 }
 
 static void log_cb(void *ctx, enum sb_log_level lvl, const char *msg) {
@@ -82,14 +103,15 @@ static char *sibling_init(void) {
     return p;
 }
 
-/* Loads the configuration and builds an engine over the store. */
-static int make_engine(struct gw_cli *c, sb_gw_config **cfg, sb_gw **gw) {
+/* Loads the configuration and builds an engine over the store (with audit for a session). */
+static int make_engine(struct gw_cli *c, sb_gw_config **cfg, sb_gw **gw, bool audit) {
     if (!c->config) {
         sb_error_set(&c->err, SB_E_USAGE, "--config FILE is required");
         return -1;
     }
     if (sb_gw_config_load(c->config, cfg, &c->err) < 0) return -1;
     if (open_store(c) < 0) return -1;
+    if (audit && open_audit(c) < 0) return -1;
     c->init_path = sibling_init();
     struct sb_gw_opts o = {.config = *cfg,
                            .agent = c->agent,
@@ -100,7 +122,9 @@ static int make_engine(struct gw_cli *c, sb_gw_config **cfg, sb_gw **gw) {
                            .cgroup_parent = getenv("SEALBOX_CGROUP_PARENT"),
                            .log = log_cb,
                            .log_ctx = c,
-                           .stderr_fd = 2};
+                           .stderr_fd = 2,
+                           .audit = c->audit ? audit_cb : NULL,
+                           .audit_ctx = c};
     if (sb_gw_new(&o, gw, &c->err) < 0) return -1;
     return sb_gw_start(*gw, &c->err);
 }
@@ -119,7 +143,7 @@ static int cmd_stdio(struct gw_cli *c) {
     int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
     sb_gw_config *cfg = NULL;
     sb_gw *gw = NULL;
-    int rc = make_engine(c, &cfg, &gw);
+    int rc = make_engine(c, &cfg, &gw, true);
     if (rc == 0) rc = sb_gw_serve_stdio(gw, 0, 1, sfd, &c->err);
     if (gw) {
         struct sb_gw_stats st;
@@ -136,6 +160,16 @@ static int cmd_stdio(struct gw_cli *c) {
     sb_gw_free(gw);
     sb_gw_config_free(cfg);
     if (sfd >= 0) close(sfd);
+    if (c->audit) {
+        uint64_t written = 0, dropped = 0;
+        sb_error aerr = {0};
+        if (sb_audit_queue_stop(c->audit, &written, &dropped, &aerr) < 0)
+            sb_logf(&c->log, SB_LOG_ERROR, "audit: %s", aerr.msg);
+        c->audit = NULL;
+        sb_logf(&c->log, dropped ? SB_LOG_ERROR : SB_LOG_INFO,
+                "audit: %llu records written, %llu dropped", (unsigned long long)written,
+                (unsigned long long)dropped);
+    }
     return rc < 0 ? fail(c) : 0;
 }
 
@@ -143,7 +177,7 @@ static int cmd_pin(struct gw_cli *c) {
     sb_gw_config *cfg = NULL;
     sb_gw *gw = NULL;
     size_t n = 0;
-    int rc = make_engine(c, &cfg, &gw);
+    int rc = make_engine(c, &cfg, &gw, false);
     if (rc == 0) rc = sb_gw_wait_ready(gw, 60000, &c->err);
     if (rc == 0) rc = sb_gw_pin_current(gw, c->server, &n, &c->err);
     sb_gw_free(gw);
@@ -224,6 +258,7 @@ int sb_cmd_gateway(int argc, char **argv) {
     else
         rc = gw_usage(stderr);
     sb_store_close(c.store);
+    sb_audit_key_free(c.audit_key);
     free(c.init_path);
     return rc;
 }

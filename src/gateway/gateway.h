@@ -323,6 +323,9 @@ struct sb_gw_opts {
      * otherwise called with one complete line ('\n' included). Negative: the agent is gone. */
     int (*agent_out)(void *ctx, const char *line, size_t len);
     void *agent_out_ctx;
+    /* Audit: called with one record per finished exchange (stolen); NULL: none. */
+    void (*audit)(void *ctx, json_t *record);
+    void *audit_ctx;
 };
 
 int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) SB_WUR;
@@ -369,6 +372,24 @@ int sb_gw_definition_digest(const json_t *def, char out[72], sb_error *err) SB_W
 int sb_gw_pin_check(sb_store *s, const char *server, const char *kind, const char *name,
                     const json_t *def, enum sb_gw_pin_mode mode, enum sb_gw_pin_state *state,
                     int64_t *id, sb_error *err) SB_WUR;
+
+/* ---- audit from the engine ----------------------------------------------------------------------
+ * The engine hands each finished exchange to opts.audit as one record (see docs/gateway.md,
+ * "Audit records of the proxy"). A queue appends them from a thread of its own, so no request
+ * waits for an fsync; records reach the disk in batches, and a crash loses at most the batch in
+ * flight (their answers may already have reached the agent). */
+
+#define SB_AUDIT_QUEUE_MAX 65536 /* records waiting; beyond, records are dropped and counted */
+
+typedef struct sb_audit_queue sb_audit_queue;
+/* Opens its own store connection to db_path and the log (sb_audit_open) with cfg. */
+int sb_audit_queue_start(const char *db_path, const sb_audit_cfg *cfg, sb_audit_queue **out,
+                         sb_error *err) SB_WUR;
+/* Queues one record (stolen). SB_E_LIMIT when full; the writer's error once it failed. */
+int sb_audit_queue_push(sb_audit_queue *q, json_t *record);
+/* Writes what is queued, signs the head (with a signer), stops; the writer's first error. */
+int sb_audit_queue_stop(sb_audit_queue *q, uint64_t *written, uint64_t *dropped,
+                        sb_error *err) SB_WUR;
 
 /* ==== end proxy ========================================================================= */
 

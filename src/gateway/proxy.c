@@ -33,6 +33,11 @@ struct pend {
     char method[48];
     uint64_t deadline;
     enum lk lk; /* PK_LIST */
+    /* for the audit record of a forwarded request */
+    uint64_t t0;
+    size_t req_bytes;
+    char name[SB_GW_NAME_MAX + 1]; /* the bare tool/prompt name or the URI (truncated) */
+    char digest[72];               /* of the arguments */
 };
 
 struct item {
@@ -88,6 +93,7 @@ struct sb_gw {
     json_t *snap[LK_MAX];
     uint64_t gen[LK_MAX];
     struct sb_gw_stats st;
+    size_t cur_bytes; /* size of the agent message being handled */
     int io_err;
     sb_error ioerr;
 };
@@ -155,6 +161,59 @@ SB_PRINTF(4, 5) static void agent_error(sb_gw *gw, json_t *id, int code, const c
 
 static const char *srv_name(const struct server *s) { return s->cfg->name; }
 
+/* ---- audit records -------------------------------------------------------------------------- */
+
+struct audit_info {
+    const char *server, *method, *name, *digest, *decision, *reason, *outcome;
+    int is_error; /* -1: not a tools/call result */
+    int64_t code; /* JSON-RPC error code, 0 when none */
+    size_t req_bytes, resp_bytes;
+    uint64_t t0; /* 0: answered at once */
+};
+
+static void audit_put(sb_gw *gw, const struct audit_info *a) {
+    if (!gw->o.audit) return;
+    json_t *r = json_object();
+    if (!r) return;
+    json_object_set_new(r, "type", json_string("mcp"));
+    json_object_set_new(r, "agent", json_string(gw->o.agent ? gw->o.agent : ""));
+    if (a->server) json_object_set_new(r, "server", json_string(a->server));
+    json_object_set_new(r, "method", json_string(a->method ? a->method : "(invalid)"));
+    if (a->name && *a->name) {
+        json_t *nm = json_string(a->name);
+        json_object_set_new(r, "name", nm ? nm : json_string("(not UTF-8)"));
+    }
+    if (a->digest && *a->digest) json_object_set_new(r, "args_digest", json_string(a->digest));
+    json_object_set_new(r, "decision", json_string(a->decision));
+    if (a->reason) {
+        json_t *rs = json_string(a->reason);
+        if (rs) json_object_set_new(r, "reason", rs);
+    }
+    json_object_set_new(r, "outcome", json_string(a->outcome));
+    if (a->is_error >= 0) json_object_set_new(r, "is_error", json_boolean(a->is_error));
+    if (a->code) json_object_set_new(r, "error_code", json_integer(a->code));
+    json_object_set_new(r, "request_bytes", json_integer((json_int_t)a->req_bytes));
+    json_object_set_new(r, "response_bytes", json_integer((json_int_t)a->resp_bytes));
+    if (a->t0)
+        json_object_set_new(r, "latency_us",
+                            json_integer((json_int_t)((sb_mono_ns() - a->t0) / 1000)));
+    gw->o.audit(gw->o.audit_ctx, r);
+}
+
+/* A request the gateway answered itself with a refusal. */
+static void audit_refused(sb_gw *gw, const char *server, const char *method, const char *name,
+                          const char *reason) {
+    struct audit_info a = {.server = server,
+                           .method = method,
+                           .name = name,
+                           .decision = "deny",
+                           .reason = reason,
+                           .outcome = "refused",
+                           .is_error = -1,
+                           .req_bytes = gw->cur_bytes};
+    audit_put(gw, &a);
+}
+
 /* Queues one message toward a server (steals msg). */
 static int server_send(sb_gw *gw, struct server *s, json_t *msg, sb_error *err) {
     if (s->state == S_DEAD || s->proc.in_fd < 0) {
@@ -195,6 +254,24 @@ static void pend_remove(struct server *s, size_t i) {
     if (i + 1 < s->n_pend) s->pend[i] = s->pend[s->n_pend - 1];
     memset(&s->pend[s->n_pend - 1], 0, sizeof(s->pend[0]));
     s->n_pend--;
+}
+
+static void audit_forward(sb_gw *gw, struct server *s, const struct pend *p, const char *outcome,
+                          int is_error, int64_t code, size_t resp_bytes, const char *reason) {
+    if (p->kind != PK_FORWARD) return;
+    struct audit_info a = {.server = srv_name(s),
+                           .method = p->method,
+                           .name = p->name,
+                           .digest = p->digest,
+                           .decision = "allow",
+                           .reason = reason,
+                           .outcome = outcome,
+                           .is_error = is_error,
+                           .code = code,
+                           .req_bytes = p->req_bytes,
+                           .resp_bytes = resp_bytes,
+                           .t0 = p->t0};
+    audit_put(gw, &a);
 }
 
 static struct pend *pend_new(struct server *s, enum pk kind, const char *method,
@@ -532,9 +609,11 @@ static void server_dead(sb_gw *gw, struct server *s, const char *fmt, ...) {
     if (!s->proc.exited && s->proc.pid > 0) kill(s->proc.pid, SIGTERM);
     while (s->n_pend > 0) {
         struct pend *p = &s->pend[0];
-        if (p->kind == PK_FORWARD)
+        if (p->kind == PK_FORWARD) {
             agent_error(gw, p->agent_id, SB_RPC_SERVER_GONE, "server %s is gone: %s", srv_name(s),
                         s->reason);
+            audit_forward(gw, s, p, "server-gone", -1, SB_RPC_SERVER_GONE, 0, s->reason);
+        }
         pend_remove(s, 0);
     }
     for (int k = 0; k < LK_MAX; k++) {
@@ -648,6 +727,14 @@ static void answer_init(sb_gw *gw) {
     }
     sb_writer_free(&w);
     agent_send(gw, sb_rpc_result(gw->init_id, r));
+    char why[64];
+    snprintf(why, sizeof(why), "session start, protocol %s", gw->version);
+    struct audit_info a = {.method = "initialize",
+                           .decision = "allow",
+                           .reason = why,
+                           .outcome = "result",
+                           .is_error = -1};
+    audit_put(gw, &a);
     json_decref(gw->init_id);
     gw->init_id = NULL;
     gw->astate = gw->early_initialized ? A_READY : A_INIT_SENT;
@@ -705,6 +792,8 @@ static void forward(sb_gw *gw, struct server *s, sb_rpc_msg *m, json_t *params) 
     if (s->state != S_READY) {
         agent_error(gw, m->id, SB_RPC_SERVER_GONE, "server %s is not running: %s", srv_name(s),
                     s->reason[0] ? s->reason : "still starting");
+        audit_refused(gw, srv_name(s), m->method,
+                      json_string_value(json_object_get(params, "name")), "server not running");
         json_decref(params);
         return;
     }
@@ -716,19 +805,28 @@ static void forward(sb_gw *gw, struct server *s, sb_rpc_msg *m, json_t *params) 
         return;
     }
     p->agent_id = json_incref(m->id);
+    p->t0 = sb_mono_ns();
+    p->req_bytes = gw->cur_bytes;
+    const char *nm = json_string_value(json_object_get(params, "name"));
+    if (!nm) nm = json_string_value(json_object_get(params, "uri"));
+    snprintf(p->name, sizeof(p->name), "%s", nm ? nm : "");
+    json_t *args = json_object_get(params, "arguments");
+    if (json_is_object(args) && sb_gw_definition_digest(args, p->digest, &err) < 0)
+        p->digest[0] = 0;
     json_t *meta = json_object_get(params, "_meta");
     json_t *tok = json_object_get(meta, "progressToken");
     if (json_is_string(tok) || json_is_integer(tok)) {
         p->progress = json_incref(tok);
-        json_t *nm = json_copy(meta);
-        json_object_set_new(nm, "progressToken", json_integer(p->up_id));
-        json_object_set_new(params, "_meta", nm);
+        json_t *nmeta = json_copy(meta);
+        json_object_set_new(nmeta, "progressToken", json_integer(p->up_id));
+        json_object_set_new(params, "_meta", nmeta);
     }
     json_t *id = json_integer(p->up_id);
     int rc = server_send(gw, s, sb_rpc_request(id, m->method, params), &err);
     json_decref(id);
     if (rc < 0) {
         agent_error(gw, m->id, SB_RPC_INTERNAL, "%s", err.msg);
+        audit_forward(gw, s, &s->pend[s->n_pend - 1], "not-sent", -1, SB_RPC_INTERNAL, 0, err.msg);
         pend_remove(s, s->n_pend - 1);
     }
 }
@@ -779,9 +877,11 @@ static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
     if (!it) {
         agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: unknown %s '%.128s'", m->method,
                     LK[k].pin_kind, full);
+        audit_refused(gw, s ? srv_name(s) : NULL, m->method, full, "unknown name");
         return;
     }
     if (it->pin == SB_GW_PIN_CHANGED) {
+        audit_refused(gw, srv_name(s), m->method, bare, "definition changed since approval");
         agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
                     "%s: %s '%.128s' changed since it was approved; it stays unavailable until "
                     "re-approved (sealbox gateway approve %lld)",
@@ -789,6 +889,7 @@ static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
         return;
     }
     if (it->pin != SB_GW_PIN_APPROVED) {
+        audit_refused(gw, srv_name(s), m->method, bare, "definition not approved");
         agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
                     "%s: %s '%.128s' is not approved (sealbox gateway approve %lld)", m->method,
                     LK[k].pin_kind, full, (long long)it->pin_id);
@@ -808,6 +909,7 @@ static void agent_uri(sb_gw *gw, sb_rpc_msg *m) {
     }
     struct server *s = route_uri(gw, uri);
     if (!s) {
+        audit_refused(gw, NULL, m->method, uri, "no server has this resource");
         agent_send(gw, sb_rpc_error(m->id, SB_RPC_RESOURCE_NOT_FOUND, "Resource not found",
                                     json_pack("{ss}", "uri", uri)));
         return;
@@ -879,6 +981,7 @@ static void agent_cancelled(sb_gw *gw, sb_rpc_msg *m) {
             if (json_is_string(reason)) json_object_set(params, "reason", reason);
             sb_error err = {0};
             (void)server_send(gw, s, sb_rpc_notification("notifications/cancelled", params), &err);
+            audit_forward(gw, s, p, "cancelled", -1, 0, 0, "cancelled by the agent");
             pend_remove(s, j);
             return;
         }
@@ -909,6 +1012,7 @@ static void agent_message(sb_gw *gw, sb_rpc_msg *m) {
     }
     if (gw->astate != A_READY) {
         gw->st.agent_rejected++;
+        audit_refused(gw, NULL, meth, NULL, "session not initialized");
         agent_error(gw, m->id, SB_RPC_INVALID_REQUEST,
                     "%s: the session is not initialized (send initialize, then "
                     "notifications/initialized)",
@@ -933,6 +1037,7 @@ static void agent_message(sb_gw *gw, sb_rpc_msg *m) {
         agent_set_level(gw, m);
     else {
         gw->st.agent_rejected++;
+        audit_refused(gw, NULL, meth, NULL, "method not found");
         agent_error(gw, m->id, SB_RPC_METHOD_NOT_FOUND, "%.128s: method not found", meth);
     }
 }
@@ -941,6 +1046,8 @@ static int agent_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p, 
     sb_gw *gw = ctx;
     if (kind == SB_RPC_FRAME_OVERSIZE) {
         gw->st.agent_rejected++;
+        gw->cur_bytes = gw->afr.discarded;
+        audit_refused(gw, NULL, NULL, NULL, "message over the size limit");
         int64_t id = 0;
         json_t *jid = sb_rpc_framer_oversize_id(&gw->afr, &id) ? json_integer(id) : NULL;
         agent_error(gw, jid, SB_RPC_INVALID_REQUEST, "message: over %u bytes", SB_RPC_MSG_MAX);
@@ -951,8 +1058,10 @@ static int agent_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p, 
     int code = 0;
     json_t *rid = NULL;
     sb_error err = {0};
+    gw->cur_bytes = n;
     if (sb_rpc_parse(p, n, &m, &code, &rid, &err) < 0) {
         gw->st.agent_rejected++;
+        audit_refused(gw, NULL, NULL, NULL, err.msg);
         agent_error(gw, rid, code, "%s", err.msg);
         json_decref(rid);
         return gw->io_err;
@@ -987,7 +1096,7 @@ static const char *tools_call_shape(json_t *result) {
     return NULL;
 }
 
-static void server_response(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
+static void server_response(sb_gw *gw, struct server *s, sb_rpc_msg *m, size_t resp_bytes) {
     size_t idx = 0;
     struct pend *p = json_is_integer(m->id) ? find_pend(s, json_integer_value(m->id), &idx) : NULL;
     if (!p) {
@@ -1019,16 +1128,24 @@ static void server_response(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
             if (bad) {
                 agent_error(gw, p->agent_id, SB_RPC_INTERNAL,
                             "server %s sent a malformed tools/call result: %s", srv_name(s), bad);
+                audit_forward(gw, s, p, "malformed", -1, SB_RPC_INTERNAL, resp_bytes, bad);
                 pend_remove(s, idx);
                 return;
             }
         }
-        if (m->kind == SB_RPC_RESULT)
+        if (m->kind == SB_RPC_RESULT) {
             agent_send(gw, sb_rpc_result(p->agent_id, json_incref(m->result)));
-        else
+            json_t *ie = json_object_get(m->result, "isError");
+            audit_forward(gw, s, p, "result",
+                          strcmp(p->method, "tools/call") ? -1 : json_is_true(ie), 0, resp_bytes,
+                          NULL);
+        } else {
             agent_send(gw, sb_rpc_error(p->agent_id, (int)m->error_code,
                                         json_string_value(json_object_get(m->error, "message")),
                                         json_incref(json_object_get(m->error, "data"))));
+            audit_forward(gw, s, p, "error", -1, m->error_code, resp_bytes,
+                          json_string_value(json_object_get(m->error, "message")));
+        }
         pend_remove(s, idx);
         return;
     case PK_IGNORE:
@@ -1108,6 +1225,8 @@ static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p,
             agent_error(gw, pd->agent_id, SB_RPC_INTERNAL,
                         "server %s: the response is over %llu bytes (max_message_bytes)",
                         srv_name(s), (unsigned long long)s->cfg->max_message_bytes);
+            audit_forward(gw, s, pd, "oversize", -1, SB_RPC_INTERNAL, s->fr.discarded,
+                          "response over max_message_bytes");
             pend_remove(s, idx);
         } else if (pd && pd->kind == PK_LIST) {
             enum lk k = pd->lk;
@@ -1137,6 +1256,7 @@ static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p,
         if (pd && pd->kind == PK_FORWARD) {
             agent_error(gw, pd->agent_id, SB_RPC_INTERNAL,
                         "server %s sent a malformed response: %s", srv_name(s), err.msg);
+            audit_forward(gw, s, pd, "malformed", -1, SB_RPC_INTERNAL, n, err.msg);
             pend_remove(s, idx);
         }
         json_decref(rid);
@@ -1145,7 +1265,7 @@ static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p,
     json_decref(rid);
     switch (m.kind) {
     case SB_RPC_RESULT:
-    case SB_RPC_ERROR: server_response(gw, s, &m); break;
+    case SB_RPC_ERROR: server_response(gw, s, &m, n); break;
     case SB_RPC_NOTIFICATION: server_notification(gw, s, &m); break;
     case SB_RPC_REQUEST: server_request_in(gw, s, &m); break;
     default: break;
@@ -1206,6 +1326,7 @@ static void expire(sb_gw *gw, uint64_t now) {
                 agent_error(gw, p->agent_id, SB_RPC_TIMEOUT,
                             "server %s did not answer %s within %llu ms", srv_name(s), p->method,
                             (unsigned long long)s->cfg->timeout_ms);
+                audit_forward(gw, s, p, "timeout", -1, SB_RPC_TIMEOUT, 0, "no answer in time");
                 json_t *params = json_pack("{sIss}", "requestId", (json_int_t)p->up_id, "reason",
                                            "timeout (sealbox gateway)");
                 sb_error err = {0};

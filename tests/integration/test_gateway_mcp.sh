@@ -74,6 +74,22 @@ run_client reapproved "$T/hostile.json"
 "$SEALBOX" gateway approve 999999 --state-dir "$T/state" >/dev/null 2>"$T/err"
 [ $? = 1 ] && grep -q "no pinned definition 999999" "$T/err" && pass "approve of an unknown id fails" || bad "approve unknown: $(cat "$T/err")"
 
+# the audit log: one record per exchange, chained and signed
+"$SEALBOX" audit verify --state-dir "$T/state" >"$T/av" 2>&1 && grep -q "intact" "$T/av" &&
+  pass "the audit log verifies" || bad "audit verify: $(cat "$T/av")"
+"$SEALBOX" audit export --jsonl --state-dir "$T/state" >"$T/audit.jsonl" 2>"$T/err" || bad "audit export: $(cat "$T/err")"
+count() { jq -c "select(.record.type == \"mcp\" and $1)" "$T/audit.jsonl" | wc -l; }
+[ "$(count '.record.method == "initialize"')" -ge 4 ] && pass "sessions are audited" || bad "initialize records: $(count '.record.method == "initialize"')"
+[ "$(count '.record.server == "everything" and .record.name == "echo" and .record.outcome == "result" and .record.decision == "allow" and (.record.args_digest | startswith("sha256:")) and .record.latency_us >= 0')" -ge 25 ] &&
+  pass "calls are audited with argument digests and latency" || bad "echo records: $(count '.record.name == "echo"')"
+for o in timeout oversize malformed server-gone; do
+  [ "$(count ".record.server == \"t\" and .record.outcome == \"$o\"")" -ge 1 ] && pass "outcome $o is audited" || bad "no $o record"
+done
+[ "$(count '.record.decision == "deny" and .record.reason == "definition changed since approval"')" -ge 1 ] &&
+  pass "refusals are audited with the rule" || bad "no pin refusal record"
+! grep -q "host-secret-123\|granted-1" "$T/audit.jsonl" && pass "no argument or secret values in the audit log" ||
+  bad "secret in the audit log"
+
 # malformed agent input never crashes the gateway and is answered
 printf '%s\n' 'garbage' '[1,2]' '{"jsonrpc":"2.0","id":null,"method":"ping"}' '{"jsonrpc":"2.0","id":7,"method":"tools/list"}' \
   '{"jsonrpc":"2.0","id":8,"method":"ping"}' |

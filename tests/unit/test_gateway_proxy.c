@@ -3,6 +3,7 @@
  * decisions over a real store, and the engine's agent side with no servers behind it. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gateway/gateway.h"
 #include "harness.h"
@@ -455,4 +456,58 @@ TEST(engine_enforces_the_lifecycle_and_negotiates_versions) {
     for (int i = 0; i < o.n; i++)
         json_decref(o.msgs[i]);
     sb_gw_free(gw);
+}
+
+/* ---- the audit queue ---------------------------------------------------------------------------
+ */
+
+TEST(audit_queue_writes_every_record_in_order_and_chained) {
+    char path[512];
+    snprintf(path, sizeof(path), "%s/auditq.db", sb_test_tmpdir());
+    char kdir[512];
+    snprintf(kdir, sizeof(kdir), "%s/auditq-key", sb_test_tmpdir());
+    CHECK(mkdir(kdir, 0700) == 0);
+    sb_audit_key *key = NULL;
+    sb_audit_signer signer;
+    sb_error err = {0};
+    CHECK_OK(sb_audit_key_load(kdir, &key, &err), &err);
+    if (!key) return;
+    sb_audit_key_signer(key, &signer);
+    sb_audit_cfg cfg = {.signer = &signer}; /* checkpoints in the database only */
+    sb_audit_queue *q = NULL;
+    CHECK_OK(sb_audit_queue_start(path, &cfg, &q, &err), &err);
+    if (!q) return;
+    for (int i = 0; i < 1000; i++)
+        CHECK_INT(sb_audit_queue_push(q, json_pack("{sssi}", "type", "mcp", "i", i)), 0);
+    uint64_t written = 0, dropped = 0;
+    CHECK_OK(sb_audit_queue_stop(q, &written, &dropped, &err), &err);
+    CHECK_INT(written, 1000);
+    CHECK_INT(dropped, 0);
+    sb_store *s = NULL;
+    CHECK_OK(sb_store_open(path, &s, &err), &err);
+    if (!s) return;
+    sb_audit_row *rows = NULL;
+    size_t n = 0;
+    int64_t after = 0, seen = 0;
+    bool ordered = true;
+    do {
+        CHECK_OK(sb_store_audit_list(s, after, SB_STORE_LIST_MAX, &rows, &n, &err), &err);
+        for (size_t j = 0; j < n; j++) {
+            json_t *r = json_loadb(rows[j].record, rows[j].record_len, 0, NULL);
+            if (json_integer_value(json_object_get(r, "i")) != seen) ordered = false;
+            json_decref(r);
+            seen++;
+            after = rows[j].seq;
+        }
+        sb_audit_rows_free(rows, n);
+    } while (n > 0);
+    CHECK_INT(seen, 1000);
+    CHECK(ordered);
+    sb_audit_report rep;
+    CHECK_OK(sb_audit_verify(s, sb_audit_key_public(key), NULL, &rep, &err), &err);
+    CHECK_INT(rep.records, 1000);
+    CHECK_INT(rep.signed_seq, 1000); /* the stop signed the head */
+    sb_store_close(s);
+    sb_audit_key_free(key);
+    CHECK(sb_audit_queue_push(NULL, json_object()) == SB_E_USAGE);
 }
