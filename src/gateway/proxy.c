@@ -482,7 +482,10 @@ static void refresh_page(sb_gw *gw, struct server *s, enum lk k, const char *cur
     sb_error err = {0};
     json_t *params = json_object();
     if (cursor) json_object_set_new(params, "cursor", json_string(cursor));
-    if (server_request(gw, s, PK_LIST, k, LK[k].method, params, s->cfg->timeout_ms, &err) < 0) {
+    /* list pages wait like initialize: a short per-call timeout must not empty the catalog */
+    uint64_t to =
+        s->cfg->timeout_ms > SB_GW_INIT_TIMEOUT_MS ? s->cfg->timeout_ms : SB_GW_INIT_TIMEOUT_MS;
+    if (server_request(gw, s, PK_LIST, k, LK[k].method, params, to, &err) < 0) {
         glog(gw, SB_LOG_WARN, "server %s: %s: %s", srv_name(s), LK[k].method, err.msg);
         json_decref(s->building[k]);
         s->building[k] = NULL;
