@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "cmd.h"
 #include "gateway/gateway.h"
+#include "run_opts.h"
 #include "store/store.h"
 
 static int gw_usage(FILE *o) {
@@ -87,22 +88,6 @@ static int open_store(struct gw_cli *c) {
     return sb_store_open(path, &c->store, &c->err);
 }
 
-static char *sibling_init(void) {
-    const char *env = getenv("SEALBOX_INIT");
-    if (env && *env) return strdup(env);
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return NULL;
-    self[n] = 0;
-    char *slash = strrchr(self, '/');
-    if (!slash) return NULL;
-    *slash = 0;
-    size_t len = strlen(self) + sizeof("/sealbox-init");
-    char *p = malloc(len);
-    if (p) snprintf(p, len, "%s/sealbox-init", self);
-    return p;
-}
-
 /* Loads the configuration and builds an engine over the store (with audit for a session). */
 static int make_engine(struct gw_cli *c, sb_gw_config **cfg, sb_gw **gw, bool audit) {
     if (!c->config) {
@@ -112,7 +97,7 @@ static int make_engine(struct gw_cli *c, sb_gw_config **cfg, sb_gw **gw, bool au
     if (sb_gw_config_load(c->config, cfg, &c->err) < 0) return -1;
     if (open_store(c) < 0) return -1;
     if (audit && open_audit(c) < 0) return -1;
-    c->init_path = sibling_init();
+    c->init_path = sb_sibling_init();
     struct sb_gw_opts o = {.config = *cfg,
                            .agent = c->agent,
                            .store = c->store,

@@ -78,6 +78,14 @@ static void *writer(void *arg) {
     return NULL;
 }
 
+static void q_free(sb_audit_queue *q) {
+    sb_audit_close(q->audit);
+    sb_store_close(q->st);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}
+
 int sb_audit_queue_start(const char *db_path, const sb_audit_cfg *cfg, sb_audit_queue **out,
                          sb_error *err) {
     sb_audit_queue *q = calloc(1, sizeof(*q));
@@ -89,11 +97,7 @@ int sb_audit_queue_start(const char *db_path, const sb_audit_cfg *cfg, sb_audit_
     if (rc == 0 && pthread_create(&q->thread, NULL, writer, q) != 0)
         rc = sb_error_set(err, SB_E_INTERNAL, "audit: cannot start the writer thread");
     if (rc < 0) {
-        sb_audit_close(q->audit);
-        sb_store_close(q->st);
-        pthread_cond_destroy(&q->cv);
-        pthread_mutex_destroy(&q->mu);
-        free(q);
+        q_free(q);
         return rc;
     }
     q->started = true;
@@ -148,10 +152,6 @@ int sb_audit_queue_stop(sb_audit_queue *q, uint64_t *written, uint64_t *dropped,
     }
     if (written) *written = q->written;
     if (dropped) *dropped = q->dropped;
-    sb_audit_close(q->audit);
-    sb_store_close(q->st);
-    pthread_cond_destroy(&q->cv);
-    pthread_mutex_destroy(&q->mu);
-    free(q);
+    q_free(q);
     return rc;
 }
