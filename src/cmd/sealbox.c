@@ -33,6 +33,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
     {"tpm", "TPM 2.0 attester: enroll this TPM's AK, print a bound quote (enroll, quote, ak)",
      sb_cmd_tpm},
+    {"gateway", "MCP gateway: serve an agent over stdio with servers in sandboxes; pin, approve",
+     sb_cmd_gateway},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
      sb_cmd_audit},
     {"kbs", "the key broker: serve it, admin keys, rotate the master key", sb_cmd_kbs},
