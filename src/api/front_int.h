@@ -33,6 +33,10 @@ int sb_front_exec_body(json_t *j, struct sb_front_body *b);
 
 struct front;
 
+/* docs/api/openapi.yaml, compiled in (openapi_doc.c). */
+extern const char sb_front_openapi_yaml[];
+size_t sb_front_openapi_yaml_size(void);
+
 /* Sends a log line to the monitor, which writes it with component "sealboxd-front". */
 void sb_front_log(struct front *f, enum sb_log_level lvl, const char *fmt, ...) SB_PRINTF(3, 4);
 /* Loads the certificate chain and key and makes every accepted connection a TLS one. */
