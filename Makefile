@@ -21,7 +21,8 @@ demo: build
 	@scripts/demo.sh $(BUILD)
 
 test-build: deps
-	@cmake -S . -B $(TESTBUILD) -DSB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B $(TESTBUILD) -DSB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+	  -DSB_RELEASE_DIR=$(abspath $(BUILD)) >/dev/null
 	@cmake --build $(TESTBUILD) -j $(JOBS)
 
 # The release build is compiled too: gcc warns differently without ASan, and `make demo` uses it.

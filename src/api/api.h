@@ -225,6 +225,7 @@ typedef struct sb_monitor_cfg {
     unsigned drain_seconds; /* how long SIGTERM waits for the front to finish (default 10) */
     const char *init_path;  /* sealbox-init for the sandboxes; NULL: beside this binary */
     unsigned warm_pool;     /* sandboxes of the default shape kept ready (at most 64) */
+    unsigned audit_checkpoint_every; /* audit records between signed checkpoints; 0: 256 */
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {

@@ -418,6 +418,8 @@ static void front_reap(sb_monitor *m, bool killed) {
 static void front_kill(sb_monitor *m, const char *why) {
     if (!m->front_pid) return;
     sb_logf(m->cfg.log, SB_LOG_ERROR, "killing front %d: %s", (int)m->front_pid, why);
+    sb_monitor_audit(m, json_pack("{s:s, s:i, s:s}", "kind", "daemon.front_killed", "pid",
+                                  (int)m->front_pid, "reason", why));
     (void)syscall(SYS_pidfd_send_signal, m->front_pidfd, SIGKILL, NULL, 0);
     front_reap(m, true);
 }
@@ -507,6 +509,7 @@ static bool handle(sb_monitor *m, const uint8_t *buf, size_t n, char *why, size_
                        sb_ipc_type_name(msg->type));
         return false;
     }
+    uint64_t t0 = sb_mono_ns();
     sb_reply rep;
     sb_reply_init(&rep);
     sb_tenant t;
@@ -533,6 +536,8 @@ static bool handle(sb_monitor *m, const uint8_t *buf, size_t n, char *why, size_
                            sb_ipc_b(rep.body.buf, rep.body.len)};
         (void)sb_monitor_send(m, SB_IPC_REPLY, msg->id, v, 3);
     }
+    sb_monitor_audit_msg(m, msg, h->auth ? &t : NULL, authed && rc == 0, &rep,
+                         (sb_mono_ns() - t0) / 1000u);
     sb_reply_free(&rep);
     return true;
 }
@@ -585,6 +590,7 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
         r = sb_error_set(err, SB_E_USAGE, "state dir path too long");
     if (r == 0) r = sb_store_open(path, &m->store, err);
     if (r == 0) r = sb_apikey_secret_load(cfg->state_dir, &m->secret, err);
+    if (r == 0) r = sb_monitor_audit_open(m, err);
     if (r == 0) r = sb_monitor_sbx_init(m, err);
     if (r == 0) r = sb_proc_init(m, err);
     if (r == 0) r = sb_files_init(m, err);
@@ -602,6 +608,7 @@ void sb_monitor_free(sb_monitor *m) {
     sb_proc_fini(m);
     sb_files_fini(m);
     if (m->front_pid) front_kill(m, "monitor shutting down");
+    sb_monitor_audit_close(m);
     if (m->sigfd >= 0) (void)close(m->sigfd);
     if (m->secret) sb_secret_free(m->secret, SB_APIKEY_SECRET_LEN);
     sb_store_close(m->store);
@@ -658,6 +665,9 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
     sb_logf(m->cfg.log, SB_LOG_INFO, "monitor %d: sealbox %s, state in %s", (int)getpid(),
             SB_VERSION, m->cfg.state_dir);
     daemon_event(m, "daemon.start");
+    sb_monitor_audit(m, json_pack("{s:s, s:i, s:s}", "kind", "daemon.start", "pid", (int)getpid(),
+                                  "version", SB_VERSION));
+    sb_monitor_audit_checkpoint(m, true); /* also signs whatever a crash left unsigned */
     TRY(front_spawn(m, err));
     for (;;) {
         uint64_t now = sb_mono_ns();
@@ -673,6 +683,7 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         if (m->stopping && m->front_pid && now >= m->stop_deadline_ns)
             front_kill(m, "drain deadline passed");
         sb_monitor_sbx_tick(m);
+        sb_monitor_audit_checkpoint(m, false);
         /* Fixed slots first (signals, front ipc, front pidfd), then the exec workers. */
         struct pollfd p[3 + 512];
         p[0] = (struct pollfd){m->sigfd, POLLIN, 0};
@@ -697,6 +708,8 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         }
     }
     daemon_event(m, "daemon.stop");
+    sb_monitor_audit(m, json_pack("{s:s, s:i}", "kind", "daemon.stop", "pid", (int)getpid()));
+    sb_monitor_audit_checkpoint(m, true);
     sb_logf(m->cfg.log, SB_LOG_INFO, "stopped");
     return 0;
 }

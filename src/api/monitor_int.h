@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "../gateway/gateway.h"
 #include "../store/store.h"
 #include "api.h"
 
@@ -82,7 +83,24 @@ struct sb_monitor {
     struct sb_monitor_sbx *sbx;  /* the sandboxes (monitor_sbx.c) */
     struct sb_proc_table *procs; /* processes and their streams (monitor_proc.c) */
     struct sb_mfiles *files;     /* uploads and downloads in progress (monitor_files.c) */
+    /* The audit log: appended and checkpointed here only. The checkpoint key never leaves this
+     * process (the front is a fresh exec and holds no key). */
+    sb_audit_key *audit_key;
+    sb_audit_signer audit_signer;
+    sb_audit *audit;
+    uint64_t audit_ckpt_ns; /* when the last checkpoint was made */
 };
+
+/* monitor_audit.c: API actions and daemon events into the audit log. */
+int sb_monitor_audit_open(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_monitor_audit_close(sb_monitor *m);
+/* Appends one record; a failure is logged, never fatal (the action already happened). */
+void sb_monitor_audit(sb_monitor *m, json_t *record);
+/* The record of one handled API message (mutating types only). */
+void sb_monitor_audit_msg(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, bool authed,
+                          const sb_reply *rep, uint64_t latency_us);
+/* Signs the head now (clean shutdown), or when records have waited long enough (tick). */
+void sb_monitor_audit_checkpoint(sb_monitor *m, bool force);
 
 /* monitor_sbx.c: sandbox handlers and the loop's hooks. A handler that leaves rep->status 0
  * answers later itself (an exec answers when its command ends). */

@@ -31,6 +31,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"rm", "destroy a detached sandbox", sb_cmd_rm},
     {"ps", "list detached sandboxes", sb_cmd_ps},
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
+    {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
+     sb_cmd_audit},
 };
 
 static int cmd_help(int argc, char **argv) {

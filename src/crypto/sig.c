@@ -23,8 +23,15 @@ static int raw_to_der(int curve, const uint8_t *sig, size_t siglen, bool le, uin
            "ecdsa: raw signature field of %zu bytes is over the limit of %u", w,
            SB_ECDSA_FIELD_MAX);
     BIGNUM *bn[2] = {NULL, NULL};
+    sb_reader rd;
+    sb_reader_init(&rd, sig, siglen, "ecdsa", err);
     for (int i = 0; i < 2; i++) {
-        const uint8_t *f = sig + (size_t)i * w;
+        const uint8_t *f = NULL;
+        int rc = sb_reader_bytes(&rd, w, &f, i == 0 ? "r" : "s");
+        if (rc < 0) {
+            BN_free(bn[0]);
+            return rc; /* cannot happen (siglen == 2 * w), but the reader decides */
+        }
         /* significant length: strip the most significant zero bytes in field order */
         size_t sig_len = w;
         if (le)

@@ -37,6 +37,22 @@ static const char *const MIGRATIONS[] = {
     " tenant_id INTEGER REFERENCES tenants(id) ON DELETE CASCADE, sandbox_id TEXT,"
     " kind TEXT NOT NULL, detail TEXT) STRICT;"
     "CREATE INDEX events_sandbox ON events (sandbox_id, seq);",
+    /* 2: the audit chain (src/gateway/audit.c). Rows and checkpoints are append-only: the
+     * triggers stop any UPDATE or DELETE through SQL. Someone with write access to the file
+     * can drop them; what catches that is the chain and its signed heads, not SQLite. */
+    "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, record TEXT NOT NULL,"
+    " prev BLOB NOT NULL CHECK (length(prev) = 32),"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32)) STRICT;"
+    "CREATE TABLE audit_checkpoints (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32), kid TEXT NOT NULL, sig BLOB NOT NULL) STRICT;"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
+    "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+    " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;",
 };
 _Static_assert(SB_ARRAY_LEN(MIGRATIONS) == SB_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -71,6 +87,12 @@ enum q {
     Q_EVENT_LIST_ALL,
     Q_EVENT_LIST_TENANT,
     Q_EVENT_LIST_SBX,
+    Q_AUDIT_LAST,
+    Q_AUDIT_INSERT,
+    Q_AUDIT_LIST,
+    Q_AUDIT_CKPT_INSERT,
+    Q_AUDIT_CKPT_LAST,
+    Q_AUDIT_CKPT_LIST,
     Q_MAX
 };
 
@@ -124,6 +146,17 @@ static const char *const SQL[Q_MAX] = {
     [Q_EVENT_LIST_SBX] = "SELECT seq, time, tenant_id, sandbox_id, kind, detail FROM events"
                          " WHERE seq > ?1 AND tenant_id = ?3 AND sandbox_id = ?4"
                          " ORDER BY seq LIMIT ?2",
+    [Q_AUDIT_LAST] = "SELECT seq, ts, NULL, prev, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+    [Q_AUDIT_INSERT] =
+        "INSERT INTO audit_log (seq, ts, record, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_AUDIT_LIST] = "SELECT seq, ts, record, prev, hash FROM audit_log WHERE seq > ?1"
+                     " ORDER BY seq LIMIT ?2",
+    [Q_AUDIT_CKPT_INSERT] = "INSERT INTO audit_checkpoints (seq, ts, hash, kid, sig)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [Q_AUDIT_CKPT_LAST] = "SELECT seq, ts, hash, kid, sig FROM audit_checkpoints"
+                          " ORDER BY seq DESC LIMIT 1",
+    [Q_AUDIT_CKPT_LIST] = "SELECT seq, ts, hash, kid, sig FROM audit_checkpoints WHERE seq > ?1"
+                          " ORDER BY seq LIMIT ?2",
 };
 
 struct sb_store {
@@ -972,6 +1005,176 @@ int sb_store_event_list(sb_store *s, int64_t tenant_id, const char *sandbox_id, 
     if (q == Q_EVENT_LIST_SBX) TRY(bind_text(s, st, 4, sandbox_id, err));
     void *v = NULL;
     TRY(collect(s, st, sizeof(sb_event), limit, read_event, clear_event, &v, n, err));
+    *out = v;
+    return 0;
+}
+
+/* ---- audit chain ---------------------------------------------------------------------------- */
+
+bool sb_store_in_transaction(sb_store *s) { return sqlite3_get_autocommit(s->db) == 0; }
+
+void sb_audit_rows_free(sb_audit_row *v, size_t n) {
+    if (!v) return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i].record);
+    free(v);
+}
+
+/* A 32-byte blob column; anything else marks the row malformed rather than failing the read, so
+ * a verifier can say which row was damaged. */
+static bool col_hash(sqlite3_stmt *st, int i, uint8_t out[SB_AUDIT_HASH_LEN]) {
+    const void *b = sqlite3_column_blob(st, i);
+    if (!b || sqlite3_column_bytes(st, i) != SB_AUDIT_HASH_LEN) {
+        memset(out, 0, SB_AUDIT_HASH_LEN);
+        return false;
+    }
+    memcpy(out, b, SB_AUDIT_HASH_LEN);
+    return true;
+}
+
+static int read_audit(sqlite3_stmt *st, void *dst, sb_error *err) {
+    (void)err;
+    sb_audit_row *r = dst;
+    memset(r, 0, sizeof(*r));
+    r->seq = sqlite3_column_int64(st, 0);
+    r->ts = sqlite3_column_int64(st, 1);
+    bool ok = col_hash(st, 3, r->prev);
+    ok = col_hash(st, 4, r->hash) && ok;
+    if (sqlite3_column_type(st, 2) == SQLITE_TEXT) {
+        const unsigned char *t = sqlite3_column_text(st, 2);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        if (t && n <= SB_AUDIT_RECORD_MAX) {
+            r->record = malloc(n + 1);
+            if (!r->record) BAIL(err, SB_E_INTERNAL, "store: out of memory");
+            memcpy(r->record, t, n);
+            r->record[n] = '\0';
+            r->record_len = n;
+        } else {
+            ok = false;
+        }
+    } else if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+        ok = false;
+    }
+    r->malformed = !ok;
+    return 0;
+}
+
+static void clear_audit(void *p) {
+    sb_audit_row *r = p;
+    free(r->record);
+    r->record = NULL;
+}
+
+int sb_store_audit_last(sb_store *s, sb_audit_row *out, bool *found, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_AUDIT_LAST, &st, err));
+    int r = step_row(s, st, err, "audit head");
+    if (r < 0) return r;
+    *found = r == 1;
+    if (r == 0) return 0;
+    sb_audit_row a;
+    TRY(read_audit(st, &a, err));
+    *out = a;
+    return 0;
+}
+
+int sb_store_audit_insert(sb_store *s, const sb_audit_row *r, sb_error *err) {
+    ENSURE(r->seq > 0, err, SB_E_USAGE, "audit: seq must be positive");
+    ENSURE(r->record && r->record_len <= SB_AUDIT_RECORD_MAX, err, SB_E_LIMIT,
+           "audit: record over %d bytes", SB_AUDIT_RECORD_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_AUDIT_INSERT, &st, err));
+    TRY(bind_i64(s, st, 1, r->seq, err));
+    TRY(bind_i64(s, st, 2, r->ts, err));
+    int rc = sqlite3_bind_text(st, 3, r->record, (int)r->record_len, SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) return db_fail(s, rc, err, "bind");
+    TRY(bind_blob(s, st, 4, r->prev, SB_AUDIT_HASH_LEN, err));
+    TRY(bind_blob(s, st, 5, r->hash, SB_AUDIT_HASH_LEN, err));
+    int x = run_done(s, st, err, "audit insert");
+    if (x == SB_E_POLICY) BAIL(err, SB_E_POLICY, "audit: seq %lld exists", (long long)r->seq);
+    return x;
+}
+
+int sb_store_audit_list(sb_store *s, int64_t after, size_t limit, sb_audit_row **out, size_t *n,
+                        sb_error *err) {
+    ENSURE(limit > 0 && limit <= SB_STORE_LIST_MAX, err, SB_E_LIMIT,
+           "audit list: limit must be 1-%d", SB_STORE_LIST_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_AUDIT_LIST, &st, err));
+    TRY(bind_i64(s, st, 1, after, err));
+    TRY(bind_i64(s, st, 2, (int64_t)limit, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(sb_audit_row), limit, read_audit, clear_audit, &v, n, err));
+    *out = v;
+    return 0;
+}
+
+static int read_ckpt(sqlite3_stmt *st, void *dst, sb_error *err) {
+    (void)err;
+    sb_audit_ckpt *c = dst;
+    memset(c, 0, sizeof(*c));
+    c->seq = sqlite3_column_int64(st, 0);
+    c->ts = sqlite3_column_int64(st, 1);
+    bool ok = col_hash(st, 2, c->hash);
+    const unsigned char *kid = sqlite3_column_text(st, 3);
+    size_t kn = (size_t)sqlite3_column_bytes(st, 3);
+    if (kid && kn < sizeof(c->kid)) {
+        memcpy(c->kid, kid, kn);
+        c->kid[kn] = '\0';
+    } else {
+        ok = false;
+    }
+    const void *sig = sqlite3_column_blob(st, 4);
+    size_t sn = (size_t)sqlite3_column_bytes(st, 4);
+    if (sig && sn <= sizeof(c->sig)) {
+        memcpy(c->sig, sig, sn);
+        c->siglen = sn;
+    } else {
+        ok = false;
+    }
+    c->malformed = !ok;
+    return 0;
+}
+
+int sb_store_audit_ckpt_insert(sb_store *s, const sb_audit_ckpt *c, sb_error *err) {
+    ENSURE(c->seq > 0, err, SB_E_USAGE, "audit checkpoint: seq must be positive");
+    ENSURE(c->siglen > 0 && c->siglen <= SB_AUDIT_SIG_MAX, err, SB_E_USAGE,
+           "audit checkpoint: signature length %zu", c->siglen);
+    ENSURE(strnlen(c->kid, sizeof(c->kid)) < sizeof(c->kid), err, SB_E_USAGE,
+           "audit checkpoint: kid too long");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_AUDIT_CKPT_INSERT, &st, err));
+    TRY(bind_i64(s, st, 1, c->seq, err));
+    TRY(bind_i64(s, st, 2, c->ts, err));
+    TRY(bind_blob(s, st, 3, c->hash, SB_AUDIT_HASH_LEN, err));
+    TRY(bind_text(s, st, 4, c->kid, err));
+    TRY(bind_blob(s, st, 5, c->sig, c->siglen, err));
+    int x = run_done(s, st, err, "audit checkpoint insert");
+    if (x == SB_E_POLICY)
+        BAIL(err, SB_E_POLICY, "audit: a checkpoint at seq %lld exists", (long long)c->seq);
+    return x;
+}
+
+int sb_store_audit_ckpt_last(sb_store *s, sb_audit_ckpt *out, bool *found, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_AUDIT_CKPT_LAST, &st, err));
+    int r = step_row(s, st, err, "audit checkpoint");
+    if (r < 0) return r;
+    *found = r == 1;
+    if (r == 1) TRY(read_ckpt(st, out, err));
+    return 0;
+}
+
+int sb_store_audit_ckpt_list(sb_store *s, int64_t after, size_t limit, sb_audit_ckpt **out,
+                             size_t *n, sb_error *err) {
+    ENSURE(limit > 0 && limit <= SB_STORE_LIST_MAX, err, SB_E_LIMIT,
+           "audit checkpoint list: limit must be 1-%d", SB_STORE_LIST_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_AUDIT_CKPT_LIST, &st, err));
+    TRY(bind_i64(s, st, 1, after, err));
+    TRY(bind_i64(s, st, 2, (int64_t)limit, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(sb_audit_ckpt), limit, read_ckpt, NULL, &v, n, err));
     *out = v;
     return 0;
 }

@@ -11,7 +11,7 @@
 
 /* The schema this binary writes. A database whose schema_version is higher was written by a
  * newer sealbox and is refused (SB_E_UNSUPPORTED) rather than misread. */
-#define SB_STORE_SCHEMA_VERSION 1
+#define SB_STORE_SCHEMA_VERSION 2
 /* SQLite busy timeout: how long a writer waits for another connection's lock. */
 #define SB_STORE_BUSY_MS 5000
 
@@ -45,6 +45,8 @@ int sb_store_check(sb_store *s, sb_error *err) SB_WUR;
 int sb_store_begin(sb_store *s, sb_error *err) SB_WUR;
 int sb_store_commit(sb_store *s, sb_error *err) SB_WUR;
 void sb_store_rollback(sb_store *s);
+/* True while an explicit transaction is open on this connection. */
+bool sb_store_in_transaction(sb_store *s);
 
 /* ---- tenants ---------------------------------------------------------------------------- */
 
@@ -160,5 +162,45 @@ int sb_store_event_add(sb_store *s, int64_t tenant_id, const char *sandbox_id, c
  * non-NULL (and then of tenant_id only). */
 int sb_store_event_list(sb_store *s, int64_t tenant_id, const char *sandbox_id, int64_t after,
                         size_t limit, sb_event **out, size_t *n, sb_error *err) SB_WUR;
+
+/* ---- audit chain ----------------------------------------------------------------------------
+ * Plain rows for src/gateway/audit.c, which owns their meaning (hashing, signing, verifying).
+ * Both tables refuse UPDATE and DELETE through SQL (triggers). */
+
+#define SB_AUDIT_HASH_LEN 32
+#define SB_AUDIT_RECORD_MAX 65536 /* bytes of one canonical JSON record */
+#define SB_AUDIT_SIG_MAX 128      /* bytes of one checkpoint signature */
+#define SB_AUDIT_KID_MAX 63       /* a key id (RFC 7638 thumbprint, base64url) */
+
+typedef struct sb_audit_row {
+    int64_t seq, ts; /* ts: Unix milliseconds */
+    char *record;    /* malloc'ed canonical JSON; NULL from sb_store_audit_last */
+    size_t record_len;
+    uint8_t prev[SB_AUDIT_HASH_LEN], hash[SB_AUDIT_HASH_LEN];
+    bool malformed; /* read back: a column had the wrong type or size (the row was edited) */
+} sb_audit_row;
+
+typedef struct sb_audit_ckpt {
+    int64_t seq, ts;
+    uint8_t hash[SB_AUDIT_HASH_LEN];
+    char kid[SB_AUDIT_KID_MAX + 1];
+    uint8_t sig[SB_AUDIT_SIG_MAX];
+    size_t siglen;
+    bool malformed;
+} sb_audit_ckpt;
+
+void sb_audit_rows_free(sb_audit_row *v, size_t n);
+/* The row with the highest seq (without its record); *found false on an empty log. */
+int sb_store_audit_last(sb_store *s, sb_audit_row *out, bool *found, sb_error *err) SB_WUR;
+/* SB_E_POLICY when the seq exists. */
+int sb_store_audit_insert(sb_store *s, const sb_audit_row *r, sb_error *err) SB_WUR;
+/* Rows with seq > after in seq order, at most limit (<= SB_STORE_LIST_MAX). */
+int sb_store_audit_list(sb_store *s, int64_t after, size_t limit, sb_audit_row **out, size_t *n,
+                        sb_error *err) SB_WUR;
+int sb_store_audit_ckpt_insert(sb_store *s, const sb_audit_ckpt *c, sb_error *err) SB_WUR;
+int sb_store_audit_ckpt_last(sb_store *s, sb_audit_ckpt *out, bool *found, sb_error *err) SB_WUR;
+/* Checkpoints with seq > after in seq order; *out malloc'ed (plain data: free()). */
+int sb_store_audit_ckpt_list(sb_store *s, int64_t after, size_t limit, sb_audit_ckpt **out,
+                             size_t *n, sb_error *err) SB_WUR;
 
 #endif
