@@ -31,6 +31,9 @@ static const struct sb_cmd COMMANDS[] = {
     {"rm", "destroy a detached sandbox", sb_cmd_rm},
     {"ps", "list detached sandboxes", sb_cmd_ps},
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
+    {"sandbox", "sandboxes of sealboxd: create, ls, get, exec, standby, resume, rm",
+     sb_cmd_sandbox},
+    {"files", "files of a sealboxd sandbox: put, get, ls, mkdir, rm", sb_cmd_files},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
      sb_cmd_audit},
 };
