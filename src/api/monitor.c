@@ -402,8 +402,9 @@ static void front_reap(sb_monitor *m, bool killed) {
     (void)close(m->ipc);
     (void)close(m->front_pidfd);
     m->ipc = m->front_pidfd = -1;
-    sb_proc_front_gone(m);
-    sb_files_front_gone(m);
+    /* Its streams and uploads are settled at the top of the next loop turn, not here: this can
+     * run from inside a send of the process or transfer that would be freed. */
+    m->front_gone_pending = true;
     m->front_pid = 0;
     /* A front that dies young is restarted with growing delays, so a crash loop cannot spin. */
     uint64_t lived_ms = (sb_mono_ns() - m->front_started_ns) / 1000000u;
@@ -672,6 +673,11 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
     for (;;) {
         uint64_t now = sb_mono_ns();
         if (!m->front_pid && m->stopping) break;
+        if (m->front_gone_pending) { /* before a new front can reuse request ids */
+            m->front_gone_pending = false;
+            sb_proc_front_gone(m);
+            sb_files_front_gone(m);
+        }
         if (!m->front_pid && now >= m->next_spawn_ns) {
             sb_error e2 = {0};
             if (front_spawn(m, &e2) < 0) {

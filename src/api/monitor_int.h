@@ -74,6 +74,7 @@ struct sb_monitor {
     unsigned backoff_ms;
     uint64_t next_spawn_ns;
     bool stopping;
+    bool front_gone_pending; /* the front died: its streams are settled next loop turn */
     uint64_t stop_deadline_ns;
     int64_t started;
     uint64_t auth_failures;

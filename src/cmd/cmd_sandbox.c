@@ -295,8 +295,8 @@ static int sbx_list(struct sb_cli *c, int argc, char **argv) {
         if (rc) return rc;
         size_t i;
         json_t *s;
-        if (!c->json)
-            json_array_foreach(json_object_get(j, "sandboxes"), i, s) print_sandbox_row(s);
+        json_t *arr = c->json ? NULL : json_object_get(j, "sandboxes");
+        json_array_foreach(arr, i, s) { print_sandbox_row(s); }
         const char *next = json_string_value(json_object_get(j, "next"));
         bool more = next && strlen(next) < sizeof(after) && sb_store_sandbox_id_valid(next);
         if (more) (void)snprintf(after, sizeof(after), "%s", next);
