@@ -32,31 +32,10 @@
 
 /* ---- routes --------------------------------------------------------------------------------- */
 
-enum route {
-    R_HEALTH,
-    R_METRICS,
-    R_TENANT,
-    R_SBX_COLLECTION,
-    R_SBX_ITEM,
-    R_SBX_EXEC,
-    R_SBX_STANDBY,
-    R_SBX_RESUME,
-    R_PROCS,
-    R_PROC,
-    R_PROC_SIGNAL,
-    R_PROC_STDIN,
-    R_PROC_OUTPUT,
-    R_FILES,
-    R_DIRS,
-    R_OPENAPI,
-    R_NONE,
-    R_MAX
-};
-
 static const char *const ROUTE_NAMES[R_MAX] = {
-    "health",  "metrics", "tenant",    "sandboxes", "sandbox", "exec",
-    "standby", "resume",  "processes", "process",   "signal",  "stdin",
-    "output",  "files",   "dirs",      "openapi",   "none"};
+    "health", "metrics",  "tenant",     "sandboxes",    "sandbox",   "exec",      "standby",
+    "resume", "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin", "processes", "process",
+    "signal", "stdin",    "output",     "files",        "dirs",      "openapi",   "none"};
 
 struct front;
 
@@ -67,6 +46,7 @@ struct pending {
     enum route route;
     uint64_t start_ns;
     bool used;
+    char session[48]; /* kbs attest: the session the token is for */
     /* a streamed reply (exec output, a download) */
     bool streaming, sse, bytes;
     uint32_t unacked; /* bytes written to the client since the last ack to the monitor */
@@ -110,6 +90,7 @@ struct front {
     uint64_t lat_count[R_MAX], lat_bucket[R_MAX][NBUCKETS];
     double lat_sum[R_MAX];
     void *tls;
+    struct sb_front_kbs *kbs;
 };
 
 /* ---- talking to the monitor ------------------------------------------------------------------ */
@@ -264,14 +245,17 @@ static struct pending *slot_of(struct front *f, uint32_t id) {
 
 /* Sends a request message; the reply completes req later (see on_reply). Returns the slot, or
  * NULL after answering. */
-static struct pending *forward(struct front *f, struct evhttp_request *req, enum route r,
-                               uint64_t start, uint16_t type, const sb_ipc_val *v, size_t n) {
+static struct pending *forward_s(struct front *f, struct evhttp_request *req, enum route r,
+                                 uint64_t start, uint16_t type, const sb_ipc_val *v, size_t n,
+                                 const char *session) {
     struct pending *p = slot_new(f, req, r, start);
     if (!p) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         problem(f, req, r, start, 503, "busy", "Service busy", "too many requests in flight", NULL);
         return NULL;
     }
+    p->session[0] = 0;
+    if (session) (void)snprintf(p->session, sizeof(p->session), "%s", session);
     sb_error err = {0};
     if (send_msg(f, type, p->id, v, n, &err) < 0) {
         slot_free(f, p);
@@ -287,6 +271,26 @@ static struct pending *forward(struct front *f, struct evhttp_request *req, enum
         return NULL;
     }
     return p;
+}
+
+static struct pending *forward(struct front *f, struct evhttp_request *req, enum route r,
+                               uint64_t start, uint16_t type, const sb_ipc_val *v, size_t n) {
+    return forward_s(f, req, r, start, type, v, n, NULL);
+}
+
+void sb_front_forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                      uint16_t type, const sb_ipc_val *v, size_t n, const char *session) {
+    (void)forward_s(f, req, r, start, type, v, n, session);
+}
+
+void sb_front_send(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                   int status, const char *ctype, const void *p, size_t n) {
+    send_body(req, status, ctype, p, n);
+    account(f, r, status, start);
+}
+
+struct sb_front_kbs *sb_front_kbs_of(struct front *f) {
+    return f->kbs;
 }
 
 static void append_front_metrics(struct front *f, struct evbuffer *b) {
@@ -324,6 +328,8 @@ static void on_reply(struct front *f, const sb_ipc_msg *m) {
     struct evhttp_request *req = p->req;
     enum route r = p->route;
     uint64_t start = p->start_ns;
+    char session[sizeof(p->session)];
+    memcpy(session, p->session, sizeof(session));
     slot_free(f, p);
     int status = (int)m->f[0].u;
     if (status < 200 || status > 599) status = 500;
@@ -345,6 +351,8 @@ static void on_reply(struct front *f, const sb_ipc_msg *m) {
             send_body(req, 500, "text/plain", "", 0);
         }
     } else {
+        if (r == R_KBS_ATTEST && f->kbs)
+            status = sb_front_kbs_attested(f, req, session, status, m->f[2].s.p, m->f[2].s.len);
         send_body(req, status, ct, m->f[2].s.p, m->f[2].s.len);
         account(f, r, status, start);
     }
@@ -1173,8 +1181,18 @@ static void on_request(struct evhttp_request *req, void *arg) {
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
     const char *path = u ? evhttp_uri_get_path(u) : NULL;
     c.query = u ? evhttp_uri_get_query(u) : NULL;
+    if (f->kbs && path && strncmp(path, "/kbs/v0/", 8) == 0) {
+        if (f->draining) {
+            bad(&c, 503, "unavailable", "Service unavailable", "the daemon is stopping");
+            return;
+        }
+        sb_front_kbs_request(f, req, path, c.start);
+        return;
+    }
     char seg[PATH_SEGS][SB_IPC_ID_MAX + 1];
     c.route = match(path, seg, &c.id, &c.sub);
+    /* A KBS-only daemon serves no sandbox or tenant API. */
+    if (f->cfg->kbs == 2 && c.route != R_HEALTH && c.route != R_METRICS) c.route = R_NONE;
     if (c.route == R_NONE) {
         bad(&c, 404, "not-found", "Not found", "no such endpoint");
         return;
@@ -1235,6 +1253,7 @@ static void front_free(struct front *f) {
     if (f->ipc_wr) event_free(f->ipc_wr);
     if (f->sigterm) event_free(f->sigterm);
     sb_front_tls_free(f->tls);
+    sb_front_kbs_free(f->kbs);
     if (f->base) event_base_free(f->base);
     free(f->rbuf);
 }
@@ -1282,6 +1301,9 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
             event_add(f->ipc_rd, NULL) < 0 || event_add(f->sigterm, NULL) < 0)
             r = sb_error_set(err, SB_E_INTERNAL, "front: cannot set up events");
     }
+    /* The KBS state (sessions, the verifier's warm caches) is made before the sandbox closes
+     * the file system. */
+    if (r == 0 && cfg->kbs) r = sb_front_kbs_new(cfg, &f->kbs, err);
     /* Everything that needs the file system or privileges is done: give them up. */
     if (r == 0 && cfg->drop_privileges) r = sb_front_drop_privileges(err);
     if (r == 0 && cfg->seccomp) r = sb_front_seccomp(err);

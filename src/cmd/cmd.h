@@ -28,5 +28,6 @@ int sb_cmd_image(int argc, char **argv);
 int sb_cmd_audit(int argc, char **argv);
 int sb_cmd_sandbox(int argc, char **argv);
 int sb_cmd_files(int argc, char **argv);
+int sb_cmd_kbs(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "cmd.h"
 #include "crypto/crypto.h"
+#include "gateway/gateway.h"
 #include "store/store.h"
 
 static int admin_usage(FILE *o) {
@@ -44,6 +45,24 @@ static int open_store(struct admin *a) {
     if (sb_state_dir_prepare(a->state, &a->err) < 0) return -1;
     (void)snprintf(path, sizeof(path), "%s/%s", a->state, SB_DB_FILE);
     return sb_store_open(path, &a->store, &a->err);
+}
+
+/* Records an administrative change in the audit log (sealboxd signs it at its next checkpoint).
+ * The change is made already: a failure here is a warning, not the command's failure. */
+static void admin_audit(struct admin *a, json_t *rec) {
+    sb_error e = {0};
+    char head[4200];
+    (void)snprintf(head, sizeof(head), "%s/%s", a->state, SB_AUDIT_HEAD_FILE);
+    sb_audit_cfg cfg = {.head_file = head};
+    sb_audit *au = NULL;
+    if (rec) (void)json_object_set_new(rec, "uid", json_integer((json_int_t)getuid()));
+    int r = rec ? sb_audit_open(a->store, &cfg, &au, &e)
+                : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    if (r == 0) r = sb_audit_append(au, rec, NULL, &e);
+    sb_audit_close(au);
+    json_decref(rec);
+    if (r < 0)
+        fprintf(stderr, "sealbox admin: warning: not recorded in the audit log: %s\n", e.msg);
 }
 
 static int parse_i64_opt(const char *v, const char *name, int64_t *out) {
@@ -103,6 +122,10 @@ static int tenant_cmd(struct admin *a, int argc, char **argv) {
         if (open_store(a) < 0) return fail(a);
         sb_tenant t;
         if (sb_store_tenant_create(a->store, argv[1], maxs, maxm, &t, &a->err) < 0) return fail(a);
+        admin_audit(a, json_pack("{s:s, s:s, s:s, s:I, s:I}", "kind", "admin", "action",
+                                 "tenant.create", "tenant", t.name, "max_sandboxes",
+                                 (json_int_t)t.max_sandboxes, "max_memory_mb",
+                                 (json_int_t)t.max_memory_mb));
         if (a->json) {
             json_t *j = json_pack("{s:s, s:I, s:I}", "name", t.name, "max_sandboxes",
                                   (json_int_t)t.max_sandboxes, "max_memory_mb",
@@ -161,6 +184,8 @@ static int tenant_cmd(struct admin *a, int argc, char **argv) {
         if (argc != 2) return admin_usage(stderr);
         if (open_store(a) < 0) return fail(a);
         if (sb_store_tenant_delete(a->store, argv[1], &a->err) < 0) return fail(a);
+        admin_audit(a, json_pack("{s:s, s:s, s:s}", "kind", "admin", "action", "tenant.delete",
+                                 "tenant", argv[1]));
         if (!a->json) printf("tenant %s removed (and its keys)\n", argv[1]);
         return 0;
     }
@@ -209,6 +234,9 @@ static int key_create(struct admin *a, int argc, char **argv) {
     }
     char exp[32];
     print_time(expires, exp);
+    admin_audit(a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "admin", "action",
+                             "key.create", "key_id", k.id, "tenant", t.name, "label", k.label,
+                             "expires", (json_int_t)expires));
     if (a->json) {
         json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "id", k.id, "key", key, "tenant", t.name,
                               "expires", exp);
@@ -233,6 +261,8 @@ static int key_cmd(struct admin *a, int argc, char **argv) {
         if (argc != 2) return admin_usage(stderr);
         if (open_store(a) < 0) return fail(a);
         if (sb_store_key_revoke(a->store, argv[1], &a->err) < 0) return fail(a);
+        admin_audit(a, json_pack("{s:s, s:s, s:s}", "kind", "admin", "action", "key.revoke",
+                                 "key_id", argv[1]));
         if (!a->json) printf("key %s revoked\n", argv[1]);
         return 0;
     }

@@ -1,5 +1,7 @@
 /* cmd_audit: `sealbox audit verify|tail|export` — checks the tamper-evident audit log of a state
  * directory against its signed checkpoints and exported head, shows its tail, exports JSONL. */
+#include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,13 +19,14 @@
 static int audit_usage(FILE *o) {
     fprintf(o,
             "usage: sealbox audit COMMAND [--state-dir DIR]\n\n"
-            "  verify [--head FILE | --no-head] [--pubkey FILE] [--json]\n"
+            "  verify [--head FILE | --no-head] [--pubkey FILE] [--from-jsonl FILE] [--json]\n"
             "        walk the whole hash chain, check every signed checkpoint and the exported\n"
             "        head file; name the first bad seq and the kind of tampering (edited,\n"
             "        deleted, reordered, rewritten, truncated, forged, head-missing).\n"
             "        --pubkey defaults to DIR/audit.pub: pin a copy kept elsewhere instead, or\n"
             "        whoever can write DIR can replace the key along with the log.\n"
-            "        --head defaults to DIR/audit.head.\n"
+            "        --head defaults to DIR/audit.head. --from-jsonl checks an export instead\n"
+            "        of the database (off the host: give --head and --pubkey copies).\n"
             "  tail [-n N] [-f]\n"
             "        the last N records (default %d); -f keeps printing new ones\n"
             "  export --jsonl [--after SEQ]\n"
@@ -36,7 +39,7 @@ static int audit_usage(FILE *o) {
 }
 
 struct opts {
-    const char *state, *head, *pubkey;
+    const char *state, *head, *pubkey, *import;
     bool no_head, json, jsonl, follow, pub_default;
     int64_t n, after;
     char statebuf[4096], dbpath[4200], headbuf[4200], pubbuf[4200];
@@ -68,12 +71,47 @@ static void fmt_ms(int64_t ms, char out[40]) {
     (void)snprintf(out, 40, "%s.%03dZ", t, (int)(ms % 1000));
 }
 
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f) {
+    (void)st;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+/* An export read back into a scratch database, so the one verifier checks it. */
+static int open_import(struct opts *o, sb_store **st, char dir[4096]) {
+    const char *tmp = getenv("TMPDIR");
+    (void)snprintf(dir, 4096, "%s/sealbox-audit-verify.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        sb_error_set(&o->err, SB_E_IO, "%s: %s", dir, strerror(errno));
+        dir[0] = '\0';
+        return -1;
+    }
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (sb_read_file(o->import, SB_AUDIT_JSONL_MAX, &buf, &n, &o->err) < 0) return -1;
+    char path[4200];
+    (void)snprintf(path, sizeof(path), "%s/import.db", dir);
+    uint64_t rows = 0;
+    int r = sb_store_open(path, st, &o->err);
+    if (r == 0) r = sb_audit_import_jsonl(*st, buf, n, &rows, &o->err);
+    free(buf);
+    if (r < 0) sb_error_prefix(&o->err, "%s", o->import);
+    return r;
+}
+
 static int cmd_verify_log(struct opts *o) {
     sb_store *st = NULL;
-    if (open_db(o, &st) < 0) return fail(o);
+    char scratch[4096] = "";
+    if ((o->import ? open_import(o, &st, scratch) : open_db(o, &st)) < 0) {
+        sb_store_close(st);
+        if (scratch[0]) (void)nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+        return fail(o);
+    }
     sb_pubkey *key = NULL;
     if (sb_audit_pubkey_load(o->pubkey, &key, &o->err) < 0) {
         sb_store_close(st);
+        if (scratch[0]) (void)nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
         return fail(o);
     }
     sb_audit_report rep;
@@ -81,6 +119,7 @@ static int cmd_verify_log(struct opts *o) {
     int r = sb_audit_verify(st, key, o->no_head ? NULL : o->head, &rep, &o->err);
     sb_pubkey_free(key);
     sb_store_close(st);
+    if (scratch[0]) (void)nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
     if (r < 0 && r != SB_E_SIGNATURE) return fail(o);
     char hex[2 * SB_AUDIT_HASH_LEN + 1];
     sb_hex_encode(rep.head_hash, SB_AUDIT_HASH_LEN, hex);
@@ -186,30 +225,19 @@ static int cmd_export(struct opts *o) {
             rc = fail(o);
             break;
         }
-        for (size_t i = 0; i < n; i++) {
-            const sb_audit_row *r = &v[i];
-            char prev[65], hash[65];
-            sb_hex_encode(r->prev, 32, prev);
-            sb_hex_encode(r->hash, 32, hash);
-            after = r->seq;
-            /* The record goes out byte for byte as hashed, so the export can be re-verified;
-             * a row whose record is not JSON any more is exported as a string instead. */
-            json_t *rec = r->record ? json_loadb(r->record, r->record_len, 0, NULL) : NULL;
-            json_decref(rec);
-            printf("{\"seq\":%lld,\"ts\":%lld,\"prev\":\"%s\",\"hash\":\"%s\",", (long long)r->seq,
-                   (long long)r->ts, prev, hash);
-            if (rec) {
-                printf("\"record\":%s}\n", r->record);
-            } else {
-                json_t *s = json_string(r->record ? r->record : "");
-                char *d = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-                printf("\"record_damaged\":%s}\n", d ? d : "null");
-                free(d);
-                json_decref(s);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            after = v[i].seq;
+            char *line = sb_audit_line_format(&v[i]);
+            if (!line) {
+                sb_error_set(&o->err, SB_E_INTERNAL, "seq %lld: cannot format", (long long)after);
+                rc = fail(o);
+                break;
             }
+            (void)fputs(line, stdout);
+            free(line);
         }
         sb_audit_rows_free(v, n);
-        if (n < SB_STORE_LIST_MAX) break;
+        if (rc != 0 || n < SB_STORE_LIST_MAX) break;
     }
     sb_store_close(st);
     return rc;
@@ -232,6 +260,8 @@ int sb_cmd_audit(int argc, char **argv) {
             o.no_head = true;
         else if (strcmp(a, "--pubkey") == 0 && has)
             o.pubkey = argv[++i];
+        else if (strcmp(a, "--from-jsonl") == 0 && has)
+            o.import = argv[++i];
         else if (strcmp(a, "--json") == 0)
             o.json = true;
         else if (strcmp(a, "--jsonl") == 0)

@@ -36,6 +36,7 @@ static const struct sb_cmd COMMANDS[] = {
     {"files", "files of a sealboxd sandbox: put, get, ls, mkdir, rm", sb_cmd_files},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
      sb_cmd_audit},
+    {"kbs", "the key broker: serve it, admin keys, rotate the master key", sb_cmd_kbs},
 };
 
 static int cmd_help(int argc, char **argv) {

@@ -694,6 +694,207 @@ int sb_audit_checkpoint(sb_audit *a, sb_error *err) {
     return 0;
 }
 
+/* ---- the JSONL export, read back ------------------------------------------------------------- */
+
+static int line_hash(json_t *o, const char *name, uint8_t out[SB_AUDIT_HASH_LEN], sb_error *err) {
+    json_t *v = json_object_get(o, name);
+    ENSURE(json_is_string(v), err, SB_E_MALFORMED,
+           "audit export: member '%s' is missing or not a "
+           "string",
+           name);
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    ENSURE(n == 2 * SB_AUDIT_HASH_LEN, err, SB_E_MALFORMED,
+           "audit export: member '%s' is %zu characters (%d hex expected)", name, n,
+           2 * SB_AUDIT_HASH_LEN);
+    uint8_t *raw = NULL;
+    size_t rn = 0;
+    int r = sb_hex_decode(s, n, &raw, &rn, err);
+    if (r < 0) return sb_error_prefix(err, "audit export: member '%s'", name);
+    if (rn != SB_AUDIT_HASH_LEN) {
+        free(raw);
+        BAIL(err, SB_E_MALFORMED, "audit export: member '%s' decodes to %zu bytes", name, rn);
+    }
+    memcpy(out, raw, SB_AUDIT_HASH_LEN);
+    free(raw);
+    return 0;
+}
+
+static int line_uint(json_t *o, const char *name, uint64_t min, uint64_t *out, sb_error *err) {
+    json_t *v = json_object_get(o, name);
+    ENSURE(json_is_integer(v), err, SB_E_MALFORMED,
+           "audit export: member '%s' is missing or not an integer", name);
+    json_int_t i = json_integer_value(v);
+    ENSURE(i >= 0 && (uint64_t)i >= min && (uint64_t)i <= SB_AUDIT_SEQ_MAX, err, SB_E_MALFORMED,
+           "audit export: member '%s' is %lld (%llu-2^53)", name, (long long)i,
+           (unsigned long long)min);
+    *out = (uint64_t)i;
+    return 0;
+}
+
+static int line_fields(json_t *o, sb_audit_row *row, sb_error *err) {
+    ENSURE(json_is_object(o), err, SB_E_MALFORMED, "audit export: a line is not a JSON object");
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val) {
+        bool known = strcmp(key, "seq") == 0 || strcmp(key, "ts") == 0 ||
+                     strcmp(key, "prev") == 0 || strcmp(key, "hash") == 0 ||
+                     strcmp(key, "record") == 0 || strcmp(key, "record_damaged") == 0;
+        ENSURE(known, err, SB_E_MALFORMED, "audit export: unknown member '%.64s'", key);
+    }
+    uint64_t seq = 0, ts = 0;
+    TRY(line_uint(o, "seq", 1, &seq, err));
+    TRY(line_uint(o, "ts", 0, &ts, err));
+    TRY(line_hash(o, "prev", row->prev, err));
+    TRY(line_hash(o, "hash", row->hash, err));
+    row->seq = (int64_t)seq;
+    row->ts = (int64_t)ts;
+    json_t *rec = json_object_get(o, "record");
+    json_t *dam = json_object_get(o, "record_damaged");
+    ENSURE(!rec != !dam, err, SB_E_MALFORMED,
+           "audit export: a line needs exactly one of 'record' and 'record_damaged'");
+    if (dam) {
+        ENSURE(json_is_string(dam), err, SB_E_MALFORMED,
+               "audit export: member 'record_damaged' is not a string");
+        size_t n = json_string_length(dam);
+        ENSURE(n <= SB_AUDIT_RECORD_MAX, err, SB_E_LIMIT,
+               "audit export: member 'record_damaged' is %zu bytes (max %d)", n,
+               SB_AUDIT_RECORD_MAX);
+        row->record = strndup(json_string_value(dam), n);
+        ENSURE(row->record, err, SB_E_INTERNAL, "audit export: out of memory");
+        row->record_len = strlen(row->record);
+        return 0;
+    }
+    ENSURE(json_is_object(rec), err, SB_E_MALFORMED,
+           "audit export: member 'record' is not a JSON object");
+    int r = sb_json_canonical(rec, &row->record, &row->record_len, err);
+    if (r < 0) return sb_error_prefix(err, "audit export: member 'record'");
+    if (row->record_len > SB_AUDIT_RECORD_MAX) {
+        free(row->record);
+        row->record = NULL;
+        BAIL(err, SB_E_LIMIT, "audit export: member 'record' is %zu bytes (max %d)",
+             row->record_len, SB_AUDIT_RECORD_MAX);
+    }
+    return 0;
+}
+
+int sb_audit_line_parse(const uint8_t *p, size_t n, sb_audit_row *out, sb_error *err) {
+    ENSURE(p || n == 0, err, SB_E_USAGE, "audit export: no input");
+    ENSURE(n <= SB_AUDIT_LINE_MAX, err, SB_E_LIMIT, "audit export: a line of %zu bytes (max %d)", n,
+           SB_AUDIT_LINE_MAX);
+    ENSURE(n > 0, err, SB_E_TRUNCATED, "audit export: empty line");
+    json_error_t je;
+    json_t *o = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &je);
+    ENSURE(o, err, SB_E_MALFORMED, "audit export: not JSON at offset %d: %s", je.position, je.text);
+    sb_audit_row row;
+    memset(&row, 0, sizeof(row));
+    int r = line_fields(o, &row, err);
+    json_decref(o);
+    if (r < 0) {
+        free(row.record);
+        return r;
+    }
+    *out = row;
+    return 0;
+}
+
+int sb_audit_jsonl_each(const uint8_t *p, size_t n, sb_audit_line_fn fn, void *arg, sb_error *err) {
+    ENSURE(fn && (p || n == 0), err, SB_E_USAGE, "audit export: no input");
+    ENSURE(n <= SB_AUDIT_JSONL_MAX, err, SB_E_LIMIT, "audit export: %zu bytes (max %u)", n,
+           SB_AUDIT_JSONL_MAX);
+    sb_reader rd;
+    sb_reader_init(&rd, p, n, "audit export", err);
+    uint64_t line = 0;
+    while (sb_reader_remaining(&rd) > 0) {
+        line++;
+        /* Measure the line on a copy of the reader, then take it from the real one. */
+        sb_reader probe = rd;
+        size_t len = 0;
+        uint8_t c = 0;
+        while (sb_reader_remaining(&probe) > 0) {
+            TRY(sb_reader_u8(&probe, &c, "line"));
+            if (c == '\n') break;
+            ENSURE(len < SB_AUDIT_LINE_MAX, err, SB_E_LIMIT,
+                   "audit export: line %llu is over %d bytes", (unsigned long long)line,
+                   SB_AUDIT_LINE_MAX);
+            len++;
+        }
+        const uint8_t *view = NULL;
+        TRY(sb_reader_bytes(&rd, len, &view, "line"));
+        if (sb_reader_remaining(&rd) > 0) TRY(sb_reader_skip(&rd, 1, "newline"));
+        if (len == 0) continue; /* blank lines are allowed */
+        int r = fn(arg, line, view, len, err);
+        if (r < 0) return sb_error_prefix(err, "line %llu", (unsigned long long)line);
+    }
+    return 0;
+}
+
+struct import {
+    sb_store *st;
+    uint64_t rows;
+};
+
+static int import_line(void *arg, uint64_t line, const uint8_t *p, size_t n, sb_error *err) {
+    (void)line;
+    struct import *im = arg;
+    sb_audit_row row;
+    TRY(sb_audit_line_parse(p, n, &row, err));
+    int r = sb_store_audit_insert(im->st, &row, err);
+    if (r == SB_E_POLICY)
+        r = sb_error_set(err, SB_E_MALFORMED, "audit export: seq %lld appears twice",
+                         (long long)row.seq);
+    free(row.record);
+    if (r == 0) im->rows++;
+    return r;
+}
+
+int sb_audit_import_jsonl(sb_store *st, const uint8_t *p, size_t n, uint64_t *rows, sb_error *err) {
+    ENSURE(st, err, SB_E_USAGE, "audit import: no store");
+    struct import im = {st, 0};
+    TRY(sb_store_begin(st, err));
+    int r = sb_audit_jsonl_each(p, n, import_line, &im, err);
+    if (r == 0) r = sb_store_commit(st, err);
+    if (r < 0) {
+        sb_store_rollback(st);
+        return r;
+    }
+    *rows = im.rows;
+    return 0;
+}
+
+char *sb_audit_line_format(const sb_audit_row *r) {
+    char prev[2 * SB_AUDIT_HASH_LEN + 1], hash[2 * SB_AUDIT_HASH_LEN + 1];
+    sb_hex_encode(r->prev, SB_AUDIT_HASH_LEN, prev);
+    sb_hex_encode(r->hash, SB_AUDIT_HASH_LEN, hash);
+    /* The record goes out byte for byte as hashed, so the export can be re-verified; a row
+     * whose record is not a JSON object any more is exported as a string instead. */
+    json_t *rec = r->record ? json_loadb(r->record, r->record_len, 0, NULL) : NULL;
+    bool ok = json_is_object(rec);
+    json_decref(rec);
+    sb_writer w;
+    sb_writer_init(&w, SB_AUDIT_LINE_MAX + SB_AUDIT_RECORD_MAX * 6);
+    (void)sb_writer_printf(&w, "{\"seq\":%lld,\"ts\":%lld,\"prev\":\"%s\",\"hash\":\"%s\",",
+                           (long long)r->seq, (long long)r->ts, prev, hash);
+    if (ok) {
+        (void)sb_writer_str(&w, "\"record\":");
+        (void)sb_writer_bytes(&w, r->record, r->record_len);
+    } else {
+        json_t *s = json_stringn(r->record ? r->record : "", r->record ? r->record_len : 0);
+        char *d = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+        json_decref(s);
+        (void)sb_writer_str(&w, "\"record_damaged\":");
+        (void)sb_writer_str(&w, d ? d : "\"\""); /* not even UTF-8: exported empty */
+        free(d);
+    }
+    (void)sb_writer_str(&w, "}\n");
+    if (sb_writer_status(&w) < 0) {
+        sb_writer_free(&w);
+        return NULL;
+    }
+    size_t len = 0;
+    return (char *)sb_writer_steal(&w, &len);
+}
+
 /* ---- verification -----------------------------------------------------------------------------
  */
 

@@ -109,6 +109,30 @@ int sb_audit_head_parse(const uint8_t *p, size_t n, sb_audit_head *out, sb_error
  * the key's. */
 int sb_audit_head_check(const sb_audit_head *h, const sb_pubkey *key, sb_error *err) SB_WUR;
 
+/* ---- the JSONL export, read back ---------------------------------------------------------------
+ * `sealbox audit export --jsonl` writes one object per row: {"seq", "ts", "prev", "hash",
+ * "record"} ("record_damaged": a string, for a row whose record is not JSON any more). Reading
+ * one back lets an export be verified away from the host that wrote it. */
+
+#define SB_AUDIT_LINE_MAX (SB_AUDIT_RECORD_MAX + 1024) /* bytes of one exported line */
+#define SB_AUDIT_JSONL_MAX (256u << 20)                /* bytes of an export read back */
+
+/* One line (without its newline): exactly the members above. The record is re-serialized in
+ * canonical form (the bytes that were hashed, for an untouched row); out->record is malloc'ed. */
+int sb_audit_line_parse(const uint8_t *p, size_t n, sb_audit_row *out, sb_error *err) SB_WUR;
+/* Calls fn on every non-blank line of an export (newline-separated; the last newline may be
+ * missing), each at most SB_AUDIT_LINE_MAX bytes; fn's error is prefixed with the line number. */
+typedef int (*sb_audit_line_fn)(void *arg, uint64_t line, const uint8_t *p, size_t n,
+                                sb_error *err);
+int sb_audit_jsonl_each(const uint8_t *p, size_t n, sb_audit_line_fn fn, void *arg,
+                        sb_error *err) SB_WUR;
+/* One exported line of a row, newline included (malloc'ed; NULL on allocation failure). */
+char *sb_audit_line_format(const sb_audit_row *r);
+/* Every line of an export into st (an empty store), in one transaction; *rows counts them.
+ * Errors name the line. Duplicate seqs are refused. */
+int sb_audit_import_jsonl(sb_store *st, const uint8_t *p, size_t n, uint64_t *rows,
+                          sb_error *err) SB_WUR;
+
 /* ---- verification ---------------------------------------------------------------------------- */
 
 enum sb_audit_finding {

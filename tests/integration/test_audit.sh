@@ -52,7 +52,8 @@ start || { echo "sealboxd did not come up"; cat "$T/stderr" "$D/log"; exit 1; }
 
 check "audit key is 0600" "$(stat -c %a "$D/audit.key")" 600
 contains "public key exported" "$(cat "$D/audit.pub")" "BEGIN PUBLIC KEY"
-check "head file written at start" "$(jq -r .seq "$D/audit.head")" 1
+# tenant and key creation (two admin records) come first; the start checkpoint signs them too
+check "head file written at start" "$(jq -r .seq "$D/audit.head")" 3
 check "delete of a missing sandbox answers 404" "$(api DELETE /v1/sandboxes/nope "$KA")" 404
 check "a wrong key answers 401" \
   "$(api DELETE /v1/sandboxes/nope sbk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)" 401
@@ -66,6 +67,8 @@ if "$SEALBOX" run -- /bin/true >/dev/null 2>&1; then
 else
   echo "note   this host cannot run jail sandboxes: create/exec/delete are not exercised"
 fi
+KR=$("$SEALBOX" admin --state-dir "$D" key create a --label temp 2>/dev/null)
+"$SEALBOX" admin --state-dir "$D" key revoke "${KR:0:16}" >/dev/null
 stop
 check "clean stop" "$?" 0
 
@@ -78,6 +81,11 @@ contains "verify: the shutdown checkpoint covers everything" "$out" "signatures 
 contains "verify: head file checked" "$out" "signed head at seq $N matches"
 check "verify --json" "$($AUDIT verify --json | jq -r '[.intact, .unsigned_tail] | @tsv')" \
   "true	0"
+all=$($AUDIT tail -n 100)
+contains "admin: tenant creation recorded" "$all" '"action":"tenant.create","kind":"admin","max_memory_mb":0,"max_sandboxes":0,"tenant":"a"'
+contains "admin: key creation recorded, without the key" "$all" "\"action\":\"key.create\".*\"key_id\":\"${KA:0:16}\",\"kind\":\"admin\""
+if grep -q "${KA:17}" <<<"$all"; then fail "the key's secret part is not stored"; else pass "the key's secret part is not stored"; fi
+contains "admin: revocation while the daemon runs recorded" "$all" "\"action\":\"key.revoke\",\"key_id\":\"${KR:0:16}\""
 tail2=$($AUDIT tail -n 2)
 check "tail -n 2: two lines" "$(wc -l <<<"$tail2")" 2
 contains "tail: the last record is the stop" "$(tail -1 <<<"$tail2")" '"kind":"daemon.stop"'
@@ -109,6 +117,22 @@ print('rehashed', n)
 EOF
 )
 check "export: rows re-hash to the chain (python)" "$py" "rehashed $N"
+# Off the host: the export, a copy of the head file and the public key are enough.
+mkdir "$T/offsite" && cp "$T/export.jsonl" "$D/audit.head" "$D/audit.pub" "$T/offsite/"
+O="$SEALBOX audit verify --from-jsonl $T/offsite/export.jsonl --head $T/offsite/audit.head --pubkey $T/offsite/audit.pub --state-dir /nonexistent"
+out=$($O); rc=$?
+check "export verifies offline: exit 0" "$rc" 0
+contains "export verifies offline" "$out" "intact: $N records"
+sed -i '2s/"tenant":"a"/"tenant":"b"/' "$T/offsite/export.jsonl"
+out=$($O); rc=$?
+check "an edited export: exit 1" "$rc" 1
+contains "an edited export: named" "$out" "TAMPERED: edited at seq 2"
+head -n $((N - 1)) "$T/export.jsonl" >"$T/offsite/export.jsonl"
+contains "a cut export: named" "$($O)" "TAMPERED: truncated at seq $N"
+echo '{"seq":1}' >"$T/offsite/export.jsonl"
+out=$($O 2>&1); rc=$?
+check "a malformed export: exit 3" "$rc" 3
+contains "a malformed export: names the line and member" "$out" "line 1: audit export: member 'ts'"
 check "export without --jsonl is a usage error" "$($AUDIT export >/dev/null 2>&1; echo $?)" 2
 
 # ---- tampering -------------------------------------------------------------------------------------
@@ -116,10 +140,11 @@ cp "$D/sealbox.db" "$T/clean.db"
 cp "$D/audit.head" "$T/clean.head"
 rm -f "$D/sealbox.db-wal" "$D/sealbox.db-shm"
 detriggers="DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
-sqlite3 "$D/sealbox.db" "$detriggers UPDATE audit_log SET record = replace(record, '404', '204') WHERE seq = 2"
+S404=$(sqlite3 "$D/sealbox.db" "SELECT seq FROM audit_log WHERE record LIKE '%\"status\":404%'")
+sqlite3 "$D/sealbox.db" "$detriggers UPDATE audit_log SET record = replace(record, '404', '204') WHERE seq = $S404"
 out=$($AUDIT verify); rc=$?
 check "edited record: exit 1" "$rc" 1
-contains "edited record: named" "$out" "TAMPERED: edited at seq 2"
+contains "edited record: named" "$out" "TAMPERED: edited at seq $S404"
 cp "$T/clean.db" "$D/sealbox.db"
 sqlite3 "$D/sealbox.db" "$detriggers DELETE FROM audit_log WHERE seq = $N"
 out=$($AUDIT verify)

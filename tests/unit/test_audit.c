@@ -8,6 +8,8 @@
 #include "gateway/gateway.h"
 #include "harness.h"
 
+#define HEX64 "0011223344556677889900112233445566778899001122334455667788990011"
+
 struct fx {
     char dir[512], db[600], head[600];
     sb_store *st;
@@ -585,4 +587,151 @@ TEST(audit_checkpoint_refuses_to_sign_a_damaged_chain) {
     struct stat st;
     CHECK(stat(f.head, &st) < 0);
     fx_free(&f);
+}
+
+/* ---- the JSONL export read back ------------------------------------------------------------- */
+
+/* The export of f's log as one buffer (what `sealbox audit export --jsonl` prints). */
+static char *export_of(const char *db, size_t *len) {
+    sb_store *st = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_store_open(db, &st, &err), &err);
+    sb_writer w;
+    sb_writer_init(&w, 1u << 24);
+    sb_audit_row *v = NULL;
+    size_t n = 0;
+    CHECK_OK(sb_store_audit_list(st, 0, SB_STORE_LIST_MAX, &v, &n, &err), &err);
+    for (size_t i = 0; i < n; i++) {
+        char *l = sb_audit_line_format(&v[i]);
+        CHECK(l != NULL);
+        if (l) (void)sb_writer_str(&w, l);
+        free(l);
+    }
+    sb_audit_rows_free(v, n);
+    sb_store_close(st);
+    return (char *)sb_writer_steal(&w, len);
+}
+
+/* Imports text into a fresh scratch store and verifies it against f's key and head file. */
+static int verify_text(struct fx *f, const char *name, const char *text, sb_audit_report *rep,
+                       sb_error *err) {
+    char db[700];
+    (void)snprintf(db, sizeof(db), "%s/%s.db", f->dir, name);
+    sb_store *st = NULL;
+    sb_error e = {0};
+    CHECK_OK(sb_store_open(db, &st, &e), &e);
+    uint64_t rows = 0;
+    int r = sb_audit_import_jsonl(st, (const uint8_t *)text, strlen(text), &rows, err);
+    if (r == 0) r = sb_audit_verify(st, sb_audit_key_public(f->key), f->head, rep, err);
+    sb_store_close(st);
+    return r;
+}
+
+TEST(audit_export_reads_back_and_verifies_offline) {
+    struct fx f;
+    fx_ten(&f, "export");
+    size_t n = 0;
+    char *text = export_of(f.db, &n);
+    sb_audit_report rep;
+    sb_error err = {0};
+    CHECK_OK(verify_text(&f, "copy", text, &rep, &err), &err);
+    CHECK_INT(rep.records, 10);
+    CHECK_INT(rep.signed_seq, 8); /* by the head file: an export carries no checkpoints */
+    /* An edited record in the export. */
+    char *ed = strdup(text);
+    char *deny = strstr(ed, "\"deny\"");
+    CHECK(deny != NULL);
+    if (deny) memcpy(deny, "\"DENY\"", 6);
+    CHECK_INT(verify_text(&f, "edited", ed, &rep, &err), SB_E_SIGNATURE);
+    CHECK_INT(rep.finding, SB_AUDIT_EDITED);
+    CHECK_INT(rep.first_bad_seq, 1);
+    free(ed);
+    /* A line removed from the middle: the gap. */
+    char *del = strdup(text);
+    char *l3 = strstr(del, "{\"seq\":3,"), *l4 = strstr(del, "{\"seq\":4,");
+    CHECK(l3 && l4);
+    if (l3 && l4) memmove(l3, l4, strlen(l4) + 1);
+    CHECK_INT(verify_text(&f, "deleted", del, &rep, &err), SB_E_SIGNATURE);
+    CHECK_INT(rep.finding, SB_AUDIT_DELETED);
+    CHECK_INT(rep.first_bad_seq, 3);
+    free(del);
+    /* The tail cut off below the head file. */
+    char *cut = strdup(text);
+    char *l7 = strstr(cut, "{\"seq\":7,");
+    if (l7) *l7 = '\0';
+    CHECK_INT(verify_text(&f, "cut", cut, &rep, &err), SB_E_SIGNATURE);
+    CHECK_INT(rep.finding, SB_AUDIT_TRUNCATED);
+    CHECK_INT(rep.first_bad_seq, 7);
+    free(cut);
+    /* A line twice is refused on import, naming the line. */
+    char *twice = malloc(2 * n + 1);
+    (void)snprintf(twice, 2 * n + 1, "%s%s", text, text);
+    CHECK_INT(verify_text(&f, "twice", twice, &rep, &err), SB_E_MALFORMED);
+    CHECK_CONTAINS(err.msg, "line 11");
+    CHECK_CONTAINS(err.msg, "seq 1 appears twice");
+    free(twice);
+    free(text);
+    sb_audit_key_free(f.key);
+}
+
+TEST(audit_line_parse_rejects_each_field) {
+    static const char GOOD[] = "{\"seq\":3,\"ts\":5,\"prev\":\"" HEX64 "\",\"hash\":\"" HEX64
+                               "\",\"record\":{\"b\":1,\"a\":2}}";
+    sb_audit_row row;
+    sb_error err = {0};
+    CHECK_OK(sb_audit_line_parse((const uint8_t *)GOOD, strlen(GOOD), &row, &err), &err);
+    CHECK_STR(row.record, "{\"a\":2,\"b\":1}"); /* canonical again */
+    CHECK_INT(row.seq, 3);
+    free(row.record);
+    struct {
+        const char *from, *to, *needle;
+    } cases[] = {
+        {"\"seq\":3", "\"seq\":0", "'seq'"},
+        {"\"seq\":3", "\"seq\":\"3\"", "'seq'"},
+        {"\"ts\":5", "\"ts\":-5", "'ts'"},
+        {"\"prev\":\"00", "\"prev\":\"0", "'prev'"},
+        {"\"hash\":\"00", "\"hash\":\"zz", "'hash'"},
+        {"\"record\":{\"b\":1,\"a\":2}", "\"record\":[1]", "'record'"},
+        {"\"record\":{\"b\":1,\"a\":2}", "\"record\":{},\"record_damaged\":\"x\"", "exactly one"},
+        {"\"record\":{\"b\":1,\"a\":2}", "\"record_damaged\":5", "'record_damaged'"},
+        {"\"seq\":3", "\"seq\":3,\"x\":1", "'x'"},
+        {"\"seq\":3", "\"seq\":3,\"seq\":4", "duplicate"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
+        char buf[1024];
+        const char *at = strstr(GOOD, cases[i].from);
+        CHECK(at != NULL);
+        if (!at) continue;
+        (void)snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - GOOD), GOOD, cases[i].to,
+                       at + strlen(cases[i].from));
+        int r = sb_audit_line_parse((const uint8_t *)buf, strlen(buf), &row, &err);
+        CHECK_MSG(r == SB_E_MALFORMED, "case %zu: %d (%s)", i, r, err.msg);
+        CHECK_CONTAINS(err.msg, cases[i].needle);
+    }
+    for (size_t k = 0; k < strlen(GOOD); k++)
+        CHECK(sb_audit_line_parse((const uint8_t *)GOOD, k, &row, &err) < 0);
+}
+
+static int count_line(void *arg, uint64_t line, const uint8_t *p, size_t n, sb_error *err) {
+    (void)p;
+    (void)err;
+    uint64_t *c = arg;
+    *c = *c * 10 + line;
+    return n > 0 ? 0 : SB_E_INTERNAL;
+}
+
+TEST(audit_jsonl_lines_framing) {
+    uint64_t c = 0;
+    sb_error err = {0};
+    const char *t = "a\n\nb\nc"; /* a blank line, no final newline */
+    CHECK_OK(sb_audit_jsonl_each((const uint8_t *)t, strlen(t), count_line, &c, &err), &err);
+    CHECK_INT(c, 134);
+    char *big = malloc(SB_AUDIT_LINE_MAX + 2);
+    memset(big, 'x', SB_AUDIT_LINE_MAX + 1);
+    big[SB_AUDIT_LINE_MAX + 1] = '\n';
+    CHECK_INT(
+        sb_audit_jsonl_each((const uint8_t *)big, SB_AUDIT_LINE_MAX + 2, count_line, &c, &err),
+        SB_E_LIMIT);
+    CHECK_CONTAINS(err.msg, "line 1");
+    free(big);
 }
