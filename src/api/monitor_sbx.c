@@ -522,6 +522,32 @@ static void settle_leftovers(sb_monitor *m) {
     }
 }
 
+/* At start: every jail sandbox of the state directory without a live holder is a leftover of a
+ * previous daemon (each sandbox's init dies with the daemon that made it, PR_SET_PDEATHSIG), or
+ * of a detached sandbox whose holder died. What they left — cgroup directories, the per-sandbox
+ * directory, the uid slot — is removed; mounts lived only in their mount namespaces. */
+static void sweep_leftovers(sb_monitor *m) {
+    struct sb_sandbox_info *v = NULL;
+    size_t n = 0, swept = 0;
+    sb_error e = {0};
+    if (sb_jail_list(m->cfg.state_dir, &v, &n, &e) < 0) {
+        sb_logf(m->cfg.log, SB_LOG_WARN, "sweeping leftovers: %s", e.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].holder_alive) continue; /* a live `sealbox run --detach` sandbox */
+        sb_error e2 = {0};
+        if (sb_jail_remove(m->cfg.state_dir, v[i].id, &e2) < 0)
+            sb_logf(m->cfg.log, SB_LOG_WARN, "sweeping sandbox %s: %s", v[i].id, e2.msg);
+        else
+            swept++;
+    }
+    free(v);
+    if (swept)
+        sb_logf(m->cfg.log, SB_LOG_INFO, "swept what %zu dead sandboxes left (cgroups, state)",
+                swept);
+}
+
 int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) {
     m->sbx = calloc(1, sizeof(*m->sbx));
     ENSURE(m->sbx, err, SB_E_INTERNAL, "out of memory");
@@ -538,6 +564,7 @@ int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) {
         }
     }
     m->sbx->pool_target = m->cfg.warm_pool < POOL_MAX ? m->cfg.warm_pool : POOL_MAX;
+    sweep_leftovers(m);
     settle_leftovers(m);
     return 0;
 }
