@@ -498,6 +498,14 @@ void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w) {
 /* At start: sandboxes the store calls live have no process behind them any more (a crash or
  * kill -9 of the previous daemon took their init with it). They are marked lost. */
 static void settle_leftovers(sb_monitor *m) {
+    /* Their cgroups and directories on the host go too (the processes died with the daemon). */
+    unsigned swept = 0;
+    sb_error se = {0};
+    if (sb_jail_sweep(m->cfg.state_dir, &swept, &se) < 0)
+        sb_logf(m->cfg.log, SB_LOG_ERROR, "sweeping crashed sandboxes: %s", se.msg);
+    else if (swept)
+        sb_logf(m->cfg.log, SB_LOG_WARN,
+                "removed the cgroups and directories of %u crashed sandboxes", swept);
     char after[SB_SANDBOX_ID_MAX + 1] = "";
     for (;;) {
         sb_sandbox_rec *v = NULL;
@@ -522,32 +530,6 @@ static void settle_leftovers(sb_monitor *m) {
     }
 }
 
-/* At start: every jail sandbox of the state directory without a live holder is a leftover of a
- * previous daemon (each sandbox's init dies with the daemon that made it, PR_SET_PDEATHSIG), or
- * of a detached sandbox whose holder died. What they left — cgroup directories, the per-sandbox
- * directory, the uid slot — is removed; mounts lived only in their mount namespaces. */
-static void sweep_leftovers(sb_monitor *m) {
-    struct sb_sandbox_info *v = NULL;
-    size_t n = 0, swept = 0;
-    sb_error e = {0};
-    if (sb_jail_list(m->cfg.state_dir, &v, &n, &e) < 0) {
-        sb_logf(m->cfg.log, SB_LOG_WARN, "sweeping leftovers: %s", e.msg);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (v[i].holder_alive) continue; /* a live `sealbox run --detach` sandbox */
-        sb_error e2 = {0};
-        if (sb_jail_remove(m->cfg.state_dir, v[i].id, &e2) < 0)
-            sb_logf(m->cfg.log, SB_LOG_WARN, "sweeping sandbox %s: %s", v[i].id, e2.msg);
-        else
-            swept++;
-    }
-    free(v);
-    if (swept)
-        sb_logf(m->cfg.log, SB_LOG_INFO, "swept what %zu dead sandboxes left (cgroups, state)",
-                swept);
-}
-
 int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) {
     m->sbx = calloc(1, sizeof(*m->sbx));
     ENSURE(m->sbx, err, SB_E_INTERNAL, "out of memory");
@@ -564,7 +546,6 @@ int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) {
         }
     }
     m->sbx->pool_target = m->cfg.warm_pool < POOL_MAX ? m->cfg.warm_pool : POOL_MAX;
-    sweep_leftovers(m);
     settle_leftovers(m);
     return 0;
 }

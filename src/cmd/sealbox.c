@@ -34,6 +34,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"sandbox", "sandboxes of sealboxd: create, ls, get, exec, standby, resume, rm",
      sb_cmd_sandbox},
     {"files", "files of a sealboxd sandbox: put, get, ls, mkdir, rm", sb_cmd_files},
+    {"gateway", "MCP gateway: serve an agent over stdio with servers in sandboxes; pin, approve",
+     sb_cmd_gateway},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
      sb_cmd_audit},
     {"kbs", "the key broker: serve it, admin keys, rotate the master key", sb_cmd_kbs},
