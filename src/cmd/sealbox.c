@@ -34,6 +34,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"sandbox", "sandboxes of sealboxd: create, ls, get, exec, standby, resume, rm",
      sb_cmd_sandbox},
     {"files", "files of a sealboxd sandbox: put, get, ls, mkdir, rm", sb_cmd_files},
+    {"tpm", "TPM 2.0 attester: enroll this TPM's AK, print a bound quote (enroll, quote, ak)",
+     sb_cmd_tpm},
     {"gateway", "MCP gateway: serve an agent over stdio with servers in sandboxes; pin, approve",
      sb_cmd_gateway},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
