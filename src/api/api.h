@@ -51,14 +51,30 @@ enum sb_ipc_type {
     SB_IPC_SBX_STANDBY = 9,   /* cred, id */
     SB_IPC_SBX_RESUME = 10,   /* cred, id */
     SB_IPC_SBX_EXEC = 11,     /* cred, id, argv strlist, env strlist, cwd str, stdin bytes,
-                                 timeout_s u32 */
+                                 timeout_s u32, mode u8 (sb_exec_mode) */
     SB_IPC_KBS_ATTEST = 12,   /* tee str, claims bytes (JSON), runtime-data bytes (JSON) */
     SB_IPC_KBS_RESOURCE = 13, /* token str, path str */
     SB_IPC_KBS_ADMIN = 14,    /* admin cred, op u8, path str, body bytes */
-    SB_IPC_SBX_LOG = 15,      /* cred, id: the sandbox's measurement log */
+    /* streams, processes and files (the header's request id names the stream or upload) */
+    SB_IPC_STREAM_ACK = 40,   /* bytes u32: the client took that much of the stream */
+    SB_IPC_STREAM_CLOSE = 41, /* (nothing): the client of the stream went away */
+    SB_IPC_PROC_LIST = 42,    /* cred, id */
+    SB_IPC_PROC_GET = 43,     /* cred, id, process u32 */
+    SB_IPC_PROC_SIGNAL = 44,  /* cred, id, process u32, signal u8 */
+    SB_IPC_PROC_STDIN = 45,   /* cred, id, process u32, data bytes, eof u8 */
+    SB_IPC_PROC_OUTPUT = 46,  /* cred, id, process u32 (answered with a stream) */
+    SB_IPC_FILE_GET = 47,     /* cred, id, path (answered with a stream) */
+    SB_IPC_FILE_PUT = 48,     /* cred, id, path, size u64 (then FILE_DATA with the same id) */
+    SB_IPC_FILE_DATA = 49,    /* cred, id, data bytes, last u8 */
+    SB_IPC_FILE_LIST = 50,    /* cred, id, path */
+    SB_IPC_FILE_MKDIR = 51,   /* cred, id, path, parents u8 */
+    SB_IPC_FILE_DELETE = 52,  /* cred, id, path */
     /* monitor -> front */
-    SB_IPC_REPLY = 64,    /* status u16, content type u8, body bytes */
-    SB_IPC_SHUTDOWN = 65, /* (nothing): stop accepting, finish in-flight requests, exit */
+    SB_IPC_REPLY = 64,        /* status u16, content type u8, body bytes */
+    SB_IPC_SHUTDOWN = 65,     /* (nothing): stop accepting, finish in-flight requests, exit */
+    SB_IPC_STREAM_START = 66, /* status u16, kind u8 (sb_stream_kind), length u64 (0: unknown) */
+    SB_IPC_STREAM_EVENT = 67, /* event u8 (sb_stream_event), data bytes */
+    SB_IPC_STREAM_END = 68,   /* (nothing) */
     SB_IPC_TYPE_MAX
 };
 
@@ -72,6 +88,28 @@ enum sb_ipc_kind {
     SB_IPC_STRLIST,
     SB_IPC_KIND_MAX
 };
+
+/* How an exec answers: one JSON reply when the command ends, a stream of events, or at once
+ * with the id of a background process. */
+enum sb_exec_mode { SB_EXEC_SYNC, SB_EXEC_STREAM, SB_EXEC_BACKGROUND, SB_EXEC_MODE_MAX };
+/* A stream carries events (exec output: the front writes NDJSON or SSE) or raw bytes (file
+ * downloads). */
+enum sb_stream_kind { SB_STREAM_EVENTS, SB_STREAM_BYTES, SB_STREAM_KIND_MAX };
+/* Stream events: START, EXIT and LOST carry a JSON object, STDOUT/STDERR the output bytes,
+ * DATA the bytes of a download. */
+enum sb_stream_event {
+    SB_EV_START = 1,
+    SB_EV_STDOUT,
+    SB_EV_STDERR,
+    SB_EV_EXIT,
+    SB_EV_LOST,
+    SB_EV_DATA,
+    SB_EV_MAX
+};
+#define SB_IPC_CHUNK_MAX (64u * 1024u)     /* bytes of one stream event */
+#define SB_IPC_UPLOAD_CHUNK (128u * 1024u) /* bytes of one FILE_DATA */
+#define SB_STREAM_WINDOW (256u * 1024u)    /* stream bytes the monitor sends ahead of the acks */
+#define SB_FILES_UPLOAD_MAX (16u << 20)    /* bytes of one upload */
 
 /* Reply content types. */
 enum sb_ipc_ctype { SB_CT_JSON, SB_CT_PROBLEM, SB_CT_TEXT, SB_CT_MAX };

@@ -4,11 +4,13 @@
  * when the monitor goes away. */
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -23,24 +25,37 @@
 #define INFLIGHT_MAX 1024u
 #define OUTQ_MAX (8u << 20)          /* bytes queued for the monitor before we shed load */
 #define HTTP_HEADERS_MAX (16u << 10) /* evhttp answers 400 past this */
-#define HTTP_BODY_MAX (1u << 20)     /* evhttp answers 413 past this */
-#define JSON_BODY_MAX (64u << 10)    /* our limit for JSON request bodies */
-#define HTTP_TIMEOUT_S 30            /* slow or idle clients are cut after this */
+#define HTTP_BODY_MAX (SB_FILES_UPLOAD_MAX + (1u << 20)) /* evhttp answers 413 past this */
+#define JSON_BODY_MAX (64u << 10)                        /* our limit for JSON request bodies */
+#define HTTP_TIMEOUT_S 30 /* slow or idle clients are cut after this */
 #define LIST_DEFAULT 100u
 
 /* ---- routes --------------------------------------------------------------------------------- */
 
 static const char *const ROUTE_NAMES[R_MAX] = {
-    "health", "metrics", "tenant",   "sandboxes",  "sandbox",      "exec",      "standby",
-    "resume", "log",     "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin", "none"};
+    "health", "metrics",  "tenant",     "sandboxes",    "sandbox",   "exec",      "standby",
+    "resume", "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin", "processes", "process",
+    "signal", "stdin",    "output",     "files",        "dirs",      "openapi",   "none"};
+
+struct front;
 
 struct pending {
+    struct front *f;
     struct evhttp_request *req;
     uint32_t id;
     enum route route;
     uint64_t start_ns;
     bool used;
     char session[48]; /* kbs attest: the session the token is for */
+    /* a streamed reply (exec output, a download) */
+    bool streaming, sse, bytes;
+    uint32_t unacked; /* bytes written to the client since the last ack to the monitor */
+    /* an upload being fed to the monitor, one FILE_DATA at a time */
+    bool uploading;
+    const uint8_t *up;
+    size_t up_len, up_off;
+    char up_cred[SB_APIKEY_LEN + 1];
+    char up_sbx[SB_IPC_ID_MAX + 1];
 };
 
 struct outmsg {
@@ -65,6 +80,8 @@ struct front {
     struct outmsg *outq, **outq_tail;
     size_t outq_bytes;
     bool draining;
+    unsigned uploads; /* slots with an upload being fed */
+    bool feeding;     /* feed_uploads is running (send_msg would re-enter it) */
     int exit_code;
     uint8_t *rbuf;
     sb_ipc_msg msg;
@@ -78,7 +95,10 @@ struct front {
 
 /* ---- talking to the monitor ------------------------------------------------------------------ */
 
+static void feed_uploads(struct front *f);
+
 static void flush_outq(struct front *f) {
+    if (!f->outq && f->uploads) feed_uploads(f);
     while (f->outq) {
         struct outmsg *o = f->outq;
         ssize_t k = send(f->cfg->ipc_fd, o->buf, o->len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -97,6 +117,7 @@ static void flush_outq(struct front *f) {
         if (!f->outq) f->outq_tail = &f->outq;
         f->outq_bytes -= o->len;
         free(o);
+        if (!f->outq && f->uploads) feed_uploads(f);
     }
 }
 
@@ -209,19 +230,29 @@ static struct pending *slot_new(struct front *f, struct evhttp_request *req, enu
 }
 
 static void slot_free(struct front *f, struct pending *p) {
-    p->used = false;
+    if (p->uploading) f->uploads--;
+    sb_wipe(p->up_cred, sizeof(p->up_cred));
+    p->used = p->streaming = p->uploading = false;
+    p->up = NULL;
     p->req = NULL;
     f->inflight--;
 }
 
-/* Sends a request message; the reply completes req later (see on_reply). */
-static void forward_s(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
-                      uint16_t type, const sb_ipc_val *v, size_t n, const char *session) {
+static struct pending *slot_of(struct front *f, uint32_t id) {
+    struct pending *p = &f->slots[id & (INFLIGHT_MAX - 1)];
+    return p->used && p->id == id ? p : NULL;
+}
+
+/* Sends a request message; the reply completes req later (see on_reply). Returns the slot, or
+ * NULL after answering. */
+static struct pending *forward_s(struct front *f, struct evhttp_request *req, enum route r,
+                                 uint64_t start, uint16_t type, const sb_ipc_val *v, size_t n,
+                                 const char *session) {
     struct pending *p = slot_new(f, req, r, start);
     if (!p) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         problem(f, req, r, start, 503, "busy", "Service busy", "too many requests in flight", NULL);
-        return;
+        return NULL;
     }
     p->session[0] = 0;
     if (session) (void)snprintf(p->session, sizeof(p->session), "%s", session);
@@ -237,17 +268,19 @@ static void forward_s(struct front *f, struct evhttp_request *req, enum route r,
             sb_front_log(f, SB_LOG_ERROR, "cannot encode %s: %s", sb_ipc_type_name(type), err.msg);
             problem(f, req, r, start, 400, "bad-request", "Bad request", err.msg, NULL);
         }
+        return NULL;
     }
+    return p;
 }
 
-static void forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
-                    uint16_t type, const sb_ipc_val *v, size_t n) {
-    forward_s(f, req, r, start, type, v, n, NULL);
+static struct pending *forward(struct front *f, struct evhttp_request *req, enum route r,
+                               uint64_t start, uint16_t type, const sb_ipc_val *v, size_t n) {
+    return forward_s(f, req, r, start, type, v, n, NULL);
 }
 
 void sb_front_forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
                       uint16_t type, const sb_ipc_val *v, size_t n, const char *session) {
-    forward_s(f, req, r, start, type, v, n, session);
+    (void)forward_s(f, req, r, start, type, v, n, session);
 }
 
 void sb_front_send(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
@@ -288,7 +321,7 @@ static void append_front_metrics(struct front *f, struct evbuffer *b) {
 static void on_reply(struct front *f, const sb_ipc_msg *m) {
     unsigned i = m->id & (INFLIGHT_MAX - 1);
     struct pending *p = &f->slots[i];
-    if (!p->used || p->id != m->id) {
+    if (!p->used || p->id != m->id || p->streaming) {
         sb_front_log(f, SB_LOG_WARN, "reply for unknown request %u", m->id);
         return;
     }
@@ -326,6 +359,175 @@ static void on_reply(struct front *f, const sb_ipc_msg *m) {
     maybe_finish_drain(f);
 }
 
+/* ---- streamed replies ------------------------------------------------------------------------
+ * The monitor sends a stream's events no further ahead than SB_STREAM_WINDOW bytes; the front
+ * acknowledges what the client's socket has taken (evhttp calls back when its output buffer
+ * has drained), so neither process buffers more than the window for a slow client. */
+
+#define STREAM_WRITE_TIMEOUT_S 60 /* a client that takes nothing for this long is cut off */
+
+static const char *const EVENT_NAMES[SB_EV_MAX] = {"",     "start", "stdout", "stderr",
+                                                   "exit", "lost",  "data"};
+
+static void stream_ack(struct front *f, struct pending *p) {
+    if (!p->unacked) return;
+    sb_ipc_val v[1] = {sb_ipc_u(p->unacked)};
+    sb_error err = {0};
+    (void)send_msg(f, SB_IPC_STREAM_ACK, p->id, v, 1, &err);
+    p->unacked = 0;
+}
+
+/* evhttp calls these two with the slot as argument; stream_finish unhooks both before the slot
+ * can be reused. */
+static void on_chunk_written(struct evhttp_connection *evcon, void *arg) {
+    (void)evcon;
+    struct pending *p = arg;
+    if (p->used && p->streaming) stream_ack(p->f, p);
+}
+
+/* The client of a stream went away (evhttp frees the connection; the request is ours). */
+static void on_stream_close(struct evhttp_connection *evcon, void *arg) {
+    (void)evcon;
+    struct pending *p = arg;
+    struct front *f = p->f;
+    if (!p->used || !p->streaming) return;
+    sb_error err = {0};
+    (void)send_msg(f, SB_IPC_STREAM_CLOSE, p->id, NULL, 0, &err);
+    evhttp_send_reply_end(p->req); /* without a connection this frees the request */
+    slot_free(f, p);
+    maybe_finish_drain(f);
+}
+
+static void stream_finish(struct front *f, struct pending *p) {
+    struct evhttp_connection *evcon = evhttp_request_get_connection(p->req);
+    if (evcon) {
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+        evhttp_connection_set_timeout(evcon, HTTP_TIMEOUT_S);
+    }
+    evhttp_send_reply_end(p->req);
+    slot_free(f, p);
+    maybe_finish_drain(f);
+}
+
+static void on_stream_start(struct front *f, const sb_ipc_msg *m) {
+    struct pending *p = slot_of(f, m->id);
+    sb_error err = {0};
+    if (!p || p->streaming) {
+        (void)send_msg(f, SB_IPC_STREAM_CLOSE, m->id, NULL, 0, &err);
+        return;
+    }
+    struct evhttp_connection *evcon = evhttp_request_get_connection(p->req);
+    if (!evcon) { /* the client left while the monitor prepared the stream */
+        (void)send_msg(f, SB_IPC_STREAM_CLOSE, m->id, NULL, 0, &err);
+        evhttp_send_reply_end(p->req);
+        slot_free(f, p);
+        maybe_finish_drain(f);
+        return;
+    }
+    int status = (int)m->f[0].u;
+    if (status < 200 || status > 299) status = 200;
+    p->bytes = m->f[1].u == SB_STREAM_BYTES;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(p->req);
+    (void)evhttp_add_header(h, "Content-Type",
+                            p->bytes ? "application/octet-stream"
+                            : p->sse ? "text/event-stream"
+                                     : "application/x-ndjson");
+    (void)evhttp_add_header(h, "Cache-Control", "no-store");
+    (void)evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (p->bytes) {
+        char len[32];
+        (void)snprintf(len, sizeof(len), "%llu", (unsigned long long)m->f[2].u);
+        (void)evhttp_add_header(h, "X-Sealbox-File-Size", len);
+    }
+    /* a stream may be quiet for long (a command that prints nothing): no read timeout, but a
+     * client that stops reading is cut off */
+    struct timeval wt = {STREAM_WRITE_TIMEOUT_S, 0};
+    (void)bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &wt);
+    evhttp_connection_set_closecb(evcon, on_stream_close, p);
+    evhttp_send_reply_start(p->req, status, NULL);
+    p->streaming = true;
+    account(f, p->route, status, p->start_ns);
+}
+
+static void on_stream_event(struct front *f, const sb_ipc_msg *m) {
+    struct pending *p = slot_of(f, m->id);
+    if (!p || !p->streaming) return;
+    unsigned ev = (unsigned)m->f[0].u;
+    const sb_ipc_str *d = &m->f[1].s;
+    struct evbuffer *b = evbuffer_new();
+    if (!b) return;
+    if (p->bytes) {
+        if (ev == SB_EV_DATA) (void)evbuffer_add(b, d->p, d->len);
+    } else if (ev >= SB_EV_START && ev <= SB_EV_LOST) {
+        json_t *j = json_object();
+        (void)json_object_set_new(j, "event", json_string(EVENT_NAMES[ev]));
+        if (ev == SB_EV_STDOUT || ev == SB_EV_STDERR) {
+            /* UTF-8 as it is; anything else (or a character split between two reads) base64 */
+            json_t *s = json_stringn((const char *)d->p, d->len);
+            if (s) {
+                (void)json_object_set_new(j, "data", s);
+            } else {
+                char *b64 = sb_base64_encode(d->p, d->len);
+                (void)json_object_set_new(j, "data_base64", json_string(b64 ? b64 : ""));
+                free(b64);
+            }
+        } else {
+            json_t *o = json_loadb((const char *)d->p, d->len, 0, NULL);
+            if (json_is_object(o)) (void)json_object_update(j, o);
+            json_decref(o);
+        }
+        char *line = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (line && p->sse)
+            (void)evbuffer_add_printf(b, "event: %s\ndata: %s\n\n", EVENT_NAMES[ev], line);
+        else if (line)
+            (void)evbuffer_add_printf(b, "%s\n", line);
+        free(line);
+    }
+    p->unacked += d->len ? (uint32_t)d->len : 1;
+    if (evbuffer_get_length(b) && evhttp_request_get_connection(p->req))
+        evhttp_send_reply_chunk_with_cb(p->req, b, on_chunk_written, p);
+    else
+        stream_ack(f, p);
+    evbuffer_free(b);
+}
+
+static void on_stream_end(struct front *f, const sb_ipc_msg *m) {
+    struct pending *p = slot_of(f, m->id);
+    if (p && p->streaming) stream_finish(f, p);
+}
+
+/* ---- uploads: fed to the monitor one piece at a time, as its queue drains ------------------ */
+
+static void feed_uploads(struct front *f) {
+    if (f->feeding) return;
+    f->feeding = true;
+    /* round robin, one piece per upload per round, until the queue to the monitor backs up */
+    for (bool again = true; again && f->uploads && !f->outq;) {
+        again = false;
+        for (unsigned i = 0; i < INFLIGHT_MAX && f->uploads && !f->outq; i++) {
+            struct pending *p = &f->slots[i];
+            if (!p->used || !p->uploading) continue;
+            size_t n = p->up_len - p->up_off;
+            if (n > SB_IPC_UPLOAD_CHUNK) n = SB_IPC_UPLOAD_CHUNK;
+            bool last = p->up_off + n == p->up_len;
+            sb_ipc_val v[4] = {sb_ipc_s(p->up_cred), sb_ipc_s(p->up_sbx),
+                               sb_ipc_b(n ? p->up + p->up_off : (const uint8_t *)"", n),
+                               sb_ipc_u(last)};
+            sb_error err = {0};
+            if (send_msg(f, SB_IPC_FILE_DATA, p->id, v, 4, &err) < 0) break;
+            p->up_off += n;
+            again = true;
+            if (last) {
+                p->uploading = false;
+                f->uploads--;
+                sb_wipe(p->up_cred, sizeof(p->up_cred));
+            }
+        }
+    }
+    f->feeding = false;
+}
+
 static void begin_drain(struct front *f) {
     if (f->draining) return;
     f->draining = true;
@@ -360,6 +562,12 @@ static void on_ipc_read(evutil_socket_t fd, short what, void *arg) {
         }
         if (f->msg.type == SB_IPC_REPLY)
             on_reply(f, &f->msg);
+        else if (f->msg.type == SB_IPC_STREAM_START)
+            on_stream_start(f, &f->msg);
+        else if (f->msg.type == SB_IPC_STREAM_EVENT)
+            on_stream_event(f, &f->msg);
+        else if (f->msg.type == SB_IPC_STREAM_END)
+            on_stream_end(f, &f->msg);
         else if (f->msg.type == SB_IPC_SHUTDOWN)
             begin_drain(f);
     }
@@ -400,14 +608,16 @@ static const char *bearer(struct evhttp_request *req, const char **why) {
     return tok;
 }
 
-/* Splits a request path into at most 4 segments; false when it has more, or empty segments,
- * or characters outside the unreserved set (no percent-decoding: nothing we route needs it). */
-static bool split_path(const char *path, char seg[4][SB_IPC_ID_MAX + 1], size_t *n) {
+/* Splits a request path into at most PATH_SEGS segments; false when it has more, or empty
+ * segments, or characters outside the unreserved set (no percent-decoding: nothing we route
+ * needs it). */
+#define PATH_SEGS 6
+static bool split_path(const char *path, char seg[PATH_SEGS][SB_IPC_ID_MAX + 1], size_t *n) {
     *n = 0;
     if (!path || path[0] != '/') return false;
     const char *p = path + 1;
     while (*p) {
-        if (*n == 4) return false;
+        if (*n == PATH_SEGS) return false;
         size_t len = strcspn(p, "/");
         if (len == 0 || len > SB_IPC_ID_MAX) return false;
         for (size_t i = 0; i < len; i++) {
@@ -433,7 +643,8 @@ struct ctx {
     enum route route;
     uint64_t start;
     const char *cred;
-    const char *id; /* sandbox id from the path */
+    const char *id;  /* sandbox id from the path */
+    const char *sub; /* process id from the path */
     const char *query;
 };
 
@@ -459,11 +670,6 @@ static void do_tenant(struct ctx *c) {
 static void do_sbx_get(struct ctx *c) {
     sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
     forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_GET, v, 2);
-}
-
-static void do_sbx_log(struct ctx *c) {
-    sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
-    forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_LOG, v, 2);
 }
 
 /* GET /v1/sandboxes?limit=N&after=ID&state=all&metadata=k=v (metadata repeatable). */
@@ -582,6 +788,17 @@ static void do_sbx_create(struct ctx *c) {
     free(b);
 }
 
+/* Which stream format the client asked for: 1 NDJSON, 2 SSE, 0 neither. */
+static int wants_stream(struct evhttp_request *req) {
+    const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+    if (!a) return 0;
+    if (strstr(a, "text/event-stream")) return 2;
+    if (strstr(a, "application/x-ndjson")) return 1;
+    return 0;
+}
+
+/* POST /v1/sandboxes/{id}/exec: a JSON reply when the command ends, a stream of events (Accept:
+ * application/x-ndjson or text/event-stream), or at once a background process. */
 static void do_sbx_exec(struct ctx *c) {
     struct sb_front_body *b = calloc(1, sizeof(*b));
     if (!b) {
@@ -592,7 +809,10 @@ static void do_sbx_exec(struct ctx *c) {
     if (j) {
         b->v[0] = sb_ipc_s(c->cred);
         b->v[1] = sb_ipc_s(c->id);
-        forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_EXEC, b->v, b->n);
+        int ws = wants_stream(c->req);
+        if (b->v[7].u == SB_EXEC_SYNC && ws) b->v[7] = sb_ipc_u(SB_EXEC_STREAM);
+        struct pending *p = forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_EXEC, b->v, b->n);
+        if (p) p->sse = ws == 2;
         json_decref(j);
     }
     free(b);
@@ -609,6 +829,268 @@ static void do_sbx_simple(struct ctx *c) {
                                                 : SB_IPC_SBX_RESUME;
     sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
     forward(c->f, c->req, c->route, c->start, type, v, 2);
+}
+
+/* ---- processes ------------------------------------------------------------------------------ */
+
+/* The process id path segment: a decimal number from 1. */
+static bool proc_id(struct ctx *c, uint64_t *out) {
+    sb_error e = {0};
+    if (!c->sub || sb_parse_u64(c->sub, UINT32_MAX, out, &e, "process") < 0 || *out == 0) {
+        bad(c, 404, "not-found", "Not found", "no such process");
+        return false;
+    }
+    return true;
+}
+
+static bool no_body(struct ctx *c) {
+    if (evbuffer_get_length(evhttp_request_get_input_buffer(c->req)) > 0) {
+        bad(c, 400, "bad-request", "Bad request", "this endpoint takes no body");
+        return false;
+    }
+    return true;
+}
+
+static void do_procs(struct ctx *c) {
+    sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
+    forward(c->f, c->req, c->route, c->start, SB_IPC_PROC_LIST, v, 2);
+}
+
+static void do_proc(struct ctx *c) {
+    uint64_t pid;
+    if (!proc_id(c, &pid)) return;
+    sb_ipc_val v[3] = {sb_ipc_s(c->cred), sb_ipc_s(c->id), sb_ipc_u(pid)};
+    if (c->route == R_PROC_OUTPUT) {
+        struct pending *p = forward(c->f, c->req, c->route, c->start, SB_IPC_PROC_OUTPUT, v, 3);
+        if (p) p->sse = wants_stream(c->req) == 2;
+        return;
+    }
+    forward(c->f, c->req, c->route, c->start, SB_IPC_PROC_GET, v, 3);
+}
+
+/* Signal names a client may send (or their numbers). */
+static const struct {
+    const char *name;
+    int num;
+} SIGNALS[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT},  {"KILL", SIGKILL},
+               {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},  {"CONT", SIGCONT},
+               {"STOP", SIGSTOP}, {"ALRM", SIGALRM}, {"WINCH", SIGWINCH}};
+
+static int check_signal(json_t *j, struct sb_front_body *b) {
+    json_t *s = json_object_get(j, "signal");
+    if (json_object_size(j) != 1 || !s) {
+        (void)snprintf(b->field, sizeof(b->field), "signal");
+        (void)snprintf(b->why, sizeof(b->why), "signal: the body is {\"signal\": NAME or NUMBER}");
+        return -1;
+    }
+    int num = 0;
+    if (json_is_integer(s) && json_integer_value(s) >= 1 && json_integer_value(s) <= 64) {
+        num = (int)json_integer_value(s);
+    } else if (json_is_string(s)) {
+        const char *n = json_string_value(s);
+        if (strncmp(n, "SIG", 3) == 0) n += 3;
+        for (size_t i = 0; i < SB_ARRAY_LEN(SIGNALS); i++)
+            if (strcmp(n, SIGNALS[i].name) == 0) num = SIGNALS[i].num;
+    }
+    if (!num) {
+        (void)snprintf(b->field, sizeof(b->field), "signal");
+        (void)snprintf(b->why, sizeof(b->why),
+                       "signal: a number from 1 to 64 or one of HUP INT QUIT KILL USR1 USR2 TERM "
+                       "CONT STOP ALRM WINCH");
+        return -1;
+    }
+    b->v[3] = sb_ipc_u((uint64_t)num);
+    return 0;
+}
+
+static int check_stdin(json_t *j, struct sb_front_body *b) {
+    static const char *const TOP[] = {"data", "data_base64", "eof"};
+    const char *key;
+    json_t *val;
+    json_object_foreach(j, key, val) {
+        bool known = false;
+        for (size_t i = 0; i < SB_ARRAY_LEN(TOP); i++)
+            known = known || strcmp(key, TOP[i]) == 0;
+        if (!known) {
+            (void)snprintf(b->field, sizeof(b->field), "%.64s", key);
+            (void)snprintf(b->why, sizeof(b->why), "%.64s: unknown field", key);
+            return -1;
+        }
+    }
+    json_t *d = json_object_get(j, "data"), *d64 = json_object_get(j, "data_base64"),
+           *eof = json_object_get(j, "eof");
+    const char *field = NULL, *why = NULL;
+    if (d && d64)
+        field = "data", why = "data: give data or data_base64, not both";
+    else if (d && !json_is_string(d))
+        field = "data", why = "data: must be a string";
+    else if (d64 && !json_is_string(d64))
+        field = "data_base64", why = "data_base64: must be a base64 string";
+    else if (eof && !json_is_boolean(eof))
+        field = "eof", why = "eof: must be a boolean";
+    if (field) {
+        (void)snprintf(b->field, sizeof(b->field), "%s", field);
+        (void)snprintf(b->why, sizeof(b->why), "%s", why);
+        return -1;
+    }
+    size_t n = 0;
+    if (d) {
+        n = json_string_length(d);
+        if (n > SB_IPC_STDIN_MAX) field = "data";
+        b->v[3] = sb_ipc_b(json_string_value(d), n);
+    } else if (d64) {
+        const char *s = json_string_value(d64);
+        size_t sl = json_string_length(d64);
+        uint8_t *dec = NULL;
+        sb_error e = {0};
+        if (sl > (SB_IPC_STDIN_MAX / 3 + 1) * 4 ||
+            sb_base64_decode(s, sl, false, &dec, &n, &e) < 0 || n > sizeof(b->kv)) {
+            free(dec);
+            (void)snprintf(b->field, sizeof(b->field), "data_base64");
+            (void)snprintf(b->why, sizeof(b->why), "data_base64: not base64, or over %u bytes",
+                           SB_IPC_STDIN_MAX);
+            return -1;
+        }
+        if (n) memcpy(b->kv, dec, n);
+        free(dec);
+        if (n > SB_IPC_STDIN_MAX) field = "data_base64";
+        b->v[3] = sb_ipc_b(b->kv, n);
+    } else {
+        b->v[3] = sb_ipc_b("", 0);
+    }
+    if (field) {
+        (void)snprintf(b->field, sizeof(b->field), "%s", field);
+        (void)snprintf(b->why, sizeof(b->why), "%s: over %u bytes", field, SB_IPC_STDIN_MAX);
+        return -1;
+    }
+    b->v[4] = sb_ipc_u(json_is_true(eof));
+    return 0;
+}
+
+static void do_proc_post(struct ctx *c) {
+    uint64_t pid;
+    if (!proc_id(c, &pid)) return;
+    struct sb_front_body *b = calloc(1, sizeof(*b));
+    if (!b) {
+        bad(c, 503, "busy", "Service busy", "out of memory");
+        return;
+    }
+    bool sig = c->route == R_PROC_SIGNAL;
+    json_t *j = json_body(c, b, sig ? check_signal : check_stdin);
+    if (j) {
+        b->v[0] = sb_ipc_s(c->cred);
+        b->v[1] = sb_ipc_s(c->id);
+        b->v[2] = sb_ipc_u(pid);
+        forward(c->f, c->req, c->route, c->start, sig ? SB_IPC_PROC_SIGNAL : SB_IPC_PROC_STDIN,
+                b->v, sig ? 4 : 5);
+        json_decref(j);
+    }
+    free(b);
+}
+
+/* ---- files ------------------------------------------------------------------------------------
+ */
+
+/* The query's path= (required) and one optional boolean flag; false after answering. */
+static bool file_query(struct ctx *c, const char *flag, char *path, size_t cap, bool *fl) {
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    const char *fail = NULL;
+    char msg[160];
+    if (!c->query || evhttp_parse_query_str(c->query, &q) < 0) fail = "path: the query needs path=";
+    path[0] = '\0';
+    if (fl) *fl = false;
+    for (struct evkeyval *kv = q.tqh_first; kv && !fail; kv = kv->next.tqe_next) {
+        if (strcmp(kv->key, "path") == 0) {
+            size_t n = strlen(kv->value);
+            if (n == 0 || n >= cap) {
+                (void)snprintf(msg, sizeof(msg), "path: 1 to %zu bytes", cap - 1);
+                fail = msg;
+            } else {
+                for (size_t i = 0; i < n && !fail; i++)
+                    if ((unsigned char)kv->value[i] < 0x20 || kv->value[i] == 0x7f)
+                        fail = "path: control character";
+                memcpy(path, kv->value, n + 1);
+            }
+        } else if (flag && strcmp(kv->key, flag) == 0) {
+            if (strcmp(kv->value, "true") == 0)
+                *fl = true;
+            else if (strcmp(kv->value, "false") != 0) {
+                (void)snprintf(msg, sizeof(msg), "%s: true or false", flag);
+                fail = msg;
+            }
+        } else {
+            (void)snprintf(msg, sizeof(msg), "%.64s: unknown query parameter", kv->key);
+            fail = msg;
+        }
+    }
+    if (!fail && !path[0]) fail = "path: is required";
+    evhttp_clear_headers(&q);
+    if (fail) {
+        json_t *extra = json_pack("{s:[{s:s, s:s}]}", "invalid_params", "name",
+                                  strncmp(fail, "path", 4) == 0 ? "path" : (flag ? flag : "query"),
+                                  "reason", fail);
+        problem(c->f, c->req, c->route, c->start, 400, "invalid-params", "Invalid parameters", fail,
+                extra);
+        return false;
+    }
+    return true;
+}
+
+static void do_files(struct ctx *c) {
+    char path[SB_IPC_PATH_MAX + 1];
+    enum evhttp_cmd_type method = evhttp_request_get_command(c->req);
+    if (!file_query(c, NULL, path, sizeof(path), NULL)) return;
+    if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_DELETE) {
+        if (method == EVHTTP_REQ_DELETE && !no_body(c)) return;
+        sb_ipc_val v[3] = {sb_ipc_s(c->cred), sb_ipc_s(c->id), sb_ipc_s(path)};
+        forward(c->f, c->req, c->route, c->start,
+                method == EVHTTP_REQ_GET ? SB_IPC_FILE_GET : SB_IPC_FILE_DELETE, v, 3);
+        return;
+    }
+    /* PUT: the body is the file's bytes */
+    struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
+    size_t n = evbuffer_get_length(in);
+    if (n > SB_FILES_UPLOAD_MAX) {
+        char d[96];
+        (void)snprintf(d, sizeof(d), "an upload is at most %u bytes (this one is %zu)",
+                       SB_FILES_UPLOAD_MAX, n);
+        bad(c, 413, "too-large", "Payload too large", d);
+        return;
+    }
+    const uint8_t *body = n ? evbuffer_pullup(in, (ev_ssize_t)n) : (const uint8_t *)"";
+    if (!body) {
+        bad(c, 503, "busy", "Service busy", "out of memory");
+        return;
+    }
+    sb_ipc_val v[4] = {sb_ipc_s(c->cred), sb_ipc_s(c->id), sb_ipc_s(path), sb_ipc_u(n)};
+    struct pending *p = forward(c->f, c->req, c->route, c->start, SB_IPC_FILE_PUT, v, 4);
+    if (!p) return;
+    p->uploading = true;
+    p->up = body;
+    p->up_len = n;
+    p->up_off = 0;
+    (void)snprintf(p->up_cred, sizeof(p->up_cred), "%s", c->cred);
+    (void)snprintf(p->up_sbx, sizeof(p->up_sbx), "%s", c->id);
+    c->f->uploads++;
+    flush_outq(c->f);
+}
+
+static void do_dirs(struct ctx *c) {
+    char path[SB_IPC_PATH_MAX + 1];
+    bool parents = false;
+    bool get = evhttp_request_get_command(c->req) == EVHTTP_REQ_GET;
+    if (!file_query(c, get ? NULL : "parents", path, sizeof(path), &parents)) return;
+    if (!get && !no_body(c)) return;
+    sb_ipc_val v[4] = {sb_ipc_s(c->cred), sb_ipc_s(c->id), sb_ipc_s(path), sb_ipc_u(parents)};
+    forward(c->f, c->req, c->route, c->start, get ? SB_IPC_FILE_LIST : SB_IPC_FILE_MKDIR, v,
+            get ? 3 : 4);
+}
+
+/* GET /v1/openapi.yaml: the document is compiled into the binary (openapi_doc.c). */
+static void do_openapi(struct ctx *c) {
+    send_body(c->req, 200, "application/yaml", sb_front_openapi_yaml, sb_front_openapi_yaml_size());
+    account(c->f, c->route, 200, c->start);
 }
 
 typedef void (*route_fn)(struct ctx *c);
@@ -631,26 +1113,50 @@ static const struct route_def ROUTES[] = {
     {R_SBX_EXEC, EVHTTP_REQ_POST, true, do_sbx_exec},
     {R_SBX_STANDBY, EVHTTP_REQ_POST, true, do_sbx_simple},
     {R_SBX_RESUME, EVHTTP_REQ_POST, true, do_sbx_simple},
-    {R_SBX_LOG, EVHTTP_REQ_GET, true, do_sbx_log},
+    {R_PROCS, EVHTTP_REQ_GET, true, do_procs},
+    {R_PROC, EVHTTP_REQ_GET, true, do_proc},
+    {R_PROC_SIGNAL, EVHTTP_REQ_POST, true, do_proc_post},
+    {R_PROC_STDIN, EVHTTP_REQ_POST, true, do_proc_post},
+    {R_PROC_OUTPUT, EVHTTP_REQ_GET, true, do_proc},
+    {R_FILES, EVHTTP_REQ_GET, true, do_files},
+    {R_FILES, EVHTTP_REQ_PUT, true, do_files},
+    {R_FILES, EVHTTP_REQ_DELETE, true, do_files},
+    {R_DIRS, EVHTTP_REQ_GET, true, do_dirs},
+    {R_DIRS, EVHTTP_REQ_POST, true, do_dirs},
+    {R_OPENAPI, EVHTTP_REQ_GET, false, do_openapi},
 };
 
 /* Maps a path to a route and, for item routes, the sandbox id segment. */
-static enum route match(const char *path, char seg[4][SB_IPC_ID_MAX + 1], const char **id) {
+static enum route match(const char *path, char seg[PATH_SEGS][SB_IPC_ID_MAX + 1], const char **id,
+                        const char **sub) {
     size_t n = 0;
     *id = NULL;
+    *sub = NULL;
     if (!split_path(path, seg, &n)) return R_NONE;
     if (n == 1 && strcmp(seg[0], "metrics") == 0) return R_METRICS;
     if (n < 2 || strcmp(seg[0], "v1") != 0) return R_NONE;
     if (n == 2 && strcmp(seg[1], "health") == 0) return R_HEALTH;
     if (n == 2 && strcmp(seg[1], "tenant") == 0) return R_TENANT;
+    if (n == 2 && strcmp(seg[1], "openapi.yaml") == 0) return R_OPENAPI;
     if (strcmp(seg[1], "sandboxes") != 0) return R_NONE;
     if (n == 2) return R_SBX_COLLECTION;
     *id = seg[2];
     if (n == 3) return R_SBX_ITEM;
+    if (strcmp(seg[3], "processes") == 0) {
+        if (n == 4) return R_PROCS;
+        *sub = seg[4];
+        if (n == 5) return R_PROC;
+        if (strcmp(seg[5], "signal") == 0) return R_PROC_SIGNAL;
+        if (strcmp(seg[5], "stdin") == 0) return R_PROC_STDIN;
+        if (strcmp(seg[5], "output") == 0) return R_PROC_OUTPUT;
+        return R_NONE;
+    }
+    if (n > 4) return R_NONE;
+    if (strcmp(seg[3], "files") == 0) return R_FILES;
+    if (strcmp(seg[3], "dirs") == 0) return R_DIRS;
     if (strcmp(seg[3], "exec") == 0) return R_SBX_EXEC;
     if (strcmp(seg[3], "standby") == 0) return R_SBX_STANDBY;
     if (strcmp(seg[3], "resume") == 0) return R_SBX_RESUME;
-    if (strcmp(seg[3], "log") == 0) return R_SBX_LOG;
     return R_NONE;
 }
 
@@ -683,8 +1189,8 @@ static void on_request(struct evhttp_request *req, void *arg) {
         sb_front_kbs_request(f, req, path, c.start);
         return;
     }
-    char seg[4][SB_IPC_ID_MAX + 1];
-    c.route = match(path, seg, &c.id);
+    char seg[PATH_SEGS][SB_IPC_ID_MAX + 1];
+    c.route = match(path, seg, &c.id, &c.sub);
     /* A KBS-only daemon serves no sandbox or tenant API. */
     if (f->cfg->kbs == 2 && c.route != R_HEALTH && c.route != R_METRICS) c.route = R_NONE;
     if (c.route == R_NONE) {
@@ -757,6 +1263,8 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
     ENSURE(f, err, SB_E_INTERNAL, "front: out of memory");
     f->cfg = cfg;
     f->outq_tail = &f->outq;
+    for (unsigned i = 0; i < INFLIGHT_MAX; i++)
+        f->slots[i].f = f;
     f->rbuf = malloc(SB_IPC_MSG_MAX + 1);
     int r = f->rbuf ? 0 : sb_error_set(err, SB_E_INTERNAL, "front: out of memory");
     /* The monitor may die without closing our socket cleanly (kill -9): follow it. */

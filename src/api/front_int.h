@@ -43,11 +43,18 @@ enum route {
     R_SBX_EXEC,
     R_SBX_STANDBY,
     R_SBX_RESUME,
-    R_SBX_LOG,
     R_KBS_AUTH,
     R_KBS_ATTEST,
     R_KBS_RESOURCE,
     R_KBS_ADMIN,
+    R_PROCS,
+    R_PROC,
+    R_PROC_SIGNAL,
+    R_PROC_STDIN,
+    R_PROC_OUTPUT,
+    R_FILES,
+    R_DIRS,
+    R_OPENAPI,
     R_NONE,
     R_MAX
 };
@@ -70,6 +77,10 @@ void sb_front_kbs_request(struct front *f, struct evhttp_request *req, const cha
  * set the cookie; returns the status to send. */
 int sb_front_kbs_attested(struct front *f, struct evhttp_request *req, const char *session,
                           int status, const uint8_t *body, size_t n);
+
+/* docs/api/openapi.yaml, compiled in (openapi_doc.c). */
+extern const char sb_front_openapi_yaml[];
+size_t sb_front_openapi_yaml_size(void);
 
 /* Sends a log line to the monitor, which writes it with component "sealboxd-front". */
 void sb_front_log(struct front *f, enum sb_log_level lvl, const char *fmt, ...) SB_PRINTF(3, 4);

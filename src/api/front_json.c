@@ -208,7 +208,6 @@ int sb_front_exec_body(json_t *j, struct sb_front_body *b) {
     if (!c || !c[0]) return fail(b, "cmd", "must not be empty");
     json_t *bg = json_object_get(j, "background");
     if (bg && !json_is_boolean(bg)) return fail(b, "background", "must be a boolean");
-    if (json_is_true(bg)) return fail(b, "background", "background commands are not supported yet");
     sb_ipc_str *argv = &b->lists[b->nlists * SB_IPC_LIST_MAX];
     b->nlists++;
     size_t argc = 0;
@@ -248,7 +247,10 @@ int sb_front_exec_body(json_t *j, struct sb_front_body *b) {
     if (get_kv(b, j, "env", SB_IPC_LIST_MAX, 128, 4096, true, &b->v[3]) < 0) return -1;
     b->v[4] = sb_ipc_s(cwd);
     b->v[5] = sb_ipc_b(in, inlen);
+    /* a background process has no deadline unless it asks for one */
+    if (json_is_true(bg) && !json_object_get(j, "timeout_s")) timeout = 0;
     b->v[6] = sb_ipc_u(timeout);
-    b->n = 7;
+    b->v[7] = sb_ipc_u(json_is_true(bg) ? SB_EXEC_BACKGROUND : SB_EXEC_SYNC);
+    b->n = 8;
     return 0;
 }

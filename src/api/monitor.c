@@ -361,6 +361,8 @@ static const sb_handler BASE_HANDLERS[] = {
     {SB_IPC_SBX_GET, true, c_sandbox_id, h_sbx_get},
 };
 
+const struct sb_monitor_cfg *sb_monitor_cfg_of(sb_monitor *m) { return &m->cfg; }
+
 static const sb_handler *find_handler(const sb_monitor *m, uint16_t type) {
     for (size_t i = 0; i < SB_ARRAY_LEN(BASE_HANDLERS); i++)
         if (BASE_HANDLERS[i].type == type) return &BASE_HANDLERS[i];
@@ -404,6 +406,9 @@ static void front_reap(sb_monitor *m, bool killed) {
     (void)close(m->ipc);
     (void)close(m->front_pidfd);
     m->ipc = m->front_pidfd = -1;
+    /* Its streams and uploads are settled at the top of the next loop turn, not here: this can
+     * run from inside a send of the process or transfer that would be freed. */
+    m->front_gone_pending = true;
     m->front_pid = 0;
     /* A front that dies young is restarted with growing delays, so a crash loop cannot spin. */
     uint64_t lived_ms = (sb_mono_ns() - m->front_started_ns) / 1000000u;
@@ -593,6 +598,8 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
     if (r == 0) r = sb_monitor_audit_open(m, err);
     /* A KBS-only daemon runs no sandboxes (and needs no privileges for them). */
     if (r == 0 && cfg->kbs != 2) r = sb_monitor_sbx_init(m, err);
+    if (r == 0) r = sb_proc_init(m, err);
+    if (r == 0) r = sb_files_init(m, err);
     if (r == 0) r = sb_monitor_kbs_init(m, err);
     if (r < 0) {
         sb_monitor_free(m);
@@ -606,6 +613,8 @@ void sb_monitor_free(sb_monitor *m) {
     if (!m) return;
     sb_monitor_kbs_fini(m);
     sb_monitor_sbx_fini(m);
+    sb_proc_fini(m);
+    sb_files_fini(m);
     if (m->front_pid) front_kill(m, "monitor shutting down");
     sb_monitor_audit_close(m);
     if (m->sigfd >= 0) (void)close(m->sigfd);
@@ -671,6 +680,11 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
     for (;;) {
         uint64_t now = sb_mono_ns();
         if (!m->front_pid && m->stopping) break;
+        if (m->front_gone_pending) { /* before a new front can reuse request ids */
+            m->front_gone_pending = false;
+            sb_proc_front_gone(m);
+            sb_files_front_gone(m);
+        }
         if (!m->front_pid && now >= m->next_spawn_ns) {
             sb_error e2 = {0};
             if (front_spawn(m, &e2) < 0) {
@@ -684,20 +698,20 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         if (m->sbx) sb_monitor_sbx_tick(m);
         sb_monitor_audit_checkpoint(m, false);
         /* Fixed slots first (signals, front ipc, front pidfd), then the exec workers. */
-        struct pollfd p[3 + 4 * 64 + 4];
+        struct pollfd p[3 + 512];
         p[0] = (struct pollfd){m->sigfd, POLLIN, 0};
         p[1] = (struct pollfd){m->front_pid ? m->ipc : -1, POLLIN, 0};
         p[2] = (struct pollfd){m->front_pid ? m->front_pidfd : -1, POLLIN, 0};
-        size_t nw = m->sbx ? sb_monitor_sbx_pollfds(m, p + 3, SB_ARRAY_LEN(p) - 3) : 0;
+        size_t nw = m->sbx ? sb_proc_pollfds(m, p + 3, SB_ARRAY_LEN(p) - 3) : 0;
         int timeout = 1000;
         uint64_t wake = m->front_pid ? (m->stopping ? m->stop_deadline_ns : 0) : m->next_spawn_ns;
         if (wake) timeout = wake > now ? (int)((wake - now) / 1000000u) + 1 : 0;
         if (timeout > 1000) timeout = 1000;
-        if (nw && timeout > 200) timeout = 200; /* exec deadlines are checked at this grain */
+        if (sb_proc_running(m) && timeout > 200) timeout = 200; /* exec deadlines' grain */
         if (m->sbx && sb_monitor_sbx_pending(m)) timeout = 0;
         int nready = poll(p, 3 + nw, timeout);
         if (nready < 0 && errno != EINTR) BAIL(err, SB_E_IO, "poll: %s", strerror(errno));
-        if (nw) sb_monitor_sbx_events(m, p + 3, nw);
+        if (nw) sb_proc_events(m);
         if (nready <= 0) continue;
         if (p[0].revents) read_signals(m);
         if (m->front_pid && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) read_front(m);

@@ -63,6 +63,11 @@ static const char *action_of(uint16_t type) {
     case SB_IPC_SBX_STANDBY: return "sandbox.standby";
     case SB_IPC_SBX_RESUME: return "sandbox.resume";
     case SB_IPC_SBX_EXEC: return "sandbox.exec";
+    case SB_IPC_PROC_SIGNAL: return "process.signal";
+    case SB_IPC_PROC_STDIN: return "process.stdin";
+    case SB_IPC_FILE_PUT: return "file.put";
+    case SB_IPC_FILE_MKDIR: return "file.mkdir";
+    case SB_IPC_FILE_DELETE: return "file.delete";
     default: return NULL;
     }
 }
@@ -118,6 +123,11 @@ void sb_monitor_audit_msg(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant 
     } else {
         (void)json_object_set_new(j, "sandbox", str_of(&msg->f[1].s));
     }
+    if (msg->type == SB_IPC_FILE_PUT || msg->type == SB_IPC_FILE_MKDIR ||
+        msg->type == SB_IPC_FILE_DELETE)
+        (void)json_object_set_new(j, "path", str_of(&msg->f[2].s));
+    if (msg->type == SB_IPC_PROC_SIGNAL || msg->type == SB_IPC_PROC_STDIN)
+        (void)json_object_set_new(j, "process", json_integer((json_int_t)msg->f[2].u));
     if (msg->type == SB_IPC_SBX_EXEC && msg->f[2].count > 0) {
         (void)json_object_set_new(j, "command", str_of(&msg->f[2].list[0]));
         json_t *d = argv_digest(&msg->f[2]);

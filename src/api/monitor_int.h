@@ -43,6 +43,26 @@ typedef struct sb_handler {
 
 struct sb_monitor_sbx;
 struct sb_kbs_broker;
+struct sb_proc;
+struct sb_mfiles;
+typedef struct sb_sandbox sb_sandbox;
+
+/* A live sandbox of the monitor (monitor_sbx.c); its processes live in monitor_proc.c. */
+struct sbx {
+    char id[SB_SANDBOX_ID_MAX + 1];
+    int64_t tenant_id;
+    int64_t memory_mb;
+    sb_sandbox *h;
+    enum sb_sbx_state state;
+    uint64_t deadline_ns; /* timeout_s: destroyed then */
+    uint64_t idle_ns;     /* idle_standby_s: frozen after this long without an exec */
+    uint64_t last_active_ns;
+    char **env;            /* KEY=VALUE from create, for every exec (kept in memory only: values
+                              may be secrets and are never written to disk) */
+    struct sb_proc *procs; /* its processes, running and (background ones) ended */
+    unsigned nprocs;
+    struct sbx *next;
+};
 
 struct sb_monitor {
     sb_monitor_cfg cfg;
@@ -55,13 +75,16 @@ struct sb_monitor {
     unsigned backoff_ms;
     uint64_t next_spawn_ns;
     bool stopping;
+    bool front_gone_pending; /* the front died: its streams are settled next loop turn */
     uint64_t stop_deadline_ns;
     int64_t started;
     uint64_t auth_failures;
     sb_monitor_stats stats;
     uint8_t *rbuf;
     sb_ipc_msg msg;
-    struct sb_monitor_sbx *sbx; /* the sandboxes (monitor_sbx.c) */
+    struct sb_monitor_sbx *sbx;  /* the sandboxes (monitor_sbx.c) */
+    struct sb_proc_table *procs; /* processes and their streams (monitor_proc.c) */
+    struct sb_mfiles *files;     /* uploads and downloads in progress (monitor_files.c) */
     /* The audit log: appended and checkpointed here only. The checkpoint key never leaves this
      * process (the front is a fresh exec and holds no key). */
     sb_audit_key *audit_key;
@@ -89,8 +112,6 @@ int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) SB_WUR;
 void sb_monitor_sbx_fini(sb_monitor *m);
 const sb_handler *sb_monitor_sbx_handler(uint16_t type);
 struct pollfd;
-size_t sb_monitor_sbx_pollfds(sb_monitor *m, struct pollfd *p, size_t max);
-void sb_monitor_sbx_events(sb_monitor *m, const struct pollfd *p, size_t n);
 void sb_monitor_sbx_tick(sb_monitor *m);
 /* True while the warm pool wants refilling: the loop then polls without waiting. */
 bool sb_monitor_sbx_pending(sb_monitor *m);
@@ -101,6 +122,51 @@ int sb_monitor_kbs_init(sb_monitor *m, sb_error *err) SB_WUR;
 void sb_monitor_kbs_fini(sb_monitor *m);
 const sb_handler *sb_monitor_kbs_handler(uint16_t type);
 void sb_monitor_kbs_metrics(sb_monitor *m, sb_writer *w);
+/* The live sandbox a message names (field 1), owned by the authenticated tenant; otherwise NULL
+ * with a 404 (no such sandbox for this tenant) or 409 (it has ended) in rep. */
+struct sbx *sb_monitor_sbx_owned(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t,
+                                 sb_reply *rep);
+/* Thaws a sandbox in standby (an exec resumes it). */
+int sb_monitor_sbx_wake(sb_monitor *m, struct sbx *s, sb_error *err) SB_WUR;
+/* Destroys a sandbox whose init died and records it lost. */
+void sb_monitor_sbx_lost(sb_monitor *m, struct sbx *s);
+/* Checks field i is a well-formed sandbox id (what the front must already have checked). */
+int sb_monitor_check_sbx_id(const sb_ipc_msg *msg, size_t i, sb_error *err) SB_WUR;
+/* The first live sandbox, to walk the list. */
+struct sbx *sb_monitor_sbx_first(sb_monitor *m);
+const struct sb_monitor_cfg *sb_monitor_cfg_of(sb_monitor *m);
+/* The environment of one exec: a default PATH, the sandbox's env, then the exec's own. */
+char **sb_monitor_exec_env(char *const *base, const sb_ipc_val *v);
+char **sb_monitor_str_vec(const sb_ipc_val *v);
+void sb_monitor_strv_free(char **v);
+int sb_monitor_internal(sb_monitor *m, sb_reply *rep, const char *what, const sb_error *e);
+
+/* monitor_proc.c: processes (sync, streamed and background execs) on each sandbox's command
+ * channel, their output rings and the streams that carry them to the front. */
+int sb_proc_init(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_proc_fini(sb_monitor *m);
+const sb_handler *sb_proc_handler(uint16_t type);
+size_t sb_proc_pollfds(sb_monitor *m, struct pollfd *p, size_t max);
+void sb_proc_events(sb_monitor *m);
+void sb_proc_tick(sb_monitor *m);
+/* The sandbox is going (deleted, timed out, lost): every process of it ends, its waiting
+ * requests and streams are answered. */
+void sb_proc_sandbox_gone(sb_monitor *m, struct sbx *s);
+/* The front died: its requests and streams with it (foreground streamed commands are killed). */
+void sb_proc_front_gone(sb_monitor *m);
+unsigned sb_proc_running(sb_monitor *m);
+bool sb_proc_sbx_busy(const struct sbx *s); /* a process of it runs */
+void sb_proc_metrics(sb_monitor *m, sb_writer *w);
+
+/* monitor_files.c: the files API (openat2 RESOLVE_IN_ROOT on the sandbox's root). */
+int sb_files_init(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_files_fini(sb_monitor *m);
+const sb_handler *sb_files_handler(uint16_t type);
+void sb_files_sandbox_gone(sb_monitor *m, struct sbx *s);
+/* Stream acks and closes that are not a process's: a download's. True when it was one. */
+bool sb_files_stream_ack(sb_monitor *m, uint32_t id, uint32_t bytes);
+bool sb_files_stream_close(sb_monitor *m, uint32_t id);
+void sb_files_front_gone(sb_monitor *m);
 
 int sb_monitor_send(sb_monitor *m, uint16_t type, uint32_t id, const sb_ipc_val *vals, size_t n);
 json_t *sb_monitor_sandbox_json(const sb_sandbox_rec *r);

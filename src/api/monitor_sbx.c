@@ -1,13 +1,10 @@
-/* monitor_sbx: the monitor's sandboxes — create (with quotas), get, delete, standby, resume and
- * exec through the sandbox backend (src/sandbox), lifecycle timers, and teardown on stop. An
- * exec runs in a worker thread (the backend's exec blocks until the command ends) so the
- * monitor keeps answering; the monitor collects its output and enforces its deadline. Only
- * the worker touches the sandbox's exec channel; the monitor may signal, freeze and thaw. */
+/* monitor_sbx: the monitor's sandboxes — create (with quotas), get, delete, standby and resume
+ * through the sandbox backend (src/sandbox), the warm pool, lifecycle timers, and teardown on
+ * stop. Commands run in them through monitor_proc.c, files through monitor_files.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,54 +16,6 @@
 #include "../sandbox/sandbox.h"
 #include "monitor_int.h"
 
-#define EXEC_WORKERS_MAX 64
-#define EXEC_OUTPUT_MAX (64u << 10)  /* bytes of stdout and of stderr kept per exec */
-#define EXEC_OUTPUT_SMALL (8u << 10) /* ... when the full reply would not fit */
-#define EXEC_KILL_GRACE_NS 2000000000ull
-#define WORKER_JOIN_S 5
-
-struct worker;
-
-struct sbx {
-    char id[SB_SANDBOX_ID_MAX + 1];
-    int64_t tenant_id;
-    int64_t memory_mb;
-    sb_sandbox *h;
-    enum sb_sbx_state state;
-    uint64_t deadline_ns; /* timeout_s: destroyed then */
-    uint64_t idle_ns;     /* idle_standby_s: frozen after this long without an exec */
-    uint64_t last_active_ns;
-    struct worker *busy; /* the exec running in it, if any */
-    char **env;          /* KEY=VALUE from create, for every exec (kept in memory only: values
-                            may be secrets and are never written to disk) */
-    sb_mlog *mlog;       /* the measurement log; only this monitor writes it */
-    struct sbx *next;
-};
-
-struct worker {
-    pthread_t tid;
-    bool joined;
-    /* the thread's inputs (it frees and closes them) */
-    const struct sb_backend_ops *be;
-    sb_sandbox *h;
-    char **argv, **envp;
-    char cwd[SB_IPC_PATH_MAX + 1];
-    int in, out_w, err_w, done_w;
-    /* the thread's result, read after its done pipe reports EOF */
-    int rc;
-    struct sb_exit ex;
-    char msg[SB_ERRMSG_MAX];
-    /* the monitor's side */
-    int out, err, done;
-    uint32_t req_id;
-    struct sbx *sbx;
-    sb_writer obuf, ebuf;
-    uint64_t ototal, etotal;
-    uint64_t started_ns, deadline_ns, killed_ns;
-    bool timed_out;
-    struct worker *next;
-};
-
 /* The warm pool holds sandboxes of the default shape, built ahead of demand: a create that
  * asks for exactly that shape takes one and answers without building anything. A pooled
  * sandbox has never run a command and belongs to nobody until it is taken. */
@@ -77,13 +26,11 @@ struct sb_monitor_sbx {
     const struct sb_backend_ops *be;
     char init_path[4096];
     struct sbx *list;
-    struct worker *workers;
-    unsigned nworkers;
     sb_sandbox *pool[POOL_MAX];
     unsigned npool, pool_target;
     uint64_t pool_fail_until_ns;
-    uint64_t creates, create_fail, execs, pool_hits;
-    double create_sum_s, exec_sum_s;
+    uint64_t creates, create_fail, pool_hits;
+    double create_sum_s;
 };
 
 static void pool_config(sb_monitor *m, struct sb_sandbox_config *sc) {
@@ -135,92 +82,35 @@ static void set_state(sb_monitor *m, struct sbx *s, enum sb_sbx_state st, const 
         sb_logf(m->cfg.log, SB_LOG_WARN, "sandbox %s: event: %s", s->id, e.msg);
 }
 
-static void strv_free(char **v) {
+void sb_monitor_strv_free(char **v) {
     for (size_t i = 0; v && v[i]; i++)
         free(v[i]);
     free(v);
 }
 
-static void worker_free(struct worker *w) {
-    if (w->out >= 0) close(w->out);
-    if (w->err >= 0) close(w->err);
-    if (w->done >= 0) close(w->done);
-    sb_writer_free(&w->obuf);
-    sb_writer_free(&w->ebuf);
-    free(w);
-}
-
-static bool timed_join(struct worker *w, int secs) {
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += secs;
-    if (pthread_timedjoin_np(w->tid, NULL, &ts) == 0) w->joined = true;
-    return w->joined;
-}
-
-/* Makes sure the worker thread has ended: the command is killed, then, if the exec still does
- * not return, the sandbox's init (which ends the exec with "sandbox gone"). False when even
- * that failed: the thread still uses the sandbox, which must then not be destroyed. */
-static bool worker_stop(sb_monitor *m, struct worker *w) {
-    if (w->joined) return true;
-    sb_error e = {0};
-    (void)m->sbx->be->thaw(w->h, &e);
-    (void)m->sbx->be->signal(w->h, SIGKILL, &e);
-    if (timed_join(w, WORKER_JOIN_S)) return true;
-    pid_t init = sb_sandbox_init_pid(w->h);
-    if (init > 0) (void)kill(init, SIGKILL);
-    if (timed_join(w, WORKER_JOIN_S)) return true;
-    sb_logf(m->cfg.log, SB_LOG_ERROR, "exec worker for %s does not end; abandoning it",
-            w->sbx ? w->sbx->id : "?");
-    return false;
-}
-
-/* Ends a worker and unlinks it. Returns false if its thread could not be stopped. */
-static bool worker_end(sb_monitor *m, struct worker *w) {
-    bool ok = worker_stop(m, w);
-    for (struct worker **pp = &m->sbx->workers; *pp; pp = &(*pp)->next)
-        if (*pp == w) {
-            *pp = w->next;
-            break;
-        }
-    m->sbx->nworkers--;
-    if (w->sbx) w->sbx->busy = NULL;
-    if (ok) worker_free(w); /* else leaked on purpose: the thread still writes into it */
-    return ok;
-}
-
-/* Destroys a sandbox (killing its exec first) and forgets it. */
+/* Destroys a sandbox (its processes and transfers end first) and forgets it. */
 static void destroy_sbx(sb_monitor *m, struct sbx *s, enum sb_sbx_state final, const char *event) {
-    if (s->busy) {
-        struct worker *w = s->busy;
-        sb_ipc_val v[3] = {sb_ipc_u(409), sb_ipc_u(SB_CT_PROBLEM),
-                           sb_ipc_s("{\"type\":\"urn:sealbox:problem:gone\",\"title\":\"Gone\","
-                                    "\"status\":409,\"detail\":\"the sandbox was removed while "
-                                    "the command ran\"}")};
-        (void)sb_monitor_send(m, SB_IPC_REPLY, w->req_id, v, 3);
-        s->busy = NULL;
-        if (!worker_end(m, w)) {
-            /* The sandbox stays allocated for the stuck thread; it is recorded as lost. */
-            set_state(m, s, SB_SBX_LOST, "sandbox.lost");
-            unlink_sbx(m, s);
-            strv_free(s->env);
-            sb_mlog_free(s->mlog);
-            free(s);
-            return;
-        }
-    }
+    sb_proc_sandbox_gone(m, s);
+    sb_files_sandbox_gone(m, s);
     m->sbx->be->destroy(s->h);
     s->h = NULL;
     set_state(m, s, final, event);
     unlink_sbx(m, s);
-    strv_free(s->env);
-    sb_mlog_free(s->mlog);
+    sb_monitor_strv_free(s->env);
     free(s);
+}
+
+void sb_monitor_sbx_lost(sb_monitor *m, struct sbx *s) {
+    destroy_sbx(m, s, SB_SBX_LOST, "sandbox.lost");
+}
+
+struct sbx *sb_monitor_sbx_first(sb_monitor *m) {
+    return m->sbx->list;
 }
 
 /* ---- handlers -------------------------------------------------------------------------------- */
 
-static int internal(sb_monitor *m, sb_reply *rep, const char *what, const sb_error *e) {
+int sb_monitor_internal(sb_monitor *m, sb_reply *rep, const char *what, const sb_error *e) {
     sb_logf(m->cfg.log, SB_LOG_ERROR, "%s: %s", what, e->msg);
     return sb_reply_problem(rep, 500, "internal", "Internal error", what);
 }
@@ -242,12 +132,12 @@ static json_t *kv_object(const sb_ipc_val *v) {
 }
 
 /* Strings of a list field as a NULL-terminated vector (argv). */
-static char **str_vec(const sb_ipc_val *v) {
+char **sb_monitor_str_vec(const sb_ipc_val *v) {
     char **out = calloc(v->count + 1, sizeof(char *));
     for (size_t i = 0; out && i < v->count; i++) {
         out[i] = strndup((const char *)v->list[i].p, v->list[i].len);
         if (!out[i]) {
-            strv_free(out);
+            sb_monitor_strv_free(out);
             return NULL;
         }
     }
@@ -261,15 +151,15 @@ static bool same_key(const char *a, const char *b) {
 
 /* The environment of one exec: a default PATH, then the sandbox's env, then the exec's own;
  * a later KEY replaces an earlier one. */
-static char **exec_env(char *const *base, const sb_ipc_val *v) {
+char **sb_monitor_exec_env(char *const *base, const sb_ipc_val *v) {
     size_t nb = 0;
     while (base && base[nb])
         nb++;
     char **env = calloc(nb + v->count + 2, sizeof(char *));
-    char **extra = str_vec(v);
+    char **extra = sb_monitor_str_vec(v);
     if (!env || !extra) {
         free(env);
-        strv_free(extra);
+        sb_monitor_strv_free(extra);
         return NULL;
     }
     size_t n = 0;
@@ -289,76 +179,12 @@ static char **exec_env(char *const *base, const sb_ipc_val *v) {
             if (j == n) n++;
         }
     }
-    strv_free(extra);
+    sb_monitor_strv_free(extra);
     if (!ok) {
-        strv_free(env);
+        sb_monitor_strv_free(env);
         return NULL;
     }
     return env;
-}
-
-/* ---- the measurement log ----------------------------------------------------------------------
- */
-
-/* Appends the log's event i to the store. */
-static int store_event(sb_monitor *m, const struct sbx *s, size_t i, sb_error *e) {
-    return sb_store_mlog_append(m->store, s->tenant_id, s->id, (int64_t)i,
-                                sb_mlog_event(s->mlog, i), e);
-}
-
-/* The image and config events of a new sandbox (the config as it was built; the environment's
- * names only, with the PATH every exec gets, as `sealbox run` and `sealbox measure` count it). */
-static int start_log(sb_monitor *m, struct sbx *s, const struct sb_sandbox_config *sc,
-                     sb_error *e) {
-    size_t n = 0;
-    while (s->env && s->env[n])
-        n++;
-    char **env = calloc(n + 2, sizeof(char *));
-    ENSURE(env, e, SB_E_INTERNAL, "out of memory");
-    env[0] = (char *)"PATH";
-    for (size_t i = 0; i < n; i++)
-        env[i + 1] = s->env[i];
-    json_t *c = NULL;
-    int r = sb_mlog_config(sc, env, &c, e);
-    free(env);
-    TRY(r);
-    int rc = sb_mlog_new(sb_sandbox_image_digest(s->h), c, &s->mlog, e);
-    json_decref(c);
-    /* both events in one transaction: one commit on the create path, not two */
-    if (rc == 0) rc = sb_store_begin(m->store, e);
-    for (size_t i = 0; rc == 0 && i < sb_mlog_count(s->mlog); i++)
-        rc = store_event(m, s, i, e);
-    if (rc == 0) rc = sb_store_commit(m->store, e);
-    if (rc < 0) sb_store_rollback(m->store);
-    return rc;
-}
-
-/* Measures a command and appends it to the log, in memory and in the store, before it runs.
- * 0, or -1 with rep set: the command must then not run. */
-static int record_exec(sb_monitor *m, struct sbx *s, char **argv, char **envp, const char *cwd,
-                       sb_reply *rep) {
-    char exe[4096];
-    uint8_t d[SB_MLOG_DIGEST_LEN];
-    sb_error e = {0};
-    const char *wd = cwd[0] ? cwd : "/";
-    int mr = sb_mlog_measure_in(s->h, argv[0], envp, wd, exe, d, &e);
-    if (mr < 0 && mr != SB_E_NOTFOUND) {
-        (void)internal(m, rep, "measure", &e);
-        return -1;
-    }
-    if (sb_mlog_add_exec(s->mlog, argv, envp, wd, mr == 0 ? exe : NULL, mr == 0 ? d : NULL, &e) <
-        0) {
-        if (e.code == SB_E_LIMIT)
-            (void)sb_reply_problem(rep, 409, "log-full", "Conflict", e.msg);
-        else
-            (void)internal(m, rep, "measurement log", &e);
-        return -1;
-    }
-    if (store_event(m, s, sb_mlog_count(s->mlog) - 1, &e) < 0) {
-        (void)internal(m, rep, "store", &e);
-        return -1;
-    }
-    return 0;
 }
 
 static int c_create(const sb_ipc_msg *msg, sb_error *err) {
@@ -388,11 +214,11 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     sb_error e = {0};
     /* Quotas and the "creating" record in one transaction: two concurrent creates cannot both
      * squeeze under the limit. */
-    if (sb_store_begin(m->store, &e) < 0) return internal(m, rep, "store", &e);
+    if (sb_store_begin(m->store, &e) < 0) return sb_monitor_internal(m, rep, "store", &e);
     int64_t count = 0, used = 0;
     if (sb_store_sandbox_usage(m->store, t->id, &count, &used, &e) < 0) {
         sb_store_rollback(m->store);
-        return internal(m, rep, "store", &e);
+        return sb_monitor_internal(m, rep, "store", &e);
     }
     char detail[160];
     if (t->max_sandboxes && count + 1 > t->max_sandboxes) {
@@ -411,7 +237,7 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     uint8_t rnd[8];
     if (sb_random(rnd, sizeof(rnd), &e) < 0) {
         sb_store_rollback(m->store);
-        return internal(m, rep, "random", &e);
+        return sb_monitor_internal(m, rep, "random", &e);
     }
     char hex[17];
     sb_hex_encode(rnd, sizeof(rnd), hex);
@@ -462,7 +288,7 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
         if (h) x->pool[x->npool++] = h; /* untouched: back it goes */
         json_decref(cfg);
         free(r.config_json);
-        return internal(m, rep, "store", &e);
+        return sb_monitor_internal(m, rep, "store", &e);
     }
     /* Otherwise the record exists before the sandbox does: a crash from here on leaves a trace
      * that the next start finds and settles. */
@@ -495,7 +321,7 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     s->deadline_ns = now + msg->f[4].u * 1000000000ull;
     s->idle_ns = msg->f[5].u * 1000000000ull;
     s->last_active_ns = now;
-    s->env = str_vec(&msg->f[6]);
+    s->env = sb_monitor_str_vec(&msg->f[6]);
     s->next = x->list;
     x->list = s;
     if (!pooled) {
@@ -519,11 +345,6 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
         }
     }
     json_decref(cfg);
-    if (start_log(m, s, &sc, &e) < 0) {
-        free(r.config_json);
-        destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.delete");
-        return internal(m, rep, "measurement log", &e);
-    }
     r.created = r.updated = sb_time_now();
     json_t *j = sb_monitor_sandbox_json(&r);
     free(r.config_json);
@@ -531,7 +352,8 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
 }
 
 /* The live sandbox a message names, owned by the authenticated tenant, or a 404/409 reply. */
-static struct sbx *owned(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep) {
+struct sbx *sb_monitor_sbx_owned(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t,
+                                 sb_reply *rep) {
     char id[SB_SANDBOX_ID_MAX + 1];
     if (sb_ipc_str_copy(&msg->f[1].s, id, sizeof(id), NULL, "id") < 0) return NULL;
     struct sbx *s = find(m, t->id, id);
@@ -551,6 +373,13 @@ static struct sbx *owned(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *
     return s;
 }
 
+int sb_monitor_check_sbx_id(const sb_ipc_msg *msg, size_t i, sb_error *err) {
+    char id[SB_SANDBOX_ID_MAX + 1];
+    TRY(sb_ipc_str_copy(&msg->f[i].s, id, sizeof(id), err, "sandbox id"));
+    ENSURE(sb_store_sandbox_id_valid(id), err, SB_E_MALFORMED, "sandbox id has bad characters");
+    return 0;
+}
+
 static int c_id(const sb_ipc_msg *msg, sb_error *err) {
     char id[SB_SANDBOX_ID_MAX + 1];
     TRY(sb_ipc_str_copy(&msg->f[1].s, id, sizeof(id), err, "sandbox id"));
@@ -561,7 +390,7 @@ static int c_id(const sb_ipc_msg *msg, sb_error *err) {
 static int h_delete(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
                     sb_error *err) {
     (void)err;
-    struct sbx *s = owned(m, msg, t, rep);
+    struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
     destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.delete");
     rep->status = 204;
@@ -573,7 +402,7 @@ static int reply_sandbox(sb_monitor *m, const struct sbx *s, sb_reply *rep) {
     sb_sandbox_rec r;
     sb_error e = {0};
     if (sb_store_sandbox_get(m->store, s->tenant_id, s->id, &r, &e) < 0)
-        return internal(m, rep, "store", &e);
+        return sb_monitor_internal(m, rep, "store", &e);
     json_t *j = sb_monitor_sandbox_json(&r);
     sb_sandbox_rec_clear(&r);
     return sb_reply_json(rep, 200, j);
@@ -590,287 +419,52 @@ static int do_freeze(sb_monitor *m, struct sbx *s, bool freeze, sb_error *e) {
 static int h_standby(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
                      sb_error *err) {
     (void)err;
-    struct sbx *s = owned(m, msg, t, rep);
+    struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
     sb_error e = {0};
     if (s->state != SB_SBX_STANDBY && do_freeze(m, s, true, &e) < 0)
-        return internal(m, rep, "freeze", &e);
+        return sb_monitor_internal(m, rep, "freeze", &e);
     return reply_sandbox(m, s, rep);
 }
 
 static int h_resume(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
                     sb_error *err) {
     (void)err;
-    struct sbx *s = owned(m, msg, t, rep);
+    struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
     sb_error e = {0};
     if (s->state == SB_SBX_STANDBY && do_freeze(m, s, false, &e) < 0)
-        return internal(m, rep, "thaw", &e);
+        return sb_monitor_internal(m, rep, "thaw", &e);
     return reply_sandbox(m, s, rep);
 }
 
-/* ---- exec -------------------------------------------------------------------------------------
- */
-
-static int c_exec(const sb_ipc_msg *msg, sb_error *err) {
-    TRY(c_id(msg, err));
-    ENSURE(msg->f[2].count >= 1 && msg->f[2].list[0].len > 0, err, SB_E_MALFORMED, "no command");
-    ENSURE(msg->f[4].s.len == 0 || msg->f[4].s.p[0] == '/', err, SB_E_MALFORMED,
-           "cwd is not absolute");
-    ENSURE(msg->f[6].u >= 1 && msg->f[6].u <= 3600, err, SB_E_MALFORMED, "timeout_s");
-    for (size_t i = 0; i < msg->f[3].count; i++) {
-        const sb_ipc_str *kv = &msg->f[3].list[i];
-        ENSURE(kv->len > 1 && kv->p[0] != '=' && memchr(kv->p, '=', kv->len), err, SB_E_MALFORMED,
-               "env entry is not KEY=VALUE");
-    }
+int sb_monitor_sbx_wake(sb_monitor *m, struct sbx *s, sb_error *err) {
+    if (s->state == SB_SBX_STANDBY) TRY(do_freeze(m, s, false, err));
+    s->last_active_ns = sb_mono_ns();
     return 0;
-}
-
-/* The worker thread: runs the command through the backend, its output going into the pipes
- * the monitor drains, then reports by closing its end of the done pipe. */
-static void *worker_thread(void *arg) {
-    struct worker *w = arg;
-    struct sb_exec_req req = {.argv = w->argv,
-                              .env = w->envp,
-                              .workdir = w->cwd[0] ? w->cwd : NULL,
-                              .stdin_fd = w->in,
-                              .stdout_fd = w->out_w,
-                              .stderr_fd = w->err_w,
-                              .timeout_ms = 0, /* the monitor enforces it: kills the command only */
-                              .signal_fd = -1};
-    w->ex = (struct sb_exit){SB_EXIT_SANDBOX_GONE, 0};
-    sb_error e = {0};
-    w->rc = w->be->exec(w->h, &req, &w->ex, &e);
-    (void)snprintf(w->msg, sizeof(w->msg), "%s", e.msg);
-    close(w->in);
-    close(w->out_w);
-    close(w->err_w);
-    strv_free(w->argv);
-    strv_free(w->envp);
-    w->argv = w->envp = NULL;
-    close(w->done_w); /* last: after this the monitor may read the result and join */
-    return NULL;
-}
-
-static int h_exec(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
-                  sb_error *err) {
-    (void)err;
-    struct sbx *s = owned(m, msg, t, rep);
-    if (!s) return 0;
-    if (s->busy)
-        return sb_reply_problem(rep, 409, "busy", "Conflict",
-                                "a command is already running in this sandbox");
-    if (m->sbx->nworkers >= EXEC_WORKERS_MAX)
-        return sb_reply_problem(rep, 503, "busy", "Service busy", "too many commands running");
-    sb_error e = {0};
-    /* An exec on a sandbox in standby resumes it. */
-    if (s->state == SB_SBX_STANDBY && do_freeze(m, s, false, &e) < 0)
-        return internal(m, rep, "thaw", &e);
-    struct worker *w = calloc(1, sizeof(*w));
-    if (!w) return sb_reply_problem(rep, 503, "busy", "Service busy", "out of memory");
-    w->in = w->out_w = w->err_w = w->done_w = w->out = w->err = w->done = -1;
-    w->argv = str_vec(&msg->f[2]);
-    w->envp = exec_env(s->env, &msg->f[3]);
-    w->in = memfd_create("sealbox-stdin", MFD_CLOEXEC);
-    int po[2] = {-1, -1}, pe[2] = {-1, -1}, pd[2] = {-1, -1};
-    bool ok = w->argv && w->envp && w->in >= 0 &&
-              sb_ipc_str_copy(&msg->f[4].s, w->cwd, sizeof(w->cwd), NULL, "cwd") == 0 &&
-              pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0 && pipe2(pd, O_CLOEXEC) == 0;
-    if (ok && msg->f[5].s.len)
-        ok = write(w->in, msg->f[5].s.p, msg->f[5].s.len) == (ssize_t)msg->f[5].s.len &&
-             lseek(w->in, 0, SEEK_SET) == 0;
-    w->out = po[0];
-    w->out_w = po[1];
-    w->err = pe[0];
-    w->err_w = pe[1];
-    w->done = pd[0];
-    w->done_w = pd[1];
-    w->be = m->sbx->be;
-    w->h = s->h;
-    sb_writer_init(&w->obuf, EXEC_OUTPUT_MAX);
-    sb_writer_init(&w->ebuf, EXEC_OUTPUT_MAX);
-    /* The log records the command before it can run. */
-    bool refused = ok && record_exec(m, s, w->argv, w->envp, w->cwd, rep) < 0;
-    int terr = ok && !refused ? pthread_create(&w->tid, NULL, worker_thread, w) : -1;
-    if (terr != 0) {
-        int fds[] = {w->in, w->out_w, w->err_w, w->done_w};
-        for (size_t i = 0; i < SB_ARRAY_LEN(fds); i++)
-            if (fds[i] >= 0) close(fds[i]);
-        strv_free(w->argv);
-        strv_free(w->envp);
-        w->joined = true;
-        worker_free(w);
-        if (refused) return 0;
-        sb_error_set(&e, SB_E_IO, "cannot start the exec worker");
-        return internal(m, rep, "exec", &e);
-    }
-    (void)fcntl(w->out, F_SETFL, O_NONBLOCK);
-    (void)fcntl(w->err, F_SETFL, O_NONBLOCK);
-    (void)fcntl(w->done, F_SETFL, O_NONBLOCK);
-    w->req_id = msg->id;
-    w->sbx = s;
-    w->started_ns = sb_mono_ns();
-    w->deadline_ns = w->started_ns + msg->f[6].u * 1000000000ull;
-    w->next = m->sbx->workers;
-    m->sbx->workers = w;
-    m->sbx->nworkers++;
-    s->busy = w;
-    s->last_active_ns = w->started_ns;
-    /* No reply now: the worker's end answers this request (see finish). */
-    rep->status = 0;
-    return 0;
-}
-
-/* Puts captured output into the reply: as a string when it is UTF-8, else base64. */
-static void put_output(json_t *j, const char *name, const sb_writer *b, size_t keep,
-                       uint64_t total) {
-    size_t n = b->len < keep ? b->len : keep;
-    json_t *s = n ? json_stringn((const char *)b->buf, n) : json_string("");
-    char key[32];
-    if (s) {
-        (void)json_object_set_new(j, name, s);
-    } else {
-        char *b64 = sb_base64_encode(b->buf, n);
-        (void)snprintf(key, sizeof(key), "%s_base64", name);
-        (void)json_object_set_new(j, key, json_string(b64 ? b64 : ""));
-        free(b64);
-    }
-    (void)snprintf(key, sizeof(key), "%s_truncated", name);
-    (void)json_object_set_new(j, key, json_boolean(total > n));
-}
-
-static void finish(sb_monitor *m, struct worker *w) {
-    /* The done pipe reported EOF: the thread has stored its result and is ending. */
-    if (!w->joined && pthread_join(w->tid, NULL) == 0) w->joined = true;
-    double secs = (double)(sb_mono_ns() - w->started_ns) / 1e9;
-    m->sbx->execs++;
-    m->sbx->exec_sum_s += secs;
-    sb_reply rep;
-    sb_reply_init(&rep);
-    if (w->rc < 0) {
-        sb_logf(m->cfg.log, SB_LOG_WARN, "exec in %s failed: %s", w->sbx ? w->sbx->id : "?",
-                w->msg);
-        (void)sb_reply_problem(&rep, 500, "exec-failed", "The command could not run", w->msg);
-    } else {
-        struct sb_exit ex = w->ex;
-        if ((unsigned)ex.kind >= SB_EXIT_KIND_MAX) ex.kind = SB_EXIT_SANDBOX_GONE;
-        for (size_t keep = EXEC_OUTPUT_MAX;; keep = EXEC_OUTPUT_SMALL) {
-            json_t *j = json_pack(
-                "{s:i, s:s, s:b, s:I}", "exit_code", w->timed_out ? 124 : sb_exit_status(&ex),
-                "status", w->timed_out ? "timeout" : sb_exit_kind_name(ex.kind), "timed_out",
-                w->timed_out, "duration_ms", (json_int_t)(secs * 1000));
-            if (j && ex.kind == SB_EXIT_SIGNALED)
-                (void)json_object_set_new(j, "signal", json_integer(ex.code));
-            if (j) {
-                put_output(j, "stdout", &w->obuf, keep, w->ototal);
-                put_output(j, "stderr", &w->ebuf, keep, w->etotal);
-            }
-            (void)sb_reply_json(&rep, 200, j);
-            if (rep.status == 200 || keep == EXEC_OUTPUT_SMALL) break;
-        }
-        if (w->sbx && ex.kind == SB_EXIT_SANDBOX_GONE) {
-            struct sbx *s = w->sbx;
-            w->sbx = NULL;
-            s->busy = NULL;
-            destroy_sbx(m, s, SB_SBX_LOST, "sandbox.lost");
-        }
-    }
-    sb_ipc_val v[3] = {sb_ipc_u((uint64_t)rep.status), sb_ipc_u((uint64_t)rep.ctype),
-                       sb_ipc_b(rep.body.buf, rep.body.len)};
-    (void)sb_monitor_send(m, SB_IPC_REPLY, w->req_id, v, 3);
-    sb_reply_free(&rep);
-    if (w->sbx) w->sbx->last_active_ns = sb_mono_ns();
-    worker_end(m, w);
-}
-
-/* Drains a pipe into a capped buffer (the rest is counted and dropped). Returns false at EOF. */
-static bool drain(int fd, sb_writer *b, uint64_t *total) {
-    uint8_t buf[16384];
-    for (;;) {
-        ssize_t k = read(fd, buf, sizeof(buf));
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
-        if (k == 0) return false;
-        *total += (uint64_t)k;
-        size_t room = b->max > b->len ? b->max - b->len : 0;
-        if (room) (void)sb_writer_bytes(b, buf, (size_t)k < room ? (size_t)k : room);
-    }
 }
 
 /* ---- the monitor's loop hooks -------------------------------------------------------------------
  */
 
-size_t sb_monitor_sbx_pollfds(sb_monitor *m, struct pollfd *p, size_t max) {
-    size_t n = 0;
-    for (struct worker *w = m->sbx->workers; w && n + 3 <= max; w = w->next) {
-        p[n++] = (struct pollfd){w->out, POLLIN, 0};
-        p[n++] = (struct pollfd){w->err, POLLIN, 0};
-        p[n++] = (struct pollfd){w->done, POLLIN, 0};
-    }
-    return n;
-}
-
-void sb_monitor_sbx_events(sb_monitor *m, const struct pollfd *p, size_t n) {
-    (void)p;
-    (void)n;
-    /* Walk every worker (not only those polled): cheap, and robust to list changes. */
-    struct worker *w = m->sbx->workers;
-    while (w) {
-        struct worker *next = w->next;
-        if (w->out >= 0 && !drain(w->out, &w->obuf, &w->ototal)) {
-            close(w->out);
-            w->out = -1;
-        }
-        if (w->err >= 0 && !drain(w->err, &w->ebuf, &w->etotal)) {
-            close(w->err);
-            w->err = -1;
-        }
-        if (w->done >= 0) {
-            char c;
-            ssize_t k = read(w->done, &c, 1);
-            if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
-                close(w->done);
-                w->done = -1;
-            }
-        }
-        if (w->done < 0 && w->out < 0 && w->err < 0) finish(m, w);
-        w = next;
-    }
-}
-
-/* Deadlines: exec timeouts kill the command; sandbox timeouts destroy; idle ones freeze. */
+/* Deadlines: sandbox timeouts destroy; idle ones freeze (exec timeouts: monitor_proc.c). */
 bool sb_monitor_sbx_pending(sb_monitor *m) {
     struct sb_monitor_sbx *x = m->sbx;
-    return x->npool < x->pool_target && !x->nworkers && !m->stopping &&
+    return x->npool < x->pool_target && !sb_proc_running(m) && !m->stopping &&
            sb_mono_ns() >= x->pool_fail_until_ns;
 }
 
 void sb_monitor_sbx_tick(sb_monitor *m) {
-    if (!m->sbx->nworkers) pool_refill(m);
+    if (!sb_proc_running(m)) pool_refill(m);
+    sb_proc_tick(m);
     uint64_t now = sb_mono_ns();
-    for (struct worker *w = m->sbx->workers; w; w = w->next) {
-        if (w->done < 0 || !w->sbx || now < w->deadline_ns) continue;
-        if (!w->timed_out) {
-            w->timed_out = true;
-            w->killed_ns = now;
-            sb_error e = {0};
-            if (w->sbx->state == SB_SBX_STANDBY) (void)m->sbx->be->thaw(w->sbx->h, &e);
-            if (m->sbx->be->signal(w->sbx->h, SIGKILL, &e) < 0)
-                sb_logf(m->cfg.log, SB_LOG_WARN, "exec timeout in %s: %s", w->sbx->id, e.msg);
-        } else if (now - w->killed_ns > EXEC_KILL_GRACE_NS) {
-            /* The command would not die: end the sandbox's init, which ends the exec. */
-            pid_t init = sb_sandbox_init_pid(w->sbx->h);
-            if (init > 0) (void)kill(init, SIGKILL);
-            w->killed_ns = now;
-        }
-    }
     struct sbx *s = m->sbx->list;
     while (s) {
         struct sbx *next = s->next;
         if (now >= s->deadline_ns) {
             sb_logf(m->cfg.log, SB_LOG_INFO, "sandbox %s: timeout reached, destroying", s->id);
             destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.timeout");
-        } else if (s->idle_ns && s->state == SB_SBX_RUNNING && !s->busy &&
+        } else if (s->idle_ns && s->state == SB_SBX_RUNNING && !sb_proc_sbx_busy(s) &&
                    now - s->last_active_ns >= s->idle_ns) {
             sb_error e = {0};
             if (do_freeze(m, s, true, &e) < 0)
@@ -891,20 +485,14 @@ void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w) {
         "# HELP sealbox_sandbox_create_seconds_sum Time spent creating sandboxes.\n"
         "# TYPE sealbox_sandbox_create_seconds_sum counter\n"
         "sealbox_sandbox_create_seconds_sum %.6f\n"
-        "# HELP sealbox_execs_total Commands run in sandboxes.\n"
-        "# TYPE sealbox_execs_total counter\nsealbox_execs_total %llu\n"
-        "# HELP sealbox_exec_seconds_sum Time commands ran.\n"
-        "# TYPE sealbox_exec_seconds_sum counter\nsealbox_exec_seconds_sum %.6f\n"
         "# HELP sealbox_warm_pool Sandboxes waiting in the warm pool, and its target.\n"
         "# TYPE sealbox_warm_pool gauge\n"
         "sealbox_warm_pool{kind=\"ready\"} %u\nsealbox_warm_pool{kind=\"target\"} %u\n"
         "# HELP sealbox_warm_pool_hits_total Creates answered from the warm pool.\n"
-        "# TYPE sealbox_warm_pool_hits_total counter\nsealbox_warm_pool_hits_total %llu\n"
-        "# HELP sealbox_execs_running Commands running now.\n"
-        "# TYPE sealbox_execs_running gauge\nsealbox_execs_running %u\n",
+        "# TYPE sealbox_warm_pool_hits_total counter\nsealbox_warm_pool_hits_total %llu\n",
         (unsigned long long)x->creates, (unsigned long long)x->create_fail, x->create_sum_s,
-        (unsigned long long)x->execs, x->exec_sum_s, x->npool, x->pool_target,
-        (unsigned long long)x->pool_hits, x->nworkers);
+        x->npool, x->pool_target, (unsigned long long)x->pool_hits);
+    sb_proc_metrics(m, w);
 }
 
 /* At start: sandboxes the store calls live have no process behind them any more (a crash or
@@ -967,90 +555,22 @@ void sb_monitor_sbx_fini(sb_monitor *m) {
     if (!m->sbx) return;
     while (m->sbx->list)
         destroy_sbx(m, m->sbx->list, SB_SBX_DESTROYED, "sandbox.daemon_stop");
-    while (m->sbx->workers)
-        worker_end(m, m->sbx->workers);
     while (m->sbx->npool)
         m->sbx->be->destroy(m->sbx->pool[--m->sbx->npool]);
     free(m->sbx);
     m->sbx = NULL;
 }
 
-/* GET /v1/sandboxes/{id}/log: from the store, so a sandbox's log outlives it. The stored events
- * are replayed like any log (the digest and taint are never stored, always recomputed). */
-static int h_log(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
-                 sb_error *err) {
-    (void)err;
-    char id[SB_SANDBOX_ID_MAX + 1];
-    if (sb_ipc_str_copy(&msg->f[1].s, id, sizeof(id), NULL, "id") < 0)
-        return sb_reply_problem(rep, 404, "not-found", "Not found", "no such sandbox");
-    sb_sandbox_rec r;
-    sb_error e = {0};
-    if (sb_store_sandbox_get(m->store, t->id, id, &r, &e) < 0)
-        return e.code == SB_E_NOTFOUND
-                   ? sb_reply_problem(rep, 404, "not-found", "Not found", "no such sandbox")
-                   : internal(m, rep, "store", &e);
-    sb_sandbox_rec_clear(&r);
-    char **ev = NULL;
-    size_t n = 0;
-    if (sb_store_mlog_get(m->store, t->id, id, SB_MLOG_MAX_EVENTS, &ev, &n, &e) < 0)
-        return internal(m, rep, "store", &e);
-    json_t *events = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *j = events ? json_loads(ev[i], 0, NULL) : NULL;
-        if (!j || json_array_append_new(events, j) < 0) {
-            json_decref(events);
-            events = NULL;
-        }
-        free(ev[i]);
-    }
-    free(ev);
-    json_t *o = events ? json_pack("{s:i, s:s, s:o}", "version", SB_MLOG_VERSION, "hash", "sha384",
-                                   "events", events)
-                       : NULL;
-    char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (!txt) {
-        json_decref(o);
-        sb_error_set(&e, SB_E_INTERNAL, "out of memory");
-        return internal(m, rep, "measurement log", &e);
-    }
-    if (n < 2) {
-        free(txt);
-        json_decref(o);
-        return sb_reply_problem(rep, 409, "conflict", "Conflict",
-                                "the sandbox has no measurement log (it was never created)");
-    }
-    struct sb_mlog_replay rp;
-    int rc = sb_mlog_replay((const uint8_t *)txt, strlen(txt), &rp, &e);
-    free(txt);
-    char *canon = NULL;
-    size_t len = 0;
-    if (rc == 0) {
-        char ds[104];
-        sb_mlog_digest_str(rp.digest, ds);
-        if (json_object_set_new(o, "digest", json_string(ds)) < 0 ||
-            json_object_set_new(o, "tainted", json_boolean(rp.tainted)) < 0)
-            rc = sb_error_set(&e, SB_E_INTERNAL, "out of memory");
-        sb_mlog_replay_clear(&rp);
-    }
-    if (rc == 0) rc = sb_json_canonical(o, &canon, &len, &e);
-    json_decref(o);
-    if (rc < 0) return internal(m, rep, "measurement log", &e);
-    rc = sb_writer_bytes(&rep->body, canon, len);
-    free(canon);
-    if (rc < 0) return sb_reply_problem(rep, 500, "internal", "Internal error", "reply too large");
-    rep->status = 200;
-    rep->ctype = SB_CT_JSON;
-    return 0;
-}
-
 static const sb_handler SBX_HANDLERS[] = {
-    {SB_IPC_SBX_CREATE, true, c_create, h_create}, {SB_IPC_SBX_DELETE, true, c_id, h_delete},
-    {SB_IPC_SBX_STANDBY, true, c_id, h_standby},   {SB_IPC_SBX_RESUME, true, c_id, h_resume},
-    {SB_IPC_SBX_EXEC, true, c_exec, h_exec},       {SB_IPC_SBX_LOG, true, c_id, h_log},
+    {SB_IPC_SBX_CREATE, true, c_create, h_create},
+    {SB_IPC_SBX_DELETE, true, c_id, h_delete},
+    {SB_IPC_SBX_STANDBY, true, c_id, h_standby},
+    {SB_IPC_SBX_RESUME, true, c_id, h_resume},
 };
 
 const sb_handler *sb_monitor_sbx_handler(uint16_t type) {
     for (size_t i = 0; i < SB_ARRAY_LEN(SBX_HANDLERS); i++)
         if (SBX_HANDLERS[i].type == type) return &SBX_HANDLERS[i];
-    return NULL;
+    const sb_handler *h = sb_proc_handler(type);
+    return h ? h : sb_files_handler(type);
 }

@@ -28,6 +28,8 @@ int sb_cmd_image(int argc, char **argv);
 int sb_cmd_tpm(int argc, char **argv);
 int sb_cmd_gateway(int argc, char **argv);
 int sb_cmd_audit(int argc, char **argv);
+int sb_cmd_sandbox(int argc, char **argv);
+int sb_cmd_files(int argc, char **argv);
 int sb_cmd_kbs(int argc, char **argv);
 int sb_cmd_measure(int argc, char **argv);
 int sb_cmd_attest(int argc, char **argv);

@@ -6,6 +6,23 @@
 
 #define NAME_MAX_BYTES 255
 
+/* Code points that Unicode compatibility normalization (NFKC, as some servers and platforms
+ * apply to file names) turns into ".", "..", "/" or "\": refused so no such server reads a
+ * dot segment or separator the gateway did not see. UTF-8 encodings, three bytes each. */
+static const uint8_t LOOKALIKE[][3] = {
+    {0xe2, 0x80, 0xa4}, /* U+2024 one dot leader */
+    {0xe2, 0x80, 0xa5}, /* U+2025 two dot leader */
+    {0xe2, 0x80, 0xa6}, /* U+2026 horizontal ellipsis */
+    {0xef, 0xbc, 0x8e}, /* U+FF0E fullwidth full stop */
+    {0xef, 0xb9, 0x92}, /* U+FE52 small full stop */
+    {0xef, 0xbc, 0x8f}, /* U+FF0F fullwidth solidus */
+    {0xef, 0xbc, 0xbc}, /* U+FF3C fullwidth reverse solidus */
+    {0xef, 0xb9, 0xa8}, /* U+FE68 small reverse solidus */
+    {0xe2, 0x88, 0x95}, /* U+2215 division slash */
+    {0xe2, 0x81, 0x84}, /* U+2044 fraction slash */
+    {0xe2, 0xa7, 0xb8}, /* U+29F8 big solidus */
+};
+
 static bool is_hex(uint8_t c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -69,6 +86,11 @@ static int check_bytes(const char *path, size_t len, sb_error *err) {
             BAIL(err, SB_E_POLICY, "control byte 0x%02x at offset %zu", c, off);
         if (c == '\\')
             BAIL(err, SB_E_POLICY, "backslash at offset %zu (ambiguous path separator)", off);
+        for (size_t k = 0; k < SB_ARRAY_LEN(LOOKALIKE); k++)
+            if (prev2 == LOOKALIKE[k][0] && prev1 == LOOKALIKE[k][1] && c == LOOKALIKE[k][2])
+                BAIL(err, SB_E_POLICY,
+                     "look-alike dot or slash U+%04X at offset %zu (normalizes to . / \\)",
+                     ((prev2 & 0x0fu) << 12) | ((prev1 & 0x3fu) << 6) | (c & 0x3fu), off - 2);
         if (prev2 == '%' && is_hex(prev1) && is_hex(c)) {
             pct = true;
             pct_at = off - 2;

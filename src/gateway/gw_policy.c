@@ -381,10 +381,11 @@ bool sb_gw_policy_has_agent(const sb_gw_policy *p, const char *agent) {
     return find_agent(p, agent) != NULL;
 }
 
-/* A resource URI that could climb out of a glob's directory ("..", ".", %2e, backslash) is
- * matched only by entries without wildcards. */
+/* A resource URI that could climb out of a glob's directory ("..", ".", %2e, %2f, %5c, a
+ * double-encoded %25, backslash) is matched only by entries without wildcards. */
 static bool uri_suspicious(const char *s) {
-    if (strchr(s, '\\') || strcasestr(s, "%2e") || strcasestr(s, "%2f") || strcasestr(s, "%5c"))
+    if (strchr(s, '\\') || strcasestr(s, "%2e") || strcasestr(s, "%2f") || strcasestr(s, "%5c") ||
+        strcasestr(s, "%25"))
         return true;
     for (const char *q = s; (q = strstr(q, "/.")) != NULL; q++) {
         const char *r = q + 2;

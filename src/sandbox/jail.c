@@ -57,8 +57,9 @@ struct sb_sandbox {
     int ctl; /* SOCK_SEQPACKET to sealbox-init */
     uint32_t next_exec;
     uint64_t oom_base;
-    bool attached; /* a handle on a detached sandbox held by another process */
-    sb_mlog *mlog; /* sb_jail_serve records every command here (sb_jail_set_mlog) */
+    uint32_t host_root; /* host uid/gid of the sandbox's uid/gid 0 */
+    bool attached;      /* a handle on a detached sandbox held by another process */
+    sb_mlog *mlog;      /* sb_jail_serve records every command here (sb_jail_set_mlog) */
     char *mlog_path;
 };
 
@@ -81,6 +82,7 @@ const char *sb_sandbox_id(const sb_sandbox *sb) { return sb->id; }
 const char *sb_sandbox_dir(const sb_sandbox *sb) { return sb->dir; }
 const char *sb_sandbox_image_digest(const sb_sandbox *sb) { return sb->image_digest; }
 pid_t sb_sandbox_init_pid(const sb_sandbox *sb) { return sb->init_pid; }
+uint32_t sb_sandbox_host_root(const sb_sandbox *sb) { return sb->host_root; }
 const char *sb_sandbox_cgroup_mode(const sb_sandbox *sb) {
     return sb->cg && sb->cg->mode == SB_CG_V2 ? "v2" : "v1";
 }
@@ -1070,6 +1072,7 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     {
         char map[64];
         uint64_t base = SB_SANDBOX_HOST_ID_BASE + (uint64_t)slot * SB_SANDBOX_ID_RANGE;
+        sb->host_root = (uint32_t)base;
         sb_fmt(map, sizeof(map), "0 %llu %u\n", (unsigned long long)base, SB_SANDBOX_ID_RANGE);
         STEP(write_map(sb->init_pid, "setgroups", "deny", err));
         STEP(write_map(sb->init_pid, "uid_map", map, err));
@@ -1374,6 +1377,109 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
     }
     free(frame);
     return rc;
+}
+
+/* ---- the command channel: several commands at once, driven by the caller's event loop ------ */
+
+int sb_sandbox_chan_fd(const sb_sandbox *sb) { return sb->ctl; }
+
+/* One frame, without blocking: SB_E_LIMIT when the channel is full for now. */
+static int chan_send(sb_sandbox *sb, sb_writer *w, sb_error *err) {
+    TRY(sb_writer_status(w));
+    ENSURE(sb->ctl >= 0, err, SB_E_IO, "channel: the sandbox is gone");
+    ssize_t n;
+    do
+        n = send(sb->ctl, w->buf, w->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        BAIL(err, SB_E_LIMIT, "channel: sealbox-init is not taking messages now");
+    if (n != (ssize_t)w->len) return errno_fail(err, "send to sealbox-init");
+    return 0;
+}
+
+int sb_sandbox_chan_start(sb_sandbox *sb, char *const *argv, char *const *env, const char *workdir,
+                          uint32_t *id, sb_error *err) {
+    size_t argc = 0, envc = 0;
+    while (argv && argv[argc])
+        argc++;
+    while (env && env[envc])
+        envc++;
+    ENSURE(argc > 0, err, SB_E_USAGE, "channel: no command");
+    uint32_t eid = sb->next_exec + 1;
+    if (eid == 0) eid = 1;
+    struct sb_msg_exec e = {.workdir = workdir && workdir[0] ? workdir : "/",
+                            .argc = argc,
+                            .envc = envc,
+                            .argv = (char **)argv,
+                            .env = (char **)env};
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    int rc = sb_msg_encode_exec(&w, eid, &e);
+    if (rc < 0)
+        rc = sb_error_set(err, SB_E_LIMIT,
+                          "channel: the command line or environment is over the protocol limit");
+    else
+        rc = chan_send(sb, &w, err);
+    sb_writer_free(&w);
+    TRY(rc);
+    sb->next_exec = eid;
+    *id = eid;
+    return 0;
+}
+
+int sb_sandbox_chan_stdin(sb_sandbox *sb, uint32_t id, const void *p, size_t n, sb_error *err) {
+    ENSURE(n <= SB_PROTO_MAX_DATA, err, SB_E_USAGE, "channel: stdin chunk of %zu bytes", n);
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    (void)sb_msg_encode_data(&w, SB_MSG_STDIN, id, p, n);
+    int rc = chan_send(sb, &w, err);
+    sb_writer_free(&w);
+    return rc;
+}
+
+int sb_sandbox_chan_signal(sb_sandbox *sb, uint32_t id, int sig, sb_error *err) {
+    ENSURE(id != 0 && sig > 0 && sig < 65, err, SB_E_USAGE, "channel: bad signal %d for %u", sig,
+           id);
+    sb_writer w;
+    sb_writer_init(&w, 64);
+    (void)sb_msg_encode_simple(&w, SB_MSG_SIGNAL, id, (uint32_t)sig);
+    int rc = chan_send(sb, &w, err);
+    sb_writer_free(&w);
+    return rc;
+}
+
+int sb_sandbox_chan_read(sb_sandbox *sb, uint8_t *buf, struct sb_chan_event *ev, sb_error *err) {
+    ENSURE(sb->ctl >= 0, err, SB_E_IO, "channel: the sandbox is gone");
+    for (;;) {
+        ssize_t n;
+        do
+            n = recv(sb->ctl, buf, SB_PROTO_MAX_FRAME, MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (n <= 0) BAIL(err, SB_E_IO, "channel: sealbox-init is gone");
+        struct sb_msg m;
+        TRY(sb_msg_parse(buf, (size_t)n, &m, err));
+        memset(ev, 0, sizeof(*ev));
+        ev->type = (enum sb_msg_type)m.type;
+        ev->id = m.exec_id;
+        switch (m.type) {
+        case SB_MSG_STARTED: ev->pid = m.u32; break;
+        case SB_MSG_STDOUT:
+        case SB_MSG_STDERR:
+        case SB_MSG_ERROR:
+            ev->data = m.data;
+            ev->len = m.data_len;
+            break;
+        case SB_MSG_EXIT:
+            ev->exit = (struct sb_exit){(enum sb_exit_kind)m.exit_kind, m.exit_code};
+            if (ev->exit.kind == SB_EXIT_SIGNALED && ev->exit.code == SIGKILL && oom_happened(sb))
+                ev->exit = (struct sb_exit){SB_EXIT_OOM, SIGKILL};
+            break;
+        default: sb_msg_free(&m); continue; /* READY and the like: nothing for the caller */
+        }
+        sb_msg_free(&m);
+        return 1;
+    }
 }
 
 static int jail_signal(sb_sandbox *sb, int sig, sb_error *err) {

@@ -136,6 +136,7 @@ const char *sb_sandbox_id(const sb_sandbox *sb);
 const char *sb_sandbox_image_digest(const sb_sandbox *sb); /* "sha256:<hex>" or "mutable:host" */
 pid_t sb_sandbox_init_pid(const sb_sandbox *sb);           /* host pid of sealbox-init */
 const char *sb_sandbox_cgroup_mode(const sb_sandbox *sb);  /* "v1" / "v2" */
+uint32_t sb_sandbox_host_root(const sb_sandbox *sb);       /* host uid/gid of its uid/gid 0 */
 
 /* ---- detached sandboxes ---------------------------------------------------------------------
  * Until the daemon owns sandboxes, `sealbox run --detach` keeps one alive in a small holder
@@ -347,5 +348,31 @@ int sb_msg_encode_data(sb_writer *w, enum sb_msg_type type, uint32_t exec_id, co
                        size_t n);
 int sb_msg_encode_exit(sb_writer *w, uint32_t exec_id, uint8_t kind, int32_t code);
 int sb_msg_encode_resize(sb_writer *w, uint32_t exec_id, uint16_t rows, uint16_t cols);
+
+/* ---- the command channel ---------------------------------------------------------------------
+ * For a caller with its own event loop (sealboxd's monitor): several commands run at once in
+ * one sandbox; they are started, fed and signalled without blocking, and sealbox-init's frames
+ * are read one at a time as the channel's fd becomes readable. Not to be mixed with the
+ * backend's exec() on the same sandbox (exec() discards frames of commands it did not start).
+ * Every send fails with SB_E_LIMIT instead of blocking when sealbox-init is not reading. */
+struct sb_chan_event {
+    enum sb_msg_type type; /* SB_MSG_STARTED, _STDOUT, _STDERR, _EXIT or _ERROR */
+    uint32_t id;           /* the command (as returned by sb_sandbox_chan_start) */
+    uint32_t pid;          /* STARTED: its pid inside the sandbox */
+    struct sb_exit exit;   /* EXIT (an OOM kill is reported as SB_EXIT_OOM) */
+    const uint8_t *data;   /* STDOUT/STDERR/ERROR: a view into the caller's buffer */
+    size_t len;
+};
+int sb_sandbox_chan_fd(const sb_sandbox *sb); /* POLLIN: frames; POLLHUP: init is gone */
+int sb_sandbox_chan_start(sb_sandbox *sb, char *const *argv, char *const *env, const char *workdir,
+                          uint32_t *id, sb_error *err) SB_WUR;
+/* n == 0 closes the command's stdin; n <= SB_PROTO_MAX_DATA. */
+int sb_sandbox_chan_stdin(sb_sandbox *sb, uint32_t id, const void *p, size_t n,
+                          sb_error *err) SB_WUR;
+int sb_sandbox_chan_signal(sb_sandbox *sb, uint32_t id, int sig, sb_error *err) SB_WUR;
+/* Reads one frame into buf (SB_PROTO_MAX_FRAME bytes): 1 with *ev filled, 0 when nothing is
+ * waiting, < 0 when sealbox-init is gone or sent something malformed. */
+int sb_sandbox_chan_read(sb_sandbox *sb, uint8_t *buf, struct sb_chan_event *ev,
+                         sb_error *err) SB_WUR;
 
 #endif

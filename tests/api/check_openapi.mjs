@@ -39,7 +39,7 @@ function request(method, p, auth) {
 }
 
 const METHODS = ["get", "post", "put", "delete"];
-const fill = (p) => p.replace("{id}", sbx);
+const fill = (p) => p.replace("{id}", sbx).replace("{pid}", "1");
 for (const [p, item] of Object.entries(api.paths)) {
   for (const m of METHODS) {
     const op = item[m];
@@ -61,10 +61,15 @@ for (const [p, item] of Object.entries(api.paths)) {
   }
 }
 // Endpoints that are not in the document must not be served.
-for (const p of ["/v1/sandboxes/" + sbx + "/files", "/v1/sandboxes/" + sbx + "/pause", "/v1/admin", "/v2/sandboxes", "/"])
+for (const p of ["/v1/sandboxes/" + sbx + "/filez", "/v1/sandboxes/" + sbx + "/pause",
+                 "/v1/sandboxes/" + sbx + "/processes/1/kill", "/v1/openapi.json", "/v1/admin", "/v2/sandboxes", "/"])
   for (const m of METHODS) {
     const res = await request(m.toUpperCase(), p, true);
     ok(res.status === 404 || res.status === 405, `${m} ${p}: not documented but answered ${res.status}`);
   }
+// The daemon serves the very document of its build.
+const served = await request("GET", "/v1/openapi.yaml", false);
+ok(served.status === 200 && served.body === fs.readFileSync(spec, "utf8"),
+   "GET /v1/openapi.yaml serves docs/api/openapi.yaml byte for byte");
 console.log(`openapi: ${passes} passed, ${fails} failed`);
 process.exit(fails ? 1 : 0);

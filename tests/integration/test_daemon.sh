@@ -40,7 +40,8 @@ req() {
   printf ' '
   cat "$T/body"
 }
-status() { req "$@" >/dev/null; head -1 "$T/h" | cut -d' ' -f2; }
+# the final status line (a large body first gets "100 Continue")
+status() { req "$@" >/dev/null; grep '^HTTP/' "$T/h" | tail -1 | cut -d' ' -f2; }
 
 start() {
   "$SEALBOXD" --state-dir "$D" --log-file "$D/log" "$@" 2>>"$T/stderr" &

@@ -59,11 +59,11 @@ TEST(ipc_roundtrip_every_kind) {
 
 TEST(ipc_every_truncation_fails) {
     sb_ipc_str argv[2] = {{(const uint8_t *)"ls", 2}, {(const uint8_t *)"-l", 2}};
-    sb_ipc_val v[7] = {sb_ipc_s("c"), sb_ipc_s("sbx_1"), {.count = 2, .list = argv},
-                       {.count = 0},  sb_ipc_s("/"),     sb_ipc_b("in", 2),
-                       sb_ipc_u(5)};
+    sb_ipc_val v[8] = {sb_ipc_s("c"), sb_ipc_s("sbx_1"),       {.count = 2, .list = argv},
+                       {.count = 0},  sb_ipc_s("/"),           sb_ipc_b("in", 2),
+                       sb_ipc_u(5),   sb_ipc_u(SB_EXEC_STREAM)};
     size_t n = 0;
-    uint8_t *b = enc(SB_IPC_SBX_EXEC, 1, v, 7, &n);
+    uint8_t *b = enc(SB_IPC_SBX_EXEC, 1, v, 8, &n);
     sb_ipc_msg m;
     sb_error err = {0};
     CHECK_OK(sb_ipc_decode(b, n, &m, &err), &err);

@@ -150,6 +150,13 @@ TEST(exec_bodies) {
     CHECK_INT(body.v[5].s.len, 2);
     CHECK_INT(exec_("{\"cmd\":\"true\"}"), 0);
     CHECK_INT(body.v[6].u, SB_FRONT_DEF_EXEC_TIMEOUT_S);
+    CHECK_INT(body.v[7].u, SB_EXEC_SYNC);
+    /* a background process: no deadline unless it asks for one */
+    CHECK_INT(exec_("{\"cmd\":\"sleep\",\"background\":true}"), 0);
+    CHECK_INT(body.v[7].u, SB_EXEC_BACKGROUND);
+    CHECK_INT(body.v[6].u, 0);
+    CHECK_INT(exec_("{\"cmd\":\"sleep\",\"background\":true,\"timeout_s\":9}"), 0);
+    CHECK_INT(body.v[6].u, 9);
     const char *bad[] = {"{}",
                          "{\"cmd\":\"\"}",
                          "{\"cmd\":[\"ls\"]}",
@@ -158,7 +165,6 @@ TEST(exec_bodies) {
                          "{\"cmd\":\"ls\",\"cwd\":\"relative\"}",
                          "{\"cmd\":\"ls\",\"timeout_s\":0}",
                          "{\"cmd\":\"ls\",\"timeout_s\":3601}",
-                         "{\"cmd\":\"ls\",\"background\":true}",
                          "{\"cmd\":\"ls\",\"background\":\"no\"}",
                          "{\"cmd\":\"ls\",\"stdin\":5}",
                          "{\"cmd\":\"ls\",\"shell\":true}",

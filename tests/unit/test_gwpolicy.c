@@ -92,6 +92,44 @@ TEST(visibility_and_deny_beats_allow) {
     sb_gw_policy_free(p);
 }
 
+/* resource URIs against the allow entry fs.file:///data/STAR */
+static const struct {
+    const char *uri;
+    bool visible;
+} RESOURCES[] = {
+    {"file:///data/a", true},
+    {"file:///data/...x", true},
+    {"file:///data/a..b", true},
+    {"file:///data/sub/file.txt", true},
+    {"file:///data/%2e%2e/etc/passwd", false},
+    {"file:///data/..%2fetc/passwd", false},
+    {"file:///data/.%2E/etc", false},
+    {"file:///data/%252e%252e/etc", false},
+    {"file:///data/x/../../etc", false},
+    {"file:///data/./x", false},
+    {"file:///data/..", false},
+    {"file:///data/.", false},
+    {"file:///data\\..\\etc", false},
+    {"file:///data/..?x", false},
+    {"file:///data", false},
+    {"file:///DATA/x", false},
+    {"file:///etc/passwd", false},
+    {"file:///data/secret.txt", false},
+};
+
+TEST(resource_bypass_table) {
+    sb_gw_policy *p = load(POLICY);
+    for (size_t i = 0; i < SB_ARRAY_LEN(RESOURCES); i++) {
+        char why[SB_GW_REASON_MAX];
+        bool v = sb_gw_policy_visible_why(p, "alice", "fs", "resource", RESOURCES[i].uri, why,
+                                          sizeof(why));
+        CHECK_MSG(v == RESOURCES[i].visible, "[%zu] %s: %s (%s)", i, RESOURCES[i].uri,
+                  v ? "visible" : "hidden", why);
+        if (!v) CHECK_MSG(strncmp(why, "agents.alice.resources.", 23) == 0, "[%zu] %s", i, why);
+    }
+    sb_gw_policy_free(p);
+}
+
 TEST(invisible_is_uncallable) {
     sb_gw_policy *p = load(POLICY);
     const char *cases[][2] = {

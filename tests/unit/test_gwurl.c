@@ -340,6 +340,53 @@ static const struct {
     {"read_rel", "../x", SB_GW_ALLOW},
     {"read_rel", "../../etc/passwd", SB_GW_DENY},
     {"read_rel", "/data/x", SB_GW_ALLOW},
+    /* deeper: encodings, separators and look-alikes */
+    {"fetch", "https://ok.com%40evil.com/", SB_GW_DENY},
+    {"fetch", "https://evil.com%23@ok.com/", SB_GW_DENY},
+    {"fetch_any", "https://evil.com%23@ok.com/", SB_GW_ALLOW}, /* the host really is ok.com */
+    {"fetch", "https:/\\ok.com/", SB_GW_ALLOW},
+    {"fetch", "HTTPS://OK.COM/", SB_GW_ALLOW},
+    {"fetch", "https://%4F%4B.com/", SB_GW_ALLOW},
+    {"fetch", "https://ok.com%2e/", SB_GW_ALLOW},
+    {"fetch", "https://ok.com:/", SB_GW_ALLOW},
+    {"fetch",
+     "https://ok.com\xe3\x80\x82"
+     "evil.com/",
+     SB_GW_DENY},
+    {"fetch", "https://ok.com.\xef\xbc\x8e/", SB_GW_DENY},
+    {"fetch",
+     "https://b%C3%BC"
+     "cher.de/",
+     SB_GW_ALLOW},
+    {"fetch", "https://\xe2\x93\x9e\xe2\x93\x9a.com/", SB_GW_ALLOW}, /* circled o k */
+    {"fetch", "http://127.000.000.001/", SB_GW_DENY},
+    {"fetch", "https://[::1]@evil.com/", SB_GW_DENY},
+    {"fetch", "https://ok.com:443@evil.com", SB_GW_DENY},
+    {"fetch", "https://ok.com%00.evil.com/", SB_GW_DENY},
+    {"fetch", "https://ok.com%0a.evil.com/", SB_GW_DENY},
+    {"fetch", "https://ok.com%20.evil.com/", SB_GW_DENY},
+    {"fetch", "https://sub.ok.org.evil.com/", SB_GW_DENY},
+    {"fetch", "https://sub.ok.org./", SB_GW_ALLOW},
+    {"fetch", "https://sub.ok.org:8443/", SB_GW_ALLOW},
+    {"read", "/data/\xe2\x80\xa5/etc", SB_GW_DENY},
+    {"read", "/data/\xef\xbc\x8e\xef\xbc\x8e/etc", SB_GW_DENY},
+    {"read",
+     "/data\xef\xbc\x8f..\xef\xbc\x8f"
+     "etc",
+     SB_GW_DENY},
+    {"read",
+     "/data/..\xe2\x88\x95"
+     "etc",
+     SB_GW_DENY},
+    {"read", "/data/ ../", SB_GW_ALLOW},
+    {"read", "/data/x/.../..", SB_GW_ALLOW},
+    {"read", "/data/.hidden", SB_GW_ALLOW},
+    {"read", "/data/50%", SB_GW_ALLOW},
+    {"read", "/data/%zz", SB_GW_ALLOW},
+    {"read", "/data/%2", SB_GW_ALLOW},
+    {"read", "/data/%2f..%2f..", SB_GW_DENY},
+    {"read", "/data/../data/x", SB_GW_ALLOW},
+    {"read", "/data/x/../../data2/x", SB_GW_DENY},
 };
 
 TEST(policy_bypass_table) {
