@@ -735,3 +735,25 @@ TEST(audit_jsonl_lines_framing) {
     CHECK_CONTAINS(err.msg, "line 1");
     free(big);
 }
+
+TEST(audit_verify_reads_one_snapshot_without_the_write_lock) {
+    struct fx f;
+    fx_open(&f, "snapshot", 4);
+    fx_fill(&f, 6);
+    /* Another connection holds the write lock (a daemon mid-append): verify still reads. */
+    sb_store *other = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_store_open(f.db, &other, &err), &err);
+    CHECK_OK(sb_store_begin(other, &err), &err);
+    sb_audit_report rep;
+    CHECK_OK(sb_audit_verify(f.st, sb_audit_key_public(f.key), f.head, &rep, &err), &err);
+    CHECK_INT(rep.records, 6);
+    CHECK(!sb_store_in_transaction(f.st));
+    sb_store_rollback(other);
+    sb_store_close(other);
+    /* And refuses to run inside the caller's transaction (it would not be one snapshot). */
+    CHECK_OK(sb_store_begin(f.st, &err), &err);
+    CHECK_INT(sb_audit_verify(f.st, sb_audit_key_public(f.key), f.head, &rep, &err), SB_E_USAGE);
+    sb_store_rollback(f.st);
+    fx_free(&f);
+}
