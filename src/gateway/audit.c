@@ -56,6 +56,19 @@ int sb_audit_row_hash(const uint8_t prev[SB_AUDIT_HASH_LEN], const char *record,
     return r;
 }
 
+int sb_audit_json_digest(const json_t *v, char out[SB_AUDIT_DIGEST_LEN + 1], sb_error *err) {
+    char *c = NULL;
+    size_t n = 0;
+    TRY(sb_json_canonical(v, &c, &n, err));
+    uint8_t h[32];
+    int r = sb_hash(SB_HASH_SHA256, c, n, h, err);
+    free(c);
+    TRY(r);
+    memcpy(out, "sha256:", 7);
+    sb_hex_encode(h, sizeof(h), out + 7);
+    return 0;
+}
+
 static int head_message(uint64_t seq, const uint8_t hash[SB_AUDIT_HASH_LEN], int64_t ts,
                         uint8_t out[HEAD_MSG_LEN], sb_error *err) {
     sb_writer w;
