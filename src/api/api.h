@@ -30,22 +30,31 @@
 #define SB_IPC_PATH_MAX 4096u
 #define SB_IPC_ARG_MAX 8192u
 #define SB_IPC_STDIN_MAX (64u * 1024u)
+#define SB_IPC_KBS_TEE_MAX 32u
+#define SB_IPC_KBS_CLAIMS_MAX (64u * 1024u)  /* normalized claims the front verified */
+#define SB_IPC_KBS_RUNTIME_MAX (16u * 1024u) /* the runtime-data (binding) object */
+#define SB_IPC_KBS_TOKEN_MAX (100u * 1024u)  /* an EAR token */
+#define SB_IPC_KBS_PATH_MAX 192u             /* repo/type/tag */
+#define SB_IPC_KBS_BODY_MAX (96u * 1024u)    /* an admin body (a resource value, a policy) */
 
 enum sb_ipc_type {
     /* front -> monitor */
-    SB_IPC_LOG = 1,         /* level u8, text str */
-    SB_IPC_HEALTH = 2,      /* (nothing) */
-    SB_IPC_METRICS = 3,     /* cred */
-    SB_IPC_TENANT = 4,      /* cred */
-    SB_IPC_SBX_LIST = 5,    /* cred, after str, limit u32, all u8, metadata strlist (k=v) */
-    SB_IPC_SBX_GET = 6,     /* cred, id */
-    SB_IPC_SBX_CREATE = 7,  /* cred, image, memory_mb u32, cpu_millis u32, timeout_s u32,
-                               idle_standby_s u32, env strlist, metadata strlist */
-    SB_IPC_SBX_DELETE = 8,  /* cred, id */
-    SB_IPC_SBX_STANDBY = 9, /* cred, id */
-    SB_IPC_SBX_RESUME = 10, /* cred, id */
-    SB_IPC_SBX_EXEC = 11,   /* cred, id, argv strlist, env strlist, cwd str, stdin bytes,
-                               timeout_s u32 */
+    SB_IPC_LOG = 1,           /* level u8, text str */
+    SB_IPC_HEALTH = 2,        /* (nothing) */
+    SB_IPC_METRICS = 3,       /* cred */
+    SB_IPC_TENANT = 4,        /* cred */
+    SB_IPC_SBX_LIST = 5,      /* cred, after str, limit u32, all u8, metadata strlist (k=v) */
+    SB_IPC_SBX_GET = 6,       /* cred, id */
+    SB_IPC_SBX_CREATE = 7,    /* cred, image, memory_mb u32, cpu_millis u32, timeout_s u32,
+                                 idle_standby_s u32, env strlist, metadata strlist */
+    SB_IPC_SBX_DELETE = 8,    /* cred, id */
+    SB_IPC_SBX_STANDBY = 9,   /* cred, id */
+    SB_IPC_SBX_RESUME = 10,   /* cred, id */
+    SB_IPC_SBX_EXEC = 11,     /* cred, id, argv strlist, env strlist, cwd str, stdin bytes,
+                                 timeout_s u32 */
+    SB_IPC_KBS_ATTEST = 12,   /* tee str, claims bytes (JSON), runtime-data bytes (JSON) */
+    SB_IPC_KBS_RESOURCE = 13, /* token str, path str */
+    SB_IPC_KBS_ADMIN = 14,    /* admin cred, op u8, path str, body bytes */
     /* monitor -> front */
     SB_IPC_REPLY = 64,    /* status u16, content type u8, body bytes */
     SB_IPC_SHUTDOWN = 65, /* (nothing): stop accepting, finish in-flight requests, exit */
@@ -165,6 +174,8 @@ typedef struct sb_front_cfg {
     bool drop_privileges;           /* setresuid/gid to an unprivileged user when root */
     bool seccomp;                   /* false only in sanitizer test builds (LSan needs ptrace) */
     bool log_json;
+    unsigned kbs;             /* 0: no KBS routes; 1: with the sandbox API; 2: KBS only */
+    unsigned kbs_session_ttl; /* seconds (0: the default, 300) */
 } sb_front_cfg;
 
 /* Runs the front until it is told to shut down (0) or fails. */
@@ -187,6 +198,8 @@ typedef struct sb_monitor_cfg {
     const char *init_path;  /* sealbox-init for the sandboxes; NULL: beside this binary */
     unsigned warm_pool;     /* sandboxes of the default shape kept ready (at most 64) */
     unsigned audit_checkpoint_every; /* audit records between signed checkpoints; 0: 256 */
+    unsigned kbs;                    /* as sb_front_cfg.kbs; 1 makes tokens say "local" */
+    unsigned kbs_token_ttl;          /* seconds (0: the default, 300) */
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {

@@ -30,21 +30,9 @@
 
 /* ---- routes --------------------------------------------------------------------------------- */
 
-enum route {
-    R_HEALTH,
-    R_METRICS,
-    R_TENANT,
-    R_SBX_COLLECTION,
-    R_SBX_ITEM,
-    R_SBX_EXEC,
-    R_SBX_STANDBY,
-    R_SBX_RESUME,
-    R_NONE,
-    R_MAX
-};
-
 static const char *const ROUTE_NAMES[R_MAX] = {
-    "health", "metrics", "tenant", "sandboxes", "sandbox", "exec", "standby", "resume", "none"};
+    "health", "metrics",  "tenant",     "sandboxes",    "sandbox",   "exec", "standby",
+    "resume", "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin", "none"};
 
 struct pending {
     struct evhttp_request *req;
@@ -52,6 +40,7 @@ struct pending {
     enum route route;
     uint64_t start_ns;
     bool used;
+    char session[48]; /* kbs attest: the session the token is for */
 };
 
 struct outmsg {
@@ -84,6 +73,7 @@ struct front {
     uint64_t lat_count[R_MAX], lat_bucket[R_MAX][NBUCKETS];
     double lat_sum[R_MAX];
     void *tls;
+    struct sb_front_kbs *kbs;
 };
 
 /* ---- talking to the monitor ------------------------------------------------------------------ */
@@ -225,14 +215,16 @@ static void slot_free(struct front *f, struct pending *p) {
 }
 
 /* Sends a request message; the reply completes req later (see on_reply). */
-static void forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
-                    uint16_t type, const sb_ipc_val *v, size_t n) {
+static void forward_s(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                      uint16_t type, const sb_ipc_val *v, size_t n, const char *session) {
     struct pending *p = slot_new(f, req, r, start);
     if (!p) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
         problem(f, req, r, start, 503, "busy", "Service busy", "too many requests in flight", NULL);
         return;
     }
+    p->session[0] = 0;
+    if (session) (void)snprintf(p->session, sizeof(p->session), "%s", session);
     sb_error err = {0};
     if (send_msg(f, type, p->id, v, n, &err) < 0) {
         slot_free(f, p);
@@ -246,6 +238,26 @@ static void forward(struct front *f, struct evhttp_request *req, enum route r, u
             problem(f, req, r, start, 400, "bad-request", "Bad request", err.msg, NULL);
         }
     }
+}
+
+static void forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                    uint16_t type, const sb_ipc_val *v, size_t n) {
+    forward_s(f, req, r, start, type, v, n, NULL);
+}
+
+void sb_front_forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                      uint16_t type, const sb_ipc_val *v, size_t n, const char *session) {
+    forward_s(f, req, r, start, type, v, n, session);
+}
+
+void sb_front_send(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                   int status, const char *ctype, const void *p, size_t n) {
+    send_body(req, status, ctype, p, n);
+    account(f, r, status, start);
+}
+
+struct sb_front_kbs *sb_front_kbs_of(struct front *f) {
+    return f->kbs;
 }
 
 static void append_front_metrics(struct front *f, struct evbuffer *b) {
@@ -283,6 +295,8 @@ static void on_reply(struct front *f, const sb_ipc_msg *m) {
     struct evhttp_request *req = p->req;
     enum route r = p->route;
     uint64_t start = p->start_ns;
+    char session[sizeof(p->session)];
+    memcpy(session, p->session, sizeof(session));
     slot_free(f, p);
     int status = (int)m->f[0].u;
     if (status < 200 || status > 599) status = 500;
@@ -304,6 +318,8 @@ static void on_reply(struct front *f, const sb_ipc_msg *m) {
             send_body(req, 500, "text/plain", "", 0);
         }
     } else {
+        if (r == R_KBS_ATTEST && f->kbs)
+            status = sb_front_kbs_attested(f, req, session, status, m->f[2].s.p, m->f[2].s.len);
         send_body(req, status, ct, m->f[2].s.p, m->f[2].s.len);
         account(f, r, status, start);
     }
@@ -652,8 +668,18 @@ static void on_request(struct evhttp_request *req, void *arg) {
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
     const char *path = u ? evhttp_uri_get_path(u) : NULL;
     c.query = u ? evhttp_uri_get_query(u) : NULL;
+    if (f->kbs && path && strncmp(path, "/kbs/v0/", 8) == 0) {
+        if (f->draining) {
+            bad(&c, 503, "unavailable", "Service unavailable", "the daemon is stopping");
+            return;
+        }
+        sb_front_kbs_request(f, req, path, c.start);
+        return;
+    }
     char seg[4][SB_IPC_ID_MAX + 1];
     c.route = match(path, seg, &c.id);
+    /* A KBS-only daemon serves no sandbox or tenant API. */
+    if (f->cfg->kbs == 2 && c.route != R_HEALTH && c.route != R_METRICS) c.route = R_NONE;
     if (c.route == R_NONE) {
         bad(&c, 404, "not-found", "Not found", "no such endpoint");
         return;
@@ -714,6 +740,7 @@ static void front_free(struct front *f) {
     if (f->ipc_wr) event_free(f->ipc_wr);
     if (f->sigterm) event_free(f->sigterm);
     sb_front_tls_free(f->tls);
+    sb_front_kbs_free(f->kbs);
     if (f->base) event_base_free(f->base);
     free(f->rbuf);
 }
@@ -759,6 +786,9 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
             event_add(f->ipc_rd, NULL) < 0 || event_add(f->sigterm, NULL) < 0)
             r = sb_error_set(err, SB_E_INTERNAL, "front: cannot set up events");
     }
+    /* The KBS state (sessions, the verifier's warm caches) is made before the sandbox closes
+     * the file system. */
+    if (r == 0 && cfg->kbs) r = sb_front_kbs_new(cfg, &f->kbs, err);
     /* Everything that needs the file system or privileges is done: give them up. */
     if (r == 0 && cfg->drop_privileges) r = sb_front_drop_privileges(err);
     if (r == 0 && cfg->seccomp) r = sb_front_seccomp(err);

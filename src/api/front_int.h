@@ -32,6 +32,43 @@ int sb_front_create_body(json_t *j, struct sb_front_body *b);
 int sb_front_exec_body(json_t *j, struct sb_front_body *b);
 
 struct front;
+struct sb_front_kbs;
+
+enum route {
+    R_HEALTH,
+    R_METRICS,
+    R_TENANT,
+    R_SBX_COLLECTION,
+    R_SBX_ITEM,
+    R_SBX_EXEC,
+    R_SBX_STANDBY,
+    R_SBX_RESUME,
+    R_KBS_AUTH,
+    R_KBS_ATTEST,
+    R_KBS_RESOURCE,
+    R_KBS_ADMIN,
+    R_NONE,
+    R_MAX
+};
+
+/* Sends a message to the monitor; its reply completes req (session: the KBS session a kbs
+ * attest reply belongs to, or NULL). */
+void sb_front_forward(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                      uint16_t type, const sb_ipc_val *v, size_t n, const char *session);
+/* Answers req now (and counts it in the metrics). */
+void sb_front_send(struct front *f, struct evhttp_request *req, enum route r, uint64_t start,
+                   int status, const char *ctype, const void *p, size_t n);
+struct sb_front_kbs *sb_front_kbs_of(struct front *f);
+
+/* front_kbs.c: the KBS routes (/kbs/v0/...), sessions and evidence verification. */
+int sb_front_kbs_new(const sb_front_cfg *cfg, struct sb_front_kbs **out, sb_error *err) SB_WUR;
+void sb_front_kbs_free(struct sb_front_kbs *k);
+void sb_front_kbs_request(struct front *f, struct evhttp_request *req, const char *path,
+                          uint64_t start);
+/* The monitor answered an attest: record the token in the session (or drop the session) and
+ * set the cookie; returns the status to send. */
+int sb_front_kbs_attested(struct front *f, struct evhttp_request *req, const char *session,
+                          int status, const uint8_t *body, size_t n);
 
 /* Sends a log line to the monitor, which writes it with component "sealboxd-front". */
 void sb_front_log(struct front *f, enum sb_log_level lvl, const char *fmt, ...) SB_PRINTF(3, 4);

@@ -185,7 +185,8 @@ static int h_metrics(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, s
         "# TYPE sealbox_monitor_messages_total counter\nsealbox_monitor_messages_total %llu\n",
         m->stats.front_spawns, m->stats.front_kills, (unsigned long long)m->auth_failures,
         (unsigned long long)m->stats.messages);
-    sb_monitor_sbx_metrics(m, w);
+    if (m->sbx) sb_monitor_sbx_metrics(m, w);
+    sb_monitor_kbs_metrics(m, w);
     if (sb_writer_status(w) < 0)
         return sb_reply_problem(rep, 500, "internal", "Internal error", "metrics too large");
     rep->status = 200;
@@ -360,10 +361,13 @@ static const sb_handler BASE_HANDLERS[] = {
     {SB_IPC_SBX_GET, true, c_sandbox_id, h_sbx_get},
 };
 
-static const sb_handler *find_handler(uint16_t type) {
+static const sb_handler *find_handler(const sb_monitor *m, uint16_t type) {
     for (size_t i = 0; i < SB_ARRAY_LEN(BASE_HANDLERS); i++)
         if (BASE_HANDLERS[i].type == type) return &BASE_HANDLERS[i];
-    return sb_monitor_sbx_handler(type);
+    /* Each half answers only when it runs: a KBS-only daemon has no sandbox state, a daemon
+     * without --kbs no broker. */
+    const sb_handler *h = m->sbx ? sb_monitor_sbx_handler(type) : NULL;
+    return h ? h : m->kbs ? sb_monitor_kbs_handler(type) : NULL;
 }
 
 /* ---- the front's lifecycle --------------------------------------------------------------------
@@ -499,7 +503,7 @@ static bool handle(sb_monitor *m, const uint8_t *buf, size_t n, char *why, size_
         (void)snprintf(why, whylen, "malformed message: %s", err.msg);
         return false;
     }
-    const sb_handler *h = sb_ipc_from_front(msg->type) ? find_handler(msg->type) : NULL;
+    const sb_handler *h = sb_ipc_from_front(msg->type) ? find_handler(m, msg->type) : NULL;
     if (!h) {
         (void)snprintf(why, whylen, "message type %s is not one the front may send",
                        sb_ipc_type_name(msg->type));
@@ -587,7 +591,9 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
     if (r == 0) r = sb_store_open(path, &m->store, err);
     if (r == 0) r = sb_apikey_secret_load(cfg->state_dir, &m->secret, err);
     if (r == 0) r = sb_monitor_audit_open(m, err);
-    if (r == 0) r = sb_monitor_sbx_init(m, err);
+    /* A KBS-only daemon runs no sandboxes (and needs no privileges for them). */
+    if (r == 0 && cfg->kbs != 2) r = sb_monitor_sbx_init(m, err);
+    if (r == 0) r = sb_monitor_kbs_init(m, err);
     if (r < 0) {
         sb_monitor_free(m);
         return r;
@@ -598,6 +604,7 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
 
 void sb_monitor_free(sb_monitor *m) {
     if (!m) return;
+    sb_monitor_kbs_fini(m);
     sb_monitor_sbx_fini(m);
     if (m->front_pid) front_kill(m, "monitor shutting down");
     sb_monitor_audit_close(m);
@@ -674,20 +681,20 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         }
         if (m->stopping && m->front_pid && now >= m->stop_deadline_ns)
             front_kill(m, "drain deadline passed");
-        sb_monitor_sbx_tick(m);
+        if (m->sbx) sb_monitor_sbx_tick(m);
         sb_monitor_audit_checkpoint(m, false);
         /* Fixed slots first (signals, front ipc, front pidfd), then the exec workers. */
         struct pollfd p[3 + 4 * 64 + 4];
         p[0] = (struct pollfd){m->sigfd, POLLIN, 0};
         p[1] = (struct pollfd){m->front_pid ? m->ipc : -1, POLLIN, 0};
         p[2] = (struct pollfd){m->front_pid ? m->front_pidfd : -1, POLLIN, 0};
-        size_t nw = sb_monitor_sbx_pollfds(m, p + 3, SB_ARRAY_LEN(p) - 3);
+        size_t nw = m->sbx ? sb_monitor_sbx_pollfds(m, p + 3, SB_ARRAY_LEN(p) - 3) : 0;
         int timeout = 1000;
         uint64_t wake = m->front_pid ? (m->stopping ? m->stop_deadline_ns : 0) : m->next_spawn_ns;
         if (wake) timeout = wake > now ? (int)((wake - now) / 1000000u) + 1 : 0;
         if (timeout > 1000) timeout = 1000;
         if (nw && timeout > 200) timeout = 200; /* exec deadlines are checked at this grain */
-        if (sb_monitor_sbx_pending(m)) timeout = 0;
+        if (m->sbx && sb_monitor_sbx_pending(m)) timeout = 0;
         int nready = poll(p, 3 + nw, timeout);
         if (nready < 0 && errno != EINTR) BAIL(err, SB_E_IO, "poll: %s", strerror(errno));
         if (nw) sb_monitor_sbx_events(m, p + 3, nw);

@@ -42,6 +42,7 @@ typedef struct sb_handler {
 } sb_handler;
 
 struct sb_monitor_sbx;
+struct sb_kbs_broker;
 
 struct sb_monitor {
     sb_monitor_cfg cfg;
@@ -66,7 +67,9 @@ struct sb_monitor {
     sb_audit_key *audit_key;
     sb_audit_signer audit_signer;
     sb_audit *audit;
-    uint64_t audit_ckpt_ns; /* when the last checkpoint was made */
+    uint64_t audit_ckpt_ns;    /* when the last checkpoint was made */
+    struct sb_kbs_broker *kbs; /* the key broker (monitor_kbs.c), when cfg.kbs */
+    uint64_t kbs_counts[4];    /* tokens issued, resources released, refused, admin ops */
 };
 
 /* monitor_audit.c: API actions and daemon events into the audit log. */
@@ -92,6 +95,12 @@ void sb_monitor_sbx_tick(sb_monitor *m);
 /* True while the warm pool wants refilling: the loop then polls without waiting. */
 bool sb_monitor_sbx_pending(sb_monitor *m);
 void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w);
+
+/* monitor_kbs.c: the key broker's handlers (the broker holds the master and token keys). */
+int sb_monitor_kbs_init(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_monitor_kbs_fini(sb_monitor *m);
+const sb_handler *sb_monitor_kbs_handler(uint16_t type);
+void sb_monitor_kbs_metrics(sb_monitor *m, sb_writer *w);
 
 int sb_monitor_send(sb_monitor *m, uint16_t type, uint32_t id, const sb_ipc_val *vals, size_t n);
 json_t *sb_monitor_sandbox_json(const sb_sandbox_rec *r);

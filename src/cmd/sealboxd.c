@@ -22,7 +22,8 @@ static void usage(FILE *o) {
             "usage: sealboxd [--state-dir DIR] [--listen unix:PATH | tcp:HOST:PORT]\n"
             "                [--tls-cert FILE --tls-key FILE] [--insecure-loopback-tcp]\n"
             "                [--log-json] [--log-file FILE] [--log-level LEVEL]\n"
-            "                [--drain-seconds N] [--warm-pool N]\n\n"
+            "                [--drain-seconds N] [--warm-pool N]\n"
+            "                [--kbs | --kbs-only] [--kbs-session-ttl S] [--kbs-token-ttl S]\n\n"
             "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
             "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
             "  --state-dir DIR   database, keys and socket (default /var/lib/sealbox as root,\n"
@@ -35,7 +36,12 @@ static void usage(FILE *o) {
             "  --log-level L     debug, info (default), warn, error\n"
             "  --drain-seconds N how long SIGTERM waits for in-flight requests (default 10)\n"
             "  --warm-pool N     keep N sandboxes of the default shape (image default, 512 MiB,\n"
-            "                    no CPU cap) ready, so such creates answer at once (max 64)\n\n"
+            "                    no CPU cap) ready, so such creates answer at once (max 64)\n"
+            "  --kbs             also serve the key broker (Trustee KBS protocol 0.4.0 under\n"
+            "                    /kbs/v0, docs/secrets.md); its tokens say \"local\"\n"
+            "  --kbs-only        serve only the key broker (what `sealbox kbs serve` runs)\n"
+            "  --kbs-session-ttl S  KBS handshake sessions expire after S seconds (default 300)\n"
+            "  --kbs-token-ttl S    KBS tokens expire after S seconds (default 300)\n\n"
             "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens the log file.\n");
 }
 
@@ -106,7 +112,14 @@ static int run_front(int argc, char **argv) {
             cfg.tls_key = argv[++i];
         else if (strcmp(argv[i], "--log-json") == 0)
             cfg.log_json = true;
-        else {
+        else if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc)
+            cfg.kbs = argv[++i][0] == '2' ? 2 : 1;
+        else if (strcmp(argv[i], "--kbs-session-ttl") == 0 && i + 1 < argc) {
+            uint64_t t = 0;
+            sb_error e = {0};
+            if (sb_parse_u64(argv[++i], 86400, &t, &e, "--kbs-session-ttl") < 0) return 2;
+            cfg.kbs_session_ttl = (unsigned)t;
+        } else {
             fprintf(stderr, "sealboxd front: bad argument '%s'\n", argv[i]);
             return 2;
         }
@@ -141,6 +154,10 @@ int main(int argc, char **argv) {
         {"log-level", required_argument, NULL, 'L'},
         {"drain-seconds", required_argument, NULL, 'd'},
         {"warm-pool", required_argument, NULL, 'W'},
+        {"kbs", no_argument, NULL, 'K'},
+        {"kbs-only", no_argument, NULL, 'O'},
+        {"kbs-session-ttl", required_argument, NULL, 'S'},
+        {"kbs-token-ttl", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -148,7 +165,8 @@ int main(int argc, char **argv) {
     const char *state = NULL, *listen_s = NULL, *cert = NULL, *key = NULL, *logfile = NULL;
     bool json = false, insecure = false;
     enum sb_log_level level = SB_LOG_INFO;
-    uint64_t drain = 10, pool = 0;
+    uint64_t drain = 10, pool = 0, session_ttl = 0, token_ttl = 0;
+    unsigned kbs = 0;
     sb_error err = {0};
     int o;
     while ((o = getopt_long(argc, argv, "h", OPTS, NULL)) != -1) {
@@ -175,6 +193,17 @@ int main(int argc, char **argv) {
         case 'W':
             if (sb_parse_u64(optarg, 64, &pool, &err, "--warm-pool") < 0) {
                 fprintf(stderr, "sealboxd: --warm-pool takes 0..64\n");
+                return 2;
+            }
+            break;
+        case 'K': kbs = kbs == 2 ? 2 : 1; break;
+        case 'O': kbs = 2; break;
+        case 'S':
+        case 'T':
+            if (sb_parse_u64(optarg, 86400, o == 'S' ? &session_ttl : &token_ttl, &err,
+                             o == 'S' ? "--kbs-session-ttl" : "--kbs-token-ttl") < 0 ||
+                !(o == 'S' ? session_ttl : token_ttl)) {
+                fprintf(stderr, "sealboxd: --kbs-session-ttl and --kbs-token-ttl take 1..86400\n");
                 return 2;
             }
             break;
@@ -264,6 +293,14 @@ int main(int argc, char **argv) {
         sc.argv[n++] = (char *)key;
     }
     if (json) sc.argv[n++] = (char *)"--log-json";
+    char ttlbuf[24];
+    if (kbs) {
+        sc.argv[n++] = (char *)"--kbs";
+        sc.argv[n++] = (char *)(kbs == 2 ? "2" : "1");
+        (void)snprintf(ttlbuf, sizeof(ttlbuf), "%llu", (unsigned long long)session_ttl);
+        sc.argv[n++] = (char *)"--kbs-session-ttl";
+        sc.argv[n++] = ttlbuf;
+    }
     sc.argv[n] = NULL;
 
     sb_monitor_cfg mc = {.state_dir = state,
@@ -273,7 +310,9 @@ int main(int argc, char **argv) {
                          .spawn = spawn_front,
                          .spawn_arg = &sc,
                          .drain_seconds = (unsigned)drain,
-                         .warm_pool = (unsigned)pool};
+                         .warm_pool = (unsigned)pool,
+                         .kbs = kbs,
+                         .kbs_token_ttl = (unsigned)token_ttl};
     sb_monitor *m = NULL;
     int rc = 0;
     if (sb_monitor_new(&mc, &m, &err) < 0 || sb_monitor_run(m, &err) < 0) {

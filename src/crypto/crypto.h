@@ -207,6 +207,30 @@ int sb_pubkey_from_jwk(const json_t *jwk, sb_pubkey **out, sb_error *err) SB_WUR
 /* RFC 7638 thumbprint (SHA-256), base64url. */
 int sb_jwk_thumbprint(const sb_pubkey *k, char **out, sb_error *err) SB_WUR;
 
+/* ---- JWE (src/crypto/jwe.c) --------------------------------------------------------------
+ * RFC 7516 flattened JSON serialization in the shape of Trustee's KBS resource responses:
+ * {"protected", "encrypted_key", "iv", "ciphertext", "tag"}, content encrypted with A256GCM
+ * under a fresh CEK, AAD = the protected header's base64url text. The CEK is wrapped for the
+ * TEE key: ECDH-ES+A256KW (P-256 or P-521, Concat KDF, "epk" inside the protected header) or
+ * RSA-OAEP-256. RSA1_5 is refused. */
+
+#define SB_JWE_PLAINTEXT_MAX (1u << 20) /* one resource */
+#define SB_JWE_HEADER_MAX 4096u         /* bytes of decoded protected header */
+
+/* Checks a TEE public key JWK (Trustee's TeePubKey: kty, alg, and crv/x/y or n/e) without
+ * encrypting: SB_E_UNSUPPORTED names a refused alg, kty or curve. */
+int sb_jwe_check_pubkey(const json_t *jwk, sb_error *err) SB_WUR;
+/* Encrypts pt to the TEE key; *out is the flattened JWE object. */
+int sb_jwe_encrypt(const json_t *tee_pubkey, const uint8_t *pt, size_t n, json_t **out,
+                   sb_error *err) SB_WUR;
+/* Decrypts a flattened JWE with the TEE private key (which must match the protected alg);
+ * *pt is malloc'ed and NUL-terminated one past *ptlen. SB_E_SIGNATURE when a tag fails. */
+int sb_jwe_decrypt(const sb_privkey *k, const json_t *jwe, uint8_t **pt, size_t *ptlen,
+                   sb_error *err) SB_WUR;
+/* The public JWK of a TEE key with the "alg" Trustee expects (ECDH-ES+A256KW for EC
+ * P-256/P-521, RSA-OAEP-256 for RSA). */
+int sb_jwe_tee_pubkey(const sb_privkey *k, json_t **out, sb_error *err) SB_WUR;
+
 /* ---- TLS server contexts (sealboxd) ------------------------------------------------------- */
 
 /* A server-side TLS configuration: the PEM certificate chain and private key (checked to

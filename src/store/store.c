@@ -53,6 +53,15 @@ static const char *const MIGRATIONS[] = {
     " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;"
     "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
     " BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;",
+    /* 3: the key broker (src/kbs): encrypted resources, policies, admin keys (keyed hashes) */
+    "CREATE TABLE kbs_resources (path TEXT PRIMARY KEY, key_id TEXT NOT NULL,"
+    " blob BLOB NOT NULL, size INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE kbs_policies (name TEXT PRIMARY KEY, body TEXT NOT NULL,"
+    " updated INTEGER NOT NULL) STRICT;"
+    "CREATE TABLE kbs_admin_keys (id TEXT PRIMARY KEY,"
+    " hash BLOB NOT NULL CHECK (length(hash) = 32), label TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0) STRICT;",
 };
 _Static_assert(SB_ARRAY_LEN(MIGRATIONS) == SB_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -94,6 +103,15 @@ enum q {
     Q_AUDIT_CKPT_INSERT,
     Q_AUDIT_CKPT_LAST,
     Q_AUDIT_CKPT_LIST,
+    Q_KBS_RES_PUT,
+    Q_KBS_RES_GET,
+    Q_KBS_RES_DELETE,
+    Q_KBS_RES_LIST,
+    Q_KBS_POL_PUT,
+    Q_KBS_POL_GET,
+    Q_KBS_POL_DELETE,
+    Q_KBS_ADMIN_INSERT,
+    Q_KBS_ADMIN_GET,
     Q_MAX
 };
 
@@ -159,6 +177,21 @@ static const char *const SQL[Q_MAX] = {
                           " ORDER BY seq DESC LIMIT 1",
     [Q_AUDIT_CKPT_LIST] = "SELECT seq, ts, hash, kid, sig FROM audit_checkpoints WHERE seq > ?1"
                           " ORDER BY seq LIMIT ?2",
+    [Q_KBS_RES_PUT] = "INSERT INTO kbs_resources (path, key_id, blob, size, created, updated)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (path) DO UPDATE SET"
+                      " key_id = ?2, blob = ?3, size = ?4, updated = ?5",
+    [Q_KBS_RES_GET] = "SELECT path, key_id, blob, size, created, updated FROM kbs_resources"
+                      " WHERE path = ?1",
+    [Q_KBS_RES_DELETE] = "DELETE FROM kbs_resources WHERE path = ?1",
+    [Q_KBS_RES_LIST] = "SELECT path, key_id, blob, size, created, updated FROM kbs_resources"
+                       " ORDER BY path LIMIT ?1",
+    [Q_KBS_POL_PUT] = "INSERT INTO kbs_policies (name, body, updated) VALUES (?1, ?2, ?3)"
+                      " ON CONFLICT (name) DO UPDATE SET body = ?2, updated = ?3",
+    [Q_KBS_POL_GET] = "SELECT body FROM kbs_policies WHERE name = ?1",
+    [Q_KBS_POL_DELETE] = "DELETE FROM kbs_policies WHERE name = ?1",
+    [Q_KBS_ADMIN_INSERT] = "INSERT INTO kbs_admin_keys (id, hash, label, created)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+    [Q_KBS_ADMIN_GET] = "SELECT hash, revoked FROM kbs_admin_keys WHERE id = ?1",
 };
 
 struct sb_store {
@@ -1184,5 +1217,197 @@ int sb_store_audit_ckpt_list(sb_store *s, int64_t after, size_t limit, sb_audit_
     void *v = NULL;
     TRY(collect(s, st, sizeof(sb_audit_ckpt), limit, read_ckpt, NULL, &v, n, err));
     *out = v;
+    return 0;
+}
+
+/* ---- the key broker ------------------------------------------------------------------------ */
+
+bool sb_store_kbs_path_valid(const char *path) {
+    /* repo/type/tag: three non-empty segments of [A-Za-z0-9._-], none "." or "..". */
+    if (!path) return false;
+    size_t n = strnlen(path, SB_KBS_PATH_MAX + 1), segs = 1, seglen = 0;
+    if (n == 0 || n > SB_KBS_PATH_MAX) return false;
+    for (size_t i = 0; i <= n; i++) {
+        char c = path[i];
+        if (c == '/' || c == '\0') {
+            if (seglen == 0) return false;
+            if ((seglen == 1 && path[i - 1] == '.') ||
+                (seglen == 2 && path[i - 1] == '.' && path[i - 2] == '.'))
+                return false;
+            if (c == '/') segs++;
+            seglen = 0;
+            continue;
+        }
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok) return false;
+        seglen++;
+    }
+    return segs == 3;
+}
+
+void sb_kbs_rec_clear(sb_kbs_resource_rec *r) {
+    if (!r) return;
+    if (r->blob) sb_wipe(r->blob, r->blob_len);
+    free(r->blob);
+    memset(r, 0, sizeof(*r));
+}
+
+void sb_kbs_recs_free(sb_kbs_resource_rec *v, size_t n) {
+    for (size_t i = 0; v && i < n; i++)
+        sb_kbs_rec_clear(&v[i]);
+    free(v);
+}
+
+int sb_store_kbs_resource_put(sb_store *s, const char *path, const char *key_id,
+                              const uint8_t *blob, size_t len, size_t size, sb_error *err) {
+    ENSURE(sb_store_kbs_path_valid(path), err, SB_E_MALFORMED,
+           "kbs resource: path must be repo/type/tag of [A-Za-z0-9._-] (at most %d bytes)",
+           SB_KBS_PATH_MAX);
+    ENSURE(key_id && strlen(key_id) <= SB_KBS_KEY_ID_MAX, err, SB_E_MALFORMED,
+           "kbs resource: bad key id");
+    ENSURE(len <= SB_KBS_BLOB_MAX, err, SB_E_LIMIT, "kbs resource: %zu bytes (max %u)", len,
+           SB_KBS_BLOB_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_RES_PUT, &st, err));
+    TRY(bind_text(s, st, 1, path, err));
+    TRY(bind_text(s, st, 2, key_id, err));
+    TRY(bind_blob(s, st, 3, blob, len, err));
+    TRY(bind_i64(s, st, 4, (int64_t)size, err));
+    TRY(bind_i64(s, st, 5, sb_time_now(), err));
+    return run_done(s, st, err, "kbs resource put");
+}
+
+static int read_kbs_rec(sb_store *s, sqlite3_stmt *st, sb_kbs_resource_rec *out, sb_error *err) {
+    (void)s;
+    sb_kbs_resource_rec r;
+    memset(&r, 0, sizeof(r));
+    TRY(col_text(st, 0, r.path, sizeof(r.path), err, "kbs resource path"));
+    TRY(col_text(st, 1, r.key_id, sizeof(r.key_id), err, "kbs resource key id"));
+    const void *b = sqlite3_column_blob(st, 2);
+    size_t n = (size_t)sqlite3_column_bytes(st, 2);
+    if (n > SB_KBS_BLOB_MAX) BAIL(err, SB_E_MALFORMED, "store: kbs resource blob of %zu bytes", n);
+    r.blob = malloc(n ? n : 1);
+    if (!r.blob) BAIL(err, SB_E_INTERNAL, "store: out of memory");
+    if (n) memcpy(r.blob, b, n);
+    r.blob_len = n;
+    r.size = (size_t)sqlite3_column_int64(st, 3);
+    r.created = sqlite3_column_int64(st, 4);
+    r.updated = sqlite3_column_int64(st, 5);
+    *out = r;
+    return 0;
+}
+
+int sb_store_kbs_resource_get(sb_store *s, const char *path, sb_kbs_resource_rec *out,
+                              sb_error *err) {
+    ENSURE(path, err, SB_E_USAGE, "kbs resource: no path");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_RES_GET, &st, err));
+    TRY(bind_text(s, st, 1, path, err));
+    int r = step_row(s, st, err, "kbs resource");
+    if (r < 0) return r;
+    if (r == 0) BAIL(err, SB_E_NOTFOUND, "no resource '%.200s'", path);
+    return read_kbs_rec(s, st, out, err);
+}
+
+int sb_store_kbs_resource_delete(sb_store *s, const char *path, sb_error *err) {
+    ENSURE(path, err, SB_E_USAGE, "kbs resource: no path");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_RES_DELETE, &st, err));
+    TRY(bind_text(s, st, 1, path, err));
+    TRY(run_done(s, st, err, "kbs resource delete"));
+    if (sqlite3_changes(s->db) == 0) BAIL(err, SB_E_NOTFOUND, "no resource '%.200s'", path);
+    return 0;
+}
+
+int sb_store_kbs_resource_list(sb_store *s, sb_kbs_resource_rec **out, size_t *n, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_RES_LIST, &st, err));
+    TRY(bind_i64(s, st, 1, SB_KBS_RESOURCES_MAX, err));
+    sb_kbs_resource_rec *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int r;
+    while ((r = step_row(s, st, err, "kbs resource list")) > 0) {
+        if (cnt == cap) {
+            cap = cap ? 2 * cap : 16;
+            sb_kbs_resource_rec *nv = realloc(v, cap * sizeof(*v));
+            if (!nv) {
+                r = sb_error_set(err, SB_E_INTERNAL, "store: out of memory");
+                break;
+            }
+            v = nv;
+        }
+        r = read_kbs_rec(s, st, &v[cnt], err);
+        if (r < 0) break;
+        cnt++;
+    }
+    if (r < 0) {
+        sb_kbs_recs_free(v, cnt);
+        return r;
+    }
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+int sb_store_kbs_policy_put(sb_store *s, const char *name, const char *body, sb_error *err) {
+    ENSURE(name && body, err, SB_E_USAGE, "kbs policy: no name or body");
+    ENSURE(strlen(body) <= SB_KBS_POLICY_MAX, err, SB_E_LIMIT, "kbs policy: over %u bytes",
+           SB_KBS_POLICY_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_POL_PUT, &st, err));
+    TRY(bind_text(s, st, 1, name, err));
+    TRY(bind_text(s, st, 2, body, err));
+    TRY(bind_i64(s, st, 3, sb_time_now(), err));
+    return run_done(s, st, err, "kbs policy put");
+}
+
+int sb_store_kbs_policy_get(sb_store *s, const char *name, char **body, sb_error *err) {
+    ENSURE(name, err, SB_E_USAGE, "kbs policy: no name");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_POL_GET, &st, err));
+    TRY(bind_text(s, st, 1, name, err));
+    int r = step_row(s, st, err, "kbs policy");
+    if (r < 0) return r;
+    if (r == 0) BAIL(err, SB_E_NOTFOUND, "no %s policy", name);
+    return col_dup(st, 0, SB_KBS_POLICY_MAX, body, err, "kbs policy");
+}
+
+int sb_store_kbs_policy_delete(sb_store *s, const char *name, sb_error *err) {
+    ENSURE(name, err, SB_E_USAGE, "kbs policy: no name");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_POL_DELETE, &st, err));
+    TRY(bind_text(s, st, 1, name, err));
+    return run_done(s, st, err, "kbs policy delete");
+}
+
+int sb_store_kbs_admin_key_insert(sb_store *s, const char *id, const uint8_t hash[32],
+                                  const char *label, sb_error *err) {
+    ENSURE(sb_store_key_id_valid(id), err, SB_E_MALFORMED, "kbs admin key: bad id");
+    ENSURE(label && printable(label, SB_KEY_LABEL_MAX), err, SB_E_MALFORMED,
+           "kbs admin key: label must be at most %d printable ASCII characters", SB_KEY_LABEL_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_ADMIN_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, id, err));
+    TRY(bind_blob(s, st, 2, hash, 32, err));
+    TRY(bind_text(s, st, 3, label, err));
+    TRY(bind_i64(s, st, 4, sb_time_now(), err));
+    int r = run_done(s, st, err, "kbs admin key insert");
+    if (r == SB_E_POLICY) BAIL(err, SB_E_POLICY, "kbs admin key '%s' exists", id);
+    return r;
+}
+
+int sb_store_kbs_admin_key_get(sb_store *s, const char *id, uint8_t hash[32], bool *revoked,
+                               sb_error *err) {
+    ENSURE(id, err, SB_E_USAGE, "kbs admin key: no id");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_KBS_ADMIN_GET, &st, err));
+    TRY(bind_text(s, st, 1, id, err));
+    int r = step_row(s, st, err, "kbs admin key");
+    if (r < 0) return r;
+    if (r == 0) BAIL(err, SB_E_NOTFOUND, "no kbs admin key '%.32s'", id);
+    ENSURE(sqlite3_column_bytes(st, 0) == 32, err, SB_E_MALFORMED, "store: admin key hash size");
+    memcpy(hash, sqlite3_column_blob(st, 0), 32);
+    *revoked = sqlite3_column_int64(st, 1) != 0;
     return 0;
 }

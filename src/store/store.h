@@ -11,7 +11,7 @@
 
 /* The schema this binary writes. A database whose schema_version is higher was written by a
  * newer sealbox and is refused (SB_E_UNSUPPORTED) rather than misread. */
-#define SB_STORE_SCHEMA_VERSION 2
+#define SB_STORE_SCHEMA_VERSION 3
 /* SQLite busy timeout: how long a writer waits for another connection's lock. */
 #define SB_STORE_BUSY_MS 5000
 
@@ -205,5 +205,46 @@ int sb_store_audit_ckpt_last(sb_store *s, sb_audit_ckpt *out, bool *found, sb_er
 /* Checkpoints with seq > after in seq order; *out malloc'ed (plain data: free()). */
 int sb_store_audit_ckpt_list(sb_store *s, int64_t after, size_t limit, sb_audit_ckpt **out,
                              size_t *n, sb_error *err) SB_WUR;
+/* ---- the key broker (src/kbs) -------------------------------------------------------------
+ * Resources are stored only as AES-256-GCM blobs made by src/kbs (the store never sees a
+ * plaintext), with the id of the master key that sealed them. */
+
+#define SB_KBS_PATH_MAX 192          /* "repo/type/tag" */
+#define SB_KBS_KEY_ID_MAX 32         /* hex id of the master key */
+#define SB_KBS_BLOB_MAX (80u * 1024) /* one sealed resource */
+#define SB_KBS_POLICY_MAX (256u * 1024)
+#define SB_KBS_RESOURCES_MAX 10000 /* most resources one list returns */
+
+typedef struct sb_kbs_resource_rec {
+    char path[SB_KBS_PATH_MAX + 1];
+    char key_id[SB_KBS_KEY_ID_MAX + 1];
+    uint8_t *blob; /* malloc'ed, sealed */
+    size_t blob_len;
+    size_t size; /* plaintext bytes */
+    int64_t created, updated;
+} sb_kbs_resource_rec;
+
+/* repo/type/tag: three non-empty segments of [A-Za-z0-9._-], none "." or "..". */
+bool sb_store_kbs_path_valid(const char *path);
+void sb_kbs_rec_clear(sb_kbs_resource_rec *r);
+void sb_kbs_recs_free(sb_kbs_resource_rec *v, size_t n);
+/* Inserts or replaces. */
+int sb_store_kbs_resource_put(sb_store *s, const char *path, const char *key_id,
+                              const uint8_t *blob, size_t len, size_t size, sb_error *err) SB_WUR;
+int sb_store_kbs_resource_get(sb_store *s, const char *path, sb_kbs_resource_rec *out,
+                              sb_error *err) SB_WUR;
+int sb_store_kbs_resource_delete(sb_store *s, const char *path, sb_error *err) SB_WUR;
+/* Every resource by path (with blobs: rotation re-seals them). */
+int sb_store_kbs_resource_list(sb_store *s, sb_kbs_resource_rec **out, size_t *n,
+                               sb_error *err) SB_WUR;
+/* Named policy documents ("attestation", "resource"); get is SB_E_NOTFOUND when unset. */
+int sb_store_kbs_policy_put(sb_store *s, const char *name, const char *body, sb_error *err) SB_WUR;
+int sb_store_kbs_policy_get(sb_store *s, const char *name, char **body, sb_error *err) SB_WUR;
+int sb_store_kbs_policy_delete(sb_store *s, const char *name, sb_error *err) SB_WUR;
+/* Admin keys: id and HMAC-SHA-256 of the whole key, as for API keys (src/api). */
+int sb_store_kbs_admin_key_insert(sb_store *s, const char *id, const uint8_t hash[32],
+                                  const char *label, sb_error *err) SB_WUR;
+int sb_store_kbs_admin_key_get(sb_store *s, const char *id, uint8_t hash[32], bool *revoked,
+                               sb_error *err) SB_WUR;
 
 #endif
