@@ -560,15 +560,19 @@ static int capset_to(uint64_t caps, sb_error *err) {
     return 0;
 }
 
-/* sealbox-init keeps exactly CAP_SETUID, CAP_SETGID and CAP_SETPCAP (in the sandbox's user
- * namespace only, as ambient capabilities) so it can start workloads as uid 0 with nothing;
- * securebits stop uid 0 from ever regaining capabilities through exec. */
+/* sealbox-init keeps exactly CAP_SETUID, CAP_SETGID and CAP_SETPCAP (to start workloads as uid
+ * 0 with nothing) and CAP_KILL (to deliver forwarded signals and timeouts to workloads, which run
+ * under another uid), all in the sandbox's user namespace only, as ambient capabilities: none of
+ * them reaches a process outside the sandbox, and the workload (uid 0, no capabilities) still
+ * cannot signal init (uid 65533). Securebits stop uid 0 from ever regaining capabilities through
+ * exec. */
 static int st_credentials(struct child *c, sb_error *err) {
     (void)c;
     unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
     if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return errno_fail(err, "securebits");
-    uint64_t keep = (1ull << CAP_SETUID) | (1ull << CAP_SETGID) | (1ull << CAP_SETPCAP);
+    uint64_t keep =
+        (1ull << CAP_SETUID) | (1ull << CAP_SETGID) | (1ull << CAP_SETPCAP) | (1ull << CAP_KILL);
     for (int cap = 0; cap <= 63; cap++) {
         if (keep & (1ull << cap)) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
@@ -1178,6 +1182,8 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
     TRY(rc);
 
     uint64_t deadline = req->timeout_ms ? sb_mono_ns() + req->timeout_ms * 1000000ull : 0;
+    uint64_t grace_ms = req->kill_grace_ms ? req->kill_grace_ms : SB_SANDBOX_DEF_KILL_GRACE_MS;
+    bool timed_out = false; /* SIGTERM sent; deadline is now the end of the grace period */
     int in_fd = req->stdin_fd;
     bool in_open = in_fd >= 0, out_ok = true, err_ok = true;
     if (!in_open) {
@@ -1199,7 +1205,18 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
         int timeout = -1;
         if (deadline) {
             uint64_t now = sb_mono_ns();
-            if (now >= deadline) {
+            if (now >= deadline && !timed_out) {
+                /* first SIGTERM to the command's process group, so it can clean up */
+                timed_out = true;
+                deadline = now + grace_ms * 1000000ull;
+                sb_writer_init(&w, 64);
+                sb_error ignored = {0}; /* init already gone: poll sees it at once */
+                if (sb_msg_encode_simple(&w, SB_MSG_SIGNAL, id, SIGTERM) == 0 &&
+                    send_frame(sb->ctl, &w, &ignored) < 0) {
+                }
+                sb_writer_free(&w);
+            } else if (now >= deadline) {
+                /* the grace period is over: SIGKILL (the whole sandbox when it is ours) */
                 kill_sandbox(sb, id);
                 *out = (struct sb_exit){SB_EXIT_TIMEOUT, 0};
                 break;
@@ -1241,6 +1258,8 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
                     out->code = m.exit_code;
                     if (out->kind == SB_EXIT_SIGNALED && out->code == SIGKILL && oom_happened(sb))
                         *out = (struct sb_exit){SB_EXIT_OOM, SIGKILL};
+                    else if (timed_out) /* it ended within the grace period */
+                        *out = (struct sb_exit){SB_EXIT_TIMEOUT, 0};
                     done = true;
                     break;
                 case SB_MSG_ERROR:
@@ -1262,7 +1281,10 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
         }
         if ((p[0].revents & (POLLHUP | POLLERR)) || (p[1].revents & POLLIN) ||
             (p[0].revents & POLLIN)) {
-            *out = (struct sb_exit){oom_happened(sb) ? SB_EXIT_OOM : SB_EXIT_SANDBOX_GONE, 0};
+            *out = (struct sb_exit){oom_happened(sb) ? SB_EXIT_OOM
+                                    : timed_out      ? SB_EXIT_TIMEOUT
+                                                     : SB_EXIT_SANDBOX_GONE,
+                                    0};
             break;
         }
         if (req->signal_fd >= 0 && (p[3].revents & POLLIN)) {
