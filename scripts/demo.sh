@@ -165,6 +165,15 @@ if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/se
   api http://sealbox/metrics | grep -E '^sealbox_(sandboxes\{state="running"\}|sandbox_creates_total|warm_pool_hits)'
   api -X DELETE -o /dev/null -w "delete: %{http_code}\n" "http://sealbox/v1/sandboxes/$sid"
   kill -TERM "$dpid"; wait "$dpid"; echo "sealboxd stopped cleanly (exit $?)"
+  say "audit: what sealboxd recorded, checked against its signed head; one edit is caught"
+  "$sb" audit --state-dir "$dd" tail -n 4 | cut -c1-150
+  "$sb" audit --state-dir "$dd" verify
+  if command -v sqlite3 >/dev/null; then
+    sqlite3 "$dd/sealbox.db" "DROP TRIGGER audit_log_no_update;
+      UPDATE audit_log SET record = replace(record, '\"status\":204', '\"status\":404')
+      WHERE record LIKE '%sandbox.delete%'"
+    "$sb" audit --state-dir "$dd" verify || echo "(exit $?: the edit was found)"
+  fi
   rm -rf "$dd"
 else
   echo "(skipped: needs root, curl and the sealboxd binary)"

@@ -56,6 +56,19 @@ int sb_audit_row_hash(const uint8_t prev[SB_AUDIT_HASH_LEN], const char *record,
     return r;
 }
 
+int sb_audit_json_digest(const json_t *v, char out[SB_AUDIT_DIGEST_LEN + 1], sb_error *err) {
+    char *c = NULL;
+    size_t n = 0;
+    TRY(sb_json_canonical(v, &c, &n, err));
+    uint8_t h[32];
+    int r = sb_hash(SB_HASH_SHA256, c, n, h, err);
+    free(c);
+    TRY(r);
+    memcpy(out, "sha256:", 7);
+    sb_hex_encode(h, sizeof(h), out + 7);
+    return 0;
+}
+
 static int head_message(uint64_t seq, const uint8_t hash[SB_AUDIT_HASH_LEN], int64_t ts,
                         uint8_t out[HEAD_MSG_LEN], sb_error *err) {
     sb_writer w;
@@ -1144,6 +1157,61 @@ static int walk_rows(struct walk *w, sb_error *err) {
     return 0;
 }
 
+/* The walk over one snapshot: rows, checkpoints, then signed heads beyond the last row. */
+static int verify_snapshot(sb_store *st, const sb_pubkey *key, const char *head_file,
+                           const sb_audit_head *head, struct walk *w, sb_error *err) {
+    sb_audit_report *rep = w->rep;
+    sb_audit_row last;
+    bool have_last = false;
+    TRY(sb_store_audit_last(st, &last, &have_last, err));
+    if (have_last) {
+        rep->head_seq = (uint64_t)last.seq;
+        memcpy(rep->head_hash, last.hash, SB_AUDIT_HASH_LEN);
+    }
+    if (head_file) {
+        rep->head_file_checked = true;
+        if (head) {
+            rep->head_file_seq = head->seq;
+            sb_error e2 = {0};
+            int hr = sb_audit_head_check(head, key, &e2);
+            if (hr == SB_E_SIGNATURE)
+                found(rep, SB_AUDIT_FORGED, head->seq, "%s: %s", head_file, e2.msg);
+            else if (hr < 0) {
+                if (err) *err = e2;
+                return hr;
+            } else {
+                w->head = head;
+            }
+        } else if (have_last) {
+            found(rep, SB_AUDIT_HEAD_MISSING, 1,
+                  "%s is missing: a rewrite of the whole log could not be ruled out", head_file);
+        }
+    }
+    int r = walk_rows(w, err);
+    /* Signed heads beyond the last row: the tail was cut off. */
+    if (r == 0 && rep->finding == SB_AUDIT_INTACT) {
+        const sb_audit_ckpt *c = NULL;
+        while (r == 0 && (r = next_ckpt(w, &c, err)) == 0 && c) {
+            w->ick++;
+            bool ok = false;
+            r = ckpt_signed(c, key, w->kid, rep, &ok, err);
+            if (r == 0 && ok)
+                found(rep, SB_AUDIT_TRUNCATED, rep->head_seq + 1,
+                      "a signed checkpoint reaches seq %lld but the log ends at seq %llu: rows "
+                      "%llu-%lld were cut off",
+                      (long long)c->seq, (unsigned long long)rep->head_seq,
+                      (unsigned long long)rep->head_seq + 1, (long long)c->seq);
+            if (rep->finding != SB_AUDIT_INTACT) break;
+        }
+        if (r == 0 && w->head && w->head->seq > rep->head_seq)
+            found(rep, SB_AUDIT_TRUNCATED, rep->head_seq + 1,
+                  "%s reaches seq %llu but the log ends at seq %llu: rows %llu-%llu were cut off",
+                  head_file, (unsigned long long)w->head->seq, (unsigned long long)rep->head_seq,
+                  (unsigned long long)rep->head_seq + 1, (unsigned long long)w->head->seq);
+    }
+    return r;
+}
+
 int sb_audit_verify(sb_store *st, const sb_pubkey *key, const char *head_file, sb_audit_report *rep,
                     sb_error *err) {
     ENSURE(st && key && rep, err, SB_E_USAGE, "audit verify: no store, key or report");
@@ -1157,57 +1225,17 @@ int sb_audit_verify(sb_store *st, const sb_pubkey *key, const char *head_file, s
     w.key = key;
     w.rep = &r0;
     TRY(kid_of(key, w.kid, err));
-    sb_audit_row last;
-    bool have_last = false;
-    TRY(sb_store_audit_last(st, &last, &have_last, err));
-    if (have_last) {
-        r0.head_seq = (uint64_t)last.seq;
-        memcpy(r0.head_hash, last.hash, SB_AUDIT_HASH_LEN);
-    }
+    /* The head file first, then one snapshot of the database for the whole walk: a checkpoint
+     * is committed before its head file is written, so a head read before the snapshot is never
+     * ahead of it, even while sealboxd appends and checkpoints. */
     sb_audit_head head;
     bool have_head = false;
-    if (head_file) {
-        TRY(head_load(head_file, &head, &have_head, err));
-        r0.head_file_checked = true;
-        if (have_head) {
-            r0.head_file_seq = head.seq;
-            sb_error e2 = {0};
-            int hr = sb_audit_head_check(&head, key, &e2);
-            if (hr == SB_E_SIGNATURE)
-                found(&r0, SB_AUDIT_FORGED, head.seq, "%s: %s", head_file, e2.msg);
-            else if (hr < 0) {
-                if (err) *err = e2;
-                return hr;
-            } else {
-                w.head = &head;
-            }
-        } else if (have_last) {
-            found(&r0, SB_AUDIT_HEAD_MISSING, 1,
-                  "%s is missing: a rewrite of the whole log could not be ruled out", head_file);
-        }
-    }
-    int r = walk_rows(&w, err);
-    /* Signed heads beyond the last row: the tail was cut off. */
-    if (r == 0 && r0.finding == SB_AUDIT_INTACT) {
-        const sb_audit_ckpt *c = NULL;
-        while (r == 0 && (r = next_ckpt(&w, &c, err)) == 0 && c) {
-            w.ick++;
-            bool ok = false;
-            r = ckpt_signed(c, key, w.kid, &r0, &ok, err);
-            if (r == 0 && ok)
-                found(&r0, SB_AUDIT_TRUNCATED, r0.head_seq + 1,
-                      "a signed checkpoint reaches seq %lld but the log ends at seq %llu: rows "
-                      "%llu-%lld were cut off",
-                      (long long)c->seq, (unsigned long long)r0.head_seq,
-                      (unsigned long long)r0.head_seq + 1, (long long)c->seq);
-            if (r0.finding != SB_AUDIT_INTACT) break;
-        }
-        if (r == 0 && w.head && w.head->seq > r0.head_seq)
-            found(&r0, SB_AUDIT_TRUNCATED, r0.head_seq + 1,
-                  "%s reaches seq %llu but the log ends at seq %llu: rows %llu-%llu were cut off",
-                  head_file, (unsigned long long)w.head->seq, (unsigned long long)r0.head_seq,
-                  (unsigned long long)r0.head_seq + 1, (unsigned long long)w.head->seq);
-    }
+    if (head_file) TRY(head_load(head_file, &head, &have_head, err));
+    ENSURE(!sb_store_in_transaction(st), err, SB_E_USAGE,
+           "audit verify: inside an open transaction");
+    TRY(sb_store_begin_read(st, err));
+    int r = verify_snapshot(st, key, head_file, have_head ? &head : NULL, &w, err);
+    sb_store_rollback(st);
     free(w.ck);
     TRY(r);
     r0.unsigned_tail = r0.head_seq > r0.signed_seq ? r0.head_seq - r0.signed_seq : 0;

@@ -72,6 +72,10 @@ uint64_t sb_audit_unsigned(const sb_audit *a);
 /* Does not checkpoint: on a clean shutdown call sb_audit_checkpoint() first. */
 void sb_audit_close(sb_audit *a);
 
+/* "sha256:" + hex of SHA-256 over the canonical JSON of v: the args_digest of a record, the same
+ * for every writer whatever key order or spacing the arguments arrived in. */
+#define SB_AUDIT_DIGEST_LEN (7 + 64)
+int sb_audit_json_digest(const json_t *v, char out[SB_AUDIT_DIGEST_LEN + 1], sb_error *err) SB_WUR;
 /* The chain's hash of one row (see the top of this section). */
 int sb_audit_row_hash(const uint8_t prev[SB_AUDIT_HASH_LEN], const char *record, size_t len,
                       uint64_t seq, uint8_t out[SB_AUDIT_HASH_LEN], sb_error *err) SB_WUR;

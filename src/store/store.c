@@ -106,6 +106,7 @@ enum q {
     Q_EVENT_LIST_TENANT,
     Q_EVENT_LIST_SBX,
     Q_AUDIT_LAST,
+    Q_BEGIN_READ,
     Q_AUDIT_INSERT,
     Q_AUDIT_LIST,
     Q_AUDIT_CKPT_INSERT,
@@ -182,6 +183,7 @@ static const char *const SQL[Q_MAX] = {
     [Q_EVENT_LIST_SBX] = "SELECT seq, time, tenant_id, sandbox_id, kind, detail FROM events"
                          " WHERE seq > ?1 AND tenant_id = ?3 AND sandbox_id = ?4"
                          " ORDER BY seq LIMIT ?2",
+    [Q_BEGIN_READ] = "BEGIN DEFERRED",
     [Q_AUDIT_LAST] = "SELECT seq, ts, NULL, prev, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
     [Q_AUDIT_INSERT] =
         "INSERT INTO audit_log (seq, ts, record, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -589,6 +591,12 @@ int sb_store_check(sb_store *s, sb_error *err) {
 int sb_store_begin(sb_store *s, sb_error *err) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     TRY(stmt(s, Q_BEGIN, &st, err));
+    return run_done(s, st, err, "begin");
+}
+
+int sb_store_begin_read(sb_store *s, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_BEGIN_READ, &st, err));
     return run_done(s, st, err, "begin");
 }
 

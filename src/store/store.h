@@ -45,6 +45,9 @@ int sb_store_check(sb_store *s, sb_error *err) SB_WUR;
 int sb_store_begin(sb_store *s, sb_error *err) SB_WUR;
 int sb_store_commit(sb_store *s, sb_error *err) SB_WUR;
 void sb_store_rollback(sb_store *s);
+/* A read transaction: every read until sb_store_rollback sees one snapshot (WAL: writers in other
+ * connections go on meanwhile). */
+int sb_store_begin_read(sb_store *s, sb_error *err) SB_WUR;
 /* True while an explicit transaction is open on this connection. */
 bool sb_store_in_transaction(sb_store *s);
 

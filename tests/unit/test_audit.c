@@ -735,3 +735,49 @@ TEST(audit_jsonl_lines_framing) {
     CHECK_CONTAINS(err.msg, "line 1");
     free(big);
 }
+
+TEST(audit_verify_reads_one_snapshot_without_the_write_lock) {
+    struct fx f;
+    fx_open(&f, "snapshot", 4);
+    fx_fill(&f, 6);
+    /* Another connection holds the write lock (a daemon mid-append): verify still reads. */
+    sb_store *other = NULL;
+    sb_error err = {0};
+    CHECK_OK(sb_store_open(f.db, &other, &err), &err);
+    CHECK_OK(sb_store_begin(other, &err), &err);
+    sb_audit_report rep;
+    CHECK_OK(sb_audit_verify(f.st, sb_audit_key_public(f.key), f.head, &rep, &err), &err);
+    CHECK_INT(rep.records, 6);
+    CHECK(!sb_store_in_transaction(f.st));
+    sb_store_rollback(other);
+    sb_store_close(other);
+    /* And refuses to run inside the caller's transaction (it would not be one snapshot). */
+    CHECK_OK(sb_store_begin(f.st, &err), &err);
+    CHECK_INT(sb_audit_verify(f.st, sb_audit_key_public(f.key), f.head, &rep, &err), SB_E_USAGE);
+    sb_store_rollback(f.st);
+    fx_free(&f);
+}
+
+TEST(audit_json_digest_ignores_key_order_and_spacing) {
+    json_t *a = json_loads("{\"path\": \"/data/x\", \"n\": 1}", 0, NULL);
+    json_t *b = json_loads("{\"n\":1,\"path\":\"/data/x\"}", 0, NULL);
+    json_t *c = json_loads("{\"n\":2,\"path\":\"/data/x\"}", 0, NULL);
+    char da[SB_AUDIT_DIGEST_LEN + 1], db[SB_AUDIT_DIGEST_LEN + 1], dc[SB_AUDIT_DIGEST_LEN + 1];
+    sb_error err = {0};
+    CHECK_OK(sb_audit_json_digest(a, da, &err), &err);
+    CHECK_OK(sb_audit_json_digest(b, db, &err), &err);
+    CHECK_OK(sb_audit_json_digest(c, dc, &err), &err);
+    CHECK_STR(da, db);
+    CHECK(strcmp(da, dc) != 0);
+    /* sha256 of the canonical text {"n":1,"path":"/data/x"} */
+    uint8_t h[32];
+    const char *canon = "{\"n\":1,\"path\":\"/data/x\"}";
+    CHECK_OK(sb_hash(SB_HASH_SHA256, canon, strlen(canon), h, &err), &err);
+    char hex[65];
+    sb_hex_encode(h, 32, hex);
+    CHECK(strncmp(da, "sha256:", 7) == 0);
+    CHECK_STR(da + 7, hex);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+}
