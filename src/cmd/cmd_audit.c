@@ -81,7 +81,13 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 /* An export read back into a scratch database, so the one verifier checks it. */
 static int open_import(struct opts *o, sb_store **st, char dir[4096]) {
     const char *tmp = getenv("TMPDIR");
-    (void)snprintf(dir, 4096, "%s/sealbox-audit-verify.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!tmp || !*tmp) tmp = "/tmp";
+    int k = snprintf(dir, 4096, "%s/sealbox-audit-verify.XXXXXX", tmp);
+    if (k < 0 || k >= 4096) {
+        sb_error_set(&o->err, SB_E_USAGE, "TMPDIR is too long (%zu bytes)", strlen(tmp));
+        dir[0] = '\0';
+        return -1;
+    }
     if (!mkdtemp(dir)) {
         sb_error_set(&o->err, SB_E_IO, "%s: %s", dir, strerror(errno));
         dir[0] = '\0';
@@ -102,25 +108,18 @@ static int open_import(struct opts *o, sb_store **st, char dir[4096]) {
 
 static int cmd_verify_log(struct opts *o) {
     sb_store *st = NULL;
-    char scratch[4096] = "";
-    if ((o->import ? open_import(o, &st, scratch) : open_db(o, &st)) < 0) {
-        sb_store_close(st);
-        if (scratch[0]) (void)nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-        return fail(o);
-    }
     sb_pubkey *key = NULL;
-    if (sb_audit_pubkey_load(o->pubkey, &key, &o->err) < 0) {
-        sb_store_close(st);
-        if (scratch[0]) (void)nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-        return fail(o);
-    }
+    char scratch[4096] = "";
     sb_audit_report rep;
     memset(&rep, 0, sizeof(rep));
-    int r = sb_audit_verify(st, key, o->no_head ? NULL : o->head, &rep, &o->err);
+    int r = o->import ? open_import(o, &st, scratch) : open_db(o, &st);
+    if (r == 0) r = sb_audit_pubkey_load(o->pubkey, &key, &o->err);
+    bool verified = r == 0;
+    if (verified) r = sb_audit_verify(st, key, o->no_head ? NULL : o->head, &rep, &o->err);
     sb_pubkey_free(key);
     sb_store_close(st);
     if (scratch[0]) (void)nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-    if (r < 0 && r != SB_E_SIGNATURE) return fail(o);
+    if (!verified || (r < 0 && r != SB_E_SIGNATURE)) return fail(o);
     char hex[2 * SB_AUDIT_HASH_LEN + 1];
     sb_hex_encode(rep.head_hash, SB_AUDIT_HASH_LEN, hex);
     if (o->json) {
