@@ -19,6 +19,9 @@
 #define CALLS 2000 /* per path per round */
 #define ROUNDS 3   /* the paths alternate this many times */
 #define WARMUP 200
+/* the policy every configuration carries: the bench agent may call every tool */
+#define AGENTS \
+    "\"agents\":{\"bench\":{\"servers\":{\"allow\":[\"*\"]},\"tools\":{\"allow\":[\"*\"]}}},"
 
 struct peer {
     pid_t pid;
@@ -171,8 +174,9 @@ int main(void) {
     snprintf(bindir, sizeof(bindir), "%s/bin", dir);
     FILE *f = fopen(cfg_none, "w");
     if (!f) return 1;
-    fprintf(f, "{\"servers\":{\"b\":{\"command\":\"%s\",\"sandbox\":\"none\",\"pin\":\"off\"}}}\n",
-            server);
+    fprintf(f,
+            "{%s\"servers\":{\"b\":{\"command\":\"%s\",\"sandbox\":\"none\",\"pin\":\"off\"}}}\n",
+            AGENTS, server);
     fclose(f);
     if (root) {
         char cmd[4 * PATH_MAX + 64];
@@ -181,9 +185,9 @@ int main(void) {
         f = fopen(cfg_jail, "w");
         if (!f) return 1;
         fprintf(f,
-                "{\"servers\":{\"b\":{\"command\":\"/opt/mcp/mcp_testserver\",\"pin\":\"off\","
+                "{%s\"servers\":{\"b\":{\"command\":\"/opt/mcp/mcp_testserver\",\"pin\":\"off\","
                 "\"mounts\":[{\"src\":\"%s\",\"dst\":\"/opt/mcp\"}]}}}\n",
-                bindir);
+                AGENTS, bindir);
         fclose(f);
     }
     char *direct_argv[] = {server, NULL};

@@ -7,13 +7,8 @@
 #include "store/store.h"
 
 int sb_gw_definition_digest(const json_t *def, char out[72], sb_error *err) {
-    char *canon = NULL;
-    size_t len = 0;
-    TRY(sb_json_canonical(def, &canon, &len, err));
     uint8_t h[32];
-    int rc = sb_hash(SB_HASH_SHA256, canon, len, h, err);
-    free(canon);
-    TRY(rc);
+    TRY(sb_gw_pin_digest(def, h, err));
     memcpy(out, "sha256:", 7);
     sb_hex_encode(h, sizeof(h), out + 7);
     return 0;

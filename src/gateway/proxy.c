@@ -44,6 +44,7 @@ struct item {
     json_t *def;
     enum sb_gw_pin_state pin;
     int64_t pin_id;
+    bool flagged; /* the injection scanner found something, and the policy hides it */
 };
 
 enum srv_state { S_STARTING, S_READY, S_DEAD };
@@ -92,6 +93,7 @@ struct sb_gw {
     struct waiter *waiters[LK_MAX];
     json_t *snap[LK_MAX];
     uint64_t gen[LK_MAX];
+    sb_gw_policy *policy; /* NULL only for configurations built without a document (tests) */
     struct sb_gw_stats st;
     size_t cur_bytes; /* size of the agent message being handled */
     int io_err;
@@ -355,6 +357,8 @@ static const struct item *find_item(const struct server *s, enum lk k, const cha
     return NULL;
 }
 
+static bool visible(sb_gw *gw, const struct server *s, enum lk k, const struct item *it);
+
 /* The server that owns a resource URI: an exact resource, else the template with the longest
  * literal prefix. Only definitions the agent can see count. */
 static struct server *route_uri(sb_gw *gw, const char *uri) {
@@ -363,7 +367,8 @@ static struct server *route_uri(sb_gw *gw, const char *uri) {
         if (s->state != S_READY) continue;
         for (size_t j = 0; j < s->n_cat[LK_RESOURCES]; j++) {
             const char *u = json_string_value(json_object_get(s->cat[LK_RESOURCES][j].def, "uri"));
-            if (u && strcmp(u, uri) == 0) return s;
+            if (u && strcmp(u, uri) == 0 && visible(gw, s, LK_RESOURCES, &s->cat[LK_RESOURCES][j]))
+                return s;
         }
     }
     struct server *best = NULL;
@@ -373,7 +378,7 @@ static struct server *route_uri(sb_gw *gw, const char *uri) {
         if (s->state != S_READY) continue;
         for (size_t j = 0; j < s->n_cat[LK_TEMPLATES]; j++) {
             const struct item *it = &s->cat[LK_TEMPLATES][j];
-            if (it->pin != SB_GW_PIN_APPROVED) continue;
+            if (!visible(gw, s, LK_TEMPLATES, it)) continue;
             const char *t = json_string_value(json_object_get(it->def, "uriTemplate"));
             if (!t) continue;
             size_t lit = strcspn(t, "{");
@@ -386,6 +391,26 @@ static struct server *route_uri(sb_gw *gw, const char *uri) {
     return best;
 }
 
+/* ---- policy ---------------------------------------------------------------------------------- */
+
+static const char *const POLICY_KIND[LK_MAX] = {"tool", "prompt", "resource", "resource"};
+
+/* The name a policy rule sees: a tool's or prompt's own name, a resource's URI, a template's
+ * uriTemplate. */
+static const char *policy_name(enum lk k, const json_t *def) {
+    const char *key = k == LK_RESOURCES ? "uri" : k == LK_TEMPLATES ? "uriTemplate" : "name";
+    return json_string_value(json_object_get(def, key));
+}
+
+static bool visible(sb_gw *gw, const struct server *s, enum lk k, const struct item *it) {
+    if (LK[k].pin_kind && it->pin != SB_GW_PIN_APPROVED) return false;
+    if (it->flagged) return false;
+    if (!gw->policy) return true;
+    const char *name = policy_name(k, it->def);
+    return name && sb_gw_policy_visible(gw->policy, gw->o.agent, srv_name(s), "server", NULL) &&
+           sb_gw_policy_visible(gw->policy, gw->o.agent, srv_name(s), POLICY_KIND[k], name);
+}
+
 /* Builds what the agent sees of one list: every ready server's approved items, renamed
  * server__name; resources keep their URI (the first server to list a URI owns it). */
 static void snapshot_build(sb_gw *gw, enum lk k) {
@@ -396,7 +421,7 @@ static void snapshot_build(sb_gw *gw, enum lk k) {
         if (s->state != S_READY) continue;
         for (size_t j = 0; j < s->n_cat[k]; j++) {
             const struct item *it = &s->cat[k][j];
-            if (LK[k].pin_kind && it->pin != SB_GW_PIN_APPROVED) continue;
+            if (!visible(gw, s, k, it)) continue;
             const char *name = json_string_value(json_object_get(it->def, "name"));
             char full[SB_GW_NAME_MAX + 64];
             int fl = snprintf(full, sizeof(full), "%s" SB_GW_SEP "%s", srv_name(s), name);
@@ -516,8 +541,18 @@ static void refresh_done(sb_gw *gw, struct server *s, enum lk k) {
         struct item it = {.def = json_incref(def), .pin = SB_GW_PIN_APPROVED};
         if (LK[k].pin_kind) {
             sb_error err = {0};
-            if (sb_gw_pin_check(gw->o.store, srv_name(s), LK[k].pin_kind, name, def, s->cfg->pin,
-                                &it.pin, &it.pin_id, &err) < 0) {
+            char finding[256];
+            if (sb_gw_scan_definition(def, finding, sizeof(finding)) == 1) {
+                it.flagged = !gw->policy || sb_gw_policy_injection_denies(gw->policy, gw->o.agent);
+                glog(gw, SB_LOG_WARN, "server %s: %s %s: hidden-instruction pattern (%s)%s",
+                     srv_name(s), LK[k].pin_kind, name, finding, it.flagged ? ": hidden" : "");
+            }
+            enum sb_gw_pin_mode mode = s->cfg->pin;
+            if (mode == SB_GW_PIN_MANUAL && gw->policy &&
+                sb_gw_policy_auto_pin(gw->policy, gw->o.agent, srv_name(s)))
+                mode = SB_GW_PIN_TOFU;
+            if (sb_gw_pin_check(gw->o.store, srv_name(s), LK[k].pin_kind, name, def, mode, &it.pin,
+                                &it.pin_id, &err) < 0) {
                 glog(gw, SB_LOG_ERROR, "server %s: %s %s: pin check: %s", srv_name(s),
                      LK[k].pin_kind, name, err.msg);
                 it.pin = SB_GW_PIN_UNPINNED;
@@ -809,6 +844,12 @@ static void forward(sb_gw *gw, struct server *s, sb_rpc_msg *m, json_t *params) 
     }
     p->agent_id = json_incref(m->id);
     p->t0 = sb_mono_ns();
+    sb_gw_limits lim;
+    const char *tname = json_string_value(json_object_get(params, "name"));
+    if (gw->policy && strcmp(m->method, "tools/call") == 0 &&
+        sb_gw_policy_limits(gw->policy, gw->o.agent, srv_name(s), tname, &lim) == 0 &&
+        lim.timeout_ms && lim.timeout_ms < s->cfg->timeout_ms)
+        p->deadline = p->t0 + lim.timeout_ms * 1000000ull;
     p->req_bytes = gw->cur_bytes;
     const char *nm = json_string_value(json_object_get(params, "name"));
     if (!nm) nm = json_string_value(json_object_get(params, "uri"));
@@ -865,6 +906,89 @@ static void agent_list(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
     list_settled(gw, k);
 }
 
+static json_t *tool_error(const char *text) {
+    return json_pack("{s[{ssss}]sb}", "content", "type", "text", "text", text, "isError", 1);
+}
+
+/* A call that needs approval is remembered by the digest of (agent, server, tool, arguments):
+ * the same call, once approved out of band, goes through. */
+static int approval_lookup(sb_gw *gw, struct server *s, const char *tool, const json_t *args,
+                           int64_t *id, bool *approved, sb_error *err) {
+    ENSURE(gw->o.store, err, SB_E_USAGE, "approvals need a store");
+    json_t *call = json_pack("{sssssssO}", "agent", gw->o.agent, "server", srv_name(s), "tool",
+                             tool, "arguments", args ? (json_t *)args : json_object());
+    if (!call) BAIL(err, SB_E_INTERNAL, "out of memory");
+    char digest[72], name[SB_PIN_FIELD_MAX + 1];
+    snprintf(name, sizeof(name), "%s/%s", gw->o.agent, tool);
+    char *canon = NULL;
+    size_t len = 0;
+    int rc = sb_gw_definition_digest(call, digest, err);
+    if (rc == 0) rc = sb_json_canonical(call, &canon, &len, err);
+    json_decref(call);
+    if (rc == 0) {
+        rc = sb_store_pin_get(gw->o.store, srv_name(s), "call", name, digest, id, approved, err);
+        if (rc == SB_E_NOTFOUND) {
+            *approved = false;
+            if (len > SB_PIN_DEF_MAX) canon[0] = 0;
+            rc = sb_store_pin_insert(gw->o.store, srv_name(s), "call", name, digest, canon, false,
+                                     id, err);
+        }
+    }
+    free(canon);
+    return rc;
+}
+
+/* The policy's decision on one tools/call: false when it was answered here (denied with the
+ * rule, or waiting for approval — both as isError results the model can read). */
+static bool call_allowed(sb_gw *gw, struct server *s, const char *tool, sb_rpc_msg *m) {
+    char reason[SB_GW_REASON_MAX], text[SB_GW_REASON_MAX + 128];
+    const json_t *args = json_object_get(m->params, "arguments");
+    uint64_t now_ms = sb_mono_ns() / 1000000;
+    sb_gw_verdict v = sb_gw_policy_check_call_ex(gw->policy, gw->o.agent, srv_name(s), tool, args,
+                                                 now_ms, 0, reason, sizeof(reason));
+    if (v == SB_GW_NEEDS_APPROVAL) {
+        int64_t id = 0;
+        bool ok = false;
+        sb_error err = {0};
+        if (approval_lookup(gw, s, tool, args, &id, &ok, &err) < 0) {
+            agent_error(gw, m->id, SB_RPC_INTERNAL, "approval: %s", err.msg);
+            return false;
+        }
+        if (!ok) {
+            snprintf(text, sizeof(text),
+                     "pending approval %lld: %s (an operator runs 'sealbox gateway approve %lld'; "
+                     "then retry the same call)",
+                     (long long)id, reason, (long long)id);
+            agent_send(gw, sb_rpc_result(m->id, tool_error(text)));
+            struct audit_info a = {.server = srv_name(s),
+                                   .method = m->method,
+                                   .name = tool,
+                                   .decision = "needs-approval",
+                                   .reason = reason,
+                                   .outcome = "refused",
+                                   .is_error = 1,
+                                   .req_bytes = gw->cur_bytes};
+            audit_put(gw, &a);
+            return false;
+        }
+        v = sb_gw_policy_check_call_ex(gw->policy, gw->o.agent, srv_name(s), tool, args, now_ms,
+                                       SB_GW_CALL_APPROVED, reason, sizeof(reason));
+    }
+    if (v == SB_GW_ALLOW) return true;
+    snprintf(text, sizeof(text), "denied by the gateway policy: %s", reason);
+    agent_send(gw, sb_rpc_result(m->id, tool_error(text)));
+    struct audit_info a = {.server = srv_name(s),
+                           .method = m->method,
+                           .name = tool,
+                           .decision = "deny",
+                           .reason = reason,
+                           .outcome = "refused",
+                           .is_error = 1,
+                           .req_bytes = gw->cur_bytes};
+    audit_put(gw, &a);
+    return false;
+}
+
 /* tools/call and prompts/get: a namespaced name, pinned and visible. */
 static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
     const char *full = json_string_value(json_object_get(m->params, "name"));
@@ -883,6 +1007,25 @@ static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
         audit_refused(gw, s ? srv_name(s) : NULL, m->method, full, "unknown name");
         return;
     }
+    if (gw->policy &&
+        !(sb_gw_policy_visible(gw->policy, gw->o.agent, srv_name(s), "server", NULL) &&
+          sb_gw_policy_visible(gw->policy, gw->o.agent, srv_name(s), POLICY_KIND[k], bare))) {
+        /* invisible is uncallable, and answered exactly like a name that does not exist */
+        char why[SB_GW_REASON_MAX];
+        (void)sb_gw_policy_visible_why(gw->policy, gw->o.agent, srv_name(s), POLICY_KIND[k], bare,
+                                       why, sizeof(why));
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: unknown %s '%.128s'", m->method,
+                    LK[k].pin_kind, full);
+        audit_refused(gw, srv_name(s), m->method, bare, why);
+        return;
+    }
+    if (it->flagged) {
+        audit_refused(gw, srv_name(s), m->method, bare, "hidden-instruction pattern");
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                    "%s: %s '%.128s' is hidden: its definition has a hidden-instruction pattern",
+                    m->method, LK[k].pin_kind, full);
+        return;
+    }
     if (it->pin == SB_GW_PIN_CHANGED) {
         audit_refused(gw, srv_name(s), m->method, bare, "definition changed since approval");
         agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
@@ -898,6 +1041,7 @@ static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
                     LK[k].pin_kind, full, (long long)it->pin_id);
         return;
     }
+    if (k == LK_TOOLS && gw->policy && !call_allowed(gw, s, bare, m)) return;
     if (k == LK_TOOLS) gw->st.calls++;
     json_t *params = json_copy(m->params);
     json_object_set_new(params, "name", json_string(bare));
@@ -1435,6 +1579,31 @@ int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) {
     }
     sb_rpc_framer_init(&gw->afr, SB_RPC_MSG_MAX);
     gw->out_fd = -1;
+    if (o->config->root && o->agent) {
+        /* a configuration document always carries the policy: no "agents", no gateway (the
+         * operator's `gateway pin` serves no agent and approves what the servers present) */
+        json_t *agents = json_object_get(o->config->root, "agents");
+        int rc = agents ? sb_gw_policy_load(agents, &gw->policy, err)
+                        : sb_error_set(err, SB_E_MALFORMED,
+                                       "agents: missing (the per-agent policy; docs/gateway.md)");
+        if (rc == 0 && !sb_gw_policy_has_agent(gw->policy, o->agent ? o->agent : ""))
+            rc = sb_error_set(err, SB_E_POLICY, "agents.%.64s: no such agent in the policy",
+                              o->agent ? o->agent : "");
+        sb_gw_limits lim;
+        if (rc == 0 && sb_gw_policy_limits(gw->policy, o->agent, NULL, NULL, &lim) == 0 &&
+            lim.max_request_bytes && lim.max_request_bytes < gw->afr.max)
+            gw->afr.max = lim.max_request_bytes;
+        for (size_t i = 0; rc == 0 && i < gw->n; i++) {
+            struct server *s = &gw->srv[i];
+            if (sb_gw_policy_limits(gw->policy, o->agent, srv_name(s), NULL, &lim) == 0 &&
+                lim.max_response_bytes && lim.max_response_bytes < s->fr.max)
+                s->fr.max = lim.max_response_bytes;
+        }
+        if (rc < 0) {
+            sb_gw_free(gw);
+            return rc;
+        }
+    }
     *out = gw;
     return 0;
 }
@@ -1470,6 +1639,7 @@ void sb_gw_free(sb_gw *gw) {
     }
     json_decref(gw->init_id);
     sb_rpc_framer_free(&gw->afr);
+    sb_gw_policy_free(gw->policy);
     free(gw->srv);
     free(gw);
 }

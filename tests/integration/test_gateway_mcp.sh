@@ -37,7 +37,12 @@ mkdir -p "$T/data" "$T/flag" "$T/mem" "$T/bin"
 cp "$BIN/mcp_testserver" "$T/bin/" # the jail mounts directories, not single files
 echo "hello from the host" >"$T/data/hello.txt"
 cat >"$T/real.json" <<JSON
-{"servers": {
+{"agents": {"test-agent": {"servers": {"allow": ["*"]},
+  "tools": {"allow": ["*"], "deny": ["everything.get-tiny-image"],
+    "everything.echo": {"arguments": {"type": "object", "properties": {"message": {"type": "string", "maxLength": 64}}}},
+    "t.add": {"approval": true}},
+  "resources": {"allow": ["*"]}, "prompts": {"allow": ["*"]}}},
+"servers": {
   "everything": {"command": "node", "args": ["/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"],
     "env": {"GRANTED_TOKEN": "granted-1"}, "mounts": [{"src": "$NM", "dst": "/mcp/node_modules"}], "pin": "tofu", "stderr": "discard"},
   "fs": {"command": "node", "args": ["/mcp/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "/data"],
@@ -50,7 +55,12 @@ JSON
 run_client real "$T/real.json"
 
 cat >"$T/hostile.json" <<JSON
-{"servers": {
+{"agents": {"test-agent": {"servers": {"allow": ["*"]},
+  "tools": {"allow": ["*"], "deny": ["everything.get-tiny-image"],
+    "everything.echo": {"arguments": {"type": "object", "properties": {"message": {"type": "string", "maxLength": 64}}}},
+    "t.add": {"approval": true}},
+  "resources": {"allow": ["*"]}, "prompts": {"allow": ["*"]}}},
+"servers": {
   "t": {"command": "/opt/mcp/mcp_testserver", "env": {"EXTRA_TOOLS": "120", "RUG_FLAG": "/flag/rug"},
     "mounts": [{"src": "$T/bin", "dst": "/opt/mcp"}, {"src": "$T/flag", "dst": "/flag"}],
     "timeout_ms": 1500, "max_message_bytes": "1M"},
@@ -59,13 +69,16 @@ cat >"$T/hostile.json" <<JSON
   "u": {"command": "/opt/mcp/mcp_testserver", "mounts": [{"src": "$T/bin", "dst": "/opt/mcp"}]}
 }}
 JSON
-out=$("$SEALBOX" gateway pin --config "$T/hostile.json" --server t --state-dir "$T/state" 2>&1)
-[ "$out" = "approved 130 new definitions" ] && pass "gateway pin approves tools and instructions" || bad "pin: $out"
+out=$("$SEALBOX" gateway pin --config "$T/hostile.json" --server t --state-dir "$T/state" 2>"$T/err")
+[ "$out" = "approved 131 new definitions" ] && pass "gateway pin approves tools and instructions" || bad "pin: $out"
 run_client hostile "$T/hostile.json"
 
 # the rug pull: t's echo changes its description
 touch "$T/flag/rug"
 run_client rugged "$T/hostile.json"
+call=$(awk '/^PENDING_CALL/ {print $2}' "$T/out")
+[ -n "$call" ] && "$SEALBOX" gateway approve "$call" --state-dir "$T/state" >/dev/null && pass "the pending call is approved out of band" ||
+  bad "no pending call to approve"
 pending=$("$SEALBOX" gateway pins --pending --state-dir "$T/state" | awk '$3 == "t" && $5 == "echo" {print $1}')
 [ -n "$pending" ] && pass "the changed definition is pending (id $pending)" || bad "no pending row for t/echo"
 out=$("$SEALBOX" gateway approve "$pending" --state-dir "$T/state" 2>&1)
@@ -93,11 +106,13 @@ done
 # malformed agent input never crashes the gateway and is answered
 printf '%s\n' 'garbage' '[1,2]' '{"jsonrpc":"2.0","id":null,"method":"ping"}' '{"jsonrpc":"2.0","id":7,"method":"tools/list"}' \
   '{"jsonrpc":"2.0","id":8,"method":"ping"}' |
-  "$SEALBOX" gateway stdio --config "$T/hostile.json" --agent a --state-dir "$T/state" >"$T/raw" 2>"$T/err"
+  "$SEALBOX" gateway stdio --config "$T/hostile.json" --agent test-agent --state-dir "$T/state" >"$T/raw" 2>"$T/err"
 rc=$?
 codes=$(jq -c '[.id, (.error.code // "ok")]' "$T/raw" | tr '\n' ' ')
 [ $rc = 0 ] && [ "$codes" = '[null,-32700] [null,-32600] [null,-32600] [7,-32600] [8,"ok"] ' ] &&
   pass "malformed input answered with JSON-RPC errors" || bad "raw session (exit $rc): $codes"
+"$SEALBOX" gateway stdio --config "$T/hostile.json" --agent nobody --state-dir "$T/state" </dev/null >/dev/null 2>"$T/err"
+[ $? = 1 ] && grep -q "agents.nobody: no such agent" "$T/err" && pass "an agent the policy does not name is refused" || bad "unknown agent: $(cat "$T/err")"
 "$SEALBOX" gateway stdio --config /nonexistent.json --agent a --state-dir "$T/state" </dev/null >/dev/null 2>"$T/err"
 [ $? = 1 ] && grep -q "nonexistent.json" "$T/err" && pass "a missing config is named" || bad "missing config: $(cat "$T/err")"
 

@@ -111,6 +111,14 @@ async function real() {
 
   await client.ping();
   ok('ping');
+  check(!names.includes('everything__get-tiny-image'), 'a denied tool is invisible', 'listed');
+  await expectError('... and uncallable', () => client.callTool({ name: 'everything__get-tiny-image', arguments: {} }),
+    /unknown tool/);
+  const long = await client.callTool({ name: 'everything__echo', arguments: { message: 'x'.repeat(65) } });
+  check(long.isError && /denied by the gateway policy.*maxLength/.test(text(long)),
+    'an argument rule refuses at its bound, naming the rule', text(long));
+  const edge = await client.callTool({ name: 'everything__echo', arguments: { message: 'x'.repeat(64) } });
+  check(!edge.isError && text(edge).length === 70, '... and accepts at its bound', text(edge).slice(0, 80));
   await expectError('unknown tool is refused', () => client.callTool({ name: 'everything__nope', arguments: {} }),
     /unknown tool/);
   await expectError('unknown server is refused', () => client.callTool({ name: 'ghost__echo', arguments: {} }),
@@ -130,6 +138,9 @@ async function hostile() {
     `${pages} pages, ${tcount} t__ tools, ${names.length} in all`);
   const echo = await client.callTool({ name: 't__echo', arguments: { message: 'x' } });
   check(text(echo) === 'Echo: x', 'pinned tool callable', text(echo));
+  check(!names.includes('t__inject'), 'a description with injection text is hidden', names.filter((n) => /inject/.test(n)).join(','));
+  await expectError('... and uncallable', () => client.callTool({ name: 't__inject', arguments: {} }),
+    /hidden-instruction pattern/);
   const inst = client.getInstructions() ?? '';
   check(inst.includes('Test server'), 'approved instructions are passed on', inst.slice(0, 100));
 
@@ -166,6 +177,10 @@ async function rugged() {
   check(!names.includes('u__echo'), 'tools never pinned are hidden', names.filter((n) => n.startsWith('u__')).join(','));
   await expectError('a changed tool is uncallable until re-approved',
     () => client.callTool({ name: 't__echo', arguments: { message: 'x' } }), /changed since it was approved.*approve \d+/);
+  const pend = await client.callTool({ name: 't__add', arguments: { a: 2, b: 3 } });
+  const m = /pending approval (\d+)/.exec(text(pend));
+  check(pend.isError && m, 'a tool that needs approval answers at once with pending approval', text(pend));
+  if (m) console.log(`PENDING_CALL ${m[1]}`);
   await expectError('a never-pinned tool is uncallable',
     () => client.callTool({ name: 'u__echo', arguments: { message: 'x' } }), /not approved/);
   await client.close();
@@ -177,7 +192,11 @@ async function reapproved() {
   check(names.includes('t__echo'), 're-approved definition is visible again', names.slice(0, 5).join(','));
   const tools = (await client.listTools()).tools;
   const echo = tools.find((t) => t.name === 't__echo');
-  check(echo && /IMPORTANT/.test(echo.description), 'the agent sees the approved (new) definition', echo?.description);
+  check(echo && /v2/.test(echo.description), 'the agent sees the approved (new) definition', echo?.description);
+  const sum = await client.callTool({ name: 't__add', arguments: { a: 2, b: 3 } });
+  check(text(sum) === '5' && !sum.isError, 'an approved call goes through on retry', text(sum));
+  const other = await client.callTool({ name: 't__add', arguments: { a: 2, b: 4 } });
+  check(other.isError && /pending approval \d+/.test(text(other)), 'approval covers that exact call only', text(other));
   const r = await client.callTool({ name: 't__echo', arguments: { message: 'back' } });
   check(text(r) === 'Echo: back', 're-approved tool callable', text(r));
   await client.close();
