@@ -50,6 +50,11 @@ SEEDS = {
     "resume": hdr(10) + s(KEY) + s(b"sbx_1"),
     "exec": hdr(11) + s(KEY) + s(b"sbx_1") + lst([b"sh", b"-c", b"echo hi"]) + lst([]) + s(b"/")
     + s(b"\x00\x01stdin") + u32(30),
+    "kbs_attest": hdr(12) + s(b"snp") + s(b'{"platform":"snp","report_data":"00"}')
+    + s(b'{"nonce":"bg==","tee-pubkey":{"kty":"EC"},"additional-evidence":""}'),
+    "kbs_resource": hdr(13) + s(b"eyJhbGciOiJFUzI1NiJ9.e30.AAAA") + s(b"default/key/one"),
+    "kbs_admin": hdr(14) + s(KEY) + u8(0) + s(b"default/key/one") + s(b"\x00secret bytes"),
+    "kbs_admin_bad_op": hdr(14) + s(KEY) + u8(200) + s(b"") + s(b""),
     "reply": hdr(64) + u16(200) + u8(0) + s(b'{"ok":true}'),
     "shutdown": hdr(65),
     # hostile variants
