@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps build demo test test-build bench fuzz lint format clean
+.PHONY: all deps build demo test test-build test-v2 bench fuzz lint format clean
 
 all: build
 
@@ -28,6 +28,10 @@ test-build: deps
 # The release build is compiled too: gcc warns differently without ASan, and `make demo` uses it.
 test: build test-build
 	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Pure cgroup v2 in a QEMU/TCG guest (Debian's kernel, cgroup_no_v1=all); ctest runs it too.
+test-v2: build
+	@scripts/test-v2.sh $(BUILD)
 
 bench: build
 	@scripts/bench.sh $(BUILD)

@@ -2,7 +2,9 @@
  * (1) create -> exec /bin/true -> destroy, p50/p99, against `bwrap --unshare-all` (goal: p50 at
  * most 0.5x bwrap's); (2) resume latency of a frozen sandbox, from the thaw request until a
  * process inside answers on a pipe (goal <= 1 ms); (3) memory per idle sandbox, the drop of
- * MemAvailable with 200 idle sandboxes alive / 200 (goal <= 2 MiB). Needs root. */
+ * MemAvailable with 200 idle sandboxes alive / 200 (goal <= 2 MiB); (4) how a new process joins
+ * its cgroup: moving itself (v1 `tasks` "0", what create does) against being moved by pid
+ * (`cgroup.procs`, the fallback), p50 of each and their ratio. Needs root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/internal.h" /* the cgroup join, for figure 4 */
 #include "sandbox/sandbox.h"
 
 #define N_RUN 200
 #define N_RESUME 200
 #define N_IDLE 200
+#define N_JOIN 60
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -255,6 +259,77 @@ static void bench_idle(void) {
            n, n, per, per <= 2.0 ? "MET" : "NOT MET");
 }
 
+/* One round of figure 4: a fresh cgroup, a child that joins it one way or the other; the time
+ * of the join alone (the write), measured where it happens. */
+static int join_once(int round, bool self, uint64_t *ns) {
+    char id[32];
+    snprintf(id, sizeof(id), "join%d%c", round, self ? 's' : 'p');
+    struct sb_cg_limits lim = {128ull << 20, 64, 0};
+    struct sb_cgroup *cg = NULL;
+    sb_error err = {0};
+    if (sb_cgroup_create(NULL, "sealbox-bench", id, &lim, &cg, &err) < 0) {
+        fprintf(stderr, "cgroup: %s\n", err.msg);
+        return -1;
+    }
+    struct sb_cg_join j = {.n = 0, .dir_fd = -1};
+    int rc = self ? sb_cgroup_join_prepare(cg, &j, &err) : 0;
+    int go[2], back[2];
+    if (rc < 0 || pipe(go) != 0 || pipe(back) != 0) {
+        sb_cgroup_join_close(&j);
+        (void)sb_cgroup_destroy(cg, NULL);
+        return -1;
+    }
+    pid_t p = fork();
+    if (p == 0) {
+        uint64_t t = 0;
+        if (self) {
+            uint64_t t0 = sb_mono_ns();
+            sb_error e2 = {0};
+            if (sb_cgroup_join_self(&j, &e2) < 0) _exit(1);
+            t = sb_mono_ns() - t0;
+        }
+        if (write(back[1], &t, sizeof(t)) != sizeof(t)) _exit(1);
+        char c;
+        (void)!read(go[0], &c, 1);
+        _exit(0);
+    }
+    sb_cgroup_join_close(&j);
+    uint64_t t = 0;
+    if (p > 0 && read(back[0], &t, sizeof(t)) == sizeof(t) && !self) {
+        uint64_t t0 = sb_mono_ns();
+        rc = sb_cgroup_attach(cg, p, &err);
+        t = sb_mono_ns() - t0;
+    }
+    *ns = t;
+    (void)!write(go[1], "x", 1);
+    if (p > 0) waitpid(p, NULL, 0);
+    close(go[0]);
+    close(go[1]);
+    close(back[0]);
+    close(back[1]);
+    (void)sb_cgroup_destroy(cg, NULL);
+    return p > 0 && rc == 0 ? 0 : -1;
+}
+
+static void bench_join(void) {
+    enum sb_cg_mode mode;
+    sb_error err = {0};
+    if (sb_cgroup_detect(NULL, &mode, &err) < 0 || mode != SB_CG_V1) {
+        printf("cgroup join: not a v1 host (v2 clones into the cgroup), skipped\n");
+        return;
+    }
+    static uint64_t self_ns[N_JOIN], pid_ns[N_JOIN];
+    for (int i = 0; i < N_JOIN; i++) /* interleaved */
+        if (join_once(i, true, &self_ns[i]) < 0 || join_once(i, false, &pid_ns[i]) < 0) {
+            printf("cgroup join: failed\n");
+            return;
+        }
+    uint64_t s50 = pct(self_ns, N_JOIN, 50), p50 = pct(pid_ns, N_JOIN, 50);
+    printf("cgroup join (v1, memory+pids+freezer+cpuacct): moving itself p50 %.3f ms, moved by "
+           "pid (anchor) p50 %.3f ms, ratio %.3fx\n",
+           s50 / 1e6, p50 / 1e6, p50 ? (double)s50 / (double)p50 : 0.0);
+}
+
 int main(void) {
     if (geteuid() != 0) {
         printf("bench_sandbox: needs root, skipped\n");
@@ -270,6 +345,7 @@ int main(void) {
     bench_run();
     bench_resume();
     bench_idle();
+    bench_join();
     char cmd[PATH_MAX + 32];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
     if (system(cmd) != 0) return 1;

@@ -7,13 +7,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 
 #include "cmd.h"
 #include "run_opts.h"
@@ -22,31 +19,34 @@
 #define EXIT_SB_FAIL 125
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: sealbox run [OPTIONS] -- CMD [ARGS...]\n\n"
-            "Runs CMD in a new jail sandbox (namespaces, seccomp, Landlock, cgroups) and removes\n"
-            "the sandbox afterwards. Needs root.\n\n"
-            "options:\n"
-            "  --image NAME          image ('host': the host's /usr, the default; or an imported\n"
-            "                        image's digest or name)\n"
-            "  --mount SRC:DST[:ro]  bind a host path into the sandbox (repeatable)\n"
-            "  --env K=V             set an environment variable (repeatable); the environment is\n"
-            "                        exactly these, plus PATH when not given\n"
-            "  --workdir DIR         working directory inside (default /)\n"
-            "  --memory SIZE         memory limit incl. the writable layer (default 512M)\n"
-            "  --pids N              process limit (default 512)\n"
-            "  --cpus N              CPU limit, e.g. 0.5 or 2 (default: none)\n"
-            "  --disk SIZE           size of the writable layer, a tmpfs (default 256M)\n"
-            "  --timeout DURATION    kill the sandbox after e.g. 30, 30s, 500ms, 5m\n"
-            "  --net none            loopback only (the default and only mode)\n"
-            "  --hostname NAME       uts hostname (default 'sandbox')\n"
-            "  --tty                 give CMD a pseudo-terminal\n"
-            "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
-            "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
-            "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
-            "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
-            "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
-            SB_SANDBOX_STATE_DIR);
+    fprintf(
+        f,
+        "usage: sealbox run [OPTIONS] -- CMD [ARGS...]\n\n"
+        "Runs CMD in a new jail sandbox (namespaces, seccomp, Landlock, cgroups) and removes\n"
+        "the sandbox afterwards. Needs root.\n\n"
+        "options:\n"
+        "  --image NAME          image ('host': the host's /usr, the default; or an imported\n"
+        "                        image's digest or name)\n"
+        "  --mount SRC:DST[:ro]  bind a host path into the sandbox (repeatable)\n"
+        "  --env K=V             set an environment variable (repeatable); the environment is\n"
+        "                        exactly these, plus PATH when not given\n"
+        "  --workdir DIR         working directory inside (default /)\n"
+        "  --memory SIZE         memory limit incl. the writable layer (default 512M)\n"
+        "  --pids N              process limit (default 512)\n"
+        "  --cpus N              CPU limit, e.g. 0.5 or 2 (default: none)\n"
+        "  --disk SIZE           size of the writable layer, a tmpfs (default 256M)\n"
+        "  --timeout DURATION    after e.g. 30, 30s, 500ms, 5m: SIGTERM to CMD, then after the\n"
+        "                        --kill-after grace (default 2s) SIGKILL to the sandbox\n"
+        "  --kill-after DURATION grace between a timeout's SIGTERM and SIGKILL\n"
+        "  --net none            loopback only (the default and only mode)\n"
+        "  --hostname NAME       uts hostname (default 'sandbox')\n"
+        "  --tty                 give CMD a pseudo-terminal\n"
+        "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
+        "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
+        "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
+        "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
+        "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
+        SB_SANDBOX_STATE_DIR);
 }
 
 static int fail(const char *what, const char *msg) {
@@ -158,14 +158,9 @@ int sb_cmd_run(int argc, char **argv) {
     }
 
     /* block the signals we forward; the library reads them from a signalfd */
-    sigset_t fwd, old;
-    sigemptyset(&fwd);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-    for (size_t i = 0; i < SB_ARRAY_LEN(sigs); i++)
-        sigaddset(&fwd, sigs[i]);
-    sigprocmask(SIG_BLOCK, &fwd, &old);
-    signal(SIGPIPE, SIG_IGN);
-    int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    sigset_t old;
+    int sfd = sb_run_signals_begin(sigs, SB_ARRAY_LEN(sigs), &old);
 
     if (o.detach) {
         rc = run_detached(&o, argc - first, argv + first, sfd);
@@ -180,42 +175,11 @@ int sb_cmd_run(int argc, char **argv) {
         return fail("cannot create the sandbox", err.msg);
     }
 
-    struct termios saved;
-    bool raw = false;
-    struct sb_exec_req req = {.argv = argv + first,
-                              .env = o.env,
-                              .workdir = o.workdir,
-                              .tty = o.tty,
-                              .stdin_fd = 0,
-                              .stdout_fd = 1,
-                              .stderr_fd = 2,
-                              .timeout_ms = o.timeout_ms,
-                              .signal_fd = sfd};
-    if (o.tty && isatty(0) && tcgetattr(0, &saved) == 0) {
-        struct termios t = saved;
-        cfmakeraw(&t);
-        raw = tcsetattr(0, TCSANOW, &t) == 0;
-        struct winsize ws;
-        if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
-            req.rows = ws.ws_row;
-            req.cols = ws.ws_col;
-        }
-    }
-    struct sb_exit ex = {SB_EXIT_SANDBOX_GONE, 0};
-    rc = sb_jail_backend.exec(sb, &req, &ex, &err);
-    if (raw) (void)tcsetattr(0, TCSANOW, &saved);
+    struct sb_exit ex;
+    rc = sb_run_stream(sb, &o, argv + first, sfd, &ex, &err);
     sb_jail_backend.destroy(sb);
-    if (sfd >= 0) close(sfd);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    sb_run_signals_end(sfd, &old);
     sb_run_opts_free(&o);
     if (rc < 0) return fail("exec", err.msg);
-    switch (ex.kind) {
-    case SB_EXIT_TIMEOUT: fprintf(stderr, "killed: timeout\n"); break;
-    case SB_EXIT_OOM: fprintf(stderr, "killed: out of memory\n"); break;
-    case SB_EXIT_SANDBOX_GONE:
-        fprintf(stderr, "sealbox run: the sandbox ended unexpectedly\n");
-        break;
-    default: break;
-    }
-    return sb_exit_status(&ex);
+    return sb_run_report(&ex, "sealbox run: the sandbox ended unexpectedly");
 }

@@ -255,6 +255,8 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
             TRY(sb_parse_cpus(val, &o->cfg.cpu_millis, err, "--cpus"));
         } else if (strcmp(name, "--timeout") == 0) {
             TRY(sb_parse_duration_ms(val, &o->timeout_ms, err, "--timeout"));
+        } else if (strcmp(name, "--kill-after") == 0) {
+            TRY(sb_parse_duration_ms(val, &o->kill_grace_ms, err, "--kill-after"));
         } else if (strcmp(name, "--net") == 0) {
             if (strcmp(val, "none") != 0)
                 BAIL(err, SB_E_USAGE, "--net: '%s' is not supported (only 'none': loopback only)",

@@ -3,9 +3,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/signalfd.h>
-#include <termios.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -98,16 +95,18 @@ int sb_cmd_ps(int argc, char **argv) {
     return 0;
 }
 
-/* sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] ID -- CMD [ARGS...] */
+/* sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] [--kill-after D] ID -- CMD
+ * [ARGS...] */
 int sb_cmd_exec(int argc, char **argv) {
     struct sb_run_opts o;
     sb_error err = {0};
     int first = 0;
     int rc = sb_run_opts_parse(&o, argc, argv, &first, &err);
     if (rc == SB_RUN_OPTS_HELP) {
-        printf("usage: sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] ID -- CMD "
-               "[ARGS...]\n\nRuns CMD in a detached sandbox; the exit status follows `sealbox "
-               "run`.\n");
+        printf("usage: sealbox exec [--tty] [--env K=V] [--workdir DIR] [--timeout D] "
+               "[--kill-after D] ID -- CMD [ARGS...]\n\nRuns CMD in a detached sandbox; the exit "
+               "status follows `sealbox run`. On --timeout CMD gets SIGTERM, and SIGKILL after "
+               "the --kill-after grace (default 2s); the sandbox stays.\n");
         sb_run_opts_free(&o);
         return 0;
     }
@@ -129,48 +128,17 @@ int sb_cmd_exec(int argc, char **argv) {
         sb_run_opts_free(&o);
         return EXIT_SB_FAIL;
     }
-    sigset_t fwd, old;
-    sigemptyset(&fwd);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
-    for (size_t i = 0; i < SB_ARRAY_LEN(sigs); i++)
-        sigaddset(&fwd, sigs[i]);
-    sigprocmask(SIG_BLOCK, &fwd, &old);
-    signal(SIGPIPE, SIG_IGN);
-    int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
-    struct sb_exec_req req = {.argv = argv + first,
-                              .env = o.env,
-                              .workdir = o.workdir,
-                              .tty = o.tty,
-                              .stdin_fd = 0,
-                              .stdout_fd = 1,
-                              .stderr_fd = 2,
-                              .timeout_ms = o.timeout_ms,
-                              .signal_fd = sfd};
-    struct termios saved;
-    bool raw = false;
-    if (o.tty && isatty(0) && tcgetattr(0, &saved) == 0) {
-        struct termios t = saved;
-        cfmakeraw(&t);
-        raw = tcsetattr(0, TCSANOW, &t) == 0;
-        struct winsize ws;
-        if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
-            req.rows = ws.ws_row;
-            req.cols = ws.ws_col;
-        }
-    }
-    struct sb_exit ex = {SB_EXIT_SANDBOX_GONE, 0};
-    rc = sb_jail_backend.exec(sb, &req, &ex, &err);
-    if (raw) (void)tcsetattr(0, TCSANOW, &saved);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH};
+    sigset_t old;
+    int sfd = sb_run_signals_begin(sigs, SB_ARRAY_LEN(sigs), &old);
+    struct sb_exit ex;
+    rc = sb_run_stream(sb, &o, argv + first, sfd, &ex, &err);
     sb_jail_backend.destroy(sb);
-    if (sfd >= 0) close(sfd);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    sb_run_signals_end(sfd, &old);
     sb_run_opts_free(&o);
     if (rc < 0) {
         fprintf(stderr, "sealbox exec: %s\n", err.msg);
         return EXIT_SB_FAIL;
     }
-    if (ex.kind == SB_EXIT_TIMEOUT) fprintf(stderr, "killed: timeout\n");
-    if (ex.kind == SB_EXIT_OOM) fprintf(stderr, "killed: out of memory\n");
-    if (ex.kind == SB_EXIT_SANDBOX_GONE) fprintf(stderr, "sealbox exec: the sandbox is gone\n");
-    return sb_exit_status(&ex);
+    return sb_run_report(&ex, "sealbox exec: the sandbox is gone");
 }

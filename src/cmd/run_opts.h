@@ -3,6 +3,8 @@
 #ifndef SB_CMD_RUN_OPTS_H
 #define SB_CMD_RUN_OPTS_H
 
+#include <signal.h>
+
 #include "sandbox/sandbox.h"
 
 #define SB_RUN_OPTS_HELP 1
@@ -14,6 +16,7 @@ struct sb_run_opts {
     size_t n_env;
     const char *workdir;
     uint64_t timeout_ms;
+    uint64_t kill_grace_ms; /* --kill-after (0: the library's default) */
     bool tty;
     bool detach;
     char *init_path;                        /* owned */
@@ -32,5 +35,18 @@ int sb_parse_size(const char *s, uint64_t *out, sb_error *err, const char *opt);
 int sb_parse_duration_ms(const char *s, uint64_t *out, sb_error *err, const char *opt);
 /* "0.5", "2", "1.25" -> thousandths of a CPU */
 int sb_parse_cpus(const char *s, uint64_t *out, sb_error *err, const char *opt);
+
+/* cmd_stream.c: what `sealbox run` and `sealbox exec` share. */
+/* Blocks sigs (to be forwarded; SIGPIPE ignored) and returns a signalfd for them (-1 if none);
+ * *old receives the previous mask for sb_run_signals_end. */
+int sb_run_signals_begin(const int *sigs, size_t n, sigset_t *old);
+void sb_run_signals_end(int sfd, const sigset_t *old);
+/* Runs argv in sb with the caller's stdio (the terminal raw with --tty, restored afterwards), the
+ * options' environment, workdir, timeout and kill grace, forwarding the signals read from sfd. */
+int sb_run_stream(sb_sandbox *sb, const struct sb_run_opts *o, char *const *argv, int sfd,
+                  struct sb_exit *ex, sb_error *err);
+/* Says on stderr why CMD was killed (timeout, out of memory, or `gone` when the sandbox
+ * vanished) and returns the exit status. */
+int sb_run_report(const struct sb_exit *ex, const char *gone);
 
 #endif

@@ -155,10 +155,13 @@ static int drop_to_workload(void) {
 
 __attribute__((noreturn)) static void child(const struct sb_msg_exec *e, int in, int out, int err,
                                             const char *pts, int errw) {
+    /* default dispositions: an ignored SIGINT (a caller started in the background by a
+     * non-interactive shell) survives every exec and would make the workload deaf to it */
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP) (void)signal(s, SIG_DFL);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    signal(SIGPIPE, SIG_DFL);
     setsid();
     if (pts) {
         int s = open(pts, O_RDWR);

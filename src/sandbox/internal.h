@@ -33,6 +33,20 @@ int sb_cgroup_detect(const char *root, enum sb_cg_mode *mode, sb_error *err) SB_
 int sb_cgroup_create(const char *root, const char *parent, const char *id,
                      const struct sb_cg_limits *lim, struct sb_cgroup **out, sb_error *err) SB_WUR;
 int sb_cgroup_attach(const struct sb_cgroup *cg, pid_t pid, sb_error *err) SB_WUR;
+/* Joining without a migration by pid (which takes the global threadgroup lock and, unless the
+ * hierarchy is mounted with favordynmods, waits for an RCU grace period: 5-20 ms here). v1: the
+ * new process writes "0" to each leaf's `tasks` file through fds its creator opened (a thread
+ * that moves itself skips that lock; the creator's credentials authorise the write). v2: the
+ * creator clones it straight into the leaf (clone3 CLONE_INTO_CGROUP with dir_fd). */
+struct sb_cg_join {
+    int fds[SB_CG_CTRL_MAX]; /* v1: the leaves' tasks files (O_CLOEXEC) */
+    size_t n;
+    int dir_fd; /* v2: the leaf directory (O_PATH would not do: O_DIRECTORY|O_RDONLY), or -1 */
+};
+int sb_cgroup_join_prepare(const struct sb_cgroup *cg, struct sb_cg_join *j, sb_error *err) SB_WUR;
+/* In the new process (v1): moves itself through the prepared fds, then closes them. */
+int sb_cgroup_join_self(struct sb_cg_join *j, sb_error *err) SB_WUR;
+void sb_cgroup_join_close(struct sb_cg_join *j);
 int sb_cgroup_freeze(const struct sb_cgroup *cg, bool freeze, sb_error *err) SB_WUR;
 int sb_cgroup_stats(const struct sb_cgroup *cg, struct sb_sandbox_stats *st, sb_error *err) SB_WUR;
 uint64_t sb_cgroup_oom_kills(const struct sb_cgroup *cg);

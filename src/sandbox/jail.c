@@ -34,6 +34,16 @@
 
 #define READY_TIMEOUT_MS 10000
 
+/* clone3 (Linux 5.3; CLONE_INTO_CGROUP 5.7): Debian 12's libc has no wrapper */
+#define SB_CLONE_INTO_CGROUP 0x200000000ull
+struct clone3_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
 struct sb_sandbox {
     const struct sb_backend_ops *ops;
     char id[SB_SANDBOX_ID_LEN + 1];
@@ -104,6 +114,7 @@ struct child {
     int init_fd;  /* sealed memfd holding sealbox-init */
     int image_fd; /* detached, idmapped, read-only image mount (from the parent) */
     int mount_fds[SB_SANDBOX_MAX_MOUNTS];
+    struct sb_cg_join *join; /* v1: the cgroup leaves' tasks files, written by the child */
     int root_fd;
     int mnt_fd;      /* O_PATH of <dir>/mnt in the sandbox's mount namespace */
     char mnt[4096];  /* the tmpfs holding every writable byte of the sandbox */
@@ -145,6 +156,12 @@ static int recv_fds(struct child *c, sb_error *err) {
 
 static int st_wait_parent(struct child *c, sb_error *err) { return recv_fds(c, err); }
 
+/* First of all, so every page the setup touches is charged to the sandbox: v1 moves itself into
+ * its cgroups (cheap for a thread moving itself; on v2 clone3 already put us there). */
+static int st_join_cgroup(struct child *c, sb_error *err) {
+    return c->join->n ? sb_cgroup_join_self(c->join, err) : 0;
+}
+
 /* Still the host's uid 0 (unmapped): owner permission on the root-owned state directory lets
  * us reach the mount point without any capability over it. */
 static int st_open_mount_point(struct child *c, sb_error *err) {
@@ -162,9 +179,9 @@ static int st_become_root(struct child *c, sb_error *err) {
     return 0;
 }
 
-/* The host half moves us into the sandbox's cgroup while we build the file system (on v1 the
- * move costs an RCU grace period, several ms, so it runs in parallel); we wait for it before
- * the cgroup namespace is made, so that namespace's root is the sandbox's own cgroup. */
+/* We are in the sandbox's cgroup by now (st_join_cgroup, clone3 into it, or, as a fallback, the
+ * host half moved us while we built the file system); the host half's 'c' says so, and only then
+ * is the cgroup namespace made, so that its root is the sandbox's own cgroup. */
 static int st_cgroup_ns(struct child *c, sb_error *err) {
     /* compile the seccomp filter meanwhile if this process has not yet (the CLI's case) */
     TRY(sb_seccomp_prepare(err));
@@ -560,15 +577,19 @@ static int capset_to(uint64_t caps, sb_error *err) {
     return 0;
 }
 
-/* sealbox-init keeps exactly CAP_SETUID, CAP_SETGID and CAP_SETPCAP (in the sandbox's user
- * namespace only, as ambient capabilities) so it can start workloads as uid 0 with nothing;
- * securebits stop uid 0 from ever regaining capabilities through exec. */
+/* sealbox-init keeps exactly CAP_SETUID, CAP_SETGID and CAP_SETPCAP (to start workloads as uid
+ * 0 with nothing) and CAP_KILL (to deliver forwarded signals and timeouts to workloads, which run
+ * under another uid), all in the sandbox's user namespace only, as ambient capabilities: none of
+ * them reaches a process outside the sandbox, and the workload (uid 0, no capabilities) still
+ * cannot signal init (uid 65533). Securebits stop uid 0 from ever regaining capabilities through
+ * exec. */
 static int st_credentials(struct child *c, sb_error *err) {
     (void)c;
     unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
     if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0) return errno_fail(err, "securebits");
-    uint64_t keep = (1ull << CAP_SETUID) | (1ull << CAP_SETGID) | (1ull << CAP_SETPCAP);
+    uint64_t keep =
+        (1ull << CAP_SETUID) | (1ull << CAP_SETGID) | (1ull << CAP_SETPCAP) | (1ull << CAP_KILL);
     for (int cap = 0; cap <= 63; cap++) {
         if (keep & (1ull << cap)) continue;
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
@@ -619,6 +640,7 @@ struct step {
 /* The order matters: everything needing the host tree happens before the old root is
  * detached; credentials, Landlock and seccomp come last so setup keeps its privileges. */
 static const struct step CHILD_STEPS[] = {
+    {"join the cgroup", st_join_cgroup},
     {"wait for the host half", st_wait_parent},
     {"open the mount point", st_open_mount_point},
     {"become root in the user namespace", st_become_root},
@@ -631,7 +653,7 @@ static const struct step CHILD_STEPS[] = {
     {"/proc masks", st_proc_masks},
     {"user mounts", st_user_mounts},
     {"detach the host root", st_drop_old_root},
-    {"join the cgroup, cgroup namespace", st_cgroup_ns},
+    {"cgroup namespace", st_cgroup_ns},
     {"hostname", st_hostname},
     {"loopback", st_loopback},
     {"rlimits", st_rlimits},
@@ -931,6 +953,7 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     sb->pidfd = sb->ctl = -1;
     sb->init_pid = -1;
     int rc = 0, init_fd = -1, userns = -1, sync_sp[2] = {-1, -1}, ctl_sp[2] = {-1, -1};
+    struct sb_cg_join join = {.n = 0, .dir_fd = -1};
     int fds[SB_SANDBOX_MAX_MOUNTS + 1];
     size_t nfds = 0;
     char *lower = NULL;
@@ -975,11 +998,26 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
         socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl_sp) != 0)
         STEP(errno_fail(err, "socketpair"));
 
+    STEP(sb_cgroup_join_prepare(sb->cg, &join, err));
     int pidfd = -1;
-    long pid = syscall(SYS_clone,
-                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-                           CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD,
-                       NULL, &pidfd, NULL, 0);
+    bool joined = join.n > 0; /* v1: the child moves itself */
+    uint64_t ns =
+        CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    long pid = -1;
+    if (join.dir_fd >= 0) { /* v2: born in its cgroup, no migration at all */
+        struct clone3_args a = {.flags = ns | CLONE_PIDFD | SB_CLONE_INTO_CGROUP,
+                                .pidfd = (uint64_t)(uintptr_t)&pidfd,
+                                .exit_signal = SIGCHLD,
+                                .cgroup = (uint64_t)join.dir_fd};
+        pid = syscall(SYS_clone3, &a, sizeof(a));
+        joined = pid >= 0;
+        /* only a missing clone3 falls back (ENOSYS: before 5.3, or a filter): any other error
+         * is reported, so the v2 test (scripts/test-v2.sh) shows this path works */
+        if (pid < 0 && errno != ENOSYS)
+            STEP(errno_fail(err, "clone the sandbox into its cgroup (clone3)"));
+    }
+    if (pid < 0) /* v1, or no clone3 */
+        pid = syscall(SYS_clone, ns | CLONE_PIDFD | SIGCHLD, NULL, &pidfd, NULL, 0);
     if (pid < 0) STEP(errno_fail(err, "clone the sandbox's namespaces"));
     if (pid == 0) {
         struct child c;
@@ -992,12 +1030,16 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
         c.ctl = ctl_sp[1];
         c.init_fd = init_fd;
         c.image_fd = c.root_fd = c.mnt_fd = -1;
+        c.join = &join;
+        if (join.dir_fd >= 0) close(join.dir_fd);
+        join.dir_fd = -1;
         close(sync_sp[0]);
         close(ctl_sp[0]);
         child_main(&c);
     }
     sb->init_pid = (pid_t)pid;
     sb->pidfd = pidfd;
+    sb_cgroup_join_close(&join);
     close(sync_sp[1]);
     sync_sp[1] = -1;
     close(ctl_sp[1]);
@@ -1026,8 +1068,8 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
             nfds++;
         }
         STEP(send_fds(sync_sp[0], fds, nfds, err));
-        /* while the sandbox half builds its file system */
-        STEP(sb_cgroup_attach(sb->cg, sb->init_pid, err));
+        /* the fallback, while the sandbox half builds its file system */
+        if (!joined) STEP(sb_cgroup_attach(sb->cg, sb->init_pid, err));
         sb->oom_base = sb_cgroup_oom_kills(sb->cg);
         if (write(sync_sp[0], "c", 1) != 1) STEP(errno_fail(err, "tell the sandbox half"));
         /* compiled once per process, for the next sandboxes (this one compiles its own copy
@@ -1090,6 +1132,7 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     return 0;
 
 fail:
+    sb_cgroup_join_close(&join);
     for (size_t i = 0; i < nfds; i++)
         close(fds[i]);
     if (userns >= 0) close(userns);
@@ -1178,6 +1221,8 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
     TRY(rc);
 
     uint64_t deadline = req->timeout_ms ? sb_mono_ns() + req->timeout_ms * 1000000ull : 0;
+    uint64_t grace_ms = req->kill_grace_ms ? req->kill_grace_ms : SB_SANDBOX_DEF_KILL_GRACE_MS;
+    bool timed_out = false; /* SIGTERM sent; deadline is now the end of the grace period */
     int in_fd = req->stdin_fd;
     bool in_open = in_fd >= 0, out_ok = true, err_ok = true;
     if (!in_open) {
@@ -1199,7 +1244,18 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
         int timeout = -1;
         if (deadline) {
             uint64_t now = sb_mono_ns();
-            if (now >= deadline) {
+            if (now >= deadline && !timed_out) {
+                /* first SIGTERM to the command's process group, so it can clean up */
+                timed_out = true;
+                deadline = now + grace_ms * 1000000ull;
+                sb_writer_init(&w, 64);
+                sb_error ignored = {0}; /* init already gone: poll sees it at once */
+                if (sb_msg_encode_simple(&w, SB_MSG_SIGNAL, id, SIGTERM) == 0 &&
+                    send_frame(sb->ctl, &w, &ignored) < 0) {
+                }
+                sb_writer_free(&w);
+            } else if (now >= deadline) {
+                /* the grace period is over: SIGKILL (the whole sandbox when it is ours) */
                 kill_sandbox(sb, id);
                 *out = (struct sb_exit){SB_EXIT_TIMEOUT, 0};
                 break;
@@ -1241,6 +1297,8 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
                     out->code = m.exit_code;
                     if (out->kind == SB_EXIT_SIGNALED && out->code == SIGKILL && oom_happened(sb))
                         *out = (struct sb_exit){SB_EXIT_OOM, SIGKILL};
+                    else if (timed_out) /* it ended within the grace period */
+                        *out = (struct sb_exit){SB_EXIT_TIMEOUT, 0};
                     done = true;
                     break;
                 case SB_MSG_ERROR:
@@ -1262,7 +1320,10 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
         }
         if ((p[0].revents & (POLLHUP | POLLERR)) || (p[1].revents & POLLIN) ||
             (p[0].revents & POLLIN)) {
-            *out = (struct sb_exit){oom_happened(sb) ? SB_EXIT_OOM : SB_EXIT_SANDBOX_GONE, 0};
+            *out = (struct sb_exit){oom_happened(sb) ? SB_EXIT_OOM
+                                    : timed_out      ? SB_EXIT_TIMEOUT
+                                                     : SB_EXIT_SANDBOX_GONE,
+                                    0};
             break;
         }
         if (req->signal_fd >= 0 && (p[3].revents & POLLIN)) {

@@ -1,7 +1,10 @@
 /* landlock: the jail's belt-and-braces LSM layer — file access only beneath the sandbox root
- * (a leaked fd or magic link into another tree is refused), TCP bind/connect denied (ABI 4),
- * abstract unix sockets and signals scoped to the sandbox (ABI 6). The constants are carried
- * here because Debian 12's headers stop at ABI 2; the ABI is detected at run time. */
+ * (a leaked fd or magic link into another tree is refused), abstract unix sockets and signals
+ * scoped to the sandbox (ABI 6). TCP is left to the network namespace: Landlock's network rules
+ * (ABI 4) know ports, not addresses, so denying connect would also deny the sandbox's own
+ * loopback, while with `--net none` nothing but lo exists to reach (docs/sandbox.md). The
+ * constants are carried here because Debian 12's headers stop at ABI 2; the ABI is detected at
+ * run time. */
 #include <errno.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -16,8 +19,6 @@
 #define LL_FS_REFER (1ull << 13)           /* ABI 2 */
 #define LL_FS_TRUNCATE (1ull << 14)        /* ABI 3 */
 #define LL_FS_IOCTL_DEV (1ull << 15)       /* ABI 5 */
-#define LL_NET_BIND_TCP (1ull << 0)        /* ABI 4 */
-#define LL_NET_CONNECT_TCP (1ull << 1)     /* ABI 4 */
 #define LL_SCOPE_ABSTRACT_UNIX (1ull << 0) /* ABI 6 */
 #define LL_SCOPE_SIGNAL (1ull << 1)        /* ABI 6 */
 
@@ -46,10 +47,7 @@ int sb_landlock_apply(int root_fd, sb_error *err) {
     if (abi >= 2) attr.handled_access_fs |= LL_FS_REFER;
     if (abi >= 3) attr.handled_access_fs |= LL_FS_TRUNCATE;
     if (abi >= 5) attr.handled_access_fs |= LL_FS_IOCTL_DEV;
-    if (abi >= 4) {
-        attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
-        attr_size = 2 * sizeof(uint64_t);
-    }
+    /* handled_access_net stays 0 (ABI 4's TCP rules): loopback inside must work */
     if (abi >= 6) {
         attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
         attr_size = sizeof(attr);

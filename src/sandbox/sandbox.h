@@ -25,6 +25,7 @@
 #define SB_SANDBOX_MIN_DISK (1ull << 20)
 #define SB_SANDBOX_MAX_PIDS 1000000u
 #define SB_SANDBOX_NOFILE 4096u
+#define SB_SANDBOX_DEF_KILL_GRACE_MS 2000u /* from a timeout's SIGTERM to its SIGKILL */
 /* Inside every sandbox: the workload runs as uid/gid 0 (owner of the image's files through the
  * idmapped image mount) without capabilities; sealbox-init runs as this uid/gid. */
 #define SB_SANDBOX_INIT_UID 65533u
@@ -73,9 +74,13 @@ struct sb_exec_req {
     bool tty;            /* a pseudo-terminal from the sandbox's own devpts */
     uint16_t rows, cols; /* initial window size with tty */
     int stdin_fd, stdout_fd, stderr_fd;
-    uint64_t timeout_ms; /* 0: none; on expiry the whole sandbox is killed */
-    int signal_fd;       /* -1, or a signalfd of the caller: its signals are forwarded to the
-                            command (SIGWINCH becomes a window-size change with tty) */
+    /* timeout_ms 0: none; on expiry the command's process group gets SIGTERM, and kill_grace_ms
+     * (0: SB_SANDBOX_DEF_KILL_GRACE_MS) later SIGKILL: the whole sandbox when the caller created
+     * it, the command's process group on an attached one */
+    uint64_t timeout_ms;
+    uint64_t kill_grace_ms;
+    int signal_fd; /* -1, or a signalfd of the caller: its signals are forwarded to the
+                      command (SIGWINCH becomes a window-size change with tty) */
 };
 
 enum sb_exit_kind {
@@ -187,8 +192,9 @@ int sb_seccomp_prepare(sb_error *err) SB_WUR;
 size_t sb_seccomp_allowlist_len(void);
 
 /* Landlock: restricts the calling process to the tree below root_fd and, where the ABI has
- * them, denies TCP bind/connect and scopes abstract sockets and signals. Returns the ABI used
- * (0: Landlock unavailable, nothing done). */
+ * them, scopes abstract sockets and signals to its domain. TCP is not restricted (the network
+ * namespace is; loopback inside must work). Returns the ABI used (0: Landlock unavailable,
+ * nothing done). */
 int sb_landlock_apply(int root_fd, sb_error *err) SB_WUR;
 int sb_landlock_abi(void);
 

@@ -24,9 +24,18 @@ out=$("$sb" exec "$id" -- sh -c 'echo in-$(hostname); exit 4'); rc=$?
 [ "$out" = in-sandbox ] && [ $rc = 4 ] && pass "exec: output and status" || bad "exec: '$out' $rc"
 out=$(echo piped | "$sb" exec "$id" -- cat)
 [ "$out" = piped ] && pass "exec: stdin" || bad "exec stdin: '$out'"
-"$sb" exec --timeout 200ms "$id" -- sleep 10 2>/dev/null; rc=$?
+"$sb" exec --timeout 200ms "$id" -- sh -c 'cp /bin/sleep /tmp/napper && exec /tmp/napper 10' 2>/dev/null; rc=$?
 [ $rc = 124 ] && pass "exec: timeout 124 (the sandbox stays)" || bad "exec timeout: $rc"
 "$sb" exec "$id" -- true && pass "sandbox alive after an exec timeout" || bad "sandbox gone after timeout"
+out=$("$sb" exec "$id" -- sh -c 'cat /proc/[0-9]*/comm' | grep -c '^napper$')
+[ "$out" = 0 ] && pass "exec timeout: the command is gone" || bad "exec timeout left $out processes"
+mkdir -p "$tmp/sig" && mkfifo "$tmp/sig/ready"
+sid=$("$sb" run --detach --mount "$tmp/sig:/sig")
+"$sb" exec "$sid" -- sh -c 'echo up >/sig/ready; exec sleep 60' & epid=$!
+read -r _ <"$tmp/sig/ready"
+kill -TERM $epid; wait $epid; rc=$?
+[ $rc = 143 ] && pass "SIGTERM to sealbox exec reaches the command (143)" || bad "exec SIGTERM: exit $rc"
+"$sb" rm "$sid"
 
 sleep 0.3
 "$sb" freeze "$id" && pass "freeze" || bad "freeze"

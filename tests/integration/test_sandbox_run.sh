@@ -39,6 +39,35 @@ expect_rc "OOM is 137" 137 "$sb" run --memory 24M -- sh -c 'x=$(head -c 10000000
 grep -qx "killed: out of memory" "$tmp/err" && pass "oom message" || bad "oom message: $(cat "$tmp/err")"
 expect_rc "bad workdir is 126" 126 "$sb" run --workdir /nonexistent -- true
 
+# ---- signals: what `sealbox run` receives reaches the workload ----
+# The workload announces itself on a FIFO (bound in), so the signal is sent only once it runs.
+mkdir -p "$tmp/sig"
+signal_run() { # signal workload-script -> status of sealbox run
+  rm -f "$tmp/sig/ready"; mkfifo "$tmp/sig/ready"
+  "$sb" run --mount "$tmp/sig:/sig" -- sh -c "$2" >"$tmp/out" 2>"$tmp/err" &
+  local pid=$!
+  read -r _ <"$tmp/sig/ready"
+  kill -"$1" $pid; wait $pid
+}
+signal_run INT 'echo up >/sig/ready; exec sleep 60'; rc=$?
+[ $rc = 130 ] && pass "SIGINT to sealbox run reaches the workload (130)" || bad "SIGINT: exit $rc"
+signal_run TERM 'echo up >/sig/ready; exec sleep 60'; rc=$?
+[ $rc = 143 ] && pass "SIGTERM to sealbox run reaches the workload (143)" || bad "SIGTERM: exit $rc"
+signal_run TERM 'trap "echo cleaned; exit 3" TERM; echo up >/sig/ready; sleep 60 & wait'; rc=$?
+[ $rc = 3 ] && [ "$(cat "$tmp/out")" = cleaned ] && pass "a TERM handler in the workload runs (exit 3)" ||
+  bad "TERM handler: exit $rc, '$(cat "$tmp/out")'"
+signal_run HUP 'echo up >/sig/ready; sh -c "sleep 60"'; rc=$?
+[ $rc = 129 ] && pass "SIGHUP reaches the whole process group (129)" || bad "SIGHUP: exit $rc"
+# a timeout: SIGTERM first (the workload may clean up), SIGKILL after --kill-after
+expect_rc "timeout sends SIGTERM first (124)" 124 "$sb" run --timeout 300ms --kill-after 10s -- sh -c 'trap "echo got TERM; exit 0" TERM; sleep 60 & wait'
+[ "$(cat "$tmp/out")" = "got TERM" ] && pass "the workload saw the timeout's SIGTERM" || bad "timeout TERM: '$(cat "$tmp/out")'"
+expect_rc "timeout: SIGKILL after the grace when TERM is ignored (124)" 124 "$sb" run --timeout 300ms --kill-after 300ms -- sh -c 'trap "echo ignored" TERM; while :; do sleep 0.1; done'
+grep -q ignored "$tmp/out" && pass "TERM was delivered, ignored, then SIGKILL" || bad "ignored TERM: '$(cat "$tmp/out")'"
+expect_rc "bad --kill-after" 125 "$sb" run --kill-after 0 -- true
+# init keeps exactly SETGID, SETUID, SETPCAP and KILL, in the sandbox's user namespace only
+out=$("$sb" run -- sh -c 'grep ^CapEff: /proc/1/status | tr -s "\t " " "')
+[ "$out" = "CapEff: 00000000000001e0" ] && pass "init's capabilities: setgid, setuid, setpcap, kill" || bad "init caps: $out"
+
 # ---- isolation as seen from inside ----
 out=$("$sb" run -- sh -c 'cat /proc/1/comm; ls /proc | grep "^[0-9]" | sort -n | tail -1' 2>&1)
 first=$(echo "$out" | head -1); maxpid=$(echo "$out" | tail -1)
@@ -46,6 +75,20 @@ first=$(echo "$out" | head -1); maxpid=$(echo "$out" | tail -1)
   bad "pid namespace: $out"
 out=$("$sb" run -- sh -c 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "' 2>&1)
 [ "$out" = lo ] && pass "network namespace: only lo" || bad "network: '$out'"
+# --net none: TCP on the sandbox's own loopback works (a server and its client in one sandbox),
+# but nothing outside is reachable: the namespace has only lo, so there is no route
+out=$("$sb" run -- perl -MIO::Socket::INET -e '
+  my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0, Listen => 1) or die "listen: $!";
+  my $p = $s->sockport;
+  if (!fork) { my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $p) or die "connect: $!";
+    print $c "ping\n"; print scalar <$c>; exit 0 }
+  my $a = $s->accept or die "accept: $!"; my $l = <$a>; print $a uc $l; close $a; wait;' 2>&1)
+[ "$out" = PING ] && pass "loopback TCP inside: bind, listen, accept, connect" || bad "loopback TCP: '$out'"
+out=$("$sb" run -- perl -MIO::Socket::INET -e '
+  for my $a ("1.1.1.1:443", "192.0.2.1:80", "169.254.169.254:80") {
+    my $c = IO::Socket::INET->new(PeerAddr => $a, Timeout => 5); print $c ? "connected\n" : "$!\n" }' 2>&1)
+[ "$out" = "$(printf 'Network is unreachable\n%.0s' 1 2 3)" ] && pass "no route out of the sandbox (ENETUNREACH)" ||
+  bad "route out: '$out'"
 out=$("$sb" run -- sh -c 'cat /sys/class/net 2>&1; ls /work /root/.bashrc /etc/shadow 2>&1 | wc -l')
 echo "$out" | grep -q "No such file" && pass "no host /sys or files" || bad "host files: $out"
 out=$("$sb" run -- sh -c 'stat -c %U:%G /usr/bin/env; id -u; touch /etc/new && echo wrote')
