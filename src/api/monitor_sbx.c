@@ -835,6 +835,14 @@ void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w) {
 /* At start: sandboxes the store calls live have no process behind them any more (a crash or
  * kill -9 of the previous daemon took their init with it). They are marked lost. */
 static void settle_leftovers(sb_monitor *m) {
+    /* Their cgroups and directories on the host go too (the processes died with the daemon). */
+    unsigned swept = 0;
+    sb_error se = {0};
+    if (sb_jail_sweep(m->cfg.state_dir, &swept, &se) < 0)
+        sb_logf(m->cfg.log, SB_LOG_ERROR, "sweeping crashed sandboxes: %s", se.msg);
+    else if (swept)
+        sb_logf(m->cfg.log, SB_LOG_WARN,
+                "removed the cgroups and directories of %u crashed sandboxes", swept);
     char after[SB_SANDBOX_ID_MAX + 1] = "";
     for (;;) {
         sb_sandbox_rec *v = NULL;

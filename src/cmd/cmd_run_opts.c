@@ -164,7 +164,7 @@ static int add_mount(struct sb_run_opts *o, const char *spec, sb_error *err) {
     return 0;
 }
 
-static char *sibling_init(void) {
+char *sb_sibling_init(void) {
     const char *env = getenv("SEALBOX_INIT");
     if (env && *env) return strdup(env);
     char self[PATH_MAX];
@@ -278,7 +278,7 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
     if (!has_path)
         TRY(sb_run_opts_add_env(
             o, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", err));
-    o->init_path = sibling_init();
+    o->init_path = sb_sibling_init();
     if (!o->init_path) BAIL(err, SB_E_INTERNAL, "cannot locate sealbox-init");
     o->cfg.init_path = o->init_path;
     return 0;

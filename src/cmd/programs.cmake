@@ -32,3 +32,8 @@ add_dependencies(sealbox sealbox-init)
 if(EXISTS ${CMAKE_SOURCE_DIR}/tests/integration/probes.cmake)
   include(${CMAKE_SOURCE_DIR}/tests/integration/probes.cmake)
 endif()
+
+# The MCP gateway's test server (tests/mcp/).
+if(EXISTS ${CMAKE_SOURCE_DIR}/tests/mcp/mcp.cmake)
+  include(${CMAKE_SOURCE_DIR}/tests/mcp/mcp.cmake)
+endif()

@@ -28,6 +28,8 @@ struct sb_run_opts {
 int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, sb_error *err);
 int sb_run_opts_add_env(struct sb_run_opts *o, const char *k, const char *v, sb_error *err);
 void sb_run_opts_free(struct sb_run_opts *o);
+/* The sealbox-init binary: $SEALBOX_INIT, else the one next to this executable (malloc'ed). */
+char *sb_sibling_init(void);
 
 /* "512M", "1G", "4096", "64k" (binary units) */
 int sb_parse_size(const char *s, uint64_t *out, sb_error *err, const char *opt);

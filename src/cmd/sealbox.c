@@ -31,6 +31,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"rm", "destroy a detached sandbox", sb_cmd_rm},
     {"ps", "list detached sandboxes", sb_cmd_ps},
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
+    {"gateway", "MCP gateway: serve an agent over stdio with servers in sandboxes; pin, approve",
+     sb_cmd_gateway},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
      sb_cmd_audit},
     {"kbs", "the key broker: serve it, admin keys, rotate the master key", sb_cmd_kbs},

@@ -168,4 +168,385 @@ typedef struct sb_audit_report {
 int sb_audit_verify(sb_store *st, const sb_pubkey *key, const char *head_file, sb_audit_report *rep,
                     sb_error *err) SB_WUR;
 
+/* ==== proxy ================================================================================
+ * JSON-RPC 2.0 over newline-delimited stdio (MCP 2025-11-25, negotiated down to 2025-06-18 and
+ * 2025-03-26), the "servers" section of the configuration, and the engine that multiplexes
+ * several MCP servers — each launched inside a sealbox sandbox — behind one agent session. */
+
+/* ---- limits ------------------------------------------------------------------------------ */
+
+#define SB_RPC_MSG_MAX (4u << 20)       /* bytes of one agent message (one line) */
+#define SB_RPC_DEPTH_MAX 64             /* JSON nesting of one message */
+#define SB_RPC_METHOD_MAX 128           /* bytes of a method name */
+#define SB_RPC_ID_STR_MAX 256           /* bytes of a string id */
+#define SB_GW_SERVERS_MAX 32            /* servers in one configuration */
+#define SB_GW_SERVER_NAME_MAX 32        /* [A-Za-z0-9-], no '_' so "__" splits unambiguously */
+#define SB_GW_NAME_MAX 128              /* a namespaced tool/prompt name (the spec's SHOULD) */
+#define SB_GW_RESPONSE_MAX (4u << 20)   /* default bytes of one server message */
+#define SB_GW_RESPONSE_HARD (64u << 20) /* the most a config may allow */
+#define SB_GW_TIMEOUT_MS 30000u         /* default per-request timeout */
+#define SB_GW_INIT_TIMEOUT_MS 60000u    /* a server's start + initialize */
+#define SB_GW_INFLIGHT_MAX 256          /* outstanding requests per server */
+#define SB_GW_LIST_ITEMS_MAX 4096       /* items of one server's list (all pages) */
+#define SB_GW_LIST_PAGES_MAX 64         /* pages followed per list refresh */
+#define SB_GW_PAGE_SIZE 100             /* items per page the gateway presents */
+#define SB_GW_OUTBUF_MAX (16u << 20)    /* bytes queued toward one server */
+#define SB_GW_NOTIFY_RATE 200           /* notifications/s forwarded per server (burst = 2x) */
+#define SB_GW_SEP "__"                  /* server + SB_GW_SEP + tool */
+
+/* The protocol versions the gateway speaks, newest first. */
+extern const char *const sb_gw_protocol_versions[];
+#define SB_GW_PROTOCOL_LATEST "2025-11-25"
+
+/* JSON-RPC / MCP error codes the gateway emits. */
+enum {
+    SB_RPC_PARSE_ERROR = -32700,
+    SB_RPC_INVALID_REQUEST = -32600,
+    SB_RPC_METHOD_NOT_FOUND = -32601,
+    SB_RPC_INVALID_PARAMS = -32602,
+    SB_RPC_INTERNAL = -32603,
+    SB_RPC_SERVER_GONE = -32000, /* the server behind a name exited or never started */
+    SB_RPC_TIMEOUT = -32001,     /* the server did not answer in time */
+    SB_RPC_RESOURCE_NOT_FOUND = -32002,
+};
+
+/* ---- the codec ------------------------------------------------------------------------------ */
+
+/* A framer splits a byte stream into lines of at most max bytes (without the '\n'; a trailing
+ * '\r' is dropped). A longer line is discarded up to its newline and reported once with its
+ * first and last bytes kept (so the caller can still find the id of an oversized response). */
+typedef struct sb_rpc_framer {
+    uint8_t *buf;
+    size_t len, cap, max;
+    bool discarding;
+    size_t discarded;  /* bytes of the line being discarded */
+    uint8_t head[128]; /* the first bytes of that line */
+    size_t head_len;
+    uint8_t tail[128]; /* the last bytes seen, as a ring */
+    size_t tail_pos;
+} sb_rpc_framer;
+
+enum sb_rpc_frame_kind { SB_RPC_FRAME_LINE, SB_RPC_FRAME_OVERSIZE, SB_RPC_FRAME_KIND_MAX };
+/* Called per line; for OVERSIZE, p/n are the kept head bytes of the discarded line (use
+ * sb_rpc_framer_oversize_id() to look for its id). A non-zero return stops the push. */
+typedef int (*sb_rpc_line_fn)(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p, size_t n);
+
+void sb_rpc_framer_init(sb_rpc_framer *f, size_t max);
+void sb_rpc_framer_free(sb_rpc_framer *f);
+/* Feeds n bytes; calls fn for every complete line. Returns fn's non-zero value, or 0. */
+int sb_rpc_framer_push(sb_rpc_framer *f, const uint8_t *p, size_t n, sb_rpc_line_fn fn, void *ctx);
+/* After an OVERSIZE report: the integer id found at the head ({"jsonrpc":"2.0","id":N) or at
+ * the tail (,"id":N}) of the discarded line; false when neither holds one. */
+bool sb_rpc_framer_oversize_id(const sb_rpc_framer *f, int64_t *id);
+/* The integer id of a message that does not parse, read from its first member(s) the way
+ * {"jsonrpc":"2.0","id":N,... starts; false when the head holds none. */
+bool sb_rpc_scan_id(const uint8_t *p, size_t n, int64_t *id);
+
+enum sb_rpc_kind {
+    SB_RPC_REQUEST,      /* method + id */
+    SB_RPC_NOTIFICATION, /* method, no id */
+    SB_RPC_RESULT,       /* id + result (an object) */
+    SB_RPC_ERROR,        /* id (maybe null) + error{code, message, data?} */
+    SB_RPC_KIND_MAX
+};
+
+/* One validated message. root owns everything; the other pointers borrow from it. */
+typedef struct sb_rpc_msg {
+    enum sb_rpc_kind kind;
+    json_t *root;
+    json_t *id;         /* string or integer; NULL for notifications (json null for errors
+                           whose id the peer could not read) */
+    const char *method; /* requests and notifications */
+    json_t *params;     /* object or NULL (arrays are refused: MCP params are objects) */
+    json_t *result;     /* SB_RPC_RESULT */
+    json_t *error;      /* SB_RPC_ERROR */
+    int64_t error_code;
+} sb_rpc_msg;
+
+/* Parses and validates one line: UTF-8 JSON, one object (batches are refused), "jsonrpc":"2.0",
+ * exactly one shape of the four, ids string (≤ SB_RPC_ID_STR_MAX) or integer and never null on
+ * requests, methods ≤ SB_RPC_METHOD_MAX, nesting ≤ SB_RPC_DEPTH_MAX. On failure *rpc_code is
+ * the JSON-RPC code to answer with and *reply_id (when non-NULL on return) the id to answer
+ * to (a new reference); err names the field. */
+int sb_rpc_parse(const uint8_t *line, size_t len, sb_rpc_msg *out, int *rpc_code, json_t **reply_id,
+                 sb_error *err) SB_WUR;
+void sb_rpc_msg_clear(sb_rpc_msg *m);
+
+/* Builders return a new object (NULL only when out of memory). id is borrowed (copied). */
+json_t *sb_rpc_result(json_t *id, json_t *result_stolen);
+json_t *sb_rpc_error(json_t *id, int code, const char *message, json_t *data_stolen);
+json_t *sb_rpc_request(json_t *id, const char *method, json_t *params_stolen);
+json_t *sb_rpc_notification(const char *method, json_t *params_stolen);
+/* Compact one-line serialization plus '\n' (no raw newline can appear: JSON escapes it).
+ * *out is malloc'ed. SB_E_LIMIT beyond max bytes. */
+int sb_rpc_dump(const json_t *msg, size_t max, char **out, size_t *len, sb_error *err) SB_WUR;
+
+/* ---- configuration: the "servers" object ---------------------------------------------------- */
+
+enum sb_gw_sandbox_kind {
+    SB_GW_SANDBOX_JAIL, /* the default: a sealbox jail sandbox per server */
+    SB_GW_SANDBOX_NONE, /* no isolation at all (development only; logged as a warning) */
+    SB_GW_SANDBOX_KIND_MAX
+};
+enum sb_gw_pin_mode {
+    SB_GW_PIN_MANUAL, /* definitions never pinned are hidden until approved (the default) */
+    SB_GW_PIN_TOFU,   /* first sight pins (trust on first use); changes still need approval */
+    SB_GW_PIN_OFF,    /* no pinning for this server (documented as unsafe) */
+    SB_GW_PIN_MODE_MAX
+};
+
+struct sb_gw_mount {
+    char *src, *dst;
+    bool ro;
+};
+
+struct sb_gw_server_config {
+    char name[SB_GW_SERVER_NAME_MAX + 1];
+    char **argv; /* NULL-terminated */
+    char **env;  /* NULL-terminated "K=V", exactly the server's environment (+PATH default) */
+    struct sb_gw_mount *mounts;
+    size_t n_mounts;
+    char *workdir;
+    enum sb_gw_sandbox_kind sandbox;
+    enum sb_gw_pin_mode pin;
+    uint64_t memory_bytes, pids, cpu_millis;
+    uint64_t timeout_ms;        /* per request */
+    uint64_t max_message_bytes; /* per server message */
+    bool stderr_inherit;        /* server stderr to the gateway's (default) or discarded */
+};
+
+typedef struct sb_gw_config {
+    struct sb_gw_server_config *servers;
+    size_t n_servers;
+    json_t *root; /* the whole document (the policy section reads its own part) */
+} sb_gw_config;
+
+/* Reads the "servers" object of a configuration; every error names the JSON path
+ * ("servers.fs.mounts[1].dst: must be an absolute path"). */
+int sb_gw_config_parse(json_t *root, sb_gw_config **out, sb_error *err) SB_WUR;
+int sb_gw_config_load(const char *path, sb_gw_config **out, sb_error *err) SB_WUR;
+void sb_gw_config_free(sb_gw_config *c);
+
+/* ---- the engine ------------------------------------------------------------------------------ */
+
+typedef struct sb_gw sb_gw;
+typedef struct sb_store sb_store;
+
+typedef void (*sb_gw_log_fn)(void *ctx, enum sb_log_level lvl, const char *msg);
+
+struct sb_gw_opts {
+    const sb_gw_config *config; /* borrowed; must outlive the engine */
+    const char *agent;          /* the agent's name (policy and audit) */
+    sb_store *store;            /* pins; NULL: nothing is pinned (every pinned server hidden) */
+    /* sandbox parameters (jail servers) */
+    const char *state_dir, *init_path, *cgroup_root, *cgroup_parent;
+    sb_gw_log_fn log; /* NULL: silent */
+    void *log_ctx;
+    int stderr_fd; /* where servers with stderr "inherit" write (-1: discarded) */
+    /* Transport toward the agent: NULL writes each message line to the serve call's out_fd;
+     * otherwise called with one complete line ('\n' included). Negative: the agent is gone. */
+    int (*agent_out)(void *ctx, const char *line, size_t len);
+    void *agent_out_ctx;
+    /* Audit: called with one record per finished exchange (stolen); NULL: none. */
+    void (*audit)(void *ctx, json_t *record);
+    void *audit_ctx;
+};
+
+int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) SB_WUR;
+/* Stops every server (stdin closed, SIGTERM, then SIGKILL) and frees; accepts NULL. */
+void sb_gw_free(sb_gw *gw);
+
+/* Starts every server and initializes it. Non-blocking: servers come up inside the loop. */
+int sb_gw_start(sb_gw *gw, sb_error *err) SB_WUR;
+/* Serves one agent session: messages from in_fd, replies to out_fd, until in_fd reaches EOF or
+ * stop_fd (if >= 0) is readable. Returns 0 or an I/O error toward the agent. */
+int sb_gw_serve_stdio(sb_gw *gw, int in_fd, int out_fd, int stop_fd, sb_error *err) SB_WUR;
+
+/* Runs the servers without an agent until each is initialized and its lists are fetched. */
+int sb_gw_wait_ready(sb_gw *gw, uint64_t timeout_ms, sb_error *err) SB_WUR;
+/* Approves every definition the servers present now (server NULL: all); *n counts new ones. */
+int sb_gw_pin_current(sb_gw *gw, const char *server, size_t *n, sb_error *err) SB_WUR;
+
+/* Feeds bytes the agent sent (any split) to the engine, which answers through agent_out (or
+ * out_fd) — the transport-neutral entry a daemon front uses instead of sb_gw_serve_stdio. Work
+ * toward servers then happens in sb_gw_serve_stdio/sb_gw_wait_ready's loop. */
+int sb_gw_agent_input(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) SB_WUR;
+
+struct sb_gw_stats {
+    uint64_t agent_msgs, agent_rejected, server_msgs, server_malformed, server_oversize;
+    uint64_t notifications_dropped, timeouts, calls;
+};
+void sb_gw_get_stats(const sb_gw *gw, struct sb_gw_stats *out);
+
+/* ---- pins ------------------------------------------------------------------------------------
+ * Definitions the model reads (tools, prompts, resource templates, a server's instructions) are
+ * pinned by the SHA-256 of their canonical JSON (RFC 8785) in the store's gw_pins table. */
+
+enum sb_gw_pin_state {
+    SB_GW_PIN_APPROVED, /* this exact definition is approved */
+    SB_GW_PIN_CHANGED,  /* another definition of the same name was approved: drift */
+    SB_GW_PIN_UNPINNED, /* never approved */
+    SB_GW_PIN_STATE_MAX
+};
+
+/* Digest ("sha256:<hex>") of a definition: canonical JSON of the whole object. */
+int sb_gw_definition_digest(const json_t *def, char out[72], sb_error *err) SB_WUR;
+/* Looks the definition up; records it as pending (or approves it under TOFU when the name was
+ * never seen) and returns its row id in *id. */
+int sb_gw_pin_check(sb_store *s, const char *server, const char *kind, const char *name,
+                    const json_t *def, enum sb_gw_pin_mode mode, enum sb_gw_pin_state *state,
+                    int64_t *id, sb_error *err) SB_WUR;
+
+/* ---- audit from the engine ----------------------------------------------------------------------
+ * The engine hands each finished exchange to opts.audit as one record (see docs/gateway.md,
+ * "Audit records of the proxy"). A queue appends them from a thread of its own, so no request
+ * waits for an fsync; records reach the disk in batches, and a crash loses at most the batch in
+ * flight (their answers may already have reached the agent). */
+
+#define SB_AUDIT_QUEUE_MAX 65536 /* records waiting; beyond, records are dropped and counted */
+
+typedef struct sb_audit_queue sb_audit_queue;
+/* Opens its own store connection to db_path and the log (sb_audit_open) with cfg. */
+int sb_audit_queue_start(const char *db_path, const sb_audit_cfg *cfg, sb_audit_queue **out,
+                         sb_error *err) SB_WUR;
+/* Queues one record (stolen). SB_E_LIMIT when full; the writer's error once it failed. */
+int sb_audit_queue_push(sb_audit_queue *q, json_t *record);
+/* Writes what is queued, signs the head (with a signer), stops; the writer's first error. */
+int sb_audit_queue_stop(sb_audit_queue *q, uint64_t *written, uint64_t *dropped,
+                        sb_error *err) SB_WUR;
+
+/* ==== end proxy ========================================================================= */
+
+/* ==== policy ============================================================================== */
+/* The "agents" object of the gateway configuration (docs/gateway.md, "Policy language"):
+ * who may see and call which server, tool, resource and prompt, with which arguments, how
+ * often, and what needs a human's approval. Every refusal reason names the rule that refused. */
+
+#define SB_GW_MAX_AGENTS 256        /* agents in one configuration */
+#define SB_GW_MAX_LIST 1024         /* entries in one allow/deny/approval list */
+#define SB_GW_MAX_NAME 256          /* bytes of an agent, server, tool or pattern name */
+#define SB_GW_MAX_TOOL_RULES 1024   /* tool rules of one agent */
+#define SB_GW_MAX_SCHEMA_DEPTH 16   /* nesting of properties/items in one argument schema */
+#define SB_GW_MAX_SCHEMA_NODES 4096 /* schema nodes of one agent */
+#define SB_GW_MAX_PATTERN 512       /* bytes of one "pattern" regular expression */
+#define SB_GW_MAX_ARGS_DEPTH 32     /* nesting of call arguments that are checked */
+#define SB_GW_PATH_MAX 4096         /* bytes of a path argument */
+#define SB_GW_PATH_MAX_SEGMENTS 512 /* components of a path argument */
+#define SB_GW_URL_MAX 8192          /* bytes of a URL argument */
+#define SB_GW_HOST_MAX 253          /* bytes of a canonical host name (DNS limit) */
+#define SB_GW_REASON_MAX 512        /* a reason buffer this big never truncates the rule */
+
+typedef struct sb_gw_policy sb_gw_policy;
+
+/* Parses and compiles the "agents" object; unknown keys, wrong types, bad globs, patterns
+ * and prefixes are SB_E_MALFORMED (or SB_E_LIMIT) naming the field
+ * ("agents.alice.tools.fs.read_file.arguments.properties.path.pattern: ..."). */
+int sb_gw_policy_load(const json_t *agents_config, sb_gw_policy **out, sb_error *err) SB_WUR;
+void sb_gw_policy_free(sb_gw_policy *p);
+
+typedef enum { SB_GW_ALLOW, SB_GW_DENY, SB_GW_NEEDS_APPROVAL, SB_GW_VERDICT_MAX } sb_gw_verdict;
+const char *sb_gw_verdict_name(sb_gw_verdict v); /* "allow", "deny", "needs-approval" */
+
+/* kind: "tool" | "resource" | "prompt" | "server"; name un-namespaced (the tool's own name,
+ * the resource URI, the prompt name; ignored for "server"). Deny beats allow; an agent that
+ * is not configured sees nothing; absent allow lists allow nothing. */
+bool sb_gw_policy_visible(const sb_gw_policy *p, const char *agent, const char *server,
+                          const char *kind, const char *name);
+/* As sb_gw_policy_visible, with the refusing rule written to reason when not visible. */
+bool sb_gw_policy_visible_why(const sb_gw_policy *p, const char *agent, const char *server,
+                              const char *kind, const char *name, char *reason, size_t reason_len);
+
+/* The decision on one tools/call, in this order: visibility (invisible == uncallable), the
+ * argument rules, approval, then the agent's and the tool's rate limits (a call that is
+ * refused or waits for approval consumes no token). args NULL means no arguments ({}).
+ * now_ms is any monotonic millisecond clock (injected so tests are deterministic); a clock
+ * that goes backwards refills nothing. On DENY / NEEDS_APPROVAL reason names the rule.
+ * Mutates rate-limit state: one caller at a time. */
+sb_gw_verdict sb_gw_policy_check_call(sb_gw_policy *p, const char *agent, const char *server,
+                                      const char *tool, const json_t *args, uint64_t now_ms,
+                                      char *reason, size_t reason_len);
+/* Flags for sb_gw_policy_check_call_ex. */
+enum {
+    /* The call was approved out of band: approval rules pass, rate limits still apply. */
+    SB_GW_CALL_APPROVED = 1u << 0,
+    /* Check only; consume no rate-limit token (a dry run, e.g. for `sealbox gateway explain`). */
+    SB_GW_CALL_DRY_RUN = 1u << 1,
+};
+sb_gw_verdict sb_gw_policy_check_call_ex(sb_gw_policy *p, const char *agent, const char *server,
+                                         const char *tool, const json_t *args, uint64_t now_ms,
+                                         unsigned flags, char *reason, size_t reason_len);
+
+/* Limits carried for the proxy to enforce. A tool rule's timeout_ms overrides the agent's. */
+typedef struct sb_gw_limits {
+    uint64_t max_request_bytes;  /* one JSON-RPC message from the agent */
+    uint64_t max_response_bytes; /* one JSON-RPC message from a server */
+    uint64_t timeout_ms;         /* per request, hard maximum */
+} sb_gw_limits;
+#define SB_GW_DEFAULT_MAX_REQUEST (1u << 20)
+#define SB_GW_DEFAULT_MAX_RESPONSE (4u << 20)
+#define SB_GW_DEFAULT_TIMEOUT_MS 30000u
+/* server/tool may be NULL for the agent's own limits; SB_E_NOTFOUND for an unknown agent. */
+int sb_gw_policy_limits(const sb_gw_policy *p, const char *agent, const char *server,
+                        const char *tool, sb_gw_limits *out) SB_WUR;
+/* Whether definitions first seen from this server are pinned without approval. */
+bool sb_gw_policy_auto_pin(const sb_gw_policy *p, const char *agent, const char *server);
+/* Whether an injection finding in a definition hides it (true, the default) or only flags it. */
+bool sb_gw_policy_injection_denies(const sb_gw_policy *p, const char *agent);
+bool sb_gw_policy_has_agent(const sb_gw_policy *p, const char *agent);
+
+/* ---- paths: lexical canonical form ---- */
+/* Canonicalizes an absolute path (or, when base is an absolute path, a relative one joined to
+ * it): "." and empty components dropped, ".." resolved lexically (never above "/"), no
+ * trailing slash. Refused (SB_E_POLICY, message says why): NUL, control bytes, backslash,
+ * percent-encoded bytes, a leading "~", a relative path without base, over the limits. out
+ * receives a NUL-terminated string of at most SB_GW_PATH_MAX bytes. */
+int sb_gw_path_canon(const char *path, size_t len, const char *base, char *out, size_t out_len,
+                     sb_error *err) SB_WUR;
+/* True when canonical path equals canonical prefix or lies below it ("/data2" is not under
+ * "/data"). */
+bool sb_gw_path_under(const char *canon_path, const char *canon_prefix);
+
+/* ---- URLs: the WHATWG URL Standard's parse of scheme, authority and host ---- */
+enum sb_gw_host_kind { SB_GW_HOST_DOMAIN, SB_GW_HOST_IPV4, SB_GW_HOST_IPV6, SB_GW_HOST_KIND_MAX };
+typedef struct sb_gw_url {
+    char scheme[32];               /* lower case */
+    char host[SB_GW_HOST_MAX + 3]; /* ASCII (IDN as punycode), lower case, no trailing dot;
+                                      dotted-quad IPv4; "[v6]" in RFC 5952 form */
+    enum sb_gw_host_kind host_kind;
+    bool has_userinfo;     /* "user:pass@" was present */
+    bool had_trailing_dot; /* "example.com." (stripped in host) */
+    uint16_t port;         /* the explicit port, or the scheme's default */
+    bool explicit_port;    /* a non-default port was given */
+} sb_gw_url;
+/* Parses an absolute URL of a special scheme (http, https, ws, wss, ftp) the way browsers and
+ * Node's URL do: backslashes as slashes, the last "@" ends userinfo, "?" and "#" end the
+ * authority, percent-decoded hosts, IPv4 in decimal/octal/hex and 1–4 parts, IPv6 literals,
+ * IDNA (UTS 46, non-transitional) through libidn2. Stricter than WHATWG: ASCII tab/CR/LF and
+ * leading/trailing spaces/controls are refused instead of removed. Errors are SB_E_POLICY
+ * with the reason. */
+int sb_gw_url_parse(const char *s, size_t len, sb_gw_url *out, sb_error *err) SB_WUR;
+/* Canonical form of a host pattern of a url_host allowlist ("Example.COM.", "*.b.org",
+ * "0x7f.1", "[::1]"), as the URL parser would produce it. */
+int sb_gw_host_canon(const char *host, char *out, size_t out_len, sb_error *err) SB_WUR;
+
+/* ---- pinning and injection scanning ---- */
+/* SHA-256 of the RFC 8785 canonical JSON of the WHOLE definition: a tool (name, title,
+ * description, inputSchema, outputSchema, annotations, icons, _meta...), a prompt, a resource
+ * or resource template, or the server's instructions (a JSON string). */
+int sb_gw_pin_digest(const json_t *definition, uint8_t out[32], sb_error *err) SB_WUR;
+/* The kind-checked form: kind is "tool", "prompt", "resource", "resource_template" or
+ * "instructions"; the definition must have the kind's identifying member(s) (name / uri /
+ * uriTemplate, or be a string) so a wrong object is never pinned under a name. */
+int sb_gw_pin_digest_kind(const char *kind, const json_t *definition, uint8_t out[32],
+                          sb_error *err) SB_WUR;
+/* Returns 1 when text has a hidden-instruction pattern (zero-width, bidi or tag characters,
+ * "ignore previous instructions"-style phrases, <IMPORTANT>/<system>-style tags, chat
+ * template tokens, invalid UTF-8) and writes what and where to finding; 0 otherwise. */
+int sb_gw_scan_injection(const char *text, char *finding, size_t finding_len);
+/* Scans every string (and member name) of a definition, depth-limited; the finding is
+ * prefixed with the JSON path ("inputSchema.properties.x.description: ..."). */
+int sb_gw_scan_definition(const json_t *definition, char *finding, size_t finding_len);
+
+/* ==== end policy ========================================================================== */
+
 #endif

@@ -1585,6 +1585,7 @@ static int check_id(const char *id, sb_error *err) {
 struct record {
     char image[96], root[1024], parent[160];
     int64_t created;
+    pid_t init_pid;
 };
 
 static int read_record(const char *state_dir, const char *id, struct record *r, sb_error *err) {
@@ -1598,6 +1599,9 @@ static int read_record(const char *state_dir, const char *id, struct record *r, 
     record_get(buf, "cgroup_parent", r->parent, sizeof(r->parent));
     record_get(buf, "created", v, sizeof(v));
     r->created = strtoll(v, NULL, 10);
+    record_get(buf, "init_pid", v, sizeof(v));
+    long ip = strtol(v, NULL, 10);
+    r->init_pid = ip > 1 && ip < INT32_MAX ? (pid_t)ip : -1;
     return 0;
 }
 
@@ -1685,6 +1689,39 @@ int sb_jail_remove(const char *state_dir, const char *id, sb_error *err) {
     rm_tree_small(dir);
     ENSURE(access(dir, F_OK) != 0, err, SB_E_IO, "sandbox %s: cannot remove %s", id, dir);
     return 0;
+}
+
+/* True while pid is a process that has not exited (a zombie has). */
+static bool pid_running(pid_t pid) {
+    if (pid <= 1) return false;
+    char p[64], buf[512];
+    sb_fmt(p, sizeof(p), "/proc/%d/stat", (int)pid);
+    if (sb_read_small(p, buf, sizeof(buf), NULL) < 0) return false;
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* A sandbox whose holder is gone and whose sealbox-init has exited is a leftover of a crash
+ * (kill -9 of its daemon or holder): what still runs in its cgroup is killed, and its cgroup,
+ * slot and directory are removed. Sandboxes whose init still runs are left alone, whoever runs
+ * them; a reused pid errs on that side too. */
+int sb_jail_sweep(const char *state_dir, unsigned *removed, sb_error *err) {
+    if (!state_dir) state_dir = SB_SANDBOX_STATE_DIR;
+    *removed = 0;
+    struct sb_sandbox_info *v = NULL;
+    size_t n = 0;
+    TRY(sb_jail_list(state_dir, &v, &n, err));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct record r;
+        if (v[i].holder_alive || read_record(state_dir, v[i].id, &r, NULL) < 0 ||
+            pid_running(r.init_pid))
+            continue;
+        rc = sb_jail_remove(state_dir, v[i].id, err);
+        if (rc == 0) (*removed)++;
+    }
+    free(v);
+    return rc;
 }
 
 int sb_jail_list(const char *state_dir, struct sb_sandbox_info **out, size_t *n, sb_error *err) {

@@ -158,6 +158,10 @@ int sb_jail_attach(const char *state_dir, const char *id, sb_sandbox **out, sb_e
  * after a holder that died. */
 int sb_jail_remove(const char *state_dir, const char *id, sb_error *err) SB_WUR;
 
+/* Removes what crashed sandboxes left in state_dir (holder gone, sealbox-init exited):
+ * their cgroups, slots and directories. *removed counts them. */
+int sb_jail_sweep(const char *state_dir, unsigned *removed, sb_error *err) SB_WUR;
+
 struct sb_sandbox_info {
     char id[SB_SANDBOX_ID_LEN + 1];
     char image[96];

@@ -62,6 +62,11 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE kbs_admin_keys (id TEXT PRIMARY KEY,"
     " hash BLOB NOT NULL CHECK (length(hash) = 32), label TEXT NOT NULL DEFAULT '',"
     " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0) STRICT;",
+    /* 4: pinned MCP definitions of the gateway (one approved digest per server/kind/name) */
+    "CREATE TABLE gw_pins (id INTEGER PRIMARY KEY, server TEXT NOT NULL, kind TEXT NOT NULL,"
+    " name TEXT NOT NULL, digest TEXT NOT NULL, definition TEXT NOT NULL,"
+    " approved INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " UNIQUE (server, kind, name, digest)) STRICT;",
 };
 _Static_assert(SB_ARRAY_LEN(MIGRATIONS) == SB_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -111,6 +116,13 @@ enum q {
     Q_KBS_POL_DELETE,
     Q_KBS_ADMIN_INSERT,
     Q_KBS_ADMIN_GET,
+    Q_PIN_GET,
+    Q_PIN_NAME_APPROVED,
+    Q_PIN_INSERT,
+    Q_PIN_GET_ID,
+    Q_PIN_UNAPPROVE_NAME,
+    Q_PIN_APPROVE,
+    Q_PIN_LIST,
     Q_MAX
 };
 
@@ -190,6 +202,20 @@ static const char *const SQL[Q_MAX] = {
     [Q_KBS_ADMIN_INSERT] = "INSERT INTO kbs_admin_keys (id, hash, label, created)"
                            " VALUES (?1, ?2, ?3, ?4)",
     [Q_KBS_ADMIN_GET] = "SELECT hash, revoked FROM kbs_admin_keys WHERE id = ?1",
+    [Q_PIN_GET] = "SELECT id, approved FROM gw_pins WHERE server = ?1 AND kind = ?2 AND name = ?3"
+                  " AND digest = ?4",
+    [Q_PIN_NAME_APPROVED] = "SELECT count(*) FROM gw_pins WHERE server = ?1 AND kind = ?2"
+                            " AND name = ?3 AND approved = 1",
+    [Q_PIN_INSERT] = "INSERT INTO gw_pins (server, kind, name, digest, definition, approved,"
+                     " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    [Q_PIN_GET_ID] = "SELECT id, server, kind, name, digest, approved, created, updated"
+                     " FROM gw_pins WHERE id = ?1",
+    [Q_PIN_UNAPPROVE_NAME] = "UPDATE gw_pins SET approved = 0, updated = ?4 WHERE server = ?1"
+                             " AND kind = ?2 AND name = ?3 AND approved = 1",
+    [Q_PIN_APPROVE] = "UPDATE gw_pins SET approved = 1, updated = ?2 WHERE id = ?1",
+    /* ?2 = 1: pending rows only */
+    [Q_PIN_LIST] = "SELECT id, server, kind, name, digest, approved, created, updated"
+                   " FROM gw_pins WHERE (?2 = 0 OR approved = 0) ORDER BY id LIMIT ?1",
 };
 
 struct sb_store {
@@ -1401,5 +1427,153 @@ int sb_store_kbs_admin_key_get(sb_store *s, const char *id, uint8_t hash[32], bo
     ENSURE(sqlite3_column_bytes(st, 0) == 32, err, SB_E_MALFORMED, "store: admin key hash size");
     memcpy(hash, sqlite3_column_blob(st, 0), 32);
     *revoked = sqlite3_column_int64(st, 1) != 0;
+    return 0;
+}
+
+/* ---- gateway pins -------------------------------------------------------------------------- */
+
+static int pin_args_ok(const char *server, const char *kind, const char *name, sb_error *err) {
+    ENSURE(server && kind && name, err, SB_E_USAGE, "pin: server, kind and name are required");
+    ENSURE(strlen(server) <= SB_PIN_FIELD_MAX && strlen(kind) <= SB_PIN_FIELD_MAX &&
+               strlen(name) <= SB_PIN_FIELD_MAX,
+           err, SB_E_LIMIT, "pin: a field is over %d bytes", SB_PIN_FIELD_MAX);
+    return 0;
+}
+
+int sb_store_pin_get(sb_store *s, const char *server, const char *kind, const char *name,
+                     const char *digest, int64_t *id, bool *approved, sb_error *err) {
+    TRY(pin_args_ok(server, kind, name, err));
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_PIN_GET, &st, err));
+    TRY(bind_text(s, st, 1, server, err));
+    TRY(bind_text(s, st, 2, kind, err));
+    TRY(bind_text(s, st, 3, name, err));
+    TRY(bind_text(s, st, 4, digest, err));
+    int r = step_row(s, st, err, "pin get");
+    if (r < 0) return r;
+    if (r == 0) return SB_E_NOTFOUND;
+    *id = sqlite3_column_int64(st, 0);
+    *approved = sqlite3_column_int64(st, 1) != 0;
+    return 0;
+}
+
+int sb_store_pin_name_approved(sb_store *s, const char *server, const char *kind, const char *name,
+                               bool *any, sb_error *err) {
+    TRY(pin_args_ok(server, kind, name, err));
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_PIN_NAME_APPROVED, &st, err));
+    TRY(bind_text(s, st, 1, server, err));
+    TRY(bind_text(s, st, 2, kind, err));
+    TRY(bind_text(s, st, 3, name, err));
+    int r = step_row(s, st, err, "pin lookup");
+    if (r < 0) return r;
+    *any = r == 1 && sqlite3_column_int64(st, 0) > 0;
+    return 0;
+}
+
+static int pin_insert_rows(sb_store *s, const char *server, const char *kind, const char *name,
+                           const char *digest, const char *definition, bool approved, int64_t *id,
+                           sb_error *err) {
+    if (approved) {
+        _cleanup_stmt_ sqlite3_stmt *un = NULL;
+        TRY(stmt(s, Q_PIN_UNAPPROVE_NAME, &un, err));
+        TRY(bind_text(s, un, 1, server, err));
+        TRY(bind_text(s, un, 2, kind, err));
+        TRY(bind_text(s, un, 3, name, err));
+        TRY(bind_i64(s, un, 4, sb_time_now(), err));
+        TRY(run_done(s, un, err, "pin unapprove"));
+    }
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_PIN_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, server, err));
+    TRY(bind_text(s, st, 2, kind, err));
+    TRY(bind_text(s, st, 3, name, err));
+    TRY(bind_text(s, st, 4, digest, err));
+    TRY(bind_text(s, st, 5, definition ? definition : "", err));
+    TRY(bind_i64(s, st, 6, approved ? 1 : 0, err));
+    TRY(bind_i64(s, st, 7, sb_time_now(), err));
+    TRY(run_done(s, st, err, "pin insert"));
+    *id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int sb_store_pin_insert(sb_store *s, const char *server, const char *kind, const char *name,
+                        const char *digest, const char *definition, bool approved, int64_t *id,
+                        sb_error *err) {
+    TRY(pin_args_ok(server, kind, name, err));
+    ENSURE(digest && strlen(digest) <= SB_PIN_FIELD_MAX, err, SB_E_USAGE, "pin: bad digest");
+    ENSURE(!definition || strlen(definition) <= SB_PIN_DEF_MAX, err, SB_E_LIMIT,
+           "pin: definition over %d bytes", SB_PIN_DEF_MAX);
+    /* approving replaces the approved digest of the name: both steps or neither */
+    if (approved) TRY(sb_store_begin(s, err));
+    int rc = pin_insert_rows(s, server, kind, name, digest, definition, approved, id, err);
+    if (!approved) return rc;
+    if (rc < 0) {
+        sb_store_rollback(s);
+        return rc;
+    }
+    return sb_store_commit(s, err);
+}
+
+static int read_pin(sqlite3_stmt *st, void *dst, sb_error *err) {
+    sb_pin_rec *p = dst;
+    p->id = sqlite3_column_int64(st, 0);
+    TRY(col_text(st, 1, p->server, sizeof(p->server), err, "pin server"));
+    TRY(col_text(st, 2, p->kind, sizeof(p->kind), err, "pin kind"));
+    TRY(col_text(st, 3, p->name, sizeof(p->name), err, "pin name"));
+    TRY(col_text(st, 4, p->digest, sizeof(p->digest), err, "pin digest"));
+    p->approved = sqlite3_column_int64(st, 5) != 0;
+    p->created = sqlite3_column_int64(st, 6);
+    p->updated = sqlite3_column_int64(st, 7);
+    return 0;
+}
+
+int sb_store_pin_approve(sb_store *s, int64_t id, sb_pin_rec *out, sb_error *err) {
+    sb_pin_rec p;
+    TRY(sb_store_begin(s, err));
+    int rc;
+    {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        if ((rc = stmt(s, Q_PIN_GET_ID, &st, err)) < 0 || (rc = bind_i64(s, st, 1, id, err)) < 0)
+            goto fail;
+        rc = step_row(s, st, err, "pin get");
+        if (rc == 0)
+            rc = sb_error_set(err, SB_E_NOTFOUND, "no pinned definition %lld", (long long)id);
+        if (rc < 0 || (rc = read_pin(st, &p, err)) < 0) goto fail;
+    }
+    {
+        _cleanup_stmt_ sqlite3_stmt *un = NULL;
+        if ((rc = stmt(s, Q_PIN_UNAPPROVE_NAME, &un, err)) < 0 ||
+            (rc = bind_text(s, un, 1, p.server, err)) < 0 ||
+            (rc = bind_text(s, un, 2, p.kind, err)) < 0 ||
+            (rc = bind_text(s, un, 3, p.name, err)) < 0 ||
+            (rc = bind_i64(s, un, 4, sb_time_now(), err)) < 0 ||
+            (rc = run_done(s, un, err, "pin unapprove")) < 0)
+            goto fail;
+    }
+    {
+        _cleanup_stmt_ sqlite3_stmt *ap = NULL;
+        if ((rc = stmt(s, Q_PIN_APPROVE, &ap, err)) < 0 || (rc = bind_i64(s, ap, 1, id, err)) < 0 ||
+            (rc = bind_i64(s, ap, 2, sb_time_now(), err)) < 0 ||
+            (rc = run_done(s, ap, err, "pin approve")) < 0)
+            goto fail;
+    }
+    TRY(sb_store_commit(s, err));
+    p.approved = true;
+    if (out) *out = p;
+    return 0;
+fail:
+    sb_store_rollback(s);
+    return rc;
+}
+
+int sb_store_pin_list(sb_store *s, bool pending_only, sb_pin_rec **out, size_t *n, sb_error *err) {
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_PIN_LIST, &st, err));
+    TRY(bind_i64(s, st, 1, SB_STORE_LIST_MAX, err));
+    TRY(bind_i64(s, st, 2, pending_only ? 1 : 0, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(sb_pin_rec), SB_STORE_LIST_MAX, read_pin, NULL, &v, n, err));
+    *out = v;
     return 0;
 }

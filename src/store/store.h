@@ -11,7 +11,7 @@
 
 /* The schema this binary writes. A database whose schema_version is higher was written by a
  * newer sealbox and is refused (SB_E_UNSUPPORTED) rather than misread. */
-#define SB_STORE_SCHEMA_VERSION 3
+#define SB_STORE_SCHEMA_VERSION 4
 /* SQLite busy timeout: how long a writer waits for another connection's lock. */
 #define SB_STORE_BUSY_MS 5000
 
@@ -243,5 +243,37 @@ int sb_store_kbs_admin_key_insert(sb_store *s, const char *id, const uint8_t has
                                   const char *label, sb_error *err) SB_WUR;
 int sb_store_kbs_admin_key_get(sb_store *s, const char *id, uint8_t hash[32], bool *revoked,
                                sb_error *err) SB_WUR;
+
+/* ---- gateway pins ----------------------------------------------------------------------------
+ * The MCP gateway's pinned definitions (src/gateway): per server, kind ("tool", "prompt",
+ * "resource-template", "instructions") and name, the digests seen and the one approved. */
+
+#define SB_PIN_FIELD_MAX 255     /* bytes of server, kind, name, digest */
+#define SB_PIN_DEF_MAX (1 << 20) /* bytes of the stored canonical definition */
+
+typedef struct sb_pin_rec {
+    int64_t id;
+    char server[SB_PIN_FIELD_MAX + 1];
+    char kind[32];
+    char name[SB_PIN_FIELD_MAX + 1];
+    char digest[80];
+    bool approved;
+    int64_t created, updated;
+} sb_pin_rec;
+
+/* SB_E_NOTFOUND (without touching err) when this exact digest was never recorded. */
+int sb_store_pin_get(sb_store *s, const char *server, const char *kind, const char *name,
+                     const char *digest, int64_t *id, bool *approved, sb_error *err) SB_WUR;
+/* Whether some digest of this name is approved. */
+int sb_store_pin_name_approved(sb_store *s, const char *server, const char *kind, const char *name,
+                               bool *any, sb_error *err) SB_WUR;
+/* Records a digest (approved: it replaces whatever was approved for the name). */
+int sb_store_pin_insert(sb_store *s, const char *server, const char *kind, const char *name,
+                        const char *digest, const char *definition, bool approved, int64_t *id,
+                        sb_error *err) SB_WUR;
+/* Approves row id: it becomes the only approved digest of its name. */
+int sb_store_pin_approve(sb_store *s, int64_t id, sb_pin_rec *out, sb_error *err) SB_WUR;
+int sb_store_pin_list(sb_store *s, bool pending_only, sb_pin_rec **out, size_t *n,
+                      sb_error *err) SB_WUR;
 
 #endif

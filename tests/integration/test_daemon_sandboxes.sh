@@ -156,12 +156,17 @@ check "SIGTERM: idle sandbox recorded destroyed" "$(sqlite3 "$D/sealbox.db" "SEL
 start
 api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":64}}' >/dev/null
 CRASH=$(field .id)
+JID=$(ls "$D/sandboxes" | head -1)
+cgdirs() { find /sys/fs/cgroup -maxdepth 5 -type d -name "$JID" 2>/dev/null | wc -l; }
+check "kill -9: the sandbox has its cgroup" "$([ "$(cgdirs)" -gt 0 ] && echo yes)" yes
 kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
 for _ in $(seq 50); do [ "$(inits)" = "$INITS0" ] && break; sleep 0.1; done
 check "kill -9: the sandbox's processes died with the daemon" "$(inits)" "$INITS0"
 start
 check "restart: the sandbox is marked lost" "$(api GET "/v1/sandboxes/$CRASH" "$KA" >/dev/null; field .state)" lost
 contains "restart: its quota is free again" "$(api GET /v1/tenant "$KA")" '"sandboxes":0'
+check "restart: the crashed sandbox's cgroups are removed" "$(cgdirs)" 0
+check "restart: its host directory is removed" "$(ls "$D/sandboxes" | wc -l)" 0
 kill -TERM "$PID"; wait "$PID"; PID=
 
 # ---- the warm pool ----------------------------------------------------------------------------------------------

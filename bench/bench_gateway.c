@@ -1,0 +1,237 @@
+/* bench_gateway: latency a tools/call gains by going through `sealbox gateway stdio` instead of
+ * straight to the same MCP server over stdio (tests/mcp/mcp_testserver, echo), p50/p99 and
+ * calls/s, measured in one run with the two paths interleaved. The gateway path runs the server
+ * unsandboxed (so the figure is the gateway's own cost) and, as root, also in a jail sandbox
+ * (the gateway plus the sandbox's stdio relay). Goal: <= 100 us added at p50. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+#define CALLS 2000 /* per path per round */
+#define ROUNDS 3   /* the paths alternate this many times */
+#define WARMUP 200
+
+struct peer {
+    pid_t pid;
+    int in, out;
+    char buf[1 << 16];
+    size_t len;
+};
+
+static int spawn(struct peer *p, char *const argv[]) {
+    int in[2], out[2];
+    if (pipe(in) || pipe(out)) return -1;
+    p->pid = fork();
+    if (p->pid < 0) return -1;
+    if (p->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    p->in = in[1];
+    p->out = out[0];
+    p->len = 0;
+    return 0;
+}
+
+static int send_line(struct peer *p, const char *s) {
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = write(p->in, s, n);
+        if (w <= 0) return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads until a line containing "\"id\":<id>" (skipping notifications). */
+static int wait_reply(struct peer *p, int id) {
+    char key[32];
+    snprintf(key, sizeof(key), "\"id\":%d", id);
+    for (;;) {
+        char *nl;
+        while ((nl = memchr(p->buf, '\n', p->len))) {
+            size_t ll = (size_t)(nl - p->buf) + 1;
+            *nl = 0;
+            bool hit = strstr(p->buf, key) != NULL;
+            memmove(p->buf, p->buf + ll, p->len - ll);
+            p->len -= ll;
+            if (hit) return 0;
+        }
+        if (p->len == sizeof(p->buf)) return -1;
+        ssize_t r = read(p->out, p->buf + p->len, sizeof(p->buf) - p->len);
+        if (r <= 0) return -1;
+        p->len += (size_t)r;
+    }
+}
+
+static int handshake(struct peer *p) {
+    if (send_line(p, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+                     "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{"
+                     "\"name\":\"bench\",\"version\":\"1\"}}}\n") < 0 ||
+        wait_reply(p, 1) < 0)
+        return -1;
+    return send_line(p, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+}
+
+static void stop(struct peer *p) {
+    close(p->in);
+    close(p->out);
+    int st;
+    for (int i = 0; i < 200; i++) {
+        if (waitpid(p->pid, &st, WNOHANG) == p->pid) return;
+        usleep(10000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &st, 0);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Runs n echo calls; appends each latency (ns) to lat. */
+static int calls(struct peer *p, const char *tool, int n, int *next_id, uint64_t *lat) {
+    char line[256];
+    for (int i = 0; i < n; i++) {
+        int id = (*next_id)++;
+        snprintf(line, sizeof(line),
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{\"name\":"
+                 "\"%s\",\"arguments\":{\"message\":\"hello\"}}}\n",
+                 id, tool);
+        uint64_t t0 = sb_mono_ns();
+        if (send_line(p, line) < 0 || wait_reply(p, id) < 0) return -1;
+        if (lat) lat[i] = sb_mono_ns() - t0;
+    }
+    return 0;
+}
+
+struct path {
+    const char *name, *tool;
+    struct peer peer;
+    uint64_t *lat;
+    size_t n;
+    int next_id;
+    uint64_t total_ns;
+};
+
+static void report(struct path *p, const struct path *anchor) {
+    qsort(p->lat, p->n, sizeof(uint64_t), cmp_u64);
+    double p50 = (double)p->lat[p->n / 2] / 1000.0, p99 = (double)p->lat[p->n * 99 / 100] / 1000.0;
+    double rate = (double)p->n / ((double)p->total_ns / 1e9);
+    printf("  %-28s p50 %8.1f us  p99 %8.1f us  %8.0f calls/s", p->name, p50, p99, rate);
+    if (anchor) {
+        double a50 = (double)anchor->lat[anchor->n / 2] / 1000.0;
+        double a99 = (double)anchor->lat[anchor->n * 99 / 100] / 1000.0;
+        double arate = (double)anchor->n / ((double)anchor->total_ns / 1e9);
+        printf("  added p50 %+7.1f us (x%.2f)  p99 %+7.1f us  rate x%.2f", p50 - a50, p50 / a50,
+               p99 - a99, rate / arate);
+    }
+    printf("\n");
+}
+
+int main(void) {
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) return 1;
+    self[n] = 0;
+    *strrchr(self, '/') = 0;
+    char sealbox[PATH_MAX + 16], server[PATH_MAX + 16], tmpl[] = "/tmp/sealbox-benchgw.XXXXXX";
+    snprintf(sealbox, sizeof(sealbox), "%s/sealbox", self);
+    snprintf(server, sizeof(server), "%s/mcp_testserver", self);
+    if (access(sealbox, X_OK) || access(server, X_OK)) {
+        printf("bench_gateway: skipped (needs sealbox and mcp_testserver in %s)\n", self);
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    char *dir = mkdtemp(tmpl);
+    if (!dir) return 1;
+    bool root = geteuid() == 0;
+    char cfg_none[64], cfg_jail[64], state[64], bindir[64];
+    snprintf(cfg_none, sizeof(cfg_none), "%s/none.json", dir);
+    snprintf(cfg_jail, sizeof(cfg_jail), "%s/jail.json", dir);
+    snprintf(state, sizeof(state), "%s/state", dir);
+    snprintf(bindir, sizeof(bindir), "%s/bin", dir);
+    FILE *f = fopen(cfg_none, "w");
+    if (!f) return 1;
+    fprintf(f, "{\"servers\":{\"b\":{\"command\":\"%s\",\"sandbox\":\"none\",\"pin\":\"off\"}}}\n",
+            server);
+    fclose(f);
+    if (root) {
+        char cmd[4 * PATH_MAX + 64];
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s' '%s/'", bindir, server, bindir);
+        if (system(cmd) != 0) root = false;
+        f = fopen(cfg_jail, "w");
+        if (!f) return 1;
+        fprintf(f,
+                "{\"servers\":{\"b\":{\"command\":\"/opt/mcp/mcp_testserver\",\"pin\":\"off\","
+                "\"mounts\":[{\"src\":\"%s\",\"dst\":\"/opt/mcp\"}]}}}\n",
+                bindir);
+        fclose(f);
+    }
+    char *direct_argv[] = {server, NULL};
+    char *gw_argv[] = {sealbox, "gateway",     "stdio", "--config",    cfg_none, "--agent",
+                       "bench", "--state-dir", state,   "--log-level", "error",  NULL};
+    char *jail_argv[] = {sealbox, "gateway",     "stdio", "--config",    cfg_jail, "--agent",
+                         "bench", "--state-dir", state,   "--log-level", "error",  NULL};
+    struct path paths[3] = {{.name = "direct (stdio)", .tool = "echo"},
+                            {.name = "gateway, server unsandboxed", .tool = "b__echo"},
+                            {.name = "gateway, server in a jail", .tool = "b__echo"}};
+    char *const *argvs[3] = {direct_argv, gw_argv, jail_argv};
+    size_t np = root ? 3 : 2;
+    int rc = 0;
+    for (size_t i = 0; i < np; i++) {
+        paths[i].lat = calloc(CALLS * ROUNDS, sizeof(uint64_t));
+        paths[i].next_id = 2;
+        if (!paths[i].lat || spawn(&paths[i].peer, argvs[i]) < 0 || handshake(&paths[i].peer) < 0 ||
+            calls(&paths[i].peer, paths[i].tool, WARMUP, &paths[i].next_id, NULL) < 0) {
+            fprintf(stderr, "bench_gateway: %s did not start\n", paths[i].name);
+            rc = 1;
+            np = i + (paths[i].peer.pid > 0);
+            goto out;
+        }
+    }
+    for (int r = 0; r < ROUNDS; r++)
+        for (size_t i = 0; i < np; i++) {
+            struct path *p = &paths[i];
+            uint64_t t0 = sb_mono_ns();
+            if (calls(&p->peer, p->tool, CALLS, &p->next_id, p->lat + p->n) < 0) {
+                fprintf(stderr, "bench_gateway: %s failed\n", p->name);
+                rc = 1;
+                goto out;
+            }
+            p->total_ns += sb_mono_ns() - t0;
+            p->n += CALLS;
+        }
+    printf("tools/call echo, %d sequential calls per path in %d interleaved rounds:\n",
+           CALLS * ROUNDS, ROUNDS);
+    for (size_t i = 0; i < np; i++)
+        report(&paths[i], i ? &paths[0] : NULL);
+    if (!root) printf("  (the jail path needs root)\n");
+out:
+    for (size_t i = 0; i < np; i++) {
+        if (paths[i].peer.pid > 0) stop(&paths[i].peer);
+        free(paths[i].lat);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0) rc = 1;
+    return rc;
+}

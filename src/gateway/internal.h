@@ -1,0 +1,33 @@
+/* gateway internals: the server process launcher shared by the engine and its tests. */
+#ifndef SB_GATEWAY_INTERNAL_H
+#define SB_GATEWAY_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "gateway.h"
+
+/* One launched server. For jail servers pid is a holder process that created the sandbox and
+ * streams the workload's stdio through the sandbox's init protocol; it reports "ok PID ID\n"
+ * (sealbox-init's host pid and the sandbox id) or "err MESSAGE\n" on status_fd. */
+struct gw_proc {
+    pid_t pid;
+    int in_fd;     /* we write the server's stdin (non-blocking) */
+    int out_fd;    /* we read the server's stdout (non-blocking) */
+    int status_fd; /* holder status (jail only; -1 otherwise) */
+    pid_t init_pid;
+    char sandbox_id[40];
+    char status[256]; /* the holder's last report */
+    size_t status_len;
+    bool exited;
+    int wait_status;
+};
+
+int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
+                  struct gw_proc *p, sb_error *err) SB_WUR;
+/* Reads what the holder reported (non-blocking); true once the report line is complete. */
+bool gw_proc_read_status(struct gw_proc *p);
+/* Stops every process: stdin closed, then after grace_ms SIGTERM, then the sandbox's init and
+ * the holder are killed; reaps them all. */
+void gw_procs_stop(struct gw_proc **v, size_t n, uint64_t grace_ms);
+
+#endif

@@ -1,0 +1,1597 @@
+/* proxy: the gateway engine — one agent session multiplexed over several MCP servers. It owns
+ * the lifecycle (the servers do not enforce it), namespaces and merges lists, remaps request ids
+ * and progress tokens, enforces timeouts and size limits, and survives servers that die, hang,
+ * flood or lie. Single-threaded around poll(); no global state, so a daemon can host many. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "store/store.h"
+
+enum lk { LK_TOOLS, LK_PROMPTS, LK_RESOURCES, LK_TEMPLATES, LK_MAX };
+static const struct {
+    const char *method, *key, *cap, *pin_kind, *changed;
+} LK[LK_MAX] = {
+    {"tools/list", "tools", "tools", "tool", "notifications/tools/list_changed"},
+    {"prompts/list", "prompts", "prompts", "prompt", "notifications/prompts/list_changed"},
+    {"resources/list", "resources", "resources", NULL, "notifications/resources/list_changed"},
+    {"resources/templates/list", "resourceTemplates", "resources", "resource-template",
+     "notifications/resources/list_changed"},
+};
+
+enum pk { PK_FORWARD, PK_INIT, PK_LIST, PK_IGNORE };
+
+struct pend {
+    int64_t up_id;
+    enum pk kind;
+    json_t *agent_id; /* PK_FORWARD */
+    json_t *progress; /* the agent's progress token, when it set one */
+    char method[48];
+    uint64_t deadline;
+    enum lk lk; /* PK_LIST */
+    /* for the audit record of a forwarded request */
+    uint64_t t0;
+    size_t req_bytes;
+    char name[SB_GW_NAME_MAX + 1]; /* the bare tool/prompt name or the URI (truncated) */
+    char digest[72];               /* of the arguments */
+};
+
+struct item {
+    json_t *def;
+    enum sb_gw_pin_state pin;
+    int64_t pin_id;
+};
+
+enum srv_state { S_STARTING, S_READY, S_DEAD };
+
+struct server {
+    const struct sb_gw_server_config *cfg;
+    struct gw_proc proc;
+    enum srv_state state;
+    char reason[320];
+    sb_rpc_framer fr;
+    uint8_t *ob;
+    size_t ob_len, ob_off;
+    int64_t next_id;
+    struct pend pend[SB_GW_INFLIGHT_MAX];
+    size_t n_pend;
+    json_t *caps, *info;
+    char *instructions;
+    bool instructions_ok;
+    struct item *cat[LK_MAX];
+    size_t n_cat[LK_MAX];
+    json_t *building[LK_MAX];
+    int pages[LK_MAX];
+    bool refreshing[LK_MAX];
+    uint64_t tok_ns;
+    double tokens;
+    uint64_t dropped_logged_ns, log_ns;
+};
+
+struct waiter {
+    json_t *agent_id;
+    struct waiter *next;
+};
+
+enum agent_state { A_NEW, A_INIT_WAIT, A_INIT_SENT, A_READY };
+
+struct sb_gw {
+    struct sb_gw_opts o;
+    struct server *srv;
+    size_t n;
+    int out_fd;
+    sb_rpc_framer afr;
+    enum agent_state astate;
+    json_t *init_id;
+    bool early_initialized;
+    char version[16];
+    struct waiter *waiters[LK_MAX];
+    json_t *snap[LK_MAX];
+    uint64_t gen[LK_MAX];
+    struct sb_gw_stats st;
+    size_t cur_bytes; /* size of the agent message being handled */
+    int io_err;
+    sb_error ioerr;
+};
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+SB_PRINTF(3, 4) static void glog(sb_gw *gw, enum sb_log_level lvl, const char *fmt, ...) {
+    if (!gw->o.log) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    gw->o.log(gw->o.log_ctx, lvl, buf);
+}
+
+static bool write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) {
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            (void)poll(&pf, 1, 1000);
+            continue;
+        }
+        if (w <= 0) return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Sends one message to the agent (steals msg). */
+static void agent_send(sb_gw *gw, json_t *msg) {
+    if (!msg) return;
+    char *s = NULL;
+    size_t len = 0;
+    sb_error err = {0};
+    int rc = sb_rpc_dump(msg, SB_GW_RESPONSE_HARD + 65536, &s, &len, &err);
+    json_decref(msg);
+    if (rc < 0) {
+        glog(gw, SB_LOG_ERROR, "to the agent: %s", err.msg);
+        return;
+    }
+    if (gw->o.agent_out) {
+        if (gw->io_err == 0 && gw->o.agent_out(gw->o.agent_out_ctx, s, len) < 0) {
+            gw->io_err = SB_E_IO;
+            sb_error_set(&gw->ioerr, SB_E_IO, "the agent's transport refused a message");
+        }
+    } else if (gw->io_err == 0 && !write_all(gw->out_fd, s, len)) {
+        gw->io_err = SB_E_IO;
+        sb_error_set(&gw->ioerr, SB_E_IO, "writing to the agent: %s", strerror(errno));
+    }
+    free(s);
+}
+
+SB_PRINTF(4, 5) static void agent_error(sb_gw *gw, json_t *id, int code, const char *fmt, ...) {
+    char buf[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    agent_send(gw, sb_rpc_error(id, code, buf, NULL));
+}
+
+static const char *srv_name(const struct server *s) { return s->cfg->name; }
+
+/* ---- audit records -------------------------------------------------------------------------- */
+
+struct audit_info {
+    const char *server, *method, *name, *digest, *decision, *reason, *outcome;
+    int is_error; /* -1: not a tools/call result */
+    int64_t code; /* JSON-RPC error code, 0 when none */
+    size_t req_bytes, resp_bytes;
+    uint64_t t0; /* 0: answered at once */
+};
+
+static void audit_put(sb_gw *gw, const struct audit_info *a) {
+    if (!gw->o.audit) return;
+    json_t *r = json_object();
+    if (!r) return;
+    json_object_set_new(r, "type", json_string("mcp"));
+    json_object_set_new(r, "agent", json_string(gw->o.agent ? gw->o.agent : ""));
+    if (a->server) json_object_set_new(r, "server", json_string(a->server));
+    json_object_set_new(r, "method", json_string(a->method ? a->method : "(invalid)"));
+    if (a->name && *a->name) {
+        json_t *nm = json_string(a->name);
+        json_object_set_new(r, "name", nm ? nm : json_string("(not UTF-8)"));
+    }
+    if (a->digest && *a->digest) json_object_set_new(r, "args_digest", json_string(a->digest));
+    json_object_set_new(r, "decision", json_string(a->decision));
+    if (a->reason) {
+        json_t *rs = json_string(a->reason);
+        if (rs) json_object_set_new(r, "reason", rs);
+    }
+    json_object_set_new(r, "outcome", json_string(a->outcome));
+    if (a->is_error >= 0) json_object_set_new(r, "is_error", json_boolean(a->is_error));
+    if (a->code) json_object_set_new(r, "error_code", json_integer(a->code));
+    json_object_set_new(r, "request_bytes", json_integer((json_int_t)a->req_bytes));
+    json_object_set_new(r, "response_bytes", json_integer((json_int_t)a->resp_bytes));
+    if (a->t0)
+        json_object_set_new(r, "latency_us",
+                            json_integer((json_int_t)((sb_mono_ns() - a->t0) / 1000)));
+    gw->o.audit(gw->o.audit_ctx, r);
+}
+
+/* A request the gateway answered itself with a refusal. */
+static void audit_refused(sb_gw *gw, const char *server, const char *method, const char *name,
+                          const char *reason) {
+    struct audit_info a = {.server = server,
+                           .method = method,
+                           .name = name,
+                           .decision = "deny",
+                           .reason = reason,
+                           .outcome = "refused",
+                           .is_error = -1,
+                           .req_bytes = gw->cur_bytes};
+    audit_put(gw, &a);
+}
+
+/* Queues one message toward a server (steals msg). */
+static int server_send(sb_gw *gw, struct server *s, json_t *msg, sb_error *err) {
+    if (s->state == S_DEAD || s->proc.in_fd < 0) {
+        json_decref(msg);
+        BAIL(err, SB_E_IO, "server %s is not running", srv_name(s));
+    }
+    char *line = NULL;
+    size_t len = 0;
+    int rc = sb_rpc_dump(msg, SB_RPC_MSG_MAX + 65536, &line, &len, err);
+    json_decref(msg);
+    TRY(rc);
+    if (s->ob_len - s->ob_off + len > SB_GW_OUTBUF_MAX) {
+        free(line);
+        BAIL(err, SB_E_LIMIT, "server %s is not reading its input (%u bytes queued)", srv_name(s),
+             SB_GW_OUTBUF_MAX);
+    }
+    if (s->ob_off > 0 && s->ob_off == s->ob_len) s->ob_off = s->ob_len = 0;
+    uint8_t *nb = realloc(s->ob, s->ob_len + len);
+    if (!nb) {
+        free(line);
+        BAIL(err, SB_E_INTERNAL, "out of memory");
+    }
+    memcpy(nb + s->ob_len, line, len);
+    s->ob = nb;
+    s->ob_len += len;
+    free(line);
+    return 0;
+}
+
+static void pend_clear(struct pend *p) {
+    json_decref(p->agent_id);
+    json_decref(p->progress);
+    memset(p, 0, sizeof(*p));
+}
+
+static void pend_remove(struct server *s, size_t i) {
+    pend_clear(&s->pend[i]);
+    if (i + 1 < s->n_pend) s->pend[i] = s->pend[s->n_pend - 1];
+    memset(&s->pend[s->n_pend - 1], 0, sizeof(s->pend[0]));
+    s->n_pend--;
+}
+
+static void audit_forward(sb_gw *gw, struct server *s, const struct pend *p, const char *outcome,
+                          int is_error, int64_t code, size_t resp_bytes, const char *reason) {
+    if (p->kind != PK_FORWARD) return;
+    struct audit_info a = {.server = srv_name(s),
+                           .method = p->method,
+                           .name = p->name,
+                           .digest = p->digest,
+                           .decision = "allow",
+                           .reason = reason,
+                           .outcome = outcome,
+                           .is_error = is_error,
+                           .code = code,
+                           .req_bytes = p->req_bytes,
+                           .resp_bytes = resp_bytes,
+                           .t0 = p->t0};
+    audit_put(gw, &a);
+}
+
+static struct pend *pend_new(struct server *s, enum pk kind, const char *method,
+                             uint64_t timeout_ms, sb_error *err) {
+    if (s->n_pend >= SB_GW_INFLIGHT_MAX) {
+        sb_error_set(err, SB_E_LIMIT, "server %s has %d requests in flight", srv_name(s),
+                     SB_GW_INFLIGHT_MAX);
+        return NULL;
+    }
+    struct pend *p = &s->pend[s->n_pend++];
+    memset(p, 0, sizeof(*p));
+    p->up_id = ++s->next_id;
+    p->kind = kind;
+    snprintf(p->method, sizeof(p->method), "%s", method);
+    p->deadline = sb_mono_ns() + timeout_ms * 1000000ull;
+    return p;
+}
+
+/* Sends a request of our own (initialize, list pages) to a server. */
+static int server_request(sb_gw *gw, struct server *s, enum pk kind, enum lk lk, const char *method,
+                          json_t *params, uint64_t timeout_ms, sb_error *err) {
+    struct pend *p = pend_new(s, kind, method, timeout_ms, err);
+    if (!p) {
+        json_decref(params);
+        return err->code;
+    }
+    p->lk = lk;
+    json_t *id = json_integer(p->up_id);
+    int rc = server_send(gw, s, sb_rpc_request(id, method, params), err);
+    json_decref(id);
+    if (rc < 0) pend_remove(s, s->n_pend - 1);
+    return rc;
+}
+
+/* At most one warning per second per server (a hostile server must not flood our log). */
+static bool log_allowed(struct server *s) {
+    uint64_t now = sb_mono_ns();
+    if (now - s->log_ns < 1000000000ull && s->log_ns) return false;
+    s->log_ns = now;
+    return true;
+}
+
+static bool notify_allowed(sb_gw *gw, struct server *s) {
+    uint64_t now = sb_mono_ns();
+    double add = (double)(now - s->tok_ns) / 1e9 * SB_GW_NOTIFY_RATE;
+    s->tok_ns = now;
+    s->tokens += add;
+    if (s->tokens > 2.0 * SB_GW_NOTIFY_RATE) s->tokens = 2.0 * SB_GW_NOTIFY_RATE;
+    if (s->tokens >= 1.0) {
+        s->tokens -= 1.0;
+        return true;
+    }
+    gw->st.notifications_dropped++;
+    if (now - s->dropped_logged_ns > 1000000000ull) {
+        s->dropped_logged_ns = now;
+        glog(gw, SB_LOG_WARN, "server %s: notifications over %d/s are dropped", srv_name(s),
+             SB_GW_NOTIFY_RATE);
+    }
+    return false;
+}
+
+/* ---- catalogs and snapshots ----------------------------------------------------------------- */
+
+static void cat_free(struct server *s, enum lk k) {
+    for (size_t i = 0; i < s->n_cat[k]; i++)
+        json_decref(s->cat[k][i].def);
+    free(s->cat[k]);
+    s->cat[k] = NULL;
+    s->n_cat[k] = 0;
+}
+
+static bool has_cap(const struct server *s, enum lk k) {
+    return s->state == S_READY && json_is_object(json_object_get(s->caps, LK[k].cap));
+}
+
+static const struct item *find_item(const struct server *s, enum lk k, const char *name) {
+    for (size_t i = 0; i < s->n_cat[k]; i++) {
+        const char *n = json_string_value(json_object_get(s->cat[k][i].def, "name"));
+        if (n && strcmp(n, name) == 0) return &s->cat[k][i];
+    }
+    return NULL;
+}
+
+/* The server that owns a resource URI: an exact resource, else the template with the longest
+ * literal prefix. Only definitions the agent can see count. */
+static struct server *route_uri(sb_gw *gw, const char *uri) {
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->state != S_READY) continue;
+        for (size_t j = 0; j < s->n_cat[LK_RESOURCES]; j++) {
+            const char *u = json_string_value(json_object_get(s->cat[LK_RESOURCES][j].def, "uri"));
+            if (u && strcmp(u, uri) == 0) return s;
+        }
+    }
+    struct server *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->state != S_READY) continue;
+        for (size_t j = 0; j < s->n_cat[LK_TEMPLATES]; j++) {
+            const struct item *it = &s->cat[LK_TEMPLATES][j];
+            if (it->pin != SB_GW_PIN_APPROVED) continue;
+            const char *t = json_string_value(json_object_get(it->def, "uriTemplate"));
+            if (!t) continue;
+            size_t lit = strcspn(t, "{");
+            if (lit > best_len && strncmp(t, uri, lit) == 0) {
+                best = s;
+                best_len = lit;
+            }
+        }
+    }
+    return best;
+}
+
+/* Builds what the agent sees of one list: every ready server's approved items, renamed
+ * server__name; resources keep their URI (the first server to list a URI owns it). */
+static void snapshot_build(sb_gw *gw, enum lk k) {
+    json_t *arr = json_array();
+    if (!arr) return;
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->state != S_READY) continue;
+        for (size_t j = 0; j < s->n_cat[k]; j++) {
+            const struct item *it = &s->cat[k][j];
+            if (LK[k].pin_kind && it->pin != SB_GW_PIN_APPROVED) continue;
+            const char *name = json_string_value(json_object_get(it->def, "name"));
+            char full[SB_GW_NAME_MAX + 64];
+            int fl = snprintf(full, sizeof(full), "%s" SB_GW_SEP "%s", srv_name(s), name);
+            if (fl < 0 || (size_t)fl > SB_GW_NAME_MAX) continue;
+            if (k == LK_RESOURCES &&
+                route_uri(gw, json_string_value(json_object_get(it->def, "uri"))) != s)
+                continue;
+            json_t *c = json_copy(it->def);
+            if (!c) continue;
+            json_object_set_new(c, "name", json_string(full));
+            json_array_append_new(arr, c);
+        }
+    }
+    json_decref(gw->snap[k]);
+    gw->snap[k] = arr;
+    gw->gen[k]++;
+}
+
+static json_t *page_result(sb_gw *gw, enum lk k, size_t off) {
+    json_t *all = gw->snap[k];
+    size_t n = all ? json_array_size(all) : 0;
+    json_t *page = json_array();
+    for (size_t i = off; i < n && i < off + SB_GW_PAGE_SIZE; i++)
+        json_array_append(page, json_array_get(all, i));
+    json_t *r = json_object();
+    json_object_set_new(r, LK[k].key, page);
+    if (off + SB_GW_PAGE_SIZE < n) {
+        char cur[96];
+        snprintf(cur, sizeof(cur), "sbgw:%d:%llu:%zu", (int)k, (unsigned long long)gw->gen[k],
+                 off + SB_GW_PAGE_SIZE);
+        json_object_set_new(r, "nextCursor", json_string(cur));
+    }
+    return r;
+}
+
+static bool parse_cursor(sb_gw *gw, enum lk k, const char *c, size_t *off) {
+    int kk = -1;
+    unsigned long long gen = 0;
+    size_t o = 0;
+    int used = 0;
+    if (sscanf(c, "sbgw:%d:%llu:%zu%n", &kk, &gen, &o, &used) != 3 || c[used] != 0) return false;
+    if (kk != (int)k || gen != gw->gen[k] || !gw->snap[k] || o == 0 ||
+        o >= json_array_size(gw->snap[k]))
+        return false;
+    *off = o;
+    return true;
+}
+
+static bool any_refreshing(sb_gw *gw, enum lk k) {
+    for (size_t i = 0; i < gw->n; i++)
+        if (gw->srv[i].state != S_DEAD && gw->srv[i].refreshing[k]) return true;
+    return false;
+}
+
+static void answer_init(sb_gw *gw);
+
+/* Answers the agent's list requests once no server is refreshing that list any more. */
+static void list_settled(sb_gw *gw, enum lk k) {
+    if (gw->waiters[k] && !any_refreshing(gw, k)) {
+        snapshot_build(gw, k);
+        struct waiter *w = gw->waiters[k];
+        gw->waiters[k] = NULL;
+        /* answer in arrival order */
+        struct waiter *rev = NULL;
+        while (w) {
+            struct waiter *nx = w->next;
+            w->next = rev;
+            rev = w;
+            w = nx;
+        }
+        while (rev) {
+            struct waiter *nx = rev->next;
+            agent_send(gw, sb_rpc_result(rev->agent_id, page_result(gw, k, 0)));
+            json_decref(rev->agent_id);
+            free(rev);
+            rev = nx;
+        }
+    }
+    if (gw->astate == A_INIT_WAIT) answer_init(gw);
+}
+
+static void refresh_page(sb_gw *gw, struct server *s, enum lk k, const char *cursor) {
+    sb_error err = {0};
+    json_t *params = json_object();
+    if (cursor) json_object_set_new(params, "cursor", json_string(cursor));
+    /* list pages wait like initialize: a short per-call timeout must not empty the catalog */
+    uint64_t to =
+        s->cfg->timeout_ms > SB_GW_INIT_TIMEOUT_MS ? s->cfg->timeout_ms : SB_GW_INIT_TIMEOUT_MS;
+    if (server_request(gw, s, PK_LIST, k, LK[k].method, params, to, &err) < 0) {
+        glog(gw, SB_LOG_WARN, "server %s: %s: %s", srv_name(s), LK[k].method, err.msg);
+        json_decref(s->building[k]);
+        s->building[k] = NULL;
+        s->refreshing[k] = false;
+        list_settled(gw, k);
+    }
+}
+
+static void refresh(sb_gw *gw, struct server *s, enum lk k) {
+    if (!has_cap(s, k) || s->refreshing[k]) return;
+    s->refreshing[k] = true;
+    s->pages[k] = 0;
+    json_decref(s->building[k]);
+    s->building[k] = json_array();
+    refresh_page(gw, s, k, NULL);
+}
+
+/* Pins every item of a freshly fetched list and makes it the server's catalog. */
+static void refresh_done(sb_gw *gw, struct server *s, enum lk k) {
+    json_t *arr = s->building[k];
+    s->building[k] = NULL;
+    size_t n = json_array_size(arr);
+    struct item *v = calloc(n ? n : 1, sizeof(*v));
+    size_t m = 0;
+    for (size_t i = 0; v && i < n; i++) {
+        json_t *def = json_array_get(arr, i);
+        const char *name = json_string_value(json_object_get(def, "name"));
+        struct item it = {.def = json_incref(def), .pin = SB_GW_PIN_APPROVED};
+        if (LK[k].pin_kind) {
+            sb_error err = {0};
+            if (sb_gw_pin_check(gw->o.store, srv_name(s), LK[k].pin_kind, name, def, s->cfg->pin,
+                                &it.pin, &it.pin_id, &err) < 0) {
+                glog(gw, SB_LOG_ERROR, "server %s: %s %s: pin check: %s", srv_name(s),
+                     LK[k].pin_kind, name, err.msg);
+                it.pin = SB_GW_PIN_UNPINNED;
+            } else if (it.pin == SB_GW_PIN_CHANGED) {
+                glog(gw, SB_LOG_WARN,
+                     "server %s: %s %s changed since it was approved: hidden until "
+                     "'sealbox gateway approve %lld'",
+                     srv_name(s), LK[k].pin_kind, name, (long long)it.pin_id);
+            }
+        }
+        v[m++] = it;
+    }
+    json_decref(arr);
+    cat_free(s, k);
+    s->cat[k] = v;
+    s->n_cat[k] = m;
+    s->refreshing[k] = false;
+    list_settled(gw, k);
+}
+
+/* Validates one page of a server's list and appends its items. */
+static void refresh_page_result(sb_gw *gw, struct server *s, enum lk k, json_t *result) {
+    json_t *items = json_object_get(result, LK[k].key);
+    const char *bad = NULL;
+    if (!json_is_array(items)) bad = "is not an array";
+    size_t i;
+    json_t *it;
+    if (!bad) {
+        json_array_foreach(items, i, it) {
+            const char *name = json_string_value(json_object_get(it, "name"));
+            if (!json_is_object(it) || !name || !*name || strlen(name) > SB_GW_NAME_MAX) {
+                bad = "has an item without a valid name";
+                break;
+            }
+            if (k == LK_RESOURCES && !json_is_string(json_object_get(it, "uri"))) {
+                bad = "has a resource without a uri";
+                break;
+            }
+            if (k == LK_TEMPLATES && !json_is_string(json_object_get(it, "uriTemplate"))) {
+                bad = "has a template without a uriTemplate";
+                break;
+            }
+            if (json_array_size(s->building[k]) >= SB_GW_LIST_ITEMS_MAX) {
+                bad = "is over the item limit";
+                break;
+            }
+            json_array_append(s->building[k], it);
+        }
+    }
+    if (bad) {
+        glog(gw, SB_LOG_WARN, "server %s: %s: result.%s %s", srv_name(s), LK[k].method, LK[k].key,
+             bad);
+        if (!json_is_array(items)) {
+            json_decref(s->building[k]);
+            s->building[k] = NULL;
+            s->refreshing[k] = false;
+            list_settled(gw, k);
+            return;
+        }
+    }
+    json_t *next = json_object_get(result, "nextCursor");
+    if (!bad && json_is_string(next) && ++s->pages[k] < SB_GW_LIST_PAGES_MAX) {
+        refresh_page(gw, s, k, json_string_value(next));
+        return;
+    }
+    refresh_done(gw, s, k);
+}
+
+static void refresh_failed(sb_gw *gw, struct server *s, enum lk k, const char *why) {
+    glog(gw, SB_LOG_WARN, "server %s: %s failed: %s", srv_name(s), LK[k].method, why);
+    json_decref(s->building[k]);
+    s->building[k] = NULL;
+    s->refreshing[k] = false;
+    list_settled(gw, k);
+}
+
+/* ---- server lifecycle --------------------------------------------------------------------- */
+
+static void server_dead(sb_gw *gw, struct server *s, const char *fmt, ...) SB_PRINTF(3, 4);
+static void server_dead(sb_gw *gw, struct server *s, const char *fmt, ...) {
+    if (s->state == S_DEAD) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
+    va_end(ap);
+    s->state = S_DEAD;
+    glog(gw, SB_LOG_ERROR, "server %s: %s", srv_name(s), s->reason);
+    if (s->proc.in_fd >= 0) close(s->proc.in_fd);
+    s->proc.in_fd = -1;
+    if (s->proc.out_fd >= 0) close(s->proc.out_fd);
+    s->proc.out_fd = -1;
+    if (!s->proc.exited && s->proc.pid > 0) kill(s->proc.pid, SIGTERM);
+    while (s->n_pend > 0) {
+        struct pend *p = &s->pend[0];
+        if (p->kind == PK_FORWARD) {
+            agent_error(gw, p->agent_id, SB_RPC_SERVER_GONE, "server %s is gone: %s", srv_name(s),
+                        s->reason);
+            audit_forward(gw, s, p, "server-gone", -1, SB_RPC_SERVER_GONE, 0, s->reason);
+        }
+        pend_remove(s, 0);
+    }
+    for (int k = 0; k < LK_MAX; k++) {
+        json_decref(s->building[k]);
+        s->building[k] = NULL;
+        s->refreshing[k] = false;
+        cat_free(s, (enum lk)k);
+        list_settled(gw, (enum lk)k);
+    }
+}
+
+static bool version_supported(const char *v) {
+    for (size_t i = 0; sb_gw_protocol_versions[i]; i++)
+        if (strcmp(sb_gw_protocol_versions[i], v) == 0) return true;
+    return false;
+}
+
+static void server_initialized(sb_gw *gw, struct server *s, json_t *result) {
+    const char *ver = json_string_value(json_object_get(result, "protocolVersion"));
+    json_t *caps = json_object_get(result, "capabilities");
+    if (!ver || !version_supported(ver)) {
+        server_dead(gw, s, "initialize: protocolVersion %.32s is not one the gateway speaks",
+                    ver ? ver : "(missing)");
+        return;
+    }
+    if (!json_is_object(caps)) {
+        server_dead(gw, s, "initialize: result.capabilities is not an object");
+        return;
+    }
+    s->caps = json_incref(caps);
+    s->info = json_incref(json_object_get(result, "serverInfo"));
+    const char *ins = json_string_value(json_object_get(result, "instructions"));
+    if (ins && *ins) {
+        s->instructions = strdup(ins);
+        json_t *def = json_pack("{ss}", "instructions", ins);
+        enum sb_gw_pin_state st = SB_GW_PIN_UNPINNED;
+        int64_t id = 0;
+        sb_error err = {0};
+        if (def && sb_gw_pin_check(gw->o.store, srv_name(s), "instructions", "", def, s->cfg->pin,
+                                   &st, &id, &err) < 0)
+            glog(gw, SB_LOG_ERROR, "server %s: instructions: %s", srv_name(s), err.msg);
+        s->instructions_ok = st == SB_GW_PIN_APPROVED;
+        json_decref(def);
+    }
+    s->state = S_READY;
+    sb_error err = {0};
+    if (server_send(gw, s, sb_rpc_notification("notifications/initialized", NULL), &err) < 0) {
+        server_dead(gw, s, "%s", err.msg);
+        return;
+    }
+    glog(gw, SB_LOG_INFO, "server %s: ready (protocol %s)", srv_name(s), ver);
+    for (int k = 0; k < LK_MAX; k++)
+        refresh(gw, s, (enum lk)k);
+    if (gw->astate == A_INIT_WAIT) answer_init(gw);
+}
+
+/* ---- the agent's session ------------------------------------------------------------------- */
+
+static bool startup_done(sb_gw *gw) {
+    for (size_t i = 0; i < gw->n; i++) {
+        if (gw->srv[i].state == S_STARTING) return false;
+        for (int k = 0; k < LK_MAX; k++)
+            if (gw->srv[i].state == S_READY && gw->srv[i].refreshing[k]) return false;
+    }
+    return true;
+}
+
+static void answer_init(sb_gw *gw) {
+    if (gw->astate != A_INIT_WAIT || !startup_done(gw)) return;
+    json_t *caps = json_object();
+    bool tools = false, prompts = false, res = false, sub = false, logging = false, comp = false;
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->state != S_READY) continue;
+        tools |= json_is_object(json_object_get(s->caps, "tools"));
+        prompts |= json_is_object(json_object_get(s->caps, "prompts"));
+        json_t *r = json_object_get(s->caps, "resources");
+        res |= json_is_object(r);
+        sub |= json_is_true(json_object_get(r, "subscribe"));
+        logging |= json_is_object(json_object_get(s->caps, "logging"));
+        comp |= json_is_object(json_object_get(s->caps, "completions"));
+    }
+    /* always advertise tools: servers may come and go behind the gateway */
+    (void)tools;
+    json_object_set_new(caps, "tools", json_pack("{sb}", "listChanged", 1));
+    if (prompts) json_object_set_new(caps, "prompts", json_pack("{sb}", "listChanged", 1));
+    if (res)
+        json_object_set_new(caps, "resources",
+                            json_pack("{sbsb}", "listChanged", 1, "subscribe", sub));
+    if (logging) json_object_set_new(caps, "logging", json_object());
+    if (comp) json_object_set_new(caps, "completions", json_object());
+    json_t *r = json_object();
+    json_object_set_new(r, "protocolVersion", json_string(gw->version));
+    json_object_set_new(r, "capabilities", caps);
+    json_object_set_new(r, "serverInfo",
+                        json_pack("{ssssss}", "name", "sealbox-gateway", "title",
+                                  "sealbox MCP gateway", "version", SB_VERSION));
+    /* the servers' instructions (approved ones only: the model reads them) */
+    sb_writer w;
+    sb_writer_init(&w, 1u << 20);
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->state != S_READY || !s->instructions || !s->instructions_ok) continue;
+        (void)sb_writer_printf(&w, "%s## server %s (tools named %s" SB_GW_SEP "*)\n\n%s\n",
+                               w.len ? "\n" : "", srv_name(s), srv_name(s), s->instructions);
+    }
+    if (w.len && sb_writer_status(&w) == 0) {
+        (void)sb_writer_u8(&w, 0);
+        json_t *t = json_string((const char *)w.buf);
+        if (t) json_object_set_new(r, "instructions", t);
+    }
+    sb_writer_free(&w);
+    agent_send(gw, sb_rpc_result(gw->init_id, r));
+    char why[64];
+    snprintf(why, sizeof(why), "session start, protocol %s", gw->version);
+    struct audit_info a = {.method = "initialize",
+                           .decision = "allow",
+                           .reason = why,
+                           .outcome = "result",
+                           .is_error = -1};
+    audit_put(gw, &a);
+    json_decref(gw->init_id);
+    gw->init_id = NULL;
+    gw->astate = gw->early_initialized ? A_READY : A_INIT_SENT;
+}
+
+static void agent_initialize(sb_gw *gw, sb_rpc_msg *m) {
+    if (gw->astate != A_NEW) {
+        agent_error(gw, m->id, SB_RPC_INVALID_REQUEST,
+                    "initialize: the session is already "
+                    "initialized");
+        return;
+    }
+    const char *ver = json_string_value(json_object_get(m->params, "protocolVersion"));
+    if (!ver) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                    "initialize: params.protocolVersion must be a string");
+        return;
+    }
+    if (!json_is_object(json_object_get(m->params, "capabilities"))) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                    "initialize: params.capabilities must be an object");
+        return;
+    }
+    json_t *ci = json_object_get(m->params, "clientInfo");
+    if (!json_is_object(ci) || !json_is_string(json_object_get(ci, "name"))) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                    "initialize: params.clientInfo.name must be a string");
+        return;
+    }
+    /* echo a version we speak; otherwise offer our latest (the client may disconnect) */
+    snprintf(gw->version, sizeof(gw->version), "%s",
+             version_supported(ver) ? ver : SB_GW_PROTOCOL_LATEST);
+    gw->init_id = json_incref(m->id);
+    gw->astate = A_INIT_WAIT;
+    answer_init(gw);
+}
+
+static bool split_name(sb_gw *gw, const char *full, struct server **out, const char **bare) {
+    const char *sep = strstr(full, SB_GW_SEP);
+    if (!sep) return false;
+    size_t n = (size_t)(sep - full);
+    for (size_t i = 0; i < gw->n; i++) {
+        const char *sn = gw->srv[i].cfg->name;
+        if (strlen(sn) == n && strncmp(sn, full, n) == 0) {
+            *out = &gw->srv[i];
+            *bare = sep + strlen(SB_GW_SEP);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Forwards the agent's request to a server with our own id; params is stolen (rewritten). */
+static void forward(sb_gw *gw, struct server *s, sb_rpc_msg *m, json_t *params) {
+    if (s->state != S_READY) {
+        agent_error(gw, m->id, SB_RPC_SERVER_GONE, "server %s is not running: %s", srv_name(s),
+                    s->reason[0] ? s->reason : "still starting");
+        audit_refused(gw, srv_name(s), m->method,
+                      json_string_value(json_object_get(params, "name")), "server not running");
+        json_decref(params);
+        return;
+    }
+    sb_error err = {0};
+    struct pend *p = pend_new(s, PK_FORWARD, m->method, s->cfg->timeout_ms, &err);
+    if (!p) {
+        agent_error(gw, m->id, SB_RPC_INTERNAL, "%s", err.msg);
+        json_decref(params);
+        return;
+    }
+    p->agent_id = json_incref(m->id);
+    p->t0 = sb_mono_ns();
+    p->req_bytes = gw->cur_bytes;
+    const char *nm = json_string_value(json_object_get(params, "name"));
+    if (!nm) nm = json_string_value(json_object_get(params, "uri"));
+    snprintf(p->name, sizeof(p->name), "%s", nm ? nm : "");
+    json_t *args = json_object_get(params, "arguments");
+    if (json_is_object(args) && sb_gw_definition_digest(args, p->digest, &err) < 0)
+        p->digest[0] = 0;
+    json_t *meta = json_object_get(params, "_meta");
+    json_t *tok = json_object_get(meta, "progressToken");
+    if (json_is_string(tok) || json_is_integer(tok)) {
+        p->progress = json_incref(tok);
+        json_t *nmeta = json_copy(meta);
+        json_object_set_new(nmeta, "progressToken", json_integer(p->up_id));
+        json_object_set_new(params, "_meta", nmeta);
+    }
+    json_t *id = json_integer(p->up_id);
+    int rc = server_send(gw, s, sb_rpc_request(id, m->method, params), &err);
+    json_decref(id);
+    if (rc < 0) {
+        agent_error(gw, m->id, SB_RPC_INTERNAL, "%s", err.msg);
+        audit_forward(gw, s, &s->pend[s->n_pend - 1], "not-sent", -1, SB_RPC_INTERNAL, 0, err.msg);
+        pend_remove(s, s->n_pend - 1);
+    }
+}
+
+static void agent_list(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
+    const char *cursor = json_string_value(json_object_get(m->params, "cursor"));
+    if (json_object_get(m->params, "cursor") && !cursor) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: params.cursor must be a string",
+                    m->method);
+        return;
+    }
+    if (cursor) {
+        size_t off = 0;
+        if (!parse_cursor(gw, k, cursor, &off)) {
+            agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                        "%s: params.cursor is not a current cursor of this list", m->method);
+            return;
+        }
+        agent_send(gw, sb_rpc_result(m->id, page_result(gw, k, off)));
+        return;
+    }
+    struct waiter *w = calloc(1, sizeof(*w));
+    if (!w) {
+        agent_error(gw, m->id, SB_RPC_INTERNAL, "out of memory");
+        return;
+    }
+    w->agent_id = json_incref(m->id);
+    w->next = gw->waiters[k];
+    gw->waiters[k] = w;
+    /* fetch afresh from every server so a definition changed behind our back is seen now */
+    for (size_t i = 0; i < gw->n; i++)
+        refresh(gw, &gw->srv[i], k);
+    list_settled(gw, k);
+}
+
+/* tools/call and prompts/get: a namespaced name, pinned and visible. */
+static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
+    const char *full = json_string_value(json_object_get(m->params, "name"));
+    if (!full) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: params.name must be a string",
+                    m->method);
+        return;
+    }
+    struct server *s = NULL;
+    const char *bare = NULL;
+    const struct item *it = NULL;
+    if (split_name(gw, full, &s, &bare)) it = find_item(s, k, bare);
+    if (!it) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: unknown %s '%.128s'", m->method,
+                    LK[k].pin_kind, full);
+        audit_refused(gw, s ? srv_name(s) : NULL, m->method, full, "unknown name");
+        return;
+    }
+    if (it->pin == SB_GW_PIN_CHANGED) {
+        audit_refused(gw, srv_name(s), m->method, bare, "definition changed since approval");
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                    "%s: %s '%.128s' changed since it was approved; it stays unavailable until "
+                    "re-approved (sealbox gateway approve %lld)",
+                    m->method, LK[k].pin_kind, full, (long long)it->pin_id);
+        return;
+    }
+    if (it->pin != SB_GW_PIN_APPROVED) {
+        audit_refused(gw, srv_name(s), m->method, bare, "definition not approved");
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                    "%s: %s '%.128s' is not approved (sealbox gateway approve %lld)", m->method,
+                    LK[k].pin_kind, full, (long long)it->pin_id);
+        return;
+    }
+    if (k == LK_TOOLS) gw->st.calls++;
+    json_t *params = json_copy(m->params);
+    json_object_set_new(params, "name", json_string(bare));
+    forward(gw, s, m, params);
+}
+
+static void agent_uri(sb_gw *gw, sb_rpc_msg *m) {
+    const char *uri = json_string_value(json_object_get(m->params, "uri"));
+    if (!uri) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: params.uri must be a string", m->method);
+        return;
+    }
+    struct server *s = route_uri(gw, uri);
+    if (!s) {
+        audit_refused(gw, NULL, m->method, uri, "no server has this resource");
+        agent_send(gw, sb_rpc_error(m->id, SB_RPC_RESOURCE_NOT_FOUND, "Resource not found",
+                                    json_pack("{ss}", "uri", uri)));
+        return;
+    }
+    forward(gw, s, m, json_copy(m->params));
+}
+
+static void agent_complete(sb_gw *gw, sb_rpc_msg *m) {
+    json_t *ref = json_object_get(m->params, "ref");
+    const char *type = json_string_value(json_object_get(ref, "type"));
+    if (type && strcmp(type, "ref/prompt") == 0) {
+        const char *full = json_string_value(json_object_get(ref, "name"));
+        struct server *s = NULL;
+        const char *bare = NULL;
+        const struct item *it = NULL;
+        if (full && split_name(gw, full, &s, &bare)) it = find_item(s, LK_PROMPTS, bare);
+        if (!it || it->pin != SB_GW_PIN_APPROVED) {
+            agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "completion/complete: unknown prompt");
+            return;
+        }
+        json_t *params = json_deep_copy(m->params);
+        json_object_set_new(json_object_get(params, "ref"), "name", json_string(bare));
+        forward(gw, s, m, params);
+        return;
+    }
+    if (type && strcmp(type, "ref/resource") == 0) {
+        const char *uri = json_string_value(json_object_get(ref, "uri"));
+        struct server *s = uri ? route_uri(gw, uri) : NULL;
+        if (!s) {
+            agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "completion/complete: unknown resource");
+            return;
+        }
+        forward(gw, s, m, json_copy(m->params));
+        return;
+    }
+    agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                "completion/complete: params.ref.type must be ref/prompt or ref/resource");
+}
+
+static void agent_set_level(sb_gw *gw, sb_rpc_msg *m) {
+    if (!json_is_string(json_object_get(m->params, "level"))) {
+        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
+                    "logging/setLevel: params.level must be a "
+                    "string");
+        return;
+    }
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->state != S_READY || !json_is_object(json_object_get(s->caps, "logging"))) continue;
+        sb_error err = {0};
+        if (server_request(gw, s, PK_IGNORE, LK_TOOLS, "logging/setLevel", json_copy(m->params),
+                           s->cfg->timeout_ms, &err) < 0)
+            glog(gw, SB_LOG_WARN, "server %s: logging/setLevel: %s", srv_name(s), err.msg);
+    }
+    agent_send(gw, sb_rpc_result(m->id, json_object()));
+}
+
+static void agent_cancelled(sb_gw *gw, sb_rpc_msg *m) {
+    json_t *rid = json_object_get(m->params, "requestId");
+    if (!rid) return;
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        for (size_t j = 0; j < s->n_pend; j++) {
+            struct pend *p = &s->pend[j];
+            if (p->kind != PK_FORWARD || !json_equal(p->agent_id, rid)) continue;
+            json_t *params = json_object();
+            json_object_set_new(params, "requestId", json_integer(p->up_id));
+            json_t *reason = json_object_get(m->params, "reason");
+            if (json_is_string(reason)) json_object_set(params, "reason", reason);
+            sb_error err = {0};
+            (void)server_send(gw, s, sb_rpc_notification("notifications/cancelled", params), &err);
+            audit_forward(gw, s, p, "cancelled", -1, 0, 0, "cancelled by the agent");
+            pend_remove(s, j);
+            return;
+        }
+    }
+}
+
+static void agent_message(sb_gw *gw, sb_rpc_msg *m) {
+    gw->st.agent_msgs++;
+    if (m->kind == SB_RPC_NOTIFICATION) {
+        if (strcmp(m->method, "notifications/initialized") == 0) {
+            if (gw->astate == A_INIT_SENT) gw->astate = A_READY;
+            /* sent before our answer (clients that do not wait): takes effect with it */
+            if (gw->astate == A_INIT_WAIT) gw->early_initialized = true;
+        } else if (strcmp(m->method, "notifications/cancelled") == 0) {
+            agent_cancelled(gw, m);
+        }
+        return; /* anything else (roots/list_changed, ...) concerns no server here */
+    }
+    if (m->kind != SB_RPC_REQUEST) return; /* we never send the agent requests */
+    const char *meth = m->method;
+    if (strcmp(meth, "ping") == 0) {
+        agent_send(gw, sb_rpc_result(m->id, json_object()));
+        return;
+    }
+    if (strcmp(meth, "initialize") == 0) {
+        agent_initialize(gw, m);
+        return;
+    }
+    if (gw->astate != A_READY) {
+        gw->st.agent_rejected++;
+        audit_refused(gw, NULL, meth, NULL, "session not initialized");
+        agent_error(gw, m->id, SB_RPC_INVALID_REQUEST,
+                    "%s: the session is not initialized (send initialize, then "
+                    "notifications/initialized)",
+                    meth);
+        return;
+    }
+    for (int k = 0; k < LK_MAX; k++)
+        if (strcmp(meth, LK[k].method) == 0) {
+            agent_list(gw, m, (enum lk)k);
+            return;
+        }
+    if (strcmp(meth, "tools/call") == 0)
+        agent_named(gw, m, LK_TOOLS);
+    else if (strcmp(meth, "prompts/get") == 0)
+        agent_named(gw, m, LK_PROMPTS);
+    else if (strcmp(meth, "resources/read") == 0 || strcmp(meth, "resources/subscribe") == 0 ||
+             strcmp(meth, "resources/unsubscribe") == 0)
+        agent_uri(gw, m);
+    else if (strcmp(meth, "completion/complete") == 0)
+        agent_complete(gw, m);
+    else if (strcmp(meth, "logging/setLevel") == 0)
+        agent_set_level(gw, m);
+    else {
+        gw->st.agent_rejected++;
+        audit_refused(gw, NULL, meth, NULL, "method not found");
+        agent_error(gw, m->id, SB_RPC_METHOD_NOT_FOUND, "%.128s: method not found", meth);
+    }
+}
+
+static int agent_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p, size_t n) {
+    sb_gw *gw = ctx;
+    if (kind == SB_RPC_FRAME_OVERSIZE) {
+        gw->st.agent_rejected++;
+        gw->cur_bytes = gw->afr.discarded;
+        audit_refused(gw, NULL, NULL, NULL, "message over the size limit");
+        int64_t id = 0;
+        json_t *jid = sb_rpc_framer_oversize_id(&gw->afr, &id) ? json_integer(id) : NULL;
+        agent_error(gw, jid, SB_RPC_INVALID_REQUEST, "message: over %u bytes", SB_RPC_MSG_MAX);
+        json_decref(jid);
+        return gw->io_err;
+    }
+    sb_rpc_msg m;
+    int code = 0;
+    json_t *rid = NULL;
+    sb_error err = {0};
+    gw->cur_bytes = n;
+    if (sb_rpc_parse(p, n, &m, &code, &rid, &err) < 0) {
+        gw->st.agent_rejected++;
+        audit_refused(gw, NULL, NULL, NULL, err.msg);
+        agent_error(gw, rid, code, "%s", err.msg);
+        json_decref(rid);
+        return gw->io_err;
+    }
+    json_decref(rid);
+    agent_message(gw, &m);
+    sb_rpc_msg_clear(&m);
+    return gw->io_err;
+}
+
+/* ---- messages from servers ------------------------------------------------------------------ */
+
+static struct pend *find_pend(struct server *s, int64_t id, size_t *idx) {
+    for (size_t i = 0; i < s->n_pend; i++)
+        if (s->pend[i].up_id == id) {
+            *idx = i;
+            return &s->pend[i];
+        }
+    return NULL;
+}
+
+static const char *tools_call_shape(json_t *result) {
+    json_t *content = json_object_get(result, "content");
+    if (!json_is_array(content)) return "result.content is not an array";
+    size_t i;
+    json_t *c;
+    json_array_foreach(content, i, c) {
+        if (!json_is_string(json_object_get(c, "type"))) return "a content item has no type";
+    }
+    json_t *ie = json_object_get(result, "isError");
+    if (ie && !json_is_boolean(ie)) return "result.isError is not a boolean";
+    return NULL;
+}
+
+static void server_response(sb_gw *gw, struct server *s, sb_rpc_msg *m, size_t resp_bytes) {
+    size_t idx = 0;
+    struct pend *p = json_is_integer(m->id) ? find_pend(s, json_integer_value(m->id), &idx) : NULL;
+    if (!p) {
+        glog(gw, SB_LOG_DEBUG, "server %s: a response to no request of ours", srv_name(s));
+        return;
+    }
+    switch (p->kind) {
+    case PK_INIT:
+        pend_remove(s, idx);
+        if (m->kind == SB_RPC_ERROR) {
+            server_dead(gw, s, "initialize failed: %.200s",
+                        json_string_value(json_object_get(m->error, "message")));
+            return;
+        }
+        server_initialized(gw, s, m->result);
+        return;
+    case PK_LIST: {
+        enum lk k = p->lk;
+        pend_remove(s, idx);
+        if (m->kind == SB_RPC_ERROR)
+            refresh_failed(gw, s, k, json_string_value(json_object_get(m->error, "message")));
+        else
+            refresh_page_result(gw, s, k, m->result);
+        return;
+    }
+    case PK_FORWARD:
+        if (m->kind == SB_RPC_RESULT && strcmp(p->method, "tools/call") == 0) {
+            const char *bad = tools_call_shape(m->result);
+            if (bad) {
+                agent_error(gw, p->agent_id, SB_RPC_INTERNAL,
+                            "server %s sent a malformed tools/call result: %s", srv_name(s), bad);
+                audit_forward(gw, s, p, "malformed", -1, SB_RPC_INTERNAL, resp_bytes, bad);
+                pend_remove(s, idx);
+                return;
+            }
+        }
+        if (m->kind == SB_RPC_RESULT) {
+            agent_send(gw, sb_rpc_result(p->agent_id, json_incref(m->result)));
+            json_t *ie = json_object_get(m->result, "isError");
+            audit_forward(gw, s, p, "result",
+                          strcmp(p->method, "tools/call") ? -1 : json_is_true(ie), 0, resp_bytes,
+                          NULL);
+        } else {
+            agent_send(gw, sb_rpc_error(p->agent_id, (int)m->error_code,
+                                        json_string_value(json_object_get(m->error, "message")),
+                                        json_incref(json_object_get(m->error, "data"))));
+            audit_forward(gw, s, p, "error", -1, m->error_code, resp_bytes,
+                          json_string_value(json_object_get(m->error, "message")));
+        }
+        pend_remove(s, idx);
+        return;
+    case PK_IGNORE:
+    default: pend_remove(s, idx); return;
+    }
+}
+
+static void server_notification(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
+    const char *meth = m->method;
+    for (int k = 0; k < LK_MAX; k++) {
+        if (strcmp(meth, LK[k].changed) != 0) continue;
+        refresh(gw, s, (enum lk)k);
+        if (k == LK_RESOURCES) refresh(gw, s, LK_TEMPLATES);
+        if (gw->astate == A_READY && notify_allowed(gw, s))
+            agent_send(gw, sb_rpc_notification(meth, NULL));
+        return;
+    }
+    if (gw->astate != A_READY) return;
+    if (strcmp(meth, "notifications/progress") == 0) {
+        json_t *tok = json_object_get(m->params, "progressToken");
+        size_t idx = 0;
+        struct pend *p = json_is_integer(tok) ? find_pend(s, json_integer_value(tok), &idx) : NULL;
+        if (!p || p->kind != PK_FORWARD || !p->progress) return; /* not a token we handed out */
+        if (!notify_allowed(gw, s)) return;
+        json_t *params = json_copy(m->params);
+        json_object_set(params, "progressToken", p->progress);
+        agent_send(gw, sb_rpc_notification(meth, params));
+        return;
+    }
+    if (strcmp(meth, "notifications/message") == 0 ||
+        strcmp(meth, "notifications/resources/updated") == 0) {
+        if (!notify_allowed(gw, s)) return;
+        json_t *params = json_copy(m->params);
+        if (strcmp(meth, "notifications/message") == 0 && params) {
+            const char *lg = json_string_value(json_object_get(params, "logger"));
+            char name[SB_GW_NAME_MAX + 64];
+            snprintf(name, sizeof(name), "%s%s%.128s", srv_name(s), lg ? "/" : "", lg ? lg : "");
+            json_object_set_new(params, "logger", json_string(name));
+        }
+        agent_send(gw, sb_rpc_notification(meth, params));
+    }
+    /* anything else (cancelled of requests it sent us, tasks, ...) goes nowhere */
+}
+
+static void server_request_in(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
+    sb_error err = {0};
+    json_t *reply;
+    if (strcmp(m->method, "ping") == 0)
+        reply = sb_rpc_result(m->id, json_object());
+    else
+        reply = sb_rpc_error(m->id, SB_RPC_METHOD_NOT_FOUND,
+                             "the sealbox gateway does not relay server requests (sampling, "
+                             "elicitation, roots) to the agent",
+                             NULL);
+    if (server_send(gw, s, reply, &err) < 0)
+        glog(gw, SB_LOG_WARN, "server %s: %s", srv_name(s), err.msg);
+}
+
+struct server_line_ctx {
+    sb_gw *gw;
+    struct server *s;
+};
+
+static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p, size_t n) {
+    struct server_line_ctx *c = ctx;
+    sb_gw *gw = c->gw;
+    struct server *s = c->s;
+    gw->st.server_msgs++;
+    if (kind == SB_RPC_FRAME_OVERSIZE) {
+        gw->st.server_oversize++;
+        int64_t id = 0;
+        size_t idx = 0;
+        struct pend *pd = sb_rpc_framer_oversize_id(&s->fr, &id) ? find_pend(s, id, &idx) : NULL;
+        glog(gw, SB_LOG_WARN, "server %s: a message over %llu bytes was dropped", srv_name(s),
+             (unsigned long long)s->cfg->max_message_bytes);
+        if (pd && pd->kind == PK_FORWARD) {
+            agent_error(gw, pd->agent_id, SB_RPC_INTERNAL,
+                        "server %s: the response is over %llu bytes (max_message_bytes)",
+                        srv_name(s), (unsigned long long)s->cfg->max_message_bytes);
+            audit_forward(gw, s, pd, "oversize", -1, SB_RPC_INTERNAL, s->fr.discarded,
+                          "response over max_message_bytes");
+            pend_remove(s, idx);
+        } else if (pd && pd->kind == PK_LIST) {
+            enum lk k = pd->lk;
+            pend_remove(s, idx);
+            refresh_failed(gw, s, k, "the page is over max_message_bytes");
+        } else if (pd && pd->kind == PK_INIT) {
+            pend_remove(s, idx);
+            server_dead(gw, s, "the initialize result is over max_message_bytes");
+        }
+        return gw->io_err;
+    }
+    sb_rpc_msg m;
+    int code = 0;
+    json_t *rid = NULL;
+    sb_error err = {0};
+    if (sb_rpc_parse(p, n, &m, &code, &rid, &err) < 0) {
+        gw->st.server_malformed++;
+        if (log_allowed(s))
+            glog(gw, SB_LOG_WARN, "server %s: malformed message dropped: %s", srv_name(s), err.msg);
+        size_t idx = 0;
+        int64_t sid = 0;
+        struct pend *pd = NULL;
+        if (json_is_integer(rid))
+            pd = find_pend(s, json_integer_value(rid), &idx);
+        else if (code == SB_RPC_PARSE_ERROR && sb_rpc_scan_id(p, n < 256 ? n : 256, &sid))
+            pd = find_pend(s, sid, &idx);
+        if (pd && pd->kind == PK_FORWARD) {
+            agent_error(gw, pd->agent_id, SB_RPC_INTERNAL,
+                        "server %s sent a malformed response: %s", srv_name(s), err.msg);
+            audit_forward(gw, s, pd, "malformed", -1, SB_RPC_INTERNAL, n, err.msg);
+            pend_remove(s, idx);
+        }
+        json_decref(rid);
+        return gw->io_err;
+    }
+    json_decref(rid);
+    switch (m.kind) {
+    case SB_RPC_RESULT:
+    case SB_RPC_ERROR: server_response(gw, s, &m, n); break;
+    case SB_RPC_NOTIFICATION: server_notification(gw, s, &m); break;
+    case SB_RPC_REQUEST: server_request_in(gw, s, &m); break;
+    default: break;
+    }
+    sb_rpc_msg_clear(&m);
+    return gw->io_err;
+}
+
+static void server_read(sb_gw *gw, struct server *s) {
+    uint8_t buf[65536];
+    for (int rounds = 0; rounds < 16 && s->proc.out_fd >= 0; rounds++) {
+        ssize_t n = read(s->proc.out_fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) {
+            if (s->proc.status_fd >= 0) (void)gw_proc_read_status(&s->proc);
+            if (strncmp(s->proc.status, "err ", 4) == 0)
+                server_dead(gw, s, "cannot start: %s", s->proc.status + 4);
+            else
+                server_dead(gw, s, "exited (its output closed)");
+            return;
+        }
+        struct server_line_ctx c = {gw, s};
+        if (sb_rpc_framer_push(&s->fr, buf, (size_t)n, server_line, &c) != 0) return;
+    }
+}
+
+static void server_flush(sb_gw *gw, struct server *s) {
+    while (s->ob_off < s->ob_len && s->proc.in_fd >= 0) {
+        ssize_t w = write(s->proc.in_fd, s->ob + s->ob_off, s->ob_len - s->ob_off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) return;
+        if (w <= 0) {
+            server_dead(gw, s, "its input closed (%s)", w < 0 ? strerror(errno) : "EOF");
+            return;
+        }
+        s->ob_off += (size_t)w;
+    }
+    if (s->ob_off == s->ob_len) s->ob_off = s->ob_len = 0;
+}
+
+static void expire(sb_gw *gw, uint64_t now) {
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        for (size_t j = 0; j < s->n_pend;) {
+            struct pend *p = &s->pend[j];
+            if (p->deadline > now) {
+                j++;
+                continue;
+            }
+            gw->st.timeouts++;
+            if (p->kind == PK_INIT) {
+                server_dead(gw, s, "did not answer initialize within %llu ms",
+                            (unsigned long long)s->cfg->timeout_ms);
+                break;
+            }
+            if (p->kind == PK_FORWARD) {
+                agent_error(gw, p->agent_id, SB_RPC_TIMEOUT,
+                            "server %s did not answer %s within %llu ms", srv_name(s), p->method,
+                            (unsigned long long)s->cfg->timeout_ms);
+                audit_forward(gw, s, p, "timeout", -1, SB_RPC_TIMEOUT, 0, "no answer in time");
+                json_t *params = json_pack("{sIss}", "requestId", (json_int_t)p->up_id, "reason",
+                                           "timeout (sealbox gateway)");
+                sb_error err = {0};
+                (void)server_send(gw, s, sb_rpc_notification("notifications/cancelled", params),
+                                  &err);
+                pend_remove(s, j);
+                continue;
+            }
+            enum lk k = p->lk;
+            bool list = p->kind == PK_LIST;
+            pend_remove(s, j);
+            if (list) refresh_failed(gw, s, k, "timeout");
+        }
+    }
+}
+
+static int next_timeout_ms(sb_gw *gw, uint64_t now) {
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < gw->n; i++)
+        for (size_t j = 0; j < gw->srv[i].n_pend; j++)
+            if (gw->srv[i].pend[j].deadline < best) best = gw->srv[i].pend[j].deadline;
+    if (best == UINT64_MAX) return -1;
+    if (best <= now) return 0;
+    uint64_t ms = (best - now + 999999) / 1000000;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+static size_t forwards_in_flight(sb_gw *gw) {
+    size_t n = 0;
+    for (size_t i = 0; i < gw->n; i++)
+        for (size_t j = 0; j < gw->srv[i].n_pend; j++)
+            if (gw->srv[i].pend[j].kind == PK_FORWARD) n++;
+    return n + (gw->astate == A_INIT_WAIT ? 1 : 0);
+}
+
+/* One round of poll over the agent (agent_fd < 0: not listening), stop_fd and every server. */
+static int poll_once(sb_gw *gw, int agent_fd, int stop_fd, bool *agent_eof, bool *stop,
+                     int max_wait_ms) {
+    struct pollfd pf[2 + 2 * SB_GW_SERVERS_MAX];
+    size_t np = 0;
+    pf[np++] = (struct pollfd){.fd = agent_fd, .events = POLLIN};
+    pf[np++] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        pf[np++] = (struct pollfd){.fd = s->proc.out_fd,
+                                   .events = (short)(POLLIN | (s->ob_len > s->ob_off ? 0 : 0))};
+        pf[np++] =
+            (struct pollfd){.fd = s->ob_len > s->ob_off ? s->proc.in_fd : -1, .events = POLLOUT};
+    }
+    uint64_t now = sb_mono_ns();
+    int to = next_timeout_ms(gw, now);
+    if (max_wait_ms >= 0 && (to < 0 || to > max_wait_ms)) to = max_wait_ms;
+    int r = poll(pf, (nfds_t)np, to);
+    if (r < 0 && errno != EINTR)
+        return sb_error_set(&gw->ioerr, SB_E_IO, "poll: %s", strerror(errno));
+    if (r > 0) {
+        if (stop_fd >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) *stop = true;
+        for (size_t i = 0; i < gw->n; i++) {
+            struct server *s = &gw->srv[i];
+            if (pf[2 + 2 * i + 1].revents & (POLLOUT | POLLERR | POLLHUP)) server_flush(gw, s);
+            if (pf[2 + 2 * i].revents & (POLLIN | POLLHUP | POLLERR)) server_read(gw, s);
+        }
+        if (agent_fd >= 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            uint8_t buf[65536];
+            ssize_t n = read(agent_fd, buf, sizeof(buf));
+            if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+            if (n <= 0)
+                *agent_eof = true;
+            else
+                (void)sb_rpc_framer_push(&gw->afr, buf, (size_t)n, agent_line, gw);
+        }
+    }
+    expire(gw, sb_mono_ns());
+    for (size_t i = 0; i < gw->n; i++)
+        if (gw->srv[i].ob_len > gw->srv[i].ob_off) server_flush(gw, &gw->srv[i]);
+    return gw->io_err;
+}
+
+/* ---- public API -------------------------------------------------------------------------------
+ */
+
+int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) {
+    ENSURE(o && o->config, err, SB_E_USAGE, "gateway: no configuration");
+    ENSURE(o->config->n_servers <= SB_GW_SERVERS_MAX, err, SB_E_LIMIT, "gateway: too many servers");
+    sb_gw *gw = calloc(1, sizeof(*gw));
+    if (!gw) BAIL(err, SB_E_INTERNAL, "out of memory");
+    gw->o = *o;
+    gw->n = o->config->n_servers;
+    gw->srv = calloc(gw->n ? gw->n : 1, sizeof(*gw->srv));
+    if (!gw->srv) {
+        free(gw);
+        BAIL(err, SB_E_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        s->cfg = &o->config->servers[i];
+        s->proc.pid = -1;
+        s->proc.in_fd = s->proc.out_fd = s->proc.status_fd = -1;
+        s->state = S_STARTING;
+        s->tokens = 2.0 * SB_GW_NOTIFY_RATE;
+        s->tok_ns = sb_mono_ns();
+        sb_rpc_framer_init(&s->fr, s->cfg->max_message_bytes);
+    }
+    sb_rpc_framer_init(&gw->afr, SB_RPC_MSG_MAX);
+    gw->out_fd = -1;
+    *out = gw;
+    return 0;
+}
+
+void sb_gw_free(sb_gw *gw) {
+    if (!gw) return;
+    struct gw_proc *procs[SB_GW_SERVERS_MAX];
+    for (size_t i = 0; i < gw->n; i++)
+        procs[i] = gw->srv[i].proc.pid > 0 ? &gw->srv[i].proc : NULL;
+    gw_procs_stop(procs, gw->n, 2000);
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        while (s->n_pend)
+            pend_remove(s, 0);
+        for (int k = 0; k < LK_MAX; k++) {
+            cat_free(s, (enum lk)k);
+            json_decref(s->building[k]);
+        }
+        json_decref(s->caps);
+        json_decref(s->info);
+        free(s->instructions);
+        free(s->ob);
+        sb_rpc_framer_free(&s->fr);
+    }
+    for (int k = 0; k < LK_MAX; k++) {
+        json_decref(gw->snap[k]);
+        while (gw->waiters[k]) {
+            struct waiter *w = gw->waiters[k];
+            gw->waiters[k] = w->next;
+            json_decref(w->agent_id);
+            free(w);
+        }
+    }
+    json_decref(gw->init_id);
+    sb_rpc_framer_free(&gw->afr);
+    free(gw->srv);
+    free(gw);
+}
+
+int sb_gw_start(sb_gw *gw, sb_error *err) {
+    signal(SIGPIPE, SIG_IGN);
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->cfg->sandbox == SB_GW_SANDBOX_NONE)
+            glog(gw, SB_LOG_WARN, "server %s runs WITHOUT a sandbox (sandbox: none)", srv_name(s));
+        sb_error e = {0};
+        if (gw_proc_spawn(s->cfg, &gw->o, &s->proc, &e) < 0) {
+            server_dead(gw, s, "%s", e.msg);
+            continue;
+        }
+        json_t *params =
+            json_pack("{sss{}s{ssss}}", "protocolVersion", SB_GW_PROTOCOL_LATEST, "capabilities",
+                      "clientInfo", "name", "sealbox-gateway", "version", SB_VERSION);
+        uint64_t to =
+            s->cfg->timeout_ms > SB_GW_INIT_TIMEOUT_MS ? s->cfg->timeout_ms : SB_GW_INIT_TIMEOUT_MS;
+        if (server_request(gw, s, PK_INIT, LK_TOOLS, "initialize", params, to, &e) < 0)
+            server_dead(gw, s, "%s", e.msg);
+    }
+    (void)err;
+    return 0;
+}
+
+int sb_gw_serve_stdio(sb_gw *gw, int in_fd, int out_fd, int stop_fd, sb_error *err) {
+    gw->out_fd = out_fd;
+    bool eof = false, stop = false;
+    while (!stop && gw->io_err == 0) {
+        if (eof) {
+            /* the agent is gone: finish what is in flight (each request has a deadline) */
+            if (forwards_in_flight(gw) == 0) break;
+        }
+        int rc = poll_once(gw, eof ? -1 : in_fd, stop_fd, &eof, &stop, -1);
+        if (rc < 0) break;
+    }
+    if (gw->io_err) {
+        if (err) *err = gw->ioerr;
+        return gw->io_err;
+    }
+    return 0;
+}
+
+void sb_gw_get_stats(const sb_gw *gw, struct sb_gw_stats *out) { *out = gw->st; }
+
+int sb_gw_agent_input(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) {
+    (void)sb_rpc_framer_push(&gw->afr, p, n, agent_line, gw);
+    if (gw->io_err) {
+        if (err) *err = gw->ioerr;
+        return gw->io_err;
+    }
+    return 0;
+}
+
+int sb_gw_wait_ready(sb_gw *gw, uint64_t timeout_ms, sb_error *err) {
+    uint64_t end = sb_mono_ns() + timeout_ms * 1000000ull;
+    bool eof = true, stop = false;
+    while (!startup_done(gw)) {
+        uint64_t now = sb_mono_ns();
+        if (now >= end) BAIL(err, SB_E_IO, "gateway: the servers did not come up in time");
+        int rc = poll_once(gw, -1, -1, &eof, &stop, (int)((end - now) / 1000000 + 1));
+        if (rc < 0) {
+            if (err) *err = gw->ioerr;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int approve_def(sb_gw *gw, const char *server, const char *kind, const char *name,
+                       const json_t *def, size_t *n, sb_error *err) {
+    char digest[72];
+    TRY(sb_gw_definition_digest(def, digest, err));
+    int64_t id = 0;
+    bool approved = false;
+    int rc = sb_store_pin_get(gw->o.store, server, kind, name, digest, &id, &approved, err);
+    if (rc == 0 && approved) return 0;
+    if (rc == 0) {
+        TRY(sb_store_pin_approve(gw->o.store, id, NULL, err));
+    } else if (rc == SB_E_NOTFOUND) {
+        char *canon = NULL;
+        size_t len = 0;
+        TRY(sb_json_canonical(def, &canon, &len, err));
+        if (len > SB_PIN_DEF_MAX) canon[0] = 0;
+        rc = sb_store_pin_insert(gw->o.store, server, kind, name, digest, canon, true, &id, err);
+        free(canon);
+        TRY(rc);
+    } else {
+        return rc;
+    }
+    (*n)++;
+    return 0;
+}
+
+int sb_gw_pin_current(sb_gw *gw, const char *server, size_t *n, sb_error *err) {
+    ENSURE(gw->o.store, err, SB_E_USAGE, "gateway: pinning needs a store");
+    *n = 0;
+    bool found = !server;
+    for (size_t i = 0; i < gw->n; i++) {
+        struct server *s = &gw->srv[i];
+        if (server && strcmp(server, srv_name(s)) != 0) continue;
+        found = true;
+        if (s->state != S_READY)
+            BAIL(err, SB_E_IO, "server %s is not running: %s", srv_name(s), s->reason);
+        if (s->instructions) {
+            json_t *def = json_pack("{ss}", "instructions", s->instructions);
+            int rc =
+                def ? approve_def(gw, srv_name(s), "instructions", "", def, n, err) : SB_E_INTERNAL;
+            json_decref(def);
+            TRY(rc);
+        }
+        for (int k = 0; k < LK_MAX; k++) {
+            if (!LK[k].pin_kind) continue;
+            for (size_t j = 0; j < s->n_cat[k]; j++) {
+                const char *name = json_string_value(json_object_get(s->cat[k][j].def, "name"));
+                TRY(approve_def(gw, srv_name(s), LK[k].pin_kind, name, s->cat[k][j].def, n, err));
+            }
+        }
+    }
+    ENSURE(found, err, SB_E_NOTFOUND, "gateway: no server named '%.64s' in the configuration",
+           server);
+    return 0;
+}

@@ -1,0 +1,228 @@
+/* upstream: launching an MCP server — inside a sealbox jail sandbox through a small holder
+ * process (the default), or directly (sandbox "none") — and stopping it again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "internal.h"
+#include "sandbox/sandbox.h"
+
+extern char **environ;
+
+static void close_from(int lowfd) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)lowfd, ~0u, 0u) == 0) return;
+#endif
+    for (int fd = lowfd; fd < 4096; fd++)
+        (void)close(fd);
+}
+
+static void put_status(int fd, const char *kind, const char *msg) {
+    char line[SB_ERRMSG_MAX + 64];
+    int n = snprintf(line, sizeof(line), "%s %s\n", kind, msg);
+    if (n > 0) (void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* The holder (a forked child): fds 0/1/2 are the server's stdio, 3 the status pipe. */
+static _Noreturn void holder_main(const struct sb_gw_server_config *sc,
+                                  const struct sb_gw_opts *o) {
+    sigset_t fwd;
+    sigemptyset(&fwd);
+    sigaddset(&fwd, SIGTERM);
+    sigaddset(&fwd, SIGINT);
+    sigaddset(&fwd, SIGHUP);
+    sigprocmask(SIG_BLOCK, &fwd, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &fwd, SFD_CLOEXEC);
+    struct sb_mount_spec mounts[SB_SANDBOX_MAX_MOUNTS];
+    size_t nm = sc->n_mounts < SB_SANDBOX_MAX_MOUNTS ? sc->n_mounts : SB_SANDBOX_MAX_MOUNTS;
+    for (size_t i = 0; i < nm; i++)
+        mounts[i] = (struct sb_mount_spec){sc->mounts[i].src, sc->mounts[i].dst, sc->mounts[i].ro};
+    char host[SB_SANDBOX_HOSTNAME_MAX];
+    snprintf(host, sizeof(host), "mcp-%s", sc->name);
+    struct sb_sandbox_config cfg = {.state_dir = o->state_dir,
+                                    .init_path = o->init_path,
+                                    .mounts = mounts,
+                                    .n_mounts = nm,
+                                    .hostname = host,
+                                    .memory_bytes = sc->memory_bytes,
+                                    .pids = sc->pids,
+                                    .cpu_millis = sc->cpu_millis,
+                                    .net_none = true,
+                                    .cgroup_root = o->cgroup_root,
+                                    .cgroup_parent = o->cgroup_parent};
+    sb_error err = {0};
+    sb_sandbox *sb = NULL;
+    if (sb_jail_backend.create(&cfg, &sb, &err) < 0) {
+        put_status(3, "err", err.msg);
+        _exit(125);
+    }
+    char ok[128];
+    snprintf(ok, sizeof(ok), "%d %s", (int)sb_sandbox_init_pid(sb), sb_sandbox_id(sb));
+    put_status(3, "ok", ok);
+    close(3);
+    struct sb_exec_req req = {.argv = sc->argv,
+                              .env = sc->env,
+                              .workdir = sc->workdir,
+                              .stdin_fd = 0,
+                              .stdout_fd = 1,
+                              .stderr_fd = 2,
+                              .signal_fd = sfd};
+    struct sb_exit ex = {SB_EXIT_SANDBOX_GONE, 0};
+    int rc = sb_jail_backend.exec(sb, &req, &ex, &err);
+    sb_jail_backend.destroy(sb);
+    _exit(rc < 0 ? 125 : (sb_exit_status(&ex) & 0xff));
+}
+
+static _Noreturn void direct_main(const struct sb_gw_server_config *sc) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    if (sc->workdir && chdir(sc->workdir) != 0) _exit(126);
+    environ = sc->env;
+    execvp(sc->argv[0], sc->argv);
+    _exit(errno == ENOENT ? 127 : 126);
+}
+
+int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
+                  struct gw_proc *p, sb_error *err) {
+    memset(p, 0, sizeof(*p));
+    p->in_fd = p->out_fd = p->status_fd = -1;
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, st[2] = {-1, -1};
+    bool jail = sc->sandbox == SB_GW_SANDBOX_JAIL;
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+        (jail && pipe2(st, O_CLOEXEC) != 0)) {
+        int e = errno;
+        for (int i = 0; i < 2; i++) {
+            if (in[i] >= 0) close(in[i]);
+            if (out[i] >= 0) close(out[i]);
+            if (st[i] >= 0) close(st[i]);
+        }
+        BAIL(err, SB_E_IO, "server %s: pipe: %s", sc->name, strerror(e));
+    }
+    int errfd = (sc->stderr_inherit && o->stderr_fd >= 0) ? o->stderr_fd : -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        if (jail) close(st[0]), close(st[1]);
+        BAIL(err, SB_E_IO, "server %s: fork: %s", sc->name, strerror(e));
+    }
+    if (pid == 0) {
+        /* the holder ends with the gateway; it then tears the sandbox down */
+        (void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+        if (getppid() != parent) _exit(125);
+        int null = open("/dev/null", O_RDWR);
+        int e2 = errfd >= 0 ? fcntl(errfd, F_DUPFD, 10) : null;
+        int s3 = jail ? fcntl(st[1], F_DUPFD, 10) : -1;
+        int i0 = fcntl(in[0], F_DUPFD, 10), o1 = fcntl(out[1], F_DUPFD, 10);
+        if (dup2(i0, 0) < 0 || dup2(o1, 1) < 0 || dup2(e2 >= 0 ? e2 : null, 2) < 0) _exit(125);
+        if (jail && dup2(s3, 3) < 0) _exit(125);
+        close_from(jail ? 4 : 3);
+        if (jail) holder_main(sc, o);
+        direct_main(sc);
+    }
+    close(in[0]);
+    close(out[1]);
+    if (jail) close(st[1]);
+    (void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+    (void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+    if (jail) (void)fcntl(st[0], F_SETFL, O_NONBLOCK);
+    p->pid = pid;
+    p->in_fd = in[1];
+    p->out_fd = out[0];
+    p->status_fd = jail ? st[0] : -1;
+    return 0;
+}
+
+bool gw_proc_read_status(struct gw_proc *p) {
+    if (p->status_fd < 0) return true;
+    for (;;) {
+        size_t room = sizeof(p->status) - 1 - p->status_len;
+        if (room == 0) break;
+        ssize_t n = read(p->status_fd, p->status + p->status_len, room);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return false;
+        if (n <= 0) break;
+        p->status_len += (size_t)n;
+    }
+    p->status[p->status_len] = 0;
+    close(p->status_fd);
+    p->status_fd = -1;
+    char *nl = strchr(p->status, '\n');
+    if (nl) *nl = 0;
+    if (strncmp(p->status, "ok ", 3) == 0) {
+        int ipid = 0;
+        char id[40] = "";
+        if (sscanf(p->status + 3, "%d %39s", &ipid, id) == 2) {
+            p->init_pid = ipid;
+            snprintf(p->sandbox_id, sizeof(p->sandbox_id), "%s", id);
+        }
+    }
+    return true;
+}
+
+static void sleep_ms(unsigned ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static bool reap(struct gw_proc *p) {
+    if (p->exited || p->pid <= 0) return true;
+    pid_t r = waitpid(p->pid, &p->wait_status, WNOHANG);
+    if (r == p->pid || (r < 0 && errno == ECHILD)) p->exited = true;
+    return p->exited;
+}
+
+/* Waits until every process has exited or ms have passed. */
+static bool wait_all(struct gw_proc **v, size_t n, uint64_t ms) {
+    uint64_t end = sb_mono_ns() + ms * 1000000ull;
+    for (;;) {
+        bool all = true;
+        for (size_t i = 0; i < n; i++)
+            if (v[i] && !reap(v[i])) all = false;
+        if (all) return true;
+        if (sb_mono_ns() >= end) return false;
+        sleep_ms(5);
+    }
+}
+
+void gw_procs_stop(struct gw_proc **v, size_t n, uint64_t grace_ms) {
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i]) continue;
+        if (v[i]->in_fd >= 0) close(v[i]->in_fd);
+        v[i]->in_fd = -1;
+        if (v[i]->status_fd >= 0) (void)gw_proc_read_status(v[i]);
+    }
+    if (wait_all(v, n, grace_ms)) goto done;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && !v[i]->exited && v[i]->pid > 0) kill(v[i]->pid, SIGTERM);
+    if (wait_all(v, n, grace_ms)) goto done;
+    /* a server that ignores SIGTERM: killing the sandbox's init ends the exec and lets the
+     * holder remove the sandbox */
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && !v[i]->exited && v[i]->init_pid > 0) kill(v[i]->init_pid, SIGKILL);
+    if (wait_all(v, n, 2000)) goto done;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] && !v[i]->exited && v[i]->pid > 0) kill(v[i]->pid, SIGKILL);
+    (void)wait_all(v, n, 2000);
+done:
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i]) continue;
+        if (v[i]->out_fd >= 0) close(v[i]->out_fd);
+        v[i]->out_fd = -1;
+        if (v[i]->status_fd >= 0) close(v[i]->status_fd);
+        v[i]->status_fd = -1;
+    }
+}
