@@ -75,6 +75,51 @@ else
   say "verify: evidence corpus not found at $ev (set SEALBOX_EVIDENCE_DIR) — act skipped"
 fi
 
+# ---- act: the TPM attester against a software TPM (swtpm) ----------------------------------
+tpm_act() {
+  local td port tpid tcti nonce
+  nonce=$(printf "5eab%060d" 1)
+  td=$(mktemp -d /tmp/sealbox-tpm-demo.XXXXXX)
+  mkdir "$td/state" "$td/ca"
+  printf 'statedir = %s\nsigningkey = %s/signkey.pem\nissuercert = %s/issuercert.pem\ncertserial = %s/certserial\n' \
+    "$td/ca" "$td/ca" "$td/ca" "$td/ca" > "$td/localca.conf"
+  printf -- '--platform-manufacturer sealbox\n--platform-version 2.1\n--platform-model swtpm\n' > "$td/localca.options"
+  printf 'create_certs_tool = swtpm_localca\ncreate_certs_tool_config = %s\ncreate_certs_tool_options = %s\n' \
+    "$td/localca.conf" "$td/localca.options" > "$td/setup.conf"
+  if ! swtpm_setup --tpm2 --tpmstate "$td/state" --config "$td/setup.conf" --create-ek-cert \
+      --create-platform-cert --pcr-banks sha256 > "$td/setup.log" 2>&1; then
+    echo "(skipped: swtpm_setup failed)"; rm -rf "$td"; return 0
+  fi
+  cat "$td/ca/swtpm-localca-rootca-cert.pem" "$td/ca/issuercert.pem" > "$td/ek-ca.pem"
+  port=$(( 20000 + RANDOM % 20000 ))
+  swtpm socket --tpm2 --tpmstate dir="$td/state" --server type=tcp,port=$port,bindaddr=127.0.0.1 \
+    --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags startup-clear > "$td/swtpm.log" 2>&1 &
+  tpid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  tcti="swtpm:host=127.0.0.1,port=$port"
+  echo "\$ sealbox tpm --tcti $tcti enroll --ek-ca ek-ca.pem"
+  "$sb" tpm --tcti "$tcti" --state-dir "$td" enroll --ek-ca "$td/ek-ca.pem" || true
+  "$sb" tpm --tcti "$tcti" --pcrs sha256:0,7 quote --nonce "$nonce" > "$td/quote.json" || true
+  echo '{"platforms": ["tpm"], "allow_insecure": true}' > "$td/policy.json"
+  echo "\$ sealbox verify --nonce … --tpm-enrolled STATE/tpm-enrolled --policy tpm-dev.json quote.json"
+  "$sb" verify --nonce "$nonce" --tpm-enrolled "$td/tpm-enrolled" --policy "$td/policy.json" \
+    "$td/quote.json" | grep -E '^(verdict|platform|report_data|note: insecure)' || true
+  echo "-> affirming: the AK proved by ActivateCredential that it lives in the TPM whose EK the CA certified."
+  echo "   (swtpm is software: the quote is marked insecure, accepted here only by allow_insecure.)"
+  echo "\$ sealbox verify … quote.json   # without the enrollment registry"
+  "$sb" verify --nonce "$nonce" --policy "$td/policy.json" "$td/quote.json" \
+    | grep -E '^(verdict|reason)' || true
+  echo "-> any software key can sign a well-formed quote: an AK nobody vouches for is refused, by name."
+  kill -TERM "$tpid" 2>/dev/null || true; wait "$tpid" 2>/dev/null || true
+  rm -rf "$td"
+}
+say "tpm: a software TPM attests; its AK is enrolled by credential activation against the EK CA"
+if command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null && command -v swtpm_localca >/dev/null; then
+  tpm_act
+else
+  echo "(skipped: swtpm and swtpm-tools are not installed)"
+fi
+
 say "sandbox: run untrusted code in a jail (sealbox run)"
 if [ "$(id -u)" = 0 ]; then
   sb_state=${SEALBOX_STATE_DIR:-}

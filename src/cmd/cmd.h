@@ -25,6 +25,7 @@ int sb_cmd_thaw(int argc, char **argv);
 int sb_cmd_rm(int argc, char **argv);
 int sb_cmd_ps(int argc, char **argv);
 int sb_cmd_image(int argc, char **argv);
+int sb_cmd_tpm(int argc, char **argv);
 int sb_cmd_gateway(int argc, char **argv);
 int sb_cmd_audit(int argc, char **argv);
 int sb_cmd_kbs(int argc, char **argv);

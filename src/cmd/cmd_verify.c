@@ -30,6 +30,8 @@ static void verify_usage(FILE *f) {
             "  --policy FILE     appraisal policy (JSON, docs/policy.md)\n"
             "  --at TIME         verification time, RFC 3339 or Unix seconds (default: now)\n"
             "  --nonce HEX       expected freshness value\n"
+            "  --tpm-enrolled DIR  registry of AKs enrolled by 'sealbox tpm enroll' (e.g.\n"
+            "                    STATE/tpm-enrolled): an enrolled AK counts as certified\n"
             "  --token KEY       sign the result as an EAR JWT (ES256/ES384) with the PEM EC\n"
             "                    private key KEY; printed as 'token: <jwt>' (see 'sealbox jwks')\n"
             "  --json            print {\"claims\", \"exit\", ...} as JSON\n\n"
@@ -46,6 +48,7 @@ struct verify_args {
     const char *nonce;
     const char *policy;
     const char *token;
+    const char *tpm_enrolled;
     bool json;
 };
 
@@ -147,6 +150,7 @@ int sb_cmd_verify(int argc, char **argv) {
         {"json", no_argument, NULL, 'j'},
         {"policy", required_argument, NULL, 'P'},
         {"token", required_argument, NULL, 'T'},
+        {"tpm-enrolled", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -170,6 +174,7 @@ int sb_cmd_verify(int argc, char **argv) {
         case 'j': a.json = true; break;
         case 'P': a.policy = optarg; break;
         case 'T': a.token = optarg; break;
+        case 'E': a.tpm_enrolled = optarg; break;
         case 'h': verify_usage(stdout); return 0;
         case '?':
         default:
@@ -245,6 +250,15 @@ static int verify_and_report(const struct verify_args *a, struct sb_verify_opts 
     sb_blobs_free(ev, n_ev);
     sb_blobs_free(certs, a->n_certs);
     if (rc < 0) return fail(a->json, rc, err.msg);
+    /* A TPM quote's AK is proven by enrollment (sealbox tpm enroll) when a registry is given. */
+    if (a->tpm_enrolled && json_object_get(json_object_get(claims, "platform_claims"), "ak_name")) {
+        rc = sb_tpm_claims_apply_enrollment(a->tpm_enrolled, claims, &err);
+        if (rc < 0) {
+            json_decref(claims);
+            (void)sb_error_prefix(&err, "--tpm-enrolled");
+            return fail(a->json, rc, err.msg);
+        }
+    }
 
     struct sb_appraisal ap = {0};
     struct sb_appraise_ctx ctx = {.at = o->at, .nonce = o->nonce, .nonce_len = o->nonce_len};

@@ -31,6 +31,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"rm", "destroy a detached sandbox", sb_cmd_rm},
     {"ps", "list detached sandboxes", sb_cmd_ps},
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
+    {"tpm", "TPM 2.0 attester: enroll this TPM's AK, print a bound quote (enroll, quote, ak)",
+     sb_cmd_tpm},
     {"gateway", "MCP gateway: serve an agent over stdio with servers in sandboxes; pin, approve",
      sb_cmd_gateway},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",

@@ -195,6 +195,26 @@ int sb_rsa_oaep256_encrypt(const sb_pubkey *k, const uint8_t *in, size_t inlen, 
 int sb_rsa_oaep256_decrypt(const sb_privkey *k, const uint8_t *in, size_t inlen, uint8_t **out,
                            size_t *outlen, sb_error *err) SB_WUR;
 
+/* ---- TPM 2.0 credential primitives (src/crypto/tpm2.c) ---------------------------------- */
+
+/* KDFa of TPM 2.0 Part 1 §11.4.10.2 (SP 800-108 counter mode, HMAC-h): outlen bytes derived
+ * from key, label (a C string; the terminating zero is part of the input, as the TPM wants)
+ * and the context U || V. */
+int sb_kdfa(enum sb_hash h, const uint8_t *key, size_t keylen, const char *label,
+            const uint8_t *ctx_u, size_t ulen, const uint8_t *ctx_v, size_t vlen, uint8_t *out,
+            size_t outlen, sb_error *err) SB_WUR;
+/* AES (16/24/32-byte key) in CFB-128 mode over n bytes (no padding); enc false decrypts. */
+int sb_aes_cfb(bool enc, const uint8_t *key, size_t keylen, const uint8_t iv[16], const uint8_t *in,
+               size_t n, uint8_t *out, sb_error *err) SB_WUR;
+/* RSAES-OAEP with hash h for both OAEP and MGF1 and an explicit label (TPM: "IDENTITY\0",
+ * "DUPLICATE\0", "SECRET\0", counted with their zero byte). */
+int sb_rsa_oaep_encrypt(const sb_pubkey *k, enum sb_hash h, const void *label, size_t labellen,
+                        const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+                        sb_error *err) SB_WUR;
+int sb_rsa_oaep_decrypt(const sb_privkey *k, enum sb_hash h, const void *label, size_t labellen,
+                        const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+                        sb_error *err) SB_WUR;
+
 /* ---- misc -------------------------------------------------------------------------------- */
 
 int sb_random(void *buf, size_t n, sb_error *err) SB_WUR;

@@ -5,8 +5,6 @@
 
 #include "internal.h"
 
-#define SB_OAEP_IN_MAX 1024
-
 int sb_ecdh(const sb_privkey *priv, const sb_pubkey *peer, uint8_t **out, size_t *outlen,
             sb_error *err) {
     ENSURE(priv && peer && priv->pk && peer->pk, err, SB_E_USAGE, "ecdh: NULL key");
@@ -33,59 +31,14 @@ int sb_ecdh(const sb_privkey *priv, const sb_pubkey *peer, uint8_t **out, size_t
     return 0;
 }
 
-static EVP_PKEY_CTX *oaep_ctx(EVP_PKEY *pk, bool enc) {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-    if (ctx && (enc ? EVP_PKEY_encrypt_init(ctx) : EVP_PKEY_decrypt_init(ctx)) == 1 &&
-        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) > 0 &&
-        EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) > 0 &&
-        EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) > 0)
-        return ctx;
-    EVP_PKEY_CTX_free(ctx);
-    return NULL;
-}
-
+/* RSA-OAEP-256 of JWA is RSAES-OAEP with SHA-256, MGF1-SHA-256 and no label (src/crypto/tpm2.c
+ * has the general form). */
 int sb_rsa_oaep256_encrypt(const sb_pubkey *k, const uint8_t *in, size_t inlen, uint8_t **out,
                            size_t *outlen, sb_error *err) {
-    ENSURE(k && k->pk && sb_evp_key_type(k->pk) == SB_KEY_RSA, err, SB_E_USAGE,
-           "rsa-oaep: key is not an RSA key");
-    size_t modlen = (size_t)EVP_PKEY_get_size(k->pk);
-    /* RFC 8017 §7.1.1: mLen <= k - 2hLen - 2 */
-    ENSURE(in && inlen > 0 && inlen + 2 * 32 + 2 <= modlen, err, SB_E_USAGE,
-           "rsa-oaep: %zu bytes do not fit a %zu-byte modulus", inlen, modlen);
-    EVP_PKEY_CTX *ctx = oaep_ctx(k->pk, true);
-    size_t len = modlen;
-    uint8_t *buf = malloc(modlen);
-    int ok = ctx && buf && EVP_PKEY_encrypt(ctx, buf, &len, in, inlen) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    if (!ok) {
-        free(buf);
-        return sb_ossl_err(err, SB_E_INTERNAL, "rsa-oaep: encryption failed");
-    }
-    *out = buf;
-    *outlen = len;
-    return 0;
+    return sb_rsa_oaep_encrypt(k, SB_HASH_SHA256, NULL, 0, in, inlen, out, outlen, err);
 }
 
 int sb_rsa_oaep256_decrypt(const sb_privkey *k, const uint8_t *in, size_t inlen, uint8_t **out,
                            size_t *outlen, sb_error *err) {
-    ENSURE(k && k->pk && sb_evp_key_type(k->pk) == SB_KEY_RSA, err, SB_E_USAGE,
-           "rsa-oaep: key is not an RSA key");
-    size_t modlen = (size_t)EVP_PKEY_get_size(k->pk);
-    ENSURE(in && inlen == modlen && inlen <= SB_OAEP_IN_MAX, err, SB_E_MALFORMED,
-           "rsa-oaep: ciphertext of %zu bytes for a %zu-byte modulus", inlen, modlen);
-    EVP_PKEY_CTX *ctx = oaep_ctx(k->pk, false);
-    size_t len = modlen;
-    uint8_t *buf = malloc(modlen);
-    int ok = ctx && buf && EVP_PKEY_decrypt(ctx, buf, &len, in, inlen) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    if (!ok) {
-        if (buf) sb_wipe(buf, modlen);
-        free(buf);
-        /* One message for every failure: no padding-oracle detail leaves this function. */
-        ERR_clear_error();
-        BAIL(err, SB_E_SIGNATURE, "rsa-oaep: decryption failed");
-    }
-    *out = buf;
-    *outlen = len;
-    return 0;
+    return sb_rsa_oaep_decrypt(k, SB_HASH_SHA256, NULL, 0, in, inlen, out, outlen, err);
 }

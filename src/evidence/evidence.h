@@ -589,7 +589,9 @@ struct sb_tpm_public {
     uint32_t attributes;
     uint16_t auth_policy_len;
     const uint8_t *auth_policy;
-    uint16_t symmetric;         /* SB_TPM_ALG_NULL for signing keys */
+    uint16_t symmetric; /* SB_TPM_ALG_NULL for signing keys, 0x0006 AES */
+    uint16_t sym_bits;  /* the storage key's cipher: key bits and mode (0x0043 CFB) */
+    uint16_t sym_mode;
     uint16_t scheme;            /* SB_TPM_ALG_RSASSA/_RSAPSS/_ECDSA or _NULL */
     uint16_t scheme_hash;       /* the scheme's hash, or SB_TPM_ALG_NULL */
     uint16_t key_bits;          /* RSA */
@@ -607,6 +609,9 @@ struct sb_tpm_public {
 #define SB_TPM_ECC_NIST_P521 0x0005u
 /* TPMA_OBJECT bits that matter for an attestation key. */
 #define SB_TPMA_FIXED_TPM (1u << 1)
+#define SB_TPMA_FIXED_PARENT (1u << 4)
+#define SB_TPMA_USER_WITH_AUTH (1u << 6)
+#define SB_TPMA_ADMIN_WITH_POLICY (1u << 7)
 #define SB_TPMA_SENSITIVE_DATA_ORIGIN (1u << 5)
 #define SB_TPMA_RESTRICTED (1u << 16)
 #define SB_TPMA_DECRYPT (1u << 17)
@@ -622,6 +627,12 @@ int sb_tpm_public_parse(const uint8_t *p, size_t n, struct sb_tpm_public *out,
 /* A TPM2B_PUBLIC (u16 size, then TPMT_PUBLIC). */
 int sb_tpm2b_public_parse(const uint8_t *p, size_t n, struct sb_tpm_public *out,
                           sb_error *err) SB_WUR;
+/* Credential activation (MakeCredential's output): the TPM2B_ID_OBJECT contents — the
+ * integrity HMAC as a TPM2B_DIGEST, then encIdentity (a CFB-encrypted TPM2B_DIGEST) — and the
+ * encrypted seed. The check reads the first through the reader against these limits. */
+#define SB_TPM_MAX_ID_OBJECT 132u /* sizeof(TPMS_ID_OBJECT): 2 + 64 + 2 + 64 */
+#define SB_TPM_MAX_SECRET 512u    /* sizeof(TPMU_ENCRYPTED_SECRET): an RSA-4096 block */
+int sb_tpm_id_object_check(const uint8_t *p, size_t n, sb_error *err) SB_WUR;
 /* True when the selection picks PCR idx in the bank. */
 bool sb_tpm_pcr_selected(const struct sb_tpm_pcr_selection *s, unsigned idx);
 

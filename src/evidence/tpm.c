@@ -129,9 +129,8 @@ static int sym_def(sb_reader *r, struct sb_tpm_public *k) {
         BAIL(r->err, SB_E_UNSUPPORTED,
              "tpm: public.parameters.symmetric.algorithm 0x%04x at offset 0x%zx is not supported",
              k->symmetric, at);
-    uint16_t bits, mode;
-    TRY(sb_reader_u16be(r, &bits, "public.parameters.symmetric.keyBits"));
-    TRY(sb_reader_u16be(r, &mode, "public.parameters.symmetric.mode"));
+    TRY(sb_reader_u16be(r, &k->sym_bits, "public.parameters.symmetric.keyBits"));
+    TRY(sb_reader_u16be(r, &k->sym_mode, "public.parameters.symmetric.mode"));
     return 0;
 }
 
@@ -231,5 +230,21 @@ int sb_tpm2b_public_parse(const uint8_t *p, size_t n, struct sb_tpm_public *out,
     TRY(sb_reader_end(&sub, "public"));
     TRY(sb_reader_end(&r, "TPM2B_PUBLIC"));
     *out = k;
+    return 0;
+}
+
+int sb_tpm_id_object_check(const uint8_t *p, size_t n, sb_error *err) {
+    sb_reader r, hmac;
+    sb_reader_init(&r, p, n, "tpm", err);
+    ENSURE(n <= SB_TPM_MAX_ID_OBJECT, err, SB_E_LIMIT,
+           "tpm: credential of %zu bytes is over the limit of %u", n, SB_TPM_MAX_ID_OBJECT);
+    TRY(sb_reader_sub_u16be(&r, SB_TPM_MAX_DIGEST, &hmac, "credential.integrityHMAC"));
+    ENSURE(sb_reader_remaining(&hmac) >= 20, err, SB_E_MALFORMED,
+           "tpm: credential.integrityHMAC of %zu bytes is shorter than any digest",
+           sb_reader_remaining(&hmac));
+    /* encIdentity: a CFB-encrypted TPM2B_DIGEST, at least its size field */
+    ENSURE(sb_reader_remaining(&r) >= 2 && sb_reader_remaining(&r) <= 2 + SB_TPM_MAX_DIGEST, err,
+           SB_E_MALFORMED, "tpm: credential.encIdentity of %zu bytes (offset 0x%zx)",
+           sb_reader_remaining(&r), sb_reader_offset(&r));
     return 0;
 }

@@ -366,6 +366,79 @@ static int trustee_tpm(struct sb_tpm_evidence *ev, const json_t *root, sb_error 
     return 0;
 }
 
+/* sealbox's own TPM evidence (docs/secrets.md "TPM attester"): {"sealbox-tpm": 1, "ak":
+ * base64 TPMT_PUBLIC, "quotes": [{"bank", "attest", "signature", "pcrs": {"<index>": hex}}],
+ * "eventlog"?: base64}. */
+static int sealbox_tpm(struct sb_tpm_evidence *ev, const json_t *root, sb_error *err) {
+    ev->format = "sealbox-tpm";
+    const json_t *ver = json_object_get(root, "sealbox-tpm");
+    if (!json_is_integer(ver) || json_integer_value(ver) != 1)
+        BAIL(err, SB_E_UNSUPPORTED, "sealbox-tpm: version is not 1");
+    const json_t *k;
+    const char *key;
+    json_object_foreach((json_t *)root, key, k) {
+        if (strcmp(key, "sealbox-tpm") && strcmp(key, "ak") && strcmp(key, "quotes") &&
+            strcmp(key, "eventlog"))
+            BAIL(err, SB_E_MALFORMED, "sealbox-tpm: unknown member \"%s\"", key);
+    }
+    const json_t *ak = member(root, "ak", "sealbox-tpm", err);
+    const json_t *quotes = member(root, "quotes", "sealbox-tpm", err);
+    if (!ak || !quotes) return SB_E_MALFORMED;
+    TRY(json_bytes(ev, ak, ENC_B64, SB_TPM_MAX_PUBLIC, "ak", &ev->ak, &ev->ak_len, err));
+    ev->ak_kind = SB_TPM_AK_TPMT_PUBLIC;
+    if (!json_is_array(quotes) || json_array_size(quotes) == 0 ||
+        json_array_size(quotes) > SB_TPM_MAX_QUOTES)
+        BAIL(err, SB_E_LIMIT, "sealbox-tpm: quotes is not a list of 1..%u quotes",
+             SB_TPM_MAX_QUOTES);
+    for (size_t i = 0; i < json_array_size(quotes); i++) {
+        const json_t *jq = json_array_get(quotes, i);
+        struct sb_tpm_quote_ev *q = &ev->quotes[i];
+        const json_t *bank = member(jq, "bank", "sealbox-tpm quote", err);
+        const json_t *m = member(jq, "attest", "sealbox-tpm quote", err);
+        const json_t *sg = member(jq, "signature", "sealbox-tpm quote", err);
+        const json_t *pcrs = member(jq, "pcrs", "sealbox-tpm quote", err);
+        if (!bank || !m || !sg || !pcrs) return SB_E_MALFORMED;
+        const char *b = json_string_value(bank);
+        q->pcrs.alg = !b                     ? 0
+                      : !strcmp(b, "sha1")   ? SB_TPM_ALG_SHA1
+                      : !strcmp(b, "sha256") ? SB_TPM_ALG_SHA256
+                      : !strcmp(b, "sha384") ? SB_TPM_ALG_SHA384
+                      : !strcmp(b, "sha512") ? SB_TPM_ALG_SHA512
+                                             : 0;
+        if (!q->pcrs.alg)
+            BAIL(err, SB_E_MALFORMED,
+                 "sealbox-tpm: quotes[%zu].bank is not sha1, sha256, sha384 "
+                 "or sha512",
+                 i);
+        TRY(json_bytes(ev, m, ENC_B64, 4096, "quotes[].attest", &q->attest, &q->attest_len, err));
+        TRY(json_bytes(ev, sg, ENC_B64, 4096, "quotes[].signature", &q->sig, &q->sig_len, err));
+        if (!json_is_object(pcrs) || json_object_size(pcrs) > SB_TPM_MAX_PCRS)
+            BAIL(err, SB_E_LIMIT,
+                 "sealbox-tpm: quotes[%zu].pcrs is not an object of at most %u "
+                 "PCRs",
+                 i, SB_TPM_MAX_PCRS);
+        const char *idx;
+        const json_t *val;
+        json_object_foreach((json_t *)pcrs, idx, val) {
+            uint64_t pi;
+            TRY(sb_parse_u64(idx, SB_TPM_MAX_PCRS - 1, &pi, err, "sealbox-tpm: PCR index"));
+            const uint8_t *vp;
+            size_t vl;
+            TRY(json_bytes(ev, val, ENC_HEX, SB_TPM_MAX_DIGEST, "quotes[].pcrs[]", &vp, &vl, err));
+            if (vl == 0) BAIL(err, SB_E_MALFORMED, "sealbox-tpm: PCR %s is empty", idx);
+            q->pcrs.present |= 1u << pi;
+            q->pcrs.value[pi] = vp;
+            q->pcrs.len[pi] = (uint16_t)vl;
+        }
+    }
+    ev->n_quotes = json_array_size(quotes);
+    const json_t *log = json_object_get(root, "eventlog");
+    if (log && !json_is_null(log))
+        TRY(json_bytes(ev, log, ENC_B64, SB_EVENTLOG_MAX_LEN, "eventlog", &ev->event_log,
+                       &ev->event_log_len, err));
+    return 0;
+}
+
 static int azure_quote(struct sb_tpm_evidence *ev, const json_t *root, sb_error *err) {
     ev->format = "azure-tpm-quote";
     ev->ak_kind = SB_TPM_AK_NONE;
@@ -394,7 +467,9 @@ int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out, s
              je.column);
     struct sb_tpm_evidence ev = {0};
     int rc;
-    if (json_object_get(root, "AK") && json_object_get(root, "Quote"))
+    if (json_object_get(root, "sealbox-tpm"))
+        rc = sealbox_tpm(&ev, root, err);
+    else if (json_object_get(root, "AK") && json_object_get(root, "Quote"))
         rc = go_attestation(&ev, root, err);
     else if (json_object_get(root, "ak_public") && json_object_get(root, "tpm_quote"))
         rc = trustee_tpm(&ev, root, err);

@@ -755,11 +755,16 @@ int sb_policy_appraise(const sb_policy *p, const json_t *claims, const struct sb
         if (p->allow_uncertified_ak)
             note(&ap, "platform_claims.ak_certified = false accepted (allow_uncertified_ak): the "
                       "quote's key is not proven to live in a TPM");
-        else
+        else {
+            /* Name the key: with sealbox's TPM attester it is the AK name to enroll. */
+            const char *name = json_string_value(
+                json_object_get(json_object_get(claims, "platform_claims"), "ak_name"));
             reason(&ap, SB_TC_INSTANCE_IDENTITY, SB_AR_WARN_UNSAFE, "platform_claims.ak_certified",
-                   "platform_claims.ak_certified = false: no certificate chain vouches for the "
-                   "attestation key (give the AK certificate chain with --certs, or set "
-                   "allow_uncertified_ak)");
+                   "platform_claims.ak_certified = false: no certificate chain or enrollment "
+                   "vouches for the attestation key%s%s (enroll it with `sealbox tpm enroll`, give "
+                   "the AK certificate chain with --certs, or set allow_uncertified_ak)",
+                   name ? " " : "", name ? name : "");
+        }
     }
     bool refs =
         check_map(&ap, p->measurements, "measurements", SB_TC_EXECUTABLES, SB_AR_WARN_UNRECOGNIZED);

@@ -406,6 +406,12 @@ int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evi
         BAIL(err, SB_E_INTERNAL, "tpm: out of memory");
     if (pubp && sb_claims_set_int(claims, "platform_claims", "ak_attributes", pubp->attributes) < 0)
         BAIL(err, SB_E_INTERNAL, "tpm: out of memory");
+    if (pubp) {
+        uint8_t name[2 + SB_HASH_MAX_LEN];
+        size_t name_len = 0;
+        TRY(sb_tpm_public_name(pubp, name, &name_len, err));
+        TRY(hexput(claims, "platform_claims", "ak_name", name, name_len, err));
+    }
 
     if (ev->event_log) {
         TRY(check_event_log(ev, ev->quotes, st, ev->n_quotes, claims, err));
@@ -497,7 +503,9 @@ static int tpm_sniff(const struct sb_blob *ev, size_t n_ev) {
             json_text_has_member(p, n, "AK", NULL) && json_text_has_member(p, n, "Quote", NULL);
         bool tr = json_text_has_member(p, n, "ak_public", NULL) &&
                   json_text_has_member(p, n, "tpm_quote", NULL);
-        score = ga || tr ? 60 : 0;
+        bool sb = json_text_has_member(p, n, "sealbox-tpm", NULL) &&
+                  json_text_has_member(p, n, "quotes", NULL);
+        score = ga || tr || sb ? 60 : 0;
     } else {
         struct sb_tpm_evidence t;
         if (parse_container(&ev[0], &t, NULL) < 0) return 0;

@@ -146,6 +146,53 @@ extern const struct sb_verifier sb_verifier_azure_snp_vtpm;
  * (Azure: the HCL report's AK) the container's own AK and AK certificate are not used. */
 int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evidence *ev,
                          const sb_pubkey *ak, json_t *claims, sb_error *err) SB_WUR;
+/* The TPM name of a public area: nameAlg (u16, big-endian) || H_nameAlg(TPMT_PUBLIC); out holds
+ * 2 + SB_HASH_MAX_LEN bytes. The tpm verifier reports it as platform_claims.ak_name (hex). */
+int sb_tpm_public_name(const struct sb_tpm_public *pub, uint8_t *out, size_t *len,
+                       sb_error *err) SB_WUR;
+
+/* AK enrollment (src/verify/tpm_enroll.c, docs/secrets.md "TPM attester"): the verifier side
+ * of credential activation. The registry is a directory (the KBS uses
+ * <state dir>/tpm-enrolled/) holding one JSON record per enrolled AK, named by the AK's name
+ * in hex. */
+#define SB_TPM_CREDENTIAL_LEN 32u
+#define SB_TPM_MAX_EK_CERT 4096u
+/* The EK CAs: self-signed certificates are roots, the others intermediates. */
+struct sb_tpm_ek_trust {
+    sb_cert **roots, **inter;
+    size_t n_roots, n_inter;
+    int64_t at; /* verification time of the EK certificate chain */
+};
+/* From a PEM bundle (at most SB_VERIFY_MAX_FILES certificates). */
+int sb_tpm_ek_trust_load(const uint8_t *pem, size_t n, int64_t at, struct sb_tpm_ek_trust *out,
+                         sb_error *err) SB_WUR;
+void sb_tpm_ek_trust_clear(struct sb_tpm_ek_trust *t);
+/* One pending enrollment: what goes to the attester (challenge JSON {"credential",
+ * "secret"}), and what the verifier keeps (the credential, the record to store). */
+struct sb_tpm_enrollment {
+    json_t *challenge;
+    uint8_t credential[SB_TPM_CREDENTIAL_LEN];
+    json_t *record; /* {"ak_name", "ak", "ek_cert_sha256", "ek_subject", "ek_issuer"} */
+    char name_hex[2 * (2 + SB_HASH_MAX_LEN) + 1];
+};
+/* Checks the request ({"ek-cert", "ek-public", "ak"} of sb_tpm_enroll_request): the EK
+ * certificate chains to trust at trust->at and certifies the RSA EK public area given; the
+ * AK is a restricted, fixedTPM, TPM-generated signing key whose admin role needs its
+ * authValue. Then MakeCredential: a fresh seed RSA-OAEP-encrypted to the EK (label
+ * "IDENTITY"), a fresh 32-byte credential encrypted under KDFa(seed, "STORAGE", AK name) with
+ * AES-CFB and sealed by HMAC(KDFa(seed, "INTEGRITY"), encIdentity || AK name). */
+int sb_tpm_enroll_begin(const struct sb_tpm_ek_trust *trust, const json_t *request,
+                        struct sb_tpm_enrollment *out, sb_error *err) SB_WUR;
+/* The attester's answer must be the credential (constant-time): then the record is written
+ * to dir (created 0700 if missing) and the AK is enrolled. */
+int sb_tpm_enroll_finish(const char *dir, struct sb_tpm_enrollment *e, const uint8_t *answer,
+                         size_t n, int64_t now, sb_error *err) SB_WUR;
+void sb_tpm_enrollment_clear(struct sb_tpm_enrollment *e);
+/* For claims of the tpm verifier: when platform_claims.ak_name is enrolled in dir, sets
+ * platform_claims.ak_certified = true and ak_enrolled = true (and drops the "AK not
+ * certified" warning); otherwise ak_enrolled = false and a warning naming the AK. Policy
+ * then refuses an unenrolled AK unless allow_uncertified_ak. */
+int sb_tpm_claims_apply_enrollment(const char *dir, json_t *claims, sb_error *err) SB_WUR;
 
 /* Event-log replay (TPM PCR banks, TDX CCEL → RTMRs). Indexes are the log's own: for the CCEL,
  * index 0 is MRTD and RTMR[i] = value[i + 1]. */
