@@ -39,7 +39,7 @@ function request(method, p, auth) {
 }
 
 const METHODS = ["get", "post", "put", "delete"];
-const fill = (p) => p.replace("{id}", sbx).replace("{pid}", "1");
+const fill = (p) => p.replace("{id}", sbx).replace("{pid}", "1").replace("{repo}/{type}/{tag}", "default/key/doc");
 for (const [p, item] of Object.entries(api.paths)) {
   for (const m of METHODS) {
     const op = item[m];

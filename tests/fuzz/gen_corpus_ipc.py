@@ -70,6 +70,11 @@ SEEDS = {
     "stream_end": hdr(68, 9),
     "path_ctrl": hdr(47) + s(KEY) + s(b"sbx_1") + s(b"/tmp/\x01"),
     "data_over": hdr(49) + s(KEY) + s(b"sbx_1") + u32(128 * 1024 + 1),
+    "kbs_attest": hdr(12) + s(b"snp") + s(b'{"platform":"snp","report_data":"00"}')
+    + s(b'{"nonce":"bg==","tee-pubkey":{"kty":"EC"},"additional-evidence":""}'),
+    "kbs_resource": hdr(13) + s(b"eyJhbGciOiJFUzI1NiJ9.e30.AAAA") + s(b"default/key/one"),
+    "kbs_admin": hdr(14) + s(KEY) + u8(0) + s(b"default/key/one") + s(b"\x00secret bytes"),
+    "kbs_admin_bad_op": hdr(14) + s(KEY) + u8(200) + s(b"") + s(b""),
     "reply": hdr(64) + u16(200) + u8(0) + s(b'{"ok":true}'),
     "shutdown": hdr(65),
     # hostile variants

@@ -19,7 +19,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" # the front runs under se
 "$SEALBOX" admin --state-dir "$D" tenant create t >/dev/null || exit 1
 KEY=$("$SEALBOX" admin --state-dir "$D" key create t 2>/dev/null)
 sqlite3 "$D/sealbox.db" "INSERT INTO sandboxes (id, tenant_id, state, config, memory_mb, created, updated) VALUES ('sbx_doc', 1, 'running', '{\"image\":\"default\"}', 256, 1, 1);" || exit 1
-"$BIN/sealboxd" --state-dir "$D" --log-file "$D/log" &
+"$BIN/sealboxd" --kbs --state-dir "$D" --log-file "$D/log" &
 PID=$!
 for _ in $(seq 100); do
   curl -sf --unix-socket "$D/sealboxd.sock" http://s/v1/health >/dev/null && break

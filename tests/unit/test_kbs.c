@@ -440,6 +440,21 @@ TEST(broker_token_to_jwe) {
         CHECK_INT(res.status, 200);
         char *tok = strdup(json_string_value(json_object_get(res.body, "token")));
         sb_kbs_result_clear(&res);
+        /* The token verifies with the broker's JWKS, expires, says local, carries the key. */
+        json_t *jwks = NULL, *payload = NULL;
+        CHECK_OK(sb_kbs_broker_jwks(b, &jwks, &err), &err);
+        CHECK_OK(sb_jwt_verify(tok, jwks, &payload, NULL, &err), &err);
+        CHECK_INT(json_integer_value(json_object_get(payload, "exp")), NOW + 60);
+        json_t *sm = json_object_get(json_object_get(payload, "submods"), "snp");
+        CHECK(json_is_true(json_object_get(sm, "ear.sealbox.local")));
+        CHECK_STR(json_string_value(json_object_get(sm, "ear.status")), "affirming");
+        CHECK(json_equal(
+            json_object_get(json_object_get(json_object_get(sm, "ear.veraison.annotated-evidence"),
+                                            "runtime_data_claims"),
+                            "tee-pubkey"),
+            pub));
+        json_decref(payload);
+        json_decref(jwks);
         CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/one", NOW + 1, &res, &err), &err);
         if (!good) {
             CHECK_INT(res.status, 403);
