@@ -55,6 +55,7 @@ enum sb_ipc_type {
     SB_IPC_KBS_ATTEST = 12,   /* tee str, claims bytes (JSON), runtime-data bytes (JSON) */
     SB_IPC_KBS_RESOURCE = 13, /* token str, path str */
     SB_IPC_KBS_ADMIN = 14,    /* admin cred, op u8, path str, body bytes */
+    SB_IPC_SBX_LOG = 15,      /* cred, id: the sandbox's measurement log */
     /* monitor -> front */
     SB_IPC_REPLY = 64,    /* status u16, content type u8, body bytes */
     SB_IPC_SHUTDOWN = 65, /* (nothing): stop accepting, finish in-flight requests, exit */

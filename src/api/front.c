@@ -31,8 +31,8 @@
 /* ---- routes --------------------------------------------------------------------------------- */
 
 static const char *const ROUTE_NAMES[R_MAX] = {
-    "health", "metrics",  "tenant",     "sandboxes",    "sandbox",   "exec", "standby",
-    "resume", "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin", "none"};
+    "health", "metrics", "tenant",   "sandboxes",  "sandbox",      "exec",      "standby",
+    "resume", "log",     "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin", "none"};
 
 struct pending {
     struct evhttp_request *req;
@@ -461,6 +461,11 @@ static void do_sbx_get(struct ctx *c) {
     forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_GET, v, 2);
 }
 
+static void do_sbx_log(struct ctx *c) {
+    sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
+    forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_LOG, v, 2);
+}
+
 /* GET /v1/sandboxes?limit=N&after=ID&state=all&metadata=k=v (metadata repeatable). */
 static void do_sbx_list(struct ctx *c) {
     struct evkeyvalq q;
@@ -626,6 +631,7 @@ static const struct route_def ROUTES[] = {
     {R_SBX_EXEC, EVHTTP_REQ_POST, true, do_sbx_exec},
     {R_SBX_STANDBY, EVHTTP_REQ_POST, true, do_sbx_simple},
     {R_SBX_RESUME, EVHTTP_REQ_POST, true, do_sbx_simple},
+    {R_SBX_LOG, EVHTTP_REQ_GET, true, do_sbx_log},
 };
 
 /* Maps a path to a route and, for item routes, the sandbox id segment. */
@@ -644,6 +650,7 @@ static enum route match(const char *path, char seg[4][SB_IPC_ID_MAX + 1], const 
     if (strcmp(seg[3], "exec") == 0) return R_SBX_EXEC;
     if (strcmp(seg[3], "standby") == 0) return R_SBX_STANDBY;
     if (strcmp(seg[3], "resume") == 0) return R_SBX_RESUME;
+    if (strcmp(seg[3], "log") == 0) return R_SBX_LOG;
     return R_NONE;
 }
 

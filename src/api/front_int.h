@@ -43,6 +43,7 @@ enum route {
     R_SBX_EXEC,
     R_SBX_STANDBY,
     R_SBX_RESUME,
+    R_SBX_LOG,
     R_KBS_AUTH,
     R_KBS_ATTEST,
     R_KBS_RESOURCE,

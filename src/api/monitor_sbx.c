@@ -39,6 +39,7 @@ struct sbx {
     struct worker *busy; /* the exec running in it, if any */
     char **env;          /* KEY=VALUE from create, for every exec (kept in memory only: values
                             may be secrets and are never written to disk) */
+    sb_mlog *mlog;       /* the measurement log; only this monitor writes it */
     struct sbx *next;
 };
 
@@ -203,6 +204,7 @@ static void destroy_sbx(sb_monitor *m, struct sbx *s, enum sb_sbx_state final, c
             set_state(m, s, SB_SBX_LOST, "sandbox.lost");
             unlink_sbx(m, s);
             strv_free(s->env);
+            sb_mlog_free(s->mlog);
             free(s);
             return;
         }
@@ -212,6 +214,7 @@ static void destroy_sbx(sb_monitor *m, struct sbx *s, enum sb_sbx_state final, c
     set_state(m, s, final, event);
     unlink_sbx(m, s);
     strv_free(s->env);
+    sb_mlog_free(s->mlog);
     free(s);
 }
 
@@ -292,6 +295,66 @@ static char **exec_env(char *const *base, const sb_ipc_val *v) {
         return NULL;
     }
     return env;
+}
+
+/* ---- the measurement log ----------------------------------------------------------------------
+ */
+
+/* Appends the log's event i to the store. */
+static int store_event(sb_monitor *m, const struct sbx *s, size_t i, sb_error *e) {
+    return sb_store_mlog_append(m->store, s->tenant_id, s->id, (int64_t)i,
+                                sb_mlog_event(s->mlog, i), e);
+}
+
+/* The image and config events of a new sandbox (the config as it was built; the environment's
+ * names only, with the PATH every exec gets, as `sealbox run` and `sealbox measure` count it). */
+static int start_log(sb_monitor *m, struct sbx *s, const struct sb_sandbox_config *sc,
+                     sb_error *e) {
+    size_t n = 0;
+    while (s->env && s->env[n])
+        n++;
+    char **env = calloc(n + 2, sizeof(char *));
+    ENSURE(env, e, SB_E_INTERNAL, "out of memory");
+    env[0] = (char *)"PATH";
+    for (size_t i = 0; i < n; i++)
+        env[i + 1] = s->env[i];
+    json_t *c = NULL;
+    int r = sb_mlog_config(sc, env, &c, e);
+    free(env);
+    TRY(r);
+    int rc = sb_mlog_new(sb_sandbox_image_digest(s->h), c, &s->mlog, e);
+    json_decref(c);
+    for (size_t i = 0; rc == 0 && i < sb_mlog_count(s->mlog); i++)
+        rc = store_event(m, s, i, e);
+    return rc;
+}
+
+/* Measures a command and appends it to the log, in memory and in the store, before it runs.
+ * 0, or -1 with rep set: the command must then not run. */
+static int record_exec(sb_monitor *m, struct sbx *s, char **argv, char **envp, const char *cwd,
+                       sb_reply *rep) {
+    char exe[4096];
+    uint8_t d[SB_MLOG_DIGEST_LEN];
+    sb_error e = {0};
+    const char *wd = cwd[0] ? cwd : "/";
+    int mr = sb_mlog_measure_in(s->h, argv[0], envp, wd, exe, d, &e);
+    if (mr < 0 && mr != SB_E_NOTFOUND) {
+        (void)internal(m, rep, "measure", &e);
+        return -1;
+    }
+    if (sb_mlog_add_exec(s->mlog, argv, envp, wd, mr == 0 ? exe : NULL, mr == 0 ? d : NULL, &e) <
+        0) {
+        if (e.code == SB_E_LIMIT)
+            (void)sb_reply_problem(rep, 409, "log-full", "Conflict", e.msg);
+        else
+            (void)internal(m, rep, "measurement log", &e);
+        return -1;
+    }
+    if (store_event(m, s, sb_mlog_count(s->mlog) - 1, &e) < 0) {
+        (void)internal(m, rep, "store", &e);
+        return -1;
+    }
+    return 0;
 }
 
 static int c_create(const sb_ipc_msg *msg, sb_error *err) {
@@ -452,6 +515,11 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
         }
     }
     json_decref(cfg);
+    if (start_log(m, s, &sc, &e) < 0) {
+        free(r.config_json);
+        destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.delete");
+        return internal(m, rep, "measurement log", &e);
+    }
     r.created = r.updated = sb_time_now();
     json_t *j = sb_monitor_sandbox_json(&r);
     free(r.config_json);
@@ -617,7 +685,9 @@ static int h_exec(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_r
     w->h = s->h;
     sb_writer_init(&w->obuf, EXEC_OUTPUT_MAX);
     sb_writer_init(&w->ebuf, EXEC_OUTPUT_MAX);
-    int terr = ok ? pthread_create(&w->tid, NULL, worker_thread, w) : -1;
+    /* The log records the command before it can run. */
+    bool refused = ok && record_exec(m, s, w->argv, w->envp, w->cwd, rep) < 0;
+    int terr = ok && !refused ? pthread_create(&w->tid, NULL, worker_thread, w) : -1;
     if (terr != 0) {
         int fds[] = {w->in, w->out_w, w->err_w, w->done_w};
         for (size_t i = 0; i < SB_ARRAY_LEN(fds); i++)
@@ -626,6 +696,7 @@ static int h_exec(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_r
         strv_free(w->envp);
         w->joined = true;
         worker_free(w);
+        if (refused) return 0;
         sb_error_set(&e, SB_E_IO, "cannot start the exec worker");
         return internal(m, rep, "exec", &e);
     }
@@ -892,10 +963,78 @@ void sb_monitor_sbx_fini(sb_monitor *m) {
     m->sbx = NULL;
 }
 
+/* GET /v1/sandboxes/{id}/log: from the store, so a sandbox's log outlives it. The stored events
+ * are replayed like any log (the digest and taint are never stored, always recomputed). */
+static int h_log(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
+                 sb_error *err) {
+    (void)err;
+    char id[SB_SANDBOX_ID_MAX + 1];
+    if (sb_ipc_str_copy(&msg->f[1].s, id, sizeof(id), NULL, "id") < 0)
+        return sb_reply_problem(rep, 404, "not-found", "Not found", "no such sandbox");
+    sb_sandbox_rec r;
+    sb_error e = {0};
+    if (sb_store_sandbox_get(m->store, t->id, id, &r, &e) < 0)
+        return e.code == SB_E_NOTFOUND
+                   ? sb_reply_problem(rep, 404, "not-found", "Not found", "no such sandbox")
+                   : internal(m, rep, "store", &e);
+    sb_sandbox_rec_clear(&r);
+    char **ev = NULL;
+    size_t n = 0;
+    if (sb_store_mlog_get(m->store, t->id, id, SB_MLOG_MAX_EVENTS, &ev, &n, &e) < 0)
+        return internal(m, rep, "store", &e);
+    json_t *events = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = events ? json_loads(ev[i], 0, NULL) : NULL;
+        if (!j || json_array_append_new(events, j) < 0) {
+            json_decref(events);
+            events = NULL;
+        }
+        free(ev[i]);
+    }
+    free(ev);
+    json_t *o = events ? json_pack("{s:i, s:s, s:o}", "version", SB_MLOG_VERSION, "hash", "sha384",
+                                   "events", events)
+                       : NULL;
+    char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (!txt) {
+        json_decref(o);
+        sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+        return internal(m, rep, "measurement log", &e);
+    }
+    if (n < 2) {
+        free(txt);
+        json_decref(o);
+        return sb_reply_problem(rep, 409, "conflict", "Conflict",
+                                "the sandbox has no measurement log (it was never created)");
+    }
+    struct sb_mlog_replay rp;
+    int rc = sb_mlog_replay((const uint8_t *)txt, strlen(txt), &rp, &e);
+    free(txt);
+    char *canon = NULL;
+    size_t len = 0;
+    if (rc == 0) {
+        char ds[104];
+        sb_mlog_digest_str(rp.digest, ds);
+        if (json_object_set_new(o, "digest", json_string(ds)) < 0 ||
+            json_object_set_new(o, "tainted", json_boolean(rp.tainted)) < 0)
+            rc = sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+        sb_mlog_replay_clear(&rp);
+    }
+    if (rc == 0) rc = sb_json_canonical(o, &canon, &len, &e);
+    json_decref(o);
+    if (rc < 0) return internal(m, rep, "measurement log", &e);
+    rc = sb_writer_bytes(&rep->body, canon, len);
+    free(canon);
+    if (rc < 0) return sb_reply_problem(rep, 500, "internal", "Internal error", "reply too large");
+    rep->status = 200;
+    rep->ctype = SB_CT_JSON;
+    return 0;
+}
+
 static const sb_handler SBX_HANDLERS[] = {
     {SB_IPC_SBX_CREATE, true, c_create, h_create}, {SB_IPC_SBX_DELETE, true, c_id, h_delete},
     {SB_IPC_SBX_STANDBY, true, c_id, h_standby},   {SB_IPC_SBX_RESUME, true, c_id, h_resume},
-    {SB_IPC_SBX_EXEC, true, c_exec, h_exec},
+    {SB_IPC_SBX_EXEC, true, c_exec, h_exec},       {SB_IPC_SBX_LOG, true, c_id, h_log},
 };
 
 const sb_handler *sb_monitor_sbx_handler(uint16_t type) {

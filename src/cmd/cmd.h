@@ -27,5 +27,6 @@ int sb_cmd_ps(int argc, char **argv);
 int sb_cmd_image(int argc, char **argv);
 int sb_cmd_audit(int argc, char **argv);
 int sb_cmd_kbs(int argc, char **argv);
+int sb_cmd_measure(int argc, char **argv);
 
 #endif

@@ -22,36 +22,51 @@
 #define EXIT_SB_FAIL 125
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: sealbox run [OPTIONS] -- CMD [ARGS...]\n\n"
-            "Runs CMD in a new jail sandbox (namespaces, seccomp, Landlock, cgroups) and removes\n"
-            "the sandbox afterwards. Needs root.\n\n"
-            "options:\n"
-            "  --image NAME          image ('host': the host's /usr, the default; or an imported\n"
-            "                        image's digest or name)\n"
-            "  --mount SRC:DST[:ro]  bind a host path into the sandbox (repeatable)\n"
-            "  --env K=V             set an environment variable (repeatable); the environment is\n"
-            "                        exactly these, plus PATH when not given\n"
-            "  --workdir DIR         working directory inside (default /)\n"
-            "  --memory SIZE         memory limit incl. the writable layer (default 512M)\n"
-            "  --pids N              process limit (default 512)\n"
-            "  --cpus N              CPU limit, e.g. 0.5 or 2 (default: none)\n"
-            "  --disk SIZE           size of the writable layer, a tmpfs (default 256M)\n"
-            "  --timeout DURATION    kill the sandbox after e.g. 30, 30s, 500ms, 5m\n"
-            "  --net none            loopback only (the default and only mode)\n"
-            "  --hostname NAME       uts hostname (default 'sandbox')\n"
-            "  --tty                 give CMD a pseudo-terminal\n"
-            "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
-            "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
-            "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
-            "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
-            "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
-            SB_SANDBOX_STATE_DIR);
+    fprintf(
+        f,
+        "usage: sealbox run [OPTIONS] -- CMD [ARGS...]\n\n"
+        "Runs CMD in a new jail sandbox (namespaces, seccomp, Landlock, cgroups) and removes\n"
+        "the sandbox afterwards. Needs root.\n\n"
+        "options:\n"
+        "  --image NAME          image ('host': the host's /usr, the default; or an imported\n"
+        "                        image's digest or name)\n"
+        "  --mount SRC:DST[:ro]  bind a host path into the sandbox (repeatable)\n"
+        "  --env K=V             set an environment variable (repeatable); the environment is\n"
+        "                        exactly these, plus PATH when not given\n"
+        "  --workdir DIR         working directory inside (default /)\n"
+        "  --memory SIZE         memory limit incl. the writable layer (default 512M)\n"
+        "  --pids N              process limit (default 512)\n"
+        "  --cpus N              CPU limit, e.g. 0.5 or 2 (default: none)\n"
+        "  --disk SIZE           size of the writable layer, a tmpfs (default 256M)\n"
+        "  --timeout DURATION    kill the sandbox after e.g. 30, 30s, 500ms, 5m\n"
+        "  --net none            loopback only (the default and only mode)\n"
+        "  --hostname NAME       uts hostname (default 'sandbox')\n"
+        "  --tty                 give CMD a pseudo-terminal\n"
+        "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
+        "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
+        "  --log FILE            write the sandbox's measurement log (docs/secrets.md) to FILE\n"
+        "                        once CMD is recorded; with --detach it is rewritten as each\n"
+        "                        command is added (default <state>/sandboxes/<id>/mlog.json)\n"
+        "  --state-dir DIR       state directory (default $SEALBOX_STATE_DIR or %s)\n\n"
+        "exit status: CMD's own; 128+N if it died of signal N; 124 timeout; 137 out of\n"
+        "memory; 125 sealbox failed; 126 CMD cannot be executed; 127 CMD not found.\n",
+        SB_SANDBOX_STATE_DIR);
 }
 
 static int fail(const char *what, const char *msg) {
     fprintf(stderr, "sealbox run: %s%s%s\n", what, msg && *msg ? ": " : "", msg ? msg : "");
     return EXIT_SB_FAIL;
+}
+
+/* The measurement log of a sandbox this process owns: image and config now, every command as
+ * it is started (only this process writes it). */
+static int new_log(const struct sb_run_opts *o, const sb_sandbox *sb, sb_mlog **out,
+                   sb_error *err) {
+    json_t *c = NULL;
+    TRY(sb_mlog_config(&o->cfg, o->env, &c, err));
+    int rc = sb_mlog_new(sb_sandbox_image_digest(sb), c, out, err);
+    json_decref(c);
+    return rc;
 }
 
 /* --detach: a holder process (a child that leaves our session) creates the sandbox, runs CMD
@@ -70,6 +85,14 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
         int listen_fd = -1, log_fd = -1;
         if (sb_jail_backend.create(&o->cfg, &sb, &err) < 0) goto report;
         char p[4096];
+        sb_mlog *log = NULL;
+        if (new_log(o, sb, &log, &err) < 0) goto report;
+        if (o->log_path)
+            snprintf(p, sizeof(p), "%s", o->log_path);
+        else
+            snprintf(p, sizeof(p), "%s/mlog.json", sb_sandbox_dir(sb));
+        sb_jail_set_mlog(sb, log, p);
+        if (sb_mlog_write(log, p, &err) < 0) goto report;
         snprintf(p, sizeof(p), "%s/main.log", sb_sandbox_dir(sb));
         log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -178,6 +201,17 @@ int sb_cmd_run(int argc, char **argv) {
         if (sfd >= 0) close(sfd);
         sb_run_opts_free(&o);
         return fail("cannot create the sandbox", err.msg);
+    }
+    sb_mlog *log = NULL;
+    rc = new_log(&o, sb, &log, &err);
+    if (rc == 0) rc = sb_mlog_record(log, sb, argv + first, o.env, o.workdir, &err);
+    if (rc == 0 && o.log_path) rc = sb_mlog_write(log, o.log_path, &err);
+    sb_mlog_free(log);
+    if (rc < 0) {
+        sb_jail_backend.destroy(sb);
+        if (sfd >= 0) close(sfd);
+        sb_run_opts_free(&o);
+        return fail("measurement log", err.msg);
     }
 
     struct termios saved;

@@ -261,6 +261,9 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
                      val);
         } else if (strcmp(name, "--hostname") == 0) {
             o->cfg.hostname = val;
+        } else if (strcmp(name, "--log") == 0) {
+            if (!*val) BAIL(err, SB_E_USAGE, "--log: empty path");
+            o->log_path = val;
         } else if (strcmp(name, "--state-dir") == 0) {
             if (val[0] != '/')
                 BAIL(err, SB_E_USAGE, "--state-dir: '%s' is not an absolute path", val);

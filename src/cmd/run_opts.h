@@ -13,6 +13,7 @@ struct sb_run_opts {
     char **env; /* NULL-terminated, owned */
     size_t n_env;
     const char *workdir;
+    const char *log_path; /* --log FILE: the measurement log's export */
     uint64_t timeout_ms;
     bool tty;
     bool detach;

@@ -34,6 +34,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
      sb_cmd_audit},
     {"kbs", "the key broker: serve it, admin keys, rotate the master key", sb_cmd_kbs},
+    {"measure", "print the image, config and initial measurement-log digests for a policy",
+     sb_cmd_measure},
 };
 
 static int cmd_help(int argc, char **argv) {

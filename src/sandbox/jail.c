@@ -48,7 +48,24 @@ struct sb_sandbox {
     uint32_t next_exec;
     uint64_t oom_base;
     bool attached; /* a handle on a detached sandbox held by another process */
+    sb_mlog *mlog; /* sb_jail_serve records every command here (sb_jail_set_mlog) */
+    char *mlog_path;
 };
+
+void sb_jail_set_mlog(sb_sandbox *sb, sb_mlog *log, const char *path) {
+    sb_mlog_free(sb->mlog);
+    free(sb->mlog_path);
+    sb->mlog = log;
+    sb->mlog_path = path ? strdup(path) : NULL;
+}
+
+/* Records a command in the sandbox's log (if it has one) before it may run. */
+static int serve_record(sb_sandbox *sb, char *const *argv, char *const *env, const char *workdir,
+                        sb_error *err) {
+    if (!sb->mlog) return 0;
+    TRY(sb_mlog_record(sb->mlog, sb, argv, env, workdir, err));
+    return sb->mlog_path ? sb_mlog_write(sb->mlog, sb->mlog_path, err) : 0;
+}
 
 const char *sb_sandbox_id(const sb_sandbox *sb) { return sb->id; }
 const char *sb_sandbox_dir(const sb_sandbox *sb) { return sb->dir; }
@@ -824,6 +841,7 @@ static void rm_tree_small(const char *dir) {
 
 static void jail_destroy(sb_sandbox *sb) {
     if (!sb) return;
+    sb_jail_set_mlog(sb, NULL, NULL);
     if (sb->attached) {
         if (sb->ctl >= 0) close(sb->ctl);
         if (sb->cg) sb_cgroup_free(sb->cg);
@@ -1391,7 +1409,8 @@ int sb_jail_serve(sb_sandbox *sb, int listen_fd, int stop_fd, char *const *main_
                                 .argv = (char **)main_argv,
                                 .env = (char **)main_env};
         sb_writer_init(&w, SB_PROTO_MAX_FRAME);
-        int rc = sb_msg_encode_exec(&w, main_id, &e);
+        int rc = serve_record(sb, main_argv, main_env, e.workdir, err);
+        if (rc == 0) rc = sb_msg_encode_exec(&w, main_id, &e);
         if (rc == 0) rc = send_frame(sb->ctl, &w, err);
         sb_writer_free(&w);
         sb_writer_init(&w, 64);
@@ -1469,6 +1488,13 @@ int sb_jail_serve(sb_sandbox *sb, int listen_fd, int stop_fd, char *const *main_
             }
             bool forward = false;
             if (m.type == SB_MSG_EXEC && !c->busy) {
+                sb_error lerr = {0};
+                if (serve_record(sb, m.exec.argv, m.exec.env, m.exec.workdir, &lerr) < 0) {
+                    /* not measured, not run */
+                    sb_msg_free(&m);
+                    drop_conn(sb, c);
+                    continue;
+                }
                 c->busy = true;
                 c->cid = m.exec_id;
                 c->gid = ++sb->next_exec;

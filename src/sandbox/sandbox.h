@@ -175,6 +175,96 @@ int sb_image_import(const char *state_dir, const char *src_dir, char **digest,
 /* The host state the jail depends on; fails with a message naming what is missing. */
 int sb_jail_preflight(sb_error *err) SB_WUR;
 
+/* ---- the measurement log (src/sandbox/mlog.c; docs/secrets.md) ----------------------------
+ * Every sandbox has an ordered log written only by the process that owns it (the daemon's
+ * monitor, or `sealbox run`): image, config, entrypoint, then every later exec. Each event is
+ * a JSON object; its digest is SHA-384 of its JCS-canonical form, and the log digest is
+ * extended like a PCR: d0 = 48 zero bytes, d(i+1) = SHA-384(d(i) || SHA-384(event i)). A log
+ * with any event after the entrypoint is "tainted". */
+
+#define SB_MLOG_DIGEST_LEN 48
+#define SB_MLOG_MAX_EVENTS 1024u                    /* events in one log */
+#define SB_MLOG_MAX_BYTES (128u * 1024u)            /* canonical bytes of every event together */
+#define SB_MLOG_MAX_JSON (SB_MLOG_MAX_BYTES + 4096) /* an exported log handed to the replay */
+#define SB_MLOG_MAX_IMAGE 128                       /* bytes of the image digest string */
+#define SB_MLOG_EXE_MAX (4ull << 30)                /* bytes of one executable hashed */
+#define SB_MLOG_VERSION 1
+
+typedef struct sb_mlog sb_mlog;
+
+/* The measured configuration (docs/secrets.md): {"cpu_millis", "disk_bytes", "env": [names,
+ * sorted, unique], "hostname", "memory_bytes", "mounts": [{"dst", "ro", "src"}], "network",
+ * "pids"} with every default resolved, so the same sandbox always measures the same. env holds
+ * "NAME=VALUE" (or bare NAME) strings; only the names are measured, never a value. */
+int sb_mlog_config(const struct sb_sandbox_config *cfg, char *const *env, json_t **out,
+                   sb_error *err) SB_WUR;
+/* A new log holding its image and config events. */
+int sb_mlog_new(const char *image_digest, const json_t *config, sb_mlog **out,
+                sb_error *err) SB_WUR;
+void sb_mlog_free(sb_mlog *l);
+/* Appends a command: the first is the "entrypoint", every later one an "exec". exe_path is the
+ * executable argv[0] resolved to inside the sandbox and exe_digest its SHA-384; both NULL when
+ * it could not be resolved (the attempt is recorded all the same). env: the command's whole
+ * environment (names only are recorded). SB_E_LIMIT when the log is full (the caller must then
+ * refuse to run the command). */
+int sb_mlog_add_exec(sb_mlog *l, char *const *argv, char *const *env, const char *workdir,
+                     const char *exe_path, const uint8_t *exe_digest, sb_error *err) SB_WUR;
+void sb_mlog_digest(const sb_mlog *l, uint8_t out[SB_MLOG_DIGEST_LEN]);
+/* "sha384:<96 hex>" into out. */
+void sb_mlog_digest_str(const uint8_t d[SB_MLOG_DIGEST_LEN], char out[104]);
+bool sb_mlog_tainted(const sb_mlog *l);
+size_t sb_mlog_count(const sb_mlog *l);
+/* The canonical JSON of event i (i < count). */
+const char *sb_mlog_event(const sb_mlog *l, size_t i);
+/* The exported log, JCS-canonical: {"digest": "sha384:…", "events": [...], "hash": "sha384",
+ * "tainted": bool, "version": 1}. */
+int sb_mlog_export(const sb_mlog *l, char **out, size_t *len, sb_error *err) SB_WUR;
+
+/* What a replay establishes from an exported log (untrusted bytes). */
+struct sb_mlog_replay {
+    uint8_t digest[SB_MLOG_DIGEST_LEN];
+    size_t events;
+    size_t execs; /* events after the entrypoint */
+    bool tainted; /* execs > 0 */
+    /* {"digest", "image", "config", "entrypoint": {"argv", "executable", "digest"} | null,
+     *  "tainted", "events"}: the claims a verifier or KBS appraises */
+    json_t *summary;
+};
+/* Recomputes the digest from the events: every event is checked field by field (order image,
+ * config, entrypoint, execs; seq = index; unknown keys refused), counts and sizes against the
+ * SB_MLOG_* limits. A "digest" or "tainted" member that disagrees with the replay is
+ * SB_E_MALFORMED naming it. */
+int sb_mlog_replay(const uint8_t *json, size_t len, struct sb_mlog_replay *out,
+                   sb_error *err) SB_WUR;
+void sb_mlog_replay_clear(struct sb_mlog_replay *r);
+
+/* Resolves argv0 as sealbox-init's execvp does (a name with '/' relative to workdir, else each
+ * directory of env's PATH, default "/bin:/usr/bin"), confined below root_fd (openat2
+ * RESOLVE_IN_ROOT), and hashes the regular file found with SHA-384. path receives the absolute
+ * path inside the root. SB_E_NOTFOUND when nothing executable is found. */
+int sb_mlog_measure_exe(int root_fd, const char *argv0, char *const *env, const char *workdir,
+                        char path[4096], uint8_t digest[SB_MLOG_DIGEST_LEN], sb_error *err) SB_WUR;
+/* The same inside a running sandbox (through /proc/<init>/root). */
+int sb_mlog_measure_in(const sb_sandbox *sb, const char *argv0, char *const *env,
+                       const char *workdir, char path[4096], uint8_t digest[SB_MLOG_DIGEST_LEN],
+                       sb_error *err) SB_WUR;
+/* Measures argv[0] inside the sandbox and appends the command (sb_mlog_measure_in +
+ * sb_mlog_add_exec; an unresolvable argv[0] is recorded as such). */
+int sb_mlog_record(sb_mlog *l, const sb_sandbox *sb, char *const *argv, char *const *env,
+                   const char *workdir, sb_error *err) SB_WUR;
+/* Writes the export to path atomically (mode 0644: the log holds no secret). */
+int sb_mlog_write(const sb_mlog *l, const char *path, sb_error *err) SB_WUR;
+/* Hands a log to a sandbox served by sb_jail_serve: every command (the main one and each
+ * connection's) is recorded in it before it is sent to sealbox-init, and the export is
+ * rewritten at path after each; a command the log cannot take is refused. The sandbox owns the
+ * log from then on (destroy frees it). */
+void sb_jail_set_mlog(sb_sandbox *sb, sb_mlog *log, const char *path);
+
+/* The host directory an image's root file system is read from ("host" or NULL: "/") and its
+ * digest, for `sealbox measure`. Both malloc'ed. */
+int sb_image_rootfs(const char *state_dir, const char *image, char **rootfs, char **digest,
+                    sb_error *err) SB_WUR;
+
 /* ---- the seccomp policy (exposed for tests) ---------------------------------------------- */
 
 /* Builds the allowlist filter (default ENOSYS, architecture checked first, denied calls

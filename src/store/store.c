@@ -62,6 +62,10 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE kbs_admin_keys (id TEXT PRIMARY KEY,"
     " hash BLOB NOT NULL CHECK (length(hash) = 32), label TEXT NOT NULL DEFAULT '',"
     " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0) STRICT;",
+    /* 4: every sandbox's measurement log (docs/secrets.md), one canonical event per row */
+    "CREATE TABLE sandbox_log (sandbox_id TEXT NOT NULL,"
+    " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (sandbox_id, seq)) STRICT;",
 };
 _Static_assert(SB_ARRAY_LEN(MIGRATIONS) == SB_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -111,6 +115,8 @@ enum q {
     Q_KBS_POL_DELETE,
     Q_KBS_ADMIN_INSERT,
     Q_KBS_ADMIN_GET,
+    Q_MLOG_INSERT,
+    Q_MLOG_LIST,
     Q_MAX
 };
 
@@ -190,6 +196,10 @@ static const char *const SQL[Q_MAX] = {
     [Q_KBS_ADMIN_INSERT] = "INSERT INTO kbs_admin_keys (id, hash, label, created)"
                            " VALUES (?1, ?2, ?3, ?4)",
     [Q_KBS_ADMIN_GET] = "SELECT hash, revoked FROM kbs_admin_keys WHERE id = ?1",
+    [Q_MLOG_INSERT] = "INSERT INTO sandbox_log (sandbox_id, tenant_id, seq, event)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+    [Q_MLOG_LIST] = "SELECT event FROM sandbox_log WHERE sandbox_id = ?1 AND tenant_id = ?2"
+                    " ORDER BY seq LIMIT ?3",
 };
 
 struct sb_store {
@@ -1401,5 +1411,41 @@ int sb_store_kbs_admin_key_get(sb_store *s, const char *id, uint8_t hash[32], bo
     ENSURE(sqlite3_column_bytes(st, 0) == 32, err, SB_E_MALFORMED, "store: admin key hash size");
     memcpy(hash, sqlite3_column_blob(st, 0), 32);
     *revoked = sqlite3_column_int64(st, 1) != 0;
+    return 0;
+}
+
+/* ---- measurement logs ------------------------------------------------------------------------ */
+
+int sb_store_mlog_append(sb_store *s, int64_t tenant_id, const char *sandbox_id, int64_t seq,
+                         const char *event_json, sb_error *err) {
+    ENSURE(sb_store_sandbox_id_valid(sandbox_id), err, SB_E_MALFORMED, "mlog: bad sandbox id");
+    ENSURE(event_json && strnlen(event_json, SB_MLOG_EVENT_MAX + 1) <= SB_MLOG_EVENT_MAX, err,
+           SB_E_LIMIT, "mlog: event over %d bytes", SB_MLOG_EVENT_MAX);
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_MLOG_INSERT, &st, err));
+    TRY(bind_text(s, st, 1, sandbox_id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_i64(s, st, 3, seq, err));
+    TRY(bind_text(s, st, 4, event_json, err));
+    return run_done(s, st, err, "mlog insert");
+}
+
+static int rd_mlog(sqlite3_stmt *st, void *dst, sb_error *err) {
+    return col_dup(st, 0, SB_MLOG_EVENT_MAX, (char **)dst, err, "mlog event");
+}
+
+static void clear_mlog(void *p) { free(*(char **)p); }
+
+int sb_store_mlog_get(sb_store *s, int64_t tenant_id, const char *sandbox_id, size_t max,
+                      char ***events, size_t *n, sb_error *err) {
+    ENSURE(max > 0, err, SB_E_USAGE, "mlog: max must be positive");
+    _cleanup_stmt_ sqlite3_stmt *st = NULL;
+    TRY(stmt(s, Q_MLOG_LIST, &st, err));
+    TRY(bind_text(s, st, 1, sandbox_id, err));
+    TRY(bind_i64(s, st, 2, tenant_id, err));
+    TRY(bind_i64(s, st, 3, (int64_t)max, err));
+    void *v = NULL;
+    TRY(collect(s, st, sizeof(char *), max, rd_mlog, clear_mlog, &v, n, err));
+    *events = v;
     return 0;
 }

@@ -11,7 +11,7 @@
 
 /* The schema this binary writes. A database whose schema_version is higher was written by a
  * newer sealbox and is refused (SB_E_UNSUPPORTED) rather than misread. */
-#define SB_STORE_SCHEMA_VERSION 3
+#define SB_STORE_SCHEMA_VERSION 4
 /* SQLite busy timeout: how long a writer waits for another connection's lock. */
 #define SB_STORE_BUSY_MS 5000
 
@@ -243,5 +243,16 @@ int sb_store_kbs_admin_key_insert(sb_store *s, const char *id, const uint8_t has
                                   const char *label, sb_error *err) SB_WUR;
 int sb_store_kbs_admin_key_get(sb_store *s, const char *id, uint8_t hash[32], bool *revoked,
                                sb_error *err) SB_WUR;
+/* ---- measurement logs ---------------------------------------------------------------------- */
+
+#define SB_MLOG_EVENT_MAX (256u * 1024u) /* bytes of one stored event */
+
+/* Appends one canonical event of a sandbox's measurement log (written by the monitor only). */
+int sb_store_mlog_append(sb_store *s, int64_t tenant_id, const char *sandbox_id, int64_t seq,
+                         const char *event_json, sb_error *err) SB_WUR;
+/* The events of a sandbox in order (tenant-scoped), at most max; *events is an array of
+ * malloc'ed strings (free each, then the array). No rows: *n = 0. */
+int sb_store_mlog_get(sb_store *s, int64_t tenant_id, const char *sandbox_id, size_t max,
+                      char ***events, size_t *n, sb_error *err) SB_WUR;
 
 #endif

@@ -151,6 +151,13 @@ int sb_ear_build(const struct sb_ear_input *in, json_t **out, sb_error *err) {
         "{s:s, s:o, s:s, s:O, s:o}", "ear.status", sb_tier_name(in->appraisal->status),
         "ear.trustworthiness-vector", vec, "ear.appraisal-policy-id", in->appraisal->policy_id,
         "ear.veraison.annotated-evidence", in->claims, "ear.sealbox.reasons", reasons);
+    /* Evidence that proves nothing (software attester, swtpm) is marked in the token itself, so
+     * a relying party that reads only the status still sees it. */
+    if (sub && json_is_true(json_object_get(in->claims, "insecure")) &&
+        json_object_set_new(sub, "ear.sealbox.insecure", json_true()) < 0) {
+        json_decref(sub);
+        sub = NULL;
+    }
     json_t *p = sub ? json_pack("{s:s, s:I, s:{s:s, s:s}, s:{s:o}}", "eat_profile", SB_EAR_PROFILE,
                                 "iat", (json_int_t)in->iat, "ear.verifier-id", "developer",
                                 "https://github.com/sealbox/sealbox", "build",

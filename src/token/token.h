@@ -41,7 +41,8 @@ struct sb_ear_input {
 
 /* The EAR claims-set: eat_profile, iat, ear.verifier-id, optional eat_nonce, and
  * submods{<submod>: {ear.status, ear.trustworthiness-vector (non-zero claims only),
- * ear.appraisal-policy-id, ear.veraison.annotated-evidence, ear.sealbox.reasons}}. */
+ * ear.appraisal-policy-id, ear.veraison.annotated-evidence, ear.sealbox.reasons, and
+ * ear.sealbox.insecure: true when the claims say insecure}}. */
 int sb_ear_build(const struct sb_ear_input *in, json_t **out, sb_error *err) SB_WUR;
 /* Compact JWS: base64url(header).base64url(payload).base64url(r||s). */
 int sb_jwt_sign(const sb_token_key *k, const json_t *payload, char **jwt, sb_error *err) SB_WUR;

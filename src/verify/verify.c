@@ -15,6 +15,7 @@ static const struct sb_verifier *const VERIFIERS[] = {
     &sb_verifier_nitro,          /* AWS Nitro Enclaves attestation documents */
     &sb_verifier_nvidia,         /* NVIDIA GPU/NVSwitch SPDM measurement reports */
     &sb_verifier_azure_snp_vtpm, /* Azure HCL report + vTPM quote */
+    &sb_verifier_software,       /* sealbox software evidence (insecure) */
     NULL,                        /* keep last */
 };
 

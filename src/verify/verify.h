@@ -168,6 +168,11 @@ int sb_eventlog_replay(const struct sb_eventlog *log, enum sb_hash h, struct sb_
 int sb_eventlog_replay_bytes(const uint8_t *p, size_t n, unsigned flags, enum sb_hash h,
                              struct sb_mr_bank *out, sb_error *err) SB_WUR;
 
+/* ==== sealbox software evidence ==== */
+/* The development attester's signed JSON (src/attester/software.c, docs/secrets.md): ES384 by
+ * the P-384 key the evidence carries. Claims: platform "software", insecure = true. */
+extern const struct sb_verifier sb_verifier_software;
+
 /* ---- dispatch: the verifier table, format detection, loading (src/verify/verify.c) ------ */
 
 #define SB_VERIFY_MAX_FILES 32u             /* EVIDENCE files plus --certs files, each */
