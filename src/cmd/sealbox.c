@@ -33,7 +33,8 @@ static const struct sb_cmd COMMANDS[] = {
     {"image", "import a root file system as an immutable image (import, ls)", sb_cmd_image},
     {"audit", "verify, tail or export the tamper-evident audit log (verify, tail, export)",
      sb_cmd_audit},
-    {"kbs", "the key broker: serve it, admin keys, master key rotation, get a resource", sb_cmd_kbs},
+    {"kbs", "the key broker: serve it, admin keys, master key rotation, get a resource",
+     sb_cmd_kbs},
     {"measure", "print the image, config and initial measurement-log digests for a policy",
      sb_cmd_measure},
 };
