@@ -20,6 +20,7 @@
 #include "crypto/crypto.h"
 #include "harness.h"
 #include "kbs/kbs.h"
+#include "sandbox/sandbox.h"
 
 static char T[4096], D[4200], SOCK[4300], BIN[4096], KEY[128];
 static pid_t daemon_pid;
@@ -144,11 +145,33 @@ static int evidence(void *arg, const json_t *rd, json_t **ev, sb_error *err) {
     return 0;
 }
 
+static char *LOG; /* the exported measurement log to present, if any */
+
+/* A sandbox log as the monitor writes it: image, config, entrypoint, then execs more commands. */
+static char *make_log(const char *image, int execs) {
+    sb_error err = {0};
+    json_t *cfg = json_pack("{s:s, s:i}", "network", "none", "pids", 64);
+    sb_mlog *l = NULL;
+    CHECK_OK(sb_mlog_new(image, cfg, &l, &err), &err);
+    json_decref(cfg);
+    char *argv[] = {(char *)"/bin/agent", NULL}, *env[] = {(char *)"PATH=/bin", NULL};
+    uint8_t d[48] = {7};
+    for (int i = 0; l && i <= execs; i++)
+        CHECK_OK(sb_mlog_add_exec(l, argv, env, "/", "/bin/agent", d, &err), &err);
+    char *out = NULL;
+    size_t n = 0;
+    if (l) CHECK_OK(sb_mlog_export(l, &out, &n, &err), &err);
+    sb_mlog_free(l);
+    return out;
+}
+
 static int get(const char *path, uint8_t **v, size_t *n, sb_error *err) {
     struct sb_kbs_client_opts o = {.url = "http://kbs",
                                    .unix_socket = SOCK,
                                    .tee = sb_attester_tee(ATT),
-                                   .evidence = evidence};
+                                   .evidence = evidence,
+                                   .log_json = LOG,
+                                   .log_len = LOG ? strlen(LOG) : 0};
     *v = NULL;
     return sb_kbs_client_get(&o, path, v, n, err);
 }
@@ -274,13 +297,35 @@ TEST(kbs_end_to_end) {
     set_policy("attestation-policy", "{\"platforms\":[\"software\"],\"allow_insecure\":true}");
     expect_refusal("default/key/k1", SB_E_POLICY, "needs allow_insecure");
     set_policy("resource-policy",
-               "{\"rules\":[{\"resources\":[\"default/key/*\"],\"allow_insecure\":true},"
+               "{\"rules\":[{\"resources\":[\"default/key/*\"],\"allow_insecure\":true,"
+               "\"allow_tainted\":true},"
                "{\"resources\":[\"img/*/*\"],\"allow_insecure\":true,"
                "\"image_digests\":[\"sha256:"
                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"]}]}");
     expect_value("default/key/k1", SECRET);
     /* A rule that wants an image digest refuses a client without a sandbox log, and says so. */
     expect_refusal("img/key/k2", SB_E_POLICY, "no sandbox measurement log");
+    /* With a sandbox log: the image digest decides, and the refusal names it; a log that shows
+     * a later exec is tainted; a log that is not the one the evidence bound is refused. */
+    LOG = make_log("sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", 0);
+    expect_value("img/key/k2", "image-bound");
+    free(LOG);
+    LOG = make_log("sha256:b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c", 0);
+    expect_refusal("img/key/k2", SB_E_POLICY,
+                   "image digest sha256:b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae"
+                   "4944c is not in the allowed set");
+    free(LOG);
+    LOG = make_log("sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", 1);
+    expect_refusal("img/key/k2", SB_E_POLICY, "tainted");
+    expect_value("default/key/k1", SECRET); /* that rule allows tainted sandboxes */
+    json_t *lj = json_loads(LOG, 0, NULL);
+    json_array_remove(json_object_get(lj, "events"), 3); /* hide the exec, keep the digest */
+    free(LOG);
+    LOG = json_dumps(lj, JSON_COMPACT);
+    json_decref(lj);
+    expect_refusal("img/key/k2", SB_E_SIGNATURE, "sealbox_log");
+    free(LOG);
+    LOG = NULL;
     expect_refusal("default/key/none", SB_E_NOTFOUND, "no such resource");
     expect_refusal("other/key/k1", SB_E_POLICY, "no rule of the resource policy covers it");
 
