@@ -155,31 +155,40 @@ static bool session_of(struct front *f, struct evhttp_request *req, enum route r
     return true;
 }
 
+/* The sandbox measurement log presented with the evidence: replayed (never trusted), its digest
+ * must be the one the evidence bound (runtime-data sealbox-log), and its summary (image, config,
+ * entrypoint, taint) joins the claims as "sealbox_log" for the resource policy. */
+static int replay_log(const struct sb_kbs_attest *a, json_t *claims, sb_error *err) {
+    char *lj = json_dumps(a->log, JSON_COMPACT);
+    ENSURE(lj, err, SB_E_INTERNAL, "out of memory");
+    size_t n = strlen(lj);
+    struct sb_mlog_replay rp;
+    memset(&rp, 0, sizeof(rp));
+    int r = n > SB_MLOG_MAX_JSON
+                ? sb_error_set(err, SB_E_LIMIT, "tee-evidence.sealbox_log: %zu bytes (max %u)", n,
+                               (unsigned)SB_MLOG_MAX_JSON)
+                : sb_mlog_replay((const uint8_t *)lj, n, &rp, err);
+    free(lj);
+    if (r < 0) return sb_error_prefix(err, "tee-evidence.sealbox_log");
+    char d[104];
+    sb_mlog_digest_str(rp.digest, d);
+    if (strcmp(d, a->log_digest) != 0)
+        r = sb_error_set(err, SB_E_POLICY,
+                         "runtime-data.sealbox-log %.40s… is not the digest of the presented log "
+                         "(%.40s…)",
+                         a->log_digest, d);
+    if (r == 0 && json_object_set(claims, "sealbox_log", rp.summary) < 0)
+        r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    sb_mlog_replay_clear(&rp);
+    return r;
+}
+
 /* Verifies the evidence of a parsed attest request into claims: the platform's verifier at the
  * current time, then the binding of runtime-data (nonce, key, log digest) into report_data. */
 static int verify_attest(struct sb_front_kbs *k, const char *tee, const struct sb_kbs_attest *a,
                          json_t **claims, sb_error *err) {
     const char *platform = sb_kbs_tee_platform(tee);
     ENSURE(platform, err, SB_E_UNSUPPORTED, "tee %s: sealbox has no verifier for it", tee);
-    /* The log is replayed (never trusted), and must be the one the runtime data names. */
-    json_t *log = NULL;
-    if (a->log) {
-        char *txt = json_dumps(a->log, JSON_COMPACT);
-        struct sb_mlog_replay rp;
-        int lr = txt ? sb_mlog_replay((const uint8_t *)txt, strlen(txt), &rp, err)
-                     : sb_error_set(err, SB_E_INTERNAL, "out of memory");
-        free(txt);
-        if (lr < 0) return sb_error_prefix(err, "tee-evidence.sealbox_log");
-        char ds[104];
-        sb_mlog_digest_str(rp.digest, ds);
-        if (!a->log_digest || strcmp(ds, a->log_digest) != 0) {
-            sb_mlog_replay_clear(&rp);
-            BAIL(err, SB_E_POLICY,
-                 "tee-evidence.sealbox_log replays to %s, not to runtime-data.sealbox-log %s", ds,
-                 a->log_digest ? a->log_digest : "(none)");
-        }
-        log = TAKE_PTR(rp.summary);
-    }
     uint8_t *ev = NULL;
     size_t evn = 0;
     TRY(sb_kbs_evidence_bytes(a->primary, &ev, &evn, err));
@@ -188,15 +197,9 @@ static int verify_attest(struct sb_front_kbs *k, const char *tee, const struct s
     json_t *c = NULL;
     int r = sb_verify_with(k->vctx, &o, platform, &blob, 1, NULL, &c, err);
     free(ev);
-    if (r < 0) {
-        json_decref(log);
-        return sb_error_prefix(err, "verify TEE evidence failed");
-    }
+    if (r < 0) return sb_error_prefix(err, "verify TEE evidence failed");
     r = sb_kbs_check_binding(c, a->runtime_data, err);
-    /* the replayed log joins the claims the resource policy reads (sealbox_log) */
-    if (r == 0 && log && json_object_set_new(c, "sealbox_log", TAKE_PTR(log)) < 0)
-        r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
-    json_decref(log);
+    if (r == 0 && a->log) r = replay_log(a, c, err);
     if (r < 0) {
         json_decref(c);
         return r;

@@ -8,23 +8,30 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "attester/attester.h"
 #include "cmd.h"
 #include "crypto/crypto.h"
 #include "kbs/kbs.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 
 static int kbs_usage(FILE *o) {
-    fprintf(o,
-            "usage: sealbox kbs COMMAND ...\n\n"
-            "  serve [sealboxd options]   run sealboxd as a standalone key broker (--kbs-only):\n"
-            "                             Trustee's KBS protocol 0.4.0 under /kbs/v0\n"
-            "  admin-key create [--state-dir DIR] [--label TEXT]\n"
-            "                             print a new admin key (admin API: resources, policies)\n"
-            "  rotate-master-key [--state-dir DIR]\n"
-            "                             re-seal every resource under a new master key\n"
-            "\n"
-            "docs/secrets.md describes the protocol, the resource policy and the admin API.\n"
-            "Exit status: 0 done, 1 refused or failed, 2 usage.\n");
+    fprintf(
+        o, "usage: sealbox kbs COMMAND ...\n\n"
+           "  serve [sealboxd options]   run sealboxd as a standalone key broker (--kbs-only):\n"
+           "                             Trustee's KBS protocol 0.4.0 under /kbs/v0\n"
+           "  admin-key create [--state-dir DIR] [--label TEXT]\n"
+           "                             print a new admin key (admin API: resources, policies)\n"
+           "  rotate-master-key [--state-dir DIR]\n"
+           "                             re-seal every resource under a new master key\n"
+           "  get REPO/TYPE/TAG --url URL [--unix-socket PATH] [--ca FILE]\n"
+           "      [--attester software] [--attester-key FILE | --state-dir DIR] [--log FILE]\n"
+           "      [--out FILE]\n"
+           "                             attest (evidence bound to a fresh TEE key, the nonce and\n"
+           "                             the --log digest) and fetch one resource; the value goes\n"
+           "                             to stdout or --out (0600)\n\n"
+           "docs/secrets.md describes the protocol, the resource policy and the admin API.\n"
+           "Exit status: 0 done, 1 refused or failed, 2 usage.\n");
     return o == stdout ? 0 : SB_EXIT_USAGE;
 }
 
@@ -137,6 +144,88 @@ static int cmd_serve(int argc, char **argv) {
     return 1;
 }
 
+static int att_evidence(void *arg, const json_t *rd, json_t **ev, sb_error *err) {
+    return sb_attester_evidence(arg, rd, ev, err);
+}
+
+/* `kbs get`: the whole handshake with an attester of this host, the value on stdout or --out. */
+static int cmd_get(int argc, char **argv) {
+    static const struct option OPTS[] = {{"url", required_argument, NULL, 'u'},
+                                         {"unix-socket", required_argument, NULL, 'U'},
+                                         {"ca", required_argument, NULL, 'c'},
+                                         {"attester", required_argument, NULL, 'a'},
+                                         {"attester-key", required_argument, NULL, 'k'},
+                                         {"state-dir", required_argument, NULL, 's'},
+                                         {"log", required_argument, NULL, 'l'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *url = NULL, *sock = NULL, *ca = NULL, *kind = "software", *akey = NULL,
+               *state = NULL, *logf = NULL, *out = NULL, *path = NULL;
+    optind = 1;
+    int o;
+    /* Options may come before or after the resource path (getopt permutes). */
+    while ((o = getopt_long(argc, argv, "h", OPTS, NULL)) != -1) {
+        switch (o) {
+        case 'u': url = optarg; break;
+        case 'U': sock = optarg; break;
+        case 'c': ca = optarg; break;
+        case 'a': kind = optarg; break;
+        case 'k': akey = optarg; break;
+        case 's': state = optarg; break;
+        case 'l': logf = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h': return kbs_usage(stdout);
+        default: return kbs_usage(stderr);
+        }
+    }
+    if (optind == argc - 1) path = argv[optind];
+    if (!path || !url) {
+        fprintf(stderr, "sealbox kbs get: REPO/TYPE/TAG and --url are required\n");
+        return SB_EXIT_USAGE;
+    }
+    if (strcmp(kind, "software") != 0) {
+        fprintf(stderr, "sealbox kbs get: --attester takes software (configfs-tsm and TPM "
+                        "attesters are used from sealbox-init)\n");
+        return SB_EXIT_USAGE;
+    }
+    sb_error err = {0};
+    char dir[4096], kp[4300];
+    int r = 0;
+    if (!akey) {
+        r = state_dir(state, dir, sizeof(dir), &err);
+        if (r == 0) r = sb_state_dir_prepare(dir, &err);
+        (void)snprintf(kp, sizeof(kp), "%s/%s", dir, SB_SOFTWARE_KEY_FILE);
+        akey = kp;
+    }
+    sb_attester *att = NULL;
+    uint8_t *log = NULL, *v = NULL;
+    size_t loglen = 0, n = 0;
+    if (r == 0) r = sb_attester_open_software(akey, &att, &err);
+    if (r == 0 && logf) r = sb_read_file(logf, SB_MLOG_MAX_JSON, &log, &loglen, &err);
+    struct sb_kbs_client_opts co = {.url = url,
+                                    .unix_socket = sock,
+                                    .ca_file = ca,
+                                    .tee = att ? sb_attester_tee(att) : NULL,
+                                    .evidence = att_evidence,
+                                    .evidence_arg = att,
+                                    .log_json = (const char *)log,
+                                    .log_len = loglen};
+    if (r == 0) r = sb_kbs_client_get(&co, path, &v, &n, &err);
+    if (r == 0 && out) r = sb_write_file_atomic(out, v, n, 0600, &err);
+    if (r == 0 && !out && fwrite(v, 1, n, stdout) != n)
+        r = sb_error_set(&err, SB_E_IO, "stdout: short write");
+    if (v) sb_wipe(v, n);
+    free(v);
+    free(log);
+    sb_attester_free(att);
+    if (r < 0) {
+        fprintf(stderr, "sealbox kbs get: %s\n", err.msg);
+        return r == SB_E_USAGE ? SB_EXIT_USAGE : 1;
+    }
+    return 0;
+}
+
 int sb_cmd_kbs(int argc, char **argv) {
     if (argc < 2) return kbs_usage(stderr);
     const char *c = argv[1];
@@ -144,6 +233,7 @@ int sb_cmd_kbs(int argc, char **argv) {
     if (!strcmp(c, "serve")) return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(c, "admin-key")) return cmd_admin_key(argc - 1, argv + 1);
     if (!strcmp(c, "rotate-master-key")) return cmd_rotate(argc - 1, argv + 1);
+    if (!strcmp(c, "get")) return cmd_get(argc - 1, argv + 1);
     fprintf(stderr, "sealbox kbs: unknown command '%s'\n", c);
     return kbs_usage(stderr);
 }

@@ -274,8 +274,9 @@ static int eval_submod(const struct rule *r, const char *pre, const char *name, 
         if (strcmp(st, sb_tier_name((enum sb_tier)i)) == 0) t = (enum sb_tier)i;
     if (t == SB_TIER_NONE || t > r->min) {
         const json_t *reasons = json_object_get(sm, "ear.sealbox.reasons");
-        const char *first =
-            json_string_value(json_object_get(json_array_get(reasons, 0), "message"));
+        const json_t *r0 = json_array_get(reasons, 0);
+        const char *first = json_is_string(r0) ? json_string_value(r0)
+                                               : json_string_value(json_object_get(r0, "message"));
         DENY("%s: attestation status %s (%s required)%s%s", pre, st ? st : "(none)",
              r->min == SB_TIER_WARNING ? "warning or better" : "affirming", first ? ": " : "",
              first ? first : "");
@@ -315,9 +316,9 @@ static int eval_submod(const struct rule *r, const char *pre, const char *name, 
     const char *image = json_is_string(img) ? json_string_value(img)
                                             : json_string_value(json_object_get(img, "digest"));
     if (json_is_true(json_object_get(log, "tainted")) && !r->allow_tainted)
-        DENY("%s: the sandbox is tainted (something ran after its entrypoint: %lld exec event(s)) "
-             "and the rule does not set allow_tainted",
-             pre, (long long)json_integer_value(json_object_get(log, "execs")));
+        DENY("%s: the sandbox is tainted (something ran after its entrypoint; %lld events in its "
+             "log) and the rule does not set allow_tainted",
+             pre, (long long)json_integer_value(json_object_get(log, "events")));
     if (r->images.n && (!image || !set_has(&r->images, image, true))) {
         set_text(&r->images, list, sizeof(list));
         DENY("%s: image digest %s is not in the allowed set [%s]", pre, image ? image : "(none)",

@@ -208,9 +208,9 @@ static json_t *ear(const char *platform, const char *status, bool insecure, bool
     json_t *ae = json_pack("{s:s, s:b, s:{s:s}}", "platform", platform, "insecure", insecure,
                            "measurements", "measurement", "AABB");
     if (log) json_object_set_new(ae, "sealbox_log", json_loads(log, 0, NULL));
-    json_t *sm = json_pack("{s:s, s:o, s:b, s:[{s:s}]}", "ear.status", status,
-                           "ear.veraison.annotated-evidence", ae, "ear.sealbox.local", local,
-                           "ear.sealbox.reasons", "message", "why-it-failed");
+    json_t *sm =
+        json_pack("{s:s, s:o, s:b, s:[s]}", "ear.status", status, "ear.veraison.annotated-evidence",
+                  ae, "ear.sealbox.local", local, "ear.sealbox.reasons", "why-it-failed");
     return json_pack("{s:{s:o}}", "submods", platform, sm);
 }
 
@@ -230,7 +230,7 @@ TEST(resource_policy) {
     CHECK_CONTAINS(err.msg, "needs allow_insecure");
     json_decref(e);
     const char *tainted = "{\"digest\":\"sha384:11\",\"image\":\"sha256:aa\",\"tainted\":true,"
-                          "\"execs\":2}";
+                          "\"events\":4}";
     const char *clean = "{\"digest\":\"sha384:11\",\"image\":\"sha256:aa\",\"tainted\":false}";
     e = ear("snp", "affirming", false, true, tainted);
     CHECK_INT(sb_kbs_rpolicy_eval(def, "a/b/c", e, &err), SB_E_POLICY);
