@@ -35,9 +35,6 @@ find_library(SB_CRYPTO_STATIC NAMES libcrypto.a REQUIRED)
 find_library(SB_JANSSON_STATIC NAMES libjansson.a REQUIRED)
 target_link_libraries(sealbox-init PRIVATE ${SB_JANSSON_STATIC} ${SB_CRYPTO_STATIC} pthread dl)
 sb_no_sanitize(sealbox-init)
-# Linked statically (static PIE, so still randomized): every sandbox execs it, and the dynamic
-# loader's work (mapping libc, relocations, symbol lookup) was a measurable share of create.
-target_link_options(sealbox-init PRIVATE -static-pie)
 add_dependencies(sealbox sealbox-init)
 
 # The sandbox escape probes (tests/integration/probes/): built without sanitizers, run inside.
