@@ -453,7 +453,10 @@ static int safe_mkdirs(const char *path, sb_error *err) {
     return rc;
 }
 
-/* An empty regular file to bind a file over (creating missing parents). */
+/* The file a single-file mount goes on: created empty in the writable layer (with missing
+ * parents) unless the image has a regular file there, which the mount then covers. A symbolic
+ * link, directory, fifo or device at the target is refused (O_NOFOLLOW; opened read-only and
+ * non-blocking, so neither a fifo nor an overlay copy-up happens on the way). */
 static int safe_mkfile(const char *path, sb_error *err) {
     char parent[4096];
     sb_fmt(parent, sizeof(parent), "%s", path);
@@ -461,10 +464,14 @@ static int safe_mkfile(const char *path, sb_error *err) {
     if (!slash) return sb_error_set(err, SB_E_USAGE, "%s is not absolute", path);
     *slash = 0;
     if (parent[0]) TRY(safe_mkdirs(parent, err));
-    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0) return sb_error_set(err, SB_E_IO, "create %s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+                 ? 0
+                 : sb_error_set(err, SB_E_USAGE, "%s exists and is not a regular file", path);
     close(fd);
-    return 0;
+    return rc;
 }
 
 static int bind_path(const char *src, const char *dst, unsigned long extra, sb_error *err) {
@@ -792,13 +799,23 @@ static int write_map(pid_t pid, const char *file, const char *text, sb_error *er
     return sb_write_str(p, text, err);
 }
 
-/* A detached clone of a host tree, idmapped into the sandbox's user namespace so its root-owned
- * files belong to the sandbox's root. Falls back to a plain clone (files owned by host users
- * then show as nobody) when the file system cannot be idmapped; *idmapped says which. */
-static int clone_tree(const char *path, int userns, bool ro, bool *idmapped, int *out,
+/* A detached clone of a host tree (a directory or a single file), idmapped into the sandbox's
+ * user namespace so its root-owned files belong to the sandbox's root. Falls back to a plain
+ * clone (files owned by host users then show as nobody) when the file system cannot be idmapped;
+ * *idmapped says which. user: a --mount source, whose last component must not be a symbolic
+ * link (validate() refused one; this catches one swapped in since, on the clone itself). */
+static int clone_tree(const char *path, int userns, bool ro, bool user, bool *idmapped, int *out,
                       sb_error *err) {
-    int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    int fd = open_tree(AT_FDCWD, path,
+                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (user ? AT_SYMLINK_NOFOLLOW : 0));
     if (fd < 0) return sb_error_set(err, SB_E_IO, "open_tree %s: %s", path, strerror(errno));
+    struct stat st;
+    if (user && (fstat(fd, &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))) {
+        close(fd);
+        return sb_error_set(err, SB_E_USAGE,
+                            "sandbox: mount source %s is no longer a directory or regular file",
+                            path);
+    }
     struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
                                        (ro ? MOUNT_ATTR_RDONLY : 0),
                            .userns_fd = (uint64_t)userns};
@@ -1124,9 +1141,14 @@ static int validate(const struct sb_sandbox_config *cfg, sb_error *err) {
                    (strlen(m->dst) < 3 || strcmp(m->dst + strlen(m->dst) - 3, "/..") != 0),
                err, SB_E_USAGE, "sandbox: mount destination '%s' has '.' or '..'", m->dst);
         ENSURE(strcmp(m->dst, "/") != 0, err, SB_E_USAGE, "sandbox: cannot mount over /");
+        /* A symbolic link as the source is refused rather than followed: what gets mounted is
+         * then exactly the object named, not one whoever controls the link picks (or swaps in
+         * between this check and the mount: clone_tree checks the clone again). */
         struct stat st;
-        if (stat(m->src, &st) != 0)
+        if (lstat(m->src, &st) != 0)
             BAIL(err, SB_E_NOTFOUND, "sandbox: mount source %s: %s", m->src, strerror(errno));
+        ENSURE(!S_ISLNK(st.st_mode), err, SB_E_USAGE,
+               "sandbox: mount source %s is a symbolic link (name its target)", m->src);
         ENSURE(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode), err, SB_E_USAGE,
                "sandbox: mount source %s is neither a directory nor a regular file", m->src);
     }
@@ -1255,11 +1277,12 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
         userns = open(nsp, O_RDONLY | O_CLOEXEC);
         if (userns < 0) STEP(errno_fail(err, "open the sandbox's user namespace"));
         bool idm;
-        STEP(clone_tree(lower, userns, true, &idm, &fds[nfds], err));
+        STEP(clone_tree(lower, userns, true, false, &idm, &fds[nfds], err));
         nfds++;
         trace_mark(tr, "create: idmapped image clone");
         for (size_t i = 0; i < cfg.n_mounts; i++) {
-            STEP(clone_tree(cfg.mounts[i].src, userns, cfg.mounts[i].ro, &idm, &fds[nfds], err));
+            STEP(clone_tree(cfg.mounts[i].src, userns, cfg.mounts[i].ro, true, &idm, &fds[nfds],
+                            err));
             nfds++;
         }
         STEP(send_fds(sync_sp[0], fds, nfds, err));

@@ -107,6 +107,26 @@ out=$("$sb" run --mount "$tmp/share:/data:ro" -- sh -c 'cat /data/in; touch /dat
 [ "$out" = "$(printf 'data\n1')" ] && pass "read-only mount" || bad "ro mount: $out"
 "$sb" run --mount "$tmp/share:/data" -- sh -c 'echo out >/data/out' && [ "$(cat "$tmp/share/out")" = out ] &&
   pass "read-write mount" || bad "rw mount"
+# single files: bound onto a file made in the writable layer (with its parents), or over the
+# image's own file; read-only enforced; a symbolic link as SRC, or in the way of DST, refused
+printf 'conf\n' >"$tmp/app.conf"
+out=$("$sb" run --mount "$tmp/app.conf:/etc/app/app.conf:ro" -- sh -c 'cat /etc/app/app.conf; echo x 2>&1 >/etc/app/app.conf | grep -c "Read-only"; rm /etc/app/app.conf 2>&1 | grep -c "busy"')
+[ "$out" = "$(printf 'conf\n1\n1')" ] && [ "$(cat "$tmp/app.conf")" = conf ] && pass "read-only file mount" ||
+  bad "ro file mount: $out / $(cat "$tmp/app.conf")"
+out=$("$sb" run --mount "$tmp/app.conf:/etc/hostname:ro" -- cat /etc/hostname)
+[ "$out" = conf ] && pass "file mount over the image's file" || bad "file over image file: $out"
+printf 'old\n' >"$tmp/rw.txt"
+out=$("$sb" run --mount "$tmp/rw.txt:/rw.txt" -- sh -c 'stat -c %U /rw.txt; echo new >/rw.txt')
+[ "$out" = root ] && [ "$(cat "$tmp/rw.txt")" = new ] && pass "read-write file mount, idmapped" ||
+  bad "rw file mount: $out / $(cat "$tmp/rw.txt")"
+ln -s "$tmp/app.conf" "$tmp/link.conf"
+ln -s "$tmp/share" "$tmp/link.dir"
+expect_rc "symlinked file source refused" 125 "$sb" run --mount "$tmp/link.conf:/x" -- true
+grep -q "symbolic link" "$tmp/err" && pass "symlink source message" || bad "symlink message: $(cat "$tmp/err")"
+expect_rc "symlinked directory source refused" 125 "$sb" run --mount "$tmp/link.dir:/x" -- true
+expect_rc "file onto a directory refused" 125 "$sb" run --mount "$tmp/app.conf:/etc" -- true
+expect_rc "file onto a symlink refused" 125 "$sb" run --mount "$tmp/app.conf:/bin" -- true
+expect_rc "file below a symlink refused" 125 "$sb" run --mount "$tmp/app.conf:/bin/x" -- true
 out=$("$sb" run --disk 2M -- sh -c 'head -c 8000000 /dev/zero >/tmp/fill' 2>&1)
 echo "$out" | grep -q "No space left" && pass "writable layer full: ENOSPC" || bad "disk: $out"
 
