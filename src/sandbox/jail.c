@@ -64,7 +64,7 @@ struct sb_sandbox {
     sb_mlog *mlog;      /* sb_jail_serve records every command here (sb_jail_set_mlog) */
     char *mlog_path;
     struct sb_sandbox_trace *trace; /* the caller's (cfg->trace), for destroy's steps */
-    sb_sandbox_relay_fn relay; /* answers sealbox-init's KBS requests (sb_sandbox_set_relay) */
+    sb_sandbox_relay_fn relay;      /* answers sealbox-init's KBS requests (sb_sandbox_set_relay) */
     void *relay_arg;
 };
 
@@ -597,7 +597,7 @@ static int st_hostname(struct child *c, sb_error *err) {
 }
 
 static int st_loopback(struct child *c, sb_error *err) {
-    (void)c;
+    if (c->cfg->net_host) return 0; /* the host's interfaces, as the host set them up */
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return errno_fail(err, "socket for lo");
     struct ifreq ifr;
@@ -1112,6 +1112,8 @@ static int validate(const struct sb_sandbox_config *cfg, sb_error *err) {
     ENSURE(cfg->pids >= 2 && cfg->pids <= SB_SANDBOX_MAX_PIDS, err, SB_E_USAGE,
            "sandbox: pids limit %llu is outside 2..%u", (unsigned long long)cfg->pids,
            SB_SANDBOX_MAX_PIDS);
+    ENSURE(!(cfg->net_none && cfg->net_host), err, SB_E_USAGE,
+           "sandbox: the network is either none (loopback only) or host, not both");
     ENSURE(cfg->n_mounts <= SB_SANDBOX_MAX_MOUNTS, err, SB_E_LIMIT,
            "sandbox: %zu mounts (at most %d)", cfg->n_mounts, SB_SANDBOX_MAX_MOUNTS);
     size_t hl = strlen(cfg->hostname);
@@ -1212,8 +1214,9 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     trace_mark(tr, "create: sockets, join fds");
     int pidfd = -1;
     bool joined = join.n > 0; /* v1: the child moves itself */
-    uint64_t ns =
-        CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+    /* --net host: the host's network namespace, every other one new (docs/sandbox.md) */
+    uint64_t ns = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS |
+                  (cfg.net_host ? 0 : CLONE_NEWNET);
     long pid = -1;
     if (join.dir_fd >= 0) { /* v2: born in its cgroup, no migration at all */
         struct clone3_args a = {.flags = ns | CLONE_PIDFD | SB_CLONE_INTO_CGROUP,
