@@ -354,6 +354,9 @@ struct sb_gw_opts {
     /* Audit: called with one record per finished exchange (stolen); NULL: none. */
     void (*audit)(void *ctx, json_t *record);
     void *audit_ctx;
+    /* The compiled "agents" policy, borrowed and shared (rate-limit state included) by every
+     * engine of one front, so a new session resets nothing; NULL: the engine loads its own. */
+    struct sb_gw_policy *policy;
 };
 
 int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) SB_WUR;
@@ -375,6 +378,20 @@ int sb_gw_pin_current(sb_gw *gw, const char *server, size_t *n, sb_error *err) S
  * out_fd) — the transport-neutral entry a daemon front uses instead of sb_gw_serve_stdio. Work
  * toward servers then happens in sb_gw_serve_stdio/sb_gw_wait_ready's loop. */
 int sb_gw_agent_input(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) SB_WUR;
+
+/* Handles exactly one whole message from the agent (an HTTP body: no framing, any JSON
+ * whitespace), answering through agent_out like sb_gw_agent_input. */
+int sb_gw_agent_message(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) SB_WUR;
+
+/* For a front with an event loop of its own: the descriptors the engine waits on (at most
+ * max; 2 per server is always enough) and how long it may wait (ms, -1: no deadline) ... */
+struct pollfd;
+size_t sb_gw_poll_fds(const sb_gw *gw, struct pollfd *pf, size_t max, int *timeout_ms);
+/* ... and one non-blocking round once any of them is ready or the deadline passed: reads what
+ * the servers sent, writes what is queued, expires requests. Answers go through agent_out. */
+int sb_gw_pump(sb_gw *gw, sb_error *err) SB_WUR;
+/* Agent requests waiting for a server (a session with none may be ended without loss). */
+size_t sb_gw_in_flight(const sb_gw *gw);
 
 struct sb_gw_stats {
     uint64_t agent_msgs, agent_rejected, server_msgs, server_malformed, server_oversize;
