@@ -570,4 +570,70 @@ int sb_gw_scan_definition(const json_t *definition, char *finding, size_t findin
 
 /* ==== end policy ========================================================================== */
 
+/* ==== http ==================================================================================
+ * The Streamable HTTP transport toward agents (MCP 2025-11-25, basic/transports): one endpoint
+ * (/mcp) taking POST, GET and DELETE, JSON or SSE responses, Mcp-Session-Id issued at
+ * initialize, MCP-Protocol-Version checked, Origin checked, a bearer token per agent. Each
+ * session is one engine (sb_gw) answering through agent_out; the policy, pins, approvals and
+ * audit are the stdio path's own (docs/gateway.md, "Streamable HTTP"). */
+
+#define SB_GW_HTTP_HEADER_MAX 4096u            /* bytes of one header value that is parsed */
+#define SB_GW_HTTP_ACCEPT_RANGES 64            /* media ranges of one Accept header */
+#define SB_GW_HTTP_TOKEN_MAX 512               /* bytes of a bearer token */
+#define SB_GW_SESSION_ID_LEN 43                /* base64url of 32 random bytes */
+#define SB_GW_ORIGIN_MAX (SB_GW_HOST_MAX + 48) /* bytes of an Origin or Host value */
+#define SB_GW_HTTP_SESSIONS_MAX 1024           /* the most "max_sessions" may say */
+#define SB_GW_HTTP_ORIGINS_MAX 64              /* entries of "allowed_origins" */
+
+enum { SB_GW_ACCEPT_JSON = 1u << 0, SB_GW_ACCEPT_SSE = 1u << 1 };
+
+/* Header parsers (untrusted bytes; errors name the header and the byte). */
+/* Accept (RFC 9110 media ranges with parameters and q): which of application/json and
+ * text/event-stream it allows (wildcards count; q=0 excludes). */
+int sb_gw_http_accept(const char *v, size_t n, unsigned *out, sb_error *err) SB_WUR;
+/* Authorization: "Bearer" 1*SP token68 -> the token's offset and length within v. */
+int sb_gw_http_bearer(const char *v, size_t n, size_t *tok_off, size_t *tok_len,
+                      sb_error *err) SB_WUR;
+/* Mcp-Session-Id: the shape of the ids this gateway issues (43 base64url characters). */
+int sb_gw_http_session_id(const char *v, size_t n, sb_error *err) SB_WUR;
+/* MCP-Protocol-Version: one of sb_gw_protocol_versions exactly (*out points into it). */
+int sb_gw_http_version(const char *v, size_t n, const char **out, sb_error *err) SB_WUR;
+/* Origin: scheme://host[:port] of http or https, canonicalized as the URL parser does
+ * ("http://LOCALHOST:80" -> "http://localhost"); "null" is SB_E_POLICY. */
+int sb_gw_http_origin(const char *v, size_t n, char *out, size_t out_len, sb_error *err) SB_WUR;
+/* Host: host[:port]; whether the host is a loopback name or address. */
+int sb_gw_http_host_loopback(const char *v, size_t n, bool *loopback, sb_error *err) SB_WUR;
+
+typedef struct sb_gw_http sb_gw_http;
+
+struct sb_gw_http_opts {
+    /* The template of every session's engine: config (its "http" and "agents" sections are
+     * read here), store, sandbox parameters, log, audit. agent, agent_out and policy are set
+     * per session. */
+    struct sb_gw_opts engine;
+    int listen_fd; /* a listening TCP socket (taken over) */
+    bool loopback; /* it is bound to a loopback address: Host must name loopback too */
+    const char *tls_cert, *tls_key; /* both or neither */
+    bool prefer_sse; /* answer every request as an SSE stream when the client accepts one */
+};
+
+/* Reads the configuration's "http" section and the policy; SB_E_MALFORMED naming the field. */
+int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *err) SB_WUR;
+/* Serves until stop_fd (if >= 0) is readable. */
+int sb_gw_http_run(sb_gw_http *h, int stop_fd, sb_error *err) SB_WUR;
+/* Ends every session (their servers stop) and frees; accepts NULL. */
+void sb_gw_http_free(sb_gw_http *h);
+
+struct sb_gw_http_stats {
+    uint64_t requests, sessions_opened, sessions_closed, refused_auth, refused_origin,
+        unknown_session, notifications_dropped;
+};
+void sb_gw_http_get_stats(const sb_gw_http *h, struct sb_gw_http_stats *out);
+
+/* A new bearer token ("sbgw_" + base64url of 32 random bytes, malloc'ed) and the
+ * "sha256:<hex>" the configuration stores for it. */
+int sb_gw_http_token_new(char **token, char hash[72], sb_error *err) SB_WUR;
+
+/* ==== end http ============================================================================== */
+
 #endif
