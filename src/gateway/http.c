@@ -705,8 +705,9 @@ static struct sess *session_of(sb_gw_http *h, struct evhttp_request *req, size_t
     return s;
 }
 
-/* MCP-Protocol-Version after initialize: the negotiated version. Absent is tolerated only for
- * 2025-03-26 sessions, whose clients did not know the header. */
+/* MCP-Protocol-Version after initialize: one the gateway speaks (the spec's rule: invalid or
+ * unsupported is 400; a different supported one is accepted, as the reference SDK does). Absent
+ * is tolerated only for 2025-03-26 sessions, whose clients did not know the header. */
 static bool version_ok(struct sess *s, struct evhttp_request *req) {
     const char *v = header(req, "MCP-Protocol-Version");
     if (!v) {
@@ -719,11 +720,6 @@ static bool version_ok(struct sess *s, struct evhttp_request *req) {
     sb_error e = {0};
     if (sb_gw_http_version(v, strlen(v), &ver, &e) < 0) {
         http_fail(req, 400, SB_RPC_INVALID_REQUEST, NULL, "%s", e.msg);
-        return false;
-    }
-    if (strcmp(ver, s->version) != 0) {
-        http_fail(req, 400, SB_RPC_INVALID_REQUEST, NULL,
-                  "MCP-Protocol-Version: %s, but this session negotiated %s", ver, s->version);
         return false;
     }
     return true;
