@@ -208,6 +208,7 @@ struct sb_sig_verifier {
     EVP_MD_CTX *mdctx;  /* re-initialized per message with the fetched md */
     EVP_PKEY_CTX *pctx; /* verify-initialized once (padding and digest set for RSA) */
     size_t modlen;      /* RSA */
+    int curve;          /* ECDSA: looked up once (it costs a parameter query) */
 };
 
 void sb_sig_verifier_free(sb_sig_verifier *v) {
@@ -251,6 +252,7 @@ int sb_sig_verifier_new(const sb_pubkey *k, enum sb_hash h, enum sb_sig_scheme s
                            sb_hash_name(h));
     }
     v->modlen = (size_t)EVP_PKEY_get_size(v->pk);
+    if (scheme == SB_SIG_ECDSA) v->curve = sb_evp_curve(v->pk);
     *out = v;
     return 0;
 }
@@ -267,6 +269,10 @@ int sb_sig_verifier_verify(sb_sig_verifier *v, const void *msg, size_t msglen, c
         ENSURE(sig && siglen > 0, err, SB_E_SIGNATURE, "%s: empty signature", what);
         ENSURE(siglen == v->modlen, err, SB_E_SIGNATURE,
                "%s: signature of %zu bytes for a %zu-byte modulus", what, siglen, v->modlen);
+    } else if (enc == SB_ECDSA_RAW_BE || enc == SB_ECDSA_RAW_LE) {
+        ENSURE(sig, err, SB_E_USAGE, "ecdsa: NULL signature");
+        TRY(raw_to_der(v->curve, sig, siglen, enc == SB_ECDSA_RAW_LE, &owned, &sl, err));
+        s = owned;
     } else {
         sb_pubkey k = {.pk = v->pk};
         TRY(ecdsa_sig_der(&k, sig, siglen, enc, &s, &sl, &owned, err));
