@@ -19,6 +19,11 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" # the front runs under se
 "$SEALBOX" admin --state-dir "$D" tenant create t >/dev/null || exit 1
 KEY=$("$SEALBOX" admin --state-dir "$D" key create t 2>/dev/null)
 sqlite3 "$D/sealbox.db" "INSERT INTO sandboxes (id, tenant_id, state, config, memory_mb, created, updated) VALUES ('sbx_doc', 1, 'running', '{\"image\":\"default\"}', 256, 1, 1);" || exit 1
+# its measurement log's first two events, as the monitor stores them (canonical JSON)
+CFGD=sha384:$(printf '{}' | sha384sum | cut -d' ' -f1)
+sqlite3 "$D/sealbox.db" "INSERT INTO sandbox_log (sandbox_id, tenant_id, seq, event) VALUES
+  ('sbx_doc', 1, 0, '{\"digest\":\"mutable:host-usr\",\"seq\":0,\"type\":\"image\"}'),
+  ('sbx_doc', 1, 1, '{\"digest\":\"$CFGD\",\"seq\":1,\"type\":\"config\"}');" || exit 1
 "$BIN/sealboxd" --kbs --state-dir "$D" --log-file "$D/log" &
 PID=$!
 for _ in $(seq 100); do
