@@ -824,6 +824,70 @@ static int check_revocation(const struct sb_snp_evidence *e, const struct sb_blo
     return 0;
 }
 
+/* ---- the VCEK from the collateral cache ---------------------------------------------------- */
+
+/* `sealbox collateral import` names a VCEK vcek-<productName>-<CHIP_ID[0..8]>-bl-tee-snp-uc
+ * (src/verify/collateral.c): when the evidence carries none, the one for this report's
+ * product, chip and REPORTED_TCB is taken from the --collateral directory. It is then verified
+ * like any other (chain, TCB and chip binding, signature): the name only finds it. */
+static int vcek_from_cache(const struct sb_snp_report *r, const char *dir, struct certset *s,
+                           json_t *claims, char *looked, size_t looked_sz, sb_error *err) {
+    looked[0] = 0;
+    if (all_zero(r->chip_id, sizeof(r->chip_id))) return 0;
+    char chip[17];
+    sb_hex_encode(r->chip_id, 8, chip);
+    enum sb_snp_product cp = sb_snp_product_from_cpuid(r);
+    static const enum sb_snp_product all[] = {SB_SNP_PRODUCT_MILAN, SB_SNP_PRODUCT_GENOA,
+                                              SB_SNP_PRODUCT_TURIN};
+    char want[3][96], prefix[3][32];
+    size_t n_want = 0;
+    for (size_t i = 0; i < SB_ARRAY_LEN(all); i++) {
+        if (cp != SB_SNP_PRODUCT_UNKNOWN && all[i] != cp) continue;
+        struct sb_snp_tcb t;
+        sb_snp_tcb_decode(r->reported_tcb, all[i], &t);
+        char pn[16];
+        (void)snprintf(pn, sizeof(pn), "%s", sb_snp_product_name(all[i]));
+        for (size_t k = 0; pn[k]; k++)
+            if (pn[k] >= 'A' && pn[k] <= 'Z') pn[k] = (char)(pn[k] - 'A' + 'a');
+        (void)snprintf(prefix[n_want], sizeof(prefix[n_want]), "vcek-%s", pn);
+        (void)snprintf(want[n_want], sizeof(want[n_want]), "-%s-bl%u-tee%u-snp%u-uc%u.", chip,
+                       t.bootloader, t.tee, t.snp, t.microcode);
+        if (!looked[0])
+            (void)snprintf(looked, looked_sz, "%s*%s{der,pem}", prefix[n_want], want[n_want]);
+        n_want++;
+    }
+    DIR *d = opendir(dir);
+    if (!d) BAIL(err, SB_E_IO, "snp: --collateral %s: %s", dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        bool match = false;
+        for (size_t i = 0; i < n_want && !match; i++) {
+            const char *hit = strstr(nm, want[i]);
+            const char *ext = hit ? hit + strlen(want[i]) : NULL;
+            match = strncmp(nm, prefix[i], strlen(prefix[i])) == 0 && ext &&
+                    (strcmp(ext, "der") == 0 || strcmp(ext, "pem") == 0);
+        }
+        if (!match) continue;
+        char path[4096];
+        int w = snprintf(path, sizeof(path), "%s/%s", dir, nm);
+        if (w < 0 || (size_t)w >= sizeof(path)) continue;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (sb_read_file(path, SB_COLLATERAL_MAX_FILE, &data, &len, err) < 0) {
+            rc = sb_error_prefix(err, "snp: collateral cache");
+            break;
+        }
+        char src[SNP_SOURCE_MAX];
+        (void)snprintf(src, sizeof(src), "collateral cache %.70s", nm);
+        rc = certset_load(s, data, len, src, claims, err);
+        free(data);
+    }
+    closedir(d);
+    return rc;
+}
+
 /* ---- the cache ----------------------------------------------------------------------------------
  */
 
@@ -847,6 +911,10 @@ static int cache_key(const struct sb_snp_evidence *e, const struct sb_blob *cert
             rc = sb_hash_ctx_update(h, &n, sizeof(n), err);
             if (rc == 0) rc = sb_hash_ctx_update(h, lists[l][i].data, lists[l][i].len, err);
         }
+    /* A VCEK may come from the --collateral directory: the directory is part of the key (a
+     * cached chain is still only used inside every certificate's window). */
+    if (rc == 0 && o->collateral_dir)
+        rc = sb_hash_ctx_update(h, o->collateral_dir, strlen(o->collateral_dir) + 1, err);
     if (rc == 0) rc = sb_hash_ctx_final(h, key, err);
     sb_hash_ctx_free(h);
     return rc;
@@ -918,12 +986,26 @@ static int chain_for(sb_snp_verifier *v, const struct sb_snp_evidence *e,
         n_want += s.c[i].role == want;
         n_other += s.c[i].role == other;
     }
+    char looked[256] = "";
+    if (n_want == 0 && want == ROLE_VCEK && o->collateral_dir) {
+        size_t before = s.n;
+        rc = vcek_from_cache(r, o->collateral_dir, &s, claims, looked, sizeof(looked), err);
+        if (rc < 0) goto out;
+        for (size_t i = before; i < s.n; i++)
+            n_want += s.c[i].role == want;
+    }
     if (n_want == 0) {
+        char cache[300] = "";
+        if (looked[0])
+            (void)snprintf(cache, sizeof(cache), "; none in the collateral cache either (%s)",
+                           looked);
         rc = sb_error_set(err, SB_E_CHAIN,
                           "snp: the report is signed with the %s (key_info) but no %s certificate "
-                          "was given%s (pass it with --certs; sealbox does not fetch from AMD KDS)",
+                          "was given%s (pass it with --certs or import it into the collateral "
+                          "cache; sealbox does not fetch from AMD KDS)%s",
                           role_name(want), role_name(want),
-                          n_other ? want == ROLE_VCEK ? " (only a VLEK)" : " (only a VCEK)" : "");
+                          n_other ? want == ROLE_VCEK ? " (only a VLEK)" : " (only a VCEK)" : "",
+                          cache);
         goto out;
     }
     /* Several candidates: the first whose chain holds and which signed this report wins; the

@@ -1279,3 +1279,90 @@ TEST(verify_s1_forged_ark_crl) {
     X509_free(xark);
     sb_cert_free(ark);
 }
+
+/* S1's report alone, its VCEK imported into a collateral cache first; a CRL under the real
+ * ARK-Milan's name that AMD did not sign is refused. */
+TEST(verify_s1_vcek_from_cache_and_forged_crl) {
+    if (!sb_test_evidence_dir()) return;
+    char dir[512], vcek_path[1024];
+    (void)snprintf(dir, sizeof(dir), "%s/snp-cache", sb_test_tmpdir());
+    (void)snprintf(vcek_path, sizeof(vcek_path), "%s/snp/trustee/test-vcek.der",
+                   sb_test_evidence_dir());
+    sb_error err = {0};
+    struct sb_collateral_item it;
+    CHECK_OK(sb_collateral_import(dir, vcek_path, &it, &err), &err);
+    CHECK_STR(it.kind, "vcek");
+    CHECK_CONTAINS(it.file, "-c38427a30d4c7af9-bl3-tee0-snp8-uc115.der");
+    size_t n = 0;
+    uint8_t *rep = sb_test_read_evidence(EV_S1, &n);
+    if (!rep) return;
+    struct sb_blob b = {.name = EV_S1, .data = rep, .len = n};
+    struct sb_verify_opts o = {.at = at_of(T_2025), .collateral_dir = dir};
+    json_t *c = NULL;
+    CHECK_OK(sb_snp_verify_evidence(NULL, &o, &b, 1, &c, &err), &err);
+    if (c) {
+        json_t *vc = json_array_get(json_object_get(c, "collateral"), 0);
+        CHECK_STR(jget(vc, NULL, "kind"), "vcek");
+        CHECK_CONTAINS(jget(vc, NULL, "source"), "collateral cache vcek-");
+        CHECK_STR(jget(c, "platform_claims", "revocation"), "unchecked");
+    }
+    json_decref(c);
+    c = NULL;
+    /* without the cache: no VCEK */
+    struct sb_verify_opts o0 = {.at = at_of(T_2025)};
+    CHECK_INT(sb_snp_verify_evidence(NULL, &o0, &b, 1, &c, &err), SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "no VCEK certificate was given");
+    /* another REPORTED_TCB (the derived b384+1 report: bootloader 4): not in the cache */
+    size_t n2 = 0;
+    uint8_t *rep2 =
+        sb_test_read_evidence("snp/derived-negative/trustee_report_b384plus1_tcbmismatch.bin", &n2);
+    if (rep2) {
+        struct sb_blob b2 = {.name = "tcbmismatch", .data = rep2, .len = n2};
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o, &b2, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "none in the collateral cache either "
+                                "(vcek-milan*-c38427a30d4c7af9-bl4-tee0-snp8-uc115.{der,pem})");
+    }
+    free(rep2);
+    /* a CRL named for ARK-Milan (its exact subject) but signed by another key, imported into
+     * the same cache as 'sealbox collateral import' would */
+    sb_cert *ark = NULL;
+    for (size_t i = 0; i < sb_snp_n_anchors; i++)
+        if (sb_snp_anchors[i].product == SB_SNP_PRODUCT_MILAN &&
+            sb_snp_anchors[i].kind == SB_SNP_ANCHOR_ARK)
+            CHECK_OK(sb_cert_from_pem((const uint8_t *)sb_snp_anchors[i].pem,
+                                      sb_snp_anchors[i].pem_len, &ark, &err),
+                     &err);
+    const uint8_t *ader = NULL;
+    size_t alen = 0;
+    CHECK_OK(sb_cert_der(ark, &ader, &alen, &err), &err);
+    const unsigned char *q = ader;
+    X509 *xark = d2i_X509(NULL, &q, (long)alen);
+    EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    size_t cn = 0;
+    uint8_t *crl =
+        xark && evil ? make_crl(X509_get_subject_name(xark), evil, 1748000000, 0, &cn) : NULL;
+    CHECK(crl != NULL);
+    char crl_path[1024];
+    (void)snprintf(crl_path, sizeof(crl_path), "%s/forged-ark-milan.crl", sb_test_tmpdir());
+    if (crl && write_file(crl_path, crl, cn) == 0) {
+        CHECK_OK(sb_collateral_import(dir, crl_path, &it, &err), &err);
+        CHECK_STR(it.file, "crl-ark-milan.der");
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o, &b, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "crl-ark-milan.der (issuer ARK-Milan) does not verify with the "
+                                "ARK-Milan pinned in sealbox");
+        CHECK_INT(sb_verify_exit_code(err.code), 2);
+        /* the same CRL given with --certs next to the VCEK */
+        struct sb_blob certs[2] = {{.name = "vcek", .data = NULL, .len = 0},
+                                   {.name = "forged.crl", .data = crl, .len = cn}};
+        certs[0].data = sb_test_read_evidence("snp/trustee/test-vcek.der", &certs[0].len);
+        struct sb_verify_opts o2 = {.at = at_of(T_2025), .certs = certs, .n_certs = 2};
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o2, &b, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "forged.crl (issuer ARK-Milan) does not verify");
+        free((void *)(uintptr_t)certs[0].data);
+    }
+    OPENSSL_free(crl);
+    EVP_PKEY_free(evil);
+    X509_free(xark);
+    sb_cert_free(ark);
+    free(rep);
+}
