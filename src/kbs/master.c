@@ -2,10 +2,8 @@
  * monitor) and the resources sealed under it — AES-256-GCM with a random IV, the AAD binding
  * each blob to its path and key id so blobs cannot be swapped — and master-key rotation. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crypto/crypto.h"
 #include "kbs.h"
@@ -33,36 +31,16 @@ void sb_kbs_master_clear(sb_kbs_master *m) {
     memset(m, 0, sizeof(*m));
 }
 
+static const struct sb_keyfile_rules MASTER_RULES = {
+    SB_KBS_MASTER_LEN, SB_KBS_MASTER_LEN, "the KBS master key",
+    "chmod 600 it and rotate it (sealbox kbs rotate-master-key)", 0};
+
 /* Reads a key file: a regular file of exactly 32 bytes, owned by us, mode 0600 or stricter. */
 static int read_key(const char *path, sb_kbs_master *out, sb_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return sb_error_set(err, errno == ENOENT ? SB_E_NOTFOUND : SB_E_IO, "%s: %s", path,
-                            strerror(errno));
-    struct stat st;
-    int r = 0;
-    if (fstat(fd, &st) < 0)
-        r = sb_error_set(err, SB_E_IO, "%s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        r = sb_error_set(err, SB_E_IO, "%s: not a regular file", path);
-    else if (st.st_mode & 077)
-        r = sb_error_set(err, SB_E_POLICY,
-                         "%s: mode %03o: group or others can read the KBS master key; chmod 600 "
-                         "it and rotate it (sealbox kbs rotate-master-key)",
-                         path, (unsigned)(st.st_mode & 0777));
-    else if (st.st_uid != geteuid())
-        r = sb_error_set(err, SB_E_POLICY, "%s: owned by uid %u, not by us", path,
-                         (unsigned)st.st_uid);
-    else if (st.st_size != SB_KBS_MASTER_LEN)
-        r = sb_error_set(err, SB_E_MALFORMED, "%s: %lld bytes, a master key has %d", path,
-                         (long long)st.st_size, SB_KBS_MASTER_LEN);
-    uint8_t *k = r == 0 ? sb_secret_alloc(SB_KBS_MASTER_LEN) : NULL;
-    if (r == 0 && !k) r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
-    if (r == 0 && read(fd, k, SB_KBS_MASTER_LEN) != SB_KBS_MASTER_LEN)
-        r = sb_error_set(err, SB_E_IO, "%s: short read", path);
-    (void)close(fd);
-    sb_kbs_master m = {.key = k};
-    if (r == 0) r = key_id(k, m.id, err);
+    size_t n = 0;
+    sb_kbs_master m = {0};
+    TRY(sb_keyfile_read(path, &MASTER_RULES, &m.key, &n, err));
+    int r = key_id(m.key, m.id, err);
     if (r < 0) {
         sb_kbs_master_clear(&m);
         return r;
@@ -71,25 +49,13 @@ static int read_key(const char *path, sb_kbs_master *out, sb_error *err) {
     return 0;
 }
 
-/* Writes a fresh random key to path with O_EXCL (never replacing a key). */
+/* Writes a fresh random key to path, never replacing one (SB_E_POLICY if there is one). */
 static int create_key(const char *path, sb_kbs_master *out, sb_error *err) {
     sb_kbs_master m = {.key = sb_secret_alloc(SB_KBS_MASTER_LEN)};
     ENSURE(m.key, err, SB_E_INTERNAL, "out of memory");
     int r = sb_random(m.key, SB_KBS_MASTER_LEN, err);
     if (r == 0) r = key_id(m.key, m.id, err);
-    int fd = r == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-    if (r == 0 && fd < 0)
-        r = sb_error_set(err, errno == EEXIST ? SB_E_POLICY : SB_E_IO, "%s: %s", path,
-                         strerror(errno));
-    if (fd >= 0) {
-        bool ok = write(fd, m.key, SB_KBS_MASTER_LEN) == SB_KBS_MASTER_LEN && fsync(fd) == 0;
-        int e = errno;
-        (void)close(fd);
-        if (!ok) {
-            (void)unlink(path);
-            r = sb_error_set(err, SB_E_IO, "%s: cannot write: %s", path, strerror(e));
-        }
-    }
+    if (r == 0) r = sb_keyfile_create(path, m.key, SB_KBS_MASTER_LEN, NULL, err);
     if (r < 0) {
         sb_kbs_master_clear(&m);
         return r;
