@@ -1,5 +1,6 @@
 /* json: RFC 8785 JSON Canonicalization Scheme (JCS) for jansson values — members sorted by
- * UTF-16 code units, ECMAScript number and string serialization, no whitespace. */
+ * UTF-16 code units, ECMAScript number and string serialization, no whitespace — and the
+ * textual member check the verifiers sniff formats with. */
 #include <jansson.h>
 #include <locale.h>
 #include <math.h>
@@ -252,4 +253,24 @@ int sb_json_canonical(const json_t *v, char **out, size_t *len, sb_error *err) {
     *out = (char *)b;
     if (len) *len = n;
     return 0;
+}
+
+/* Format sniffing (the verifiers' sniff()): a textual scan, never a parse. */
+bool sb_json_text_has_member(const uint8_t *p, size_t n, const char *key, const char *vprefix) {
+    size_t k = strlen(key);
+    for (size_t i = 0; i + k + 2 <= n; i++) {
+        if (p[i] != '"' || p[i + k + 1] != '"' || memcmp(p + i + 1, key, k) != 0) continue;
+        size_t j = i + k + 2;
+        while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
+            j++;
+        if (j >= n || p[j] != ':') continue;
+        if (!vprefix) return true;
+        j++;
+        while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
+            j++;
+        size_t v = strlen(vprefix);
+        if (j < n && p[j] == '"' && n - j - 1 >= v && memcmp(p + j + 1, vprefix, v) == 0)
+            return true;
+    }
+    return false;
 }

@@ -261,5 +261,8 @@ uint64_t sb_mono_ns(void);
  * excludes the NUL. Integers beyond ±2^53 are SB_E_UNSUPPORTED (a JCS number is a double and
  * they would change value); non-finite reals and invalid UTF-8 are SB_E_MALFORMED. */
 int sb_json_canonical(const json_t *v, char **out, size_t *len, sb_error *err) SB_WUR;
+/* Whether the JSON text p holds the member "key" (any depth) whose value is a string starting
+ * with vprefix (NULL: any value): a cheap textual check for format detection, no parse. */
+bool sb_json_text_has_member(const uint8_t *p, size_t n, const char *key, const char *vprefix);
 
 #endif

@@ -464,27 +464,6 @@ static int parse_container(const struct sb_blob *b, struct sb_tpm_evidence *out,
     return sb_tpm_gotpm_parse(b->data, b->len, out, err);
 }
 
-/* Whether the JSON text p holds the member "key" (any depth) whose value is a string starting
- * with vprefix (NULL: any value): a cheap textual check for format detection, no parse. */
-static bool json_text_has_member(const uint8_t *p, size_t n, const char *key, const char *vprefix) {
-    size_t k = strlen(key);
-    for (size_t i = 0; i + k + 2 <= n; i++) {
-        if (p[i] != '"' || p[i + k + 1] != '"' || memcmp(p + i + 1, key, k) != 0) continue;
-        size_t j = i + k + 2;
-        while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
-            j++;
-        if (j >= n || p[j] != ':') continue;
-        if (!vprefix) return true;
-        j++;
-        while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
-            j++;
-        size_t v = strlen(vprefix);
-        if (j < n && p[j] == '"' && n - j - 1 >= v && memcmp(p + j + 1, vprefix, v) == 0)
-            return true;
-    }
-    return false;
-}
-
 static int tpm_sniff(const struct sb_blob *ev, size_t n_ev) {
     if (n_ev < 1 || n_ev > 2) return 0;
     int score = 0;
@@ -499,12 +478,12 @@ static int tpm_sniff(const struct sb_blob *ev, size_t n_ev) {
          * it is verified through its HCL report, not here. */
         const uint8_t *p = ev[0].data;
         size_t n = ev[0].len;
-        bool ga =
-            json_text_has_member(p, n, "AK", NULL) && json_text_has_member(p, n, "Quote", NULL);
-        bool tr = json_text_has_member(p, n, "ak_public", NULL) &&
-                  json_text_has_member(p, n, "tpm_quote", NULL);
-        bool sb = json_text_has_member(p, n, "sealbox-tpm", NULL) &&
-                  json_text_has_member(p, n, "quotes", NULL);
+        bool ga = sb_json_text_has_member(p, n, "AK", NULL) &&
+                  sb_json_text_has_member(p, n, "Quote", NULL);
+        bool tr = sb_json_text_has_member(p, n, "ak_public", NULL) &&
+                  sb_json_text_has_member(p, n, "tpm_quote", NULL);
+        bool sb = sb_json_text_has_member(p, n, "sealbox-tpm", NULL) &&
+                  sb_json_text_has_member(p, n, "quotes", NULL);
         score = ga || tr || sb ? 60 : 0;
     } else {
         struct sb_tpm_evidence t;
