@@ -33,7 +33,7 @@ fi
 
 # 3. cppcheck.
 if command -v cppcheck >/dev/null; then
-  if ! out=$(cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \
+  if ! out=$(cppcheck -j "$(nproc)" --quiet --error-exitcode=1 --std=c11 --inline-suppr \
       --enable=warning,portability --suppress=missingIncludeSystem \
       -D__GNUC__ -I src src 2>&1); then
     echo "lint: cppcheck:"; echo "$out"; fail=1

@@ -2,6 +2,11 @@
 #include "harness.h"
 
 #include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #define MAX_TESTS 1024
@@ -129,4 +134,20 @@ int main(int argc, char **argv) {
         return 1;
     }
     return failed ? 1 : 0;
+}
+
+bool sb_test_wait_unix(const char *path, int timeout_ms) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(a.sun_path)) return false;
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return false;
+        int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok) return true;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
 }

@@ -25,6 +25,10 @@ const char *sb_test_evidence_dir(void);
 uint8_t *sb_test_read_evidence(const char *rel, size_t *len);
 /* A fresh temporary directory (removed at exit unless SB_KEEP_TMP is set). */
 const char *sb_test_tmpdir(void);
+/* Waits until a server accepts connections on the unix socket at path (a bound socket file is
+ * not enough: the listener may not be listening yet, or the file may be a previous run's).
+ * True when a connect() succeeded within timeout_ms. */
+bool sb_test_wait_unix(const char *path, int timeout_ms);
 
 #define TEST(n)                                                                            \
     static void n(void);                                                                   \

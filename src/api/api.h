@@ -55,6 +55,7 @@ enum sb_ipc_type {
     SB_IPC_KBS_ATTEST = 12,   /* tee str, claims bytes (JSON), runtime-data bytes (JSON) */
     SB_IPC_KBS_RESOURCE = 13, /* token str, path str */
     SB_IPC_KBS_ADMIN = 14,    /* admin cred, op u8, path str, body bytes */
+    SB_IPC_SBX_LOG = 15,      /* cred, id: the sandbox's measurement log */
     /* streams, processes and files (the header's request id names the stream or upload) */
     SB_IPC_STREAM_ACK = 40,   /* bytes u32: the client took that much of the stream */
     SB_IPC_STREAM_CLOSE = 41, /* (nothing): the client of the stream went away */

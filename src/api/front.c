@@ -33,9 +33,10 @@
 /* ---- routes --------------------------------------------------------------------------------- */
 
 static const char *const ROUTE_NAMES[R_MAX] = {
-    "health", "metrics",  "tenant",     "sandboxes",    "sandbox",   "exec",      "standby",
-    "resume", "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin", "processes", "process",
-    "signal", "stdin",    "output",     "files",        "dirs",      "openapi",   "none"};
+    "health",    "metrics", "tenant",   "sandboxes",  "sandbox",      "exec",
+    "standby",   "resume",  "kbs_auth", "kbs_attest", "kbs_resource", "kbs_admin",
+    "processes", "process", "signal",   "stdin",      "output",       "files",
+    "dirs",      "openapi", "log",      "none"};
 
 struct front;
 
@@ -672,6 +673,12 @@ static void do_sbx_get(struct ctx *c) {
     forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_GET, v, 2);
 }
 
+/* GET /v1/sandboxes/{id}/log: the measurement log (the monitor checks the tenant). */
+static void do_sbx_log(struct ctx *c) {
+    sb_ipc_val v[2] = {sb_ipc_s(c->cred), sb_ipc_s(c->id)};
+    forward(c->f, c->req, c->route, c->start, SB_IPC_SBX_LOG, v, 2);
+}
+
 /* GET /v1/sandboxes?limit=N&after=ID&state=all&metadata=k=v (metadata repeatable). */
 static void do_sbx_list(struct ctx *c) {
     struct evkeyvalq q;
@@ -1124,6 +1131,7 @@ static const struct route_def ROUTES[] = {
     {R_DIRS, EVHTTP_REQ_GET, true, do_dirs},
     {R_DIRS, EVHTTP_REQ_POST, true, do_dirs},
     {R_OPENAPI, EVHTTP_REQ_GET, false, do_openapi},
+    {R_SBX_LOG, EVHTTP_REQ_GET, true, do_sbx_log},
 };
 
 /* Maps a path to a route and, for item routes, the sandbox id segment. */
@@ -1157,6 +1165,7 @@ static enum route match(const char *path, char seg[PATH_SEGS][SB_IPC_ID_MAX + 1]
     if (strcmp(seg[3], "exec") == 0) return R_SBX_EXEC;
     if (strcmp(seg[3], "standby") == 0) return R_SBX_STANDBY;
     if (strcmp(seg[3], "resume") == 0) return R_SBX_RESUME;
+    if (strcmp(seg[3], "log") == 0) return R_SBX_LOG;
     return R_NONE;
 }
 

@@ -55,6 +55,7 @@ enum route {
     R_FILES,
     R_DIRS,
     R_OPENAPI,
+    R_SBX_LOG,
     R_NONE,
     R_MAX
 };

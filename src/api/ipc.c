@@ -59,6 +59,7 @@ static const struct type_spec SPECS[SB_IPC_TYPE_MAX] = {
     [SB_IPC_SBX_DELETE] = {"sbx_delete", true, 2, {CRED, SBXID}},
     [SB_IPC_SBX_STANDBY] = {"sbx_standby", true, 2, {CRED, SBXID}},
     [SB_IPC_SBX_RESUME] = {"sbx_resume", true, 2, {CRED, SBXID}},
+    [SB_IPC_SBX_LOG] = {"sbx_log", true, 2, {CRED, SBXID}},
     [SB_IPC_SBX_EXEC] = {"sbx_exec",
                          true,
                          8,

@@ -46,6 +46,8 @@ struct sb_kbs_broker;
 struct sb_proc;
 struct sb_mfiles;
 typedef struct sb_sandbox sb_sandbox;
+typedef struct sb_mlog sb_mlog;
+struct sb_sandbox_config;
 
 /* A live sandbox of the monitor (monitor_sbx.c); its processes live in monitor_proc.c. */
 struct sbx {
@@ -61,6 +63,8 @@ struct sbx {
                               may be secrets and are never written to disk) */
     struct sb_proc *procs; /* its processes, running and (background ones) ended */
     unsigned nprocs;
+    sb_mlog *mlog;    /* the measurement log (monitor_mlog.c): only the monitor writes it */
+    bool mlog_broken; /* an event could not be stored: no command may run any more */
     struct sbx *next;
 };
 
@@ -157,6 +161,18 @@ void sb_proc_front_gone(sb_monitor *m);
 unsigned sb_proc_running(sb_monitor *m);
 bool sb_proc_sbx_busy(const struct sbx *s); /* a process of it runs */
 void sb_proc_metrics(sb_monitor *m, sb_writer *w);
+
+/* monitor_mlog.c: the measurement logs. A new sandbox's log (image and config events) from the
+ * config it was built with and the create's env (field 6 of sbx_create). */
+int sb_monitor_mlog_new(const struct sb_sandbox_config *sc, const sb_ipc_val *env,
+                        const char *image_digest, sb_mlog **out, sb_error *err) SB_WUR;
+/* Stores every event of a new log (inside the transaction that writes the sandbox's row). */
+int sb_monitor_mlog_store(sb_monitor *m, int64_t tenant_id, const char *id, const sb_mlog *l,
+                          sb_error *err) SB_WUR;
+/* Measures and records a command before it starts; -1 with rep set when it must not run. */
+int sb_monitor_mlog_exec(sb_monitor *m, struct sbx *s, char **argv, char **envp, const char *cwd,
+                         sb_reply *rep) SB_WUR;
+const sb_handler *sb_monitor_mlog_handler(uint16_t type);
 
 /* monitor_files.c: the files API (openat2 RESOLVE_IN_ROOT on the sandbox's root). */
 int sb_files_init(sb_monitor *m, sb_error *err) SB_WUR;

@@ -616,6 +616,14 @@ static int h_exec(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_r
     int rc = argv && envp && p ? sb_ipc_str_copy(&msg->f[4].s, cwd, sizeof(cwd), &e, "cwd")
                                : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
     uint32_t id = 0;
+    /* Measured and recorded before it starts (the first command is the entrypoint, every later
+     * one taints the log); a command the log cannot take does not run. */
+    if (rc == 0 && sb_monitor_mlog_exec(m, s, argv, envp, cwd, rep) < 0) {
+        sb_monitor_strv_free(argv);
+        sb_monitor_strv_free(envp);
+        free(p);
+        return 0;
+    }
     if (rc == 0) rc = sb_sandbox_chan_start(s->h, argv, envp, cwd, &id, &e);
     sb_monitor_strv_free(argv);
     sb_monitor_strv_free(envp);

@@ -97,6 +97,7 @@ static void destroy_sbx(sb_monitor *m, struct sbx *s, enum sb_sbx_state final, c
     set_state(m, s, final, event);
     unlink_sbx(m, s);
     sb_monitor_strv_free(s->env);
+    sb_mlog_free(s->mlog);
     free(s);
 }
 
@@ -266,8 +267,10 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
                                    .net_none = true};
     uint64_t t0 = sb_mono_ns();
     sb_sandbox *h = NULL;
-    /* From the warm pool: the sandbox exists already, so its record is written whole, in the
-     * same transaction as the quota check (one commit). */
+    sb_mlog *mlog = NULL;
+    /* From the warm pool: the sandbox exists already, so its record is written whole, with its
+     * measurement log's first events, in the same transaction as the quota check (one commit).
+     * The pool's shape is exactly the one sc describes. */
     bool pooled = cfg && x->npool > 0 && !sc.image && mem == POOL_MEMORY_MB && sc.cpu_millis == 0;
     if (pooled) {
         h = x->pool[--x->npool];
@@ -277,15 +280,18 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
         (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
     }
     r.config_json = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    int rc = r.config_json ? sb_store_sandbox_insert(m->store, &r, &e)
-                           : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    int rc = r.config_json ? 0 : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    if (rc == 0 && pooled) rc = sb_monitor_mlog_new(&sc, &msg->f[6], r.image_digest, &mlog, &e);
+    if (rc == 0) rc = sb_store_sandbox_insert(m->store, &r, &e);
     if (rc == 0 && pooled)
         rc = sb_store_event_add(m->store, t->id, r.id, "sandbox.create", "{\"pool\":true}", NULL,
                                 &e);
+    if (rc == 0 && pooled) rc = sb_monitor_mlog_store(m, t->id, r.id, mlog, &e);
     if (rc == 0) rc = sb_store_commit(m->store, &e);
     if (rc < 0) {
         sb_store_rollback(m->store);
         if (h) x->pool[x->npool++] = h; /* untouched: back it goes */
+        sb_mlog_free(mlog);
         json_decref(cfg);
         free(r.config_json);
         return sb_monitor_internal(m, rep, "store", &e);
@@ -322,26 +328,38 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     s->idle_ns = msg->f[5].u * 1000000000ull;
     s->last_active_ns = now;
     s->env = sb_monitor_str_vec(&msg->f[6]);
+    s->mlog = TAKE_PTR(mlog);
     s->next = x->list;
     x->list = s;
     if (!pooled) {
-        /* What building learned, the new state and the event: one transaction. */
+        /* What building learned, the new state, the event and the measurement log's image and
+         * config events: one transaction. */
         (void)json_object_set_new(cfg, "backend_id", json_string(sb_sandbox_id(h)));
         free(r.config_json);
         r.config_json = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
         (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
         r.state = SB_SBX_RUNNING;
-        rc = sb_store_begin(m->store, &e);
-        if (rc == 0 && r.config_json)
-            rc = sb_store_sandbox_update_created(m->store, t->id, r.id, r.image_digest,
-                                                 r.config_json, &e);
+        rc = sb_monitor_mlog_new(&sc, &msg->f[6], r.image_digest, &s->mlog, &e);
+        if (rc == 0) rc = sb_store_begin(m->store, &e);
+        if (rc == 0)
+            rc = r.config_json ? sb_store_sandbox_update_created(m->store, t->id, r.id,
+                                                                 r.image_digest, r.config_json, &e)
+                               : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
         if (rc == 0) rc = sb_store_sandbox_set_state(m->store, t->id, r.id, SB_SBX_RUNNING, &e);
         if (rc == 0)
             rc = sb_store_event_add(m->store, t->id, r.id, "sandbox.create", NULL, NULL, &e);
+        if (rc == 0) rc = sb_monitor_mlog_store(m, t->id, r.id, s->mlog, &e);
         if (rc == 0) rc = sb_store_commit(m->store, &e);
         if (rc < 0) {
+            /* A sandbox whose measurement log is not kept must not run anything. */
             sb_store_rollback(m->store);
+            json_decref(cfg);
+            free(r.config_json);
+            x->creates--;
+            x->create_fail++;
             sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", r.id, e.msg);
+            destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.create_failed");
+            return sb_reply_problem(rep, 500, "internal", "Cannot create the sandbox", e.msg);
         }
     }
     json_decref(cfg);
@@ -572,5 +590,6 @@ const sb_handler *sb_monitor_sbx_handler(uint16_t type) {
     for (size_t i = 0; i < SB_ARRAY_LEN(SBX_HANDLERS); i++)
         if (SBX_HANDLERS[i].type == type) return &SBX_HANDLERS[i];
     const sb_handler *h = sb_proc_handler(type);
+    if (!h) h = sb_monitor_mlog_handler(type);
     return h ? h : sb_files_handler(type);
 }

@@ -12,7 +12,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "attester/attester.h"
 #include "cmd.h"
+#include "kbs/kbs.h"
 #include "run_opts.h"
 #include "sandbox/sandbox.h"
 
@@ -43,6 +45,16 @@ static void usage(FILE *f) {
         "  --tty                 give CMD a pseudo-terminal\n"
         "  --detach              keep the sandbox after CMD (optional) and print its id; use\n"
         "                        'sealbox exec|freeze|thaw|rm ID' and 'sealbox ps'\n"
+        "  --secret REPO/TYPE/TAG[:file=PATH|:env=NAME]\n"
+        "                        before CMD starts, sealbox-init fetches the secret from the KBS\n"
+        "                        (attested; its TEE key never leaves the sandbox) into a file\n"
+        "                        (default /run/secrets/REPO/TYPE/TAG, mode 0400, tmpfs) or CMD's\n"
+        "                        environment; a refusal fails the run (125) with the reason\n"
+        "  --kbs-url URL         the key broker (needed by --secret and by sealbox-secret)\n"
+        "  --kbs-unix-socket P   reach the KBS over this unix socket\n"
+        "  --kbs-ca FILE         trust anchors for an https KBS\n"
+        "  --attester KIND       software (default; key --attester-key, default\n"
+        "                        <state>/attester-software.pem), tsm (--tsm-dir) or tpm (--tcti)\n"
         "  --log FILE            write the sandbox's measurement log (docs/secrets.md) to FILE\n"
         "                        once CMD is recorded; with --detach it is rewritten as each\n"
         "                        command is added (default <state>/sandboxes/<id>/mlog.json)\n"
@@ -59,10 +71,10 @@ static int fail(const char *what, const char *msg) {
 
 /* The measurement log of a sandbox this process owns: image and config now, every command as
  * it is started (only this process writes it). */
-static int new_log(const struct sb_run_opts *o, const sb_sandbox *sb, sb_mlog **out,
-                   sb_error *err) {
+static int new_log(const struct sb_run_opts *o, char *const *env, const sb_sandbox *sb,
+                   sb_mlog **out, sb_error *err) {
     json_t *c = NULL;
-    TRY(sb_mlog_config(&o->cfg, o->env, &c, err));
+    TRY(sb_mlog_config(&o->cfg, env, &c, err));
     int rc = sb_mlog_new(sb_sandbox_image_digest(sb), c, out, err);
     json_decref(c);
     return rc;
@@ -85,7 +97,7 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
         if (sb_jail_backend.create(&o->cfg, &sb, &err) < 0) goto report;
         char p[4096];
         sb_mlog *log = NULL;
-        if (new_log(o, sb, &log, &err) < 0) goto report;
+        if (new_log(o, o->env, sb, &log, &err) < 0) goto report;
         if (o->log_path)
             snprintf(p, sizeof(p), "%s", o->log_path);
         else
@@ -152,6 +164,36 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
     return 0;
 }
 
+/* The environment as measured: the command's, plus the names of env secrets (names only: the
+ * values never reach this process), so a policy sees which variables will hold secrets. */
+static char **measured_env(const struct sb_run_opts *o) {
+    char **v = calloc(o->n_env + o->n_secrets + 1, sizeof(char *));
+    if (!v) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < o->n_env; i++)
+        v[k++] = o->env[i];
+    for (size_t i = 0; i < o->n_secrets; i++)
+        if (o->secrets[i].kind == SB_SECRET_ENV) v[k++] = o->secrets[i].target;
+    return v;
+}
+
+static int open_attester(const struct sb_run_opts *o, sb_attester **out, sb_error *err) {
+    const char *kind = o->attester ? o->attester : "software";
+    if (strcmp(kind, "tsm") == 0)
+        return sb_attester_open_tsm(o->tsm_dir ? o->tsm_dir : SB_TSM_DEFAULT_DIR, out, err);
+    if (strcmp(kind, "tpm") == 0) {
+        struct sb_tpm_config tc = {.tcti = o->tcti};
+        return sb_attester_open_tpm(&tc, out, err);
+    }
+    char kp[4300];
+    if (!o->attester_key) {
+        const char *st = o->cfg.state_dir ? o->cfg.state_dir : SB_SANDBOX_STATE_DIR;
+        int k = snprintf(kp, sizeof(kp), "%s/%s", st, SB_SOFTWARE_KEY_FILE);
+        ENSURE(k > 0 && (size_t)k < sizeof(kp), err, SB_E_USAGE, "--state-dir: too long");
+    }
+    return sb_attester_open_software(o->attester_key ? o->attester_key : kp, out, err);
+}
+
 int sb_cmd_run(int argc, char **argv) {
     struct sb_run_opts o;
     sb_error err = {0};
@@ -197,20 +239,50 @@ int sb_cmd_run(int argc, char **argv) {
         return fail("cannot create the sandbox", err.msg);
     }
     sb_mlog *log = NULL;
-    rc = new_log(&o, sb, &log, &err);
-    if (rc == 0) rc = sb_mlog_record(log, sb, argv + first, o.env, o.workdir, &err);
+    char **menv = measured_env(&o);
+    rc = menv ? new_log(&o, menv, sb, &log, &err) : sb_error_set(&err, SB_E_INTERNAL, "no memory");
+    if (rc == 0) rc = sb_mlog_record(log, sb, argv + first, menv, o.workdir, &err);
     if (rc == 0 && o.log_path) rc = sb_mlog_write(log, o.log_path, &err);
-    sb_mlog_free(log);
+    free(menv);
+    const char *what = "measurement log";
+    /* secrets: the entrypoint is recorded, so the evidence binds image, config and entrypoint;
+     * sealbox-init runs the handshake, this process relays it and attests */
+    sb_attester *att = NULL;
+    sb_kbs_relay *relay = NULL;
+    if (rc == 0 && o.kbs_url) {
+        what = "attester";
+        rc = open_attester(&o, &att, &err);
+        struct sb_kbs_relay_cfg rcfg = {.url = o.kbs_url,
+                                        .unix_socket = o.kbs_socket,
+                                        .ca_file = o.kbs_ca,
+                                        .attester = att,
+                                        .log = log};
+        if (rc == 0) {
+            what = "KBS relay";
+            rc = sb_kbs_relay_new(&rcfg, &relay, &err);
+        }
+        if (rc == 0) sb_sandbox_set_relay(sb, sb_kbs_relay_answer, relay);
+    }
+    if (rc == 0 && o.n_secrets) {
+        what = "secrets refused";
+        rc = sb_sandbox_secrets(sb, o.secrets, o.n_secrets, &err);
+    }
     if (rc < 0) {
         sb_jail_backend.destroy(sb);
+        sb_kbs_relay_free(relay);
+        sb_attester_free(att);
+        sb_mlog_free(log);
         if (sfd >= 0) close(sfd);
         sb_run_opts_free(&o);
-        return fail("measurement log", err.msg);
+        return fail(what, err.msg);
     }
 
     struct sb_exit ex;
     rc = sb_run_stream(sb, &o, argv + first, sfd, &ex, &err);
     sb_jail_backend.destroy(sb);
+    sb_kbs_relay_free(relay);
+    sb_attester_free(att);
+    sb_mlog_free(log);
     sb_run_signals_end(sfd, &old);
     sb_run_opts_free(&o);
     if (rc < 0) return fail("exec", err.msg);

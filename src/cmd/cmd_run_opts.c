@@ -164,6 +164,44 @@ static int add_mount(struct sb_run_opts *o, const char *spec, sb_error *err) {
     return 0;
 }
 
+/* --secret repo/type/tag[:file=PATH|:env=NAME]; without a target the value goes to the file
+ * /run/secrets/repo/type/tag. */
+static int add_secret(struct sb_run_opts *o, const char *spec, sb_error *err) {
+    ENSURE(o->n_secrets < SB_PROTO_MAX_SECRETS, err, SB_E_LIMIT, "--secret: more than %d secrets",
+           SB_PROTO_MAX_SECRETS);
+    struct sb_secret_spec *s = &o->secrets[o->n_secrets];
+    const char *colon = strchr(spec, ':');
+    size_t pl = colon ? (size_t)(colon - spec) : strlen(spec);
+    ENSURE(pl <= SB_PROTO_MAX_SECRET_PATH, err, SB_E_USAGE, "--secret: '%.80s…' is too long", spec);
+    s->path = strndup(spec, pl);
+    ENSURE(s->path, err, SB_E_INTERNAL, "out of memory");
+    o->n_secrets++;
+    if (!colon) {
+        s->kind = SB_SECRET_FILE;
+        size_t n = strlen(s->path) + sizeof("/run/secrets/");
+        s->target = malloc(n);
+        ENSURE(s->target, err, SB_E_INTERNAL, "out of memory");
+        snprintf(s->target, n, "/run/secrets/%s", s->path);
+    } else if (strncmp(colon, ":file=", 6) == 0) {
+        s->kind = SB_SECRET_FILE;
+        s->target = strdup(colon + 6);
+    } else if (strncmp(colon, ":env=", 5) == 0) {
+        s->kind = SB_SECRET_ENV;
+        s->target = strdup(colon + 5);
+    } else {
+        BAIL(err, SB_E_USAGE, "--secret: '%.200s' is not repo/type/tag[:file=PATH|:env=NAME]",
+             spec);
+    }
+    ENSURE(s->target, err, SB_E_INTERNAL, "out of memory");
+    sb_error e = {0};
+    if (sb_secret_spec_check(s, &e) < 0) BAIL(err, SB_E_USAGE, "--secret: %s", e.msg);
+    for (size_t i = 0; i + 1 < o->n_secrets; i++)
+        ENSURE(o->secrets[i].kind != s->kind || strcmp(o->secrets[i].target, s->target) != 0, err,
+               SB_E_USAGE, "--secret: %s and %s both go to %s %s", o->secrets[i].path, s->path,
+               s->kind == SB_SECRET_ENV ? "env" : "file", s->target);
+    return 0;
+}
+
 char *sb_sibling_init(void) {
     const char *env = getenv("SEALBOX_INIT");
     if (env && *env) return strdup(env);
@@ -266,6 +304,27 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
         } else if (strcmp(name, "--log") == 0) {
             if (!*val) BAIL(err, SB_E_USAGE, "--log: empty path");
             o->log_path = val;
+        } else if (strcmp(name, "--secret") == 0) {
+            TRY(add_secret(o, val, err));
+        } else if (strcmp(name, "--kbs-url") == 0) {
+            if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)
+                BAIL(err, SB_E_USAGE, "--kbs-url: '%s' does not start with http:// or https://",
+                     val);
+            o->kbs_url = val;
+        } else if (strcmp(name, "--kbs-unix-socket") == 0) {
+            o->kbs_socket = val;
+        } else if (strcmp(name, "--kbs-ca") == 0) {
+            o->kbs_ca = val;
+        } else if (strcmp(name, "--attester") == 0) {
+            if (strcmp(val, "software") != 0 && strcmp(val, "tsm") != 0 && strcmp(val, "tpm") != 0)
+                BAIL(err, SB_E_USAGE, "--attester: '%s' is not software, tsm or tpm", val);
+            o->attester = val;
+        } else if (strcmp(name, "--attester-key") == 0) {
+            o->attester_key = val;
+        } else if (strcmp(name, "--tsm-dir") == 0) {
+            o->tsm_dir = val;
+        } else if (strcmp(name, "--tcti") == 0) {
+            o->tcti = val;
         } else if (strcmp(name, "--state-dir") == 0) {
             if (val[0] != '/')
                 BAIL(err, SB_E_USAGE, "--state-dir: '%s' is not an absolute path", val);
@@ -275,6 +334,17 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
         }
     }
     *first = i;
+    if (o->n_secrets && !o->kbs_url) BAIL(err, SB_E_USAGE, "--secret needs --kbs-url");
+    if ((o->n_secrets || o->kbs_url) && o->detach)
+        BAIL(err, SB_E_USAGE, "--secret and --kbs-url are not supported with --detach yet");
+    for (size_t k = 0; k < o->n_secrets; k++) {
+        if (o->secrets[k].kind != SB_SECRET_ENV) continue;
+        size_t tl = strlen(o->secrets[k].target);
+        for (size_t e = 0; e < o->n_env; e++)
+            if (strncmp(o->env[e], o->secrets[k].target, tl) == 0 && o->env[e][tl] == '=')
+                BAIL(err, SB_E_USAGE, "--secret %s: env %s is also set by --env",
+                     o->secrets[k].path, o->secrets[k].target);
+    }
     bool has_path = false;
     for (size_t k = 0; k < o->n_env; k++)
         if (strncmp(o->env[k], "PATH=", 5) == 0) has_path = true;
@@ -294,5 +364,9 @@ void sb_run_opts_free(struct sb_run_opts *o) {
     for (size_t i = 0; i < SB_SANDBOX_MAX_MOUNTS; i++)
         free(o->mount_buf[i]);
     free(o->init_path);
+    for (size_t i = 0; i < o->n_secrets; i++) {
+        free(o->secrets[i].path);
+        free(o->secrets[i].target);
+    }
     memset(o, 0, sizeof(*o));
 }

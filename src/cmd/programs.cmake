@@ -20,11 +20,20 @@ function(sb_no_sanitize tgt)
 endfunction()
 
 # sealbox-init: PID 1 of every jail sandbox. It links the few util/sandbox sources it needs
-# directly (not libsealbox, which is sanitized in test builds).
+# directly (not libsealbox, which is sanitized in test builds), plus the KBS client's handshake
+# (src/kbs/client.c) and the src/crypto wrappers it uses for the TEE key and the JWE. OpenSSL's
+# libcrypto and jansson are linked statically: init runs from any image, which need not ship them.
+set(SB_INIT_SOURCES sandbox/proto.c util/reader.c util/writer.c util/error.c util/encoding.c
+    util/secmem.c kbs/client.c crypto/jwe.c crypto/jwk.c crypto/keys.c crypto/kdf.c crypto/sym.c
+    crypto/hash.c crypto/pke.c crypto/tpm2.c)
+list(TRANSFORM SB_INIT_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/src/)
 add_executable(sealbox-init ${CMAKE_SOURCE_DIR}/src/cmd/sealbox-init.c
-               ${CMAKE_SOURCE_DIR}/src/sandbox/proto.c ${CMAKE_SOURCE_DIR}/src/util/reader.c
-               ${CMAKE_SOURCE_DIR}/src/util/writer.c ${CMAKE_SOURCE_DIR}/src/util/error.c)
-target_include_directories(sealbox-init PRIVATE ${CMAKE_SOURCE_DIR}/src)
+               ${CMAKE_SOURCE_DIR}/src/cmd/init_secrets.c ${SB_INIT_SOURCES})
+target_include_directories(sealbox-init PRIVATE ${CMAKE_SOURCE_DIR}/src ${JANSSON_INCLUDE_DIRS}
+                           ${OPENSSL_INCLUDE_DIR})
+find_library(SB_CRYPTO_STATIC NAMES libcrypto.a REQUIRED)
+find_library(SB_JANSSON_STATIC NAMES libjansson.a REQUIRED)
+target_link_libraries(sealbox-init PRIVATE ${SB_JANSSON_STATIC} ${SB_CRYPTO_STATIC} pthread dl)
 sb_no_sanitize(sealbox-init)
 add_dependencies(sealbox sealbox-init)
 

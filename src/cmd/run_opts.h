@@ -22,6 +22,13 @@ struct sb_run_opts {
     bool detach;
     char *init_path;                        /* owned */
     char *mount_buf[SB_SANDBOX_MAX_MOUNTS]; /* owned copies the mount specs point into */
+    /* --secret repo/type/tag[:file=PATH|:env=NAME] (docs/secrets.md, "In the sandbox") */
+    struct sb_secret_spec secrets[SB_PROTO_MAX_SECRETS]; /* strings owned */
+    size_t n_secrets;
+    const char *kbs_url, *kbs_socket, *kbs_ca; /* --kbs-url, --kbs-unix-socket, --kbs-ca */
+    const char *attester;                      /* --attester software|tsm|tpm */
+    const char *attester_key;                  /* --attester-key (software) */
+    const char *tsm_dir, *tcti;                /* --tsm-dir, --tcti */
 };
 
 /* Parses argv (argv[0] = "run") up to "--" or the first non-option; *first = index of CMD.

@@ -20,6 +20,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "init_secrets.h"
 #include "sandbox/sandbox.h"
 
 #define CTL 3
@@ -232,9 +233,34 @@ static void start(uint32_t id, const struct sb_msg_exec *e) {
         ok = pipe2(pin, O_CLOEXEC) == 0 && pipe2(pout, O_CLOEXEC) == 0 &&
              pipe2(perr, O_CLOEXEC) == 0;
     }
+    /* secrets released into the environment go to this exec (the entrypoint) only, replacing
+     * variables of the same name */
+    size_t ns = 0;
+    char *const *sec = init_secrets_env(&ns);
+    struct sb_msg_exec with = *e;
+    char **env = NULL;
+    if (ok && ns) {
+        env = calloc(e->envc + ns + 1, sizeof(char *));
+        ok = env != NULL;
+        size_t k = 0;
+        for (size_t i = 0; ok && i < ns; i++)
+            env[k++] = sec[i];
+        for (size_t i = 0; ok && i < e->envc; i++) {
+            bool dup = false;
+            for (size_t s = 0; s < ns && !dup; s++) {
+                size_t nl = (size_t)(strchr(sec[s], '=') - sec[s]);
+                dup = strncmp(e->env[i], sec[s], nl) == 0 && e->env[i][nl] == '=';
+            }
+            if (!dup) env[k++] = e->env[i];
+        }
+        with.env = env;
+        with.envc = k;
+    }
     pid_t pid = ok ? fork() : -1;
-    if (pid == 0) child(e, pin[0], pout[1], perr[1], e->tty ? pts : NULL, ep[1]);
+    if (pid == 0) child(&with, pin[0], pout[1], perr[1], e->tty ? pts : NULL, ep[1]);
     int saved = errno;
+    free(env);
+    if (ns) init_secrets_env_done();
     close_fd(&ep[1]);
     close_fd(&pin[0]);
     close_fd(&pout[1]);
@@ -333,6 +359,22 @@ static void handle(const uint8_t *frame, size_t len) {
             if (jobs[i].used && (m.exec_id == 0 || jobs[i].id == m.exec_id))
                 (void)kill(-jobs[i].pid, (int)m.u32);
         break;
+    case SB_MSG_SECRETS:
+        if (init_secrets_busy()) {
+            static const char why[] = "secrets: a handshake is already running";
+            sb_writer w;
+            sb_writer_init(&w, 256);
+            if (sb_msg_encode_reply(&w, SB_MSG_SECRETS_DONE, m.exec_id, 0, "", why,
+                                    sizeof(why) - 1) == 0)
+                send_frame(&w);
+            sb_writer_free(&w);
+        } else {
+            init_secrets_release(m.exec_id, &m.secrets);
+        }
+        break;
+    case SB_MSG_CONTEXT:
+    case SB_MSG_KBS_RESP:
+    case SB_MSG_EVIDENCE: break; /* an answer nobody waits for any more */
     case SB_MSG_RESIZE:
         if (j && j->tty) {
             struct winsize ws = {.ws_row = m.rows, .ws_col = m.cols};
@@ -356,6 +398,7 @@ int main(void) {
     int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) return 125;
     (void)fcntl(CTL, F_SETFD, FD_CLOEXEC);
+    init_secrets_setup(CTL, handle);
     send_simple(SB_MSG_READY, 0, SB_PROTO_VERSION);
 
     static uint8_t frame[SB_PROTO_MAX_FRAME];

@@ -1,59 +1,27 @@
-/* client: the KBS client — Trustee's handshake (auth, attest, resource) over libcurl (its cookie
- * engine carries the session), with a TEE key made for one request whose private half never
- * leaves this process, and the JWE opened with it. */
-#include <curl/curl.h>
+/* client: the KBS client — Trustee's handshake (auth, attest, resource) over a pluggable
+ * transport (libcurl in client_curl.c; sealbox-init's relay to the host), with a TEE key made for
+ * one request whose private half never leaves this process, and the JWE opened with it. This
+ * file links into sealbox-init: no libcurl, no store, nothing but crypto, util and jansson. */
 #include <stdio.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
 #include "kbs.h"
 
-#define RESPONSE_MAX (1u << 20)
-
 struct http {
-    CURL *c;
-    const struct sb_kbs_client_opts *o;
+    const struct sb_kbs_transport *t;
     sb_writer body;
     long status;
 };
 
-static size_t on_data(char *p, size_t size, size_t nmemb, void *arg) {
-    struct http *h = arg;
-    size_t n = size * nmemb;
-    if (sb_writer_bytes(&h->body, p, n) < 0) return 0; /* over the limit: curl aborts */
-    return n;
-}
-
 /* One request; the response body lands in h->body. Any HTTP status is a success here. */
 static int request(struct http *h, const char *method, const char *route, const char *json,
-                   const char *bearer, sb_error *err) {
-    char url[2048];
-    int k = snprintf(url, sizeof(url), "%s/kbs/v0/%s", h->o->url, route);
-    ENSURE(k > 0 && (size_t)k < sizeof(url), err, SB_E_USAGE, "kbs client: URL too long");
+                   sb_error *err) {
     sb_writer_free(&h->body);
-    sb_writer_init(&h->body, RESPONSE_MAX);
-    struct curl_slist *hdr = NULL;
-    char auth[256];
-    if (json) hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    if (bearer) {
-        (void)snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-        hdr = curl_slist_append(hdr, auth);
-    }
-    (void)curl_easy_setopt(h->c, CURLOPT_URL, url);
-    (void)curl_easy_setopt(h->c, CURLOPT_CUSTOMREQUEST, method);
-    (void)curl_easy_setopt(h->c, CURLOPT_HTTPGET, json ? 0L : 1L);
-    if (json) {
-        (void)curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, json);
-        (void)curl_easy_setopt(h->c, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
-    }
-    (void)curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, hdr);
-    CURLcode rc = curl_easy_perform(h->c);
-    curl_slist_free_all(hdr);
-    (void)curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, NULL);
-    ENSURE(rc == CURLE_OK, err, SB_E_IO, "kbs client: %s %s: %s", method, url,
-           curl_easy_strerror(rc));
-    (void)curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &h->status);
-    return 0;
+    sb_writer_init(&h->body, SB_KBS_RESPONSE_MAX);
+    h->status = 0;
+    return h->t->request(h->t->arg, method, route, json, json ? strlen(json) : 0, &h->status,
+                         &h->body, err);
 }
 
 /* The response as JSON (NULL if it is not). */
@@ -79,16 +47,15 @@ static int refused(struct http *h, const char *step, sb_error *err) {
     return code;
 }
 
-static int do_handshake(struct http *h, const char *path, uint8_t **value, size_t *n,
-                        sb_error *err) {
-    const struct sb_kbs_client_opts *o = h->o;
+static int do_handshake(struct http *h, const struct sb_kbs_client_opts *o, const char *path,
+                        uint8_t **value, size_t *n, sb_error *err) {
     /* 1. auth → the nonce (the cookie engine keeps the session). */
     json_t *req = json_pack("{s:s, s:s, s:s}", "version", SB_KBS_PROTOCOL_VERSION, "tee", o->tee,
                             "extra-params", "");
     char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     ENSURE(s, err, SB_E_INTERNAL, "out of memory");
-    int r = request(h, "POST", "auth", s, NULL, err);
+    int r = request(h, "POST", "auth", s, err);
     free(s);
     TRY(r);
     if (h->status != 200) return refused(h, "auth", err);
@@ -127,7 +94,7 @@ static int do_handshake(struct http *h, const char *path, uint8_t **value, size_
     }
     s = r == 0 ? json_dumps(body, JSON_COMPACT) : NULL;
     if (r == 0 && !s) r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
-    if (r == 0) r = request(h, "POST", "attest", s, NULL, err);
+    if (r == 0) r = request(h, "POST", "attest", s, err);
     free(s);
     json_decref(ch);
     json_decref(pub);
@@ -139,7 +106,7 @@ static int do_handshake(struct http *h, const char *path, uint8_t **value, size_
     /* 3. the resource, as a JWE to our key. */
     char route[SB_KBS_PATH_MAX + 16];
     (void)snprintf(route, sizeof(route), "resource/%s", path);
-    if (r == 0) r = request(h, "GET", route, NULL, NULL, err);
+    if (r == 0) r = request(h, "GET", route, NULL, err);
     if (r == 0 && h->status != 200) r = refused(h, "resource", err);
     json_t *jwe = r == 0 ? response_json(h) : NULL;
     if (r == 0 && !jwe) r = sb_error_set(err, SB_E_MALFORMED, "kbs client: resource is not JSON");
@@ -149,29 +116,15 @@ static int do_handshake(struct http *h, const char *path, uint8_t **value, size_
     return r;
 }
 
-int sb_kbs_client_get(const struct sb_kbs_client_opts *o, const char *path, uint8_t **value,
-                      size_t *n, sb_error *err) {
-    ENSURE(o && o->url && o->tee && o->evidence && path, err, SB_E_USAGE,
-           "kbs client: url, tee, evidence and path are required");
-    ENSURE(sb_store_kbs_path_valid(path), err, SB_E_USAGE,
+int sb_kbs_client_run(const struct sb_kbs_client_opts *o, const struct sb_kbs_transport *t,
+                      const char *path, uint8_t **value, size_t *n, sb_error *err) {
+    ENSURE(o && o->tee && o->evidence && path && t && t->request, err, SB_E_USAGE,
+           "kbs client: tee, evidence, transport and path are required");
+    ENSURE(strlen(path) <= SB_KBS_PATH_MAX && !strstr(path, ".."), err, SB_E_USAGE,
            "kbs client: '%.200s' is not repo/type/tag", path);
-    ENSURE(strncmp(o->url, "http://", 7) == 0 || strncmp(o->url, "https://", 8) == 0, err,
-           SB_E_USAGE, "kbs client: the URL must start with http:// or https://");
-    struct http h = {.o = o};
-    sb_writer_init(&h.body, RESPONSE_MAX);
-    h.c = curl_easy_init();
-    ENSURE(h.c, err, SB_E_INTERNAL, "kbs client: curl_easy_init failed");
-    (void)curl_easy_setopt(h.c, CURLOPT_COOKIEFILE, ""); /* the session cookie, in memory */
-    (void)curl_easy_setopt(h.c, CURLOPT_WRITEFUNCTION, on_data);
-    (void)curl_easy_setopt(h.c, CURLOPT_WRITEDATA, &h);
-    (void)curl_easy_setopt(h.c, CURLOPT_TIMEOUT, o->timeout_s > 0 ? o->timeout_s : 30L);
-    (void)curl_easy_setopt(h.c, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(h.c, CURLOPT_PROTOCOLS_STR, "http,https");
-    (void)curl_easy_setopt(h.c, CURLOPT_FOLLOWLOCATION, 0L);
-    if (o->unix_socket) (void)curl_easy_setopt(h.c, CURLOPT_UNIX_SOCKET_PATH, o->unix_socket);
-    if (o->ca_file) (void)curl_easy_setopt(h.c, CURLOPT_CAINFO, o->ca_file);
-    int r = do_handshake(&h, path, value, n, err);
-    curl_easy_cleanup(h.c);
+    struct http h = {.t = t};
+    sb_writer_init(&h.body, SB_KBS_RESPONSE_MAX);
+    int r = do_handshake(&h, o, path, value, n, err);
     sb_writer_free(&h.body);
     return r;
 }

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attester/attester.h"
 #include "policy/policy.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 #include "token/token.h"
 #include "util/util.h"
@@ -212,11 +214,57 @@ struct sb_kbs_client_opts {
     size_t log_len;
     long timeout_s; /* per request (default 30) */
 };
+/* The client's transport: one HTTP request to <KBS URL>/kbs/v0/<route> (method "GET" or
+ * "POST", body NULL for GET); *status and the response body (in resp, whose limit the caller
+ * set) are filled for any HTTP status. It keeps the session cookie between the requests of one
+ * handshake. */
+#define SB_KBS_RESPONSE_MAX (1u << 20)
+struct sb_kbs_transport {
+    int (*request)(void *arg, const char *method, const char *route, const char *body,
+                   size_t body_len, long *status, sb_writer *resp, sb_error *err);
+    void *arg;
+};
+/* The handshake of sb_kbs_client_get over any transport (sealbox-init uses its relay to the
+ * host; o->url, unix_socket, ca_file and timeout_s are the transport's business). */
+int sb_kbs_client_run(const struct sb_kbs_client_opts *o, const struct sb_kbs_transport *t,
+                      const char *path, uint8_t **value, size_t *n, sb_error *err) SB_WUR;
+/* The libcurl transport (client_curl.c): o->url, unix_socket, ca_file, timeout_s. */
+typedef struct sb_kbs_http sb_kbs_http;
+int sb_kbs_http_new(const struct sb_kbs_client_opts *o, sb_kbs_http **out, sb_error *err) SB_WUR;
+void sb_kbs_http_free(sb_kbs_http *h);
+void sb_kbs_http_transport(sb_kbs_http *h, struct sb_kbs_transport *out);
+
 /* The whole handshake: auth → attest (a fresh P-256 TEE key; evidence bound to the nonce, the
  * key and the log digest) → resource → JWE decrypted with the ephemeral key, which is then
  * destroyed. *value is malloc'ed (NUL one past *n). A refusal carries the KBS's status, error
  * type and detail (SB_E_POLICY for 403, SB_E_NOTFOUND for 404, SB_E_SIGNATURE for 401). */
 int sb_kbs_client_get(const struct sb_kbs_client_opts *o, const char *path, uint8_t **value,
                       size_t *n, sb_error *err) SB_WUR;
+
+/* ---- the relay: the host side of sealbox-init's handshake (docs/secrets.md) ---------------
+ * A sandbox has no network, so the process that owns it (sealbox run, the daemon's monitor)
+ * relays sealbox-init's KBS requests: only to the one configured KBS URL and only Trustee's
+ * three routes (POST auth, POST attest, GET resource/<repo>/<type>/<tag>). Evidence is made by
+ * the host's attester, over init's runtime data checked member by member: the nonce must be
+ * the one the KBS just gave (single use), and sealbox-log the digest of the host's own
+ * measurement log — never a digest init chose. */
+#define SB_KBS_RELAY_MAX_BODY (120u * 1024) /* bytes relayed either way (one init frame) */
+struct sb_kbs_relay_cfg {
+    const char *url, *unix_socket, *ca_file; /* the KBS (as sb_kbs_client_opts) */
+    long timeout_s;
+    sb_attester *attester; /* not owned */
+    const sb_mlog *log;    /* the sandbox's log (not owned; it may grow while relayed) */
+};
+typedef struct sb_kbs_relay sb_kbs_relay;
+int sb_kbs_relay_new(const struct sb_kbs_relay_cfg *cfg, sb_kbs_relay **out, sb_error *err) SB_WUR;
+void sb_kbs_relay_free(sb_kbs_relay *r);
+/* An sb_sandbox_relay_fn (arg: the relay): one reply frame for one request frame. A request
+ * that is refused is answered with the refusal (never dropped), so init can report it. */
+int sb_kbs_relay_answer(void *relay, const struct sb_msg *req, sb_writer *reply);
+/* The checks, exposed for tests and the fuzz target: a route init may ask for, and the
+ * runtime data init asks the host to attest (*out: the parsed object). */
+int sb_kbs_relay_check_route(int method, const char *route, sb_error *err) SB_WUR;
+int sb_kbs_relay_check_runtime(const uint8_t *p, size_t n, const char *nonce,
+                               const char *log_digest, json_t **out, sb_error *err) SB_WUR;
 
 #endif

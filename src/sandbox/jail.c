@@ -61,7 +61,14 @@ struct sb_sandbox {
     bool attached;      /* a handle on a detached sandbox held by another process */
     sb_mlog *mlog;      /* sb_jail_serve records every command here (sb_jail_set_mlog) */
     char *mlog_path;
+    sb_sandbox_relay_fn relay; /* answers sealbox-init's KBS requests (sb_sandbox_set_relay) */
+    void *relay_arg;
 };
+
+void sb_sandbox_set_relay(sb_sandbox *sb, sb_sandbox_relay_fn fn, void *arg) {
+    sb->relay = fn;
+    sb->relay_arg = arg;
+}
 
 void sb_jail_set_mlog(sb_sandbox *sb, sb_mlog *log, const char *path) {
     sb_mlog_free(sb->mlog);
@@ -1180,6 +1187,91 @@ static int send_frame(int fd, sb_writer *w, sb_error *err) {
     return 0;
 }
 
+static bool is_relay_request(uint16_t t) {
+    return t == SB_MSG_CONTEXT_REQ || t == SB_MSG_KBS_REQ || t == SB_MSG_EVIDENCE_REQ;
+}
+
+/* Answers one of sealbox-init's KBS requests through the relay (or says there is none). */
+static int relay_answer(sb_sandbox *sb, const struct sb_msg *m, sb_error *err) {
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    int rc = sb->relay ? sb->relay(sb->relay_arg, m, &w) : -1;
+    if (rc < 0 || sb_writer_status(&w) < 0 || w.len == 0) {
+        static const char why[] = "this sandbox has no KBS configured (sealbox run --kbs-url)";
+        sb_writer_free(&w);
+        sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+        enum sb_msg_type t = m->type == SB_MSG_KBS_REQ       ? SB_MSG_KBS_RESP
+                             : m->type == SB_MSG_CONTEXT_REQ ? SB_MSG_CONTEXT
+                                                             : SB_MSG_EVIDENCE;
+        (void)sb_msg_encode_reply(&w, t, m->exec_id, 0, "", why, sizeof(why) - 1);
+    }
+    rc = send_frame(sb->ctl, &w, err);
+    sb_writer_free(&w);
+    return rc;
+}
+
+int sb_sandbox_secrets(sb_sandbox *sb, const struct sb_secret_spec *v, size_t n, sb_error *err) {
+    ENSURE(sb->ctl >= 0 && !sb->attached, err, SB_E_USAGE,
+           "secrets: only the process that created the sandbox releases secrets into it");
+    for (size_t i = 0; i < n; i++)
+        TRY(sb_secret_spec_check(&v[i], err));
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    uint32_t id = ++sb->next_exec;
+    int rc = sb_msg_encode_secrets(&w, id, v, n);
+    if (rc < 0) {
+        sb_writer_free(&w);
+        BAIL(err, SB_E_LIMIT, "secrets: %zu secrets are over the protocol limit (%u, %u KiB)", n,
+             SB_PROTO_MAX_SECRETS, SB_PROTO_MAX_FRAME / 1024);
+    }
+    rc = send_frame(sb->ctl, &w, err);
+    sb_writer_free(&w);
+    TRY(rc);
+    uint8_t *frame = malloc(SB_PROTO_MAX_FRAME);
+    ENSURE(frame, err, SB_E_INTERNAL, "out of memory");
+    for (;;) {
+        struct pollfd p[2] = {{.fd = sb->ctl, .events = POLLIN},
+                              {.fd = sb->pidfd, .events = POLLIN}};
+        /* bounded by the relay's own KBS timeouts: each request is answered before the next */
+        int pr = poll(p, 2, 10 * 60 * 1000);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) {
+            rc = pr < 0 ? errno_fail(err, "poll")
+                        : sb_error_set(err, SB_E_IO, "secrets: sealbox-init did not answer");
+            break;
+        }
+        ssize_t fl = (p[0].revents & POLLIN) ? recv(sb->ctl, frame, SB_PROTO_MAX_FRAME, 0) : 0;
+        if (fl < 0 && errno == EINTR) continue;
+        if (fl <= 0) {
+            rc = sb_error_set(err, SB_E_IO, "secrets: sealbox-init is gone");
+            break;
+        }
+        struct sb_msg m;
+        sb_error perr = {0};
+        if (sb_msg_parse(frame, (size_t)fl, &m, &perr) < 0) {
+            rc = sb_error_set(err, SB_E_MALFORMED, "secrets: from sealbox-init: %s", perr.msg);
+            break;
+        }
+        if (is_relay_request(m.type)) {
+            rc = relay_answer(sb, &m, err);
+            sb_msg_free(&m);
+            if (rc < 0) break;
+            continue;
+        }
+        bool done = m.type == SB_MSG_SECRETS_DONE && m.exec_id == id;
+        if (done && !m.u32)
+            rc = sb_error_set(err, SB_E_POLICY, "%.*s", (int)(m.data_len < 900 ? m.data_len : 900),
+                              (const char *)m.data);
+        else if (m.type == SB_MSG_ERROR && m.exec_id == id)
+            rc = sb_error_set(err, SB_E_IO, "secrets: sealbox-init: %.*s",
+                              (int)(m.data_len < 900 ? m.data_len : 900), (const char *)m.data);
+        sb_msg_free(&m);
+        if (done || rc < 0) break;
+    }
+    free(frame);
+    return rc;
+}
+
 static bool write_all(int fd, const uint8_t *p, size_t n) {
     while (n) {
         ssize_t w = write(fd, p, n);
@@ -1298,6 +1390,12 @@ static int jail_exec(sb_sandbox *sb, const struct sb_exec_req *req, struct sb_ex
                 if (sb_msg_parse(frame, (size_t)n, &m, &perr) < 0) {
                     rc = sb_error_set(err, SB_E_MALFORMED, "exec: from sealbox-init: %s", perr.msg);
                     break;
+                }
+                if (is_relay_request(m.type)) { /* the workload asked init for a secret */
+                    rc = relay_answer(sb, &m, err);
+                    sb_msg_free(&m);
+                    if (rc < 0) break;
+                    continue;
                 }
                 if (m.exec_id != id) {
                     sb_msg_free(&m);

@@ -50,8 +50,20 @@ static int read_strv(sb_reader *r, size_t max, char ***out, size_t *count, const
     return 0;
 }
 
+static void free_secrets(struct sb_msg_secrets *s) {
+    for (size_t i = 0; s->v && i < s->count; i++) {
+        free(s->v[i].path);
+        free(s->v[i].target);
+    }
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
 void sb_msg_free(struct sb_msg *m) {
     if (!m) return;
+    free_secrets(&m->secrets);
+    free(m->str);
+    m->str = NULL;
     free_strv(m->exec.argv);
     free_strv(m->exec.env);
     free((char *)m->exec.workdir);
@@ -75,6 +87,145 @@ static int parse_exec(sb_reader *r, struct sb_msg_exec *e) {
         return sb_error_set(r->err, SB_E_MALFORMED, "%s: exec.argv is empty", r->what);
     TRY(read_strv(r, SB_SANDBOX_MAX_ENV, &e->env, &e->envc, "exec.env"));
     return 0;
+}
+
+static bool env_name_ok(const char *s) {
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_')) return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+/* repo/type/tag: three non-empty segments of [A-Za-z0-9._-], none "." or ".." (the KBS's
+ * own rule, sb_store_kbs_path_valid; repeated here because sealbox-init links no store). */
+static bool secret_path_ok(const char *p) {
+    size_t segs = 1, seg = 0, n = strlen(p);
+    if (n == 0 || n > SB_PROTO_MAX_SECRET_PATH) return false;
+    for (size_t i = 0; i <= n; i++) {
+        char c = p[i];
+        if (c == '/' || c == 0) {
+            if (seg == 0 || (seg == 1 && p[i - 1] == '.') ||
+                (seg == 2 && p[i - 1] == '.' && p[i - 2] == '.'))
+                return false;
+            segs += c == '/';
+            seg = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_' || c == '-') {
+            seg++;
+        } else {
+            return false;
+        }
+    }
+    return segs == 3;
+}
+
+int sb_secret_spec_check(const struct sb_secret_spec *s, sb_error *err) {
+    ENSURE(s->path && secret_path_ok(s->path), err, SB_E_MALFORMED,
+           "secret: path '%.200s' is not repo/type/tag ([A-Za-z0-9._-], at most %u bytes)",
+           s->path ? s->path : "", SB_PROTO_MAX_SECRET_PATH);
+    ENSURE(s->target && strlen(s->target) <= SB_PROTO_MAX_TARGET, err, SB_E_LIMIT,
+           "secret %s: the target is missing or over %u bytes", s->path, SB_PROTO_MAX_TARGET);
+    if (s->kind == SB_SECRET_ENV) {
+        ENSURE(env_name_ok(s->target), err, SB_E_MALFORMED,
+               "secret %s: env '%.200s' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", s->path,
+               s->target);
+        return 0;
+    }
+    ENSURE(s->kind == SB_SECRET_FILE, err, SB_E_MALFORMED, "secret %s: kind %u is unknown", s->path,
+           s->kind);
+    const char *t = s->target;
+    ENSURE(t[0] == '/' && t[1] != 0, err, SB_E_MALFORMED,
+           "secret %s: file '%.200s' is not an absolute file path", s->path, t);
+    for (const char *seg = t + 1; *seg;) {
+        const char *e = strchr(seg, '/');
+        size_t n = e ? (size_t)(e - seg) : strlen(seg);
+        ENSURE(n > 0 && !(n == 1 && seg[0] == '.') && !(n == 2 && seg[0] == '.' && seg[1] == '.'),
+               err, SB_E_MALFORMED, "secret %s: file '%.200s' has an empty, '.' or '..' segment",
+               s->path, t);
+        if (!e) break;
+        seg = e + 1;
+        ENSURE(*seg, err, SB_E_MALFORMED, "secret %s: file '%.200s' ends with '/'", s->path, t);
+    }
+    return 0;
+}
+
+static int parse_secrets(sb_reader *r, struct sb_msg_secrets *out) {
+    uint16_t n;
+    TRY(sb_reader_u16le(r, &n, "secrets.count"));
+    if (n == 0 || n > SB_PROTO_MAX_SECRETS)
+        return sb_error_set(r->err, SB_E_LIMIT, "%s: secrets.count %u is not in 1..%u", r->what, n,
+                            SB_PROTO_MAX_SECRETS);
+    out->v = calloc(n, sizeof(*out->v));
+    if (!out->v) return sb_error_set(r->err, SB_E_INTERNAL, "%s: out of memory", r->what);
+    for (size_t i = 0; i < n; i++) {
+        struct sb_secret_spec *s = &out->v[i];
+        out->count = i + 1;
+        TRY(read_str(r, &s->path, "secrets.path"));
+        TRY(sb_reader_u8(r, &s->kind, "secrets.kind"));
+        TRY(read_str(r, &s->target, "secrets.target"));
+        sb_error e = {0};
+        if (sb_secret_spec_check(s, &e) < 0)
+            return sb_error_set(r->err, SB_E_MALFORMED, "%s: secrets[%zu]: %s", r->what, i, e.msg);
+    }
+    return 0;
+}
+
+/* A bounded string (u32le length) that must fit max bytes. */
+static int read_str_max(sb_reader *r, size_t max, char **out, const char *field) {
+    TRY(read_str(r, out, field));
+    if (strlen(*out) > max)
+        return sb_error_set(r->err, SB_E_LIMIT, "%s: %s is over %zu bytes", r->what, field, max);
+    return 0;
+}
+
+static int read_rest(sb_reader *r, struct sb_msg *m) {
+    m->data_len = sb_reader_remaining(r);
+    return sb_reader_bytes(r, m->data_len, &m->data, "rest");
+}
+
+static int read_flag(sb_reader *r, uint32_t *out, const char *field) {
+    uint8_t v;
+    TRY(sb_reader_u8(r, &v, field));
+    if (v > 1) return sb_error_set(r->err, SB_E_MALFORMED, "%s: %s is %u", r->what, field, v);
+    *out = v;
+    return 0;
+}
+
+static int parse_relay(sb_reader *r, struct sb_msg *m) {
+    switch (m->type) {
+    case SB_MSG_SECRETS: return parse_secrets(r, &m->secrets);
+    case SB_MSG_CONTEXT_REQ: return 0;
+    case SB_MSG_SECRETS_DONE:
+    case SB_MSG_EVIDENCE: TRY(read_flag(r, &m->u32, "ok")); return read_rest(r, m);
+    case SB_MSG_CONTEXT:
+        TRY(read_flag(r, &m->u32, "ok"));
+        TRY(read_str_max(r, SB_PROTO_MAX_TEE, &m->str, "context.tee"));
+        return read_rest(r, m);
+    case SB_MSG_KBS_REQ: {
+        uint8_t meth;
+        TRY(sb_reader_u8(r, &meth, "kbs.method"));
+        if (meth != SB_KBS_GET && meth != SB_KBS_POST)
+            return sb_error_set(r->err, SB_E_MALFORMED, "%s: kbs.method %u is unknown", r->what,
+                                meth);
+        m->u32 = meth;
+        TRY(read_str_max(r, SB_PROTO_MAX_ROUTE, &m->str, "kbs.route"));
+        return read_rest(r, m);
+    }
+    case SB_MSG_KBS_RESP: {
+        uint16_t st;
+        TRY(sb_reader_u16le(r, &st, "kbs.status"));
+        if (st > 599)
+            return sb_error_set(r->err, SB_E_MALFORMED, "%s: kbs.status %u is not an HTTP status",
+                                r->what, st);
+        m->u32 = st;
+        return read_rest(r, m);
+    }
+    case SB_MSG_EVIDENCE_REQ: return read_rest(r, m);
+    default:
+        return sb_error_set(r->err, SB_E_MALFORMED, "proto: message type %u is unknown", m->type);
+    }
 }
 
 int sb_msg_parse(const uint8_t *frame, size_t len, struct sb_msg *out, sb_error *err) {
@@ -119,6 +270,14 @@ int sb_msg_parse(const uint8_t *frame, size_t len, struct sb_msg *out, sb_error 
         if (rc == 0) rc = sb_reader_u16le(&r, &m.cols, "resize.cols");
         break;
     case SB_MSG_EXEC: rc = parse_exec(&r, &m.exec); break;
+    case SB_MSG_SECRETS:
+    case SB_MSG_SECRETS_DONE:
+    case SB_MSG_CONTEXT_REQ:
+    case SB_MSG_CONTEXT:
+    case SB_MSG_KBS_REQ:
+    case SB_MSG_KBS_RESP:
+    case SB_MSG_EVIDENCE_REQ:
+    case SB_MSG_EVIDENCE: rc = parse_relay(&r, &m); break;
     default: return sb_error_set(err, SB_E_MALFORMED, "proto: message type %u is unknown", m.type);
     }
     if (rc == 0) rc = sb_reader_end(&r, "message");
@@ -189,4 +348,40 @@ int sb_msg_encode_resize(sb_writer *w, uint32_t exec_id, uint16_t rows, uint16_t
     sb_writer_u16le(w, rows);
     sb_writer_u16le(w, cols);
     return sb_writer_status(w);
+}
+
+int sb_msg_encode_secrets(sb_writer *w, uint32_t id, const struct sb_secret_spec *v, size_t n) {
+    if (n == 0 || n > SB_PROTO_MAX_SECRETS) return SB_E_LIMIT;
+    sb_msg_put_hdr(w, SB_MSG_SECRETS, id);
+    sb_writer_u16le(w, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        TRY(put_str(w, v[i].path));
+        sb_writer_u8(w, v[i].kind);
+        TRY(put_str(w, v[i].target));
+    }
+    TRY(sb_writer_status(w));
+    return w->len > SB_PROTO_MAX_FRAME ? SB_E_LIMIT : 0;
+}
+
+int sb_msg_encode_reply(sb_writer *w, enum sb_msg_type type, uint32_t id, uint32_t flag,
+                        const char *str, const void *p, size_t n) {
+    sb_msg_put_hdr(w, type, id);
+    if (type == SB_MSG_KBS_RESP)
+        sb_writer_u16le(w, (uint16_t)flag);
+    else
+        sb_writer_u8(w, flag ? 1 : 0);
+    if (type == SB_MSG_CONTEXT) TRY(put_str(w, str ? str : ""));
+    if (n) sb_writer_bytes(w, p, n);
+    TRY(sb_writer_status(w));
+    return w->len > SB_PROTO_MAX_FRAME ? SB_E_LIMIT : 0;
+}
+
+int sb_msg_encode_kbs_req(sb_writer *w, uint32_t id, enum sb_kbs_method method, const char *route,
+                          const void *body, size_t n) {
+    sb_msg_put_hdr(w, SB_MSG_KBS_REQ, id);
+    sb_writer_u8(w, (uint8_t)method);
+    TRY(put_str(w, route));
+    if (n) sb_writer_bytes(w, body, n);
+    TRY(sb_writer_status(w));
+    return w->len > SB_PROTO_MAX_FRAME ? SB_E_LIMIT : 0;
 }

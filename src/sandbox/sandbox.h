@@ -312,6 +312,22 @@ enum sb_msg_type {
     SB_MSG_SIGNAL = 8,  /* host -> init: u32 signal number, to the exec's process group */
     SB_MSG_RESIZE = 9,  /* host -> init: u16 rows, u16 cols */
     SB_MSG_ERROR = 10,  /* init -> host: string (a refused request) */
+    /* Secrets (docs/secrets.md, "In the sandbox"). sealbox-init runs the KBS handshake itself
+     * (its TEE key never leaves it) but has no network: the host relays. The exec id field
+     * carries a request id; a reply repeats it. */
+    SB_MSG_SECRETS = 11,      /* host -> init: u16 count, per secret: str path, u8 kind
+                                 (sb_secret_kind), str target (struct sb_msg_secrets) */
+    SB_MSG_SECRETS_DONE = 12, /* init -> host: u8 ok, the rest: the reason when not ok (never
+                                 a value) */
+    SB_MSG_CONTEXT_REQ = 13,  /* init -> host: empty (what to attest with, before a handshake) */
+    SB_MSG_CONTEXT = 14,      /* host -> init: u8 ok, str tee, the rest: the exported
+                                 measurement log (or the reason when not ok) */
+    SB_MSG_KBS_REQ = 15,      /* init -> host: u8 method (sb_kbs_method), str route (below
+                                 /kbs/v0/), the rest: the request body */
+    SB_MSG_KBS_RESP = 16,     /* host -> init: u16 HTTP status (0: not relayed, the rest is the
+                                 reason), the rest: the response body */
+    SB_MSG_EVIDENCE_REQ = 17, /* init -> host: the rest: the runtime-data JSON to bind */
+    SB_MSG_EVIDENCE = 18,     /* host -> init: u8 ok, the rest: evidence JSON or the reason */
     SB_MSG_TYPE_MAX
 };
 #define SB_PROTO_VERSION 1u
@@ -322,6 +338,29 @@ struct sb_msg_exec {
     const char *workdir; /* views into the frame; NUL-terminated copies live in strbuf */
     size_t argc, envc;
     char **argv, **env; /* NULL-terminated, allocated; free with sb_msg_free */
+};
+
+#define SB_PROTO_MAX_SECRETS 32      /* secrets released at start */
+#define SB_PROTO_MAX_SECRET_PATH 192 /* "repo/type/tag" (= SB_KBS_PATH_MAX) */
+#define SB_PROTO_MAX_TARGET 4095     /* a file path or variable name */
+#define SB_PROTO_MAX_ROUTE 256       /* a relayed route below /kbs/v0/ */
+#define SB_PROTO_MAX_TEE 31          /* a KBS tee name */
+
+enum sb_secret_kind {
+    SB_SECRET_FILE, /* target: an absolute path in the sandbox (tmpfs), mode 0400 */
+    SB_SECRET_ENV,  /* target: a variable of the entrypoint's environment */
+    SB_SECRET_KIND_MAX
+};
+enum sb_kbs_method { SB_KBS_GET = 1, SB_KBS_POST = 2, SB_KBS_METHOD_MAX };
+
+struct sb_secret_spec {
+    char *path;   /* repo/type/tag */
+    uint8_t kind; /* enum sb_secret_kind */
+    char *target;
+};
+struct sb_msg_secrets {
+    size_t count;
+    struct sb_secret_spec *v; /* allocated; free with sb_msg_free */
 };
 
 struct sb_msg {
@@ -335,6 +374,10 @@ struct sb_msg {
     const uint8_t *data; /* STDIN/STDOUT/STDERR/ERROR: a view into the frame */
     size_t data_len;
     struct sb_msg_exec exec; /* EXEC */
+    /* SECRETS_DONE, CONTEXT, EVIDENCE: ok in u32; KBS_REQ: method in u32; KBS_RESP: status in
+     * u32; data/data_len: the rest of the frame */
+    char *str;                     /* CONTEXT: tee; KBS_REQ: route (allocated) */
+    struct sb_msg_secrets secrets; /* SECRETS */
 };
 
 /* Parses one frame; argv/env of EXEC are allocated (sb_msg_free). */
@@ -348,6 +391,29 @@ int sb_msg_encode_data(sb_writer *w, enum sb_msg_type type, uint32_t exec_id, co
                        size_t n);
 int sb_msg_encode_exit(sb_writer *w, uint32_t exec_id, uint8_t kind, int32_t code);
 int sb_msg_encode_resize(sb_writer *w, uint32_t exec_id, uint16_t rows, uint16_t cols);
+int sb_msg_encode_secrets(sb_writer *w, uint32_t id, const struct sb_secret_spec *v, size_t n);
+/* SECRETS_DONE, CONTEXT, EVIDENCE (flag = ok) and KBS_RESP (a u16 status): a small head, an
+ * optional string (CONTEXT's tee) and the rest. */
+int sb_msg_encode_reply(sb_writer *w, enum sb_msg_type type, uint32_t id, uint32_t flag,
+                        const char *str, const void *p, size_t n);
+int sb_msg_encode_kbs_req(sb_writer *w, uint32_t id, enum sb_kbs_method method, const char *route,
+                          const void *body, size_t n);
+
+/* A secret's target as `--secret` and the API take it, checked: path is repo/type/tag;
+ * a file target is absolute, without "." or ".." segments or a NUL; an env target is
+ * [A-Za-z_][A-Za-z0-9_]*. Errors name the field. */
+int sb_secret_spec_check(const struct sb_secret_spec *s, sb_error *err) SB_WUR;
+
+/* Sends the secrets to sealbox-init before the entrypoint and relays its requests (through the
+ * sandbox's relay, below) until it says done. SB_E_POLICY (with the KBS's or policy's reason)
+ * when a secret was refused; nothing of a value ever reaches the host. */
+int sb_sandbox_secrets(sb_sandbox *sb, const struct sb_secret_spec *v, size_t n,
+                       sb_error *err) SB_WUR;
+/* The host side of sealbox-init's KBS requests (CONTEXT_REQ, KBS_REQ, EVIDENCE_REQ): fn answers
+ * one parsed request with one reply frame in reply (src/kbs/relay.c implements it). Without a
+ * relay, such requests are answered "not relayed". jail exec() and sb_sandbox_secrets use it. */
+typedef int (*sb_sandbox_relay_fn)(void *arg, const struct sb_msg *req, sb_writer *reply);
+void sb_sandbox_set_relay(sb_sandbox *sb, sb_sandbox_relay_fn fn, void *arg);
 
 /* ---- the command channel ---------------------------------------------------------------------
  * For a caller with its own event loop (sealboxd's monitor): several commands run at once in

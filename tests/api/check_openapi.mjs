@@ -4,6 +4,7 @@
 // required fields of its JSON schema), and every undocumented method/path pair is 404 or 405.
 // usage: node check_openapi.mjs SPEC SOCKET KEY SANDBOX_ID
 import SwaggerParser from "@apidevtools/swagger-parser";
+import crypto from "node:crypto";
 import http from "node:http";
 import fs from "node:fs";
 import os from "node:os";
@@ -60,8 +61,24 @@ for (const [p, item] of Object.entries(api.paths)) {
     }
   }
 }
+// The measurement log: replayed here, independently of the daemon (JCS of these events is
+// sorted keys without spaces: they hold only ASCII strings and integers).
+const jcs = (v) => Array.isArray(v) ? "[" + v.map(jcs).join(",") + "]"
+  : v && typeof v === "object" ? "{" + Object.keys(v).sort().map((k) => JSON.stringify(k) + ":" + jcs(v[k])).join(",") + "}"
+  : JSON.stringify(v);
+const lg = await request("GET", "/v1/sandboxes/" + sbx + "/log", true);
+ok(lg.status === 200, `GET log: status ${lg.status}`);
+if (lg.status === 200) {
+  const log = JSON.parse(lg.body);
+  let d = Buffer.alloc(48);
+  for (const e of log.events)
+    d = crypto.createHash("sha384").update(d).update(crypto.createHash("sha384").update(jcs(e)).digest()).digest();
+  ok(log.digest === "sha384:" + d.toString("hex"), `GET log: digest ${log.digest} does not replay`);
+  ok(log.tainted === false && log.events.length === 2, "GET log: image and config, untainted");
+  ok(lg.body === jcs(log), "GET log: the answer is canonical JSON");
+}
 // Endpoints that are not in the document must not be served.
-for (const p of ["/v1/sandboxes/" + sbx + "/filez", "/v1/sandboxes/" + sbx + "/pause",
+for (const p of ["/v1/sandboxes/" + sbx + "/filez", "/v1/sandboxes/" + sbx + "/logs", "/v1/sandboxes/" + sbx + "/pause",
                  "/v1/sandboxes/" + sbx + "/processes/1/kill", "/v1/openapi.json", "/v1/admin", "/v2/sandboxes", "/"])
   for (const m of METHODS) {
     const res = await request(m.toUpperCase(), p, true);

@@ -1,5 +1,6 @@
 /* fuzz_sandbox_proto: every frame sealbox-init or the host can receive goes through
- * sb_msg_parse; a parsed frame is re-encoded and must parse to the same fields. */
+ * sb_msg_parse (the secrets and relay frames too); a parsed EXEC or SECRETS frame is re-encoded
+ * and must parse to the same fields. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,6 +24,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 __builtin_trap();
             sb_msg_free(&again);
         }
+        sb_writer_free(&w);
+    }
+    if (m.type == SB_MSG_SECRETS) {
+        sb_writer w;
+        sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+        if (sb_msg_encode_secrets(&w, m.exec_id, m.secrets.v, m.secrets.count) != 0)
+            __builtin_trap(); /* what parsed must encode */
+        struct sb_msg again;
+        if (sb_msg_parse(w.buf, w.len, &again, &err) != 0) __builtin_trap();
+        if (again.secrets.count != m.secrets.count) __builtin_trap();
+        for (size_t i = 0; i < m.secrets.count; i++)
+            if (strcmp(again.secrets.v[i].path, m.secrets.v[i].path) != 0 ||
+                strcmp(again.secrets.v[i].target, m.secrets.v[i].target) != 0 ||
+                again.secrets.v[i].kind != m.secrets.v[i].kind)
+                __builtin_trap();
+        sb_msg_free(&again);
         sb_writer_free(&w);
     }
     sb_msg_free(&m);

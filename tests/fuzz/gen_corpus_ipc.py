@@ -48,6 +48,8 @@ SEEDS = {
     "delete": hdr(8) + s(KEY) + s(b"sbx_1"),
     "standby": hdr(9) + s(KEY) + s(b"sbx_1"),
     "resume": hdr(10) + s(KEY) + s(b"sbx_1"),
+    "sbx_log": hdr(15) + s(KEY) + s(b"sbx_1"),
+    "sbx_log_bad_id": hdr(15) + s(KEY) + s(b"sbx_../x"),
     "exec": hdr(11) + s(KEY) + s(b"sbx_1") + lst([b"sh", b"-c", b"echo hi"]) + lst([]) + s(b"/")
     + s(b"\x00\x01stdin") + u32(30) + u8(0),
     "exec_background": hdr(11) + s(KEY) + s(b"sbx_1") + lst([b"sleep", b"9"]) + lst([b"A=1"])

@@ -35,6 +35,20 @@ seeds = {
     "resize": hdr(9, 2) + struct.pack("<HH", 50, 132),
     "error": hdr(10, 1) + b"refused",
     "exec_argc_over": hdr(2, 3) + bytes([0]) + struct.pack("<HH", 0, 0) + s(b"/") + struct.pack("<H", 0xFFFF),
+    # secrets and the relay (docs/secrets.md, "In the sandbox")
+    "secrets": hdr(11, 4) + struct.pack("<H", 2) + s(b"app/db/password") + bytes([0]) + s(b"/run/secrets/pw")
+    + s(b"app/db/user") + bytes([1]) + s(b"DB_USER"),
+    "secrets_bad_target": hdr(11, 4) + struct.pack("<H", 1) + s(b"a/b/c") + bytes([0]) + s(b"/a/../b"),
+    "secrets_done_ok": hdr(12, 4) + bytes([1]),
+    "secrets_done_refused": hdr(12, 4) + bytes([0]) + b"secret a/b/c: kbs resource refused (403 PolicyDeny)",
+    "context_req": hdr(13, 0x80000001),
+    "context": hdr(14, 0x80000001) + bytes([1]) + s(b"sealbox-software") + b'{"digest":"sha384:00","events":[]}',
+    "kbs_req_auth": hdr(15, 0x80000002) + bytes([2]) + s(b"auth") + b'{"version":"0.4.0","tee":"sealbox-software","extra-params":""}',
+    "kbs_req_resource": hdr(15, 0x80000004) + bytes([1]) + s(b"resource/app/db/password"),
+    "kbs_resp": hdr(16, 0x80000002) + struct.pack("<H", 200) + b'{"nonce":"bm9uY2U=","extra-params":""}',
+    "kbs_resp_not_relayed": hdr(16, 0x80000002) + struct.pack("<H", 0) + b"relay: route 'x' is not relayed",
+    "evidence_req": hdr(17, 0x80000003) + b'{"tee-pubkey":{"kty":"EC"},"nonce":"bm9uY2U=","additional-evidence":"","sealbox-log":"sha384:00"}',
+    "evidence": hdr(18, 0x80000003) + bytes([1]) + b'{"sealbox-software-evidence":1}',
 }
 for name, data in seeds.items():
     with open(os.path.join(out, name), "wb") as f:

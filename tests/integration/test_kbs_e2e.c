@@ -40,13 +40,8 @@ static void start_daemon(void) {
         _exit(127);
     }
     daemon_pid = p;
-    for (int i = 0; i < 200; i++) {
-        struct stat st;
-        if (stat(SOCK, &st) == 0) return;
-        struct timespec ts = {0, 50000000};
-        nanosleep(&ts, NULL);
-    }
-    sb_test_fail(__FILE__, __LINE__, "sealboxd did not start");
+    /* the socket file alone is not enough: a restarted daemon's file may be the old one */
+    if (!sb_test_wait_unix(SOCK, 30000)) sb_test_fail(__FILE__, __LINE__, "sealboxd did not start");
 }
 
 static void stop_daemon(void) {
