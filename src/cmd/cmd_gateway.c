@@ -1,11 +1,15 @@
-/* cmd_gateway: `sealbox gateway stdio|pin|pins|approve` — the MCP gateway as a standalone stdio
- * server that owns its servers' sandboxes, and the pinning workflow over the state directory. */
+/* cmd_gateway: `sealbox gateway stdio|http|pin|pins|approve|token` — the MCP gateway as a
+ * standalone stdio or Streamable HTTP server that owns its servers' sandboxes, and the pinning
+ * workflow over the state directory. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include "api/api.h"
 #include "cmd.h"
@@ -18,6 +22,14 @@ static int gw_usage(FILE *o) {
             "usage: sealbox gateway COMMAND [OPTIONS]\n\n"
             "  stdio --config FILE --agent NAME   serve one MCP agent on stdin/stdout; every\n"
             "                                     server of FILE runs in its own sandbox\n"
+            "  http --config FILE [--listen HOST:PORT] [--sse]\n"
+            "                                     serve agents over Streamable HTTP at /mcp\n"
+            "                                     (default 127.0.0.1:8931); each agent has a\n"
+            "                                     bearer token (the config's \"http\" section);\n"
+            "                                     each session runs its own server sandboxes.\n"
+            "                                     A non-loopback HOST needs --allow-remote and\n"
+            "                                     --tls-cert FILE --tls-key FILE\n"
+            "  token                              print a new bearer token and its config hash\n"
             "  pin --config FILE [--server NAME]  start the servers and approve every definition\n"
             "                                     (tools, prompts, templates, instructions) they\n"
             "                                     present now\n"
@@ -32,6 +44,8 @@ static int gw_usage(FILE *o) {
 
 struct gw_cli {
     const char *config, *agent, *server, *state;
+    const char *listen, *tls_cert, *tls_key;
+    bool allow_remote, sse;
     sb_audit_key *audit_key;
     sb_audit_queue *audit;
     bool pending;
@@ -158,6 +172,138 @@ static int cmd_stdio(struct gw_cli *c) {
     return rc < 0 ? fail(c) : 0;
 }
 
+static int cmd_token(struct gw_cli *c) {
+    char *tok = NULL, hash[72];
+    if (sb_gw_http_token_new(&tok, hash, &c->err) < 0) return fail(c);
+    printf("token:  %s\nconfig: \"%s\"  (under \"http\": {\"tokens\": {\"AGENT\": ...}})\n", tok,
+           hash);
+    explicit_bzero(tok, strlen(tok));
+    free(tok);
+    return 0;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" -> a listening TCP socket; the address it got. */
+static int open_listener(struct gw_cli *c, int *fd, bool *loopback, char *shown, size_t cap) {
+    char spec[300];
+    (void)snprintf(spec, sizeof(spec), "tcp:%s", c->listen ? c->listen : "127.0.0.1:8931");
+    sb_listen_spec sp;
+    if (sb_listen_parse(spec, &sp, &c->err) < 0) return -1;
+    *loopback = sb_listen_is_loopback(&sp);
+    if (!*loopback && !c->allow_remote) {
+        sb_error_set(&c->err, SB_E_USAGE,
+                     "--listen %s is not a loopback address: agents elsewhere need "
+                     "--allow-remote and TLS (--tls-cert, --tls-key)",
+                     sp.host);
+        return -1;
+    }
+    if (!*loopback && !(c->tls_cert && c->tls_key)) {
+        sb_error_set(&c->err, SB_E_USAGE,
+                     "--listen %s: a non-loopback listener needs --tls-cert and --tls-key "
+                     "(bearer tokens must not cross a network in clear)",
+                     sp.host);
+        return -1;
+    }
+    if (sb_listen_open(&sp, fd, &c->err) < 0) return -1;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (getsockname(*fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            (void)inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
+            port = ntohs(a->sin6_port);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            (void)inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
+            port = ntohs(a->sin_port);
+        }
+    }
+    (void)snprintf(shown, cap, "%s://%s%s%s:%u/mcp", c->tls_cert ? "https" : "http",
+                   ss.ss_family == AF_INET6 ? "[" : "", addr, ss.ss_family == AF_INET6 ? "]" : "",
+                   port);
+    return 0;
+}
+
+static int cmd_http(struct gw_cli *c) {
+    if (c->agent) {
+        sb_error_set(&c->err, SB_E_USAGE,
+                     "--agent is for stdio: over HTTP the bearer token names the agent");
+        return fail(c);
+    }
+    if (!c->config) {
+        sb_error_set(&c->err, SB_E_USAGE, "--config FILE is required");
+        return fail(c);
+    }
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+    int sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+    sb_gw_config *cfg = NULL;
+    sb_gw_http *h = NULL;
+    int lfd = -1;
+    bool loopback = false;
+    char shown[400];
+    int rc = sb_gw_config_load(c->config, &cfg, &c->err);
+    if (rc == 0) rc = open_store(c);
+    if (rc == 0) rc = open_audit(c);
+    if (rc == 0) rc = open_listener(c, &lfd, &loopback, shown, sizeof(shown));
+    if (rc == 0) {
+        c->init_path = sb_sibling_init();
+        struct sb_gw_http_opts o = {.engine = {.config = cfg,
+                                               .store = c->store,
+                                               .state_dir = c->state,
+                                               .init_path = c->init_path,
+                                               .cgroup_root = getenv("SEALBOX_CGROUP_ROOT"),
+                                               .cgroup_parent = getenv("SEALBOX_CGROUP_PARENT"),
+                                               .log = log_cb,
+                                               .log_ctx = c,
+                                               .stderr_fd = 2,
+                                               .audit = audit_cb,
+                                               .audit_ctx = c},
+                                    .listen_fd = lfd,
+                                    .loopback = loopback,
+                                    .tls_cert = c->tls_cert,
+                                    .tls_key = c->tls_key,
+                                    .prefer_sse = c->sse};
+        rc = sb_gw_http_new(&o, &h, &c->err);
+    }
+    if (rc == 0) {
+        printf("listening on %s\n", shown);
+        fflush(stdout);
+        rc = sb_gw_http_run(h, sfd, &c->err);
+    }
+    if (h) {
+        struct sb_gw_http_stats st;
+        sb_gw_http_get_stats(h, &st);
+        sb_logf(&c->log, SB_LOG_INFO,
+                "http: %llu requests, %llu sessions opened, %llu refused (authentication), %llu "
+                "refused (origin/host), %llu unknown session, %llu notifications dropped",
+                (unsigned long long)st.requests, (unsigned long long)st.sessions_opened,
+                (unsigned long long)st.refused_auth, (unsigned long long)st.refused_origin,
+                (unsigned long long)st.unknown_session,
+                (unsigned long long)st.notifications_dropped);
+    }
+    sb_gw_http_free(h); /* closes the listening socket with its evhttp */
+    if (!h && lfd >= 0) close(lfd);
+    sb_gw_config_free(cfg);
+    if (sfd >= 0) close(sfd);
+    if (c->audit) {
+        uint64_t written = 0, dropped = 0;
+        sb_error aerr = {0};
+        if (sb_audit_queue_stop(c->audit, &written, &dropped, &aerr) < 0)
+            sb_logf(&c->log, SB_LOG_ERROR, "audit: %s", aerr.msg);
+        c->audit = NULL;
+        sb_logf(&c->log, dropped ? SB_LOG_ERROR : SB_LOG_INFO,
+                "audit: %llu records written, %llu dropped", (unsigned long long)written,
+                (unsigned long long)dropped);
+    }
+    return rc < 0 ? fail(c) : 0;
+}
+
 static int cmd_pin(struct gw_cli *c) {
     sb_gw_config *cfg = NULL;
     sb_gw *gw = NULL;
@@ -217,7 +363,17 @@ int sb_cmd_gateway(int argc, char **argv) {
             c.state = argv[++i];
         else if (strcmp(a, "--log-level") == 0 && has) {
             if (sb_log_level_parse(argv[++i], &c.level) < 0) return gw_usage(stderr);
-        } else if (strcmp(a, "--pending") == 0)
+        } else if (strcmp(a, "--listen") == 0 && has)
+            c.listen = argv[++i];
+        else if (strcmp(a, "--tls-cert") == 0 && has)
+            c.tls_cert = argv[++i];
+        else if (strcmp(a, "--tls-key") == 0 && has)
+            c.tls_key = argv[++i];
+        else if (strcmp(a, "--allow-remote") == 0)
+            c.allow_remote = true;
+        else if (strcmp(a, "--sse") == 0)
+            c.sse = true;
+        else if (strcmp(a, "--pending") == 0)
             c.pending = true;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             return gw_usage(stdout);
@@ -234,6 +390,10 @@ int sb_cmd_gateway(int argc, char **argv) {
     int rc;
     if (strcmp(rest[0], "stdio") == 0 && nrest == 1)
         rc = cmd_stdio(&c);
+    else if (strcmp(rest[0], "http") == 0 && nrest == 1)
+        rc = cmd_http(&c);
+    else if (strcmp(rest[0], "token") == 0 && nrest == 1)
+        rc = cmd_token(&c);
     else if (strcmp(rest[0], "pin") == 0 && nrest == 1)
         rc = cmd_pin(&c);
     else if (strcmp(rest[0], "pins") == 0 && nrest == 1)

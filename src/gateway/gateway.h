@@ -354,6 +354,9 @@ struct sb_gw_opts {
     /* Audit: called with one record per finished exchange (stolen); NULL: none. */
     void (*audit)(void *ctx, json_t *record);
     void *audit_ctx;
+    /* The compiled "agents" policy, borrowed and shared (rate-limit state included) by every
+     * engine of one front, so a new session resets nothing; NULL: the engine loads its own. */
+    struct sb_gw_policy *policy;
 };
 
 int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) SB_WUR;
@@ -375,6 +378,20 @@ int sb_gw_pin_current(sb_gw *gw, const char *server, size_t *n, sb_error *err) S
  * out_fd) — the transport-neutral entry a daemon front uses instead of sb_gw_serve_stdio. Work
  * toward servers then happens in sb_gw_serve_stdio/sb_gw_wait_ready's loop. */
 int sb_gw_agent_input(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) SB_WUR;
+
+/* Handles exactly one whole message from the agent (an HTTP body: no framing, any JSON
+ * whitespace), answering through agent_out like sb_gw_agent_input. */
+int sb_gw_agent_message(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) SB_WUR;
+
+/* For a front with an event loop of its own: the descriptors the engine waits on (at most
+ * max; 2 per server is always enough) and how long it may wait (ms, -1: no deadline) ... */
+struct pollfd;
+size_t sb_gw_poll_fds(const sb_gw *gw, struct pollfd *pf, size_t max, int *timeout_ms);
+/* ... and one non-blocking round once any of them is ready or the deadline passed: reads what
+ * the servers sent, writes what is queued, expires requests. Answers go through agent_out. */
+int sb_gw_pump(sb_gw *gw, sb_error *err) SB_WUR;
+/* Agent requests waiting for a server (a session with none may be ended without loss). */
+size_t sb_gw_in_flight(const sb_gw *gw);
 
 struct sb_gw_stats {
     uint64_t agent_msgs, agent_rejected, server_msgs, server_malformed, server_oversize;
@@ -552,5 +569,71 @@ int sb_gw_scan_injection(const char *text, char *finding, size_t finding_len);
 int sb_gw_scan_definition(const json_t *definition, char *finding, size_t finding_len);
 
 /* ==== end policy ========================================================================== */
+
+/* ==== http ==================================================================================
+ * The Streamable HTTP transport toward agents (MCP 2025-11-25, basic/transports): one endpoint
+ * (/mcp) taking POST, GET and DELETE, JSON or SSE responses, Mcp-Session-Id issued at
+ * initialize, MCP-Protocol-Version checked, Origin checked, a bearer token per agent. Each
+ * session is one engine (sb_gw) answering through agent_out; the policy, pins, approvals and
+ * audit are the stdio path's own (docs/gateway.md, "Streamable HTTP"). */
+
+#define SB_GW_HTTP_HEADER_MAX 4096u            /* bytes of one header value that is parsed */
+#define SB_GW_HTTP_ACCEPT_RANGES 64            /* media ranges of one Accept header */
+#define SB_GW_HTTP_TOKEN_MAX 512               /* bytes of a bearer token */
+#define SB_GW_SESSION_ID_LEN 43                /* base64url of 32 random bytes */
+#define SB_GW_ORIGIN_MAX (SB_GW_HOST_MAX + 48) /* bytes of an Origin or Host value */
+#define SB_GW_HTTP_SESSIONS_MAX 1024           /* the most "max_sessions" may say */
+#define SB_GW_HTTP_ORIGINS_MAX 64              /* entries of "allowed_origins" */
+
+enum { SB_GW_ACCEPT_JSON = 1u << 0, SB_GW_ACCEPT_SSE = 1u << 1 };
+
+/* Header parsers (untrusted bytes; errors name the header and the byte). */
+/* Accept (RFC 9110 media ranges with parameters and q): which of application/json and
+ * text/event-stream it allows (wildcards count; q=0 excludes). */
+int sb_gw_http_accept(const char *v, size_t n, unsigned *out, sb_error *err) SB_WUR;
+/* Authorization: "Bearer" 1*SP token68 -> the token's offset and length within v. */
+int sb_gw_http_bearer(const char *v, size_t n, size_t *tok_off, size_t *tok_len,
+                      sb_error *err) SB_WUR;
+/* Mcp-Session-Id: the shape of the ids this gateway issues (43 base64url characters). */
+int sb_gw_http_session_id(const char *v, size_t n, sb_error *err) SB_WUR;
+/* MCP-Protocol-Version: one of sb_gw_protocol_versions exactly (*out points into it). */
+int sb_gw_http_version(const char *v, size_t n, const char **out, sb_error *err) SB_WUR;
+/* Origin: scheme://host[:port] of http or https, canonicalized as the URL parser does
+ * ("http://LOCALHOST:80" -> "http://localhost"); "null" is SB_E_POLICY. */
+int sb_gw_http_origin(const char *v, size_t n, char *out, size_t out_len, sb_error *err) SB_WUR;
+/* Host: host[:port]; whether the host is a loopback name or address. */
+int sb_gw_http_host_loopback(const char *v, size_t n, bool *loopback, sb_error *err) SB_WUR;
+
+typedef struct sb_gw_http sb_gw_http;
+
+struct sb_gw_http_opts {
+    /* The template of every session's engine: config (its "http" and "agents" sections are
+     * read here), store, sandbox parameters, log, audit. agent, agent_out and policy are set
+     * per session. */
+    struct sb_gw_opts engine;
+    int listen_fd; /* a listening TCP socket (taken over) */
+    bool loopback; /* it is bound to a loopback address: Host must name loopback too */
+    const char *tls_cert, *tls_key; /* both or neither */
+    bool prefer_sse; /* answer every request as an SSE stream when the client accepts one */
+};
+
+/* Reads the configuration's "http" section and the policy; SB_E_MALFORMED naming the field. */
+int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *err) SB_WUR;
+/* Serves until stop_fd (if >= 0) is readable. */
+int sb_gw_http_run(sb_gw_http *h, int stop_fd, sb_error *err) SB_WUR;
+/* Ends every session (their servers stop) and frees; accepts NULL. */
+void sb_gw_http_free(sb_gw_http *h);
+
+struct sb_gw_http_stats {
+    uint64_t requests, sessions_opened, sessions_closed, refused_auth, refused_origin,
+        unknown_session, notifications_dropped;
+};
+void sb_gw_http_get_stats(const sb_gw_http *h, struct sb_gw_http_stats *out);
+
+/* A new bearer token ("sbgw_" + base64url of 32 random bytes, malloc'ed) and the
+ * "sha256:<hex>" the configuration stores for it. */
+int sb_gw_http_token_new(char **token, char hash[72], sb_error *err) SB_WUR;
+
+/* ==== end http ============================================================================== */
 
 #endif

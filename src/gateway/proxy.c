@@ -94,6 +94,7 @@ struct sb_gw {
     json_t *snap[LK_MAX];
     uint64_t gen[LK_MAX];
     sb_gw_policy *policy; /* NULL only for configurations built without a document (tests) */
+    bool policy_shared;   /* borrowed from opts.policy (an HTTP front's sessions share it) */
     struct sb_gw_stats st;
     size_t cur_bytes; /* size of the agent message being handled */
     int io_err;
@@ -1583,9 +1584,15 @@ int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) {
         /* a configuration document always carries the policy: no "agents", no gateway (the
          * operator's `gateway pin` serves no agent and approves what the servers present) */
         json_t *agents = json_object_get(o->config->root, "agents");
-        int rc = agents ? sb_gw_policy_load(agents, &gw->policy, err)
+        int rc = 0;
+        if (o->policy) {
+            gw->policy = o->policy;
+            gw->policy_shared = true;
+        } else {
+            rc = agents ? sb_gw_policy_load(agents, &gw->policy, err)
                         : sb_error_set(err, SB_E_MALFORMED,
                                        "agents: missing (the per-agent policy; docs/gateway.md)");
+        }
         if (rc == 0 && !sb_gw_policy_has_agent(gw->policy, o->agent ? o->agent : ""))
             rc = sb_error_set(err, SB_E_POLICY, "agents.%.64s: no such agent in the policy",
                               o->agent ? o->agent : "");
@@ -1639,7 +1646,7 @@ void sb_gw_free(sb_gw *gw) {
     }
     json_decref(gw->init_id);
     sb_rpc_framer_free(&gw->afr);
-    sb_gw_policy_free(gw->policy);
+    if (!gw->policy_shared) sb_gw_policy_free(gw->policy);
     free(gw->srv);
     free(gw);
 }
@@ -1695,6 +1702,44 @@ int sb_gw_agent_input(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) {
     }
     return 0;
 }
+
+int sb_gw_agent_message(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) {
+    if (n > gw->afr.max) {
+        gw->cur_bytes = n;
+        gw->st.agent_rejected++;
+        audit_refused(gw, NULL, NULL, NULL, "message over the size limit");
+        agent_error(gw, NULL, SB_RPC_INVALID_REQUEST, "message: over %zu bytes", gw->afr.max);
+    } else {
+        (void)agent_line(gw, SB_RPC_FRAME_LINE, p, n);
+    }
+    if (gw->io_err) {
+        if (err) *err = gw->ioerr;
+        return gw->io_err;
+    }
+    return 0;
+}
+
+size_t sb_gw_poll_fds(const sb_gw *gw, struct pollfd *pf, size_t max, int *timeout_ms) {
+    size_t np = 0;
+    for (size_t i = 0; i < gw->n; i++) {
+        const struct server *s = &gw->srv[i];
+        if (s->proc.out_fd >= 0 && np < max)
+            pf[np++] = (struct pollfd){.fd = s->proc.out_fd, .events = POLLIN};
+        if (s->ob_len > s->ob_off && s->proc.in_fd >= 0 && np < max)
+            pf[np++] = (struct pollfd){.fd = s->proc.in_fd, .events = POLLOUT};
+    }
+    *timeout_ms = next_timeout_ms((sb_gw *)gw, sb_mono_ns());
+    return np;
+}
+
+int sb_gw_pump(sb_gw *gw, sb_error *err) {
+    bool eof = true, stop = false;
+    int rc = poll_once(gw, -1, -1, &eof, &stop, 0);
+    if (rc < 0 && err) *err = gw->ioerr;
+    return rc;
+}
+
+size_t sb_gw_in_flight(const sb_gw *gw) { return forwards_in_flight((sb_gw *)gw); }
 
 int sb_gw_wait_ready(sb_gw *gw, uint64_t timeout_ms, sb_error *err) {
     uint64_t end = sb_mono_ns() + timeout_ms * 1000000ull;

@@ -1,0 +1,244 @@
+// http_client.mjs: the official SDK client (StreamableHTTPClientTransport) and raw HTTP requests
+// against `sealbox gateway http`, in front of the real npm servers in sandboxes.
+//   node http_client.mjs URL TOKEN OTHER_TOKEN SEALBOX STATE_DIR
+// Prints "ok …"/"FAIL …"; exit 1 on any failure.
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const [url, token, otherToken, sealbox, stateDir] = process.argv.slice(2);
+let failures = 0;
+const ok = (name) => console.log(`ok     ${name}`);
+const bad = (name, detail) => { failures++; console.log(`FAIL   ${name}: ${detail}`); };
+const check = (cond, name, detail) => (cond ? ok(name) : bad(name, detail));
+const text = (r) => (r?.content ?? []).map((c) => c.text ?? '').join('');
+const INIT = (v = '2025-11-25') => ({ jsonrpc: '2.0', id: 1, method: 'initialize',
+  params: { protocolVersion: v, capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+
+// what content types POST answers came back with (the SDK reads JSON and SSE alike)
+const postTypes = [];
+const recordingFetch = async (u, init) => {
+  const r = await fetch(u, init);
+  if (init?.method === 'POST') postTypes.push(r.headers.get('content-type') ?? '');
+  return r;
+};
+
+async function connect(tok = token) {
+  const transport = new StreamableHTTPClientTransport(new URL(url),
+    { requestInit: { headers: { Authorization: `Bearer ${tok}` } }, fetch: recordingFetch });
+  const client = new Client({ name: 'sealbox-http-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+// One raw request; returns {status, headers, body (text)}.
+async function raw(method, body, headers = {}) {
+  const h = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers };
+  const r = await fetch(url, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, headers: r.headers, body: await r.text() };
+}
+
+// A raw session: initialize (+ initialized); returns its id and negotiated version.
+async function rawSession(version = '2025-11-25', tok = token) {
+  const r = await raw('POST', INIT(version), { Authorization: `Bearer ${tok}` });
+  const sid = r.headers.get('mcp-session-id');
+  const res = JSON.parse(r.body);
+  const v = res.result?.protocolVersion;
+  const n = await raw('POST', { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { Authorization: `Bearer ${tok}`, 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': v });
+  return { sid, v, status: r.status, initialized: n.status, ctype: r.headers.get('content-type') };
+}
+
+// node:http lets the Host header be set (fetch does not)
+function rawHost(host) {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST',
+      headers: { Host: host, Authorization: `Bearer ${token}`, 'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream' } }, (res) => {
+      let b = '';
+      res.on('data', (d) => { b += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body: b }));
+    });
+    req.on('error', (e) => resolve({ status: 0, body: String(e) }));
+    req.end(JSON.stringify(INIT()));
+  });
+}
+
+async function sdk() {
+  const { client, transport } = await connect();
+  const sv = client.getServerVersion();
+  check(sv?.name === 'sealbox-gateway', 'SDK over HTTP: serverInfo is the gateway', JSON.stringify(sv));
+  check(/^[A-Za-z0-9_-]{43}$/.test(transport.sessionId ?? ''), 'a session id was issued', transport.sessionId);
+  const tools = (await client.listTools()).tools.map((t) => t.name);
+  check(tools.includes('everything__echo') && tools.includes('fs__read_text_file'), 'tools/list over HTTP',
+    tools.join(','));
+  const echo = await client.callTool({ name: 'everything__echo', arguments: { message: 'over http' } });
+  check(text(echo) === 'Echo: over http', 'tools/call over HTTP (JSON response)', text(echo));
+  const file = await client.callTool({ name: 'fs__read_text_file', arguments: { path: '/data/hello.txt' } });
+  check(text(file).includes('hello from the host'), 'a second server behind the endpoint', text(file));
+
+  check(!tools.includes('everything__get-tiny-image'), 'a denied tool is invisible over HTTP', 'listed');
+  try {
+    const r = await client.callTool({ name: 'everything__get-tiny-image', arguments: {} });
+    bad('... and uncallable', JSON.stringify(r).slice(0, 200));
+  } catch (e) {
+    check(/unknown tool/.test(e.message), '... and uncallable', e.message);
+  }
+  const long = await client.callTool({ name: 'everything__echo', arguments: { message: 'x'.repeat(65) } });
+  check(long.isError && /denied by the gateway policy.*maxLength/.test(text(long)),
+    'an argument rule refuses over HTTP, naming the rule', text(long));
+
+  // approval: pending at once, approved out of band, the retry goes through
+  const pend = await client.callTool({ name: 'everything__get-sum', arguments: { a: 2, b: 3 } });
+  const m = /pending approval (\d+)/.exec(text(pend));
+  check(pend.isError && m, 'a call needing approval answers pending approval', text(pend));
+  if (m) {
+    execFileSync(sealbox, ['gateway', 'approve', m[1], '--state-dir', stateDir]);
+    const sum = await client.callTool({ name: 'everything__get-sum', arguments: { a: 2, b: 3 } });
+    check(!sum.isError && /5/.test(text(sum)), 'after approve, the same call goes through', text(sum));
+  }
+
+  // SSE response path: a request with a progress token is answered as an event stream, its
+  // progress notifications on the same stream
+  let progress = 0;
+  const before = postTypes.length;
+  const lr = await client.callTool({ name: 'everything__trigger-long-running-operation',
+    arguments: { duration: 1, steps: 3 } }, undefined, { onprogress: () => { progress++; } });
+  const types = postTypes.slice(before);
+  check(!lr.isError && progress >= 2 && types.length === 1 && /text\/event-stream/.test(types[0]),
+    'SSE response with progress notifications', `${progress} notifications, POST answered as ${types}`);
+  check(postTypes.slice(0, before).filter((t) => /application\/json/.test(t)).length >= 5,
+    'other requests were answered as JSON', postTypes.slice(0, before).join(' | '));
+
+  // concurrency over one session
+  const calls = [];
+  for (let i = 0; i < 16; i++) calls.push(client.callTool({ name: 'everything__echo', arguments: { message: `c${i}` } }));
+  const res = (await Promise.all(calls)).map(text);
+  check(res.every((t, i) => t === `Echo: c${i}`), 'concurrent POSTs matched to their requests', res.join(' '));
+
+  // DELETE ends the session; the old id is then unknown
+  const sid = transport.sessionId;
+  await transport.terminateSession();
+  const after = await raw('POST', { jsonrpc: '2.0', id: 9, method: 'tools/list' },
+    { Authorization: `Bearer ${token}`, 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '2025-11-25' });
+  check(after.status === 404, 'DELETE, then the session is 404', `${after.status} ${after.body}`);
+  await client.close();
+
+  // a fresh SDK client works (the gateway re-initializes per session)
+  const again = await connect();
+  const e2 = await again.client.callTool({ name: 'everything__echo', arguments: { message: 'again' } });
+  check(text(e2) === 'Echo: again', 'a new session after DELETE', text(e2));
+  await again.transport.terminateSession();
+  await again.client.close();
+}
+
+async function rawChecks() {
+  const auth = { Authorization: `Bearer ${token}` };
+  let r = await raw('POST', INIT());
+  check(r.status === 401 && /Bearer/.test(r.headers.get('www-authenticate') ?? '') && /Authorization: missing/.test(r.body),
+    'no bearer token: 401 naming the header', `${r.status} ${r.body}`);
+  r = await raw('POST', INIT(), { Authorization: 'Bearer sbgw_wrong' });
+  check(r.status === 401 && /not one of http.tokens/.test(r.body), 'a wrong bearer token: 401', `${r.status} ${r.body}`);
+  r = await raw('POST', INIT(), { Authorization: 'Basic dXNlcjpwYXNz' });
+  check(r.status === 401 && /scheme must be Bearer/.test(r.body), 'another scheme: 401', `${r.status} ${r.body}`);
+  r = await raw('POST', INIT(), { ...auth, Origin: 'http://evil.example' });
+  check(r.status === 403 && /Origin: http:\/\/evil.example is not in http.allowed_origins/.test(r.body),
+    'a foreign Origin: 403 naming it', `${r.status} ${r.body}`);
+  r = await raw('POST', INIT(), { ...auth, Origin: 'null' });
+  check(r.status === 403, 'Origin null: 403', `${r.status} ${r.body}`);
+  r = await rawHost('rebind.evil.example:80');
+  check(r.status === 403 && /Host: .* is not a loopback name/.test(r.body), 'a foreign Host on loopback: 403', `${r.status} ${r.body}`);
+
+  const s = await rawSession();
+  check(s.status === 200 && s.v === '2025-11-25' && s.initialized === 202 && /application\/json/.test(s.ctype),
+    'raw initialize: JSON result, session id, 202 for the notification', JSON.stringify(s));
+  const H = { ...auth, 'Mcp-Session-Id': s.sid, 'MCP-Protocol-Version': '2025-11-25' };
+  r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...auth, Origin: 'http://localhost:6274', 'Mcp-Session-Id': s.sid, 'MCP-Protocol-Version': '2025-11-25' });
+  check(r.status === 200 && JSON.parse(r.body).result?.tools?.length > 0, 'an allowed Origin passes', `${r.status}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...H, 'Mcp-Session-Id': 'A'.repeat(43) });
+  check(r.status === 404 && /no such session/.test(r.body), 'an unknown session: 404', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...H, 'Mcp-Session-Id': 'not a session' });
+  check(r.status === 400 && /Mcp-Session-Id/.test(r.body), 'a malformed session id: 400 naming the header', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, auth);
+  check(r.status === 400 && /Mcp-Session-Id: header required/.test(r.body), 'no session id after initialize: 400', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...H, 'MCP-Protocol-Version': '1999-01-01' });
+  check(r.status === 400 && /MCP-Protocol-Version: '1999-01-01' is not supported/.test(r.body), 'an unsupported protocol version: 400', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...H, 'MCP-Protocol-Version': '2025-03-26' });
+  check(r.status === 200, 'another supported version than the negotiated one is accepted (as the SDK server does)', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...auth, 'Mcp-Session-Id': s.sid });
+  check(r.status === 400 && /MCP-Protocol-Version: header required/.test(r.body), 'a missing version header on a 2025-11-25 session: 400', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...H, Authorization: `Bearer ${otherToken}` });
+  check(r.status === 404, "another agent's session: 404", `${r.status} ${r.body}`);
+  r = await raw('POST', [{ jsonrpc: '2.0', id: 3, method: 'ping' }], H);
+  check(r.status === 400 && JSON.parse(r.body).error?.code === -32600, 'a batch: 400 with -32600', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'ping' }, { ...H, Accept: 'text/html' });
+  check(r.status === 406 && /Accept/.test(r.body), 'an Accept without JSON or SSE: 406', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'ping' }, { ...H, 'Content-Type': 'text/plain' });
+  check(r.status === 415, 'a body that is not JSON: 415', `${r.status} ${r.body}`);
+  r = await raw('PUT', { jsonrpc: '2.0', id: 3, method: 'ping' }, H);
+  check(r.status === 405 && /GET, POST, DELETE/.test(r.headers.get('allow') ?? ''), 'PUT: 405 with Allow', `${r.status}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'ping' }, { ...H, Accept: 'text/event-stream' });
+  const data = /data: (.*)\n/.exec(r.body);
+  check(r.status === 200 && /text\/event-stream/.test(r.headers.get('content-type') ?? '') && data &&
+    JSON.parse(data[1]).id === 3, 'an SSE-only Accept gets an SSE response', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'everything__echo', arguments: { message: 'raw' } } }, H);
+  check(r.status === 200 && JSON.parse(r.body).result?.content?.[0]?.text === 'Echo: raw', 'raw tools/call', r.body.slice(0, 200));
+
+  // the GET stream: one per session; a list_changed-style notification would go there
+  const ac = new AbortController();
+  const g = await fetch(url, { method: 'GET', headers: { ...H, Accept: 'text/event-stream' }, signal: ac.signal });
+  check(g.status === 200 && /text\/event-stream/.test(g.headers.get('content-type') ?? ''), 'GET opens an SSE stream', `${g.status}`);
+  r = await raw('GET', undefined, { ...H, Accept: 'text/event-stream' });
+  check(r.status === 409, 'a second GET stream: 409', `${r.status} ${r.body}`);
+  r = await raw('GET', undefined, { ...H, Accept: 'application/json' });
+  check(r.status === 406, 'GET without text/event-stream: 406', `${r.status}`);
+  // a notification that belongs to no request (server logging) arrives on the GET stream
+  r = await raw('POST', { jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'everything__toggle-simulated-logging', arguments: {} } }, H);
+  const reader = g.body.getReader();
+  let seen = '';
+  const until = Date.now() + 12000;
+  while (Date.now() < until && !/notifications\/message/.test(seen)) {
+    const chunk = await Promise.race([reader.read(), new Promise((res) => setTimeout(() => res({ value: undefined }), 1000))]);
+    if (chunk.done) break;
+    if (chunk.value) seen += new TextDecoder().decode(chunk.value);
+  }
+  const ev = /event: message\ndata: (.*notifications\/message.*)\n\n/.exec(seen);
+  check(r.status === 200 && ev && /^everything/.test(JSON.parse(ev[1]).params?.logger ?? ''),
+    'server logging reaches the GET stream, its logger prefixed', seen.slice(0, 300));
+  ac.abort();
+
+  r = await raw('DELETE', undefined, H);
+  check(r.status === 200, 'DELETE ends the session', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 5, method: 'ping' }, H);
+  check(r.status === 404, 'after DELETE: 404', `${r.status} ${r.body}`);
+  r = await raw('DELETE', undefined, H);
+  check(r.status === 404, 'DELETE of an ended session: 404', `${r.status}`);
+
+  // version negotiation: 2025-06-18 and 2025-03-26 are echoed, others get the latest
+  const s2 = await rawSession('2025-06-18');
+  check(s2.v === '2025-06-18', 'initialize 2025-06-18 is negotiated', JSON.stringify(s2));
+  r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'ping' }, { ...auth, 'Mcp-Session-Id': s2.sid, 'MCP-Protocol-Version': '2025-06-18' });
+  check(r.status === 200, '... and used with its header', `${r.status} ${r.body}`);
+  const s3 = await rawSession('2025-03-26');
+  r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'ping' }, { ...auth, 'Mcp-Session-Id': s3.sid });
+  check(s3.v === '2025-03-26' && r.status === 200, 'a 2025-03-26 session may omit the version header', `${s3.v} ${r.status}`);
+  const s4 = await rawSession('2024-01-01');
+  check(s4.v === '2025-11-25', 'an unknown version is answered with the latest', JSON.stringify(s4));
+  r = await raw('POST', INIT(), { ...auth, 'MCP-Protocol-Version': '2099-01-01' });
+  check(r.status === 400, 'initialize with an unsupported version header: 400', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25' } }, auth);
+  check(r.status === 400 && !r.headers.get('mcp-session-id') && /capabilities/.test(r.body),
+    'a refused initialize issues no session', `${r.status} ${r.body}`);
+  for (const x of [s2, s3, s4]) await raw('DELETE', undefined, { ...auth, 'Mcp-Session-Id': x.sid, 'MCP-Protocol-Version': x.v });
+}
+
+const which = process.env.SCENARIOS ?? 'sdk,raw';
+try {
+  if (which.includes('sdk')) await sdk();
+  if (which.includes('raw')) await rawChecks();
+} catch (e) {
+  bad('scenario', e.stack || String(e));
+}
+process.exit(failures ? 1 : 0);
