@@ -101,20 +101,20 @@ contains "a file target on a host mount: refused (tmpfs only)" "$(cat "$T/err")"
 check "... and nothing was written there" "$(ls "$T/leak" 2>/dev/null)" ""
 
 # ---- slice 2: the workload asks init itself (sealbox-secret, the /cdh socket) -------------------
-printf '%s' "$SECRET" >"$tmp/value"
-check "an open resource stored" "$(admin POST resource/open/any/thing "$tmp/value")" 200
-rm -f "$tmp/value"
+printf '%s' "$SECRET" >"$T/value"
+check "an open resource stored" "$(admin POST resource/open/any/thing "$T/value")" 200
+rm -f "$T/value"
 check "resource policy: app/ for image A, open/ for any image" "$(policy resource-policy \
   "{\"rules\": [{\"resources\": [\"app/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"image_digests\": [\"$IMG\"]}, {\"resources\": [\"open/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true}]}")" 200
 out=$("${RUN[@]}" --image "$IMG" -- /bin/sh -c \
   'v=$(sealbox-secret get app/db/password) && echo "helper=$v"
    sealbox-secret get app/db/nothing; echo "missing=$?"
-   sealbox-secret get app/db/password -o /run/pw; read w </run/pw; echo "out=$w"' 2>"$tmp/err")
+   sealbox-secret get app/db/password -o /run/pw; read w </run/pw; echo "out=$w"' 2>"$T/err")
 check "sealbox-secret: the run succeeds" "$?" 0
 contains "sealbox-secret get: the value on stdout" "$out" "helper=$SECRET"
 contains "sealbox-secret -o FILE: the value in the file" "$out" "out=$SECRET"
 contains "sealbox-secret: a missing resource fails" "$out" "missing=1"
-contains "sealbox-secret: ... with the KBS's 404" "$(cat "$tmp/err")" "404"
+contains "sealbox-secret: ... with the KBS's 404" "$(cat "$T/err")" "404"
 out=$("${RUN[@]}" -- /bin/sh -c \
   'curl -s --abstract-unix-socket sealbox-secrets http://init/cdh/resource/open/any/thing; echo
    curl -s -o /dev/null -w "%{http_code}\n" --abstract-unix-socket sealbox-secrets http://init/cdh/resource/app/db/password
@@ -135,11 +135,11 @@ for _ in $(seq 60); do
   sleep 0.1
 done
 if [ -n "$init" ]; then
-  nsenter --net="/proc/$init/ns/net" "$BIN/sealbox-secret" get open/any/thing >"$tmp/out" 2>"$tmp/err"
-  check "another uid: refused (exit 1, no value)" "$?/$(wc -c <"$tmp/out")" "1/0"
-  contains "another uid: SO_PEERCRED names it" "$(cat "$tmp/err")" "403 sealbox-init: caller uid 65534 is not the workload's"
+  nsenter --net="/proc/$init/ns/net" "$BIN/sealbox-secret" get open/any/thing >"$T/out" 2>"$T/err"
+  check "another uid: refused (exit 1, no value)" "$?/$(wc -c <"$T/out")" "1/0"
+  contains "another uid: SO_PEERCRED names it" "$(cat "$T/err")" "403 sealbox-init: caller uid 65534 is not the workload's"
 else
-  bad "another uid: sealbox-init of the running sandbox not found"
+  fail "another uid: sealbox-init of the running sandbox not found"
 fi
 wait $rp
 check "the sandbox ran on after the refused caller" "$?" 0
