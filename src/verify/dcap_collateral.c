@@ -79,6 +79,7 @@ int sb_dcap_collateral_new(sb_dcap_collateral **out, sb_error *err) {
 
 void dcap_chain_entry_clear(struct dcap_chain_entry *e) {
     sb_pubkey_free(e->pck_key);
+    sb_sig_verifier_free(e->pck_ver);
     sb_cert_free(e->leaf);
     sb_cert_free(e->ca);
     free(e->leaf_subject);
@@ -110,6 +111,7 @@ void sb_dcap_collateral_free(sb_dcap_collateral *c) {
     }
     dcap_chain_cache_clear(c);
     sb_pubkey_free(c->ak);
+    sb_sig_verifier_free(c->ak_ver);
     json_decref(c->notes);
     free(c);
 }
