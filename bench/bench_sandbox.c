@@ -103,7 +103,7 @@ static void bench_phases(void) {
                     v[nv++] = tr[i].ev[j].ns - tr[i].ev[j - 1].ns;
                     break;
                 }
-        uint64_t p = nv ? pct(v, nv, 50) : 0;
+        uint64_t p = nv ? bench_pct_u64(v, nv, 50) : 0;
         sum += p;
         printf("    %-40s %7.3f ms\n", name, p / 1e6);
     }

@@ -81,14 +81,14 @@ check_no_leaks() {
 }
 
 # ---- the daemon ------------------------------------------------------------------------------------
-# admin ARGS...: `sealbox admin` on the test's state directory.
-admin() { "$SEALBOX" admin --state-dir "$D" "$@"; }
+# state_admin ARGS...: `sealbox admin` on the test's state directory.
+state_admin() { "$SEALBOX" admin --state-dir "$D" "$@"; }
 # tenant VAR NAME [TENANT ARGS...]: creates the tenant and sets VAR to a new key of it.
 tenant() {
   local var=$1 t=$2 k
   shift 2
-  admin tenant create "$t" "$@" >/dev/null || { echo "cannot create tenant $t"; exit 1; }
-  k=$(admin key create "$t" 2>/dev/null) || { echo "cannot create a key of tenant $t"; exit 1; }
+  state_admin tenant create "$t" "$@" >/dev/null || { echo "cannot create tenant $t"; exit 1; }
+  k=$(state_admin key create "$t" 2>/dev/null) || { echo "cannot create a key of tenant $t"; exit 1; }
   printf -v "$var" '%s' "$k"
 }
 health() { curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null; }
