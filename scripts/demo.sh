@@ -200,4 +200,64 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "(skipped: sealbox run needs root)"
 fi
+say "key broker: a secret released to a sandbox that proves what it runs (software attester: INSECURE; same-host KBS: local)"
+if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/sealboxd" ]; then
+  kd=$(mktemp -d /tmp/sealbox-kbs-demo.XXXXXX)
+  "$sb" admin --state-dir "$kd" tenant create demo >/dev/null
+  tkey=$("$sb" admin --state-dir "$kd" key create demo 2>/dev/null)
+  akey=$("$sb" kbs admin-key create --state-dir "$kd" 2>/dev/null)
+  "$(dirname "$sb")/sealboxd" --state-dir "$kd" --log-file "$kd/log" --kbs &
+  kpid=$!
+  trap 'kill -TERM "$kpid" 2>/dev/null || true; wait "$kpid" 2>/dev/null || true; rm -rf "$kd"' EXIT
+  ks=$kd/sealboxd.sock
+  kapi() { curl -s --unix-socket "$ks" "$@"; }
+  for _ in $(seq 100); do kapi http://sealbox/v1/health >/dev/null 2>&1 && break; sleep 0.1; done
+  # The secret and the two policies, through the admin API (its own key, not a tenant's).
+  printf 'db-password-42' | kapi -H "Authorization: Bearer $akey" --data-binary @- \
+    -o /dev/null -w "admin: put demo/db/password -> %{http_code}\n" http://sealbox/kbs/v0/resource/demo/db/password
+  b64() { printf '%s' "$1" | base64 -w0; }
+  kapi -H "Authorization: Bearer $akey" -o /dev/null -w "admin: attestation policy (allow_insecure, software only) -> %{http_code}\n" \
+    -d "{\"type\":\"sealbox\",\"policy\":\"$(b64 '{"id":"dev-only","allow_insecure":true,"platforms":["software"]}')\"}" \
+    http://sealbox/kbs/v0/attestation-policy
+  rpol='{"rules":[{"resources":["demo/*/*"],"allow_insecure":true,"require_log":true}]}'
+  kapi -H "Authorization: Bearer $akey" -o /dev/null -w "admin: resource policy $rpol -> %{http_code}\n" \
+    -d "{\"policy\":\"$(b64 "$rpol")\"}" http://sealbox/kbs/v0/resource-policy
+  # A sandbox, its entrypoint, and the measurement log the monitor kept of it.
+  tapi() { kapi -H "Authorization: Bearer $tkey" -H 'Content-Type: application/json' "$@"; }
+  sid=$(tapi http://sealbox/v1/sandboxes -d '{}' | jq -r .id)
+  tapi "http://sealbox/v1/sandboxes/$sid/exec" -d '{"cmd":"sh","args":["-c","echo agent started"]}' | jq -c '{exit_code, stdout}'
+  tapi "http://sealbox/v1/sandboxes/$sid/log" >"$kd/log1.json"
+  echo "its log: $(jq -c '{digest: (.digest[:22] + "…"), events: [.events[].type], tainted}' "$kd/log1.json")"
+  # The handshake by hand, to show the token: auth (nonce) -> evidence bound to nonce, key and log -> attest.
+  nonce=$(kapi -c "$kd/jar" -H 'Content-Type: application/json' \
+    -d '{"version":"0.4.0","tee":"sealbox-software","extra-params":""}' http://sealbox/kbs/v0/auth | jq -r .nonce)
+  "$sb" attest --software "$kd/attester-software.pem" --nonce "$nonce" --log "$kd/log1.json" >"$kd/att.json"
+  jq -c --slurpfile log "$kd/log1.json" '{"runtime-data": (.["runtime-data"] | del(.["additional-evidence"])),
+      "tee-evidence": {primary_evidence: .evidence, additional_evidence: "", sealbox_log: $log[0]}}' \
+    "$kd/att.json" >"$kd/attest.json"
+  token=$(kapi -b "$kd/jar" -H 'Content-Type: application/json' --data-binary @"$kd/attest.json" \
+    http://sealbox/kbs/v0/attest | jq -r .token)
+  p=$(cut -d. -f2 <<<"$token" | tr '_-' '/+'); while [ $((${#p} % 4)) != 0 ]; do p="$p="; done
+  echo "the EAR token says: $(base64 -d <<<"$p" | jq -c '.submods[] | {"ear.status": ."ear.status", "ear.sealbox.insecure": ."ear.sealbox.insecure", "ear.sealbox.local": ."ear.sealbox.local"}')"
+  # The whole handshake with sealbox's own client (a fresh TEE key; the value is a JWE to it).
+  printf 'released to the untainted sandbox: '
+  "$sb" kbs get demo/db/password --url http://sealbox --unix-socket "$ks" \
+    --attester-key "$kd/attester-software.pem" --log "$kd/log1.json"; echo
+  tapi "http://sealbox/v1/sandboxes/$sid/exec" -d '{"cmd":"sh","args":["-c","echo something else ran"]}' >/dev/null
+  tapi "http://sealbox/v1/sandboxes/$sid/log" >"$kd/log2.json"
+  echo "after a second command the log is tainted: $(jq -c '{events: [.events[].type], tainted}' "$kd/log2.json")"
+  "$sb" kbs get demo/db/password --url http://sealbox --unix-socket "$ks" \
+    --attester-key "$kd/attester-software.pem" --log "$kd/log2.json" 2>&1 | cut -c1-260 || true
+  echo "What this shows: the KBS released the secret only to evidence bound to this sandbox's"
+  echo "measurement log (image, config, entrypoint, nothing after), and refused once more ran."
+  echo "What it does NOT prove: the evidence is insecure — the software attester's key is a file"
+  echo "on this host, so anyone with root here can sign any evidence; and the KBS is local — it"
+  echo "runs in the same sealboxd as the sandbox, so the host is vouching for itself. Assurance"
+  echo "against the host needs hardware evidence (SNP/TDX, a TPM) and a KBS on another machine."
+  kill -TERM "$kpid"; wait "$kpid" || true
+  trap - EXIT
+  rm -rf "$kd"
+else
+  echo "(skipped: needs root, curl and the sealboxd binary)"
+fi
 say "demo finished"
