@@ -357,6 +357,12 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
     }
     *first = i;
     if (o->n_secrets && !o->kbs_url) BAIL(err, SB_E_USAGE, "--secret needs --kbs-url");
+    /* init's secret socket is abstract: with the host's network namespace it would be bound
+     * there, where every --net host sandbox (and the host) shares one name */
+    if ((o->n_secrets || o->kbs_url) && o->cfg.net_host)
+        BAIL(err, SB_E_USAGE,
+             "--secret and --kbs-url cannot be combined with --net host: the secret socket needs "
+             "its own network namespace");
     if ((o->n_secrets || o->kbs_url) && o->detach)
         BAIL(err, SB_E_USAGE, "--secret and --kbs-url are not supported with --detach yet");
     for (size_t k = 0; k < o->n_secrets; k++) {

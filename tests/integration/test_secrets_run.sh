@@ -91,6 +91,9 @@ contains "missing resource: named" "$(cat "$T/err")" "secret app/db/nothing"
 "$sb" run --secret app/db/password -- true 2>"$T/err"
 check "--secret without --kbs-url: 125" "$?" 125
 contains "--secret without --kbs-url: named" "$(cat "$T/err")" "needs --kbs-url"
+"${RUN[@]}" --net host --secret app/db/password -- true 2>"$T/err"
+check "--secret with --net host: 125" "$?" 125
+contains "--secret with --net host: named" "$(cat "$T/err")" "cannot be combined with --net host"
 "${RUN[@]}" --secret 'app/db/../x' -- true 2>"$T/err"
 contains "a bad path is refused by name" "$(cat "$T/err")" "is not repo/type/tag"
 "${RUN[@]}" --secret 'app/db/password:env=1X' -- true 2>"$T/err"
