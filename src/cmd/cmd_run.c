@@ -82,6 +82,36 @@ static int new_log(const struct sb_run_opts *o, char *const *env, const sb_sandb
     return rc;
 }
 
+/* The environment as measured: the command's, plus the names of env secrets (names only: the
+ * values never reach this process), so a policy sees which variables will hold secrets. */
+static char **measured_env(const struct sb_run_opts *o) {
+    char **v = calloc(o->n_env + o->n_secrets + 1, sizeof(char *));
+    if (!v) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < o->n_env; i++)
+        v[k++] = o->env[i];
+    for (size_t i = 0; i < o->n_secrets; i++)
+        if (o->secrets[i].kind == SB_SECRET_ENV) v[k++] = o->secrets[i].target;
+    return v;
+}
+
+static int open_attester(const struct sb_run_opts *o, sb_attester **out, sb_error *err) {
+    const char *kind = o->attester ? o->attester : "software";
+    if (strcmp(kind, "tsm") == 0)
+        return sb_attester_open_tsm(o->tsm_dir ? o->tsm_dir : SB_TSM_DEFAULT_DIR, out, err);
+    if (strcmp(kind, "tpm") == 0) {
+        struct sb_tpm_config tc = {.tcti = o->tcti};
+        return sb_attester_open_tpm(&tc, out, err);
+    }
+    char kp[4300];
+    if (!o->attester_key) {
+        const char *st = o->cfg.state_dir ? o->cfg.state_dir : SB_SANDBOX_STATE_DIR;
+        int k = snprintf(kp, sizeof(kp), "%s/%s", st, SB_SOFTWARE_KEY_FILE);
+        ENSURE(k > 0 && (size_t)k < sizeof(kp), err, SB_E_USAGE, "--state-dir: too long");
+    }
+    return sb_attester_open_software(o->attester_key ? o->attester_key : kp, out, err);
+}
+
 /* --detach: a holder process (a child that leaves our session) creates the sandbox, runs CMD
  * (if any) with its output in <dir>/main.log, and serves <dir>/control.sock for `sealbox exec`
  * until `sealbox rm`. We print the id once the sandbox is up. */
@@ -95,6 +125,8 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
         (void)setsid();
         sb_error err = {0};
         sb_sandbox *sb = NULL;
+        sb_attester *att = NULL;
+        sb_kbs_relay *relay = NULL;
         int listen_fd = -1, log_fd = -1;
         if (sb_jail_backend.create(&o->cfg, &sb, &err) < 0) goto report;
         char p[4096];
@@ -106,6 +138,16 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
             snprintf(p, sizeof(p), "%s/mlog.json", sb_sandbox_dir(sb));
         sb_jail_set_mlog(sb, log, p);
         if (sb_mlog_write(log, p, &err) < 0) goto report;
+        /* with a KBS, the holder relays the workload's requests with the log it keeps (every
+         * `sealbox exec` is in it, so a KBS sees the taint) */
+        if (o->kbs_url) {
+            struct sb_kbs_relay_cfg rcfg = {
+                .url = o->kbs_url, .unix_socket = o->kbs_socket, .ca_file = o->kbs_ca, .log = log};
+            if (open_attester(o, &att, &err) < 0) goto report;
+            rcfg.attester = att;
+            if (sb_kbs_relay_new(&rcfg, &relay, &err) < 0) goto report;
+            sb_sandbox_set_relay(sb, sb_kbs_relay_answer, relay);
+        }
         snprintf(p, sizeof(p), "%s/main.log", sb_sandbox_dir(sb));
         log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -139,12 +181,16 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
         close(listen_fd);
         if (log_fd >= 0) close(log_fd);
         sb_jail_backend.destroy(sb);
+        sb_kbs_relay_free(relay);
+        sb_attester_free(att);
         sb_run_opts_free(o);
         _exit(rc < 0 ? 1 : 0);
     report:
         if (listen_fd >= 0) close(listen_fd);
         if (log_fd >= 0) close(log_fd);
         if (sb) sb_jail_backend.destroy(sb);
+        sb_kbs_relay_free(relay);
+        sb_attester_free(att);
         dprintf(pfd[1], "err %s\n", err.msg);
         sb_run_opts_free(o);
         _exit(1);
@@ -164,36 +210,6 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
     }
     printf("%s\n", buf + 3);
     return 0;
-}
-
-/* The environment as measured: the command's, plus the names of env secrets (names only: the
- * values never reach this process), so a policy sees which variables will hold secrets. */
-static char **measured_env(const struct sb_run_opts *o) {
-    char **v = calloc(o->n_env + o->n_secrets + 1, sizeof(char *));
-    if (!v) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < o->n_env; i++)
-        v[k++] = o->env[i];
-    for (size_t i = 0; i < o->n_secrets; i++)
-        if (o->secrets[i].kind == SB_SECRET_ENV) v[k++] = o->secrets[i].target;
-    return v;
-}
-
-static int open_attester(const struct sb_run_opts *o, sb_attester **out, sb_error *err) {
-    const char *kind = o->attester ? o->attester : "software";
-    if (strcmp(kind, "tsm") == 0)
-        return sb_attester_open_tsm(o->tsm_dir ? o->tsm_dir : SB_TSM_DEFAULT_DIR, out, err);
-    if (strcmp(kind, "tpm") == 0) {
-        struct sb_tpm_config tc = {.tcti = o->tcti};
-        return sb_attester_open_tpm(&tc, out, err);
-    }
-    char kp[4300];
-    if (!o->attester_key) {
-        const char *st = o->cfg.state_dir ? o->cfg.state_dir : SB_SANDBOX_STATE_DIR;
-        int k = snprintf(kp, sizeof(kp), "%s/%s", st, SB_SOFTWARE_KEY_FILE);
-        ENSURE(k > 0 && (size_t)k < sizeof(kp), err, SB_E_USAGE, "--state-dir: too long");
-    }
-    return sb_attester_open_software(o->attester_key ? o->attester_key : kp, out, err);
 }
 
 int sb_cmd_run(int argc, char **argv) {
@@ -228,11 +244,6 @@ int sb_cmd_run(int argc, char **argv) {
     sigset_t old;
     int sfd = sb_run_signals_begin(sigs, SB_ARRAY_LEN(sigs), &old);
 
-    if (o.detach) {
-        rc = run_detached(&o, argc - first, argv + first, sfd);
-        sb_run_opts_free(&o);
-        return rc;
-    }
     /* with a KBS, the workload's helper is bind-mounted read-only (a measured mount) */
     if (o.kbs_url) {
         char *helper = sb_sibling_program("sealbox-secret", "SEALBOX_SECRET");
@@ -244,6 +255,11 @@ int sb_cmd_run(int argc, char **argv) {
             sb_run_opts_free(&o);
             return fail("sealbox-secret", err.msg);
         }
+    }
+    if (o.detach) {
+        rc = run_detached(&o, argc - first, argv + first, sfd);
+        sb_run_opts_free(&o);
+        return rc;
     }
     sb_sandbox *sb = NULL;
     rc = sb_jail_backend.create(&o.cfg, &sb, &err);

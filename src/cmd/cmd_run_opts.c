@@ -363,8 +363,10 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
         BAIL(err, SB_E_USAGE,
              "--secret and --kbs-url cannot be combined with --net host: the secret socket needs "
              "its own network namespace");
-    if ((o->n_secrets || o->kbs_url) && o->detach)
-        BAIL(err, SB_E_USAGE, "--secret and --kbs-url are not supported with --detach yet");
+    if (o->n_secrets && o->detach)
+        BAIL(err, SB_E_USAGE,
+             "--secret is not supported with --detach yet (--kbs-url is: the workload asks "
+             "with sealbox-secret)");
     for (size_t k = 0; k < o->n_secrets; k++) {
         if (o->secrets[k].kind != SB_SECRET_ENV) continue;
         size_t tl = strlen(o->secrets[k].target);

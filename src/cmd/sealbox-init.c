@@ -445,7 +445,12 @@ int main(void) {
             reap();
             continue; /* job fds may have been closed */
         }
-        if (p[2].revents & POLLIN) init_cdh_serve(lfd);
+        if (p[2].revents & POLLIN) {
+            /* the handshake may have consumed host frames and job events: what this poll
+             * reported is stale now, so poll again */
+            init_cdh_serve(lfd);
+            continue;
+        }
         for (int k = 3; k < np; k++) {
             struct job *j = owner[k];
             if (!p[k].revents || !j->used) continue;
@@ -461,8 +466,8 @@ int main(void) {
             }
         }
         if (p[0].revents & POLLIN) {
-            ssize_t n = recv(CTL, frame, sizeof(frame), MSG_TRUNC);
-            if (n < 0 && errno == EINTR) continue;
+            ssize_t n = recv(CTL, frame, sizeof(frame), MSG_TRUNC | MSG_DONTWAIT);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
             if (n == 0) return 0; /* the host closed: the sandbox ends with init */
             if (n < 0) return 125;
             if ((size_t)n > sizeof(frame)) {

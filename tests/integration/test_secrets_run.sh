@@ -118,6 +118,9 @@ contains "sealbox-secret get: the value on stdout" "$out" "helper=$SECRET"
 contains "sealbox-secret -o FILE: the value in the file" "$out" "out=$SECRET"
 contains "sealbox-secret: a missing resource fails" "$out" "missing=1"
 contains "sealbox-secret: ... with the KBS's 404" "$(cat "$T/err")" "404"
+# the helper as the entrypoint itself, stdin left open: init answers, then reaps it
+out=$(timeout 120 "${RUN[@]}" --image "$IMG" -- sealbox-secret get app/db/password < <(sleep 20))
+check "helper as the entrypoint, stdin open: the value, exit 0" "$?/$out" "0/$SECRET"
 out=$("${RUN[@]}" -- /bin/sh -c \
   'curl -s --abstract-unix-socket sealbox-secrets http://init/cdh/resource/open/any/thing; echo
    curl -s -o /dev/null -w "%{http_code}\n" --abstract-unix-socket sealbox-secrets http://init/cdh/resource/app/db/password
@@ -146,6 +149,21 @@ else
 fi
 wait $rp
 check "the sandbox ran on after the refused caller" "$?" 0
+
+# a detached sandbox: its holder relays, with the log it keeps — the entrypoint gets the value;
+# after a `sealbox exec` the log is tainted and the KBS refuses (the reason says so)
+want=$(printf '%s' "$SECRET" | sha256sum | cut -c1-64)
+id=$("${RUN[@]}" --detach --image "$IMG" -- /bin/sh -c \
+  'sealbox-secret get app/db/password >/run/v; read v </run/v; echo "got ${#v}"; exec sleep 60' 2>"$T/err")
+check "detach with --kbs-url: an id" "${#id}" 16
+for _ in $(seq 100); do grep -q got "$SEALBOX_STATE_DIR/sandboxes/$id/main.log" 2>/dev/null && break; sleep 0.1; done
+check "detached entrypoint: the value (its length in main.log)" "$(grep got "$SEALBOX_STATE_DIR/sandboxes/$id/main.log")" "got ${#SECRET}"
+"$sb" exec "$id" -- sealbox-secret get app/db/password >"$T/out" 2>"$T/err"
+check "after sealbox exec: refused (exit 1, no value)" "$?/$(wc -c <"$T/out")" "1/0"
+contains "after sealbox exec: the reason is the taint" "$(cat "$T/err")" "tainted"
+"$sb" rm "$id"
+"${RUN[@]}" --detach --secret app/db/password -- true 2>"$T/err"
+contains "--secret with --detach: refused by name" "$(cat "$T/err")" "not supported with --detach"
 
 # ---- nowhere on disk: the sandboxes' state, the KBS (database, WAL, logs), temporary dirs
 kill -TERM "$PID"; wait "$PID"; PID=
