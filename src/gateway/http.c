@@ -826,10 +826,12 @@ static void handle_post(sb_gw_http *h, struct evhttp_request *req, size_t agent)
         p->next = s->reqs;
         s->reqs = p;
     }
-    if (sb_gw_agent_message(s->gw, body, n, &e) < 0)
+    if (sb_gw_agent_rpc(s->gw, &m, n, &e) < 0)
         hlog(h, SB_LOG_WARN, "session %s: %s", s->tag, e.msg);
     if (!p) send_raw(req, 202, NULL, 0); /* a notification or a response: accepted */
-    sess_sync(s);
+    /* one round at once: what the engine queued toward a server is written now, not after
+     * another trip through the event loop (and a write event registered and dropped) */
+    sess_pump(s);
 out:
     sb_rpc_msg_clear(&m);
 }
