@@ -154,7 +154,25 @@ static int http_connect(struct hconn *c) {
     return connect(c->fd, (struct sockaddr *)&sa, sizeof(sa));
 }
 
-/* POSTs body; waits for the whole response (Content-Length); 0 with its status. */
+/* mcp-proxy answers with a chunked SSE stream that ends after the response: when the headers
+ * say chunked, the body runs to the terminating zero-size chunk (its length goes to *cl). */
+static int chunked_body(struct hconn *c, size_t hl, size_t *cl) {
+    if (!strcasestr(c->buf, "\r\ntransfer-encoding: chunked")) return 0;
+    for (;;) {
+        char *t =
+            c->len > hl - 2 ? memmem(c->buf + hl - 2, c->len - (hl - 2), "\r\n0\r\n\r\n", 7) : NULL;
+        if (t) {
+            *cl = (size_t)(t - c->buf) + 7 - hl;
+            return 0;
+        }
+        if (c->len == sizeof(c->buf)) return -1;
+        ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+        if (r <= 0) return -1;
+        c->len += (size_t)r;
+    }
+}
+
+/* POSTs body; waits for the whole response (Content-Length or chunked); 0 with its status. */
 static int http_post(struct hconn *c, const char *body, int *status) {
     char req[1024];
     int n = snprintf(req, sizeof(req),
@@ -182,6 +200,7 @@ static int http_post(struct hconn *c, const char *body, int *status) {
                 else if (strncasecmp(l + 2, "mcp-session-id:", 15) == 0)
                     (void)sscanf(l + 17, " %63[A-Za-z0-9_-]", c->sid);
             }
+            if (chunked_body(c, hl, &cl) < 0) return -1;
             if (hl + cl > sizeof(c->buf)) return -1;
             while (c->len < hl + cl) {
                 ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
@@ -201,7 +220,7 @@ static int http_post(struct hconn *c, const char *body, int *status) {
 
 struct path {
     const char *name, *tool;
-    bool http;
+    bool http, proxy;
     struct hconn hc;
     struct peer peer;
     uint64_t *lat;
@@ -225,6 +244,8 @@ static int http_calls(struct hconn *c, const char *tool, int n, int *next_id, ui
     return 0;
 }
 
+static int http_session(struct path *p);
+
 /* Starts `sealbox gateway http` on a free loopback port and opens a session over it. */
 static int http_start(struct path *p, char *const argv[]) {
     if (spawn(&p->peer, argv) < 0) return -1;
@@ -239,6 +260,22 @@ static int http_start(struct path *p, char *const argv[]) {
     line[n] = 0;
     if (sscanf(line, "listening on http://127.0.0.1:%u/mcp", &p->hc.port) != 1) return -1;
     if (http_connect(&p->hc) < 0) return -1;
+    return http_session(p);
+}
+
+/* mcp-proxy (npm) on the given port: waits until it accepts, then opens a session. */
+static int proxy_start(struct path *p, char *const argv[]) {
+    if (spawn(&p->peer, argv) < 0) return -1;
+    for (int i = 0; i < 300; i++) {
+        if (http_connect(&p->hc) == 0) return http_session(p);
+        close(p->hc.fd);
+        p->hc.fd = -1;
+        usleep(50000);
+    }
+    return -1;
+}
+
+static int http_session(struct path *p) {
     int status = 0;
     if (http_post(&p->hc,
                   "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
@@ -267,6 +304,22 @@ static void report(struct path *p, const struct path *anchor) {
                p99 - a99, rate / arate);
     }
     printf("\n");
+}
+
+/* A loopback port nobody listens on right now (for mcp-proxy, which takes a port number). */
+static int free_port(char *out, size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sa);
+    int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+                     getsockname(fd, (struct sockaddr *)&sa, &sl) == 0
+                 ? 0
+                 : -1;
+    close(fd);
+    if (rc == 0) snprintf(out, cap, "%u", ntohs(sa.sin_port));
+    return rc;
 }
 
 int main(void) {
@@ -327,16 +380,30 @@ int main(void) {
                        "bench", "--state-dir", state,   "--log-level", "error",  NULL};
     char *jail_argv[] = {sealbox, "gateway",     "stdio", "--config",    cfg_jail, "--agent",
                          "bench", "--state-dir", state,   "--log-level", "error",  NULL};
-    struct path paths[4] = {
+    /* mcp-proxy from tests/mcp (npm ci there), on a port the kernel picks for us now */
+    char proxy[PATH_MAX + 64], port[16] = "0";
+    snprintf(proxy, sizeof(proxy),
+             "%s/../../tests/mcp/node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs", self);
+    bool have_proxy = access(proxy, R_OK) == 0 && free_port(port, sizeof(port)) == 0;
+    char *proxy_argv[] = {"/usr/bin/node", proxy,    "--host", "127.0.0.1", "--port", port,
+                          "--server",      "stream", "--",     server,      NULL};
+    struct path paths[5] = {
         {.name = "direct (stdio)", .tool = "echo"},
         {.name = "gateway, server unsandboxed", .tool = "b__echo"},
         {.name = "gateway over HTTP, unsandboxed", .tool = "b__echo", .http = true},
+        {.name = "mcp-proxy (npm) over HTTP", .tool = "echo", .http = true, .proxy = true},
         {.name = "gateway, server in a jail", .tool = "b__echo"}};
-    char *const *argvs[4] = {direct_argv, gw_argv, http_argv, jail_argv};
+    char *const *argvs[5] = {direct_argv, gw_argv, http_argv, proxy_argv, jail_argv};
     snprintf(paths[2].hc.token, sizeof(paths[2].hc.token), "%s", token);
     free(token);
-    paths[2].hc.fd = -1;
-    size_t np = root ? 4 : 3;
+    paths[2].hc.fd = paths[3].hc.fd = -1;
+    paths[3].hc.port = (unsigned)strtoul(port, NULL, 10);
+    snprintf(paths[3].hc.token, sizeof(paths[3].hc.token), "unused");
+    if (!have_proxy) { /* drop it: the jail path moves up */
+        paths[3] = paths[4];
+        argvs[3] = argvs[4];
+    }
+    size_t np = 3 + (have_proxy ? 1 : 0) + (root ? 1 : 0);
     int rc = 0;
     for (size_t i = 0; i < np; i++) {
         paths[i].lat = calloc(CALLS * ROUNDS, sizeof(uint64_t));
@@ -344,7 +411,8 @@ int main(void) {
         bool up =
             paths[i].lat &&
             (paths[i].http
-                 ? http_start(&paths[i], argvs[i]) == 0 &&
+                 ? (paths[i].proxy ? proxy_start(&paths[i], argvs[i])
+                                   : http_start(&paths[i], argvs[i])) == 0 &&
                        http_calls(&paths[i].hc, paths[i].tool, WARMUP, &paths[i].next_id, NULL) == 0
                  : spawn(&paths[i].peer, argvs[i]) == 0 && handshake(&paths[i].peer) == 0 &&
                        calls(&paths[i].peer, paths[i].tool, WARMUP, &paths[i].next_id, NULL) == 0);
@@ -374,6 +442,16 @@ int main(void) {
         report(&paths[i], i ? &paths[0] : NULL);
     printf("  (HTTP vs the stdio gateway: p50 x%.2f)\n",
            (double)paths[2].lat[paths[2].n / 2] / (double)paths[1].lat[paths[1].n / 2]);
+    if (have_proxy) {
+        double d = (double)paths[0].lat[paths[0].n / 2];
+        double g = (double)paths[2].lat[paths[2].n / 2] - d;
+        double m = (double)paths[3].lat[paths[3].n / 2] - d;
+        printf("  (added p50 over HTTP: the gateway %.0f us, mcp-proxy %.0f us: x%.2f of "
+               "mcp-proxy's; goal <= x0.33)\n",
+               g / 1000.0, m / 1000.0, g / m);
+    } else {
+        printf("  (mcp-proxy path skipped: npm ci in tests/mcp)\n");
+    }
     if (!root) printf("  (the jail path needs root)\n");
 out:
     for (size_t i = 0; i < np; i++) {
