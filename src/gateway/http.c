@@ -228,7 +228,8 @@ static void common_headers(struct evhttp_request *req, const char *ctype) {
 static void send_raw(struct evhttp_request *req, int status, const char *body, size_t len) {
     struct evbuffer *b = evbuffer_new();
     if (b && len) (void)evbuffer_add(b, body, len);
-    if (len) common_headers(req, "application/json");
+    /* always typed: evhttp would otherwise label even an empty 202 text/html */
+    common_headers(req, "application/json");
     evhttp_send_reply(req, status, NULL, b);
     if (b) evbuffer_free(b);
 }
