@@ -231,6 +231,18 @@ int sb_cmd_run(int argc, char **argv) {
         sb_run_opts_free(&o);
         return rc;
     }
+    /* with a KBS, the workload's helper is bind-mounted read-only (a measured mount) */
+    if (o.kbs_url) {
+        char *helper = sb_sibling_program("sealbox-secret", "SEALBOX_SECRET");
+        rc = helper ? sb_run_opts_add_mount(&o, helper, SB_SECRET_HELPER_PATH, true, &err)
+                    : sb_error_set(&err, SB_E_INTERNAL, "cannot locate sealbox-secret");
+        free(helper);
+        if (rc < 0) {
+            if (sfd >= 0) close(sfd);
+            sb_run_opts_free(&o);
+            return fail("sealbox-secret", err.msg);
+        }
+    }
     sb_sandbox *sb = NULL;
     rc = sb_jail_backend.create(&o.cfg, &sb, &err);
     if (rc < 0) {

@@ -202,8 +202,26 @@ static int add_secret(struct sb_run_opts *o, const char *spec, sb_error *err) {
     return 0;
 }
 
-char *sb_sibling_init(void) {
-    const char *env = getenv("SEALBOX_INIT");
+int sb_run_opts_add_mount(struct sb_run_opts *o, const char *src, const char *dst, bool ro,
+                          sb_error *err) {
+    size_t n = o->cfg.n_mounts;
+    if (n >= SB_SANDBOX_MAX_MOUNTS)
+        BAIL(err, SB_E_LIMIT, "--mount: more than %d mounts", SB_SANDBOX_MAX_MOUNTS);
+    size_t sl = strlen(src), dl = strlen(dst);
+    char *c = malloc(sl + dl + 2);
+    if (!c) BAIL(err, SB_E_INTERNAL, "out of memory");
+    memcpy(c, src, sl + 1);
+    memcpy(c + sl + 1, dst, dl + 1);
+    o->mount_buf[n] = c;
+    o->mounts[n] = (struct sb_mount_spec){.src = c, .dst = c + sl + 1, .ro = ro};
+    o->cfg.n_mounts = n + 1;
+    return 0;
+}
+
+char *sb_sibling_init(void) { return sb_sibling_program("sealbox-init", "SEALBOX_INIT"); }
+
+char *sb_sibling_program(const char *name, const char *env_name) {
+    const char *env = getenv(env_name);
     if (env && *env) return strdup(env);
     char self[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -212,9 +230,9 @@ char *sb_sibling_init(void) {
     char *slash = strrchr(self, '/');
     if (!slash) return NULL;
     *slash = 0;
-    size_t len = strlen(self) + sizeof("/sealbox-init");
+    size_t len = strlen(self) + 1 + strlen(name) + 1;
     char *p = malloc(len);
-    if (p) snprintf(p, len, "%s/sealbox-init", self);
+    if (p) snprintf(p, len, "%s/%s", self, name);
     return p;
 }
 

@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,10 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "init_secrets.h"
@@ -343,4 +347,118 @@ void init_secrets_release(uint32_t id, const struct sb_msg_secrets *s) {
         }
     }
     done(id, true, NULL);
+}
+
+/* ---- the workload's socket: GET /cdh/resource/<repo>/<type>/<tag> -------------------------- */
+
+int init_cdh_listen(void) {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s < 0) return -1;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    size_t nl = strlen(SB_CDH_SOCKET);
+    for (size_t i = 0; i < nl; i++) /* abstract: private to the sandbox's network namespace */
+        a.sun_path[1 + i] = SB_CDH_SOCKET[i];
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + nl);
+    if (bind(s, (struct sockaddr *)&a, alen) != 0 || listen(s, 16) != 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+static void respond(int c, int status, const uint8_t *body, size_t n, bool secret) {
+    const char *why = status == 200   ? "OK"
+                      : status == 400 ? "Bad Request"
+                      : status == 403 ? "Forbidden"
+                      : status == 404 ? "Not Found"
+                      : status == 405 ? "Method Not Allowed"
+                      : status == 503 ? "Service Unavailable"
+                                      : "Bad Gateway";
+    char head[256];
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                      "Connection: close\r\n\r\n",
+                      status, why, secret ? "application/octet-stream" : "text/plain", n);
+    if (hn <= 0 || (size_t)hn >= sizeof(head)) return;
+    const uint8_t *parts[2] = {(const uint8_t *)head, body};
+    size_t lens[2] = {(size_t)hn, n};
+    for (int k = 0; k < 2; k++)
+        for (size_t off = 0; off < lens[k];) {
+            ssize_t w = send(c, parts[k] + off, lens[k] - off, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) return;
+            off += (size_t)w;
+        }
+}
+
+static void respond_text(int c, int status, const char *msg) {
+    respond(c, status, (const uint8_t *)msg, strlen(msg), false);
+}
+
+void init_cdh_serve(int lfd) {
+    int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (c < 0) return;
+    struct timeval tv = {.tv_sec = 5};
+    (void)setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    /* only the workload's uid: init itself is another uid, and a process that reached the
+     * socket from outside the sandbox (setns into its network namespace) is unmapped here */
+    struct ucred uc;
+    socklen_t ul = sizeof(uc);
+    char msg[SB_ERRMSG_MAX + SB_PROTO_MAX_SECRET_PATH + 64];
+    if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &uc, &ul) != 0 || uc.uid != 0) {
+        snprintf(msg, sizeof(msg),
+                 "sealbox-init: caller uid %u is not the workload's (0); refused\n",
+                 ul == sizeof(uc) ? (unsigned)uc.uid : 65534u);
+        respond_text(c, 403, msg);
+        close(c);
+        return;
+    }
+    /* the request, within 2 seconds (init serves one caller at a time) */
+    uint8_t req[SB_CDH_MAX_REQUEST];
+    size_t len = 0;
+    char path[SB_PROTO_MAX_SECRET_PATH + 1];
+    sb_error err = {0};
+    int rc = SB_E_TRUNCATED;
+    uint64_t start = 0;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+        start = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    while (rc == SB_E_TRUNCATED && len < sizeof(req)) {
+        uint64_t now = start;
+        if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+            now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+        if (now - start >= 2000) break;
+        struct pollfd p = {.fd = c, .events = POLLIN};
+        if (poll(&p, 1, (int)(2000 - (now - start))) <= 0) continue;
+        ssize_t k = recv(c, req + len, sizeof(req) - len, MSG_DONTWAIT);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (k <= 0) break;
+        len += (size_t)k;
+        rc = sb_cdh_parse_request(req, len, path, &err);
+    }
+    if (rc == SB_E_TRUNCATED && len == sizeof(req))
+        (void)sb_error_set(&err, SB_E_LIMIT, "cdh request: over %u bytes", SB_CDH_MAX_REQUEST);
+    if (rc < 0) {
+        snprintf(msg, sizeof(msg), "%s\n",
+                 rc == SB_E_TRUNCATED && !err.msg[0] ? "cdh request: incomplete" : err.msg);
+        respond_text(c, rc == SB_E_NOTFOUND ? 404 : rc == SB_E_UNSUPPORTED ? 405 : 400, msg);
+        close(c);
+        return;
+    }
+    uint8_t *v = NULL;
+    size_t n = 0;
+    rc = init_secrets_get(path, &v, &n, &err);
+    if (rc == 0) {
+        respond(c, 200, v, n, true);
+        sb_secret_free(v, n + 1);
+    } else {
+        snprintf(msg, sizeof(msg), "secret %s: %s\n", path, err.msg);
+        respond_text(c,
+                     rc == SB_E_POLICY     ? 403
+                     : rc == SB_E_NOTFOUND ? 404
+                     : rc == SB_E_USAGE    ? 503
+                                           : 502,
+                     msg);
+    }
+    close(c);
 }

@@ -18,6 +18,10 @@ void init_secrets_env_done(void);
 /* One secret now (a fresh handshake over the relay); *v is sb_secret_alloc memory of *n + 1
  * bytes (NUL-terminated): free with sb_secret_free(*v, *n + 1). */
 int init_secrets_get(const char *path, uint8_t **v, size_t *n, sb_error *err);
+/* The abstract unix socket @sealbox-secrets (-1 when it cannot be bound), and one accepted
+ * caller answered: SO_PEERCRED must say the workload's uid (0), then GET /cdh/resource/... */
+int init_cdh_listen(void);
+void init_cdh_serve(int lfd);
 /* Whether a handshake is running (a nested one is refused). */
 bool init_secrets_busy(void);
 

@@ -23,7 +23,7 @@ endfunction()
 # directly (not libsealbox, which is sanitized in test builds), plus the KBS client's handshake
 # (src/kbs/client.c) and the src/crypto wrappers it uses for the TEE key and the JWE. OpenSSL's
 # libcrypto and jansson are linked statically: init runs from any image, which need not ship them.
-set(SB_INIT_SOURCES sandbox/proto.c util/reader.c util/writer.c util/error.c util/encoding.c
+set(SB_INIT_SOURCES sandbox/proto.c sandbox/cdh.c util/reader.c util/writer.c util/error.c util/encoding.c
     util/secmem.c kbs/client.c crypto/jwe.c crypto/jwk.c crypto/keys.c crypto/kdf.c crypto/sym.c
     crypto/hash.c crypto/pke.c crypto/tpm2.c)
 list(TRANSFORM SB_INIT_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/src/)
@@ -36,6 +36,18 @@ find_library(SB_JANSSON_STATIC NAMES libjansson.a REQUIRED)
 target_link_libraries(sealbox-init PRIVATE ${SB_JANSSON_STATIC} ${SB_CRYPTO_STATIC} pthread dl)
 sb_no_sanitize(sealbox-init)
 add_dependencies(sealbox sealbox-init)
+
+# sealbox-secret: the workload's helper, bind-mounted into sandboxes that have a KBS
+# (docs/secrets.md "In the sandbox"). Static, so it runs in any image; no sanitizers (it runs
+# inside, under the sandbox's seccomp filter).
+add_executable(sealbox-secret ${CMAKE_SOURCE_DIR}/src/cmd/sealbox-secret.c
+               ${CMAKE_SOURCE_DIR}/src/sandbox/cdh.c ${CMAKE_SOURCE_DIR}/src/sandbox/proto.c
+               ${CMAKE_SOURCE_DIR}/src/util/reader.c ${CMAKE_SOURCE_DIR}/src/util/writer.c
+               ${CMAKE_SOURCE_DIR}/src/util/error.c)
+target_include_directories(sealbox-secret PRIVATE ${CMAKE_SOURCE_DIR}/src)
+sb_no_sanitize(sealbox-secret)
+target_link_options(sealbox-secret PRIVATE -static)
+add_dependencies(sealbox sealbox-secret)
 
 # The sandbox escape probes (tests/integration/probes/): built without sanitizers, run inside.
 if(EXISTS ${CMAKE_SOURCE_DIR}/tests/integration/probes.cmake)

@@ -35,9 +35,17 @@ struct sb_run_opts {
  * Returns 0, SB_RUN_OPTS_HELP, or a negative code with a message naming the option. */
 int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, sb_error *err);
 int sb_run_opts_add_env(struct sb_run_opts *o, const char *k, const char *v, sb_error *err);
+/* A bind mount as --mount adds it (the strings are copied). */
+int sb_run_opts_add_mount(struct sb_run_opts *o, const char *src, const char *dst, bool ro,
+                          sb_error *err);
+/* Where the workload's helper is bind-mounted when a KBS is configured. */
+#define SB_SECRET_HELPER_PATH "/usr/local/bin/sealbox-secret"
+
 void sb_run_opts_free(struct sb_run_opts *o);
 /* The sealbox-init binary: $SEALBOX_INIT, else the one next to this executable (malloc'ed). */
 char *sb_sibling_init(void);
+/* $ENV_NAME, else the program `name` next to this executable (malloc'ed). */
+char *sb_sibling_program(const char *name, const char *env_name);
 
 /* "512M", "1G", "4096", "64k" (binary units) */
 int sb_parse_size(const char *s, uint64_t *out, sb_error *err, const char *opt);

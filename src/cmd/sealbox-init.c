@@ -399,12 +399,14 @@ int main(void) {
     if (sfd < 0) return 125;
     (void)fcntl(CTL, F_SETFD, FD_CLOEXEC);
     init_secrets_setup(CTL, handle);
+    /* bound before any workload runs, so no workload can take the name */
+    int lfd = init_cdh_listen();
     send_simple(SB_MSG_READY, 0, SB_PROTO_VERSION);
 
     static uint8_t frame[SB_PROTO_MAX_FRAME];
     for (;;) {
-        struct pollfd p[2 + 3 * MAX_JOBS];
-        struct job *owner[2 + 3 * MAX_JOBS];
+        struct pollfd p[3 + 3 * MAX_JOBS];
+        struct job *owner[3 + 3 * MAX_JOBS];
         int np = 0;
         bool pending = false;
         for (int i = 0; i < MAX_JOBS; i++)
@@ -413,6 +415,8 @@ int main(void) {
         p[np] = (struct pollfd){.fd = pending ? -1 : CTL, .events = POLLIN};
         owner[np++] = NULL;
         p[np] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        owner[np++] = NULL;
+        p[np] = (struct pollfd){.fd = lfd, .events = POLLIN};
         owner[np++] = NULL;
         for (int i = 0; i < MAX_JOBS; i++) {
             struct job *j = &jobs[i];
@@ -441,7 +445,8 @@ int main(void) {
             reap();
             continue; /* job fds may have been closed */
         }
-        for (int k = 2; k < np; k++) {
+        if (p[2].revents & POLLIN) init_cdh_serve(lfd);
+        for (int k = 3; k < np; k++) {
             struct job *j = owner[k];
             if (!p[k].revents || !j->used) continue;
             if (p[k].events & POLLOUT) {

@@ -100,7 +100,7 @@ static bool env_name_ok(const char *s) {
 
 /* repo/type/tag: three non-empty segments of [A-Za-z0-9._-], none "." or ".." (the KBS's
  * own rule, sb_store_kbs_path_valid; repeated here because sealbox-init links no store). */
-static bool secret_path_ok(const char *p) {
+bool sb_secret_path_valid(const char *p) {
     size_t segs = 1, seg = 0, n = strlen(p);
     if (n == 0 || n > SB_PROTO_MAX_SECRET_PATH) return false;
     for (size_t i = 0; i <= n; i++) {
@@ -122,7 +122,7 @@ static bool secret_path_ok(const char *p) {
 }
 
 int sb_secret_spec_check(const struct sb_secret_spec *s, sb_error *err) {
-    ENSURE(s->path && secret_path_ok(s->path), err, SB_E_MALFORMED,
+    ENSURE(s->path && sb_secret_path_valid(s->path), err, SB_E_MALFORMED,
            "secret: path '%.200s' is not repo/type/tag ([A-Za-z0-9._-], at most %u bytes)",
            s->path ? s->path : "", SB_PROTO_MAX_SECRET_PATH);
     ENSURE(s->target && strlen(s->target) <= SB_PROTO_MAX_TARGET, err, SB_E_LIMIT,

@@ -399,6 +399,34 @@ int sb_msg_encode_reply(sb_writer *w, enum sb_msg_type type, uint32_t id, uint32
 int sb_msg_encode_kbs_req(sb_writer *w, uint32_t id, enum sb_kbs_method method, const char *route,
                           const void *body, size_t n);
 
+/* repo/type/tag: three non-empty segments of [A-Za-z0-9._-], none "." or "..", at most
+ * SB_PROTO_MAX_SECRET_PATH bytes (the KBS's own rule). */
+bool sb_secret_path_valid(const char *path);
+
+/* ---- the workload's secret socket (src/sandbox/cdh.c; docs/secrets.md "In the sandbox") ----
+ * sealbox-init listens on the abstract unix socket @sealbox-secrets (private to the sandbox's
+ * network namespace; bound before any workload runs) and answers
+ * GET /cdh/resource/<repo>/<type>/<tag> for callers of the workload's uid (SO_PEERCRED). */
+#define SB_CDH_SOCKET "sealbox-secrets"
+#define SB_CDH_MAX_REQUEST 8192u /* bytes of a request (line and headers; no body) */
+#define SB_CDH_MAX_LINE 4096u    /* bytes of one line */
+#define SB_CDH_MAX_HEADERS 64u
+#define SB_CDH_MAX_BODY (64u * 1024) /* a value (= the KBS's resource limit) */
+#define SB_CDH_MAX_RESPONSE (SB_CDH_MAX_BODY + 8192u)
+/* A complete request → the resource path. SB_E_TRUNCATED: not all of it has arrived yet;
+ * SB_E_UNSUPPORTED: not a GET; SB_E_NOTFOUND: another target; else malformed or limit. */
+int sb_cdh_parse_request(const uint8_t *p, size_t n, char path[SB_PROTO_MAX_SECRET_PATH + 1],
+                         sb_error *err) SB_WUR;
+struct sb_cdh_response {
+    int status;
+    const uint8_t *body; /* a view into the input */
+    size_t body_len;
+};
+/* A complete response (status line, headers with one Content-Length, exactly that body);
+ * SB_E_TRUNCATED while it has not all arrived. */
+int sb_cdh_parse_response(const uint8_t *p, size_t n, struct sb_cdh_response *out,
+                          sb_error *err) SB_WUR;
+
 /* A secret's target as `--secret` and the API take it, checked: path is repo/type/tag;
  * a file target is absolute, without "." or ".." segments or a NUL; an env target is
  * [A-Za-z_][A-Za-z0-9_]*. Errors name the field. */

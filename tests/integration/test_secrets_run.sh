@@ -115,6 +115,50 @@ check "a file target on a host mount: 125" "$?" 125
 contains "a file target on a host mount: refused (tmpfs only)" "$(cat "$tmp/err")" "tmpfs"
 check "... and nothing was written there" "$(ls "$tmp/leak" 2>/dev/null)" ""
 
+# ---- slice 2: the workload asks init itself (sealbox-secret, the /cdh socket) -------------------
+printf '%s' "$SECRET" >"$tmp/value"
+check "an open resource stored" "$(admin POST resource/open/any/thing "$tmp/value")" 200
+rm -f "$tmp/value"
+check "resource policy: app/ for image A, open/ for any image" "$(policy resource-policy \
+  "{\"rules\": [{\"resources\": [\"app/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"image_digests\": [\"$IMG\"]}, {\"resources\": [\"open/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true}]}")" 200
+out=$("${RUN[@]}" --image "$IMG" -- /bin/sh -c \
+  'v=$(sealbox-secret get app/db/password) && echo "helper=$v"
+   sealbox-secret get app/db/nothing; echo "missing=$?"
+   sealbox-secret get app/db/password -o /run/pw; read w </run/pw; echo "out=$w"' 2>"$tmp/err")
+check "sealbox-secret: the run succeeds" "$?" 0
+contains "sealbox-secret get: the value on stdout" "$out" "helper=$SECRET"
+contains "sealbox-secret -o FILE: the value in the file" "$out" "out=$SECRET"
+contains "sealbox-secret: a missing resource fails" "$out" "missing=1"
+contains "sealbox-secret: ... with the KBS's 404" "$(cat "$tmp/err")" "404"
+out=$("${RUN[@]}" -- /bin/sh -c \
+  'curl -s --abstract-unix-socket sealbox-secrets http://init/cdh/resource/open/any/thing; echo
+   curl -s -o /dev/null -w "%{http_code}\n" --abstract-unix-socket sealbox-secrets http://init/cdh/resource/app/db/password
+   curl -s -o /dev/null -w "%{http_code}\n" -X POST --abstract-unix-socket sealbox-secrets http://init/cdh/resource/open/any/thing
+   curl -s -o /dev/null -w "%{http_code}\n" --abstract-unix-socket sealbox-secrets http://init/aa/token')
+lines=$(tr '\n' ' ' <<<"$out")
+check "curl on the /cdh socket: value, 403 (image), 405 (POST), 404 (other API)" "$lines" "$SECRET 403 405 404 "
+# a caller of another uid: a host process (its uid is unmapped in the sandbox) that joined the
+# sandbox's network namespace, where the abstract socket lives
+"${RUN[@]}" -- /bin/sh -c 'sleep 4' &
+rp=$!
+init=
+for _ in $(seq 60); do
+  for p in $(pgrep -x sealbox-init); do
+    grep -q "$SEALBOX_CGROUP_PARENT" "/proc/$p/cgroup" 2>/dev/null && init=$p
+  done
+  [ -n "$init" ] && break
+  sleep 0.1
+done
+if [ -n "$init" ]; then
+  nsenter --net="/proc/$init/ns/net" "$BIN/sealbox-secret" get open/any/thing >"$tmp/out" 2>"$tmp/err"
+  check "another uid: refused (exit 1, no value)" "$?/$(wc -c <"$tmp/out")" "1/0"
+  contains "another uid: SO_PEERCRED names it" "$(cat "$tmp/err")" "403 sealbox-init: caller uid 65534 is not the workload's"
+else
+  bad "another uid: sealbox-init of the running sandbox not found"
+fi
+wait $rp
+check "the sandbox ran on after the refused caller" "$?" 0
+
 # ---- nowhere on disk: the sandboxes' state, the KBS (database, WAL, logs), temporary dirs
 kill -TERM "$PID"; wait "$PID"; PID=
 # every file written under the temporary directories since the test began, and ours entirely

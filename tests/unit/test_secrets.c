@@ -223,3 +223,85 @@ TEST(relay_runtime_data_is_checked_member_by_member) {
     json_decref(jwk);
     sb_privkey_free(k);
 }
+
+/* ---- the workload's socket ------------------------------------------------------------------ */
+
+TEST(cdh_requests) {
+    sb_error err = {0};
+    char path[SB_PROTO_MAX_SECRET_PATH + 1];
+    static const char ok[] = "GET /cdh/resource/app/db/password HTTP/1.1\r\nHost: x\r\n"
+                             "Content-Length: 0\r\n\r\n";
+    CHECK_OK(sb_cdh_parse_request((const uint8_t *)ok, strlen(ok), path, &err), &err);
+    CHECK_STR(path, "app/db/password");
+    /* every prefix is incomplete, never accepted or refused for the wrong reason */
+    for (size_t n = 0; n < strlen(ok); n++)
+        CHECK_INT(sb_cdh_parse_request((const uint8_t *)ok, n, path, &err), SB_E_TRUNCATED);
+    struct {
+        const char *req;
+        int rc;
+        const char *why;
+    } bad[] = {
+        {"POST /cdh/resource/a/b/c HTTP/1.1\r\n\r\n", SB_E_UNSUPPORTED, "only GET"},
+        {"GET /aa/token HTTP/1.1\r\n\r\n", SB_E_NOTFOUND, "only /cdh/resource"},
+        {"GET /cdh/resource/a/../c HTTP/1.1\r\n\r\n", SB_E_MALFORMED, "is not <repo>"},
+        {"GET /cdh/resource/a/b HTTP/1.1\r\n\r\n", SB_E_MALFORMED, "is not <repo>"},
+        {"GET /cdh/resource/a/b/c HTTP/2\r\n\r\n", SB_E_MALFORMED, "version"},
+        {"GET /cdh/resource/a/b/c HTTP/1.1\nHost: x\r\n\r\n", SB_E_MALFORMED, "byte 0x0a"},
+        {"GET /cdh/resource/a/b/c HTTP/1.1\r\nHost: x\rY\r\n\r\n", SB_E_MALFORMED, "CR without LF"},
+        {"GET /cdh/resource/a/b/c HTTP/1.1\r\nno colon\r\n\r\n", SB_E_MALFORMED, "Name: value"},
+        {"GET /cdh/resource/a/b/c HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", SB_E_MALFORMED,
+         "no body"},
+        {"GET /cdh/resource/a/b/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", SB_E_MALFORMED,
+         "Transfer-Encoding"},
+        {"GET /cdh/resource/a/b/c HTTP/1.1\r\n\r\nX", SB_E_MALFORMED, "nothing may follow"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++) {
+        CHECK_INT(sb_cdh_parse_request((const uint8_t *)bad[i].req, strlen(bad[i].req), path, &err),
+                  bad[i].rc);
+        CHECK_CONTAINS(err.msg, bad[i].why);
+    }
+    /* limits: a long line, many headers, a request over the size */
+    char *big = malloc(SB_CDH_MAX_REQUEST + 2);
+    int k = snprintf(big, SB_CDH_MAX_REQUEST, "GET /cdh/resource/a/b/c HTTP/1.1\r\nX: ");
+    memset(big + k, 'a', SB_CDH_MAX_LINE + 8);
+    CHECK_INT(sb_cdh_parse_request((uint8_t *)big, (size_t)k + SB_CDH_MAX_LINE + 8, path, &err),
+              SB_E_LIMIT);
+    size_t n = (size_t)snprintf(big, SB_CDH_MAX_REQUEST, "GET /cdh/resource/a/b/c HTTP/1.1\r\n");
+    for (unsigned h = 0; h <= SB_CDH_MAX_HEADERS; h++)
+        n += (size_t)snprintf(big + n, SB_CDH_MAX_REQUEST - n, "H%u: v\r\n", h);
+    n += (size_t)snprintf(big + n, SB_CDH_MAX_REQUEST - n, "\r\n");
+    CHECK_INT(sb_cdh_parse_request((uint8_t *)big, n, path, &err), SB_E_LIMIT);
+    CHECK_CONTAINS(err.msg, "headers");
+    CHECK_INT(sb_cdh_parse_request((uint8_t *)big, SB_CDH_MAX_REQUEST + 1, path, &err), SB_E_LIMIT);
+    free(big);
+}
+
+TEST(cdh_responses) {
+    sb_error err = {0};
+    struct sb_cdh_response r;
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                             "Content-Length: 5\r\nConnection: close\r\n\r\nvalue";
+    CHECK_OK(sb_cdh_parse_response((const uint8_t *)ok, strlen(ok), &r, &err), &err);
+    CHECK_INT(r.status, 200);
+    CHECK_INT(r.body_len, 5);
+    CHECK_MEM(r.body, "value", 5);
+    for (size_t n = 0; n < strlen(ok); n++)
+        CHECK_INT(sb_cdh_parse_response((const uint8_t *)ok, n, &r, &err), SB_E_TRUNCATED);
+    const char *bad[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+        "HTTP/1.1 200 OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nx",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxy",
+        "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/3 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 600 OK\r\nContent-Length: 0\r\n\r\n",
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++)
+        CHECK_MSG(sb_cdh_parse_response((const uint8_t *)bad[i], strlen(bad[i]), &r, &err) < 0 &&
+                      err.code != SB_E_TRUNCATED,
+                  "response %zu accepted or incomplete", i);
+    char big[64];
+    snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
+             SB_CDH_MAX_BODY + 1);
+    CHECK_INT(sb_cdh_parse_response((uint8_t *)big, strlen(big), &r, &err), SB_E_LIMIT);
+}
