@@ -240,6 +240,9 @@ typedef struct sb_monitor_cfg {
     unsigned audit_checkpoint_every; /* audit records between signed checkpoints; 0: 256 */
     unsigned kbs;                    /* as sb_front_cfg.kbs; 1 makes tokens say "local" */
     unsigned kbs_token_ttl;          /* seconds (0: the default, 300) */
+    const char *kbs_master_tcti;     /* the KBS master key sealed to this TPM; NULL: a key file */
+    uint16_t kbs_master_bank;        /* PCR bank of a new seal (0: SHA-256) */
+    uint32_t kbs_master_pcrs;        /* PCRs of a new seal (0: PCR 7) */
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {

@@ -14,12 +14,19 @@ enum { KC_TOKENS, KC_RELEASED, KC_REFUSED, KC_ADMIN };
 
 int sb_monitor_kbs_init(sb_monitor *m, sb_error *err) {
     if (!m->cfg.kbs) return 0;
+    struct sb_kbs_master_tpm tpm = {.tcti = m->cfg.kbs_master_tcti,
+                                    .bank = m->cfg.kbs_master_bank,
+                                    .pcrs = m->cfg.kbs_master_pcrs};
     struct sb_kbs_broker_cfg bc = {.state_dir = m->cfg.state_dir,
                                    .store = m->store,
                                    .local = m->cfg.kbs == 1,
-                                   .token_ttl_s = m->cfg.kbs_token_ttl};
+                                   .token_ttl_s = m->cfg.kbs_token_ttl,
+                                   .master_tpm = m->cfg.kbs_master_tcti ? &tpm : NULL};
     int r = sb_kbs_broker_new(&bc, &m->kbs, err);
     if (r < 0) return sb_error_prefix(err, "kbs");
+    if (m->cfg.kbs_master_tcti)
+        sb_logf(m->cfg.log, SB_LOG_INFO, "kbs: master key unsealed by the TPM at %s",
+                m->cfg.kbs_master_tcti);
     sb_logf(m->cfg.log, SB_LOG_INFO, "kbs: broker ready (%s, tokens valid %us)",
             m->cfg.kbs == 1 ? "local: beside the sandboxes" : "standalone",
             m->cfg.kbs_token_ttl ? m->cfg.kbs_token_ttl : SB_KBS_TOKEN_TTL_DEFAULT);

@@ -22,8 +22,10 @@ static int kbs_usage(FILE *o) {
            "                             Trustee's KBS protocol 0.4.0 under /kbs/v0\n"
            "  admin-key create [--state-dir DIR] [--label TEXT]\n"
            "                             print a new admin key (admin API: resources, policies)\n"
-           "  rotate-master-key [--state-dir DIR]\n"
-           "                             re-seal every resource under a new master key\n"
+           "  rotate-master-key [--state-dir DIR] [--tpm TCTI [--pcrs BANK:PCRS]]\n"
+           "                             re-seal every resource under a new master key; with\n"
+           "                             --tpm the key is sealed to that TPM (PCR policy,\n"
+           "                             default sha256:7), as sealboxd --kbs-master-tpm keeps it\n"
            "  get REPO/TYPE/TAG --url URL [--unix-socket PATH] [--ca FILE]\n"
            "      [--attester software] [--attester-key FILE | --state-dir DIR] [--log FILE]\n"
            "      [--out FILE]\n"
@@ -101,23 +103,51 @@ static int cmd_admin_key(int argc, char **argv) {
 }
 
 static int cmd_rotate(int argc, char **argv) {
-    const char *state = NULL;
-    int u = offline_opts(argc, argv, &state, NULL);
-    if (u) return u < 0 ? 0 : u;
+    static const struct option OPTS[] = {{"state-dir", required_argument, NULL, 's'},
+                                         {"tpm", required_argument, NULL, 't'},
+                                         {"pcrs", required_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *state = NULL, *pcrs = NULL;
+    struct sb_kbs_master_tpm tpm = {0};
+    sb_error err = {0};
+    optind = 1;
+    int o;
+    while ((o = getopt_long(argc, argv, "h", OPTS, NULL)) != -1) {
+        if (o == 's') {
+            state = optarg;
+        } else if (o == 't') {
+            tpm.tcti = optarg;
+        } else if (o == 'p') {
+            pcrs = optarg;
+            if (sb_tpm_pcr_spec_parse(optarg, &tpm.bank, &tpm.pcrs, &err) < 0) {
+                fprintf(stderr, "sealbox kbs rotate-master-key: --pcrs: %s\n", err.msg);
+                return SB_EXIT_USAGE;
+            }
+        } else if (o == 'h') {
+            return kbs_usage(stdout);
+        } else {
+            return kbs_usage(stderr);
+        }
+    }
+    if (pcrs && !tpm.tcti) {
+        fprintf(stderr, "sealbox kbs rotate-master-key: --pcrs needs --tpm TCTI\n");
+        return SB_EXIT_USAGE;
+    }
     if (optind != argc) return kbs_usage(stderr);
     char dir[4096];
-    sb_error err = {0};
     sb_store *st = NULL;
     size_t n = 0;
     int r = state_dir(state, dir, sizeof(dir), &err);
     if (r == 0) r = open_store(dir, &st, &err);
-    if (r == 0) r = sb_kbs_rotate_master_key(dir, st, &n, &err);
+    if (r == 0) r = sb_kbs_rotate_master_key_at(dir, tpm.tcti ? &tpm : NULL, st, &n, &err);
     sb_store_close(st);
     if (r < 0) {
         fprintf(stderr, "sealbox kbs rotate-master-key: %s\n", err.msg);
         return 1;
     }
-    printf("re-sealed %zu resource(s) under a new master key\n", n);
+    printf("re-sealed %zu resource(s) under a new master key%s\n", n,
+           tpm.tcti ? " (sealed to the TPM)" : "");
     return 0;
 }
 

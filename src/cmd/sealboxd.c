@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "api/api.h"
+#include "attester/attester.h"
 #include "crypto/crypto.h"
 
 #define FRONT_IPC_FD 3
@@ -23,7 +24,8 @@ static void usage(FILE *o) {
             "                [--tls-cert FILE --tls-key FILE] [--insecure-loopback-tcp]\n"
             "                [--log-json] [--log-file FILE] [--log-level LEVEL]\n"
             "                [--drain-seconds N] [--warm-pool N]\n"
-            "                [--kbs | --kbs-only] [--kbs-session-ttl S] [--kbs-token-ttl S]\n\n"
+            "                [--kbs | --kbs-only] [--kbs-session-ttl S] [--kbs-token-ttl S]\n"
+            "                [--kbs-master-tpm TCTI [--kbs-master-pcrs BANK:PCRS]]\n\n"
             "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
             "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
             "  --state-dir DIR   database, keys and socket (default /var/lib/sealbox as root,\n"
@@ -41,7 +43,12 @@ static void usage(FILE *o) {
             "                    /kbs/v0, docs/secrets.md); its tokens say \"local\"\n"
             "  --kbs-only        serve only the key broker (what `sealbox kbs serve` runs)\n"
             "  --kbs-session-ttl S  KBS handshake sessions expire after S seconds (default 300)\n"
-            "  --kbs-token-ttl S    KBS tokens expire after S seconds (default 300)\n\n"
+            "  --kbs-token-ttl S    KBS tokens expire after S seconds (default 300)\n"
+            "  --kbs-master-tpm TCTI  keep the KBS master key sealed to this TPM under a PCR\n"
+            "                    policy (DIR/kbs-master.sealed; e.g. device:/dev/tpmrm0,\n"
+            "                    swtpm:host=127.0.0.1,port=2321); an existing key file is\n"
+            "                    sealed, then removed (docs/secrets.md)\n"
+            "  --kbs-master-pcrs B:P  the PCRs a new seal is bound to (default sha256:7)\n\n"
             "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens the log file.\n");
 }
 
@@ -158,11 +165,16 @@ int main(int argc, char **argv) {
         {"kbs-only", no_argument, NULL, 'O'},
         {"kbs-session-ttl", required_argument, NULL, 'S'},
         {"kbs-token-ttl", required_argument, NULL, 'T'},
+        {"kbs-master-tpm", required_argument, NULL, 'M'},
+        {"kbs-master-pcrs", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *state = NULL, *listen_s = NULL, *cert = NULL, *key = NULL, *logfile = NULL;
+    const char *master_tcti = NULL, *master_pcrs = NULL;
+    uint16_t master_bank = 0;
+    uint32_t master_mask = 0;
     bool json = false, insecure = false;
     enum sb_log_level level = SB_LOG_INFO;
     uint64_t drain = 10, pool = 0, session_ttl = 0, token_ttl = 0;
@@ -207,6 +219,14 @@ int main(int argc, char **argv) {
                 return 2;
             }
             break;
+        case 'M': master_tcti = optarg; break;
+        case 'P':
+            master_pcrs = optarg;
+            if (sb_tpm_pcr_spec_parse(optarg, &master_bank, &master_mask, &err) < 0) {
+                fprintf(stderr, "sealboxd: --kbs-master-pcrs: %s\n", err.msg);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("sealboxd %s\n", SB_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -218,6 +238,15 @@ int main(int argc, char **argv) {
     }
     if (!cert != !key) {
         fprintf(stderr, "sealboxd: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if ((master_tcti || master_pcrs) && !kbs) {
+        fprintf(stderr,
+                "sealboxd: --kbs-master-tpm and --kbs-master-pcrs need --kbs or --kbs-only\n");
+        return 2;
+    }
+    if (master_pcrs && !master_tcti) {
+        fprintf(stderr, "sealboxd: --kbs-master-pcrs needs --kbs-master-tpm\n");
         return 2;
     }
 
@@ -312,7 +341,10 @@ int main(int argc, char **argv) {
                          .drain_seconds = (unsigned)drain,
                          .warm_pool = (unsigned)pool,
                          .kbs = kbs,
-                         .kbs_token_ttl = (unsigned)token_ttl};
+                         .kbs_token_ttl = (unsigned)token_ttl,
+                         .kbs_master_tcti = master_tcti,
+                         .kbs_master_bank = master_bank,
+                         .kbs_master_pcrs = master_mask};
     sb_monitor *m = NULL;
     int rc = 0;
     if (sb_monitor_new(&mc, &m, &err) < 0 || sb_monitor_run(m, &err) < 0) {

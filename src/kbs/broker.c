@@ -17,6 +17,7 @@
 struct sb_kbs_broker {
     struct sb_kbs_broker_cfg cfg;
     char *state_dir;
+    struct sb_kbs_master_tpm tpm; /* cfg.master_tpm points here (tcti owned) */
     sb_token_key *tkey;
     json_t *jwks;
     sb_kbs_master master;
@@ -135,6 +136,7 @@ void sb_kbs_broker_free(sb_kbs_broker *b) {
     sb_policy_free(b->apolicy);
     sb_kbs_rpolicy_free(b->rpolicy);
     free(b->state_dir);
+    free((char *)b->tpm.tcti);
     free(b);
 }
 
@@ -146,12 +148,20 @@ int sb_kbs_broker_new(const struct sb_kbs_broker_cfg *cfg, sb_kbs_broker **out, 
     if (!b->cfg.token_ttl_s) b->cfg.token_ttl_s = SB_KBS_TOKEN_TTL_DEFAULT;
     b->state_dir = strdup(cfg->state_dir);
     int r = b->state_dir ? 0 : sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    if (r == 0 && cfg->master_tpm) {
+        b->tpm = *cfg->master_tpm;
+        b->tpm.tcti = cfg->master_tpm->tcti ? strdup(cfg->master_tpm->tcti) : NULL;
+        if (cfg->master_tpm->tcti && !b->tpm.tcti)
+            r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+        b->cfg.master_tpm = &b->tpm;
+    }
     if (r == 0) r = load_token_key(cfg->state_dir, &b->tkey, err);
     json_t *jwk = NULL;
     if (r == 0) r = sb_token_key_jwk(b->tkey, &jwk, err);
     if (r == 0 && !(b->jwks = json_pack("{s:[o]}", "keys", jwk)))
         r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
-    if (r == 0) r = sb_kbs_master_load(cfg->state_dir, cfg->store, &b->master, err);
+    if (r == 0)
+        r = sb_kbs_master_load_at(cfg->state_dir, b->cfg.master_tpm, cfg->store, &b->master, err);
     if (r == 0) r = load_policies(b, err);
     if (r < 0) {
         sb_kbs_broker_free(b);
@@ -241,7 +251,7 @@ static int open_resource(sb_kbs_broker *b, const char *path, uint8_t **v, size_t
     int r = sb_kbs_resource_get(b->cfg.store, &b->master, path, v, n, err);
     if (r != SB_E_USAGE) return r;
     sb_kbs_master fresh;
-    TRY(sb_kbs_master_load(b->state_dir, b->cfg.store, &fresh, err));
+    TRY(sb_kbs_master_load_at(b->state_dir, b->cfg.master_tpm, b->cfg.store, &fresh, err));
     sb_kbs_master_clear(&b->master);
     b->master = fresh;
     return sb_kbs_resource_get(b->cfg.store, &b->master, path, v, n, err);

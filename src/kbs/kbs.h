@@ -123,11 +123,28 @@ typedef struct sb_kbs_master {
     char id[17];  /* hex of the first 8 bytes of HMAC(key, "sealbox kbs master key id") */
 } sb_kbs_master;
 
+/* Where the master key lives when a TPM is configured: <state_dir>/kbs-master.sealed, the key
+ * sealed to that TPM under PolicyPCR (sb_tpm_seal: the blob names its bank and PCRs). */
+#define SB_KBS_MASTER_SEALED_FILE "kbs-master.sealed"
+#define SB_KBS_MASTER_TPM_PCRS_DEFAULT (1u << 7) /* sha256:7, the Secure Boot state */
+struct sb_kbs_master_tpm {
+    const char *tcti; /* as sb_tpm_config.tcti; NULL: device:/dev/tpmrm0 */
+    uint16_t bank;    /* for a new seal (SB_TPM_ALG_*); 0: SHA-256 */
+    uint32_t pcrs;    /* for a new seal (bit i = PCR i); 0: SB_KBS_MASTER_TPM_PCRS_DEFAULT */
+};
+
 /* Loads <state_dir>/kbs-master.key, creating it (0600, O_EXCL) from the CSPRNG when absent;
  * refuses one of the wrong size or readable by group or others. A key file left by an
- * interrupted rotation (kbs-master.key.new) is finished or discarded first. */
+ * interrupted rotation (kbs-master.key.new) is finished or discarded first. Refuses
+ * (SB_E_POLICY) when the key is sealed to a TPM (kbs-master.sealed exists). */
 int sb_kbs_master_load(const char *state_dir, sb_store *st, sb_kbs_master *out,
                        sb_error *err) SB_WUR;
+/* The same with tpm: the key is kbs-master.sealed, unsealed by that TPM (SB_E_POLICY naming the
+ * PCRs when one of them changed since sealing); a first start seals a fresh key; a key file
+ * from before the TPM was configured is sealed and then removed (a leftover file holding the
+ * same key is removed, one holding another is refused). tpm NULL: sb_kbs_master_load. */
+int sb_kbs_master_load_at(const char *state_dir, const struct sb_kbs_master_tpm *tpm, sb_store *st,
+                          sb_kbs_master *out, sb_error *err) SB_WUR;
 void sb_kbs_master_clear(sb_kbs_master *m);
 /* Seals value for path (AES-256-GCM, random 96-bit IV, AAD binds path and key id) and stores it. */
 int sb_kbs_resource_put(sb_store *st, const sb_kbs_master *m, const char *path,
@@ -141,6 +158,10 @@ int sb_kbs_resource_get(sb_store *st, const sb_kbs_master *m, const char *path, 
  * file (the new key is written beside it first, so a crash leaves something to finish). */
 int sb_kbs_rotate_master_key(const char *state_dir, sb_store *st, size_t *count,
                              sb_error *err) SB_WUR;
+/* The same for a TPM-sealed key: the new key is sealed (kbs-master.sealed.new, then renamed)
+ * under tpm's bank and PCRs. */
+int sb_kbs_rotate_master_key_at(const char *state_dir, const struct sb_kbs_master_tpm *tpm,
+                                sb_store *st, size_t *count, sb_error *err) SB_WUR;
 
 /* ---- the broker (the daemon's monitor) ------------------------------------------------- */
 
@@ -150,6 +171,7 @@ struct sb_kbs_broker_cfg {
     sb_store *store; /* not owned */
     bool local;      /* the KBS runs beside the sandboxes it judges: tokens say so */
     unsigned token_ttl_s;
+    const struct sb_kbs_master_tpm *master_tpm; /* the master key sealed to a TPM; NULL: file */
 };
 int sb_kbs_broker_new(const struct sb_kbs_broker_cfg *cfg, sb_kbs_broker **out,
                       sb_error *err) SB_WUR;

@@ -1,22 +1,30 @@
-/* master: the KBS master key (a 0600 file in the state directory, held only by the daemon's
- * monitor) and the resources sealed under it — AES-256-GCM with a random IV, the AAD binding
- * each blob to its path and key id so blobs cannot be swapped — and master-key rotation. */
+/* master: the KBS master key — sealed to the TPM under a PCR policy when one is configured
+ * (kbs-master.sealed), else a 0600 file (kbs-master.key) — held only by the daemon's monitor,
+ * the resources sealed under it (AES-256-GCM with a random IV, the AAD binding each blob to its
+ * path and key id so blobs cannot be swapped), and master-key rotation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "attester/attester.h"
 #include "crypto/crypto.h"
+#include "evidence/evidence.h"
 #include "kbs.h"
 
 #define IV_LEN 12
 #define AAD_MAX (SB_KBS_PATH_MAX + SB_KBS_KEY_ID_MAX + 32)
 
-static int key_path(const char *dir, const char *suffix, char *out, size_t cap, sb_error *err) {
-    int k = snprintf(out, cap, "%s/%s%s", dir, SB_KBS_MASTER_KEY_FILE, suffix);
+static int key_path(const char *dir, const char *name, const char *suffix, char *out, size_t cap,
+                    sb_error *err) {
+    int k = snprintf(out, cap, "%s/%s%s", dir, name, suffix);
     ENSURE(k > 0 && (size_t)k < cap, err, SB_E_USAGE, "kbs: state dir path too long");
     return 0;
+}
+
+static const char *key_name(const struct sb_kbs_master_tpm *tpm) {
+    return tpm ? SB_KBS_MASTER_SEALED_FILE : SB_KBS_MASTER_KEY_FILE;
 }
 
 static int key_id(const uint8_t *key, char id[17], sb_error *err) {
@@ -33,8 +41,15 @@ void sb_kbs_master_clear(sb_kbs_master *m) {
     memset(m, 0, sizeof(*m));
 }
 
-/* Reads a key file: a regular file of exactly 32 bytes, owned by us, mode 0600 or stricter. */
-static int read_key(const char *path, sb_kbs_master *out, sb_error *err) {
+static bool exists(const char *path) {
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* Reads a file that must be private: regular, owned by us, mode 0600 or stricter, of min..max
+ * bytes (what names it in errors). */
+static int read_private(const char *path, const char *what, size_t min, size_t max, uint8_t *buf,
+                        size_t *n, sb_error *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return sb_error_set(err, errno == ENOENT ? SB_E_NOTFOUND : SB_E_IO, "%s: %s", path,
@@ -47,22 +62,64 @@ static int read_key(const char *path, sb_kbs_master *out, sb_error *err) {
         r = sb_error_set(err, SB_E_IO, "%s: not a regular file", path);
     else if (st.st_mode & 077)
         r = sb_error_set(err, SB_E_POLICY,
-                         "%s: mode %03o: group or others can read the KBS master key; chmod 600 "
-                         "it and rotate it (sealbox kbs rotate-master-key)",
-                         path, (unsigned)(st.st_mode & 0777));
+                         "%s: mode %03o: group or others can read %s; chmod 600 it and rotate it "
+                         "(sealbox kbs rotate-master-key)",
+                         path, (unsigned)(st.st_mode & 0777), what);
     else if (st.st_uid != geteuid())
         r = sb_error_set(err, SB_E_POLICY, "%s: owned by uid %u, not by us", path,
                          (unsigned)st.st_uid);
-    else if (st.st_size != SB_KBS_MASTER_LEN)
-        r = sb_error_set(err, SB_E_MALFORMED, "%s: %lld bytes, a master key has %d", path,
-                         (long long)st.st_size, SB_KBS_MASTER_LEN);
-    uint8_t *k = r == 0 ? sb_secret_alloc(SB_KBS_MASTER_LEN) : NULL;
-    if (r == 0 && !k) r = sb_error_set(err, SB_E_INTERNAL, "out of memory");
-    if (r == 0 && read(fd, k, SB_KBS_MASTER_LEN) != SB_KBS_MASTER_LEN)
+    else if (st.st_size < (off_t)min || st.st_size > (off_t)max)
+        r = sb_error_set(err, SB_E_MALFORMED, "%s: %lld bytes, %s has %zu..%zu", path,
+                         (long long)st.st_size, what, min, max);
+    if (r == 0 && read(fd, buf, (size_t)st.st_size) != st.st_size)
         r = sb_error_set(err, SB_E_IO, "%s: short read", path);
+    if (r == 0) *n = (size_t)st.st_size;
     (void)close(fd);
-    sb_kbs_master m = {.key = k};
-    if (r == 0) r = key_id(k, m.id, err);
+    return r;
+}
+
+/* Writes a new private file with O_EXCL (never replacing one), synced. */
+static int write_excl(const char *path, const uint8_t *p, size_t n, sb_error *err) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return sb_error_set(err, errno == EEXIST ? SB_E_POLICY : SB_E_IO, "%s: %s", path,
+                            strerror(errno));
+    bool ok = write(fd, p, n) == (ssize_t)n && fsync(fd) == 0;
+    int e = errno;
+    (void)close(fd);
+    if (!ok) {
+        (void)unlink(path);
+        return sb_error_set(err, SB_E_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+static int tpm_open(const struct sb_kbs_master_tpm *tpm, sb_tpm **t, sb_error *err) {
+    struct sb_tpm_config c = {.tcti = tpm->tcti};
+    int r = sb_tpm_open(&c, t, err);
+    return r < 0 ? sb_error_prefix(err, "master key: TPM") : 0;
+}
+
+/* Reads the key at path: the raw key file, or (tpm) the sealed blob, unsealed by the TPM. */
+static int read_key(const char *path, const struct sb_kbs_master_tpm *tpm, sb_kbs_master *out,
+                    sb_error *err) {
+    sb_kbs_master m = {.key = sb_secret_alloc(SB_KBS_MASTER_LEN)};
+    ENSURE(m.key, err, SB_E_INTERNAL, "out of memory");
+    size_t n = 0;
+    int r;
+    if (!tpm) {
+        r = read_private(path, "the KBS master key", SB_KBS_MASTER_LEN, SB_KBS_MASTER_LEN, m.key,
+                         &n, err);
+    } else {
+        uint8_t blob[SB_TPM_MAX_SEALED_BLOB];
+        sb_tpm *t = NULL;
+        r = read_private(path, "the sealed KBS master key", 1, sizeof(blob), blob, &n, err);
+        if (r == 0) r = tpm_open(tpm, &t, err);
+        if (r == 0 && (r = sb_tpm_unseal(t, blob, n, m.key, err)) < 0)
+            r = sb_error_prefix(err, "master key %s", path);
+        sb_tpm_close(t);
+    }
+    if (r == 0) r = key_id(m.key, m.id, err);
     if (r < 0) {
         sb_kbs_master_clear(&m);
         return r;
@@ -71,25 +128,32 @@ static int read_key(const char *path, sb_kbs_master *out, sb_error *err) {
     return 0;
 }
 
-/* Writes a fresh random key to path with O_EXCL (never replacing a key). */
-static int create_key(const char *path, sb_kbs_master *out, sb_error *err) {
+/* Writes key to path with O_EXCL: the raw 32 bytes, or (tpm) sealed under PolicyPCR. */
+static int write_key(const char *path, const struct sb_kbs_master_tpm *tpm, const uint8_t *key,
+                     sb_error *err) {
+    if (!tpm) return write_excl(path, key, SB_KBS_MASTER_LEN, err);
+    sb_tpm *t = NULL;
+    uint8_t *blob = NULL;
+    size_t n = 0;
+    int r = tpm_open(tpm, &t, err);
+    if (r == 0 && (r = sb_tpm_seal(t, key, tpm->bank ? tpm->bank : SB_TPM_ALG_SHA256,
+                                   tpm->pcrs ? tpm->pcrs : SB_KBS_MASTER_TPM_PCRS_DEFAULT, &blob,
+                                   &n, err)) < 0)
+        r = sb_error_prefix(err, "master key %s", path);
+    sb_tpm_close(t);
+    if (r == 0) r = write_excl(path, blob, n, err);
+    free(blob);
+    return r;
+}
+
+/* A fresh random key, written to path (O_EXCL). */
+static int create_key(const char *path, const struct sb_kbs_master_tpm *tpm, sb_kbs_master *out,
+                      sb_error *err) {
     sb_kbs_master m = {.key = sb_secret_alloc(SB_KBS_MASTER_LEN)};
     ENSURE(m.key, err, SB_E_INTERNAL, "out of memory");
     int r = sb_random(m.key, SB_KBS_MASTER_LEN, err);
     if (r == 0) r = key_id(m.key, m.id, err);
-    int fd = r == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-    if (r == 0 && fd < 0)
-        r = sb_error_set(err, errno == EEXIST ? SB_E_POLICY : SB_E_IO, "%s: %s", path,
-                         strerror(errno));
-    if (fd >= 0) {
-        bool ok = write(fd, m.key, SB_KBS_MASTER_LEN) == SB_KBS_MASTER_LEN && fsync(fd) == 0;
-        int e = errno;
-        (void)close(fd);
-        if (!ok) {
-            (void)unlink(path);
-            r = sb_error_set(err, SB_E_IO, "%s: cannot write: %s", path, strerror(e));
-        }
-    }
+    if (r == 0) r = write_key(path, tpm, m.key, err);
     if (r < 0) {
         sb_kbs_master_clear(&m);
         return r;
@@ -110,27 +174,87 @@ static int any_sealed_with(sb_store *st, const char *id, bool *out, sb_error *er
     return 0;
 }
 
-int sb_kbs_master_load(const char *dir, sb_store *st, sb_kbs_master *out, sb_error *err) {
+/* An interrupted rotation: <key>.new is the real key only if resources use it. */
+static int finish_rotation(const char *dir, const struct sb_kbs_master_tpm *tpm, sb_store *st,
+                           sb_error *err) {
     char path[4096], npath[4096];
-    TRY(key_path(dir, "", path, sizeof(path), err));
-    TRY(key_path(dir, ".new", npath, sizeof(npath), err));
-    /* An interrupted rotation: the new key is the real one only if resources use it. */
-    sb_kbs_master nk;
-    int r = read_key(npath, &nk, err);
-    if (r == 0) {
-        bool used = false;
-        r = any_sealed_with(st, nk.id, &used, err);
-        sb_kbs_master_clear(&nk);
-        if (r < 0) return r;
-        if (used && rename(npath, path) < 0)
-            BAIL(err, SB_E_IO, "%s: cannot finish the rotation: %s", npath, strerror(errno));
-        if (!used) (void)unlink(npath);
-    } else if (r != SB_E_NOTFOUND) {
-        return r;
+    TRY(key_path(dir, key_name(tpm), "", path, sizeof(path), err));
+    TRY(key_path(dir, key_name(tpm), ".new", npath, sizeof(npath), err));
+    sb_kbs_master nk = {0};
+    int r = read_key(npath, tpm, &nk, err);
+    if (r == SB_E_NOTFOUND) {
+        sb_error_clear(err);
+        return 0;
     }
-    sb_error_clear(err);
-    r = read_key(path, out, err);
+    TRY(r);
+    bool used = false;
+    r = any_sealed_with(st, nk.id, &used, err);
+    sb_kbs_master_clear(&nk);
+    TRY(r);
+    if (used && rename(npath, path) < 0)
+        BAIL(err, SB_E_IO, "%s: cannot finish the rotation: %s", npath, strerror(errno));
+    if (!used) (void)unlink(npath);
+    return 0;
+}
+
+/* The key file a migration to the TPM left behind: removed when it holds the sealed key,
+ * refused when it holds another. */
+static int drop_plain(const char *plain, const sb_kbs_master *sealed, sb_error *err) {
+    sb_kbs_master fk = {0};
+    int r = read_key(plain, NULL, &fk, err);
+    if (r == SB_E_NOTFOUND) {
+        sb_error_clear(err);
+        return 0;
+    }
+    TRY(r);
+    bool same = sb_ct_equal(fk.key, sealed->key, SB_KBS_MASTER_LEN);
+    sb_kbs_master_clear(&fk);
+    ENSURE(same, err, SB_E_POLICY,
+           "%s holds another key than the TPM-sealed one (id %s): move away the one that does not "
+           "open the resources",
+           plain, sealed->id);
+    if (unlink(plain) < 0)
+        BAIL(err, SB_E_IO, "%s: cannot remove the key file now sealed to the TPM: %s", plain,
+             strerror(errno));
+    return 0;
+}
+
+int sb_kbs_master_load_at(const char *dir, const struct sb_kbs_master_tpm *tpm, sb_store *st,
+                          sb_kbs_master *out, sb_error *err) {
+    char plain[4096], sealed[4096];
+    TRY(key_path(dir, SB_KBS_MASTER_KEY_FILE, "", plain, sizeof(plain), err));
+    TRY(key_path(dir, SB_KBS_MASTER_SEALED_FILE, "", sealed, sizeof(sealed), err));
+    /* Never a new key file beside a sealed key (whatever the database holds). */
+    ENSURE(tpm || !exists(sealed), err, SB_E_POLICY,
+           "%s: the KBS master key is sealed to a TPM: name it (sealboxd --kbs-master-tpm TCTI, "
+           "sealbox kbs rotate-master-key --tpm TCTI)",
+           sealed);
+    /* A rotation of the key file (also one from before the TPM was configured), then one of
+     * the sealed key. */
+    TRY(finish_rotation(dir, NULL, st, err));
+    if (tpm) TRY(finish_rotation(dir, tpm, st, err));
+    const char *path = tpm ? sealed : plain;
+    int r = read_key(path, tpm, out, err);
+    if (r == 0 && tpm && (r = drop_plain(plain, out, err)) < 0) sb_kbs_master_clear(out);
     if (r != SB_E_NOTFOUND) return r;
+    sb_error_clear(err);
+    if (tpm) {
+        /* A key file from before the TPM was configured: sealed, then the file goes. */
+        sb_kbs_master fk = {0};
+        r = read_key(plain, NULL, &fk, err);
+        if (r == 0) {
+            r = write_key(sealed, tpm, fk.key, err);
+            if (r == 0) r = drop_plain(plain, &fk, err);
+            if (r < 0) {
+                sb_kbs_master_clear(&fk);
+                return r;
+            }
+            *out = fk;
+            return 0;
+        }
+        if (r != SB_E_NOTFOUND) return r;
+        sb_error_clear(err);
+    }
     /* First start. A database that already holds sealed resources without the key that sealed
      * them is not silently given a new one. */
     sb_kbs_resource_rec *v = NULL;
@@ -141,9 +265,13 @@ int sb_kbs_master_load(const char *dir, sb_store *st, sb_kbs_master *out, sb_err
            "%s is missing but the database holds %zu sealed resource(s): restore the key file",
            path, n);
     sb_error_clear(err);
-    r = create_key(path, out, err);
-    if (r == SB_E_POLICY) return read_key(path, out, err); /* a concurrent start made it */
+    r = create_key(path, tpm, out, err);
+    if (r == SB_E_POLICY) return read_key(path, tpm, out, err); /* a concurrent start made it */
     return r;
+}
+
+int sb_kbs_master_load(const char *dir, sb_store *st, sb_kbs_master *out, sb_error *err) {
+    return sb_kbs_master_load_at(dir, NULL, st, out, err);
 }
 
 static size_t make_aad(const char *path, const char *id, char aad[AAD_MAX]) {
@@ -222,13 +350,14 @@ int sb_kbs_resource_get(sb_store *st, const sb_kbs_master *m, const char *path, 
     return r;
 }
 
-int sb_kbs_rotate_master_key(const char *dir, sb_store *st, size_t *count, sb_error *err) {
+int sb_kbs_rotate_master_key_at(const char *dir, const struct sb_kbs_master_tpm *tpm, sb_store *st,
+                                size_t *count, sb_error *err) {
     sb_kbs_master old = {0}, nk = {0};
-    TRY(sb_kbs_master_load(dir, st, &old, err));
+    TRY(sb_kbs_master_load_at(dir, tpm, st, &old, err));
     char path[4096], npath[4096];
-    int r = key_path(dir, "", path, sizeof(path), err);
-    if (r == 0) r = key_path(dir, ".new", npath, sizeof(npath), err);
-    if (r == 0) r = create_key(npath, &nk, err);
+    int r = key_path(dir, key_name(tpm), "", path, sizeof(path), err);
+    if (r == 0) r = key_path(dir, key_name(tpm), ".new", npath, sizeof(npath), err);
+    if (r == 0) r = create_key(npath, tpm, &nk, err);
     sb_kbs_resource_rec *v = NULL;
     size_t n = 0;
     bool txn = false;
@@ -255,4 +384,8 @@ int sb_kbs_rotate_master_key(const char *dir, sb_store *st, size_t *count, sb_er
     sb_kbs_master_clear(&nk);
     if (r == 0) *count = n;
     return r;
+}
+
+int sb_kbs_rotate_master_key(const char *dir, sb_store *st, size_t *count, sb_error *err) {
+    return sb_kbs_rotate_master_key_at(dir, NULL, st, count, err);
 }

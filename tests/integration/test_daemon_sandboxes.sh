@@ -124,11 +124,16 @@ contains "exec without cmd: 400" "$(api POST "/v1/sandboxes/$ID/exec" "$KA" '{}'
 
 # ---- quotas -----------------------------------------------------------------------------------------------
 contains "memory quota" "$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":1024}}')" '^429 .*1024 MiB'
-api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":128},"timeout_s":1}' >/dev/null
-SHORT=$(field .id)
+# The count quota is checked with sandboxes that cannot end meanwhile (a 1 s timeout raced a
+# create that took longer than that on a loaded host); the short-lived one comes after.
 api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":128},"idle_standby_s":1}' >/dev/null
 IDLE=$(field .id)
+api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":16}}' >/dev/null
+FILL=$(field .id)
 contains "count quota" "$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":16}}')" '^429 .*at most 3 sandboxes'
+check "count quota: a slot freed by delete" "$(api DELETE "/v1/sandboxes/$FILL" "$KA" | cut -c1-3)" 204
+api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":128},"timeout_s":1}' >/dev/null
+SHORT=$(field .id)
 
 # ---- lifecycle timers ------------------------------------------------------------------------------------
 ok=
@@ -145,7 +150,7 @@ contains "exec on a destroyed sandbox: 409" "$(api POST "/v1/sandboxes/$SHORT/ex
 check "delete: 204" "$(api DELETE "/v1/sandboxes/$ID" "$KA" | cut -c1-3)" 204
 check "get after delete shows destroyed" "$(api GET "/v1/sandboxes/$ID" "$KA" >/dev/null; field .state)" destroyed
 check "delete again: 409" "$(api DELETE "/v1/sandboxes/$ID" "$KA" | cut -c1-3)" 409
-contains "metrics count creates" "$(api GET /metrics "$KA")" 'sealbox_sandbox_creates_total{result="ok"} 4'
+contains "metrics count creates" "$(api GET /metrics "$KA")" 'sealbox_sandbox_creates_total{result="ok"} 5'
 
 # ---- SIGTERM tears every sandbox down --------------------------------------------------------------------------
 kill -TERM "$PID"; wait "$PID"; check "SIGTERM: exit 0" "$?" 0; PID=
