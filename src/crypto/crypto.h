@@ -89,6 +89,20 @@ int sb_rsa_pkcs1_verify(const sb_pubkey *k, enum sb_hash h, const void *msg, siz
 int sb_ed25519_verify(const sb_pubkey *k, const void *msg, size_t msglen, const uint8_t *sig,
                       size_t siglen, sb_error *err) SB_WUR;
 
+/* A verifier bound once to a public key, a hash and a scheme (RSASSA-PKCS1-v1_5 or ECDSA), for
+ * hot paths that check many signatures by the same key (a TPM AK, a DCAP attestation key): the
+ * OpenSSL contexts are prepared once, so each verification is the hash and the public-key
+ * operation. Verdicts are those of sb_rsa_pkcs1_verify / sb_ecdsa_verify. Keeps its own
+ * reference to the key; not thread-safe. */
+typedef struct sb_sig_verifier sb_sig_verifier;
+enum sb_sig_scheme { SB_SIG_RSA_PKCS1, SB_SIG_ECDSA, SB_SIG_SCHEME_MAX };
+int sb_sig_verifier_new(const sb_pubkey *k, enum sb_hash h, enum sb_sig_scheme scheme,
+                        sb_sig_verifier **out, sb_error *err) SB_WUR;
+/* enc is used for ECDSA only. */
+int sb_sig_verifier_verify(sb_sig_verifier *v, const void *msg, size_t msglen, const uint8_t *sig,
+                           size_t siglen, enum sb_ecdsa_enc enc, sb_error *err) SB_WUR;
+void sb_sig_verifier_free(sb_sig_verifier *v);
+
 /* Signs msg: ECDSA (enc selects DER or raw big-endian r||s as JWS wants), RSA-PSS is not
  * offered for signing; RSA keys sign PKCS#1 v1.5; Ed25519 ignores h and enc. */
 int sb_sign(const sb_privkey *k, enum sb_hash h, const void *msg, size_t msglen,

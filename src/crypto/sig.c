@@ -198,6 +198,96 @@ int sb_rsa_pkcs1_verify(const sb_pubkey *k, enum sb_hash h, const void *msg, siz
     return rsa_verify(k, h, RSA_PKCS1_PADDING, 0, msg, msglen, sig, siglen, "rsa-pkcs1", err);
 }
 
+/* ---- a verifier prepared once per key --------------------------------------------------- */
+
+struct sb_sig_verifier {
+    enum sb_sig_scheme scheme;
+    enum sb_hash h;
+    EVP_PKEY *pk;       /* our own reference */
+    EVP_MD *md;         /* fetched once */
+    EVP_MD_CTX *mdctx;  /* re-initialized per message with the fetched md */
+    EVP_PKEY_CTX *pctx; /* verify-initialized once (padding and digest set for RSA) */
+    size_t modlen;      /* RSA */
+    int curve;          /* ECDSA: looked up once (it costs a parameter query) */
+};
+
+void sb_sig_verifier_free(sb_sig_verifier *v) {
+    if (!v) return;
+    EVP_PKEY_CTX_free(v->pctx);
+    EVP_MD_CTX_free(v->mdctx);
+    EVP_MD_free(v->md);
+    EVP_PKEY_free(v->pk);
+    free(v);
+}
+
+int sb_sig_verifier_new(const sb_pubkey *k, enum sb_hash h, enum sb_sig_scheme scheme,
+                        sb_sig_verifier **out, sb_error *err) {
+    const EVP_MD *named = sb_evp_md(h);
+    ENSURE(named, err, SB_E_USAGE, "verifier: unknown hash %d", (int)h);
+    ENSURE(k && k->pk, err, SB_E_USAGE, "verifier: no key");
+    enum sb_key_type kt = sb_evp_key_type(k->pk);
+    ENSURE((scheme == SB_SIG_RSA_PKCS1 && kt == SB_KEY_RSA) ||
+               (scheme == SB_SIG_ECDSA && kt == SB_KEY_EC),
+           err, SB_E_USAGE, "verifier: scheme %d does not fit the key", (int)scheme);
+    sb_sig_verifier *v = calloc(1, sizeof(*v));
+    if (!v) BAIL(err, SB_E_INTERNAL, "verifier: out of memory");
+    v->scheme = scheme;
+    v->h = h;
+    v->pk = k->pk;
+    if (EVP_PKEY_up_ref(v->pk) != 1) {
+        v->pk = NULL;
+        sb_sig_verifier_free(v);
+        return sb_ossl_err(err, SB_E_INTERNAL, "verifier: key reference");
+    }
+    v->md = EVP_MD_fetch(NULL, EVP_MD_get0_name(named), NULL);
+    v->mdctx = EVP_MD_CTX_new();
+    v->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, v->pk, NULL);
+    bool ok = v->md && v->mdctx && v->pctx && EVP_PKEY_verify_init(v->pctx) == 1;
+    if (ok && scheme == SB_SIG_RSA_PKCS1)
+        ok = EVP_PKEY_CTX_set_rsa_padding(v->pctx, RSA_PKCS1_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_signature_md(v->pctx, v->md) > 0;
+    if (!ok) {
+        sb_sig_verifier_free(v);
+        return sb_ossl_err(err, SB_E_INTERNAL, "verifier: cannot set up %s verification",
+                           sb_hash_name(h));
+    }
+    v->modlen = (size_t)EVP_PKEY_get_size(v->pk);
+    if (scheme == SB_SIG_ECDSA) v->curve = sb_evp_curve(v->pk);
+    *out = v;
+    return 0;
+}
+
+int sb_sig_verifier_verify(sb_sig_verifier *v, const void *msg, size_t msglen, const uint8_t *sig,
+                           size_t siglen, enum sb_ecdsa_enc enc, sb_error *err) {
+    ENSURE(v, err, SB_E_USAGE, "verifier: none");
+    ENSURE(msg || msglen == 0, err, SB_E_USAGE, "verifier: NULL message");
+    const uint8_t *s = sig;
+    size_t sl = siglen;
+    uint8_t *owned = NULL;
+    const char *what = v->scheme == SB_SIG_RSA_PKCS1 ? "rsa-pkcs1" : "ecdsa";
+    if (v->scheme == SB_SIG_RSA_PKCS1) {
+        ENSURE(sig && siglen > 0, err, SB_E_SIGNATURE, "%s: empty signature", what);
+        ENSURE(siglen == v->modlen, err, SB_E_SIGNATURE,
+               "%s: signature of %zu bytes for a %zu-byte modulus", what, siglen, v->modlen);
+    } else if (enc == SB_ECDSA_RAW_BE || enc == SB_ECDSA_RAW_LE) {
+        ENSURE(sig, err, SB_E_USAGE, "ecdsa: NULL signature");
+        TRY(raw_to_der(v->curve, sig, siglen, enc == SB_ECDSA_RAW_LE, &owned, &sl, err));
+        s = owned;
+    } else {
+        sb_pubkey k = {.pk = v->pk};
+        TRY(ecdsa_sig_der(&k, sig, siglen, enc, &s, &sl, &owned, err));
+    }
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    int r = -1;
+    if (EVP_DigestInit_ex2(v->mdctx, v->md, NULL) == 1 &&
+        EVP_DigestUpdate(v->mdctx, msglen ? msg : (const void *)"", msglen) == 1 &&
+        EVP_DigestFinal_ex(v->mdctx, d, &dl) == 1)
+        r = EVP_PKEY_verify(v->pctx, s, sl, d, dl);
+    OPENSSL_free(owned);
+    return verdict(r, what, err);
+}
+
 int sb_ed25519_verify(const sb_pubkey *k, const void *msg, size_t msglen, const uint8_t *sig,
                       size_t siglen, sb_error *err) {
     ENSURE(k && k->pk && sb_evp_key_type(k->pk) == SB_KEY_ED25519, err, SB_E_USAGE,

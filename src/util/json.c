@@ -253,3 +253,31 @@ int sb_json_canonical(const json_t *v, char **out, size_t *len, sb_error *err) {
     if (len) *len = n;
     return 0;
 }
+
+static bool json_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+bool sb_json_text_has_member(const uint8_t *p, size_t n, const char *key, const char *vprefix) {
+    size_t k = strlen(key);
+    if (!p || k == 0 || k > n) return false;
+    /* memmem finds each candidate "key quickly: detection runs on every input, often tens of
+     * KB of JSON, for every verifier. */
+    for (size_t i = 0; i + k + 2 <= n;) {
+        const uint8_t *hit = memmem(p + i, n - i, key, k);
+        if (!hit) return false;
+        size_t at = (size_t)(hit - p);
+        i = at + 1;
+        if (at == 0 || p[at - 1] != '"' || at + k >= n || p[at + k] != '"') continue;
+        size_t j = at + k + 1;
+        while (j < n && json_ws(p[j]))
+            j++;
+        if (j >= n || p[j] != ':') continue;
+        if (!vprefix) return true;
+        j++;
+        while (j < n && json_ws(p[j]))
+            j++;
+        size_t v = strlen(vprefix);
+        if (j < n && p[j] == '"' && n - j - 1 >= v && memcmp(p + j + 1, vprefix, v) == 0)
+            return true;
+    }
+    return false;
+}

@@ -236,5 +236,9 @@ uint64_t sb_mono_ns(void);
  * excludes the NUL. Integers beyond ±2^53 are SB_E_UNSUPPORTED (a JCS number is a double and
  * they would change value); non-finite reals and invalid UTF-8 are SB_E_MALFORMED. */
 int sb_json_canonical(const json_t *v, char **out, size_t *len, sb_error *err) SB_WUR;
+/* Whether the JSON text p[0..n) holds a member "key" (at any depth) whose value is a string
+ * starting with vprefix (NULL: any value). A textual check for format detection: it parses
+ * nothing and never fails, so a verifier must still parse what it detects. */
+bool sb_json_text_has_member(const uint8_t *p, size_t n, const char *key, const char *vprefix);
 
 #endif

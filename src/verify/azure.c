@@ -282,7 +282,9 @@ out:
 static int azure_sniff(const struct sb_blob *ev, size_t n_ev) {
     for (size_t i = 0; i < n_ev; i++) {
         if (is_hcl(&ev[i])) return 90;
-        if (starts_json(&ev[i])) {
+        /* Every form of Trustee's evidence JSON (v0..v2) carries "vcek": anything without it
+         * is not parsed here (detection runs on tens of KB of other platforms' JSON). */
+        if (starts_json(&ev[i]) && sb_json_text_has_member(ev[i].data, ev[i].len, "vcek", NULL)) {
             struct sb_azure_evidence az;
             if (sb_azure_evidence_json_parse(ev[i].data, ev[i].len, &az, NULL) == 0) {
                 sb_azure_evidence_free(&az);

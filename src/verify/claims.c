@@ -34,10 +34,14 @@ static int put(json_t *claims, const char *section, const char *key, json_t *v) 
 
 int sb_claims_set_hex(json_t *claims, const char *section, const char *key, const uint8_t *p,
                       size_t n) {
-    char *h = sb_hex_dup(p, n);
+    /* Claims are mostly digests: encode on the stack, and skip jansson's UTF-8 scan of what is
+     * hex by construction (verifiers set dozens of these per verification). */
+    char stack[2 * 128 + 1];
+    char *h = n <= 128 ? stack : sb_hex_dup(p, n);
     if (!h) return SB_E_INTERNAL;
-    json_t *v = json_string(h);
-    free(h);
+    if (h == stack) sb_hex_encode(p, n, stack);
+    json_t *v = json_stringn_nocheck(h, 2 * n);
+    if (h != stack) free(h);
     return put(claims, section, key, v);
 }
 

@@ -152,6 +152,7 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
     struct dcap_chain_entry *e = &c->cache[c->cache_next];
     c->cache_next = (c->cache_next + 1) % DCAP_CHAIN_CACHE;
     sb_pubkey_free(e->pck_key);
+    sb_sig_verifier_free(e->pck_ver);
     sb_cert_free(e->leaf);
     sb_cert_free(e->ca);
     free(e->leaf_subject);
@@ -694,8 +695,12 @@ static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, i
         BAIL(err, SB_E_UNSUPPORTED, "dcap: QE vendor ID is not Intel's (939a7233...)");
     struct dcap_chain_entry *ch = NULL;
     TRY(pck_chain(c, q, at, &ch, err));
-    if (sb_ecdsa_verify(ch->pck_key, SB_HASH_SHA256, q->qe_report_raw, SB_DCAP_SGX_BODY_LEN,
-                        q->qe_report_sig, 64, SB_ECDSA_RAW_BE, err) < 0)
+    /* The PCK and attestation keys are checked on verifiers prepared once per key. */
+    if (!ch->pck_ver &&
+        sb_sig_verifier_new(ch->pck_key, SB_HASH_SHA256, SB_SIG_ECDSA, &ch->pck_ver, err) < 0)
+        return sb_error_prefix(err, "dcap: PCK key");
+    if (sb_sig_verifier_verify(ch->pck_ver, q->qe_report_raw, SB_DCAP_SGX_BODY_LEN,
+                               q->qe_report_sig, 64, SB_ECDSA_RAW_BE, err) < 0)
         BAIL(err, SB_E_SIGNATURE, "dcap: the QE report signature does not verify with the PCK key");
     uint8_t h[32] = {0};
     sb_hash_ctx *hc = NULL;
@@ -712,15 +717,18 @@ static int verify_parsed(sb_dcap_collateral *c, const struct sb_dcap_quote *q, i
              "dcap: QE report data is not SHA-256(attestation key || QE auth data) || zeros: "
              "the attestation key is not bound to the QE");
     /* The attestation key lives as long as the QE's boot session: keep the last one. */
-    if (!c->ak || memcmp(c->ak_raw, q->attest_key, 64) != 0) {
+    if (!c->ak || !c->ak_ver || memcmp(c->ak_raw, q->attest_key, 64) != 0) {
         sb_pubkey_free(c->ak);
+        sb_sig_verifier_free(c->ak_ver);
         c->ak = NULL;
-        if (sb_pubkey_from_ec_point(SB_CURVE_P256, q->attest_key, 64, &c->ak, err) < 0)
+        c->ak_ver = NULL;
+        if (sb_pubkey_from_ec_point(SB_CURVE_P256, q->attest_key, 64, &c->ak, err) < 0 ||
+            sb_sig_verifier_new(c->ak, SB_HASH_SHA256, SB_SIG_ECDSA, &c->ak_ver, err) < 0)
             return sb_error_prefix(err, "dcap: attestation key");
         memcpy(c->ak_raw, q->attest_key, 64);
     }
-    rc = sb_ecdsa_verify(c->ak, SB_HASH_SHA256, q->signed_data, q->signed_len, q->sig, 64,
-                         SB_ECDSA_RAW_BE, err);
+    rc = sb_sig_verifier_verify(c->ak_ver, q->signed_data, q->signed_len, q->sig, 64,
+                                SB_ECDSA_RAW_BE, err);
     if (rc < 0)
         BAIL(err, SB_E_SIGNATURE,
              "dcap: unable to verify the quote signature (header and body) with the attestation "

@@ -80,6 +80,7 @@ int sb_dcap_collateral_new(sb_dcap_collateral **out, sb_error *err) {
 void dcap_chain_cache_clear(sb_dcap_collateral *c) {
     for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++) {
         sb_pubkey_free(c->cache[i].pck_key);
+        sb_sig_verifier_free(c->cache[i].pck_ver);
         sb_cert_free(c->cache[i].leaf);
         sb_cert_free(c->cache[i].ca);
         free(c->cache[i].leaf_subject);
@@ -107,6 +108,7 @@ void sb_dcap_collateral_free(sb_dcap_collateral *c) {
     }
     dcap_chain_cache_clear(c);
     sb_pubkey_free(c->ak);
+    sb_sig_verifier_free(c->ak_ver);
     json_decref(c->notes);
     free(c);
 }

@@ -92,6 +92,7 @@ struct dcap_chain_entry {
     size_t cert_data_len;
     int64_t at;
     sb_pubkey *pck_key;
+    sb_sig_verifier *pck_ver; /* ECDSA P-256/SHA-256 by pck_key, prepared once */
     struct sb_pck_ext ext;
     sb_cert *leaf, *ca;                                        /* for claims and the PCK CRL */
     size_t nul_tail;                                           /* NUL bytes after the PEM text */
@@ -115,8 +116,9 @@ struct sb_dcap_collateral {
         int64_t t;
         bool set;
         char s[32];
-    } tcache[16];  /* formatted times (claims) */
-    sb_pubkey *ak; /* the last attestation key seen, and its raw point */
+    } tcache[16];            /* formatted times (claims) */
+    sb_pubkey *ak;           /* the last attestation key seen, and its raw point */
+    sb_sig_verifier *ak_ver; /* ECDSA P-256/SHA-256 by ak, prepared once */
     uint8_t ak_raw[64];
 };
 

@@ -667,27 +667,6 @@ static int nvidia_verify(const struct sb_verify_opts *o, const struct sb_blob *e
     return rc;
 }
 
-/* Whether the JSON text p holds the member "key" (any depth) whose value is a string starting
- * with vprefix (NULL: any value): a cheap textual check for format detection, no parse. */
-static bool json_text_has_member(const uint8_t *p, size_t n, const char *key, const char *vprefix) {
-    size_t k = strlen(key);
-    for (size_t i = 0; i + k + 2 <= n; i++) {
-        if (p[i] != '"' || p[i + k + 1] != '"' || memcmp(p + i + 1, key, k) != 0) continue;
-        size_t j = i + k + 2;
-        while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
-            j++;
-        if (j >= n || p[j] != ':') continue;
-        if (!vprefix) return true;
-        j++;
-        while (j < n && (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n'))
-            j++;
-        size_t v = strlen(vprefix);
-        if (j < n && p[j] == '"' && n - j - 1 >= v && memcmp(p + j + 1, vprefix, v) == 0)
-            return true;
-    }
-    return false;
-}
-
 static int nvidia_sniff(const struct sb_blob *ev, size_t n_ev) {
     if (n_ev < 1 || !ev[0].data) return 0;
     const uint8_t *p = ev[0].data;
@@ -699,8 +678,8 @@ static int nvidia_sniff(const struct sb_blob *ev, size_t n_ev) {
     /* The SDK's evidence list: detected by its members, without parsing (inputs are tens of
      * KB; verify() parses and names what is wrong). "EeAB" is base64 of 11 e0 01. */
     if (is_json(p, n) && n <= NV_MAX_JSON)
-        return json_text_has_member(p, n, "evidence", "EeAB") &&
-                       json_text_has_member(p, n, "certificate", "")
+        return sb_json_text_has_member(p, n, "evidence", "EeAB") &&
+                       sb_json_text_has_member(p, n, "certificate", "")
                    ? 80
                    : 0;
     return 0;

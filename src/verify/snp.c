@@ -1,8 +1,11 @@
 /* snp: authenticates AMD SEV-SNP reports — VCEK/VLEK selected by key_info, its chain through
  * ASK/ASVK to the pinned ARK of its product at the verification time, the P-384 report
  * signature, REPORTED_TCB and CHIP_ID against the certificate — and emits normalized claims. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "crypto/crypto.h"
 #include "evidence/evidence.h"
@@ -12,6 +15,7 @@
 #define SNP_CERTS_MAX 24   /* certificates considered in one verification, from all sources */
 #define SNP_CACHE_SLOTS 16 /* verified chains kept by a long-lived sb_snp_verifier */
 #define SNP_SOURCE_MAX 96
+#define SNP_CRL_FILES_MAX 16 /* CRL files read from one --collateral directory */
 
 /* AMD KDS spec 57230, "VCEK certificate extensions". */
 #define OID_PRODUCT_NAME "1.3.6.1.4.1.3704.1.2"
@@ -69,6 +73,8 @@ struct chain_result {
     int64_t not_before, not_after; /* intersection of the chain's windows */
     struct coll coll[3];
     size_t n_coll;
+    sb_cert *vek_cert, *inter_cert; /* for revocation: the VEK and the ASK/ASVK used */
+    const sb_cert *ark;             /* the pinned ARK (owned by the verifier) */
 };
 
 struct cache_slot {
@@ -88,6 +94,8 @@ struct sb_snp_verifier {
 
 static void chain_result_clear(struct chain_result *r) {
     sb_pubkey_free(r->pub);
+    sb_cert_free(r->vek_cert);
+    sb_cert_free(r->inter_cert);
     for (size_t i = 0; i < r->n_coll; i++) {
         free(r->coll[i].subject);
         free(r->coll[i].issuer);
@@ -200,14 +208,17 @@ static int certset_load(struct certset *s, const uint8_t *p, size_t n, const cha
         sb_certs_free(v, cnt);
         return 0;
     }
-    if (memmem(p, n, "-----BEGIN X509 CRL-----", 24) != NULL)
-        BAIL(err, SB_E_UNSUPPORTED,
-             "snp: %s is a CRL; AMD CRLs are not checked by this verifier (docs/verify-snp.md)",
-             source);
+    /* CRLs are read by the revocation check (check_revocation), not here. */
+    if (memmem(p, n, "-----BEGIN X509 CRL-----", 24) != NULL) return 0;
     sb_cert *c = NULL;
     int rc = sb_cert_from_der(p, n, &c, err);
     if (rc < 0) {
-        (void)sb_error_prefix(err, "snp: %s is not a certificate (DER or PEM)", source);
+        sb_crl *crl = NULL;
+        if (sb_crl_from_der(p, n, &crl, NULL) == 0) {
+            sb_crl_free(crl);
+            return 0;
+        }
+        (void)sb_error_prefix(err, "snp: %s is not a certificate or CRL (DER or PEM)", source);
         return rc;
     }
     return certset_add(s, c, source, claims, err);
@@ -464,6 +475,12 @@ static int verify_chain(const sb_snp_verifier *v, const struct certset *s, const
         rc = add_coll(res, vek->role == ROLE_VCEK ? "ask" : "asvk", used_inter,
                       supplied ? sup_inter->source : "pinned");
     if (rc == 0) rc = add_coll(res, "ark", ark, "pinned");
+    if (rc == 0) {
+        res->vek_cert = sb_cert_dup(vek->cert);
+        res->inter_cert = sb_cert_dup(used_inter);
+        res->ark = ark;
+        if (!res->vek_cert || !res->inter_cert) rc = SB_E_INTERNAL;
+    }
     if (rc < 0) {
         chain_result_clear(res);
         if (err && err->code == 0) (void)sb_error_set(err, rc, "snp: out of memory");
@@ -617,6 +634,260 @@ static int fill_claims(json_t *c, const struct sb_snp_report *r, const struct ch
     return rc ? SB_E_INTERNAL : 0;
 }
 
+/* ---- revocation: AMD's CRLs, offline ------------------------------------------------------ */
+
+/* Preference among CRLs of one issuer at `at`: one whose window holds `at` (newest first), then
+ * the newest issued before `at`, then the oldest. */
+static int crl_rank(const sb_crl *x, int64_t at) {
+    int64_t tu = sb_crl_this_update(x), nu = sb_crl_next_update(x);
+    if (tu <= at && (nu == 0 || at <= nu)) return 2;
+    return tu <= at ? 1 : 0;
+}
+
+int sb_snp_crl_check(const sb_cert *issuer, const sb_cert *subject, const char *what,
+                     const struct sb_blob *crls, size_t n_crls, int64_t at, json_t *claims,
+                     bool *checked, sb_error *err) {
+    *checked = false;
+    _cleanup_free_ char *iname = sb_cert_subject(issuer);
+    if (!iname) BAIL(err, SB_E_INTERNAL, "snp: out of memory");
+    char icn[64];
+    name_cn(iname, icn, sizeof(icn));
+    sb_crl *best = NULL;
+    const char *best_src = NULL;
+    int rc = 0;
+    for (size_t i = 0; i < n_crls && rc == 0; i++) {
+        sb_crl *x = NULL;
+        if (sb_crl_load(crls[i].data, crls[i].len, &x, NULL) < 0) continue; /* not a CRL */
+        char *xi = sb_crl_issuer(x);
+        bool mine = xi && strcmp(xi, iname) == 0;
+        free(xi);
+        if (!mine) {
+            sb_crl_free(x);
+            continue;
+        }
+        /* Every CRL naming this issuer must carry its signature: a forged one is an error,
+         * never a CRL that is quietly skipped. */
+        if (sb_crl_check_signed_by(x, issuer, err) < 0) {
+            sb_crl_free(x);
+            rc = sb_error_prefix(err, "snp: the CRL %s (issuer %s) does not verify with the %s%s",
+                                 crls[i].name, icn, icn,
+                                 strncmp(icn, "ARK-", 4) == 0 ? " pinned in sealbox" : "");
+            rc = SB_E_CHAIN;
+            if (err) err->code = SB_E_CHAIN;
+            break;
+        }
+        if (!best || crl_rank(x, at) > crl_rank(best, at) ||
+            (crl_rank(x, at) == crl_rank(best, at) &&
+             sb_crl_this_update(x) > sb_crl_this_update(best))) {
+            sb_crl_free(best);
+            best = x;
+            best_src = crls[i].name;
+        } else {
+            sb_crl_free(x);
+        }
+    }
+    if (rc < 0 || !best) {
+        sb_crl_free(best);
+        return rc;
+    }
+    if (sb_crl_revokes(best, subject)) {
+        _cleanup_free_ char *serial = sb_cert_serial_hex(subject);
+        _cleanup_free_ char *sname = sb_cert_subject(subject);
+        char scn[64];
+        name_cn(sname, scn, sizeof(scn));
+        char tu[32];
+        sb_time_format(sb_crl_this_update(best), tu);
+        sb_crl_free(best);
+        BAIL(err, SB_E_CHAIN,
+             "snp: the %s %s (serial %s) is revoked by the %s CRL %s (thisUpdate %s)", what, scn,
+             serial ? serial : "?", icn, best_src, tu);
+    }
+    int64_t tu = sb_crl_this_update(best), nu = sb_crl_next_update(best);
+    char subj[96];
+    (void)snprintf(subj, sizeof(subj), "%s CRL", icn);
+    rc = sb_claims_add_collateral(claims, "crl", subj, iname, tu, nu, best_src);
+    char ts[32];
+    if (rc == 0 && nu && at > nu) {
+        sb_time_format(nu, ts);
+        rc = sb_claims_warn(claims, "snp: the %s CRL %s has expired (nextUpdate %s)", icn, best_src,
+                            ts);
+    }
+    if (rc == 0 && at < tu) {
+        sb_time_format(tu, ts);
+        rc = sb_claims_warn(claims, "snp: the %s CRL %s is not yet valid (thisUpdate %s)", icn,
+                            best_src, ts);
+    }
+    sb_crl_free(best);
+    if (rc < 0) BAIL(err, SB_E_INTERNAL, "snp: out of memory");
+    *checked = true;
+    return 0;
+}
+
+static bool name_has_crl(const char *n) {
+    for (size_t i = 0; n[i] && n[i + 1] && n[i + 2]; i++)
+        if ((n[i] | 0x20) == 'c' && (n[i + 1] | 0x20) == 'r' && (n[i + 2] | 0x20) == 'l')
+            return true;
+    return false;
+}
+
+struct crl_inputs {
+    struct sb_blob b[2 * SB_VERIFY_MAX_FILES + SB_SNP_CERTS_MAX + SNP_CRL_FILES_MAX];
+    size_t n;
+    uint8_t *owned[SNP_CRL_FILES_MAX];
+    char *names[SNP_CRL_FILES_MAX];
+    size_t n_owned;
+};
+
+static void crl_inputs_clear(struct crl_inputs *ci) {
+    for (size_t i = 0; i < ci->n_owned; i++) {
+        free(ci->owned[i]);
+        free(ci->names[i]);
+    }
+    ci->n_owned = ci->n = 0;
+}
+
+/* The files of dir whose name contains "crl" (the cache names them crl-ark-<product>.der). */
+static int crl_inputs_dir(struct crl_inputs *ci, const char *dir, sb_error *err) {
+    DIR *d = opendir(dir);
+    if (!d) BAIL(err, SB_E_IO, "snp: --collateral %s: %s", dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || !name_has_crl(de->d_name)) continue;
+        if (ci->n_owned >= SNP_CRL_FILES_MAX) {
+            rc = sb_error_set(err, SB_E_LIMIT,
+                              "snp: --collateral %s has more than %u files named *crl*", dir,
+                              SNP_CRL_FILES_MAX);
+            break;
+        }
+        char path[4096];
+        int w = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (w < 0 || (size_t)w >= sizeof(path) || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (sb_read_file(path, SB_COLLATERAL_MAX_FILE, &data, &len, NULL) < 0) continue;
+        char *name = strdup(path);
+        if (!name) {
+            free(data);
+            rc = sb_error_set(err, SB_E_INTERNAL, "snp: out of memory");
+            break;
+        }
+        ci->owned[ci->n_owned] = data;
+        ci->names[ci->n_owned++] = name;
+        ci->b[ci->n++] = (struct sb_blob){.name = name, .data = data, .len = len};
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Revocation of the chain used, offline: AMD publishes the ARK-signed CRL of each product
+ * (KDS /vcek/v1/{product}/crl), which revokes ASKs/ASVKs; a CRL issued by the ASK, if given, is
+ * checked against the VCEK/VLEK too. CRLs come from the evidence (auxblob entries, further
+ * files), --certs, and the --collateral directory. No ARK CRL: "unchecked", with a warning. */
+static int check_revocation(const struct sb_snp_evidence *e, const struct sb_blob *certs,
+                            size_t n_certs, const struct sb_verify_opts *o,
+                            const struct chain_result *cr, json_t *claims, sb_error *err) {
+    struct crl_inputs *ci = calloc(1, sizeof(*ci));
+    if (!ci) BAIL(err, SB_E_INTERNAL, "snp: out of memory");
+    for (size_t i = 0; i < e->n_certs && ci->n < SB_ARRAY_LEN(ci->b); i++)
+        if (e->certs[i].kind == SB_SNP_CERT_CRL)
+            ci->b[ci->n++] = (struct sb_blob){
+                .name = "auxblob crl", .data = e->certs[i].data, .len = e->certs[i].len};
+    for (size_t i = 0; i < n_certs && ci->n < SB_ARRAY_LEN(ci->b); i++)
+        ci->b[ci->n++] = certs[i];
+    for (size_t i = 0; i < o->n_certs && ci->n < SB_ARRAY_LEN(ci->b); i++)
+        ci->b[ci->n++] = o->certs[i];
+    int rc = o->collateral_dir ? crl_inputs_dir(ci, o->collateral_dir, err) : 0;
+    const char *inter = cr->vek_role == ROLE_VCEK ? "ASK" : "ASVK";
+    bool ark_checked = false, inter_checked = false;
+    if (rc == 0)
+        rc = sb_snp_crl_check(cr->ark, cr->inter_cert, inter, ci->b, ci->n, o->at, claims,
+                              &ark_checked, err);
+    if (rc == 0)
+        rc = sb_snp_crl_check(cr->inter_cert, cr->vek_cert, role_name(cr->vek_role), ci->b, ci->n,
+                              o->at, claims, &inter_checked, err);
+    crl_inputs_clear(ci);
+    free(ci);
+    TRY(rc);
+    if (sb_claims_set_str(claims, "platform_claims", "revocation",
+                          ark_checked ? "checked" : "unchecked") < 0)
+        BAIL(err, SB_E_INTERNAL, "snp: out of memory");
+    if (!ark_checked)
+        (void)sb_claims_warn(claims,
+                             "snp: revocation unchecked: no ARK-%s CRL was given (AMD KDS "
+                             "/vcek/v1/%s/crl: --collateral DIR or 'sealbox collateral import'), "
+                             "so a revoked %s would not be noticed",
+                             sb_snp_product_name(cr->product), sb_snp_product_name(cr->product),
+                             inter);
+    return 0;
+}
+
+/* ---- the VCEK from the collateral cache ---------------------------------------------------- */
+
+/* `sealbox collateral import` names a VCEK vcek-<productName>-<CHIP_ID[0..8]>-bl-tee-snp-uc
+ * (src/verify/collateral.c): when the evidence carries none, the one for this report's
+ * product, chip and REPORTED_TCB is taken from the --collateral directory. It is then verified
+ * like any other (chain, TCB and chip binding, signature): the name only finds it. */
+static int vcek_from_cache(const struct sb_snp_report *r, const char *dir, struct certset *s,
+                           json_t *claims, char *looked, size_t looked_sz, sb_error *err) {
+    looked[0] = 0;
+    if (all_zero(r->chip_id, sizeof(r->chip_id))) return 0;
+    char chip[17];
+    sb_hex_encode(r->chip_id, 8, chip);
+    enum sb_snp_product cp = sb_snp_product_from_cpuid(r);
+    static const enum sb_snp_product all[] = {SB_SNP_PRODUCT_MILAN, SB_SNP_PRODUCT_GENOA,
+                                              SB_SNP_PRODUCT_TURIN};
+    char want[3][96], prefix[3][32];
+    size_t n_want = 0;
+    for (size_t i = 0; i < SB_ARRAY_LEN(all); i++) {
+        if (cp != SB_SNP_PRODUCT_UNKNOWN && all[i] != cp) continue;
+        struct sb_snp_tcb t;
+        sb_snp_tcb_decode(r->reported_tcb, all[i], &t);
+        char pn[16];
+        (void)snprintf(pn, sizeof(pn), "%s", sb_snp_product_name(all[i]));
+        for (size_t k = 0; pn[k]; k++)
+            if (pn[k] >= 'A' && pn[k] <= 'Z') pn[k] = (char)(pn[k] - 'A' + 'a');
+        (void)snprintf(prefix[n_want], sizeof(prefix[n_want]), "vcek-%s", pn);
+        (void)snprintf(want[n_want], sizeof(want[n_want]), "-%s-bl%u-tee%u-snp%u-uc%u.", chip,
+                       t.bootloader, t.tee, t.snp, t.microcode);
+        if (!looked[0])
+            (void)snprintf(looked, looked_sz, "%s*%s{der,pem}", prefix[n_want], want[n_want]);
+        n_want++;
+    }
+    DIR *d = opendir(dir);
+    if (!d) BAIL(err, SB_E_IO, "snp: --collateral %s: %s", dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        bool match = false;
+        for (size_t i = 0; i < n_want && !match; i++) {
+            const char *hit = strstr(nm, want[i]);
+            const char *ext = hit ? hit + strlen(want[i]) : NULL;
+            match = strncmp(nm, prefix[i], strlen(prefix[i])) == 0 && ext &&
+                    (strcmp(ext, "der") == 0 || strcmp(ext, "pem") == 0);
+        }
+        if (!match) continue;
+        char path[4096];
+        int w = snprintf(path, sizeof(path), "%s/%s", dir, nm);
+        if (w < 0 || (size_t)w >= sizeof(path)) continue;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (sb_read_file(path, SB_COLLATERAL_MAX_FILE, &data, &len, err) < 0) {
+            rc = sb_error_prefix(err, "snp: collateral cache");
+            break;
+        }
+        char src[SNP_SOURCE_MAX];
+        (void)snprintf(src, sizeof(src), "collateral cache %.70s", nm);
+        rc = certset_load(s, data, len, src, claims, err);
+        free(data);
+    }
+    closedir(d);
+    return rc;
+}
+
 /* ---- the cache ----------------------------------------------------------------------------------
  */
 
@@ -640,6 +911,10 @@ static int cache_key(const struct sb_snp_evidence *e, const struct sb_blob *cert
             rc = sb_hash_ctx_update(h, &n, sizeof(n), err);
             if (rc == 0) rc = sb_hash_ctx_update(h, lists[l][i].data, lists[l][i].len, err);
         }
+    /* A VCEK may come from the --collateral directory: the directory is part of the key (a
+     * cached chain is still only used inside every certificate's window). */
+    if (rc == 0 && o->collateral_dir)
+        rc = sb_hash_ctx_update(h, o->collateral_dir, strlen(o->collateral_dir) + 1, err);
     if (rc == 0) rc = sb_hash_ctx_final(h, key, err);
     sb_hash_ctx_free(h);
     return rc;
@@ -711,12 +986,26 @@ static int chain_for(sb_snp_verifier *v, const struct sb_snp_evidence *e,
         n_want += s.c[i].role == want;
         n_other += s.c[i].role == other;
     }
+    char looked[256] = "";
+    if (n_want == 0 && want == ROLE_VCEK && o->collateral_dir) {
+        size_t before = s.n;
+        rc = vcek_from_cache(r, o->collateral_dir, &s, claims, looked, sizeof(looked), err);
+        if (rc < 0) goto out;
+        for (size_t i = before; i < s.n; i++)
+            n_want += s.c[i].role == want;
+    }
     if (n_want == 0) {
+        char cache[300] = "";
+        if (looked[0])
+            (void)snprintf(cache, sizeof(cache), "; none in the collateral cache either (%s)",
+                           looked);
         rc = sb_error_set(err, SB_E_CHAIN,
                           "snp: the report is signed with the %s (key_info) but no %s certificate "
-                          "was given%s (pass it with --certs; sealbox does not fetch from AMD KDS)",
+                          "was given%s (pass it with --certs or import it into the collateral "
+                          "cache; sealbox does not fetch from AMD KDS)%s",
                           role_name(want), role_name(want),
-                          n_other ? want == ROLE_VCEK ? " (only a VLEK)" : " (only a VCEK)" : "");
+                          n_other ? want == ROLE_VCEK ? " (only a VLEK)" : " (only a VCEK)" : "",
+                          cache);
         goto out;
     }
     /* Several candidates: the first whose chain holds and which signed this report wins; the
@@ -791,6 +1080,7 @@ static int verify_parsed(sb_snp_verifier *v, const struct sb_verify_opts *o,
     if (rc == 0) rc = check_chip(r, cr, claims, err);
     if (rc == 0) rc = check_signature(r, cr, err);
     if (rc == 0) rc = fill_claims(claims, r, cr);
+    if (rc == 0) rc = check_revocation(e, certs, n_certs, o, cr, claims, err);
     if (rc == 0 && cr == &fresh) cache_put(v, key, &fresh);
     chain_result_clear(&fresh);
     if (rc == SB_E_INTERNAL && err && err->code != SB_E_INTERNAL)

@@ -31,4 +31,14 @@ int sb_snp_chain_inspect(const struct sb_blob *certs, size_t n_certs, enum sb_sn
                          int64_t at, enum sb_snp_product *product, struct sb_snp_tcb *tcb,
                          uint8_t hwid[64], size_t *hwid_len, sb_error *err) SB_WUR;
 
+/* Checks subject (issued by issuer) against the CRLs among crls (blobs of any kind; those that
+ * are not CRLs naming issuer are skipped): every CRL issued by issuer must verify with its key
+ * (else SB_E_CHAIN); the best one at `at` (window holding `at`, newest) is used — subject's
+ * serial listed is SB_E_CHAIN naming `what`, the serial and the CRL. *checked says whether a CRL
+ * was used; it is then a "crl" collateral record of claims (and a warning when `at` is outside
+ * its thisUpdate..nextUpdate). */
+int sb_snp_crl_check(const sb_cert *issuer, const sb_cert *subject, const char *what,
+                     const struct sb_blob *crls, size_t n_crls, int64_t at, json_t *claims,
+                     bool *checked, sb_error *err) SB_WUR;
+
 #endif

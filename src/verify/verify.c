@@ -77,6 +77,7 @@ struct sb_verify_ctx {
     sb_snp_verifier *snp;
     sb_nitro_ctx *nitro;
     sb_nvidia_ctx *nvidia;
+    sb_tpm_ctx *tpm;
 };
 
 int sb_verify_ctx_new(sb_verify_ctx **out, sb_error *err) {
@@ -91,6 +92,7 @@ void sb_verify_ctx_free(sb_verify_ctx *c) {
     sb_snp_verifier_free(c->snp);
     sb_nitro_ctx_free(c->nitro);
     sb_nvidia_ctx_free(c->nvidia);
+    sb_tpm_ctx_free(c->tpm);
     free(c);
 }
 
@@ -112,6 +114,10 @@ static int run_verifier(sb_verify_ctx *c, const struct sb_verifier *v,
     if (v == &sb_verifier_nvidia) {
         if (!c->nvidia) TRY(sb_nvidia_ctx_new(&c->nvidia, err));
         return sb_nvidia_verify(c->nvidia, o, ev, n_ev, claims, err);
+    }
+    if (v == &sb_verifier_tpm) {
+        if (!c->tpm) TRY(sb_tpm_ctx_new(&c->tpm, err));
+        return sb_tpm_verify(c->tpm, o, ev, n_ev, claims, err);
     }
     return v->verify(o, ev, n_ev, claims, err);
 }

@@ -146,6 +146,21 @@ extern const struct sb_verifier sb_verifier_azure_snp_vtpm;
  * (Azure: the HCL report's AK) the container's own AK and AK certificate are not used. */
 int sb_tpm_verify_parsed(const struct sb_verify_opts *o, const struct sb_tpm_evidence *ev,
                          const sb_pubkey *ak, json_t *claims, sb_error *err) SB_WUR;
+/* Warm TPM state: the AKs (parsed TPMT_PUBLIC / SPKI and their EVP keys), event logs (parsed,
+ * and the banks replayed so far) and verified AK certificate chains seen last, each keyed by
+ * the exact bytes it came from (4 of each; a chain is reused only at times inside every
+ * certificate's validity window). Only the quote and its signature are then checked anew.
+ * Not thread-safe. */
+typedef struct sb_tpm_ctx sb_tpm_ctx;
+int sb_tpm_ctx_new(sb_tpm_ctx **out, sb_error *err) SB_WUR;
+void sb_tpm_ctx_free(sb_tpm_ctx *c);
+/* sb_tpm_verify_parsed with the warm state of c (NULL: none). */
+int sb_tpm_verify_parsed_with(sb_tpm_ctx *c, const struct sb_verify_opts *o,
+                              const struct sb_tpm_evidence *ev, const sb_pubkey *ak, json_t *claims,
+                              sb_error *err) SB_WUR;
+/* What the "tpm" verifier does (ev[0] a container, ev[1] an optional raw event log), with c. */
+int sb_tpm_verify(sb_tpm_ctx *c, const struct sb_verify_opts *o, const struct sb_blob *ev,
+                  size_t n_ev, json_t **claims, sb_error *err) SB_WUR;
 /* The TPM name of a public area: nameAlg (u16, big-endian) || H_nameAlg(TPMT_PUBLIC); out holds
  * 2 + SB_HASH_MAX_LEN bytes. The tpm verifier reports it as platform_claims.ak_name (hex). */
 int sb_tpm_public_name(const struct sb_tpm_public *pub, uint8_t *out, size_t *len,
@@ -244,7 +259,8 @@ int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct
  * cache, Nitro and NVIDIA contexts with their verified-chain caches), made on first use. Each
  * cache is keyed by the exact certificate bytes and reused only at times inside every
  * certificate's validity window, so a warm verification gives the verdict a cold one gives.
- * Platforms without a warm state (tdx, sgx, tpm) run their stateless verifier. Not
+ * TPM keeps its AKs, event logs and AK chains (sb_tpm_ctx). Platforms without a warm state
+ * (tdx, sgx) run their stateless verifier. Not
  * thread-safe: one context per thread. */
 typedef struct sb_verify_ctx sb_verify_ctx;
 int sb_verify_ctx_new(sb_verify_ctx **out, sb_error *err) SB_WUR;

@@ -541,6 +541,69 @@ TEST(rsa_pkcs1_sign_verify_roundtrip) {
     sb_privkey_free(priv);
 }
 
+/* The prepared verifier: the RFC 6979 P-256 vector and an RSA PKCS#1 signature, each checked
+ * again and again on the same contexts, with failures in between that must not stick. */
+TEST(sig_verifier_prepared_once) {
+    sb_error err = {0};
+    sb_pubkey *k = ec_key(SB_CURVE_P256, P256_QX, P256_QY);
+    sb_sig_verifier *v = NULL;
+    CHECK_OK(sb_sig_verifier_new(k, SB_HASH_SHA256, SB_SIG_ECDSA, &v, &err), &err);
+    size_t n;
+    uint8_t *s = raw_sig(P256_R, P256_S, 32, false, &n);
+    uint8_t *t = raw_sig(P256_TR, P256_TS, 32, false, &n);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(sb_sig_verifier_verify(v, "sample", 6, s, n, SB_ECDSA_RAW_BE, &err), &err);
+        CHECK_INT(sb_sig_verifier_verify(v, "samplf", 6, s, n, SB_ECDSA_RAW_BE, &err),
+                  SB_E_SIGNATURE);
+        CHECK_INT(sb_sig_verifier_verify(v, "sample", 6, s, n, SB_ECDSA_RAW_LE, &err),
+                  SB_E_SIGNATURE);
+        CHECK_OK(sb_sig_verifier_verify(v, "test", 4, t, n, SB_ECDSA_RAW_BE, &err), &err);
+        CHECK_INT(sb_sig_verifier_verify(v, "sample", 6, s, 63, SB_ECDSA_RAW_BE, &err),
+                  SB_E_MALFORMED);
+    }
+    sb_sig_verifier_free(v);
+    v = NULL;
+    /* the hash is part of the verifier */
+    CHECK_OK(sb_sig_verifier_new(k, SB_HASH_SHA384, SB_SIG_ECDSA, &v, &err), &err);
+    CHECK_INT(sb_sig_verifier_verify(v, "sample", 6, s, n, SB_ECDSA_RAW_BE, &err), SB_E_SIGNATURE);
+    sb_sig_verifier_free(v);
+    v = NULL;
+    /* a scheme that does not fit the key */
+    CHECK_INT(sb_sig_verifier_new(k, SB_HASH_SHA256, SB_SIG_RSA_PKCS1, &v, &err), SB_E_USAGE);
+    free(s);
+    free(t);
+    sb_pubkey_free(k);
+
+    sb_privkey *priv = test_rsa_priv();
+    sb_pubkey *rk = NULL;
+    CHECK_OK(sb_privkey_public(priv, &rk, &err), &err);
+    uint8_t *rs = NULL;
+    size_t rn = 0;
+    CHECK_OK(sb_sign(priv, SB_HASH_SHA1, "quote", 5, SB_ECDSA_DER, &rs, &rn, &err), &err);
+    CHECK_OK(sb_sig_verifier_new(rk, SB_HASH_SHA1, SB_SIG_RSA_PKCS1, &v, &err), &err);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(sb_sig_verifier_verify(v, "quote", 5, rs, rn, SB_ECDSA_DER, &err), &err);
+        rs[rn - 1] ^= 1;
+        CHECK_INT(sb_sig_verifier_verify(v, "quote", 5, rs, rn, SB_ECDSA_DER, &err),
+                  SB_E_SIGNATURE);
+        rs[rn - 1] ^= 1;
+        CHECK_INT(sb_sig_verifier_verify(v, "quote", 5, rs, rn - 1, SB_ECDSA_DER, &err),
+                  SB_E_SIGNATURE);
+        CHECK_CONTAINS(err.msg, "modulus");
+        /* the one-shot function agrees */
+        CHECK_OK(sb_rsa_pkcs1_verify(rk, SB_HASH_SHA1, "quote", 5, rs, rn, &err), &err);
+    }
+    sb_sig_verifier_free(v);
+    v = NULL;
+    CHECK_OK(sb_sig_verifier_new(rk, SB_HASH_SHA256, SB_SIG_RSA_PKCS1, &v, &err), &err);
+    CHECK_INT(sb_sig_verifier_verify(v, "quote", 5, rs, rn, SB_ECDSA_DER, &err), SB_E_SIGNATURE);
+    sb_sig_verifier_free(v);
+    sb_sig_verifier_free(NULL);
+    free(rs);
+    sb_pubkey_free(rk);
+    sb_privkey_free(priv);
+}
+
 TEST(ecdsa_sign_encodings_roundtrip) {
     sb_error err = {0};
     for (int c = 0; c < SB_CURVE_MAX; c++) {

@@ -1,6 +1,12 @@
 /* test_snp: the SEV-SNP report parser and its wrappers (raw, hex, configfs-tsm JSON, Trustee
  * JSON) on the real samples of the evidence corpus and on synthetic edge cases. */
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 #include "crypto/crypto.h"
 #include "evidence/evidence.h"
@@ -645,7 +651,11 @@ TEST(verify_s1_trustee_vcek) {
     CHECK_STR(jget(json_array_get(coll, 1), NULL, "kind"), "ask");
     CHECK_STR(jget(json_array_get(coll, 1), NULL, "source"), "pinned");
     CHECK_STR(jget(json_array_get(coll, 2), NULL, "kind"), "ark");
-    CHECK_INT(json_array_size(json_object_get(c, "warnings")), 0);
+    /* no CRL given: revocation is reported unchecked, never assumed good */
+    CHECK_INT(json_array_size(json_object_get(c, "warnings")), 1);
+    CHECK_CONTAINS(json_string_value(json_array_get(json_object_get(c, "warnings"), 0)),
+                   "revocation unchecked: no ARK-Milan CRL");
+    CHECK_STR(jget(c, "platform_claims", "revocation"), "unchecked");
     json_decref(c);
 }
 
@@ -1027,4 +1037,332 @@ TEST(turin_chain_and_extensions) {
                                    hwid, &hl, &err),
               SB_E_CHAIN);
     CHECK_CONTAINS(err.msg, "not yet valid");
+}
+
+/* ---- revocation (AMD CRLs) and the VCEK from the collateral cache ------------------------ */
+
+/* The evidence corpus has no AMD CRL: test CRLs are made here by a test CA that signs like AMD
+ * (RSASSA-PSS, SHA-384, salt 48). */
+static int pss_sign_x509(X509 *x, X509_CRL *crl, EVP_PKEY *key) {
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    int ok = md && EVP_DigestSignInit(md, &pctx, EVP_sha384(), NULL, key) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) > 0 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) > 0 &&
+             (x ? X509_sign_ctx(x, md) > 0 : X509_CRL_sign_ctx(crl, md) > 0);
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
+}
+
+static X509_NAME *cn_name(const char *cn) {
+    X509_NAME *n = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"sealbox test", -1, -1,
+                               0);
+    return n;
+}
+
+static X509 *make_cert(const X509_NAME *subject, const X509_NAME *issuer, EVP_PKEY *pub,
+                       EVP_PKEY *signer, long serial) {
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+    X509_set_subject_name(x, subject);
+    X509_set_issuer_name(x, issuer);
+    ASN1_TIME_set(X509_getm_notBefore(x), 1700000000);
+    ASN1_TIME_set(X509_getm_notAfter(x), 1900000000);
+    X509_set_pubkey(x, pub);
+    if (pss_sign_x509(x, NULL, signer) < 0) {
+        X509_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* A DER CRL by issuer name, signed by key, thisUpdate tu, nextUpdate tu + 30 days, revoking
+ * serial (0: none). */
+static uint8_t *make_crl(const X509_NAME *issuer, EVP_PKEY *key, time_t tu, long serial,
+                         size_t *len) {
+    X509_CRL *crl = X509_CRL_new();
+    X509_CRL_set_version(crl, 1);
+    X509_CRL_set_issuer_name(crl, issuer);
+    ASN1_TIME *t = ASN1_TIME_set(NULL, tu), *nu = ASN1_TIME_set(NULL, tu + 30 * 86400);
+    X509_CRL_set1_lastUpdate(crl, t);
+    X509_CRL_set1_nextUpdate(crl, nu);
+    if (serial) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        ASN1_INTEGER *sn = ASN1_INTEGER_new();
+        ASN1_INTEGER_set(sn, serial);
+        X509_REVOKED_set_serialNumber(r, sn);
+        X509_REVOKED_set_revocationDate(r, t);
+        X509_CRL_add0_revoked(crl, r);
+        ASN1_INTEGER_free(sn);
+    }
+    X509_CRL_sort(crl);
+    uint8_t *der = NULL;
+    int n = pss_sign_x509(NULL, crl, key) == 0 ? i2d_X509_CRL(crl, &der) : -1;
+    ASN1_TIME_free(t);
+    ASN1_TIME_free(nu);
+    X509_CRL_free(crl);
+    if (n <= 0) return NULL;
+    *len = (size_t)n;
+    return der;
+}
+
+static sb_cert *to_sb(X509 *x) {
+    uint8_t *der = NULL;
+    int n = i2d_X509(x, &der);
+    sb_cert *c = NULL;
+    sb_error err = {0};
+    if (n > 0 && sb_cert_from_der(der, (size_t)n, &c, &err) < 0) c = NULL;
+    OPENSSL_free(der);
+    return c;
+}
+
+static bool any_warning(json_t *c, const char *needle) {
+    json_t *w = json_object_get(c, "warnings");
+    for (size_t i = 0; i < json_array_size(w); i++)
+        if (strstr(json_string_value(json_array_get(w, i)), needle)) return true;
+    return false;
+}
+
+TEST(crl_check_generated_ca) {
+    EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_PKEY *ask_key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    CHECK(ca_key && ask_key && evil);
+    X509_NAME *ca_n = cn_name("ARK-Test"), *ask_n = cn_name("SEV-Test");
+    X509 *ca = make_cert(ca_n, ca_n, ca_key, ca_key, 1);
+    X509 *ask = make_cert(ask_n, ca_n, ask_key, ca_key, 0x1234);
+    CHECK(ca && ask);
+    sb_cert *sca = to_sb(ca), *sask = to_sb(ask);
+    CHECK(sca && sask);
+    const time_t t0 = 1750000000;
+    size_t n_ok = 0, n_rev = 0, n_evil = 0, n_other = 0;
+    uint8_t *ok = make_crl(ca_n, ca_key, t0, 0x99, &n_ok);
+    uint8_t *rev = make_crl(ca_n, ca_key, t0, 0x1234, &n_rev);
+    uint8_t *forged = make_crl(ca_n, evil, t0, 0, &n_evil);
+    uint8_t *other = make_crl(ask_n, ask_key, t0, 0x1234, &n_other); /* another issuer's */
+    CHECK(ok && rev && forged && other);
+    sb_error err = {0};
+    bool checked = true;
+    json_t *c = sb_claims_new("snp", "test", t0);
+    /* none of the blobs is a CRL of this issuer: nothing checked, no error */
+    struct sb_blob none[2] = {{.name = "other", .data = other, .len = n_other},
+                              {.name = "junk", .data = (const uint8_t *)"junk", .len = 4}};
+    CHECK_OK(sb_snp_crl_check(sca, sask, "ASK", none, 2, t0 + 60, c, &checked, &err), &err);
+    CHECK(!checked);
+    /* a CRL that does not list the ASK: checked, a "crl" collateral record with its window */
+    struct sb_blob b_ok = {.name = "ok.crl", .data = ok, .len = n_ok};
+    CHECK_OK(sb_snp_crl_check(sca, sask, "ASK", &b_ok, 1, t0 + 60, c, &checked, &err), &err);
+    CHECK(checked);
+    json_t *rec = json_array_get(json_object_get(c, "collateral"), 0);
+    CHECK_STR(jget(rec, NULL, "kind"), "crl");
+    CHECK_STR(jget(rec, NULL, "subject"), "ARK-Test CRL");
+    CHECK_STR(jget(rec, NULL, "source"), "ok.crl");
+    CHECK_STR(jget(rec, NULL, "not_before"), "2025-06-15T15:06:40Z");
+    CHECK_STR(jget(rec, NULL, "not_after"), "2025-07-15T15:06:40Z");
+    /* the same in PEM */
+    X509_CRL *xc = NULL;
+    const unsigned char *q = ok;
+    xc = d2i_X509_CRL(NULL, &q, (long)n_ok);
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509_CRL(bio, xc);
+    char *pem = NULL;
+    long pl = BIO_get_mem_data(bio, &pem);
+    struct sb_blob b_pem = {.name = "ok.pem", .data = (const uint8_t *)pem, .len = (size_t)pl};
+    CHECK_OK(sb_snp_crl_check(sca, sask, "ASK", &b_pem, 1, t0 + 60, c, &checked, &err), &err);
+    CHECK(checked);
+    /* listed: exit-2 class error naming the serial */
+    struct sb_blob b_rev = {.name = "rev.crl", .data = rev, .len = n_rev};
+    CHECK_INT(sb_snp_crl_check(sca, sask, "ASK", &b_rev, 1, t0 + 60, c, &checked, &err),
+              SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg,
+                   "the ASK SEV-Test (serial 1234) is revoked by the ARK-Test CRL rev.crl");
+    /* the newest CRL in its window wins; an older one that still lists it does not matter */
+    uint8_t *old_rev = make_crl(ca_n, ca_key, t0 - 40 * 86400, 0x1234, &n_rev);
+    struct sb_blob two[2] = {{.name = "old.crl", .data = old_rev, .len = n_rev}, b_ok};
+    CHECK_OK(sb_snp_crl_check(sca, sask, "ASK", two, 2, t0 + 60, c, &checked, &err), &err);
+    /* forged: same issuer name, other key — an error, never skipped */
+    struct sb_blob b_forged = {.name = "forged.crl", .data = forged, .len = n_evil};
+    struct sb_blob mix[2] = {b_ok, b_forged};
+    CHECK_INT(sb_snp_crl_check(sca, sask, "ASK", mix, 2, t0 + 60, c, &checked, &err), SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "the CRL forged.crl (issuer ARK-Test) does not verify");
+    /* outside its window: still used, with a warning (policy judges the collateral window) */
+    json_t *c2 = sb_claims_new("snp", "test", t0);
+    CHECK_OK(sb_snp_crl_check(sca, sask, "ASK", &b_ok, 1, t0 + 40 * 86400, c2, &checked, &err),
+             &err);
+    CHECK(checked && any_warning(c2, "ARK-Test CRL ok.crl has expired"));
+    CHECK_OK(sb_snp_crl_check(sca, sask, "ASK", &b_ok, 1, t0 - 60, c2, &checked, &err), &err);
+    CHECK(any_warning(c2, "is not yet valid"));
+    json_decref(c2);
+    json_decref(c);
+    BIO_free(bio);
+    X509_CRL_free(xc);
+    OPENSSL_free(ok);
+    OPENSSL_free(rev);
+    OPENSSL_free(old_rev);
+    OPENSSL_free(forged);
+    OPENSSL_free(other);
+    sb_cert_free(sca);
+    sb_cert_free(sask);
+    X509_free(ca);
+    X509_free(ask);
+    X509_NAME_free(ca_n);
+    X509_NAME_free(ask_n);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(ask_key);
+    EVP_PKEY_free(evil);
+}
+
+static int write_file(const char *path, const uint8_t *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(p, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* A CRL under the real ARK-Milan's name (its exact subject) that AMD did not sign is refused,
+ * from --certs and from the --collateral directory alike. */
+TEST(verify_s1_forged_ark_crl) {
+    if (!sb_test_evidence_dir()) return;
+    sb_error err = {0};
+    sb_cert *ark = NULL;
+    for (size_t i = 0; i < sb_snp_n_anchors; i++)
+        if (sb_snp_anchors[i].product == SB_SNP_PRODUCT_MILAN &&
+            sb_snp_anchors[i].kind == SB_SNP_ANCHOR_ARK)
+            CHECK_OK(sb_cert_from_pem((const uint8_t *)sb_snp_anchors[i].pem,
+                                      sb_snp_anchors[i].pem_len, &ark, &err),
+                     &err);
+    const uint8_t *ader = NULL;
+    size_t alen = 0;
+    CHECK_OK(sb_cert_der(ark, &ader, &alen, &err), &err);
+    const unsigned char *q = ader;
+    X509 *xark = d2i_X509(NULL, &q, (long)alen);
+    EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    size_t cn = 0;
+    uint8_t *crl =
+        xark && evil ? make_crl(X509_get_subject_name(xark), evil, 1748000000, 0, &cn) : NULL;
+    CHECK(crl != NULL);
+    size_t n = 0;
+    uint8_t *rep = sb_test_read_evidence(EV_S1, &n);
+    struct sb_blob certs[2] = {{.name = "vcek", .data = NULL, .len = 0},
+                               {.name = "forged.crl", .data = crl, .len = cn}};
+    certs[0].data = sb_test_read_evidence("snp/trustee/test-vcek.der", &certs[0].len);
+    char dir[512], path[600];
+    (void)snprintf(dir, sizeof(dir), "%s/snp-crl-dir", sb_test_tmpdir());
+    (void)snprintf(path, sizeof(path), "%s/ark-milan.crl", dir);
+    if (rep && crl && certs[0].data && (mkdir(dir, 0700) == 0 || errno == EEXIST) &&
+        write_file(path, crl, cn) == 0) {
+        struct sb_blob b = {.name = EV_S1, .data = rep, .len = n};
+        json_t *c = NULL;
+        struct sb_verify_opts o = {.at = at_of(T_2025), .certs = certs, .n_certs = 2};
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o, &b, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "forged.crl (issuer ARK-Milan) does not verify with the "
+                                "ARK-Milan pinned in sealbox");
+        CHECK_INT(sb_verify_exit_code(err.code), 2);
+        struct sb_verify_opts o2 = {
+            .at = at_of(T_2025), .certs = certs, .n_certs = 1, .collateral_dir = dir};
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o2, &b, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "ark-milan.crl (issuer ARK-Milan) does not verify");
+        /* without it: unchecked */
+        o2.collateral_dir = NULL;
+        CHECK_OK(sb_snp_verify_evidence(NULL, &o2, &b, 1, &c, &err), &err);
+        if (c) CHECK_STR(jget(c, "platform_claims", "revocation"), "unchecked");
+        json_decref(c);
+    }
+    free((void *)(uintptr_t)certs[0].data);
+    free(rep);
+    OPENSSL_free(crl);
+    EVP_PKEY_free(evil);
+    X509_free(xark);
+    sb_cert_free(ark);
+}
+
+/* S1's report alone, its VCEK imported into a collateral cache first; a CRL under the real
+ * ARK-Milan's name that AMD did not sign is refused. */
+TEST(verify_s1_vcek_from_cache_and_forged_crl) {
+    if (!sb_test_evidence_dir()) return;
+    char dir[512], vcek_path[1024];
+    (void)snprintf(dir, sizeof(dir), "%s/snp-cache", sb_test_tmpdir());
+    (void)snprintf(vcek_path, sizeof(vcek_path), "%s/snp/trustee/test-vcek.der",
+                   sb_test_evidence_dir());
+    sb_error err = {0};
+    struct sb_collateral_item it;
+    CHECK_OK(sb_collateral_import(dir, vcek_path, &it, &err), &err);
+    CHECK_STR(it.kind, "vcek");
+    CHECK_CONTAINS(it.file, "-c38427a30d4c7af9-bl3-tee0-snp8-uc115.der");
+    size_t n = 0;
+    uint8_t *rep = sb_test_read_evidence(EV_S1, &n);
+    if (!rep) return;
+    struct sb_blob b = {.name = EV_S1, .data = rep, .len = n};
+    struct sb_verify_opts o = {.at = at_of(T_2025), .collateral_dir = dir};
+    json_t *c = NULL;
+    CHECK_OK(sb_snp_verify_evidence(NULL, &o, &b, 1, &c, &err), &err);
+    if (c) {
+        json_t *vc = json_array_get(json_object_get(c, "collateral"), 0);
+        CHECK_STR(jget(vc, NULL, "kind"), "vcek");
+        CHECK_CONTAINS(jget(vc, NULL, "source"), "collateral cache vcek-");
+        CHECK_STR(jget(c, "platform_claims", "revocation"), "unchecked");
+    }
+    json_decref(c);
+    c = NULL;
+    /* without the cache: no VCEK */
+    struct sb_verify_opts o0 = {.at = at_of(T_2025)};
+    CHECK_INT(sb_snp_verify_evidence(NULL, &o0, &b, 1, &c, &err), SB_E_CHAIN);
+    CHECK_CONTAINS(err.msg, "no VCEK certificate was given");
+    /* another REPORTED_TCB (the derived b384+1 report: bootloader 4): not in the cache */
+    size_t n2 = 0;
+    uint8_t *rep2 =
+        sb_test_read_evidence("snp/derived-negative/trustee_report_b384plus1_tcbmismatch.bin", &n2);
+    if (rep2) {
+        struct sb_blob b2 = {.name = "tcbmismatch", .data = rep2, .len = n2};
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o, &b2, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "none in the collateral cache either "
+                                "(vcek-milan*-c38427a30d4c7af9-bl4-tee0-snp8-uc115.{der,pem})");
+    }
+    free(rep2);
+    /* a CRL named for ARK-Milan (its exact subject) but signed by another key, imported into
+     * the same cache as 'sealbox collateral import' would */
+    sb_cert *ark = NULL;
+    for (size_t i = 0; i < sb_snp_n_anchors; i++)
+        if (sb_snp_anchors[i].product == SB_SNP_PRODUCT_MILAN &&
+            sb_snp_anchors[i].kind == SB_SNP_ANCHOR_ARK)
+            CHECK_OK(sb_cert_from_pem((const uint8_t *)sb_snp_anchors[i].pem,
+                                      sb_snp_anchors[i].pem_len, &ark, &err),
+                     &err);
+    const uint8_t *ader = NULL;
+    size_t alen = 0;
+    CHECK_OK(sb_cert_der(ark, &ader, &alen, &err), &err);
+    const unsigned char *q = ader;
+    X509 *xark = d2i_X509(NULL, &q, (long)alen);
+    EVP_PKEY *evil = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    size_t cn = 0;
+    uint8_t *crl =
+        xark && evil ? make_crl(X509_get_subject_name(xark), evil, 1748000000, 0, &cn) : NULL;
+    CHECK(crl != NULL);
+    char crl_path[1024];
+    (void)snprintf(crl_path, sizeof(crl_path), "%s/forged-ark-milan.crl", sb_test_tmpdir());
+    if (crl && write_file(crl_path, crl, cn) == 0) {
+        CHECK_OK(sb_collateral_import(dir, crl_path, &it, &err), &err);
+        CHECK_STR(it.file, "crl-ark-milan.der");
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o, &b, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "crl-ark-milan.der (issuer ARK-Milan) does not verify with the "
+                                "ARK-Milan pinned in sealbox");
+        CHECK_INT(sb_verify_exit_code(err.code), 2);
+        /* the same CRL given with --certs next to the VCEK */
+        struct sb_blob certs[2] = {{.name = "vcek", .data = NULL, .len = 0},
+                                   {.name = "forged.crl", .data = crl, .len = cn}};
+        certs[0].data = sb_test_read_evidence("snp/trustee/test-vcek.der", &certs[0].len);
+        struct sb_verify_opts o2 = {.at = at_of(T_2025), .certs = certs, .n_certs = 2};
+        CHECK_INT(sb_snp_verify_evidence(NULL, &o2, &b, 1, &c, &err), SB_E_CHAIN);
+        CHECK_CONTAINS(err.msg, "forged.crl (issuer ARK-Milan) does not verify");
+        free((void *)(uintptr_t)certs[0].data);
+    }
+    OPENSSL_free(crl);
+    EVP_PKEY_free(evil);
+    X509_free(xark);
+    sb_cert_free(ark);
+    free(rep);
 }

@@ -162,6 +162,95 @@ out:
     free(p2);
 }
 
+/* Verifies a private copy of p (freed at once, so a cache that kept pointers into the
+ * evidence shows up under ASan) with ctx; the claims as JSON text, or NULL. */
+static char *warm_run(sb_tpm_ctx *ctx, const struct sb_verify_opts *o, const uint8_t *p, size_t n,
+                      int want, sb_error *err) {
+    uint8_t *copy = malloc(n);
+    memcpy(copy, p, n);
+    struct sb_blob b = {.name = "t", .data = copy, .len = n};
+    json_t *claims = NULL;
+    int rc = sb_tpm_verify(ctx, o, &b, 1, &claims, err);
+    free(copy);
+    CHECK_MSG(rc == want, "warm verify: %d (%s), expected %d", rc, err->msg, want);
+    char *text = claims ? json_dumps(claims, JSON_SORT_KEYS) : NULL;
+    json_decref(claims);
+    return text;
+}
+
+/* The warm context (AK, event log, AK chain cached) gives what a cold verification gives, hit
+ * after hit, and never reuses a chain outside its window or a log for other bytes. */
+TEST(warm_context_same_verdicts) {
+    if (!sb_test_evidence_dir()) return;
+    struct certs cs = {0};
+    size_t n1, n2, n4;
+    uint8_t *p1 = sb_test_read_evidence(P1, &n1), *p2 = sb_test_read_evidence(P2N, &n2);
+    uint8_t *p4 = sb_test_read_evidence(P4, &n4);
+    sb_tpm_ctx *ctx = NULL;
+    sb_error err = {0};
+    if (!p1 || !p2 || !p4 ||
+        !load_certs(&cs, GCE "tpm_ek_intermediate_2.crt", GCE "tpm_ek_root_1.cer"))
+        goto out;
+    CHECK_OK(sb_tpm_ctx_new(&ctx, &err), &err);
+    static const uint8_t nonce[] = {0x90, 0x09};
+    struct sb_verify_opts o2 = {
+        .at = AT_2022, .certs = cs.blob, .n_certs = 2, .nonce = nonce, .nonce_len = 2};
+    struct sb_verify_opts o1 = {.at = AT_2022};
+    char *cold1 = warm_run(NULL, &o1, p1, n1, 0, &err);
+    char *cold2 = warm_run(NULL, &o2, p2, n2, 0, &err);
+    char *cold4 = warm_run(NULL, &o1, p4, n4, 0, &err);
+    for (int round = 0; round < 3; round++) {
+        char *w1 = warm_run(ctx, &o1, p1, n1, 0, &err);
+        char *w2 = warm_run(ctx, &o2, p2, n2, 0, &err);
+        char *w4 = warm_run(ctx, &o1, p4, n4, 0, &err);
+        CHECK(cold1 && w1 && strcmp(cold1, w1) == 0);
+        CHECK(cold2 && w2 && strcmp(cold2, w2) == 0);
+        CHECK(cold4 && w4 && strcmp(cold4, w4) == 0);
+        free(w1);
+        free(w2);
+        free(w4);
+    }
+    /* the cached chain is not used before the AK certificate's notBefore */
+    o2.at = 1600000000;
+    CHECK(warm_run(ctx, &o2, p2, n2, SB_E_CHAIN, &err) == NULL);
+    o2.at = AT_2022;
+    /* a wrong nonce still fails with everything cached */
+    static const uint8_t wrong[] = {0x90, 0x08};
+    o2.nonce = wrong;
+    CHECK(warm_run(ctx, &o2, p2, n2, SB_E_SIGNATURE, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "nonce mismatch");
+    o2.nonce = nonce;
+    /* without the root the chain is not taken from the cache */
+    o2.n_certs = 1;
+    CHECK(warm_run(ctx, &o2, p2, n2, SB_E_CHAIN, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "no trusted root");
+    o2.n_certs = 2;
+    /* P4 with a foreign event log after P4 and the log's own container were cached */
+    char *w = warm_run(ctx, &o2, p2, n2, 0, &err);
+    free(w);
+    struct sb_tpm_evidence ev2;
+    CHECK_OK(sb_tpm_gotpm_parse(p2, n2, &ev2, &err), &err);
+    if (err.code == 0) {
+        struct sb_blob two[2] = {{.name = "p4", .data = p4, .len = n4},
+                                 {.name = "log", .data = ev2.event_log, .len = ev2.event_log_len}};
+        json_t *c = NULL;
+        CHECK_INT(sb_tpm_verify(ctx, &o1, two, 2, &c, &err), SB_E_SIGNATURE);
+        CHECK_CONTAINS(err.msg, "does not replay");
+        json_decref(c);
+        sb_tpm_evidence_free(&ev2);
+    }
+    free(cold1);
+    free(cold2);
+    free(cold4);
+out:
+    sb_tpm_ctx_free(ctx);
+    for (int i = 0; i < 2; i++)
+        free(cs.data[i]);
+    free(p1);
+    free(p2);
+    free(p4);
+}
+
 TEST(gce_ak_certificate_wrong_ca) {
     if (!sb_test_evidence_dir()) return;
     struct certs cs = {0};

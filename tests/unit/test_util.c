@@ -230,6 +230,48 @@ TEST(base64_rejects) {
     CHECK_OK(sb_base64_decode("Zm\n9v", 5, true, &d, &n, &err), &err);
     CHECK_INT(n, 3);
     free(d);
+    /* The four-at-a-time fast path hands over to the general loop at the first character it
+     * does not take: errors past it still name their position, padding stays final. */
+    CHECK_INT(sb_base64_decode("Zm9vYmFyZm9v!A==", 16, false, &d, &n, &err), SB_E_MALFORMED);
+    CHECK_CONTAINS(err.msg, "position 12");
+    CHECK_INT(sb_base64_decode("Zg==Zm9v", 8, false, &d, &n, &err), SB_E_MALFORMED);
+    CHECK_INT(sb_base64_decode("Zm9vYmFy-_8=", 12, false, &d, &n, &err), SB_E_MALFORMED);
+    CHECK_INT(sb_base64url_decode("Zm9vYmFy+/8", 11, &d, &n, &err), SB_E_MALFORMED);
+}
+
+/* Every length 0..300 round-trips, also with line breaks every 64 characters (PEM-like). */
+TEST(base64_roundtrip_lengths) {
+    uint8_t in[300];
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (uint8_t)(i * 37 + 11);
+    for (size_t len = 0; len <= sizeof(in); len++) {
+        sb_error err = {0};
+        uint8_t *d = NULL;
+        size_t n = 0;
+        char *e = sb_base64_encode(in, len);
+        CHECK(e != NULL);
+        CHECK_OK(sb_base64_decode(e, strlen(e), false, &d, &n, &err), &err);
+        CHECK_INT(n, len);
+        CHECK(len == 0 || memcmp(d, in, len) == 0);
+        free(d);
+        char wrapped[512];
+        size_t k = 0;
+        for (size_t i = 0; e[i]; i++) {
+            if (i && i % 64 == 0) wrapped[k++] = '\n';
+            wrapped[k++] = e[i];
+        }
+        CHECK_OK(sb_base64_decode(wrapped, k, true, &d, &n, &err), &err);
+        CHECK_INT(n, len);
+        CHECK(len == 0 || memcmp(d, in, len) == 0);
+        free(d);
+        free(e);
+        e = sb_base64url_encode(in, len);
+        CHECK_OK(sb_base64url_decode(e, strlen(e), &d, &n, &err), &err);
+        CHECK_INT(n, len);
+        CHECK(len == 0 || memcmp(d, in, len) == 0);
+        free(d);
+        free(e);
+    }
 }
 
 TEST(parse_numbers) {
