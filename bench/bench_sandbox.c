@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,9 +52,10 @@ static void base_cfg(struct sb_sandbox_config *c) {
 static uint64_t ph_create[N_RUN + 16], ph_exec[N_RUN + 16], ph_destroy[N_RUN + 16];
 static int ph_n;
 
-static int run_true(int null) {
+static int run_true_traced(int null, struct sb_sandbox_trace *tr) {
     struct sb_sandbox_config c;
     base_cfg(&c);
+    c.trace = tr;
     sb_sandbox *sb = NULL;
     sb_error err = {0};
     uint64_t t0 = sb_mono_ns();
@@ -82,6 +84,41 @@ static int run_true(int null) {
     return rc == 0 && sb_exit_status(&ex) == 0 ? 0 : -1;
 }
 
+static int run_true(int null) { return run_true_traced(null, NULL); }
+
+/* Figure 1b: where the time goes. Each step's share is the time since the previous step of
+ * either half (the sandbox half runs in parallel with the host half), p50 over N_TRACE runs;
+ * printed in the order of the first run. */
+#define N_TRACE 100
+static void bench_phases(void) {
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    static struct sb_sandbox_trace tr[N_TRACE];
+    for (int i = 0; i < N_TRACE; i++)
+        if (run_true_traced(null, &tr[i]) != 0) {
+            printf("phases: sandbox run failed\n");
+            close(null);
+            return;
+        }
+    close(null);
+    printf("  per step, p50 of %d runs (time since the previous step of either half):\n", N_TRACE);
+    static uint64_t v[N_TRACE];
+    uint64_t sum = 0;
+    for (uint32_t k = 1; k < tr[0].n && k < SB_TRACE_MAX; k++) {
+        const char *name = tr[0].ev[k].step;
+        size_t nv = 0;
+        for (int i = 0; i < N_TRACE; i++)
+            for (uint32_t j = 1; j < tr[i].n && j < SB_TRACE_MAX; j++)
+                if (strcmp(tr[i].ev[j].step, name) == 0) {
+                    v[nv++] = tr[i].ev[j].ns - tr[i].ev[j - 1].ns;
+                    break;
+                }
+        uint64_t p = nv ? pct(v, nv, 50) : 0;
+        sum += p;
+        printf("    %-40s %7.3f ms\n", name, p / 1e6);
+    }
+    printf("    %-40s %7.3f ms\n", "(sum of the p50s)", sum / 1e6);
+}
+
 static int run_bwrap(void) {
     pid_t p = fork();
     if (p == 0) {
@@ -98,25 +135,39 @@ static int run_bwrap(void) {
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
+/* CPU time (user + system) of this process and its reaped children: the work a round costs,
+ * which the load of other processes on the machine does not inflate as it does wall time. */
+static uint64_t cpu_ns(int who) {
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0) return 0;
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+}
+static uint64_t cpu_all(void) { return cpu_ns(RUSAGE_SELF) + cpu_ns(RUSAGE_CHILDREN); }
+
 static void bench_run(void) {
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
     static uint64_t ours[N_RUN], bw[N_RUN];
+    uint64_t cpu_ours = 0, cpu_bw = 0;
     int bwrap_ok = run_bwrap() == 0;
     for (int i = 0; i < 10; i++) { /* warm up both */
         (void)run_true(null);
         if (bwrap_ok) (void)run_bwrap();
     }
     for (int i = 0; i < N_RUN; i++) { /* interleaved, so both see the same machine */
-        uint64_t t = sb_mono_ns();
+        uint64_t c0 = cpu_all(), t = sb_mono_ns();
         if (run_true(null) != 0) {
             printf("sandbox run failed\n");
             return;
         }
         ours[i] = sb_mono_ns() - t;
+        cpu_ours += cpu_all() - c0;
         if (bwrap_ok) {
+            c0 = cpu_all();
             t = sb_mono_ns();
             (void)run_bwrap();
             bw[i] = sb_mono_ns() - t;
+            cpu_bw += cpu_all() - c0;
         }
     }
     uint64_t p50 = pct(ours, N_RUN, 50), p99 = pct(ours, N_RUN, 99);
@@ -132,6 +183,10 @@ static void bench_run(void) {
         printf("ratio sealbox/bwrap: p50 %.2fx  p99 %.2fx  (goal: p50 <= 0.5x) %s\n",
                (double)p50 / (double)b50, (double)p99 / (double)b99,
                p50 * 2 <= b50 ? "MET" : "NOT MET");
+        printf("CPU time per round (user+sys, this process and its children): sealbox %.2f ms, "
+               "bwrap %.2f ms, ratio %.2fx\n",
+               cpu_ours / 1e6 / N_RUN, cpu_bw / 1e6 / N_RUN,
+               cpu_bw ? (double)cpu_ours / (double)cpu_bw : 0.0);
     } else {
         printf("bwrap: not runnable here, no anchor\n");
     }
@@ -330,7 +385,15 @@ static void bench_join(void) {
            s50 / 1e6, p50 / 1e6, p50 ? (double)s50 / (double)p50 : 0.0);
 }
 
-int main(void) {
+/* No argument: every figure. Otherwise only the named ones (run phases resume idle join). */
+static bool want(int argc, char **argv, const char *name) {
+    if (argc < 2) return true;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], name) == 0) return true;
+    return false;
+}
+
+int main(int argc, char **argv) {
     if (geteuid() != 0) {
         printf("bench_sandbox: needs root, skipped\n");
         return 0;
@@ -342,10 +405,11 @@ int main(void) {
     strncat(init_path, "/sealbox-init", sizeof(init_path) - strlen(init_path) - 1);
     snprintf(state, sizeof(state), "/tmp/sealbox-bench-%d", (int)getpid());
     mkdir(state, 0711);
-    bench_run();
-    bench_resume();
-    bench_idle();
-    bench_join();
+    if (want(argc, argv, "run")) bench_run();
+    if (want(argc, argv, "phases")) bench_phases();
+    if (want(argc, argv, "resume")) bench_resume();
+    if (want(argc, argv, "idle")) bench_idle();
+    if (want(argc, argv, "join")) bench_join();
     char cmd[PATH_MAX + 32];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state);
     if (system(cmd) != 0) return 1;

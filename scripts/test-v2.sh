@@ -37,9 +37,10 @@ for a in $("$busybox" --list); do
   [ -e "$root/usr/bin/$a" ] || ln -s busybox "$root/usr/bin/$a"
 done
 cp "$build/sealbox" "$build/sealbox-init" "$root/usr/bin/"
-# shared libraries at the paths ldd names (merged /usr: /lib/... lives in usr/lib/...)
+# shared libraries at the paths ldd names (merged /usr: /lib/... lives in usr/lib/...; a static
+# binary has none)
 for b in "$build/sealbox" "$build/sealbox-init"; do
-  ldd "$b" | grep -o '/[^ ]*' | while read -r lib; do
+  { ldd "$b" 2>/dev/null || true; } | { grep -o '/[^ ]*' || true; } | while read -r lib; do
     real=$(readlink -f "$lib")
     case $lib in /usr/*) dst=$root$lib ;; *) dst=$root/usr$lib ;; esac
     mkdir -p "$(dirname "$dst")"

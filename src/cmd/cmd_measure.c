@@ -24,7 +24,7 @@ static void usage(FILE *f) {
         "entrypoint. CONFIG.json (every member optional):\n"
         "  {\"command\": [\"python3\", \"-m\", \"agent\"], \"env\": [\"NAME=VALUE\" or \"NAME\"],\n"
         "   \"workdir\": \"/\", \"memory_bytes\": N, \"pids\": N, \"cpu_millis\": N,\n"
-        "   \"disk_bytes\": N, \"hostname\": \"sandbox\",\n"
+        "   \"disk_bytes\": N, \"hostname\": \"sandbox\", \"network\": \"none\" or \"host\",\n"
         "   \"mounts\": [{\"src\": \"/host\", \"dst\": \"/in\", \"ro\": true}]}\n"
         "as `sealbox run` would be given them (--env, --workdir, --memory, ...). PATH is\n"
         "added to env when absent, as sealbox run and sealboxd add it.\n\n"
@@ -80,6 +80,11 @@ static int parse_config(const json_t *j, struct mcfg *m, sb_error *err) {
         } else if (strcmp(k, "hostname") == 0) {
             ENSURE(json_is_string(v), err, SB_E_MALFORMED, "hostname: expected a string");
             m->cfg.hostname = json_string_value(v);
+        } else if (strcmp(k, "network") == 0) {
+            const char *n = json_string_value(v);
+            ENSURE(n && (strcmp(n, "none") == 0 || strcmp(n, "host") == 0), err, SB_E_MALFORMED,
+                   "network: expected \"none\" or \"host\"");
+            m->cfg.net_host = strcmp(n, "host") == 0;
         } else if (strcmp(k, "memory_bytes") == 0) {
             TRY(get_u64(v, k, &m->cfg.memory_bytes, err));
         } else if (strcmp(k, "pids") == 0) {

@@ -314,9 +314,13 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
         } else if (strcmp(name, "--kill-after") == 0) {
             TRY(sb_parse_duration_ms(val, &o->kill_grace_ms, err, "--kill-after"));
         } else if (strcmp(name, "--net") == 0) {
-            if (strcmp(val, "none") != 0)
-                BAIL(err, SB_E_USAGE, "--net: '%s' is not supported (only 'none': loopback only)",
+            if (strcmp(val, "none") != 0 && strcmp(val, "host") != 0)
+                BAIL(err, SB_E_USAGE,
+                     "--net: '%s' is not a network mode (none: loopback only; host: the host's "
+                     "network)",
                      val);
+            o->cfg.net_host = strcmp(val, "host") == 0;
+            o->cfg.net_none = !o->cfg.net_host;
         } else if (strcmp(name, "--hostname") == 0) {
             o->cfg.hostname = val;
         } else if (strcmp(name, "--log") == 0) {

@@ -190,13 +190,11 @@ static int parse_server(const char *name, json_t *o, struct sb_gw_server_config 
                 BAIL(err, SB_E_MALFORMED, "%s.sandbox: must be \"jail\" or \"none\"", path);
         } else if (strcmp(k, "network") == 0) {
             const char *t = json_string_value(v);
-            if (t && strcmp(t, "none") == 0) continue;
-            if (t && strcmp(t, "host") == 0)
-                BAIL(err, SB_E_UNSUPPORTED,
-                     "%s.network: \"host\" is not available with the jail backend yet (only "
-                     "\"none\": loopback only)",
-                     path);
-            BAIL(err, SB_E_MALFORMED, "%s.network: must be \"none\"", path);
+            if (t && (strcmp(t, "none") == 0 || strcmp(t, "host") == 0)) {
+                s->net_host = strcmp(t, "host") == 0;
+                continue;
+            }
+            BAIL(err, SB_E_MALFORMED, "%s.network: must be \"none\" or \"host\"", path);
         } else if (strcmp(k, "pin") == 0) {
             const char *t = json_string_value(v);
             if (t && strcmp(t, "manual") == 0)

@@ -317,6 +317,7 @@ struct sb_gw_server_config {
     uint64_t timeout_ms;        /* per request */
     uint64_t max_message_bytes; /* per server message */
     bool stderr_inherit;        /* server stderr to the gateway's (default) or discarded */
+    bool net_host;              /* "network": "host": the host's network namespace (weaker) */
 };
 
 typedef struct sb_gw_config {

@@ -56,7 +56,8 @@ static _Noreturn void holder_main(const struct sb_gw_server_config *sc,
                                     .memory_bytes = sc->memory_bytes,
                                     .pids = sc->pids,
                                     .cpu_millis = sc->cpu_millis,
-                                    .net_none = true,
+                                    .net_none = !sc->net_host,
+                                    .net_host = sc->net_host,
                                     .cgroup_root = o->cgroup_root,
                                     .cgroup_parent = o->cgroup_parent};
     sb_error err = {0};

@@ -123,8 +123,8 @@ int sb_mlog_config(const struct sb_sandbox_config *cfg, char *const *env, json_t
                   "pids", (json_int_t)(cfg->pids ? cfg->pids : SB_SANDBOX_DEF_PIDS), "cpu_millis",
                   (json_int_t)cfg->cpu_millis, "disk_bytes",
                   (json_int_t)(cfg->disk_bytes ? cfg->disk_bytes : SB_SANDBOX_DEF_DISK), "hostname",
-                  cfg->hostname ? cfg->hostname : "sandbox", "network", "none", "mounts", mounts,
-                  "env", names);
+                  cfg->hostname ? cfg->hostname : "sandbox", "network",
+                  cfg->net_host ? "host" : "none", "mounts", mounts, "env", names);
     if (!c) BAIL(err, SB_E_INTERNAL, "mlog: out of memory");
     *out = c;
     return 0;

@@ -50,15 +50,30 @@ struct sb_sandbox_config {
     const char *init_path; /* the sealbox-init binary (host path) */
     const struct sb_mount_spec *mounts;
     size_t n_mounts;
-    const char *hostname;      /* NULL: "sandbox" */
-    uint64_t memory_bytes;     /* 0: SB_SANDBOX_DEF_MEMORY */
-    uint64_t pids;             /* 0: SB_SANDBOX_DEF_PIDS */
-    uint64_t cpu_millis;       /* 0: no CPU cap; 1000 = one CPU */
-    uint64_t disk_bytes;       /* 0: SB_SANDBOX_DEF_DISK */
-    bool net_none;             /* the only network mode so far: loopback only */
-    const char *cgroup_root;   /* NULL: /sys/fs/cgroup (tests point it elsewhere) */
-    const char *cgroup_parent; /* NULL: "sealbox"; the directory below the caller's own cgroup
-                                  that holds one cgroup per sandbox ([A-Za-z0-9._-]) */
+    const char *hostname;  /* NULL: "sandbox" */
+    uint64_t memory_bytes; /* 0: SB_SANDBOX_DEF_MEMORY */
+    uint64_t pids;         /* 0: SB_SANDBOX_DEF_PIDS */
+    uint64_t cpu_millis;   /* 0: no CPU cap; 1000 = one CPU */
+    uint64_t disk_bytes;   /* 0: SB_SANDBOX_DEF_DISK */
+    bool net_none;         /* loopback only, in a network namespace of its own */
+    bool net_host; /* the host's network namespace (`--net host`): weaker, for tool servers that
+                      must reach an API; every other layer unchanged (docs/sandbox.md) */
+    const char *cgroup_root;        /* NULL: /sys/fs/cgroup (tests point it elsewhere) */
+    const char *cgroup_parent;      /* NULL: "sealbox"; the directory below the caller's own cgroup
+                                       that holds one cgroup per sandbox ([A-Za-z0-9._-]) */
+    struct sb_sandbox_trace *trace; /* NULL, or where create and destroy record their steps */
+};
+
+/* Per-step timestamps (CLOCK_MONOTONIC) of one sandbox's create and destroy, from the host half
+ * and the sandbox half in the order they happened; for profiling (bench_sandbox). The sandbox
+ * keeps appending to it until destroy returns, so it must outlive the sandbox. */
+#define SB_TRACE_MAX 96
+struct sb_sandbox_trace {
+    uint32_t n;
+    struct {
+        const char *step; /* a static string */
+        uint64_t ns;
+    } ev[SB_TRACE_MAX];
 };
 
 /* ---- the backend interface -------------------------------------------------------------- */

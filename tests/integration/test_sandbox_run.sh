@@ -107,6 +107,69 @@ out=$("$sb" run --mount "$tmp/share:/data:ro" -- sh -c 'cat /data/in; touch /dat
 [ "$out" = "$(printf 'data\n1')" ] && pass "read-only mount" || bad "ro mount: $out"
 "$sb" run --mount "$tmp/share:/data" -- sh -c 'echo out >/data/out' && [ "$(cat "$tmp/share/out")" = out ] &&
   pass "read-write mount" || bad "rw mount"
+# single files: bound onto a file made in the writable layer (with its parents), or over the
+# image's own file; read-only enforced; a symbolic link as SRC, or in the way of DST, refused
+printf 'conf\n' >"$tmp/app.conf"
+out=$("$sb" run --mount "$tmp/app.conf:/etc/app/app.conf:ro" -- sh -c 'cat /etc/app/app.conf; echo x 2>&1 >/etc/app/app.conf | grep -c "Read-only"; rm /etc/app/app.conf 2>&1 | grep -c "busy"')
+[ "$out" = "$(printf 'conf\n1\n1')" ] && [ "$(cat "$tmp/app.conf")" = conf ] && pass "read-only file mount" ||
+  bad "ro file mount: $out / $(cat "$tmp/app.conf")"
+out=$("$sb" run --mount "$tmp/app.conf:/etc/hostname:ro" -- cat /etc/hostname)
+[ "$out" = conf ] && pass "file mount over the image's file" || bad "file over image file: $out"
+printf 'old\n' >"$tmp/rw.txt"
+out=$("$sb" run --mount "$tmp/rw.txt:/rw.txt" -- sh -c 'stat -c %U /rw.txt; echo new >/rw.txt')
+[ "$out" = root ] && [ "$(cat "$tmp/rw.txt")" = new ] && pass "read-write file mount, idmapped" ||
+  bad "rw file mount: $out / $(cat "$tmp/rw.txt")"
+ln -s "$tmp/app.conf" "$tmp/link.conf"
+ln -s "$tmp/share" "$tmp/link.dir"
+expect_rc "symlinked file source refused" 125 "$sb" run --mount "$tmp/link.conf:/x" -- true
+grep -q "symbolic link" "$tmp/err" && pass "symlink source message" || bad "symlink message: $(cat "$tmp/err")"
+expect_rc "symlinked directory source refused" 125 "$sb" run --mount "$tmp/link.dir:/x" -- true
+expect_rc "file onto a directory refused" 125 "$sb" run --mount "$tmp/app.conf:/etc" -- true
+expect_rc "file onto a symlink refused" 125 "$sb" run --mount "$tmp/app.conf:/bin" -- true
+expect_rc "file below a symlink refused" 125 "$sb" run --mount "$tmp/app.conf:/bin/x" -- true
+# --net host (weaker, documented): the host's interfaces and its loopback services; the default
+# sees only its own lo, and the host's listener is not reachable from it
+netdevs() { awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' | sort | tr '\n' ' '; }
+host_ifs=$(netdevs </proc/net/dev)
+in_host=$("$sb" run --net host -- cat /proc/net/dev | netdevs)
+in_none=$("$sb" run -- cat /proc/net/dev | netdevs)
+[ "$in_host" = "$host_ifs" ] && [ "$host_ifs" != "lo " ] && pass "--net host: the host's interfaces ($in_host)" ||
+  bad "--net host interfaces: '$in_host', host '$host_ifs'"
+[ "$in_none" = "lo " ] && pass "--net none: only lo" || bad "--net none interfaces: '$in_none'"
+python3 - "$tmp/port" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.settimeout(30)
+try:
+    c, _ = s.accept()
+    c.sendall(b"hello-from-host")
+    c.close()
+except OSError:
+    pass
+PY
+lpid=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+port=$(cat "$tmp/port" 2>/dev/null)
+conn="import socket
+try: print(socket.create_connection(('127.0.0.1', $port), timeout=10).recv(64).decode())
+except OSError as e: print(e.errno)"
+out=$("$sb" run -- python3 -c "$conn")
+[ "$out" = 111 ] && pass "--net none: the host's loopback listener is refused" || bad "--net none connect: $out"
+out=$("$sb" run --net host -- python3 -c "$conn")
+[ "$out" = hello-from-host ] && pass "--net host: reaches the host's loopback listener" || bad "--net host connect: $out"
+kill "$lpid" 2>/dev/null; wait "$lpid" 2>/dev/null
+# the mode is measured: the config event's digest is `sealbox measure`'s for {"network": "host"}
+echo '{"network": "host"}' >"$tmp/net-host.json"
+want=$("$sb" measure --json host "$tmp/net-host.json" | grep -o '"config": "sha384:[0-9a-f]*"' | grep -o 'sha384:[0-9a-f]*')
+dflt=$("$sb" measure --json host | grep -o '"config": "sha384:[0-9a-f]*"' | grep -o 'sha384:[0-9a-f]*')
+"$sb" run --net host --log "$tmp/mlog-host.json" -- true
+got=$(grep -o '"digest":"sha384:[0-9a-f]*","seq":1,"type":"config"' "$tmp/mlog-host.json" | grep -o 'sha384:[0-9a-f]*')
+[ -n "$want" ] && [ "$got" = "$want" ] && [ "$want" != "$dflt" ] && pass "--net host is measured in the config event" ||
+  bad "--net host config digest: log $got, measure $want, default $dflt"
 out=$("$sb" run --disk 2M -- sh -c 'head -c 8000000 /dev/zero >/tmp/fill' 2>&1)
 echo "$out" | grep -q "No space left" && pass "writable layer full: ENOSPC" || bad "disk: $out"
 
@@ -124,7 +187,7 @@ expect_rc "bad --pids" 125 "$sb" run --pids 0 -- true
 expect_rc "bad --timeout" 125 "$sb" run --timeout 5parsecs -- true
 expect_rc "bad --mount" 125 "$sb" run --mount relative:/x -- true
 expect_rc "missing mount source" 125 "$sb" run --mount /no/such/dir:/x -- true
-expect_rc "bad --net" 125 "$sb" run --net host -- true
+expect_rc "bad --net" 125 "$sb" run --net bridge -- true
 expect_rc "bad hostname" 125 "$sb" run --hostname 'a b' -- true
 expect_rc "unknown option" 125 "$sb" run --frobnicate -- true
 expect_rc "missing image" 125 "$sb" run --image sha256:0000 -- true

@@ -258,6 +258,13 @@ TEST(config_reads_a_full_server) {
     CHECK_INT(s->max_message_bytes, 1u << 20);
     CHECK_INT(s->pin, SB_GW_PIN_TOFU);
     CHECK(!s->stderr_inherit);
+    CHECK(!s->net_host);
+    sb_gw_config_free(c);
+    c = NULL;
+    /* "host": the host's network namespace for a server that must reach an API */
+    CHECK_OK(cfg("{\"servers\":{\"api\":{\"command\":\"x\",\"network\":\"host\"}}}", &c, &err),
+             &err);
+    if (c) CHECK(c->servers[0].net_host);
     sb_gw_config_free(c);
 }
 
@@ -276,7 +283,8 @@ TEST(config_errors_name_the_path) {
         {"{\"servers\":{\"a\":{\"command\":\"x\",\"mounts\":[{\"src\":\"/s\",\"dst\":\"/d\","
          "\"ro\":true}]}}}",
          "servers.a.mounts[0].ro: unknown member"},
-        {"{\"servers\":{\"a\":{\"command\":\"x\",\"network\":\"host\"}}}", "servers.a.network"},
+        {"{\"servers\":{\"a\":{\"command\":\"x\",\"network\":\"bridge\"}}}",
+         "servers.a.network: must be \"none\" or \"host\""},
         {"{\"servers\":{\"a\":{\"command\":\"x\",\"sandbox\":\"vm\"}}}", "servers.a.sandbox"},
         {"{\"servers\":{\"a\":{\"command\":\"x\",\"memory\":\"12Q\"}}}", "servers.a.memory"},
         {"{\"servers\":{\"a\":{\"command\":\"x\",\"timeout_ms\":0}}}", "servers.a.timeout_ms"},
