@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "bench_util.h"
 #include "crypto/crypto.h"
 #include "evidence/evidence.h"
 #include "verify/verify.h"
@@ -23,17 +23,6 @@
 #define COLLATERAL "tdx/dcap-qvl/tdx_quote_collateral.json"
 #define AT 1752919234
 #define DCAP_QVL_MS 0.92
-
-static const char *evidence_dir(void) {
-    const char *env = getenv("SEALBOX_EVIDENCE_DIR");
-    static const char *const guesses[] = {"../shared/evidence", "../../shared/evidence",
-                                          "../../../shared/evidence"};
-    struct stat st;
-    if (env && stat(env, &st) == 0) return env;
-    for (size_t i = 0; i < SB_ARRAY_LEN(guesses); i++)
-        if (stat(guesses[i], &st) == 0) return guesses[i];
-    return NULL;
-}
 
 static uint8_t *read_ev(const char *dir, const char *rel, size_t *n) {
     char path[4096];
@@ -80,34 +69,6 @@ static int floor_once(struct floor_job *j) {
     return verify1(j->pck, j->qe_msg, SB_DCAP_SGX_BODY_LEN, j->qe_sig, j->qe_sig_len);
 }
 
-static void sort_d(double *v, int n) {
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-}
-static double median(const double *v, int n) {
-    double t[64];
-    for (int i = 0; i < n; i++)
-        t[i] = v[i];
-    sort_d(t, n);
-    return t[n / 2];
-}
-static double min_of(const double *v, int n) {
-    double m = v[0];
-    for (int i = 1; i < n; i++)
-        m = v[i] < m ? v[i] : m;
-    return m;
-}
-static double max_of(const double *v, int n) {
-    double m = v[0];
-    for (int i = 1; i < n; i++)
-        m = v[i] > m ? v[i] : m;
-    return m;
-}
-
 struct ours_job {
     sb_dcap_collateral *c;
     const uint8_t *quote;
@@ -125,20 +86,7 @@ static int ours_once(struct ours_job *j) {
     return rc;
 }
 
-#define RATE(fn, job)                                                \
-    ({                                                               \
-        uint64_t t0_ = sb_mono_ns(), n_ = 0, dt_;                    \
-        do {                                                         \
-            for (int i = 0; i < 8; i++)                              \
-                if (fn(job) != 0) {                                  \
-                    fprintf(stderr, "bench_dcap: %s failed\n", #fn); \
-                    exit(1);                                         \
-                }                                                    \
-            n_ += 8;                                                 \
-            dt_ = sb_mono_ns() - t0_;                                \
-        } while (dt_ < MIN_NS);                                      \
-        (double)n_ * 1e9 / (double)dt_;                              \
-    })
+#define RATE(fn, job) BENCH_RATE("bench_dcap", fn, job, MIN_NS)
 
 static int setup_floor(struct floor_job *j, const struct sb_dcap_quote *q) {
     sb_pubkey *ak = NULL;
@@ -168,7 +116,7 @@ static int setup_floor(struct floor_job *j, const struct sb_dcap_quote *q) {
 }
 
 int main(void) {
-    const char *dir = evidence_dir();
+    const char *dir = bench_evidence_dir();
     if (!dir) {
         printf("bench_dcap: skipped (evidence corpus not found; set SEALBOX_EVIDENCE_DIR)\n");
         return 0;
@@ -207,7 +155,8 @@ int main(void) {
         orr[r] = RATE(ours_once, &o);
         ratio[r] = orr[r] / fr[r];
     }
-    double fl = median(fr, ROUNDS), ours = median(orr, ROUNDS), rat = median(ratio, ROUNDS);
+    double fl = bench_median(fr, ROUNDS), ours = bench_median(orr, ROUNDS),
+           rat = bench_median(ratio, ROUNDS);
     printf("tdx: %zu-byte v4 quote (T8) + dcap-qvl collateral bundle, warm collateral and chain "
            "cache, verification time pinned; %d alternating rounds, medians\n",
            qn, ROUNDS);
@@ -217,8 +166,8 @@ int main(void) {
            ours, 1e3 / ours, cold_ms);
     printf("  ratio to the floor: %.2f median of rounds (%.2f .. %.2f); best rates: %.0f / %.0f "
            "= %.2f (goal >= 0.80)\n",
-           rat, min_of(ratio, ROUNDS), max_of(ratio, ROUNDS), max_of(orr, ROUNDS),
-           max_of(fr, ROUNDS), max_of(orr, ROUNDS) / max_of(fr, ROUNDS));
+           rat, bench_min(ratio, ROUNDS), bench_max(ratio, ROUNDS), bench_max(orr, ROUNDS),
+           bench_max(fr, ROUNDS), bench_max(orr, ROUNDS) / bench_max(fr, ROUNDS));
     printf("  anchor: dcap-qvl ~%.2f ms per offline TDX verification -> %.1fx its rate\n",
            DCAP_QVL_MS, DCAP_QVL_MS / (1e3 / ours));
     sb_dcap_collateral_free(o.c);

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "gateway/gateway.h"
 #include "util/util.h"
 
@@ -111,11 +112,6 @@ static void stop(struct peer *p) {
     }
     kill(p->pid, SIGKILL);
     waitpid(p->pid, &st, 0);
-}
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Runs n echo calls; appends each latency (ns) to lat. */
@@ -292,7 +288,7 @@ static int http_session(struct path *p) {
 }
 
 static void report(struct path *p, const struct path *anchor) {
-    qsort(p->lat, p->n, sizeof(uint64_t), cmp_u64);
+    qsort(p->lat, p->n, sizeof(uint64_t), bench_cmp_u64);
     double p50 = (double)p->lat[p->n / 2] / 1000.0, p99 = (double)p->lat[p->n * 99 / 100] / 1000.0;
     double rate = (double)p->n / ((double)p->total_ns / 1e9);
     printf("  %-28s p50 %8.1f us  p99 %8.1f us  %8.0f calls/s", p->name, p50, p99, rate);

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "bench_util.h"
 #include "evidence/evidence.h"
 #include "verify/verify.h"
 
@@ -19,17 +19,6 @@
 #define REPORT "nvidia/nvtrust/hopperAttestationReport.txt"
 #define CHAIN "nvidia/nvtrust/hopperCertChain.txt"
 #define AT 1764000000
-
-static const char *evidence_dir(void) {
-    const char *env = getenv("SEALBOX_EVIDENCE_DIR");
-    static const char *const guesses[] = {"../shared/evidence", "../../shared/evidence",
-                                          "../../../shared/evidence"};
-    struct stat st;
-    if (env && stat(env, &st) == 0) return env;
-    for (size_t i = 0; i < SB_ARRAY_LEN(guesses); i++)
-        if (stat(guesses[i], &st) == 0) return guesses[i];
-    return NULL;
-}
 
 struct floor_job {
     EVP_PKEY *key;
@@ -62,20 +51,7 @@ static int ours_once(struct ours_job *j) {
     return rc;
 }
 
-#define RATE(fn, job)                                                  \
-    ({                                                                 \
-        uint64_t t0_ = sb_mono_ns(), n_ = 0, dt_;                      \
-        do {                                                           \
-            for (int k_ = 0; k_ < 8; k_++)                             \
-                if (fn(job) != 0) {                                    \
-                    fprintf(stderr, "bench_nvidia: %s failed\n", #fn); \
-                    exit(1);                                           \
-                }                                                      \
-            n_ += 8;                                                   \
-            dt_ = sb_mono_ns() - t0_;                                  \
-        } while (dt_ < MIN_NS);                                        \
-        (double)n_ * 1e9 / (double)dt_;                                \
-    })
+#define RATE(fn, job) BENCH_RATE("bench_nvidia", fn, job, MIN_NS)
 
 static uint8_t *load(const char *dir, const char *rel, size_t *n) {
     char path[4096];
@@ -90,7 +66,7 @@ static uint8_t *load(const char *dir, const char *rel, size_t *n) {
 }
 
 int main(void) {
-    const char *dir = evidence_dir();
+    const char *dir = bench_evidence_dir();
     if (!dir) {
         printf("bench_nvidia: skipped (evidence corpus not found; set SEALBOX_EVIDENCE_DIR)\n");
         return 0;
@@ -132,18 +108,11 @@ int main(void) {
         fl_sum += fl;
         ours_sum += ours;
     }
-    for (int i = 1; i < ROUNDS; i++)
-        for (int j = i; j > 0 && ratios[j - 1] > ratios[j]; j--) {
-            double t = ratios[j];
-            ratios[j] = ratios[j - 1];
-            ratios[j - 1] = t;
-        }
     printf("nvidia: H100 SPDM report (G1, hex) + PEM chain, warm device-chain cache\n");
     printf("  crypto floor (SPDM P-384 signature, raw OpenSSL): %8.0f /s (mean of %d)\n",
            fl_sum / ROUNDS, ROUNDS);
     printf("  sealbox verify (hex, parse, FWID, signature, claims): %6.0f /s\n", ours_sum / ROUNDS);
-    printf("  ratio to the floor: median %.2f (min %.2f, max %.2f; goal >= 0.80)\n",
-           ratios[ROUNDS / 2], ratios[0], ratios[ROUNDS - 1]);
+    bench_print_ratios(ratios, ROUNDS, 0.80);
     sb_nvidia_ctx_free(o.c);
     ECDSA_SIG_free(sig);
     EVP_PKEY_free(f.key);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sandbox/internal.h" /* the cgroup join, for figure 4 */
 #include "sandbox/sandbox.h"
 
@@ -25,16 +26,6 @@
 #define N_RESUME 200
 #define N_IDLE 200
 #define N_JOIN 60
-
-static int cmp_u64(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-static uint64_t pct(uint64_t *v, size_t n, unsigned p) {
-    qsort(v, n, sizeof(*v), cmp_u64);
-    size_t i = (n * p + 99) / 100;
-    return v[i ? i - 1 : 0];
-}
 
 static char init_path[PATH_MAX], state[256];
 
@@ -112,7 +103,7 @@ static void bench_phases(void) {
                     v[nv++] = tr[i].ev[j].ns - tr[i].ev[j - 1].ns;
                     break;
                 }
-        uint64_t p = nv ? pct(v, nv, 50) : 0;
+        uint64_t p = nv ? bench_pct_u64(v, nv, 50) : 0;
         sum += p;
         printf("    %-40s %7.3f ms\n", name, p / 1e6);
     }
@@ -170,14 +161,15 @@ static void bench_run(void) {
             cpu_bw += cpu_all() - c0;
         }
     }
-    uint64_t p50 = pct(ours, N_RUN, 50), p99 = pct(ours, N_RUN, 99);
+    uint64_t p50 = bench_pct_u64(ours, N_RUN, 50), p99 = bench_pct_u64(ours, N_RUN, 99);
     printf("  phases p50: create %.2f ms, exec %.2f ms, destroy %.2f ms\n",
-           pct(ph_create, (size_t)ph_n, 50) / 1e6, pct(ph_exec, (size_t)ph_n, 50) / 1e6,
-           pct(ph_destroy, (size_t)ph_n, 50) / 1e6);
+           bench_pct_u64(ph_create, (size_t)ph_n, 50) / 1e6,
+           bench_pct_u64(ph_exec, (size_t)ph_n, 50) / 1e6,
+           bench_pct_u64(ph_destroy, (size_t)ph_n, 50) / 1e6);
     printf("create+exec(/bin/true)+destroy  sealbox jail: p50 %.2f ms  p99 %.2f ms  (n=%d)\n",
            p50 / 1e6, p99 / 1e6, N_RUN);
     if (bwrap_ok) {
-        uint64_t b50 = pct(bw, N_RUN, 50), b99 = pct(bw, N_RUN, 99);
+        uint64_t b50 = bench_pct_u64(bw, N_RUN, 50), b99 = bench_pct_u64(bw, N_RUN, 99);
         printf("bwrap --unshare-all ... /bin/true (anchor): p50 %.2f ms  p99 %.2f ms\n", b50 / 1e6,
                b99 / 1e6);
         printf("ratio sealbox/bwrap: p50 %.2fx  p99 %.2fx  (goal: p50 <= 0.5x) %s\n",
@@ -254,7 +246,7 @@ static void bench_resume(void) {
     close(w);
     close(r);
     if (ok == N_RESUME) {
-        uint64_t p50 = pct(lat, N_RESUME, 50), p99 = pct(lat, N_RESUME, 99);
+        uint64_t p50 = bench_pct_u64(lat, N_RESUME, 50), p99 = bench_pct_u64(lat, N_RESUME, 99);
         printf("resume (thaw request -> answer on a pipe, cgroup %s freezer): p50 %.3f ms  p99 "
                "%.3f ms  (goal <= 1 ms) %s\n",
                sb_sandbox_cgroup_mode(sb), p50 / 1e6, p99 / 1e6,
@@ -379,7 +371,7 @@ static void bench_join(void) {
             printf("cgroup join: failed\n");
             return;
         }
-    uint64_t s50 = pct(self_ns, N_JOIN, 50), p50 = pct(pid_ns, N_JOIN, 50);
+    uint64_t s50 = bench_pct_u64(self_ns, N_JOIN, 50), p50 = bench_pct_u64(pid_ns, N_JOIN, 50);
     printf("cgroup join (v1, memory+pids+freezer+cpuacct): moving itself p50 %.3f ms, moved by "
            "pid (anchor) p50 %.3f ms, ratio %.3fx\n",
            s50 / 1e6, p50 / 1e6, p50 ? (double)s50 / (double)p50 : 0.0);

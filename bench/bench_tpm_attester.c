@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../tests/swtpm_fixture.h"
+#include "bench_util.h"
 #include "attester/attester.h"
 #include "crypto/crypto.h"
 #include "verify/verify.h"
@@ -34,11 +35,6 @@ static double per_call_ns(job_fn fn, void *arg) {
         n++;
     }
     return (double)(sb_mono_ns() - t0) / (double)n;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 struct floor_job {
@@ -155,19 +151,14 @@ int main(void) {
         rq[r] = qu[r] / fl[r];
         rv[r] = fl[r] / ve[r];
     }
-    qsort(fl, ROUNDS, sizeof(double), cmp_d);
-    qsort(qu, ROUNDS, sizeof(double), cmp_d);
-    qsort(ve, ROUNDS, sizeof(double), cmp_d);
-    qsort(rq, ROUNDS, sizeof(double), cmp_d);
-    qsort(rv, ROUNDS, sizeof(double), cmp_d);
-    int m = ROUNDS / 2;
-    printf("crypto floor (ECDSA P-256 verify of a quote): %.0f/s\n", 1e9 / fl[m]);
+    printf("crypto floor (ECDSA P-256 verify of a quote): %.0f/s\n",
+           1e9 / bench_median(fl, ROUNDS));
     printf("swtpm quotes (AK re-created, PCRs read, TPM2_Quote): %.0f/s = %.0f crypto floors "
            "per quote (median of %d)\n",
-           1e9 / qu[m], rq[m], ROUNDS);
+           1e9 / bench_median(qu, ROUNDS), bench_median(rq, ROUNDS), ROUNDS);
     printf("verification (parse, signature, pcrDigest, claims, enrollment lookup): %.0f/s, "
            "ratio to the crypto floor %.2f (median of %d; 1.0 = nothing but the signature)\n",
-           1e9 / ve[m], rv[m], ROUNDS);
+           1e9 / bench_median(ve, ROUNDS), bench_median(rv, ROUNDS), ROUNDS);
 out:
     free(text);
     json_decref(ev);

@@ -63,78 +63,30 @@ int sb_apikey_hash(const uint8_t *secret, const char *key, size_t n, uint8_t out
     return sb_hmac(SB_HASH_SHA256, secret, SB_APIKEY_SECRET_LEN, key, n, out, err);
 }
 
+static const struct sb_keyfile_rules SECRET_RULES = {
+    SB_APIKEY_SECRET_LEN, SB_APIKEY_SECRET_LEN, "the API key secret",
+    "chmod 600 it (and consider rotating every key)", 0};
+
 int sb_apikey_secret_load(const char *state_dir, uint8_t **out, sb_error *err) {
     char path[4096];
     int k = snprintf(path, sizeof(path), "%s/%s", state_dir, SB_APIKEY_SECRET_FILE);
     ENSURE(k > 0 && (size_t)k < sizeof(path), err, SB_E_USAGE, "state dir path too long");
-    uint8_t *sec = sb_secret_alloc(SB_APIKEY_SECRET_LEN);
-    ENSURE(sec, err, SB_E_INTERNAL, "apikey: cannot allocate secret memory");
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0 && errno == ENOENT) {
-        /* First start: make one. O_EXCL so two racing starts cannot both write. */
-        int r = sb_random(sec, SB_APIKEY_SECRET_LEN, err);
-        if (r < 0) {
-            sb_secret_free(sec, SB_APIKEY_SECRET_LEN);
-            return r;
-        }
-        int wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (wfd >= 0) {
-            ssize_t w = write(wfd, sec, SB_APIKEY_SECRET_LEN);
-            int ok = w == (ssize_t)SB_APIKEY_SECRET_LEN && fsync(wfd) == 0;
-            int e = errno;
-            (void)close(wfd);
-            if (!ok) {
-                (void)unlink(path);
-                sb_secret_free(sec, SB_APIKEY_SECRET_LEN);
-                BAIL(err, SB_E_IO, "%s: cannot write: %s", path, strerror(e));
-            }
-            *out = sec;
-            return 0;
-        }
-        if (errno != EEXIST) {
-            int e = errno;
-            sb_secret_free(sec, SB_APIKEY_SECRET_LEN);
-            BAIL(err, SB_E_IO, "%s: %s", path, strerror(e));
-        }
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    }
-    if (fd < 0) {
-        int e = errno;
-        sb_secret_free(sec, SB_APIKEY_SECRET_LEN);
-        BAIL(err, SB_E_IO, "%s: %s", path, strerror(e));
-    }
-    struct stat st;
-    int r = 0;
-    if (fstat(fd, &st) < 0)
-        r = sb_error_set(err, SB_E_IO, "%s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        r = sb_error_set(err, SB_E_IO, "%s: not a regular file", path);
-    else if (st.st_mode & 077)
-        r = sb_error_set(err, SB_E_POLICY,
-                         "%s: mode %03o: group or others can read it; "
-                         "chmod 600 it (and consider rotating every key)",
-                         path, (unsigned)(st.st_mode & 0777));
-    else if (st.st_uid != geteuid())
-        r = sb_error_set(err, SB_E_POLICY, "%s: owned by uid %u, not by us", path,
-                         (unsigned)st.st_uid);
-    else if (st.st_size != SB_APIKEY_SECRET_LEN)
-        r = sb_error_set(err, SB_E_MALFORMED, "%s: %lld bytes, expected %d", path,
-                         (long long)st.st_size, SB_APIKEY_SECRET_LEN);
-    if (r == 0) {
-        size_t got = 0;
-        while (got < SB_APIKEY_SECRET_LEN) {
-            ssize_t n = read(fd, sec + got, SB_APIKEY_SECRET_LEN - got);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            got += (size_t)n;
-        }
-        if (got != SB_APIKEY_SECRET_LEN) r = sb_error_set(err, SB_E_IO, "%s: short read", path);
-    }
-    (void)close(fd);
-    if (r < 0) {
-        sb_secret_free(sec, SB_APIKEY_SECRET_LEN);
+    uint8_t *sec = NULL;
+    size_t n = 0;
+    int r = sb_keyfile_read(path, &SECRET_RULES, &sec, &n, err);
+    if (r != SB_E_NOTFOUND) {
+        if (r == 0) *out = sec;
         return r;
     }
+    /* First start: make one; a racing start may make it first, and then both use that one. */
+    uint8_t *fresh = sb_secret_alloc(SB_APIKEY_SECRET_LEN);
+    ENSURE(fresh, err, SB_E_INTERNAL, "apikey: cannot allocate secret memory");
+    bool existed = false;
+    r = sb_random(fresh, SB_APIKEY_SECRET_LEN, err);
+    if (r == 0) r = sb_keyfile_create(path, fresh, SB_APIKEY_SECRET_LEN, &existed, err);
+    sb_secret_free(fresh, SB_APIKEY_SECRET_LEN);
+    TRY(r);
+    TRY(sb_keyfile_read(path, &SECRET_RULES, &sec, &n, err));
     *out = sec;
     return 0;
 }

@@ -1,11 +1,8 @@
 /* software: the development attester — a P-384 key in the state directory signs the binding
  * (docs/secrets.md, "Software evidence"). Anyone who can read the key can forge evidence, so
  * the verifier marks every result insecure and policies refuse it unless allow_insecure. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crypto/crypto.h"
 #include "internal.h"
@@ -57,7 +54,7 @@ static void sw_free(sb_attester *a) {
 
 static const struct sb_attester_ops SW_OPS = {sw_evidence, sw_free};
 
-/* Creates the key file (O_EXCL: never replaces one that appeared meanwhile). */
+/* Creates the key file (never replacing one that appeared meanwhile). */
 static int create_key(const char *path, sb_error *err) {
     sb_privkey *k = NULL;
     TRY(sb_privkey_generate_ec(SB_CURVE_P384, &k, err));
@@ -65,48 +62,32 @@ static int create_key(const char *path, sb_error *err) {
     int rc = sb_privkey_to_pem(k, &pem, err);
     sb_privkey_free(k);
     TRY(rc);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        rc = errno == EEXIST ? 0
-                             : sb_error_set(err, SB_E_IO, "software attester: create %s: %s", path,
-                                            strerror(errno));
-    } else {
-        size_t n = strlen(pem);
-        ssize_t w = write(fd, pem, n);
-        if (w != (ssize_t)n || fsync(fd) != 0)
-            rc = sb_error_set(err, SB_E_IO, "software attester: write %s: %s", path,
-                              strerror(errno));
-        close(fd);
-        if (rc < 0) (void)unlink(path);
-    }
+    bool existed = false;
+    rc = sb_keyfile_create(path, pem, strlen(pem), &existed, err);
     sb_wipe(pem, strlen(pem));
     free(pem);
-    return rc;
+    if (rc < 0) return sb_error_prefix(err, "software attester");
+    return 0;
 }
+
+/* A refused key file is the caller's mistake (SB_E_USAGE), as it always was here. */
+static const struct sb_keyfile_rules KEY_RULES = {1, KEY_PEM_MAX, "the software attester key",
+                                                  "want 0600", SB_E_USAGE};
 
 int sb_attester_open_software(const char *key_path, sb_attester **out, sb_error *err) {
     ENSURE(key_path && *key_path, err, SB_E_USAGE, "software attester: no key path");
-    struct stat st;
-    if (lstat(key_path, &st) != 0) {
-        if (errno != ENOENT)
-            BAIL(err, SB_E_IO, "software attester: %s: %s", key_path, strerror(errno));
-        TRY(create_key(key_path, err));
-        if (lstat(key_path, &st) != 0)
-            BAIL(err, SB_E_IO, "software attester: %s: %s", key_path, strerror(errno));
-    }
-    ENSURE(S_ISREG(st.st_mode), err, SB_E_USAGE, "software attester: %s is not a regular file",
-           key_path);
-    ENSURE((st.st_mode & 077) == 0, err, SB_E_USAGE,
-           "software attester: %s is readable by group or others (mode %03o; want 0600)", key_path,
-           (unsigned)(st.st_mode & 0777));
     uint8_t *pem = NULL;
     size_t n = 0;
-    TRY(sb_read_file(key_path, KEY_PEM_MAX, &pem, &n, err));
+    int rc = sb_keyfile_read(key_path, &KEY_RULES, &pem, &n, err);
+    if (rc == SB_E_NOTFOUND) {
+        TRY(create_key(key_path, err));
+        rc = sb_keyfile_read(key_path, &KEY_RULES, &pem, &n, err);
+    }
+    if (rc < 0) return sb_error_prefix(err, "software attester");
     struct sw *s = calloc(1, sizeof(*s));
-    int rc = s ? sb_privkey_from_pem(pem, n, &s->key, err)
-               : sb_error_set(err, SB_E_INTERNAL, "software attester: out of memory");
-    sb_wipe(pem, n);
-    free(pem);
+    rc = s ? sb_privkey_from_pem(pem, n, &s->key, err)
+           : sb_error_set(err, SB_E_INTERNAL, "software attester: out of memory");
+    sb_secret_free(pem, n + 1);
     if (rc == 0 && sb_privkey_type(s->key) != SB_KEY_EC)
         rc =
             sb_error_set(err, SB_E_UNSUPPORTED, "software attester: %s is not an EC key", key_path);

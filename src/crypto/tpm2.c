@@ -92,14 +92,21 @@ static EVP_PKEY_CTX *oaep_label_ctx(EVP_PKEY *pk, bool enc, enum sb_hash h, cons
     return NULL;
 }
 
-int sb_rsa_oaep_encrypt(const sb_pubkey *k, enum sb_hash h, const void *label, size_t labellen,
-                        const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
-                        sb_error *err) {
-    ENSURE(k && k->pk && sb_evp_key_type(k->pk) == SB_KEY_RSA, err, SB_E_USAGE,
+/* The checks both directions make of their key, hash and label. */
+static int oaep_args(const EVP_PKEY *pk, enum sb_hash h, const void *label, size_t labellen,
+                     sb_error *err) {
+    ENSURE(pk && sb_evp_key_type(pk) == SB_KEY_RSA, err, SB_E_USAGE,
            "rsa-oaep: key is not an RSA key");
     ENSURE(sb_evp_md(h), err, SB_E_USAGE, "rsa-oaep: unknown hash %d", (int)h);
     ENSURE((label || labellen == 0) && labellen <= SB_OAEP_LABEL_MAX, err, SB_E_USAGE,
            "rsa-oaep: label of %zu bytes", labellen);
+    return 0;
+}
+
+int sb_rsa_oaep_encrypt(const sb_pubkey *k, enum sb_hash h, const void *label, size_t labellen,
+                        const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+                        sb_error *err) {
+    TRY(oaep_args(k ? k->pk : NULL, h, label, labellen, err));
     size_t modlen = (size_t)EVP_PKEY_get_size(k->pk);
     ENSURE(in && inlen > 0 && inlen + 2 * sb_hash_len(h) + 2 <= modlen, err, SB_E_USAGE,
            "rsa-oaep: %zu bytes do not fit a %zu-byte modulus with %s", inlen, modlen,
@@ -121,11 +128,7 @@ int sb_rsa_oaep_encrypt(const sb_pubkey *k, enum sb_hash h, const void *label, s
 int sb_rsa_oaep_decrypt(const sb_privkey *k, enum sb_hash h, const void *label, size_t labellen,
                         const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
                         sb_error *err) {
-    ENSURE(k && k->pk && sb_evp_key_type(k->pk) == SB_KEY_RSA, err, SB_E_USAGE,
-           "rsa-oaep: key is not an RSA key");
-    ENSURE(sb_evp_md(h), err, SB_E_USAGE, "rsa-oaep: unknown hash %d", (int)h);
-    ENSURE((label || labellen == 0) && labellen <= SB_OAEP_LABEL_MAX, err, SB_E_USAGE,
-           "rsa-oaep: label of %zu bytes", labellen);
+    TRY(oaep_args(k ? k->pk : NULL, h, label, labellen, err));
     size_t modlen = (size_t)EVP_PKEY_get_size(k->pk);
     ENSURE(in && inlen == modlen && inlen <= SB_OAEP_INPUT_MAX, err, SB_E_MALFORMED,
            "rsa-oaep: ciphertext of %zu bytes for a %zu-byte modulus", inlen, modlen);

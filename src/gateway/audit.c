@@ -143,7 +143,7 @@ static int pub_pem(const sb_pubkey *pub, char **out, sb_error *err) {
     return 0;
 }
 
-/* Creates the key file with O_EXCL; EEXIST (a racing start) is fine: the caller reads it. */
+/* Creates the key file, never over one (a racing start's key is fine: the caller reads it). */
 static int key_create(const char *path, sb_error *err) {
     sb_privkey *k = NULL;
     TRY(sb_privkey_generate_ed25519(&k, err));
@@ -152,51 +152,16 @@ static int key_create(const char *path, sb_error *err) {
     sb_privkey_free(k);
     if (r < 0) return r;
     size_t n = strlen(pem);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        int e = errno;
-        sb_wipe(pem, n);
-        free(pem);
-        if (e == EEXIST) return 0;
-        BAIL(err, SB_E_IO, "%s: %s", path, strerror(e));
-    }
-    ssize_t w = write(fd, pem, n);
-    bool ok = w == (ssize_t)n && fsync(fd) == 0;
-    int e = errno;
-    (void)close(fd);
+    bool existed = false;
+    r = sb_keyfile_create(path, pem, n, &existed, err);
     sb_wipe(pem, n);
     free(pem);
-    if (!ok) {
-        (void)unlink(path);
-        BAIL(err, SB_E_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return 0;
+    return r;
 }
 
-static int key_read(const char *path, uint8_t **out, size_t *len, sb_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) BAIL(err, SB_E_IO, "%s: %s", path, strerror(errno));
-    struct stat st;
-    int r = 0;
-    if (fstat(fd, &st) < 0)
-        r = sb_error_set(err, SB_E_IO, "%s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        r = sb_error_set(err, SB_E_IO, "%s: not a regular file", path);
-    else if (st.st_mode & 077)
-        r = sb_error_set(err, SB_E_POLICY,
-                         "%s: mode %03o: group or others can read the audit key; chmod 600 it "
-                         "(and treat every checkpoint it signed as suspect)",
-                         path, (unsigned)(st.st_mode & 0777));
-    else if (st.st_uid != geteuid())
-        r = sb_error_set(err, SB_E_POLICY, "%s: owned by uid %u, not by us", path,
-                         (unsigned)st.st_uid);
-    else if (st.st_size <= 0 || st.st_size > SB_AUDIT_KEY_FILE_MAX)
-        r = sb_error_set(err, SB_E_LIMIT, "%s: %lld bytes (1-%d expected)", path,
-                         (long long)st.st_size, SB_AUDIT_KEY_FILE_MAX);
-    (void)close(fd);
-    if (r < 0) return r;
-    return sb_read_file(path, SB_AUDIT_KEY_FILE_MAX, out, len, err);
-}
+static const struct sb_keyfile_rules KEY_RULES = {
+    1, SB_AUDIT_KEY_FILE_MAX, "the audit key",
+    "chmod 600 it (and treat every checkpoint it signed as suspect)", 0};
 
 int sb_audit_key_load(const char *state_dir, sb_audit_key **out, sb_error *err) {
     ENSURE(state_dir, err, SB_E_USAGE, "audit: no state directory");
@@ -205,19 +170,18 @@ int sb_audit_key_load(const char *state_dir, sb_audit_key **out, sb_error *err) 
     int k2 = snprintf(pubpath, sizeof(pubpath), "%s/%s", state_dir, SB_AUDIT_PUB_FILE);
     ENSURE(k1 > 0 && (size_t)k1 < sizeof(path) && k2 > 0 && (size_t)k2 < sizeof(pubpath), err,
            SB_E_USAGE, "audit: state dir path too long");
-    struct stat st;
-    if (lstat(path, &st) < 0) {
-        if (errno != ENOENT) BAIL(err, SB_E_IO, "%s: %s", path, strerror(errno));
-        TRY(key_create(path, err));
-    }
     uint8_t *pem = NULL;
     size_t n = 0;
-    TRY(key_read(path, &pem, &n, err));
+    int r = sb_keyfile_read(path, &KEY_RULES, &pem, &n, err);
+    if (r == SB_E_NOTFOUND) {
+        TRY(key_create(path, err));
+        r = sb_keyfile_read(path, &KEY_RULES, &pem, &n, err);
+    }
+    TRY(r);
     sb_audit_key *k = calloc(1, sizeof(*k));
-    int r = k ? 0 : sb_error_set(err, SB_E_INTERNAL, "audit: out of memory");
+    r = k ? 0 : sb_error_set(err, SB_E_INTERNAL, "audit: out of memory");
     if (r == 0) r = sb_privkey_from_pem(pem, n, &k->priv, err);
-    sb_wipe(pem, n);
-    free(pem);
+    sb_secret_free(pem, n + 1);
     if (r == 0 && sb_privkey_type(k->priv) != SB_KEY_ED25519)
         r = sb_error_set(err, SB_E_UNSUPPORTED, "%s: not an Ed25519 key", path);
     if (r == 0) r = sb_privkey_public(k->priv, &k->pub, err);

@@ -2,11 +2,8 @@
  * claims the front verified (after re-checking the binding and appraising them), releasing a
  * resource against a token the broker signed itself (signature, expiry, resource policy, JWE
  * to the key inside the token), and the admin operations on resources and policies. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "crypto/crypto.h"
 #include "kbs.h"
@@ -63,39 +60,36 @@ static int ok(struct sb_kbs_result *res, json_t *body, sb_error *err) {
 
 /* ---- setup -------------------------------------------------------------------------------- */
 
+static const struct sb_keyfile_rules TOKEN_KEY_RULES = {1, 64 * 1024, "the KBS token key",
+                                                        "chmod 600 it", 0};
+
 /* The token key: <state>/kbs-token.pem, an EC P-256 key made on first start (0600). */
 static int load_token_key(const char *dir, sb_token_key **out, sb_error *err) {
     char path[4096];
     int k = snprintf(path, sizeof(path), "%s/%s", dir, SB_KBS_TOKEN_KEY_FILE);
     ENSURE(k > 0 && (size_t)k < sizeof(path), err, SB_E_USAGE, "kbs: state dir path too long");
-    struct stat st;
-    if (lstat(path, &st) < 0 && errno == ENOENT) {
+    uint8_t *pem = NULL;
+    size_t n = 0;
+    int r = sb_keyfile_read(path, &TOKEN_KEY_RULES, &pem, &n, err);
+    if (r == SB_E_NOTFOUND) {
         sb_privkey *pk = NULL;
-        char *pem = NULL;
+        char *fresh = NULL;
         TRY(sb_privkey_generate_ec(SB_CURVE_P256, &pk, err));
-        int r = sb_privkey_to_pem(pk, &pem, err);
+        r = sb_privkey_to_pem(pk, &fresh, err);
         sb_privkey_free(pk);
         TRY(r);
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-        size_t n = strlen(pem);
-        if (fd >= 0) {
-            bool good = write(fd, pem, n) == (ssize_t)n && fsync(fd) == 0;
-            (void)close(fd);
-            if (!good) {
-                (void)unlink(path);
-                r = sb_error_set(err, SB_E_IO, "%s: cannot write", path);
-            }
-        } else if (errno != EEXIST) {
-            r = sb_error_set(err, SB_E_IO, "%s: %s", path, strerror(errno));
-        }
-        sb_wipe(pem, n);
-        free(pem);
+        bool existed = false; /* a racing start made it: use that one */
+        r = sb_keyfile_create(path, fresh, strlen(fresh), &existed, err);
+        sb_wipe(fresh, strlen(fresh));
+        free(fresh);
         TRY(r);
-    } else if (lstat(path, &st) == 0 && (st.st_mode & 077)) {
-        BAIL(err, SB_E_POLICY, "%s: mode %03o: the token key must not be readable by others", path,
-             (unsigned)(st.st_mode & 0777));
+        r = sb_keyfile_read(path, &TOKEN_KEY_RULES, &pem, &n, err);
     }
-    return sb_token_key_load(path, out, err);
+    TRY(r);
+    r = sb_token_key_from_pem(pem, n, out, err);
+    sb_secret_free(pem, n + 1);
+    if (r < 0) return sb_error_prefix(err, "%s", path);
+    return 0;
 }
 
 /* The stored policies, or the defaults. */

@@ -3,7 +3,6 @@
  * the resources sealed under it (AES-256-GCM with a random IV, the AAD binding each blob to its
  * path and key id so blobs cannot be swapped), and master-key rotation. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,52 +45,24 @@ static bool exists(const char *path) {
     return lstat(path, &st) == 0;
 }
 
-/* Reads a file that must be private: regular, owned by us, mode 0600 or stricter, of min..max
- * bytes (what names it in errors). */
+/* Reads a file that must be private (sb_keyfile_read: regular, owned by us, mode 0600 or
+ * stricter, of min..max bytes; what names it in errors) into buf. */
 static int read_private(const char *path, const char *what, size_t min, size_t max, uint8_t *buf,
                         size_t *n, sb_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return sb_error_set(err, errno == ENOENT ? SB_E_NOTFOUND : SB_E_IO, "%s: %s", path,
-                            strerror(errno));
-    struct stat st;
-    int r = 0;
-    if (fstat(fd, &st) < 0)
-        r = sb_error_set(err, SB_E_IO, "%s: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        r = sb_error_set(err, SB_E_IO, "%s: not a regular file", path);
-    else if (st.st_mode & 077)
-        r = sb_error_set(err, SB_E_POLICY,
-                         "%s: mode %03o: group or others can read %s; chmod 600 it and rotate it "
-                         "(sealbox kbs rotate-master-key)",
-                         path, (unsigned)(st.st_mode & 0777), what);
-    else if (st.st_uid != geteuid())
-        r = sb_error_set(err, SB_E_POLICY, "%s: owned by uid %u, not by us", path,
-                         (unsigned)st.st_uid);
-    else if (st.st_size < (off_t)min || st.st_size > (off_t)max)
-        r = sb_error_set(err, SB_E_MALFORMED, "%s: %lld bytes, %s has %zu..%zu", path,
-                         (long long)st.st_size, what, min, max);
-    if (r == 0 && read(fd, buf, (size_t)st.st_size) != st.st_size)
-        r = sb_error_set(err, SB_E_IO, "%s: short read", path);
-    if (r == 0) *n = (size_t)st.st_size;
-    (void)close(fd);
-    return r;
+    const struct sb_keyfile_rules rules = {
+        min, max, what, "chmod 600 it and rotate it (sealbox kbs rotate-master-key)", 0};
+    uint8_t *p = NULL;
+    size_t len = 0;
+    TRY(sb_keyfile_read(path, &rules, &p, &len, err));
+    memcpy(buf, p, len);
+    sb_secret_free(p, len + 1);
+    *n = len;
+    return 0;
 }
 
-/* Writes a new private file with O_EXCL (never replacing one), synced. */
+/* Writes a new private file, whole or not at all, never replacing one (SB_E_POLICY). */
 static int write_excl(const char *path, const uint8_t *p, size_t n, sb_error *err) {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return sb_error_set(err, errno == EEXIST ? SB_E_POLICY : SB_E_IO, "%s: %s", path,
-                            strerror(errno));
-    bool ok = write(fd, p, n) == (ssize_t)n && fsync(fd) == 0;
-    int e = errno;
-    (void)close(fd);
-    if (!ok) {
-        (void)unlink(path);
-        return sb_error_set(err, SB_E_IO, "%s: cannot write: %s", path, strerror(e));
-    }
-    return 0;
+    return sb_keyfile_create(path, p, n, NULL, err);
 }
 
 static int tpm_open(const struct sb_kbs_master_tpm *tpm, sb_tpm **t, sb_error *err) {
@@ -128,7 +99,7 @@ static int read_key(const char *path, const struct sb_kbs_master_tpm *tpm, sb_kb
     return 0;
 }
 
-/* Writes key to path with O_EXCL: the raw 32 bytes, or (tpm) sealed under PolicyPCR. */
+/* Writes key to path (never over a file): the raw 32 bytes, or (tpm) sealed under PolicyPCR. */
 static int write_key(const char *path, const struct sb_kbs_master_tpm *tpm, const uint8_t *key,
                      sb_error *err) {
     if (!tpm) return write_excl(path, key, SB_KBS_MASTER_LEN, err);
@@ -146,7 +117,7 @@ static int write_key(const char *path, const struct sb_kbs_master_tpm *tpm, cons
     return r;
 }
 
-/* A fresh random key, written to path (O_EXCL). */
+/* A fresh random key, written to path (never over a file). */
 static int create_key(const char *path, const struct sb_kbs_master_tpm *tpm, sb_kbs_master *out,
                       sb_error *err) {
     sb_kbs_master m = {.key = sb_secret_alloc(SB_KBS_MASTER_LEN)};

@@ -201,6 +201,31 @@ int sb_read_file(const char *path, size_t max, uint8_t **out, size_t *len, sb_er
 int sb_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode,
                          sb_error *err) SB_WUR;
 
+/* ---- key files ------------------------------------------------------------------------ */
+
+/* What a private key or secret file must be, and what to say when it is not. */
+struct sb_keyfile_rules {
+    size_t min, max;  /* size in bytes; min == max: exactly that */
+    const char *what; /* "the KBS master key": named in refusals */
+    const char *hint; /* the remedy for a mode refusal: "chmod 600 it and rotate it" */
+    int refuse_code;  /* the code of a refused kind, mode or owner; 0: SB_E_IO for the kind,
+                       * SB_E_POLICY for mode and owner */
+};
+
+/* Reads a key file into sb_secret_alloc memory: opened with O_NOFOLLOW (a symbolic link is
+ * refused) and O_NONBLOCK, then the same descriptor is checked — a regular file, owned by the
+ * effective uid, no group or other permission bits, size within the rules — and read to its
+ * end (a file that shrinks or grows meanwhile is SB_E_IO). A missing file is SB_E_NOTFOUND.
+ * *out is NUL-terminated one past *len; free it with sb_secret_free(*out, *len + 1). */
+int sb_keyfile_read(const char *path, const struct sb_keyfile_rules *rules, uint8_t **out,
+                    size_t *len, sb_error *err) SB_WUR;
+/* Creates a key file whole or not at all: the bytes go to an O_EXCL 0600 temporary beside it,
+ * fsync'ed, which is then hard-linked to path (so an existing file is never replaced) and
+ * removed. An existing path sets *existed and returns 0 when existed is non-NULL, else it is
+ * SB_E_POLICY. */
+int sb_keyfile_create(const char *path, const void *p, size_t n, bool *existed,
+                      sb_error *err) SB_WUR;
+
 /* ---- logging -------------------------------------------------------------------------- */
 
 enum sb_log_level { SB_LOG_DEBUG, SB_LOG_INFO, SB_LOG_WARN, SB_LOG_ERROR, SB_LOG_MAX };

@@ -151,16 +151,7 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
     }
     struct dcap_chain_entry *e = &c->cache[c->cache_next];
     c->cache_next = (c->cache_next + 1) % DCAP_CHAIN_CACHE;
-    sb_pubkey_free(e->pck_key);
-    sb_sig_verifier_free(e->pck_ver);
-    sb_cert_free(e->leaf);
-    sb_cert_free(e->ca);
-    free(e->leaf_subject);
-    free(e->leaf_issuer);
-    free(e->ca_subject);
-    free(e->ca_issuer);
-    free(e->cert_data);
-    memset(e, 0, sizeof(*e));
+    dcap_chain_entry_clear(e);
     e->leaf = sb_cert_dup(v[0]);
     e->ca = sb_cert_dup(ca);
     e->leaf_subject = sb_cert_subject(v[0]);
@@ -169,13 +160,7 @@ static int pck_chain(sb_dcap_collateral *c, const struct sb_dcap_quote *q, int64
     e->ca_issuer = sb_cert_issuer(ca);
     if (!e->leaf || !e->ca || !e->leaf_subject || !e->leaf_issuer || !e->ca_subject ||
         !e->ca_issuer) {
-        sb_cert_free(e->leaf);
-        sb_cert_free(e->ca);
-        free(e->leaf_subject);
-        free(e->leaf_issuer);
-        free(e->ca_subject);
-        free(e->ca_issuer);
-        memset(e, 0, sizeof(*e));
+        dcap_chain_entry_clear(e);
         rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
         goto out;
     }

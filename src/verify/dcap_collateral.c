@@ -77,19 +77,22 @@ int sb_dcap_collateral_new(sb_dcap_collateral **out, sb_error *err) {
     return 0;
 }
 
+void dcap_chain_entry_clear(struct dcap_chain_entry *e) {
+    sb_pubkey_free(e->pck_key);
+    sb_sig_verifier_free(e->pck_ver);
+    sb_cert_free(e->leaf);
+    sb_cert_free(e->ca);
+    free(e->leaf_subject);
+    free(e->leaf_issuer);
+    free(e->ca_subject);
+    free(e->ca_issuer);
+    free(e->cert_data);
+    memset(e, 0, sizeof(*e));
+}
+
 void dcap_chain_cache_clear(sb_dcap_collateral *c) {
-    for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++) {
-        sb_pubkey_free(c->cache[i].pck_key);
-        sb_sig_verifier_free(c->cache[i].pck_ver);
-        sb_cert_free(c->cache[i].leaf);
-        sb_cert_free(c->cache[i].ca);
-        free(c->cache[i].leaf_subject);
-        free(c->cache[i].leaf_issuer);
-        free(c->cache[i].ca_subject);
-        free(c->cache[i].ca_issuer);
-        free(c->cache[i].cert_data);
-        memset(&c->cache[i], 0, sizeof(c->cache[i]));
-    }
+    for (size_t i = 0; i < DCAP_CHAIN_CACHE; i++)
+        dcap_chain_entry_clear(&c->cache[i]);
     c->cache_next = 0;
 }
 

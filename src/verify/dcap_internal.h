@@ -137,6 +137,8 @@ void dcap_signed_clear(struct dcap_signed *s);
 int dcap_crl_for(sb_dcap_collateral *c, const sb_cert *ca, int64_t at, struct dcap_crl **out,
                  sb_error *err) SB_WUR;
 int dcap_hex_fixed(const char *s, uint8_t *out, size_t n);
+/* Frees what one cached PCK chain owns and zeroes it (its CRLs belong to the store). */
+void dcap_chain_entry_clear(struct dcap_chain_entry *e);
 /* Forgets every cached PCK chain (their CRL lookups depend on the store's content). */
 void dcap_chain_cache_clear(sb_dcap_collateral *c);
 

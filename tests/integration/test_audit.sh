@@ -4,51 +4,21 @@
 # chain in an independent implementation (Python); tampering with sqlite3 is caught; and a
 # daemon refuses to start on a truncated log.
 set -uo pipefail
-SEALBOX=${SEALBOX:?path to the sealbox binary}
-BIN=$(dirname "$SEALBOX")
-SEALBOXD=$BIN/sealboxd
-for c in curl jq sqlite3 python3; do
-  command -v $c >/dev/null || { echo "$c missing (scripts/packages.txt)"; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
+need_cmds curl jq sqlite3 python3
+tmp_init audit
+no_leak_check_under_seccomp
 
-T=$(mktemp -d /tmp/sealbox-audit.XXXXXX)
-D=$T/state
-PID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2' lacks '$3'"; fi; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-
-SOCK=$D/sealboxd.sock
 api() { # METHOD PATH KEY [BODY] -> status
   local body=()
   [ $# -ge 4 ] && body=(-H 'Content-Type: application/json' -d "$4")
   curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
     -H "Authorization: Bearer $3" "${body[@]}" "http://sealbox$2"
 }
-start() {
-  "$SEALBOXD" --state-dir "$D" --log-file "$D/log" "$@" 2>>"$T/stderr" &
-  PID=$!
-  for _ in $(seq 100); do
-    curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null && return 0
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
-stop() { kill -TERM "$PID"; wait "$PID"; local rc=$?; PID=; return $rc; }
 AUDIT="$SEALBOX audit --state-dir $D"
 
-"$SEALBOX" admin --state-dir "$D" tenant create a >/dev/null
-KA=$("$SEALBOX" admin --state-dir "$D" key create a 2>/dev/null)
-start || { echo "sealboxd did not come up"; cat "$T/stderr" "$D/log"; exit 1; }
+tenant KA a
+start_or_die
 
 check "audit key is 0600" "$(stat -c %a "$D/audit.key")" 600
 contains "public key exported" "$(cat "$D/audit.pub")" "BEGIN PUBLIC KEY"
@@ -159,5 +129,4 @@ out=$($AUDIT verify --pubkey "$T/clean.head" 2>&1); rc=$?
 check "a --pubkey file that is not a key: exit 3" "$rc" 3
 contains "... named" "$out" "clean.head"
 
-[ $fails = 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "all audit checks passed"
+finish test_audit

@@ -8,27 +8,11 @@
 # LeakSanitizer cannot run, so the confined runs use detect_leaks=0; the last run turns the
 # filter off (SEALBOX_TEST_UNCONFINED_FRONT=1, honoured only by sanitizer builds) with leaks on.
 set -uo pipefail
-SEALBOX=${SEALBOX:?path to the sealbox binary}
-BIN=$(dirname "$SEALBOX")
-SEALBOXD=$BIN/sealboxd
-command -v curl >/dev/null || { echo "curl missing (scripts/packages.txt)"; exit 1; }
-
-T=$(mktemp -d /tmp/sealbox-daemon.XXXXXX)
-D=$T/state
-PID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2' lacks '$3'"; fi; }
+. "$(dirname "$0")/lib.sh"
+need_cmds curl
+tmp_init daemon
 
 ADMIN="$SEALBOX admin --state-dir $D"
-SOCK=$D/sealboxd.sock
 # req METHOD PATH KEY [curl args...] -> "STATUS BODY" (headers in $T/h)
 req() {
   local m=$1 p=$2 k=$3
@@ -43,25 +27,9 @@ req() {
 # the final status line (a large body first gets "100 Continue")
 status() { req "$@" >/dev/null; grep '^HTTP/' "$T/h" | tail -1 | cut -d' ' -f2; }
 
-start() {
-  "$SEALBOXD" --state-dir "$D" --log-file "$D/log" "$@" 2>>"$T/stderr" &
-  PID=$!
-  for _ in $(seq 100); do
-    [ -S "$SOCK" ] && [ "$(status GET /v1/health '')" = 200 ] && return 0
-    sleep 0.1
-  done
-  echo "sealboxd did not come up"; cat "$T/stderr" "$D/log" 2>/dev/null; exit 1
-}
-stop() {
-  kill -TERM "$PID"
-  wait "$PID"
-  local rc=$?
-  PID=
-  return $rc
-}
 front_pid() { pgrep -P "$PID" | head -1; }
 
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+no_leak_check_under_seccomp
 
 # ---- tenants and keys --------------------------------------------------------------------------
 check "tenant a created" "$($ADMIN tenant create a --max-sandboxes 2 >/dev/null; echo $?)" 0
@@ -78,7 +46,7 @@ contains "key ls shows revoked" "$($ADMIN key ls a)" revoked
 check "hmac secret mode" "$(stat -c %a "$D/hmac.key")" 600
 check "database mode" "$(stat -c %a "$D/sealbox.db")" 600
 
-start
+start_or_die
 check "socket mode 0660" "$(stat -c %a "$SOCK")" 660
 r=$(req GET /v1/health '')
 contains "health" "$r" '"status":"ok"'
@@ -191,7 +159,7 @@ check "mismatched TLS key refused" "$?" 1
 # ---- leak check with the front unconfined (sanitizer builds) -----------------------------------------
 export ASAN_OPTIONS="${ASAN_OPTIONS%:detect_leaks=0}:detect_leaks=1"
 : >"$T/stderr"
-SEALBOX_TEST_UNCONFINED_FRONT=1 start
+SEALBOX_TEST_UNCONFINED_FRONT=1 start_or_die
 for p in /v1/tenant /v1/sandboxes /v1/sandboxes/sbx_iso1 /metrics /nope; do status GET "$p" "$KA" >/dev/null; done
 status GET /v1/tenant "$FAKE" >/dev/null
 status POST /v1/sandboxes "$KA" --data-binary @"$T/big" >/dev/null
@@ -200,7 +168,5 @@ check "unconfined run: exit 0" "$?" 0
 if grep -q "UNCONFINED" "$D/log"; then
   contains "front exited cleanly" "$(cat "$D/log")" "exited with status 0"
 fi
-if grep -q "Sanitizer" "$T/stderr"; then fail "sanitizer report"; cat "$T/stderr"; else pass "no sanitizer report"; fi
-
-[ $fails -eq 0 ] && echo "test_daemon: all passed" || echo "test_daemon: $fails failed"
-[ $fails -eq 0 ]
+sanitizer_clean "unconfined run" "$T/stderr"
+finish test_daemon

@@ -5,36 +5,13 @@
 # errors (missing key, unknown sandbox, another tenant's sandbox).
 # Sanitizer exception: the front runs under seccomp, so detect_leaks=0 (docs/development.md).
 set -uo pipefail
-SEALBOX=${SEALBOX:?path to the sealbox binary}
-BIN=$(dirname "$SEALBOX")
-skip() { echo "skipped: $1"; [ "${CI:-}" = true ] && exit 1; exit 0; }
-[ "$(id -u)" = 0 ] || skip "jail sandboxes need root"
-"$SEALBOX" run -- /bin/true >/dev/null 2>&1 || skip "this host cannot run jail sandboxes ($SEALBOX run fails)"
-T=$(mktemp -d /tmp/sealbox-cli.XXXXXX)
-D=$T/state
-PID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '${2:0:300}' lacks '$3'"; fi; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-
-"$SEALBOX" admin --state-dir "$D" tenant create a >/dev/null
-"$SEALBOX" admin --state-dir "$D" tenant create b >/dev/null
-KA=$("$SEALBOX" admin --state-dir "$D" key create a 2>/dev/null)
-KB=$("$SEALBOX" admin --state-dir "$D" key create b 2>/dev/null)
-"$BIN/sealboxd" --state-dir "$D" --log-file "$D/log" 2>>"$T/stderr" &
-PID=$!
-for _ in $(seq 100); do
-  curl -sf --unix-socket "$D/sealboxd.sock" http://s/v1/health >/dev/null && break
-  sleep 0.1
-done
+. "$(dirname "$0")/lib.sh"
+need_jail
+tmp_init cli
+no_leak_check_under_seccomp
+tenant KA a
+tenant KB b
+start_or_die
 export SEALBOX_API_KEY=$KA
 sb() { local c=$1 s=$2; shift 2; "$SEALBOX" "$c" "$s" --state-dir "$D" "$@"; }
 
@@ -53,7 +30,7 @@ check "exec: timeout is 124" "$?" 124
 sb sandbox exec "$ID" -- /nonexistent 2>/dev/null
 check "exec: not found is 127" "$?" 127
 P=$(sb sandbox exec --background "$ID" -- sleep 300)
-check "exec --background prints the process id" "$(curl -s --unix-socket "$D/sealboxd.sock" -H "Authorization: Bearer $KA" "http://s/v1/sandboxes/$ID/processes/$P" | jq -r .state)" running
+check "exec --background prints the process id" "$(curl -s --unix-socket "$SOCK" -H "Authorization: Bearer $KA" "http://s/v1/sandboxes/$ID/processes/$P" | jq -r .state)" running
 
 head -c 2000000 /dev/urandom >"$T/blob"
 sb files put "$ID" "$T/blob" /tmp/blob
@@ -86,6 +63,5 @@ check "rm" "$?" 0
 contains "rm: gone" "$(sb sandbox ls --all)" "^$ID  *destroyed"
 check "usage error: exit 2" "$(sb sandbox frobnicate >/dev/null 2>&1; echo $?)" 2
 
-kill -TERM "$PID"; wait "$PID"; PID=
-[ $fails -eq 0 ] && echo "test_daemon_cli: all passed" || echo "test_daemon_cli: $fails failed"
-[ $fails -eq 0 ]
+stop_clean
+finish test_daemon_cli

@@ -5,29 +5,11 @@
 # precise 4xx for bad bodies, and what happens to sandboxes on SIGTERM and on kill -9.
 # Sanitizer exception: the front runs under seccomp, so detect_leaks=0 (docs/development.md).
 set -uo pipefail
-SEALBOX=${SEALBOX:?path to the sealbox binary}
-BIN=$(dirname "$SEALBOX")
-SEALBOXD=$BIN/sealboxd
-# Hosts that cannot run jail sandboxes skip (and fail under CI=true, like missing evidence).
-skip() { echo "skipped: $1"; [ "${CI:-}" = true ] && exit 1; exit 0; }
-[ "$(id -u)" = 0 ] || skip "jail sandboxes need root"
-"$SEALBOX" run -- /bin/true >/dev/null 2>&1 || skip "this host cannot run jail sandboxes ($SEALBOX run fails)"
-T=$(mktemp -d /tmp/sealbox-sbx.XXXXXX)
-D=$T/state
-PID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2' lacks '$3'"; fi; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+. "$(dirname "$0")/lib.sh"
+need_jail
+tmp_init sbx
+no_leak_check_under_seccomp
 
-SOCK=$D/sealboxd.sock
 # api METHOD PATH KEY [JSON] -> prints "STATUS BODY"
 api() {
   local m=$1 p=$2 k=$3 body=${4-}
@@ -39,23 +21,10 @@ api() {
   cat "$T/body"
 }
 field() { jq -r "$1" "$T/body"; }
-start() {
-  "$SEALBOXD" --state-dir "$D" --log-file "$D/log" "$@" 2>>"$T/stderr" &
-  PID=$!
-  for _ in $(seq 100); do
-    curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null && return 0
-    sleep 0.1
-  done
-  echo "sealboxd did not come up"; cat "$T/stderr"; exit 1
-}
-inits() { pgrep -c -f "$BIN/sealbox-init" 2>/dev/null || true; }
-
-"$SEALBOX" admin --state-dir "$D" tenant create a --max-sandboxes 3 --max-memory-mb 1024 >/dev/null
-"$SEALBOX" admin --state-dir "$D" tenant create b >/dev/null
-KA=$("$SEALBOX" admin --state-dir "$D" key create a 2>/dev/null)
-KB=$("$SEALBOX" admin --state-dir "$D" key create b 2>/dev/null)
+tenant KA a --max-sandboxes 3 --max-memory-mb 1024
+tenant KB b
 INITS0=$(inits)
-start
+start_or_die
 
 # ---- create -------------------------------------------------------------------------------------
 r=$(api POST /v1/sandboxes "$KA" '{"env":{"GREETING":"hello","SECRET":"s3cr3t"},"metadata":{"team":"search"},"limits":{"memory_mb":256}}')
@@ -153,29 +122,29 @@ check "delete again: 409" "$(api DELETE "/v1/sandboxes/$ID" "$KA" | cut -c1-3)" 
 contains "metrics count creates" "$(api GET /metrics "$KA")" 'sealbox_sandbox_creates_total{result="ok"} 5'
 
 # ---- SIGTERM tears every sandbox down --------------------------------------------------------------------------
-kill -TERM "$PID"; wait "$PID"; check "SIGTERM: exit 0" "$?" 0; PID=
+stop_clean
 check "no sealbox-init left after SIGTERM" "$(inits)" "$INITS0"
 check "SIGTERM: idle sandbox recorded destroyed" "$(sqlite3 "$D/sealbox.db" "SELECT state FROM sandboxes WHERE id='$IDLE'")" destroyed
 
 # ---- kill -9 with a live sandbox: lost on restart, nothing left running ----------------------------------------
-start
+start_or_die
 api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":64}}' >/dev/null
 CRASH=$(field .id)
 JID=$(ls "$D/sandboxes" | head -1)
-cgdirs() { find /sys/fs/cgroup -maxdepth 5 -type d -name "$JID" 2>/dev/null | wc -l; }
-check "kill -9: the sandbox has its cgroup" "$([ "$(cgdirs)" -gt 0 ] && echo yes)" yes
+jail_cgdirs() { find /sys/fs/cgroup -maxdepth 5 -type d -name "$JID" 2>/dev/null | wc -l; }
+check "kill -9: the sandbox has its cgroup" "$([ "$(jail_cgdirs)" -gt 0 ] && echo yes)" yes
 kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
 for _ in $(seq 50); do [ "$(inits)" = "$INITS0" ] && break; sleep 0.1; done
 check "kill -9: the sandbox's processes died with the daemon" "$(inits)" "$INITS0"
-start
+start_or_die
 check "restart: the sandbox is marked lost" "$(api GET "/v1/sandboxes/$CRASH" "$KA" >/dev/null; field .state)" lost
 contains "restart: its quota is free again" "$(api GET /v1/tenant "$KA")" '"sandboxes":0'
-check "restart: the crashed sandbox's cgroups are removed" "$(cgdirs)" 0
+check "restart: the crashed sandbox's cgroups are removed" "$(jail_cgdirs)" 0
 check "restart: its host directory is removed" "$(ls "$D/sandboxes" | wc -l)" 0
-kill -TERM "$PID"; wait "$PID"; PID=
+stop_clean restart
 
 # ---- the warm pool ----------------------------------------------------------------------------------------------
-start --warm-pool 2
+start_or_die --warm-pool 2
 ok=
 for _ in $(seq 100); do
   api GET /metrics "$KA" | grep -q 'sealbox_warm_pool{kind="ready"} 2' && { ok=1; break; }
@@ -192,8 +161,6 @@ contains "pool: the hit is counted" "$(api GET /metrics "$KA")" 'sealbox_warm_po
 r=$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":64}}')
 contains "pool: another shape is built fresh" "$r" '^201 '
 contains "pool: still one hit" "$(api GET /metrics "$KA")" 'sealbox_warm_pool_hits_total 1'
-kill -TERM "$PID"; wait "$PID"; check "pool: SIGTERM exit 0" "$?" 0; PID=
+stop_clean pool
 check "pool: no sealbox-init left (pool destroyed too)" "$(inits)" "$INITS0"
-
-[ $fails -eq 0 ] && echo "test_daemon_sandboxes: all passed" || echo "test_daemon_sandboxes: $fails failed"
-[ $fails -eq 0 ]
+finish test_daemon_sandboxes

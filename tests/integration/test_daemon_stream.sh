@@ -7,29 +7,11 @@
 # a symlink while files are read and written — nothing outside is ever read or written).
 # Sanitizer exception: the front runs under seccomp, so detect_leaks=0 (docs/development.md).
 set -uo pipefail
-SEALBOX=${SEALBOX:?path to the sealbox binary}
-BIN=$(dirname "$SEALBOX")
-SEALBOXD=$BIN/sealboxd
-skip() { echo "skipped: $1"; [ "${CI:-}" = true ] && exit 1; exit 0; }
-[ "$(id -u)" = 0 ] || skip "jail sandboxes need root"
-"$SEALBOX" run -- /bin/true >/dev/null 2>&1 || skip "this host cannot run jail sandboxes ($SEALBOX run fails)"
-T=$(mktemp -d /tmp/sealbox-stream.XXXXXX)
-D=$T/state
-PID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '${2:0:300}' lacks '$3'"; fi; }
-lacks() { if grep -q -- "$3" <<<"$2"; then fail "$1: '${2:0:300}' has '$3'"; else pass "$1"; fi; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+. "$(dirname "$0")/lib.sh"
+need_jail
+tmp_init stream
+no_leak_check_under_seccomp
 
-SOCK=$D/sealboxd.sock
 # api METHOD PATH KEY [curl args...] -> prints "STATUS BODY"
 api() {
   local m=$1 p=$2 k=$3
@@ -49,23 +31,12 @@ stream() {
   curl -sN --unix-socket "$SOCK" -X POST -H "Authorization: Bearer $k" -H "Accept: $a" \
     -H 'Content-Type: application/json' --data-binary "$j" "$@" "http://sealbox$p"
 }
-start() {
-  "$SEALBOXD" --state-dir "$D" --log-file "$D/log" "$@" 2>>"$T/stderr" &
-  PID=$!
-  for _ in $(seq 100); do
-    curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null && return 0
-    sleep 0.1
-  done
-  echo "sealboxd did not come up"; cat "$T/stderr"; exit 1
-}
 # sh CMD -> runs sh -c CMD synchronously in $ID, prints its stdout
 insh() { jpost "/v1/sandboxes/$ID/exec" "$KA" "$(jq -nc --arg c "$1" '{cmd:"sh",args:["-c",$c]}')" >/dev/null; field .stdout; }
 
-"$SEALBOX" admin --state-dir "$D" tenant create a >/dev/null
-"$SEALBOX" admin --state-dir "$D" tenant create b >/dev/null
-KA=$("$SEALBOX" admin --state-dir "$D" key create a 2>/dev/null)
-KB=$("$SEALBOX" admin --state-dir "$D" key create b 2>/dev/null)
-start
+tenant KA a
+tenant KB b
+start_or_die
 jpost /v1/sandboxes "$KA" '{"limits":{"memory_mb":256}}' >/dev/null
 ID=$(field .id)
 [ -n "$ID" ] && [ "$ID" != null ] || { echo "cannot create a sandbox"; cat "$T/body"; exit 1; }
@@ -237,7 +208,6 @@ check "delete with a stream attached: 204" "$(code "$(api DELETE "/v1/sandboxes/
 wait $SP
 contains "the stream ends with the sandbox gone (125)" "$(cat "$T/gone")" '"event":"exit","exit_code":125,"status":"sandbox gone"'
 
-kill -TERM "$PID"; wait "$PID"; check "SIGTERM: exit 0" "$?" 0; PID=
-if grep -q "ERROR: AddressSanitizer\|runtime error" "$T/stderr"; then fail "sanitizer report"; cat "$T/stderr"; else pass "no sanitizer report"; fi
-[ $fails -eq 0 ] && echo "test_daemon_stream: all passed" || echo "test_daemon_stream: $fails failed"
-[ $fails -eq 0 ]
+stop_clean
+sanitizer_clean sealboxd "$T/stderr"
+finish test_daemon_stream

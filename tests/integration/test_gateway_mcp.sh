@@ -5,31 +5,23 @@
 # namespacing, merged lists and pagination, env isolation, concurrency, progress, oversized /
 # malformed / hanging / flooding / dying servers, and the pinning workflow (rug pull, approve).
 set -uo pipefail
-SEALBOX=${SEALBOX:?path to the sealbox binary}
-BIN=$(cd "$(dirname "$SEALBOX")" && pwd)
+. "$(dirname "$0")/lib.sh"
+BIN=$(cd "$BIN" && pwd)
 top=$(cd "$(dirname "$0")/../.." && pwd)
-if [ "$(id -u)" != 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: needs root under CI"; exit 1; fi
-  echo "SKIP: sandboxes need root"; exit 77
-fi
+need_root "sandboxes need root"
 command -v node >/dev/null || { echo "node missing (scripts/deps.sh)"; exit 1; }
 if [ ! -d "$top/tests/mcp/node_modules/@modelcontextprotocol/server-everything" ]; then
   (cd "$top/tests/mcp" && npm ci --no-audit --no-fund --silent) || { echo "npm ci failed"; exit 1; }
 fi
 [ -x "$BIN/mcp_testserver" ] || { echo "mcp_testserver not built next to $SEALBOX"; exit 1; }
-T=$(mktemp -d /tmp/sealbox-gw.XXXXXX)
-export SEALBOX_CGROUP_PARENT=sealbox-gwtest-$$
-cgdirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$SEALBOX_CGROUP_PARENT" 2>/dev/null; }
-trap 'cgdirs | xargs -r rmdir 2>/dev/null; rm -rf "$T"' EXIT
+tmp_init gw
+own_cgroup_parent
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=1"
-fails=0
-pass() { echo "ok     $1"; }
-bad() { echo "FAIL   $1"; fails=$((fails + 1)); }
 run_client() { # scenario config
   (cd "$top/tests/mcp" && node client.mjs "$1" "$SEALBOX" "$2" "$T/state") >"$T/out" 2>"$T/err"
   local rc=$?
   cat "$T/out"
-  if [ $rc != 0 ]; then bad "client scenario $1 (exit $rc)"; tail -20 "$T/err" | sed 's/^/    /'; fi
+  if [ $rc != 0 ]; then fail "client scenario $1 (exit $rc)"; tail -20 "$T/err" | sed 's/^/    /'; fi
 }
 
 NM=$top/tests/mcp/node_modules
@@ -70,7 +62,7 @@ cat >"$T/hostile.json" <<JSON
 }}
 JSON
 out=$("$SEALBOX" gateway pin --config "$T/hostile.json" --server t --state-dir "$T/state" 2>"$T/err")
-[ "$out" = "approved 131 new definitions" ] && pass "gateway pin approves tools and instructions" || bad "pin: $out"
+[ "$out" = "approved 131 new definitions" ] && pass "gateway pin approves tools and instructions" || fail "pin: $out"
 run_client hostile "$T/hostile.json"
 
 # the rug pull: t's echo changes its description
@@ -78,30 +70,30 @@ touch "$T/flag/rug"
 run_client rugged "$T/hostile.json"
 call=$(awk '/^PENDING_CALL/ {print $2}' "$T/out")
 [ -n "$call" ] && "$SEALBOX" gateway approve "$call" --state-dir "$T/state" >/dev/null && pass "the pending call is approved out of band" ||
-  bad "no pending call to approve"
+  fail "no pending call to approve"
 pending=$("$SEALBOX" gateway pins --pending --state-dir "$T/state" | awk '$3 == "t" && $5 == "echo" {print $1}')
-[ -n "$pending" ] && pass "the changed definition is pending (id $pending)" || bad "no pending row for t/echo"
+[ -n "$pending" ] && pass "the changed definition is pending (id $pending)" || fail "no pending row for t/echo"
 out=$("$SEALBOX" gateway approve "$pending" --state-dir "$T/state" 2>&1)
-echo "$out" | grep -q "approved tool 'echo' of server t" && pass "gateway approve" || bad "approve: $out"
+echo "$out" | grep -q "approved tool 'echo' of server t" && pass "gateway approve" || fail "approve: $out"
 run_client reapproved "$T/hostile.json"
 "$SEALBOX" gateway approve 999999 --state-dir "$T/state" >/dev/null 2>"$T/err"
-[ $? = 1 ] && grep -q "no pinned definition 999999" "$T/err" && pass "approve of an unknown id fails" || bad "approve unknown: $(cat "$T/err")"
+[ $? = 1 ] && grep -q "no pinned definition 999999" "$T/err" && pass "approve of an unknown id fails" || fail "approve unknown: $(cat "$T/err")"
 
 # the audit log: one record per exchange, chained and signed
 "$SEALBOX" audit verify --state-dir "$T/state" >"$T/av" 2>&1 && grep -q "intact" "$T/av" &&
-  pass "the audit log verifies" || bad "audit verify: $(cat "$T/av")"
-"$SEALBOX" audit export --jsonl --state-dir "$T/state" >"$T/audit.jsonl" 2>"$T/err" || bad "audit export: $(cat "$T/err")"
+  pass "the audit log verifies" || fail "audit verify: $(cat "$T/av")"
+"$SEALBOX" audit export --jsonl --state-dir "$T/state" >"$T/audit.jsonl" 2>"$T/err" || fail "audit export: $(cat "$T/err")"
 count() { jq -c "select(.record.type == \"mcp\" and $1)" "$T/audit.jsonl" | wc -l; }
-[ "$(count '.record.method == "initialize"')" -ge 4 ] && pass "sessions are audited" || bad "initialize records: $(count '.record.method == "initialize"')"
+[ "$(count '.record.method == "initialize"')" -ge 4 ] && pass "sessions are audited" || fail "initialize records: $(count '.record.method == "initialize"')"
 [ "$(count '.record.server == "everything" and .record.name == "echo" and .record.outcome == "result" and .record.decision == "allow" and (.record.args_digest | startswith("sha256:")) and .record.latency_us >= 0')" -ge 25 ] &&
-  pass "calls are audited with argument digests and latency" || bad "echo records: $(count '.record.name == "echo"')"
+  pass "calls are audited with argument digests and latency" || fail "echo records: $(count '.record.name == "echo"')"
 for o in timeout oversize malformed server-gone; do
-  [ "$(count ".record.server == \"t\" and .record.outcome == \"$o\"")" -ge 1 ] && pass "outcome $o is audited" || bad "no $o record"
+  [ "$(count ".record.server == \"t\" and .record.outcome == \"$o\"")" -ge 1 ] && pass "outcome $o is audited" || fail "no $o record"
 done
 [ "$(count '.record.decision == "deny" and .record.reason == "definition changed since approval"')" -ge 1 ] &&
-  pass "refusals are audited with the rule" || bad "no pin refusal record"
+  pass "refusals are audited with the rule" || fail "no pin refusal record"
 ! grep -q "host-secret-123\|granted-1" "$T/audit.jsonl" && pass "no argument or secret values in the audit log" ||
-  bad "secret in the audit log"
+  fail "secret in the audit log"
 
 # malformed agent input never crashes the gateway and is answered
 printf '%s\n' 'garbage' '[1,2]' '{"jsonrpc":"2.0","id":null,"method":"ping"}' '{"jsonrpc":"2.0","id":7,"method":"tools/list"}' \
@@ -110,15 +102,15 @@ printf '%s\n' 'garbage' '[1,2]' '{"jsonrpc":"2.0","id":null,"method":"ping"}' '{
 rc=$?
 codes=$(jq -c '[.id, (.error.code // "ok")]' "$T/raw" | tr '\n' ' ')
 [ $rc = 0 ] && [ "$codes" = '[null,-32700] [null,-32600] [null,-32600] [7,-32600] [8,"ok"] ' ] &&
-  pass "malformed input answered with JSON-RPC errors" || bad "raw session (exit $rc): $codes"
+  pass "malformed input answered with JSON-RPC errors" || fail "raw session (exit $rc): $codes"
 "$SEALBOX" gateway stdio --config "$T/hostile.json" --agent nobody --state-dir "$T/state" </dev/null >/dev/null 2>"$T/err"
-[ $? = 1 ] && grep -q "agents.nobody: no such agent" "$T/err" && pass "an agent the policy does not name is refused" || bad "unknown agent: $(cat "$T/err")"
+[ $? = 1 ] && grep -q "agents.nobody: no such agent" "$T/err" && pass "an agent the policy does not name is refused" || fail "unknown agent: $(cat "$T/err")"
 "$SEALBOX" gateway stdio --config /nonexistent.json --agent a --state-dir "$T/state" </dev/null >/dev/null 2>"$T/err"
-[ $? = 1 ] && grep -q "nonexistent.json" "$T/err" && pass "a missing config is named" || bad "missing config: $(cat "$T/err")"
+[ $? = 1 ] && grep -q "nonexistent.json" "$T/err" && pass "a missing config is named" || fail "missing config: $(cat "$T/err")"
 
 # nothing is left behind: no sandbox directories, no cgroups
 left=$(find "$T/state/sandboxes" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-[ "$left" = 0 ] && pass "every server sandbox was removed" || bad "$left sandbox directories left"
-left=$(for d in $(cgdirs); do find "$d" -mindepth 1 -type d; done | wc -l)
-[ "$left" = 0 ] && pass "no cgroups left" || bad "$left cgroups left"
-[ $fails = 0 ] || { echo "$fails failure(s)"; exit 1; }
+[ "$left" = 0 ] && pass "every server sandbox was removed" || fail "$left sandbox directories left"
+left=$(cg_count)
+[ "$left" = 0 ] && pass "no cgroups left" || fail "$left cgroups left"
+finish test_gateway_mcp

@@ -1,7 +1,9 @@
 /* test_kbs_e2e: the key broker end to end with the real daemon (sealboxd --kbs-only, its
  * confined front and its monitor), the real CLI for admin keys and rotation, the software
  * attester and the library client: the default policy refuses software evidence and an explicit
- * one releases to it; resource-policy refusals name the failed requirement; tampered evidence,
+ * one releases to it; resource-policy refusals name the failed requirement; a sandbox
+ * measurement log of the allowed image is released to, and a tainted log, another image, no log
+ * and a log that does not replay to its stated digest are refused; tampered evidence,
  * a replayed nonce and an expired session are refused; a wrong admin key is 401; a bearer EAR
  * token works without the cookie; the KBS restarts (and rotates its master key while running)
  * and still serves; and the secret's bytes are nowhere on disk. */
@@ -142,14 +144,17 @@ static int evidence(void *arg, const json_t *rd, json_t **ev, sb_error *err) {
 
 static char *LOG; /* the exported measurement log to present, if any */
 
-/* A sandbox log as the monitor writes it: image, config, entrypoint, then execs more commands. */
+/* A sandbox log as the monitor writes it: image, the config section sb_mlog_config makes of a
+ * real sandbox config, entrypoint, then execs more commands. */
 static char *make_log(const char *image, int execs) {
     sb_error err = {0};
-    json_t *cfg = json_pack("{s:s, s:i}", "network", "none", "pids", 64);
+    struct sb_sandbox_config sc = {0};
+    char *argv[] = {(char *)"/bin/agent", NULL}, *env[] = {(char *)"PATH=/bin", NULL};
+    json_t *cfg = NULL;
+    CHECK_OK(sb_mlog_config(&sc, env, &cfg, &err), &err);
     sb_mlog *l = NULL;
     CHECK_OK(sb_mlog_new(image, cfg, &l, &err), &err);
     json_decref(cfg);
-    char *argv[] = {(char *)"/bin/agent", NULL}, *env[] = {(char *)"PATH=/bin", NULL};
     uint8_t d[48] = {7};
     for (int i = 0; l && i <= execs; i++)
         CHECK_OK(sb_mlog_add_exec(l, argv, env, "/", "/bin/agent", d, &err), &err);
@@ -294,7 +299,7 @@ TEST(kbs_end_to_end) {
     set_policy("resource-policy",
                "{\"rules\":[{\"resources\":[\"default/key/*\"],\"allow_insecure\":true,"
                "\"allow_tainted\":true},"
-               "{\"resources\":[\"img/*/*\"],\"allow_insecure\":true,"
+               "{\"resources\":[\"img/*/*\"],\"allow_insecure\":true,\"require_log\":true,"
                "\"image_digests\":[\"sha256:"
                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"]}]}");
     expect_value("default/key/k1", SECRET);
@@ -315,6 +320,11 @@ TEST(kbs_end_to_end) {
     expect_value("default/key/k1", SECRET); /* that rule allows tainted sandboxes */
     json_t *lj = json_loads(LOG, 0, NULL);
     json_array_remove(json_object_get(lj, "events"), 3); /* hide the exec, keep the digest */
+    free(LOG);
+    LOG = json_dumps(lj, JSON_COMPACT);
+    expect_refusal("img/key/k2", SB_E_SIGNATURE, "sealbox_log");
+    /* ... and the same log also claiming to be untainted: the replay still refuses it. */
+    json_object_set_new(lj, "tainted", json_false());
     free(LOG);
     LOG = json_dumps(lj, JSON_COMPACT);
     json_decref(lj);

@@ -8,29 +8,12 @@
 # command the log cannot take does not run; env values never reach the log.
 # Sanitizer exception: the front runs under seccomp, so detect_leaks=0 (docs/development.md).
 set -uo pipefail
-SEALBOX=${SEALBOX:?path to the sealbox binary}
-BIN=$(dirname "$SEALBOX")
-SEALBOXD=$BIN/sealboxd
-skip() { echo "skipped: $1"; [ "${CI:-}" = true ] && exit 1; exit 0; }
-[ "$(id -u)" = 0 ] || skip "jail sandboxes need root"
-"$SEALBOX" run -- /bin/true >/dev/null 2>&1 || skip "this host cannot run jail sandboxes ($SEALBOX run fails)"
+. "$(dirname "$0")/lib.sh"
+need_jail
 command -v python3 >/dev/null || skip "python3 is needed for the independent replay"
-T=$(mktemp -d /tmp/sealbox-mlog.XXXXXX)
-D=$T/state
-PID=
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-fail() { echo "FAIL   ${1:0:400}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else fail "$1: '$2' lacks '$3'"; fi; }
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+tmp_init mlog
+no_leak_check_under_seccomp
 
-SOCK=$D/sealboxd.sock
 api() {
   local m=$1 p=$2 k=$3 body=${4-}
   local args=(-s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$m"
@@ -60,16 +43,9 @@ bound() { "$SEALBOX" attest --software "$T/sw.pem" --nonce n1 --log "$1" 2>"$T/a
 # What `sealbox measure` predicts for a config (see docs/secrets.md).
 predict() { "$SEALBOX" measure --json host "$1" | jq -r .log; }
 
-"$SEALBOX" admin --state-dir "$D" tenant create a >/dev/null
-"$SEALBOX" admin --state-dir "$D" tenant create b >/dev/null
-KA=$("$SEALBOX" admin --state-dir "$D" key create a 2>/dev/null)
-KB=$("$SEALBOX" admin --state-dir "$D" key create b 2>/dev/null)
-"$SEALBOXD" --state-dir "$D" --log-file "$D/log" --warm-pool 1 2>>"$T/stderr" &
-PID=$!
-for _ in $(seq 100); do
-  curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null && break
-  sleep 0.1
-done
+tenant KA a
+tenant KB b
+start_or_die --warm-pool 1
 # the pooled sandbox is built when the daemon is idle
 for _ in $(seq 300); do
   api GET /metrics "$KA" | grep -q '^sealbox_warm_pool{kind="ready"} 1' && break
@@ -174,8 +150,5 @@ contains "the refused command did not run" "$(api GET "/v1/sandboxes/$ID2/files?
 contains "a command the log took ran" "$(api GET "/v1/sandboxes/$ID2/files?path=/tmp/ran2" "$KA")" '^200 '
 check "full log: the project's replay binds it" "$(bound "$T/full.json")" "$(jq -r .digest "$T/full.json")"
 
-kill "$PID"
-wait "$PID" 2>/dev/null
-PID=
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+stop_clean
+finish test_mlog_daemon

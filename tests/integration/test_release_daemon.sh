@@ -5,29 +5,14 @@
 # deaths — a library opening /etc/localtime lazily, a syscall made while draining — show up
 # only here: the test fails if the monitor ever logs that the front died or was respawned.
 set -uo pipefail
-skip() { echo "skipped: $1"; [ "${CI:-}" = true ] && exit 1; exit 77; }
+. "$(dirname "$0")/lib.sh"
 R=${SEALBOX_RELEASE_DIR:-}
 [ -n "$R" ] || skip "SEALBOX_RELEASE_DIR is not set (make test sets it to build/release)"
 [ -x "$R/sealboxd" ] && [ -x "$R/sealbox" ] || skip "no release binaries in $R (run make build)"
-T=$(mktemp -d /tmp/sealbox-rel.XXXXXX)
-D=$T/state
-PID=
-cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-fail() { echo "FAIL   $1"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi; }
-
-"$R/sealbox" admin --state-dir "$D" tenant create t >/dev/null || exit 1
-KEY=$("$R/sealbox" admin --state-dir "$D" key create t 2>/dev/null)
-SOCK=$D/sealboxd.sock
-"$R/sealboxd" --state-dir "$D" --log-file "$D/log" 2>"$T/stderr" &
-PID=$!
-for _ in $(seq 100); do
-  curl -sf --unix-socket "$SOCK" http://s/v1/health >/dev/null && break
-  sleep 0.1
-done
+SEALBOX=$R/sealbox BIN=$R SEALBOXD=$R/sealboxd
+tmp_init rel
+tenant KEY t
+start_or_die
 code() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" "$@"; }
 A=(-H "Authorization: Bearer $KEY")
 J=(-H 'Content-Type: application/json')
@@ -56,11 +41,8 @@ else
 fi
 check "front alive after requests" "$(code http://s/v1/health)" 200
 
-kill -TERM "$PID"
-wait "$PID"
-rc=$?
-PID=
-check "SIGTERM: exit status" "$rc" 0
+stop
+check "SIGTERM: exit status" "$?" 0
 if grep -E "front [0-9]+ died|respawn" "$D/log"; then
   fail "the release front died (log lines above)"
 else
@@ -84,11 +66,8 @@ check "TLS: health" "$(tcode "$H/v1/health")" 200
 check "TLS: list" "$(tcode "${A[@]}" "$H/v1/sandboxes")" 200
 check "TLS: malformed JSON: 400" "$(tcode "${A[@]}" "${J[@]}" -X POST --data-binary '{bad' "$H/v1/sandboxes")" 400
 check "TLS: front alive" "$(tcode "$H/v1/health")" 200
-kill -TERM "$PID"
-wait "$PID"
-rc=$?
-PID=
-check "TLS: SIGTERM: exit status" "$rc" 0
+stop
+check "TLS: SIGTERM: exit status" "$?" 0
 if grep -E "front [0-9]+ died|respawn" "$D/log"; then
   fail "TLS: the release front died (log lines above)"
 else

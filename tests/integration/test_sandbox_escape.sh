@@ -4,20 +4,18 @@
 # expected errno or signal, and on the host as its positive control, where root's attack must
 # work (or the probe says no control is possible here, and why is in the probe's source).
 set -uo pipefail
-sb=${SEALBOX:?SEALBOX must point at the sealbox binary}
+. "$(dirname "$0")/lib.sh"
+sb=$SEALBOX
 probes=${SEALBOX_BUILD_DIR:-$(dirname "$sb")}/probes
-if [ "$(id -u)" != 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: needs root under CI"; exit 1; fi
-  echo "SKIP: needs root"; exit 77
-fi
+need_root
 [ -x "$probes/probe_syscalls" ] || { echo "FAIL: probes not built in $probes"; exit 1; }
-tmp=$(mktemp -d /tmp/sb-escape-test.XXXXXX)
-export SEALBOX_STATE_DIR=$tmp/state SEALBOX_CGROUP_PARENT=sealbox-test-$$
-cgdirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$SEALBOX_CGROUP_PARENT" 2>/dev/null; }
+tmp_init escape-test
+export SEALBOX_STATE_DIR=$D
+at_exit 'kill $listener 2>/dev/null'
+own_cgroup_parent
 
-# host-side targets: a TCP listener on 127.0.0.1 and an abstract unix socket
 abstract=sbprobe-$$
-python3 - "$tmp/port" "$abstract" <<'EOF' &
+python3 - "$T/port" "$abstract" <<'EOF' &
 import socket, sys, time
 t = socket.socket(); t.bind(("127.0.0.1", 0)); t.listen(64)
 u = socket.socket(socket.AF_UNIX); u.bind("\0" + sys.argv[2]); u.listen(64)
@@ -25,25 +23,24 @@ open(sys.argv[1], "w").write(str(t.getsockname()[1]))
 time.sleep(600)
 EOF
 listener=$!
-trap 'kill $listener 2>/dev/null; cgdirs | xargs -r rmdir 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-port=$(cat "$tmp/port")
-mkdir -p "$tmp/rw"
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+port=$(cat "$T/port")
+mkdir -p "$T/rw"
 exec 7</etc/hostname # an fd the caller leaks: it must not reach the workload
 
-fails=0 total=0 controls=0
+total=0 controls=0
 while read -r prog name arg_in arg_host; do
   [ -z "$prog" ] && continue
   case $arg_in in PORT) arg_in=$port ;; ABS) arg_in=$abstract ;; PID) arg_in=$$ ;; -) arg_in= ;; esac
-  case $arg_host in PORT) arg_host=$port ;; ABS) arg_host=$abstract ;; PID) arg_host=$$ ;; RW) arg_host=$tmp/rw ;; -) arg_host= ;; esac
+  case $arg_host in PORT) arg_host=$port ;; ABS) arg_host=$abstract ;; PID) arg_host=$$ ;; RW) arg_host=$T/rw ;; -) arg_host= ;; esac
   total=$((total + 1))
   "$sb" run --mount "$probes:/probes:ro" --timeout 20s -- "/probes/$prog" "$name" inside $arg_in \
-    </dev/null >"$tmp/out" 2>&1
+    </dev/null >"$T/out" 2>&1
   in=$?
-  "$probes/$prog" "$name" host $arg_host </dev/null >"$tmp/hout" 2>&1
+  "$probes/$prog" "$name" host $arg_host </dev/null >"$T/hout" 2>&1
   host=$?
   if [ $in != 0 ]; then
-    echo "FAIL   $prog $name: not refused inside (exit $in)"; sed 's/^/    /' "$tmp/out" | head -3
+    echo "FAIL   $prog $name: not refused inside (exit $in)"; sed 's/^/    /' "$T/out" | head -3
     fails=$((fails + 1))
   elif [ $host = 0 ]; then
     controls=$((controls + 1)); echo "ok     $prog $name (refused inside; works on the host)"
@@ -51,7 +48,7 @@ while read -r prog name arg_in arg_host; do
     echo "ok     $prog $name (refused inside; no positive control possible here)"
   else
     echo "FAIL   $prog $name: positive control failed on the host (exit $host)"
-    sed 's/^/    /' "$tmp/hout" | head -3; fails=$((fails + 1))
+    sed 's/^/    /' "$T/hout" | head -3; fails=$((fails + 1))
   fi
 done <<'LIST'
 probe_syscalls unshare_user - -

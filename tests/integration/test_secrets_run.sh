@@ -7,42 +7,27 @@
 # socket); a caller of another uid is refused (SO_PEERCRED); the secret's bytes are nowhere on
 # disk afterwards (state directories, the KBS database and its WAL, the temporary directories).
 set -uo pipefail
-sb=${SEALBOX:?SEALBOX must point at the sealbox binary}
-BIN=$(dirname "$sb")
-if [ "$(id -u)" != 0 ]; then
-  if [ "${CI:-}" = true ]; then echo "FAIL: needs root under CI"; exit 1; fi
-  echo "SKIP: needs root"; exit 77
-fi
-for c in curl jq; do command -v $c >/dev/null || { echo "$c missing (scripts/packages.txt)"; exit 1; }; done
-tmp=$(mktemp -d /tmp/sb-secrets-run.XXXXXX)
-export SEALBOX_STATE_DIR=$tmp/state SEALBOX_CGROUP_PARENT=sealbox-test-$$
-K=$tmp/kbs
+. "$(dirname "$0")/lib.sh"
+sb=$SEALBOX
+need_root
+need_cmds curl jq
+tmp_init secrets-run
+export SEALBOX_STATE_DIR=$D
+own_cgroup_parent
+K=$T/kbs
 SOCK=$K/sealboxd.sock
-PID=
-cgdirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$SEALBOX_CGROUP_PARENT" 2>/dev/null; }
-cleanup() {
-  [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-  cgdirs | xargs -r rmdir 2>/dev/null
-  if [ -z "${SB_KEEP_TMP:-}" ]; then rm -rf "$tmp"; else echo "kept $tmp"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { echo "ok     $1"; }
-bad() { echo "FAIL   ${1:0:600}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else bad "$1: got '$2', want '$3'"; fi; }
-contains() { if grep -q -- "$3" <<<"$2"; then pass "$1"; else bad "$1: '$2' lacks '$3'"; fi; }
 
 # a value nobody else has: it must appear exactly where it was sent and nowhere else
-touch "$tmp/start"
+touch "$T/start"
 SECRET="sb-secret-$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"
 KEY=$("$sb" kbs admin-key create --state-dir "$K" 2>/dev/null)
 # the KBS front runs under seccomp: LeakSanitizer cannot work there
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$BIN/sealboxd" --kbs-only --state-dir "$K" --log-file "$K/log" 2>>"$tmp/stderr" &
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$BIN/sealboxd" --kbs-only --state-dir "$K" --log-file "$K/log" 2>>"$T/stderr" &
 PID=$!
 admin() { # METHOD ROUTE [BODY-FILE] -> status
   local body=()
   [ $# -ge 3 ] && body=(--data-binary "@$3")
-  curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
+  curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
     -H "Authorization: Bearer $KEY" "${body[@]}" "http://kbs/kbs/v0/$2"
 }
 for _ in $(seq 100); do
@@ -53,24 +38,24 @@ check "the KBS is up" "$(admin GET resources)" 200
 policy() { # ROUTE JSON [type]
   local t=""
   [ $# -ge 3 ] && t="\"type\": \"$3\", "
-  printf '{%s"policy": "%s"}' "$t" "$(printf '%s' "$2" | base64 -w0)" >"$tmp/p.json"
-  admin POST "$1" "$tmp/p.json"
+  printf '{%s"policy": "%s"}' "$t" "$(printf '%s' "$2" | base64 -w0)" >"$T/p.json"
+  admin POST "$1" "$T/p.json"
 }
-printf '%s' "$SECRET" >"$tmp/value"
-check "resource stored" "$(admin POST resource/app/db/password "$tmp/value")" 200
-rm -f "$tmp/value"
+printf '%s' "$SECRET" >"$T/value"
+check "resource stored" "$(admin POST resource/app/db/password "$T/value")" 200
+rm -f "$T/value"
 check "attestation policy: software evidence allowed" \
   "$(policy attestation-policy '{"allow_insecure": true, "platforms": ["software"]}' sealbox)" 200
 
 # image A: dash and its libraries (nothing of OpenSSL: sealbox-init brings its own)
-img=$tmp/img
+img=$T/img
 mkdir -p "$img/bin" "$img/etc" "$img/run"
 cp /bin/dash "$img/bin/sh"
 for l in $(ldd /bin/dash | grep -o '/[^ :]*' | sort -u); do
   mkdir -p "$img$(dirname "$l")"
   cp -L "$l" "$img$l"
 done
-IMG=$("$sb" image import "$img") || bad "image import"
+IMG=$("$sb" image import "$img") || fail "image import"
 check "resource policy: image A only, untainted, with a log" "$(policy resource-policy \
   "{\"rules\": [{\"resources\": [\"app/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"image_digests\": [\"$IMG\"]}]}")" 200
 
@@ -78,9 +63,9 @@ RUN=("$sb" run --kbs-url http://kbs --kbs-unix-socket "$SOCK" --attester-key "$K
 
 # ---- an allowed image: the value in a file (tmpfs, 0400) and in the entrypoint's environment
 out=$("${RUN[@]}" --image "$IMG" --secret app/db/password --secret app/db/password:env=DB_PASSWORD \
-  --secret app/db/password:file=/etc/app/pw --log "$tmp/mlog.json" -- /bin/sh -c \
+  --secret app/db/password:file=/etc/app/pw --log "$T/mlog.json" -- /bin/sh -c \
   'read v </run/secrets/app/db/password; echo "file=$v"; read w </etc/app/pw; echo "file2=$w";
-   echo "env=$DB_PASSWORD"; [ -w /run/secrets/app/db/password ] && echo writable; exit 3' 2>"$tmp/err")
+   echo "env=$DB_PASSWORD"; [ -w /run/secrets/app/db/password ] && echo writable; exit 3' 2>"$T/err")
 rc=$?
 check "allowed image: the command's own status" "$rc" 3
 contains "allowed image: the value in the default file" "$out" "file=$SECRET"
@@ -88,48 +73,48 @@ contains "allowed image: the value in file=PATH" "$out" "file2=$SECRET"
 contains "allowed image: the value in env=NAME" "$out" "env=$SECRET"
 check "the secret file is read-only (0400)" "$(grep -c writable <<<"$out")" 0
 check "the log names the env secret's variable, never its value" \
-  "$(jq -r '.events[2].env | index("DB_PASSWORD") != null' "$tmp/mlog.json")/$(grep -c "$SECRET" "$tmp/mlog.json")" "true/0"
-check "nothing on stderr" "$(cat "$tmp/err")" ""
+  "$(jq -r '.events[2].env | index("DB_PASSWORD") != null' "$T/mlog.json")/$(grep -c "$SECRET" "$T/mlog.json")" "true/0"
+check "nothing on stderr" "$(cat "$T/err")" ""
 
 # ---- the host image is not image A: the run fails before the command, with the policy's reason
-out=$("${RUN[@]}" --secret app/db/password -- /bin/sh -c 'echo RAN' 2>"$tmp/err")
+out=$("${RUN[@]}" --secret app/db/password -- /bin/sh -c 'echo RAN' 2>"$T/err")
 rc=$?
 check "refused image: exit 125" "$rc" 125
 check "refused image: the command never ran" "$out" ""
-contains "refused image: the reason is the policy's" "$(cat "$tmp/err")" "PolicyDeny"
-contains "refused image: the reason names the digest" "$(cat "$tmp/err")" "image digest mutable:host-usr is not in the allowed set"
+contains "refused image: the reason is the policy's" "$(cat "$T/err")" "PolicyDeny"
+contains "refused image: the reason names the digest" "$(cat "$T/err")" "image digest mutable:host-usr is not in the allowed set"
 
 # ---- a missing resource, a bad target, no KBS
-"${RUN[@]}" --image "$IMG" --secret app/db/nothing -- /bin/sh -c 'echo RAN' >"$tmp/out" 2>"$tmp/err"
-check "missing resource: 125" "$?/$(cat "$tmp/out")" "125/"
-contains "missing resource: named" "$(cat "$tmp/err")" "secret app/db/nothing"
-"$sb" run --secret app/db/password -- true 2>"$tmp/err"
+"${RUN[@]}" --image "$IMG" --secret app/db/nothing -- /bin/sh -c 'echo RAN' >"$T/out" 2>"$T/err"
+check "missing resource: 125" "$?/$(cat "$T/out")" "125/"
+contains "missing resource: named" "$(cat "$T/err")" "secret app/db/nothing"
+"$sb" run --secret app/db/password -- true 2>"$T/err"
 check "--secret without --kbs-url: 125" "$?" 125
-contains "--secret without --kbs-url: named" "$(cat "$tmp/err")" "needs --kbs-url"
-"${RUN[@]}" --secret 'app/db/../x' -- true 2>"$tmp/err"
-contains "a bad path is refused by name" "$(cat "$tmp/err")" "is not repo/type/tag"
-"${RUN[@]}" --secret 'app/db/password:env=1X' -- true 2>"$tmp/err"
-contains "a bad variable name is refused by name" "$(cat "$tmp/err")" "is not a variable name"
-"${RUN[@]}" --image "$IMG" --mount "$tmp:/host" --secret "app/db/password:file=/host/leak" -- true 2>"$tmp/err"
+contains "--secret without --kbs-url: named" "$(cat "$T/err")" "needs --kbs-url"
+"${RUN[@]}" --secret 'app/db/../x' -- true 2>"$T/err"
+contains "a bad path is refused by name" "$(cat "$T/err")" "is not repo/type/tag"
+"${RUN[@]}" --secret 'app/db/password:env=1X' -- true 2>"$T/err"
+contains "a bad variable name is refused by name" "$(cat "$T/err")" "is not a variable name"
+"${RUN[@]}" --image "$IMG" --mount "$T:/host" --secret "app/db/password:file=/host/leak" -- true 2>"$T/err"
 check "a file target on a host mount: 125" "$?" 125
-contains "a file target on a host mount: refused (tmpfs only)" "$(cat "$tmp/err")" "tmpfs"
-check "... and nothing was written there" "$(ls "$tmp/leak" 2>/dev/null)" ""
+contains "a file target on a host mount: refused (tmpfs only)" "$(cat "$T/err")" "tmpfs"
+check "... and nothing was written there" "$(ls "$T/leak" 2>/dev/null)" ""
 
 # ---- slice 2: the workload asks init itself (sealbox-secret, the /cdh socket) -------------------
-printf '%s' "$SECRET" >"$tmp/value"
-check "an open resource stored" "$(admin POST resource/open/any/thing "$tmp/value")" 200
-rm -f "$tmp/value"
+printf '%s' "$SECRET" >"$T/value"
+check "an open resource stored" "$(admin POST resource/open/any/thing "$T/value")" 200
+rm -f "$T/value"
 check "resource policy: app/ for image A, open/ for any image" "$(policy resource-policy \
   "{\"rules\": [{\"resources\": [\"app/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"image_digests\": [\"$IMG\"]}, {\"resources\": [\"open/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true}]}")" 200
 out=$("${RUN[@]}" --image "$IMG" -- /bin/sh -c \
   'v=$(sealbox-secret get app/db/password) && echo "helper=$v"
    sealbox-secret get app/db/nothing; echo "missing=$?"
-   sealbox-secret get app/db/password -o /run/pw; read w </run/pw; echo "out=$w"' 2>"$tmp/err")
+   sealbox-secret get app/db/password -o /run/pw; read w </run/pw; echo "out=$w"' 2>"$T/err")
 check "sealbox-secret: the run succeeds" "$?" 0
 contains "sealbox-secret get: the value on stdout" "$out" "helper=$SECRET"
 contains "sealbox-secret -o FILE: the value in the file" "$out" "out=$SECRET"
 contains "sealbox-secret: a missing resource fails" "$out" "missing=1"
-contains "sealbox-secret: ... with the KBS's 404" "$(cat "$tmp/err")" "404"
+contains "sealbox-secret: ... with the KBS's 404" "$(cat "$T/err")" "404"
 out=$("${RUN[@]}" -- /bin/sh -c \
   'curl -s --abstract-unix-socket sealbox-secrets http://init/cdh/resource/open/any/thing; echo
    curl -s -o /dev/null -w "%{http_code}\n" --abstract-unix-socket sealbox-secrets http://init/cdh/resource/app/db/password
@@ -150,11 +135,11 @@ for _ in $(seq 60); do
   sleep 0.1
 done
 if [ -n "$init" ]; then
-  nsenter --net="/proc/$init/ns/net" "$BIN/sealbox-secret" get open/any/thing >"$tmp/out" 2>"$tmp/err"
-  check "another uid: refused (exit 1, no value)" "$?/$(wc -c <"$tmp/out")" "1/0"
-  contains "another uid: SO_PEERCRED names it" "$(cat "$tmp/err")" "403 sealbox-init: caller uid 65534 is not the workload's"
+  nsenter --net="/proc/$init/ns/net" "$BIN/sealbox-secret" get open/any/thing >"$T/out" 2>"$T/err"
+  check "another uid: refused (exit 1, no value)" "$?/$(wc -c <"$T/out")" "1/0"
+  contains "another uid: SO_PEERCRED names it" "$(cat "$T/err")" "403 sealbox-init: caller uid 65534 is not the workload's"
 else
-  bad "another uid: sealbox-init of the running sandbox not found"
+  fail "another uid: sealbox-init of the running sandbox not found"
 fi
 wait $rp
 check "the sandbox ran on after the refused caller" "$?" 0
@@ -162,10 +147,9 @@ check "the sandbox ran on after the refused caller" "$?" 0
 # ---- nowhere on disk: the sandboxes' state, the KBS (database, WAL, logs), temporary dirs
 kill -TERM "$PID"; wait "$PID"; PID=
 # every file written under the temporary directories since the test began, and ours entirely
-new=$(find "${TMPDIR:-/tmp}" /var/tmp /dev/shm -xdev -maxdepth 4 -type f -newer "$tmp/start" 2>/dev/null | grep -v "^$tmp/")
-hits=$( (grep -rlaF -- "$SECRET" "$SEALBOX_STATE_DIR" "$K" "$tmp"; [ -n "$new" ] && xargs -r -d '\n' grep -laF -- "$SECRET" <<<"$new") 2>/dev/null | head -5)
+new=$(find "${TMPDIR:-/tmp}" /var/tmp /dev/shm -xdev -maxdepth 4 -type f -newer "$T/start" 2>/dev/null | grep -v "^$T/")
+hits=$( (grep -rlaF -- "$SECRET" "$SEALBOX_STATE_DIR" "$K" "$T"; [ -n "$new" ] && xargs -r -d '\n' grep -laF -- "$SECRET" <<<"$new") 2>/dev/null | head -5)
 check "the secret's bytes are nowhere on disk" "$hits" ""
-ls "$K"/*.db* >/dev/null 2>&1 && pass "the KBS database was searched ($(ls "$K" | grep -c '\.db'))" || bad "no KBS database found"
+ls "$K"/*.db* >/dev/null 2>&1 && pass "the KBS database was searched ($(ls "$K" | grep -c '\.db'))" || fail "no KBS database found"
 
-echo "$fails failures"
-[ $fails -eq 0 ]
+finish test_secrets_run

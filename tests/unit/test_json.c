@@ -173,3 +173,22 @@ TEST(jcs_rejects_what_it_cannot_represent) {
     volatile double zero = 0.0;
     CHECK(json_real(zero / zero) == NULL);
 }
+
+/* The textual member check the verifiers sniff with: any depth, whitespace around the colon,
+ * an optional value prefix, and never past the end of the text. */
+TEST(json_text_has_member) {
+    static const char J[] = "{\"a\": {\"evidence\" :\n \"EeAB12\", \"quotes\":[]}, \"k\"";
+    const uint8_t *p = (const uint8_t *)J;
+    size_t n = strlen(J);
+    CHECK(sb_json_text_has_member(p, n, "evidence", NULL));
+    CHECK(sb_json_text_has_member(p, n, "evidence", "EeAB"));
+    CHECK(!sb_json_text_has_member(p, n, "evidence", "EeAC"));
+    CHECK(sb_json_text_has_member(p, n, "quotes", NULL));
+    CHECK(!sb_json_text_has_member(p, n, "quotes", "")); /* an array, not a string */
+    CHECK(!sb_json_text_has_member(p, n, "k", NULL));    /* a key with no colon after it */
+    CHECK(!sb_json_text_has_member(p, n, "missing", NULL));
+    size_t cut = (size_t)(strstr(J, "EeAB") - J) + 4; /* the text ends inside the value */
+    CHECK(sb_json_text_has_member(p, cut, "evidence", "EeAB"));
+    CHECK(!sb_json_text_has_member(p, cut, "evidence", "EeAB1"));
+    CHECK(!sb_json_text_has_member(p, 0, "a", NULL));
+}

@@ -1,8 +1,10 @@
 /* test_util: every bound of the reader, the writer's limit, encodings, parsing helpers,
- * secret memory and logging. */
+ * secret memory, key files and logging. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -347,6 +349,133 @@ TEST(file_roundtrip_and_limit) {
     CHECK_INT(sb_read_file(path, 7, &b, &n, &err), SB_E_LIMIT);
     CHECK_INT(sb_read_file("/nonexistent/x", 7, &b, &n, &err), SB_E_IO);
     CHECK_CONTAINS(err.msg, "No such file");
+}
+
+/* ---- key files ---------------------------------------------------------------------------- */
+
+static const struct sb_keyfile_rules KEY32 = {32, 32, "the test key", "chmod 600 it", 0};
+static const struct sb_keyfile_rules PEMISH = {1, 64, "the test key", "chmod 600 it", 0};
+
+static void keyfile_path(char *p, size_t cap, const char *name) {
+    snprintf(p, cap, "%s/%s", sb_test_tmpdir(), name);
+}
+
+TEST(keyfile_create_and_read) {
+    char path[512];
+    keyfile_path(path, sizeof(path), "k1");
+    uint8_t key[32];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(i * 7 + 1);
+    sb_error err = {0};
+    bool existed = true;
+    CHECK_OK(sb_keyfile_create(path, key, sizeof(key), &existed, &err), &err);
+    CHECK(!existed);
+    struct stat st;
+    CHECK_INT(stat(path, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK_INT(st.st_nlink, 1); /* the temporary is gone */
+    uint8_t *b = NULL;
+    size_t n = 0;
+    CHECK_OK(sb_keyfile_read(path, &KEY32, &b, &n, &err), &err);
+    CHECK_INT(n, 32);
+    if (b) {
+        CHECK_MEM(b, key, 32);
+        CHECK_INT(b[32], 0);
+        sb_secret_free(b, n + 1);
+    }
+    CHECK_OK(sb_keyfile_read(path, &PEMISH, &b, &n, &err), &err);
+    if (b) sb_secret_free(b, n + 1);
+    /* An existing file is never replaced: reported, or refused when the caller wants new. */
+    uint8_t other[32] = {9};
+    CHECK_OK(sb_keyfile_create(path, other, sizeof(other), &existed, &err), &err);
+    CHECK(existed);
+    CHECK_INT(sb_keyfile_create(path, other, sizeof(other), NULL, &err), SB_E_POLICY);
+    CHECK_CONTAINS(err.msg, "already exists");
+    CHECK_OK(sb_keyfile_read(path, &KEY32, &b, &n, &err), &err);
+    if (b) {
+        CHECK_MEM(b, key, 32);
+        sb_secret_free(b, n + 1);
+    }
+    /* No temporaries are left beside it. */
+    DIR *d = opendir(sb_test_tmpdir());
+    struct dirent *e;
+    int tmps = 0;
+    while (d && (e = readdir(d)))
+        if (strncmp(e->d_name, "k1.tmp.", 7) == 0) tmps++;
+    if (d) closedir(d);
+    CHECK_INT(tmps, 0);
+    /* A directory that does not exist. */
+    CHECK_INT(sb_keyfile_create("/nonexistent/k", key, sizeof(key), &existed, &err), SB_E_IO);
+    CHECK_CONTAINS(err.msg, "/nonexistent/k");
+}
+
+TEST(keyfile_refusals) {
+    char path[512], link_path[512], fifo[512], dir[512];
+    keyfile_path(path, sizeof(path), "k2");
+    keyfile_path(link_path, sizeof(link_path), "k2.link");
+    keyfile_path(fifo, sizeof(fifo), "k2.fifo");
+    keyfile_path(dir, sizeof(dir), "k2.dir");
+    uint8_t key[40] = {1, 2, 3};
+    sb_error err = {0};
+    CHECK_OK(sb_keyfile_create(path, key, 32, NULL, &err), &err);
+    uint8_t *b = NULL;
+    size_t n = 0;
+    /* missing */
+    char missing[600];
+    snprintf(missing, sizeof(missing), "%s.none", path);
+    CHECK_INT(sb_keyfile_read(missing, &KEY32, &b, &n, &err), SB_E_NOTFOUND);
+    CHECK_CONTAINS(err.msg, missing);
+    /* a symbolic link to a good key file */
+    CHECK_INT(symlink(path, link_path), 0);
+    CHECK_INT(sb_keyfile_read(link_path, &KEY32, &b, &n, &err), SB_E_IO);
+    CHECK_CONTAINS(err.msg, "is a symbolic link");
+    CHECK_CONTAINS(err.msg, link_path);
+    /* a FIFO: refused at once, not waited on */
+    CHECK_INT(mkfifo(fifo, 0600), 0);
+    CHECK_INT(sb_keyfile_read(fifo, &KEY32, &b, &n, &err), SB_E_IO);
+    CHECK_CONTAINS(err.msg, "not a regular file (a FIFO)");
+    /* a directory */
+    CHECK_INT(mkdir(dir, 0700), 0);
+    CHECK_INT(sb_keyfile_read(dir, &KEY32, &b, &n, &err), SB_E_IO);
+    CHECK_CONTAINS(err.msg, "a directory");
+    /* group or others may read it (any of their bits) */
+    CHECK_INT(chmod(path, 0640), 0);
+    CHECK_INT(sb_keyfile_read(path, &KEY32, &b, &n, &err), SB_E_POLICY);
+    CHECK_CONTAINS(err.msg, "mode 640");
+    CHECK_CONTAINS(err.msg, "the test key; chmod 600 it");
+    CHECK_INT(chmod(path, 0602), 0);
+    CHECK_INT(sb_keyfile_read(path, &KEY32, &b, &n, &err), SB_E_POLICY);
+    CHECK_INT(chmod(path, 0600), 0);
+    /* the caller's code for refusals */
+    struct sb_keyfile_rules usage = KEY32;
+    usage.refuse_code = SB_E_USAGE;
+    CHECK_INT(chmod(path, 0644), 0);
+    CHECK_INT(sb_keyfile_read(path, &usage, &b, &n, &err), SB_E_USAGE);
+    CHECK_INT(sb_keyfile_read(fifo, &usage, &b, &n, &err), SB_E_USAGE);
+    CHECK_INT(chmod(path, 0600), 0);
+    /* owned by someone else (only root can make one) */
+    if (geteuid() == 0) {
+        CHECK_INT(chown(path, 65534, 65534), 0);
+        CHECK_INT(sb_keyfile_read(path, &KEY32, &b, &n, &err), SB_E_POLICY);
+        CHECK_CONTAINS(err.msg, "owned by uid 65534");
+        CHECK_INT(chown(path, 0, 0), 0);
+    }
+    /* wrong sizes: truncated and too long for an exact size, empty and too long for a range */
+    CHECK_INT(truncate(path, 31), 0);
+    CHECK_INT(sb_keyfile_read(path, &KEY32, &b, &n, &err), SB_E_MALFORMED);
+    CHECK_CONTAINS(err.msg, "31 bytes, the test key has 32");
+    CHECK_INT(truncate(path, 33), 0);
+    CHECK_INT(sb_keyfile_read(path, &KEY32, &b, &n, &err), SB_E_MALFORMED);
+    CHECK_INT(truncate(path, 0), 0);
+    CHECK_INT(sb_keyfile_read(path, &PEMISH, &b, &n, &err), SB_E_LIMIT);
+    CHECK_CONTAINS(err.msg, "0 bytes (1-64 expected)");
+    CHECK_INT(truncate(path, 65), 0);
+    CHECK_INT(sb_keyfile_read(path, &PEMISH, &b, &n, &err), SB_E_LIMIT);
+    CHECK(b == NULL); /* no refusal wrote the out-parameter */
+    CHECK_INT(truncate(path, 64), 0);
+    CHECK_OK(sb_keyfile_read(path, &PEMISH, &b, &n, &err), &err);
+    CHECK_INT(n, 64);
+    if (b) sb_secret_free(b, n + 1);
 }
 
 TEST(log_json_lines) {
