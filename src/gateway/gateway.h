@@ -383,6 +383,9 @@ int sb_gw_agent_input(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) SB_W
 /* Handles exactly one whole message from the agent (an HTTP body: no framing, any JSON
  * whitespace), answering through agent_out like sb_gw_agent_input. */
 int sb_gw_agent_message(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) SB_WUR;
+/* The same for a message the front already parsed with sb_rpc_parse (n: its size in bytes), so
+ * what the front checked is exactly what the engine handles, and it is parsed once. */
+int sb_gw_agent_rpc(sb_gw *gw, sb_rpc_msg *m, size_t n, sb_error *err) SB_WUR;
 
 /* For a front with an event loop of its own: the descriptors the engine waits on (at most
  * max; 2 per server is always enough) and how long it may wait (ms, -1: no deadline) ... */

@@ -228,7 +228,8 @@ static void common_headers(struct evhttp_request *req, const char *ctype) {
 static void send_raw(struct evhttp_request *req, int status, const char *body, size_t len) {
     struct evbuffer *b = evbuffer_new();
     if (b && len) (void)evbuffer_add(b, body, len);
-    if (len) common_headers(req, "application/json");
+    /* always typed: evhttp would otherwise label even an empty 202 text/html */
+    common_headers(req, "application/json");
     evhttp_send_reply(req, status, NULL, b);
     if (b) evbuffer_free(b);
 }
@@ -826,10 +827,12 @@ static void handle_post(sb_gw_http *h, struct evhttp_request *req, size_t agent)
         p->next = s->reqs;
         s->reqs = p;
     }
-    if (sb_gw_agent_message(s->gw, body, n, &e) < 0)
+    if (sb_gw_agent_rpc(s->gw, &m, n, &e) < 0)
         hlog(h, SB_LOG_WARN, "session %s: %s", s->tag, e.msg);
     if (!p) send_raw(req, 202, NULL, 0); /* a notification or a response: accepted */
-    sess_sync(s);
+    /* one round at once: what the engine queued toward a server is written now, not after
+     * another trip through the event loop (and a write event registered and dropped) */
+    sess_pump(s);
 out:
     sb_rpc_msg_clear(&m);
 }

@@ -1719,6 +1719,24 @@ int sb_gw_agent_message(sb_gw *gw, const uint8_t *p, size_t n, sb_error *err) {
     return 0;
 }
 
+int sb_gw_agent_rpc(sb_gw *gw, sb_rpc_msg *m, size_t n, sb_error *err) {
+    if (n > gw->afr.max) {
+        gw->cur_bytes = n;
+        gw->st.agent_rejected++;
+        audit_refused(gw, NULL, m->method, NULL, "message over the size limit");
+        agent_error(gw, m->kind == SB_RPC_REQUEST ? m->id : NULL, SB_RPC_INVALID_REQUEST,
+                    "message: over %zu bytes", gw->afr.max);
+    } else {
+        gw->cur_bytes = n;
+        agent_message(gw, m);
+    }
+    if (gw->io_err) {
+        if (err) *err = gw->ioerr;
+        return gw->io_err;
+    }
+    return 0;
+}
+
 size_t sb_gw_poll_fds(const sb_gw *gw, struct pollfd *pf, size_t max, int *timeout_ms) {
     size_t np = 0;
     for (size_t i = 0; i < gw->n; i++) {

@@ -87,6 +87,20 @@ GW=
 [ $rc = 0 ] && pass "SIGTERM stops the gateway cleanly" || { bad "gateway exit $rc"; tail -30 "$T/gw.err" | sed 's/^/    /'; }
 grep -q "sessions opened" "$T/gw.err" && pass "the gateway reports its sessions" || bad "no stats line"
 
+# --sse: every request answered as an SSE stream (initialize included), driven by the SDK client
+"$SEALBOX" gateway http --config "$T/gw.json" --listen 127.0.0.1:0 --sse --state-dir "$T/state2" \
+  >"$T/gw2.out" 2>"$T/gw2.err" &
+GW=$!
+for _ in $(seq 1 100); do grep -q "^listening on" "$T/gw2.out" && break; sleep 0.1; done
+URL2=$(awk '/^listening on/ {print $3}' "$T/gw2.out")
+(cd "$top/tests/mcp" && SCENARIOS=sdk SSE_ALWAYS=1 node http_client.mjs "$URL2" "$TOKEN" "$OTHER" "$SEALBOX" "$T/state2") >"$T/out" 2>"$T/cerr"
+rc=$?
+sed 's/^ok     /ok     [--sse] /' "$T/out"
+[ $rc = 0 ] || { bad "http client with --sse (exit $rc)"; tail -20 "$T/cerr" | sed 's/^/    /'; }
+kill -TERM "$GW"
+wait "$GW" || bad "the --sse gateway did not stop cleanly: $(tail -5 "$T/gw2.err")"
+GW=
+
 "$SEALBOX" audit verify --state-dir "$T/state" >"$T/av" 2>&1 && grep -q "intact" "$T/av" &&
   pass "the audit log verifies" || bad "audit verify: $(cat "$T/av")"
 "$SEALBOX" audit export --jsonl --state-dir "$T/state" >"$T/audit.jsonl" 2>"$T/err" || bad "audit export: $(cat "$T/err")"
@@ -102,7 +116,7 @@ count() { jq -c "select(.record.type == \"mcp\" and $1)" "$T/audit.jsonl" | wc -
 [ "$(count '.record.http_status == 403')" -ge 3 ] && pass "403 refusals are audited" || bad "403 records: $(count '.record.http_status == 403')"
 ! grep -q "$TOKEN" "$T/audit.jsonl" "$T/gw.err" && pass "the bearer token is in no log" || bad "token leaked"
 
-left=$(find "$T/state/sandboxes" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+left=$(find "$T/state/sandboxes" "$T/state2/sandboxes" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
 [ "$left" = 0 ] && pass "every server sandbox was removed" || bad "$left sandbox directories left"
 left=$(for d in $(cgdirs); do find "$d" -mindepth 1 -type d; done | wc -l)
 [ "$left" = 0 ] && pass "no cgroups left" || bad "$left cgroups left"
