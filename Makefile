@@ -27,6 +27,7 @@ test-build: deps
 
 # The release build is compiled too: gcc warns differently without ASan, and `make demo` uses it.
 test: build test-build
+	@scripts/npm-peers.sh tests/mcp tests/api
 	@cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 # Pure cgroup v2 in a QEMU/TCG guest (Debian's kernel, cgroup_no_v1=all); ctest runs it too.
@@ -34,6 +35,7 @@ test-v2: build
 	@scripts/test-v2.sh $(BUILD)
 
 bench: build
+	@scripts/npm-peers.sh tests/mcp
 	@scripts/bench.sh $(BUILD)
 
 fuzz: deps

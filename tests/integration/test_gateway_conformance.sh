@@ -13,9 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 command -v node >/dev/null || { echo "node missing (scripts/deps.sh)"; exit 1; }
 MCP=$top/tests/mcp
-if [ ! -x "$MCP/node_modules/.bin/conformance" ] || [ ! -d "$MCP/node_modules/@modelcontextprotocol/server-everything" ]; then
-  (cd "$MCP" && npm ci --no-audit --no-fund --silent) || { echo "npm ci failed"; exit 1; }
-fi
+"$top/scripts/npm-peers.sh" tests/mcp || exit 1
 T=$(mktemp -d /tmp/sealbox-gwc.XXXXXX)
 export SEALBOX_CGROUP_PARENT=sealbox-gwconf-$$
 cgdirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$SEALBOX_CGROUP_PARENT" 2>/dev/null; }

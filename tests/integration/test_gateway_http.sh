@@ -12,9 +12,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "SKIP: sandboxes need root"; exit 77
 fi
 command -v node >/dev/null || { echo "node missing (scripts/deps.sh)"; exit 1; }
-if [ ! -d "$top/tests/mcp/node_modules/@modelcontextprotocol/server-everything" ]; then
-  (cd "$top/tests/mcp" && npm ci --no-audit --no-fund --silent) || { echo "npm ci failed"; exit 1; }
-fi
+"$top/scripts/npm-peers.sh" tests/mcp || exit 1
 T=$(mktemp -d /tmp/sealbox-gwh.XXXXXX)
 export SEALBOX_CGROUP_PARENT=sealbox-gwhttp-$$
 cgdirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$SEALBOX_CGROUP_PARENT" 2>/dev/null; }

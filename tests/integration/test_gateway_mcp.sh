@@ -10,9 +10,7 @@ BIN=$(cd "$BIN" && pwd)
 top=$(cd "$(dirname "$0")/../.." && pwd)
 need_root "sandboxes need root"
 command -v node >/dev/null || { echo "node missing (scripts/deps.sh)"; exit 1; }
-if [ ! -d "$top/tests/mcp/node_modules/@modelcontextprotocol/server-everything" ]; then
-  (cd "$top/tests/mcp" && npm ci --no-audit --no-fund --silent) || { echo "npm ci failed"; exit 1; }
-fi
+"$top/scripts/npm-peers.sh" tests/mcp || exit 1
 [ -x "$BIN/mcp_testserver" ] || { echo "mcp_testserver not built next to $SEALBOX"; exit 1; }
 tmp_init gw
 own_cgroup_parent

@@ -6,9 +6,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 command -v node >/dev/null || { echo "node missing (scripts/deps.sh)"; exit 1; }
-if [ ! -d "$top/tests/api/node_modules/@apidevtools/swagger-parser" ]; then
-  (cd "$top/tests/api" && npm ci --no-audit --no-fund --silent) || { echo "npm ci failed"; exit 1; }
-fi
+"$top/scripts/npm-peers.sh" tests/api || exit 1
 tmp_init openapi
 no_leak_check_under_seccomp
 tenant KEY t
