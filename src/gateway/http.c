@@ -8,11 +8,13 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "crypto/crypto.h"
 #include "gateway.h"
@@ -72,6 +74,9 @@ struct sb_gw_http {
     size_t n_tokens;
     char (*origins)[SB_GW_ORIGIN_MAX];
     size_t n_origins;
+    char self[3]
+             [SB_GW_ORIGIN_MAX]; /* a loopback listener's own origins (localhost, 127.0.0.1, ::1) */
+    size_t n_self;
     unsigned max_sessions, per_agent;
     uint64_t idle_ns;
     struct event_base *base;
@@ -658,6 +663,8 @@ static bool origin_ok(sb_gw_http *h, struct evhttp_request *req, char *why, size
     }
     for (size_t i = 0; i < h->n_origins; i++)
         if (strcmp(h->origins[i], canon) == 0) return true;
+    for (size_t i = 0; i < h->n_self; i++)
+        if (strcmp(h->self[i], canon) == 0) return true;
     snprintf(why, why_len, "Origin: %.200s is not in http.allowed_origins", canon);
     return false;
 }
@@ -947,6 +954,27 @@ static struct bufferevent *tls_bev(struct event_base *base, void *arg) {
                                           BEV_OPT_CLOSE_ON_FREE);
 }
 
+/* A loopback listener's own origin is allowed: a page there could only have been served by
+ * the gateway, which serves none, and a DNS-rebinding page carries its own name instead. */
+static void self_origins(sb_gw_http *h) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (!h->o.loopback || getsockname(h->o.listen_fd, (struct sockaddr *)&ss, &sl) < 0) return;
+    unsigned port = ss.ss_family == AF_INET    ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                    : ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                               : 0;
+    if (!port) return;
+    static const char *const names[] = {"localhost", "127.0.0.1", "[::1]"};
+    for (size_t i = 0; i < 3; i++) {
+        char o[64];
+        int n = snprintf(o, sizeof(o), "%s://%s:%u", h->tls ? "https" : "http", names[i], port);
+        sb_error e = {0};
+        if (n > 0 && (size_t)n < sizeof(o) &&
+            sb_gw_http_origin(o, (size_t)n, h->self[h->n_self], SB_GW_ORIGIN_MAX, &e) == 0)
+            h->n_self++;
+    }
+}
+
 int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *err) {
     ENSURE(o && o->engine.config && o->engine.config->root, err, SB_E_USAGE,
            "gateway http: no configuration");
@@ -960,6 +988,7 @@ int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *
                                    "agents: missing (the per-agent policy; docs/gateway.md)");
     if (rc == 0) rc = parse_http_config(h, o->engine.config->root, err);
     if (rc == 0 && o->tls_cert) rc = sb_tls_server_new(o->tls_cert, o->tls_key, &h->tls, err);
+    if (rc == 0) self_origins(h);
     if (rc == 0) {
         h->base = event_base_new();
         h->http = h->base ? evhttp_new(h->base) : NULL;

@@ -23,13 +23,25 @@ static const struct {
      "notifications/resources/list_changed"},
 };
 
-enum pk { PK_FORWARD, PK_INIT, PK_LIST, PK_IGNORE };
+enum pk { PK_FORWARD, PK_INIT, PK_LIST, PK_IGNORE, PK_FAN };
+
+/* One agent request sent to several servers (a subscription to a URI no server lists): answered
+ * once every part is done — a result if any server accepted, else the first error. */
+struct fan {
+    json_t *agent_id;
+    json_t *error; /* the first error object a server sent */
+    char method[48];
+    char uri[SB_GW_NAME_MAX + 1];
+    size_t left, ok, req_bytes;
+    uint64_t t0;
+};
 
 struct pend {
     int64_t up_id;
     enum pk kind;
     json_t *agent_id; /* PK_FORWARD */
     json_t *progress; /* the agent's progress token, when it set one */
+    struct fan *fan;  /* PK_FAN */
     char method[48];
     uint64_t deadline;
     enum lk lk; /* PK_LIST */
@@ -51,6 +63,7 @@ enum srv_state { S_STARTING, S_READY, S_DEAD };
 
 struct server {
     const struct sb_gw_server_config *cfg;
+    sb_gw *gw;
     struct gw_proc proc;
     enum srv_state state;
     char reason[320];
@@ -97,6 +110,7 @@ struct sb_gw {
     bool policy_shared;   /* borrowed from opts.policy (an HTTP front's sessions share it) */
     struct sb_gw_stats st;
     size_t cur_bytes; /* size of the agent message being handled */
+    bool closing;     /* sb_gw_free: nothing more is sent */
     int io_err;
     sb_error ioerr;
 };
@@ -132,6 +146,10 @@ static bool write_all(int fd, const char *p, size_t n) {
 /* Sends one message to the agent (steals msg). */
 static void agent_send(sb_gw *gw, json_t *msg) {
     if (!msg) return;
+    if (gw->closing) {
+        json_decref(msg);
+        return;
+    }
     char *s = NULL;
     size_t len = 0;
     sb_error err = {0};
@@ -252,11 +270,49 @@ static void pend_clear(struct pend *p) {
     memset(p, 0, sizeof(*p));
 }
 
+static void fan_part(sb_gw *gw, struct fan *f, const sb_rpc_msg *m);
+
 static void pend_remove(struct server *s, size_t i) {
+    /* a part of a fan-out that ends without an answer (timeout, server gone) counts as failed */
+    if (s->pend[i].fan) fan_part(s->gw, s->pend[i].fan, NULL);
     pend_clear(&s->pend[i]);
     if (i + 1 < s->n_pend) s->pend[i] = s->pend[s->n_pend - 1];
     memset(&s->pend[s->n_pend - 1], 0, sizeof(s->pend[0]));
     s->n_pend--;
+}
+
+/* One part of a fan-out is done: m is the server's answer, NULL when there was none. The last
+ * part answers the agent. */
+static void fan_part(sb_gw *gw, struct fan *f, const sb_rpc_msg *m) {
+    if (m && m->kind == SB_RPC_RESULT) f->ok++;
+    if (m && m->kind == SB_RPC_ERROR && !f->error) f->error = json_incref(m->error);
+    if (--f->left > 0) return;
+    struct audit_info a = {.method = f->method,
+                           .name = f->uri,
+                           .decision = "allow",
+                           .outcome = "result",
+                           .is_error = -1,
+                           .req_bytes = f->req_bytes,
+                           .t0 = f->t0};
+    if (f->ok) {
+        agent_send(gw, sb_rpc_result(f->agent_id, json_object()));
+    } else if (f->error) {
+        json_t *code = json_object_get(f->error, "code");
+        a.code = json_is_integer(code) ? json_integer_value(code) : SB_RPC_INTERNAL;
+        a.reason = json_string_value(json_object_get(f->error, "message"));
+        a.outcome = "error";
+        agent_send(gw, sb_rpc_error(f->agent_id, (int)a.code, a.reason,
+                                    json_incref(json_object_get(f->error, "data"))));
+    } else {
+        a.code = SB_RPC_SERVER_GONE;
+        a.reason = "no server answered";
+        a.outcome = "error";
+        agent_error(gw, f->agent_id, SB_RPC_SERVER_GONE, "%s: no server answered", f->method);
+    }
+    audit_put(gw, &a);
+    json_decref(f->agent_id);
+    json_decref(f->error);
+    free(f);
 }
 
 static void audit_forward(sb_gw *gw, struct server *s, const struct pend *p, const char *outcome,
@@ -990,6 +1046,22 @@ static bool call_allowed(sb_gw *gw, struct server *s, const char *tool, sb_rpc_m
     return false;
 }
 
+/* A tools/call the gateway refuses is answered as an isError result, as the reference SDK's
+ * servers answer a tool they do not have: the model reads why and can correct itself. A refused
+ * prompts/get is -32602. */
+SB_PRINTF(4, 5)
+static void refuse_named(sb_gw *gw, sb_rpc_msg *m, enum lk k, const char *fmt, ...) {
+    char buf[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (k == LK_TOOLS)
+        agent_send(gw, sb_rpc_result(m->id, tool_error(buf)));
+    else
+        agent_send(gw, sb_rpc_error(m->id, SB_RPC_INVALID_PARAMS, buf, NULL));
+}
+
 /* tools/call and prompts/get: a namespaced name, pinned and visible. */
 static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
     const char *full = json_string_value(json_object_get(m->params, "name"));
@@ -1003,8 +1075,7 @@ static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
     const struct item *it = NULL;
     if (split_name(gw, full, &s, &bare)) it = find_item(s, k, bare);
     if (!it) {
-        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: unknown %s '%.128s'", m->method,
-                    LK[k].pin_kind, full);
+        refuse_named(gw, m, k, "%s: unknown %s '%.128s'", m->method, LK[k].pin_kind, full);
         audit_refused(gw, s ? srv_name(s) : NULL, m->method, full, "unknown name");
         return;
     }
@@ -1015,31 +1086,29 @@ static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
         char why[SB_GW_REASON_MAX];
         (void)sb_gw_policy_visible_why(gw->policy, gw->o.agent, srv_name(s), POLICY_KIND[k], bare,
                                        why, sizeof(why));
-        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS, "%s: unknown %s '%.128s'", m->method,
-                    LK[k].pin_kind, full);
+        refuse_named(gw, m, k, "%s: unknown %s '%.128s'", m->method, LK[k].pin_kind, full);
         audit_refused(gw, srv_name(s), m->method, bare, why);
         return;
     }
     if (it->flagged) {
         audit_refused(gw, srv_name(s), m->method, bare, "hidden-instruction pattern");
-        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
-                    "%s: %s '%.128s' is hidden: its definition has a hidden-instruction pattern",
-                    m->method, LK[k].pin_kind, full);
+        refuse_named(gw, m, k,
+                     "%s: %s '%.128s' is hidden: its definition has a hidden-instruction pattern",
+                     m->method, LK[k].pin_kind, full);
         return;
     }
     if (it->pin == SB_GW_PIN_CHANGED) {
         audit_refused(gw, srv_name(s), m->method, bare, "definition changed since approval");
-        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
-                    "%s: %s '%.128s' changed since it was approved; it stays unavailable until "
-                    "re-approved (sealbox gateway approve %lld)",
-                    m->method, LK[k].pin_kind, full, (long long)it->pin_id);
+        refuse_named(gw, m, k,
+                     "%s: %s '%.128s' changed since it was approved; it stays unavailable until "
+                     "re-approved (sealbox gateway approve %lld)",
+                     m->method, LK[k].pin_kind, full, (long long)it->pin_id);
         return;
     }
     if (it->pin != SB_GW_PIN_APPROVED) {
         audit_refused(gw, srv_name(s), m->method, bare, "definition not approved");
-        agent_error(gw, m->id, SB_RPC_INVALID_PARAMS,
-                    "%s: %s '%.128s' is not approved (sealbox gateway approve %lld)", m->method,
-                    LK[k].pin_kind, full, (long long)it->pin_id);
+        refuse_named(gw, m, k, "%s: %s '%.128s' is not approved (sealbox gateway approve %lld)",
+                     m->method, LK[k].pin_kind, full, (long long)it->pin_id);
         return;
     }
     if (k == LK_TOOLS && gw->policy && !call_allowed(gw, s, bare, m)) return;
@@ -1049,6 +1118,48 @@ static void agent_named(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
     forward(gw, s, m, params);
 }
 
+/* resources/subscribe and unsubscribe of a URI that no server lists (a resource a tool result
+ * linked to, one that appears later): sent to every server that supports subscriptions and
+ * whose resources the agent may see under that URI. False when there is none. */
+static bool fan_out(sb_gw *gw, sb_rpc_msg *m, const char *uri) {
+    struct server *to[SB_GW_SERVERS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < gw->n && n < SB_GW_SERVERS_MAX; i++) {
+        struct server *s = &gw->srv[i];
+        if (s->state != S_READY ||
+            !json_is_true(json_object_get(json_object_get(s->caps, "resources"), "subscribe")))
+            continue;
+        if (gw->policy &&
+            !(sb_gw_policy_visible(gw->policy, gw->o.agent, srv_name(s), "server", NULL) &&
+              sb_gw_policy_visible(gw->policy, gw->o.agent, srv_name(s), "resource", uri)))
+            continue;
+        to[n++] = s;
+    }
+    struct fan *f = n ? calloc(1, sizeof(*f)) : NULL;
+    if (!f) return false;
+    f->agent_id = json_incref(m->id);
+    snprintf(f->method, sizeof(f->method), "%s", m->method);
+    snprintf(f->uri, sizeof(f->uri), "%s", uri);
+    f->t0 = sb_mono_ns();
+    f->req_bytes = gw->cur_bytes;
+    f->left = n + 1; /* one held while sending: a part that fails at once cannot answer early */
+    for (size_t i = 0; i < n; i++) {
+        sb_error err = {0};
+        struct pend *p = pend_new(to[i], PK_FAN, m->method, to[i]->cfg->timeout_ms, &err);
+        if (!p) {
+            fan_part(gw, f, NULL);
+            continue;
+        }
+        p->fan = f;
+        json_t *id = json_integer(p->up_id);
+        int rc = server_send(gw, to[i], sb_rpc_request(id, m->method, json_copy(m->params)), &err);
+        json_decref(id);
+        if (rc < 0) pend_remove(to[i], to[i]->n_pend - 1); /* fails this part */
+    }
+    fan_part(gw, f, NULL); /* the held one */
+    return true;
+}
+
 static void agent_uri(sb_gw *gw, sb_rpc_msg *m) {
     const char *uri = json_string_value(json_object_get(m->params, "uri"));
     if (!uri) {
@@ -1056,6 +1167,7 @@ static void agent_uri(sb_gw *gw, sb_rpc_msg *m) {
         return;
     }
     struct server *s = route_uri(gw, uri);
+    if (!s && strcmp(m->method, "resources/read") != 0 && fan_out(gw, m, uri)) return;
     if (!s) {
         audit_refused(gw, NULL, m->method, uri, "no server has this resource");
         agent_send(gw, sb_rpc_error(m->id, SB_RPC_RESOURCE_NOT_FOUND, "Resource not found",
@@ -1296,6 +1408,13 @@ static void server_response(sb_gw *gw, struct server *s, sb_rpc_msg *m, size_t r
         }
         pend_remove(s, idx);
         return;
+    case PK_FAN: {
+        struct fan *f = p->fan;
+        p->fan = NULL;
+        fan_part(gw, f, m);
+        pend_remove(s, idx);
+        return;
+    }
     case PK_IGNORE:
     default: pend_remove(s, idx); return;
     }
@@ -1383,6 +1502,8 @@ static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p,
         } else if (pd && pd->kind == PK_INIT) {
             pend_remove(s, idx);
             server_dead(gw, s, "the initialize result is over max_message_bytes");
+        } else if (pd && pd->kind == PK_FAN) {
+            pend_remove(s, idx); /* this part failed */
         }
         return gw->io_err;
     }
@@ -1406,6 +1527,8 @@ static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p,
                         "server %s sent a malformed response: %s", srv_name(s), err.msg);
             audit_forward(gw, s, pd, "malformed", -1, SB_RPC_INTERNAL, n, err.msg);
             pend_remove(s, idx);
+        } else if (pd && pd->kind == PK_FAN) {
+            pend_remove(s, idx); /* this part failed */
         }
         json_decref(rid);
         return gw->io_err;
@@ -1571,6 +1694,7 @@ int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) {
     for (size_t i = 0; i < gw->n; i++) {
         struct server *s = &gw->srv[i];
         s->cfg = &o->config->servers[i];
+        s->gw = gw;
         s->proc.pid = -1;
         s->proc.in_fd = s->proc.out_fd = s->proc.status_fd = -1;
         s->state = S_STARTING;
@@ -1617,6 +1741,7 @@ int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) {
 
 void sb_gw_free(sb_gw *gw) {
     if (!gw) return;
+    gw->closing = true;
     struct gw_proc *procs[SB_GW_SERVERS_MAX];
     for (size_t i = 0; i < gw->n; i++)
         procs[i] = gw->srv[i].proc.pid > 0 ? &gw->srv[i].proc : NULL;

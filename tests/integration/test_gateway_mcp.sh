@@ -49,12 +49,12 @@ cat >"$T/hostile.json" <<JSON
   "tools": {"allow": ["*"], "deny": ["everything.get-tiny-image"],
     "everything.echo": {"arguments": {"type": "object", "properties": {"message": {"type": "string", "maxLength": 64}}}},
     "t.add": {"approval": true}},
-  "resources": {"allow": ["*"]}, "prompts": {"allow": ["*"]}}},
+  "resources": {"allow": ["*"], "deny": ["e.secret://*"]}, "prompts": {"allow": ["*"]}}},
 "servers": {
-  "t": {"command": "/opt/mcp/mcp_testserver", "env": {"EXTRA_TOOLS": "120", "RUG_FLAG": "/flag/rug"},
+  "t": {"command": "/opt/mcp/mcp_testserver", "env": {"EXTRA_TOOLS": "120", "RUG_FLAG": "/flag/rug", "SUBSCRIBE": "refuse"},
     "mounts": [{"src": "$T/bin", "dst": "/opt/mcp"}, {"src": "$T/flag", "dst": "/flag"}],
     "timeout_ms": 1500, "max_message_bytes": "1M"},
-  "e": {"command": "/opt/mcp/mcp_testserver", "env": {"EXTRA_TOOLS": "120"},
+  "e": {"command": "/opt/mcp/mcp_testserver", "env": {"EXTRA_TOOLS": "120", "SUBSCRIBE": "accept"},
     "mounts": [{"src": "$T/bin", "dst": "/opt/mcp"}], "pin": "tofu"},
   "u": {"command": "/opt/mcp/mcp_testserver", "mounts": [{"src": "$T/bin", "dst": "/opt/mcp"}]}
 }}

@@ -5,7 +5,7 @@
 // rugged (after its definition changed), reapproved. Prints "ok …"/"FAIL …"; exit 1 on failure.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
 const [scenario, sealbox, config, stateDir] = process.argv.slice(2);
 let failures = 0;
@@ -21,6 +21,16 @@ async function expectError(name, fn, pattern) {
     bad(name, `no error: ${JSON.stringify(r).slice(0, 200)}`);
   } catch (e) {
     check(pattern.test(String(e.message)), name, `error '${e.message}' does not match ${pattern}`);
+  }
+}
+
+// A tools/call the gateway refuses is an isError result naming why (never a JSON-RPC error).
+async function expectToolError(name, fn, pattern) {
+  try {
+    const r = await fn();
+    check(r?.isError === true && pattern.test(text(r)), name, `not an isError result matching ${pattern}: ${JSON.stringify(r).slice(0, 200)}`);
+  } catch (e) {
+    bad(name, `a JSON-RPC error instead of an isError result: ${e.message}`);
   }
 }
 
@@ -108,21 +118,33 @@ async function real() {
   const rd = await client.readResource({ uri: first.uri });
   check(rd.contents?.[0]?.uri === first.uri, 'resources/read routed by URI', JSON.stringify(rd).slice(0, 200));
   await expectError('unknown resource is -32002', () => client.readResource({ uri: 'nope://x' }), /Resource not found/);
+  // subscriptions: a listed URI goes to its owner; one no server lists goes to every server that
+  // supports subscriptions (here server-everything, which accepts any URI)
+  check(JSON.stringify(await client.subscribeResource({ uri: first.uri })) === '{}', 'resources/subscribe routed by URI', first.uri);
+  check(JSON.stringify(await client.subscribeResource({ uri: 'test://watched-resource' })) === '{}',
+    'resources/subscribe of an unlisted URI reaches the server that supports subscriptions', 'refused');
+  check(JSON.stringify(await client.unsubscribeResource({ uri: 'test://watched-resource' })) === '{}',
+    '... and resources/unsubscribe', 'refused');
 
   await client.ping();
   ok('ping');
   check(!names.includes('everything__get-tiny-image'), 'a denied tool is invisible', 'listed');
-  await expectError('... and uncallable', () => client.callTool({ name: 'everything__get-tiny-image', arguments: {} }),
-    /unknown tool/);
+  await expectToolError('... and uncallable', () => client.callTool({ name: 'everything__get-tiny-image', arguments: {} }),
+    /unknown tool 'everything__get-tiny-image'/);
   const long = await client.callTool({ name: 'everything__echo', arguments: { message: 'x'.repeat(65) } });
   check(long.isError && /denied by the gateway policy.*maxLength/.test(text(long)),
     'an argument rule refuses at its bound, naming the rule', text(long));
   const edge = await client.callTool({ name: 'everything__echo', arguments: { message: 'x'.repeat(64) } });
   check(!edge.isError && text(edge).length === 70, '... and accepts at its bound', text(edge).slice(0, 80));
-  await expectError('unknown tool is refused', () => client.callTool({ name: 'everything__nope', arguments: {} }),
-    /unknown tool/);
-  await expectError('unknown server is refused', () => client.callTool({ name: 'ghost__echo', arguments: {} }),
-    /unknown tool/);
+  await expectToolError('unknown tool is refused', () => client.callTool({ name: 'everything__nope', arguments: {} }),
+    /unknown tool 'everything__nope'/);
+  await expectToolError('unknown server is refused', () => client.callTool({ name: 'ghost__echo', arguments: {} }),
+    /unknown tool 'ghost__echo'/);
+  await expectToolError('a name without a server is refused', () => client.callTool({ name: 'echo', arguments: {} }),
+    /unknown tool 'echo'/);
+  await expectError('a malformed tools/call is -32602', () => client.request({ method: 'tools/call', params: { name: 7 } },
+    CallToolResultSchema), /params.name must be a string/);
+  await expectError('an unknown prompt is -32602', () => client.getPrompt({ name: 'everything__nope' }), /unknown prompt/);
   await client.close();
 }
 
@@ -139,8 +161,14 @@ async function hostile() {
   const echo = await client.callTool({ name: 't__echo', arguments: { message: 'x' } });
   check(text(echo) === 'Echo: x', 'pinned tool callable', text(echo));
   check(!names.includes('t__inject'), 'a description with injection text is hidden', names.filter((n) => /inject/.test(n)).join(','));
-  await expectError('... and uncallable', () => client.callTool({ name: 't__inject', arguments: {} }),
+  await expectToolError('... and uncallable', () => client.callTool({ name: 't__inject', arguments: {} }),
     /hidden-instruction pattern/);
+  // a URI no server lists: sent to both servers that offer subscriptions; t refuses, e accepts
+  check(JSON.stringify(await client.subscribeResource({ uri: 'watch://a' })) === '{}',
+    'a subscription fanned out is accepted when one server accepts', 'refused');
+  // e's secret:// resources are denied to this agent, so only t (which refuses) is asked
+  await expectError('... and refused with the server\'s error when none does',
+    () => client.subscribeResource({ uri: 'secret://x' }), /subscription refused by the test server/);
   const inst = client.getInstructions() ?? '';
   check(inst.includes('Test server'), 'approved instructions are passed on', inst.slice(0, 100));
 
@@ -167,7 +195,7 @@ async function hostile() {
 
   await expectError('a dying server yields an error', () => client.callTool({ name: 't__die', arguments: {} }),
     /gone|exited/);
-  await expectError('calls to a dead server fail cleanly', () => client.callTool({ name: 't__echo', arguments: { message: 'x' } }),
+  await expectToolError('calls to a dead server fail cleanly', () => client.callTool({ name: 't__echo', arguments: { message: 'x' } }),
     /unknown tool|not running/);
   const p2 = await client.callTool({ name: 'e__echo', arguments: { message: 'alive' } });
   check(text(p2) === 'Echo: alive', 'other servers keep working after one died', text(p2));
@@ -180,13 +208,13 @@ async function rugged() {
   check(!names.includes('t__echo'), 'a changed definition disappears from tools/list', names.slice(0, 5).join(','));
   check(names.includes('t__add'), 'unchanged tools stay', names.slice(0, 5).join(','));
   check(!names.includes('u__echo'), 'tools never pinned are hidden', names.filter((n) => n.startsWith('u__')).join(','));
-  await expectError('a changed tool is uncallable until re-approved',
+  await expectToolError('a changed tool is uncallable until re-approved',
     () => client.callTool({ name: 't__echo', arguments: { message: 'x' } }), /changed since it was approved.*approve \d+/);
   const pend = await client.callTool({ name: 't__add', arguments: { a: 2, b: 3 } });
   const m = /pending approval (\d+)/.exec(text(pend));
   check(pend.isError && m, 'a tool that needs approval answers at once with pending approval', text(pend));
   if (m) console.log(`PENDING_CALL ${m[1]}`);
-  await expectError('a never-pinned tool is uncallable',
+  await expectToolError('a never-pinned tool is uncallable',
     () => client.callTool({ name: 'u__echo', arguments: { message: 'x' } }), /not approved/);
   await client.close();
 }

@@ -80,12 +80,9 @@ async function sdk() {
   check(text(file).includes('hello from the host'), 'a second server behind the endpoint', text(file));
 
   check(!tools.includes('everything__get-tiny-image'), 'a denied tool is invisible over HTTP', 'listed');
-  try {
-    const r = await client.callTool({ name: 'everything__get-tiny-image', arguments: {} });
-    bad('... and uncallable', JSON.stringify(r).slice(0, 200));
-  } catch (e) {
-    check(/unknown tool/.test(e.message), '... and uncallable', e.message);
-  }
+  const denied = await client.callTool({ name: 'everything__get-tiny-image', arguments: {} });
+  check(denied.isError === true && /unknown tool/.test(text(denied)), '... and uncallable (an isError result)',
+    JSON.stringify(denied).slice(0, 200));
   const long = await client.callTool({ name: 'everything__echo', arguments: { message: 'x'.repeat(65) } });
   check(long.isError && /denied by the gateway policy.*maxLength/.test(text(long)),
     'an argument rule refuses over HTTP, naming the rule', text(long));
@@ -162,6 +159,15 @@ async function rawChecks() {
   const H = { ...auth, 'Mcp-Session-Id': s.sid, 'MCP-Protocol-Version': '2025-11-25' };
   r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...auth, Origin: 'http://localhost:6274', 'Mcp-Session-Id': s.sid, 'MCP-Protocol-Version': '2025-11-25' });
   check(r.status === 200 && JSON.parse(r.body).result?.tools?.length > 0, 'an allowed Origin passes', `${r.status}`);
+  const port = Number(new URL(url).port);
+  for (const o of [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`]) {
+    r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...H, Origin: o });
+    check(r.status === 200, `the listener's own origin ${o} passes`, `${r.status} ${r.body}`);
+  }
+  r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...H, Origin: `http://localhost:${port + 1}` });
+  check(r.status === 403, 'a loopback origin on another port: 403', `${r.status} ${r.body}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'tools/list' }, { ...H, Origin: `https://localhost:${port}` });
+  check(r.status === 403, 'the own origin with another scheme: 403', `${r.status} ${r.body}`);
   r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...H, 'Mcp-Session-Id': 'A'.repeat(43) });
   check(r.status === 404 && /no such session/.test(r.body), 'an unknown session: 404', `${r.status} ${r.body}`);
   r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...H, 'Mcp-Session-Id': 'not a session' });

@@ -1,7 +1,9 @@
 /* mcp_testserver: a small MCP server over stdio for the gateway's tests and bench — well-behaved
  * tools (echo, add, progress) and hostile ones (an oversized response, malformed JSON and shapes,
  * a call that never answers, a notification flood, sudden death), paginated lists, and a rug
- * pull: echo's definition changes while the file named by $RUG_FLAG exists. */
+ * pull: echo's definition changes while the file named by $RUG_FLAG exists. With $SUBSCRIBE
+ * set to "accept" or "refuse" it also offers resource subscriptions (and lists no resources) and
+ * accepts or refuses every resources/subscribe and unsubscribe. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -146,12 +148,28 @@ int main(void) {
             json_decref(m);
             continue;
         }
-        if (strcmp(method, "initialize") == 0)
-            reply(id, json_pack("{sss{s{sb}}s{ssss}ss}", "protocolVersion", "2025-11-25",
-                                "capabilities", "tools", "listChanged", 1, "serverInfo", "name",
-                                "sealbox-testserver", "version", "1", "instructions",
-                                "Test server. Use echo to echo."));
-        else if (strcmp(method, "tools/list") == 0)
+        const char *sub = getenv("SUBSCRIBE");
+        if (strcmp(method, "initialize") == 0) {
+            json_t *r =
+                json_pack("{sss{s{sb}}s{ssss}ss}", "protocolVersion", "2025-11-25", "capabilities",
+                          "tools", "listChanged", 1, "serverInfo", "name", "sealbox-testserver",
+                          "version", "1", "instructions", "Test server. Use echo to echo.");
+            if (sub)
+                json_object_set_new(json_object_get(r, "capabilities"), "resources",
+                                    json_pack("{sb}", "subscribe", 1));
+            reply(id, r);
+        } else if (sub && strcmp(method, "resources/list") == 0)
+            reply(id, json_pack("{s[]}", "resources"));
+        else if (sub && strcmp(method, "resources/templates/list") == 0)
+            reply(id, json_pack("{s[]}", "resourceTemplates"));
+        else if (sub && (strcmp(method, "resources/subscribe") == 0 ||
+                         strcmp(method, "resources/unsubscribe") == 0)) {
+            if (strcmp(sub, "accept") == 0)
+                reply(id, json_object());
+            else
+                send_json(json_pack("{sssOs{siss}}", "jsonrpc", "2.0", "id", id, "error", "code",
+                                    -32602, "message", "subscription refused by the test server"));
+        } else if (strcmp(method, "tools/list") == 0)
             list_tools(id, params);
         else if (strcmp(method, "tools/call") == 0)
             call(id, params);

@@ -437,9 +437,12 @@ TEST(engine_enforces_the_lifecycle_and_negotiates_versions) {
         CHECK_CONTAINS(
             json_string_value(json_object_get(json_object_get(o.msgs[5], "error"), "message")),
             "already initialized");
-        CHECK_CONTAINS(
-            json_string_value(json_object_get(json_object_get(o.msgs[6], "error"), "message")),
-            "unknown tool 'x__y'");
+        /* a tool the gateway refuses is an isError result the model can read */
+        json_t *r6 = json_object_get(o.msgs[6], "result");
+        CHECK(json_is_true(json_object_get(r6, "isError")));
+        CHECK_CONTAINS(json_string_value(json_object_get(
+                           json_array_get(json_object_get(r6, "content"), 0), "text")),
+                       "unknown tool 'x__y'");
         CHECK_CONTAINS(
             json_string_value(json_object_get(json_object_get(o.msgs[7], "error"), "message")),
             "params.cursor");
