@@ -61,13 +61,13 @@ enum sb_ipc_type {
     SB_IPC_SBX_LOG = 15,      /* cred, id: the sandbox's measurement log */
     /* the gateway's control channel (a socketpair of its own; each answered by GW_REPLY at
      * once, except GW_AUDIT and GW_STOP, which are not answered) */
-    SB_IPC_GW_CONFIG = 20,     /* (nothing): the configuration, redacted */
-    SB_IPC_GW_SPAWN = 21,      /* server str: launch it (the reply carries its stdin and stdout) */
-    SB_IPC_GW_STOP = 22,       /* handle u64: its pipes are closed, end it */
-    SB_IPC_GW_PIN_GET = 23,    /* server, kind, name, digest */
-    SB_IPC_GW_PIN_NAME = 24,   /* server, kind, name: is any definition of it approved */
-    SB_IPC_GW_PIN_INSERT = 25, /* server, kind, name, digest, canon bytes, approved u8 */
-    SB_IPC_GW_AUDIT = 26,      /* record bytes (a JSON object) */
+    SB_IPC_GW_CONFIG = 30,     /* (nothing): the configuration, redacted */
+    SB_IPC_GW_SPAWN = 31,      /* server str: launch it (the reply carries its stdin and stdout) */
+    SB_IPC_GW_STOP = 32,       /* handle u64: its pipes are closed, end it */
+    SB_IPC_GW_PIN_GET = 33,    /* server, kind, name, digest */
+    SB_IPC_GW_PIN_NAME = 34,   /* server, kind, name: is any definition of it approved */
+    SB_IPC_GW_PIN_INSERT = 35, /* server, kind, name, digest, canon bytes, approved u8 */
+    SB_IPC_GW_AUDIT = 36,      /* record bytes (a JSON object) */
     /* streams, processes and files (the header's request id names the stream or upload) */
     SB_IPC_STREAM_ACK = 40,   /* bytes u32: the client took that much of the stream */
     SB_IPC_STREAM_CLOSE = 41, /* (nothing): the client of the stream went away */

@@ -1260,13 +1260,14 @@ static void front_free(struct front *f) {
         f->outq = o->next;
         free(o);
     }
+    sb_front_gw_free(f->gw); /* before the evhttp whose requests its sessions may hold */
+    f->gw = NULL;
     if (f->http) evhttp_free(f->http);
     if (f->ipc_rd) event_free(f->ipc_rd);
     if (f->ipc_wr) event_free(f->ipc_wr);
     if (f->sigterm) event_free(f->sigterm);
     sb_front_tls_free(f->tls);
     sb_front_kbs_free(f->kbs);
-    sb_front_gw_free(f->gw);
     if (f->base) event_base_free(f->base);
     free(f->rbuf);
 }

@@ -285,7 +285,7 @@ int sb_gw_launch_start(const struct sb_gw_server_config *sc, const struct sb_gw_
 pid_t sb_gw_launch_pid(const sb_gw_launch *l) { return l->p.pid; }
 
 void sb_gw_launch_stop(sb_gw_launch *l) {
-    if (!l->stop_ns) l->stop_ns = sb_mono_ns() ? sb_mono_ns() : 1;
+    if (!l->stop_ns) l->stop_ns = sb_mono_ns() | 1;
 }
 
 bool sb_gw_launch_poll(sb_gw_launch *l, char *report, size_t cap) {
