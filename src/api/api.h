@@ -230,8 +230,8 @@ typedef struct sb_front_cfg {
     bool log_json;
     unsigned kbs;             /* 0: no KBS routes; 1: with the sandbox API; 2: KBS only */
     unsigned kbs_session_ttl; /* seconds (0: the default, 300) */
-    int gw_fd; /* the gateway's control channel to the monitor; 0 or -1: no gateway */
-    int gw_listen_fd;         /* the gateway's unix socket (stdio clients) */
+    int gw_fd;        /* the gateway's control channel to the monitor; 0 or -1: no gateway */
+    int gw_listen_fd; /* the gateway's unix socket (stdio clients) */
 } sb_front_cfg;
 
 /* Runs the front until it is told to shut down (0) or fails. */

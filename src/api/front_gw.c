@@ -19,11 +19,11 @@
 #include "../gateway/gateway.h"
 #include "front_int.h"
 
-#define GW_SESSIONS_MAX 64            /* stdio sessions at once (each runs its own servers) */
-#define GW_SESSIONS_PER_AGENT 16      /* of one agent */
-#define GW_OUT_MAX (64u << 20)        /* bytes waiting for a client that does not read */
-#define GW_CTL_TIMEOUT_S 10           /* a control call the monitor does not answer fails */
-#define GW_HELLO_TIMEOUT_S 10         /* a client that says nothing is dropped */
+#define GW_SESSIONS_MAX 64       /* stdio sessions at once (each runs its own servers) */
+#define GW_SESSIONS_PER_AGENT 16 /* of one agent */
+#define GW_OUT_MAX (64u << 20)   /* bytes waiting for a client that does not read */
+#define GW_CTL_TIMEOUT_S 10      /* a control call the monitor does not answer fails */
+#define GW_HELLO_TIMEOUT_S 10    /* a client that says nothing is dropped */
 
 struct reg {
     int fd;
@@ -68,8 +68,8 @@ struct sb_front_gw {
 
 /* Sends one message; with a reply, waits for it (and its descriptors, when fds is not NULL).
  * The reply's code becomes the return value, its body the error message. */
-static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, size_t n,
-                    bool reply, int *fds, size_t nfds, sb_error *err) {
+static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, size_t n, bool reply,
+                    int *fds, size_t nfds, sb_error *err) {
     ENSURE(!g->ctl_broken, err, SB_E_IO, "the monitor's gateway channel is broken");
     sb_writer w;
     sb_writer_init(&w, SB_IPC_MSG_MAX);
@@ -114,9 +114,11 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
     }
     if (k <= 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
         rc = sb_error_set(err, SB_E_IO, "gateway channel: %s",
-                          k < 0 ? strerror(errno) : k == 0 ? "the monitor closed it" : "truncated");
-    if (rc == 0 && (sb_ipc_decode(g->rbuf, (size_t)k, &g->msg, err) < 0 ||
-                    g->msg.type != SB_IPC_GW_REPLY))
+                          k < 0    ? strerror(errno)
+                          : k == 0 ? "the monitor closed it"
+                                   : "truncated");
+    if (rc == 0 &&
+        (sb_ipc_decode(g->rbuf, (size_t)k, &g->msg, err) < 0 || g->msg.type != SB_IPC_GW_REPLY))
         rc = sb_error_set(err, SB_E_IO, "gateway channel: not a reply");
     if (rc < 0) {
         g->ctl_broken = true;
@@ -170,8 +172,8 @@ static int h_pin_get(void *ctx, const char *server, const char *kind, const char
     return 0;
 }
 
-static int h_pin_name(void *ctx, const char *server, const char *kind, const char *name,
-                      bool *any, sb_error *err) {
+static int h_pin_name(void *ctx, const char *server, const char *kind, const char *name, bool *any,
+                      sb_error *err) {
     struct sb_front_gw *g = ctx;
     sb_ipc_val v[3] = {sb_ipc_s(server), sb_ipc_s(kind), sb_ipc_s(name)};
     TRY(ctl_call(g, SB_IPC_GW_PIN_NAME, v, 3, true, NULL, 0, err));
@@ -185,7 +187,7 @@ static int h_pin_insert(void *ctx, const char *server, const char *kind, const c
     struct sb_front_gw *g = ctx;
     size_t cl = strlen(canon);
     if (cl > SB_IPC_GW_CANON_MAX) cl = 0; /* the digest still pins it */
-    sb_ipc_val v[6] = {sb_ipc_s(server), sb_ipc_s(kind),   sb_ipc_s(name),
+    sb_ipc_val v[6] = {sb_ipc_s(server), sb_ipc_s(kind),      sb_ipc_s(name),
                        sb_ipc_s(digest), sb_ipc_b(canon, cl), sb_ipc_u(approved)};
     TRY(ctl_call(g, SB_IPC_GW_PIN_INSERT, v, 6, true, NULL, 0, err));
     *id = (int64_t)g->msg.f[1].u;
@@ -353,13 +355,13 @@ static void on_refused_written(struct bufferevent *bev, void *arg) {
 
 static void refuse(struct gsess *s, const char *why) {
     s->g->refused++;
-    sb_front_log(s->g->f, SB_LOG_WARN, "gateway: refused a client (uid %u): %s", s->peer_uid,
-                 why);
+    sb_front_log(s->g->f, SB_LOG_WARN, "gateway: refused a client (uid %u): %s", s->peer_uid, why);
     json_t *o = json_pack("{ss}", "error", why);
     char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     bufferevent_disable(s->bev, EV_READ);
-    if (t && bufferevent_write(s->bev, t, strlen(t)) == 0 && bufferevent_write(s->bev, "\n", 1) == 0)
+    if (t && bufferevent_write(s->bev, t, strlen(t)) == 0 &&
+        bufferevent_write(s->bev, "\n", 1) == 0)
         bufferevent_setcb(s->bev, NULL, on_refused_written, NULL, s);
     else
         sess_kill(s);

@@ -732,7 +732,7 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         uint64_t wake = m->front_pid ? (m->stopping ? m->stop_deadline_ns : 0) : m->next_spawn_ns;
         if (wake) timeout = wake > now ? (int)((wake - now) / 1000000u) + 1 : 0;
         if (timeout > 1000) timeout = 1000;
-        if (sb_proc_running(m) && timeout > 200) timeout = 200; /* exec deadlines' grain */
+        if (sb_proc_running(m) && timeout > 200) timeout = 200;       /* exec deadlines' grain */
         if (sb_monitor_gw_running(m) && timeout > 200) timeout = 200; /* servers' stops */
         if (m->sbx && sb_monitor_sbx_pending(m)) timeout = 0;
         int nready = poll(p, 4 + nw, timeout);

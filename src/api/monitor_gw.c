@@ -12,7 +12,7 @@
 
 #include "monitor_int.h"
 
-#define GW_LAUNCH_MAX 256    /* servers running for the front at once */
+#define GW_LAUNCH_MAX 256 /* servers running for the front at once */
 #define GW_SEND_TIMEOUT_MS 5000
 
 struct launch {
@@ -110,14 +110,14 @@ void sb_monitor_gw_tick(sb_monitor *m) {
         char report[256];
         bool gone = sb_gw_launch_poll(g->v[i].l, report, sizeof(report));
         if (strncmp(report, "err ", 4) == 0)
-            sb_logf(m->cfg.log, SB_LOG_ERROR, "gateway: server %s cannot start: %s",
-                    g->v[i].server, report + 4);
+            sb_logf(m->cfg.log, SB_LOG_ERROR, "gateway: server %s cannot start: %s", g->v[i].server,
+                    report + 4);
         if (!gone) {
             i++;
             continue;
         }
-        sb_logf(m->cfg.log, SB_LOG_DEBUG, "gateway: server %s (handle %llu) ended",
-                g->v[i].server, (unsigned long long)g->v[i].handle);
+        sb_logf(m->cfg.log, SB_LOG_DEBUG, "gateway: server %s (handle %llu) ended", g->v[i].server,
+                (unsigned long long)g->v[i].handle);
         sb_gw_launch_free(g->v[i].l);
         g->v[i] = g->v[--g->n];
     }
@@ -204,8 +204,8 @@ static const struct sb_gw_server_config *server_of(struct sb_monitor_gw *g, cons
 }
 
 static bool kind_ok(const sb_ipc_str *s) {
-    static const char *const KINDS[] = {"tool", "prompt", "resource-template",
-                                        "instructions", "call"};
+    static const char *const KINDS[] = {"tool", "prompt", "resource-template", "instructions",
+                                        "call"};
     for (size_t i = 0; i < SB_ARRAY_LEN(KINDS); i++)
         if (strlen(KINDS[i]) == s->len && memcmp(KINDS[i], s->p, s->len) == 0) return true;
     return false;
@@ -280,7 +280,8 @@ static int h_pin(sb_monitor *m, const sb_ipc_msg *msg, bool *sent, sb_error *err
     char kind[32], name[SB_PIN_FIELD_MAX + 1], digest[SB_PIN_FIELD_MAX + 1] = "";
     TRY(str_arg(msg, 1, kind, sizeof(kind), "kind", err));
     TRY(str_arg(msg, 2, name, sizeof(name), "name", err));
-    if (msg->type != SB_IPC_GW_PIN_NAME) TRY(str_arg(msg, 3, digest, sizeof(digest), "digest", err));
+    if (msg->type != SB_IPC_GW_PIN_NAME)
+        TRY(str_arg(msg, 3, digest, sizeof(digest), "digest", err));
     int64_t id = 0;
     bool flag = false;
     int rc;
@@ -312,15 +313,15 @@ static int h_pin(sb_monitor *m, const sb_ipc_msg *msg, bool *sent, sb_error *err
         flag = approve;
     }
     *sent = true;
-    bool ok = rc == 0 ? send_reply(m, 0, (uint64_t)id, flag, NULL, 0, NULL, 0)
-                      : send_error(m, rc, &e);
+    bool ok =
+        rc == 0 ? send_reply(m, 0, (uint64_t)id, flag, NULL, 0, NULL, 0) : send_error(m, rc, &e);
     return ok ? 0 : sb_error_set(err, SB_E_IO, "gateway: the front does not take its replies");
 }
 
 static int h_audit(sb_monitor *m, const sb_ipc_msg *msg, sb_error *err) {
     json_error_t je;
-    json_t *r = json_loadb((const char *)msg->f[0].s.p, msg->f[0].s.len, JSON_REJECT_DUPLICATES,
-                           &je);
+    json_t *r =
+        json_loadb((const char *)msg->f[0].s.p, msg->f[0].s.len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(r)) {
         json_decref(r);
         BAIL(err, SB_E_MALFORMED, "gw_audit: not a JSON object");

@@ -185,7 +185,8 @@ static int cmd_stdio(struct gw_cli *c) {
     return rc < 0 ? fail(c) : 0;
 }
 
-/* ---- the thin client of sealboxd --gateway ------------------------------------------------------ */
+/* ---- the thin client of sealboxd --gateway ------------------------------------------------------
+ */
 
 static int read_token(struct gw_cli *c, char *tok, size_t cap) {
     if (c->token_file) {
@@ -276,7 +277,9 @@ static int daemon_connect(struct gw_cli *c) {
     }
     const char *why = json_string_value(json_object_get(ans, "error"));
     sb_error_set(&c->err, SB_E_POLICY, "the daemon refused the session: %s",
-                 why ? why : sent ? "no answer" : "cannot send");
+                 why    ? why
+                 : sent ? "no answer"
+                        : "cannot send");
     json_decref(ans);
     close(fd);
     return -1;
@@ -290,9 +293,10 @@ static int relay(struct gw_cli *c, int fd) {
     bool in_eof = false, sock_eof = false, wr_shut = false;
     (void)fcntl(fd, F_SETFL, O_NONBLOCK);
     while (!(sock_eof && dl == 0)) {
-        struct pollfd p[3] = {{in_eof || ul ? -1 : 0, POLLIN, 0},
-                              {fd, (short)((ul ? POLLOUT : 0) | (!sock_eof && !dl ? POLLIN : 0)), 0},
-                              {dl ? 1 : -1, POLLOUT, 0}};
+        struct pollfd p[3] = {
+            {in_eof || ul ? -1 : 0, POLLIN, 0},
+            {fd, (short)((ul ? POLLOUT : 0) | (!sock_eof && !dl ? POLLIN : 0)), 0},
+            {dl ? 1 : -1, POLLOUT, 0}};
         if (in_eof && !ul && !wr_shut) {
             (void)shutdown(fd, SHUT_WR);
             wr_shut = true;

@@ -157,8 +157,7 @@ static int run_front(int argc, char **argv) {
         else if (strcmp(argv[i], "--gateway") == 0) {
             cfg.gw_fd = FRONT_GW_FD;
             cfg.gw_listen_fd = FRONT_GW_LISTEN_FD;
-        }
-        else if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc)
             cfg.kbs = argv[++i][0] == '2' ? 2 : 1;
         else if (strcmp(argv[i], "--kbs-session-ttl") == 0 && i + 1 < argc) {
             uint64_t t = 0;

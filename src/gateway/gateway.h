@@ -679,8 +679,8 @@ int sb_gw_http_token_new(char **token, char hash[72], sb_error *err) SB_WUR;
  *     {"sealbox_gateway": 1, "agent": "NAME", "token": "sbgw_..."}\n
  * answered by {"ok": true, "agent": "NAME"}\n or {"error": "..."}\n (then the end). */
 
-#define SB_GW_HELLO_MAX 2048u              /* bytes of the hello line */
-#define SB_GW_SOCKET_FILE "gateway.sock"   /* in the state directory */
+#define SB_GW_HELLO_MAX 2048u            /* bytes of the hello line */
+#define SB_GW_SOCKET_FILE "gateway.sock" /* in the state directory */
 #define SB_GW_TOKEN_ENV "SEALBOX_GATEWAY_TOKEN"
 
 struct sb_gw_hello {

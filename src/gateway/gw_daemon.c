@@ -8,8 +8,8 @@
 #define HELLO_VERSION 1
 
 static bool token_char(uint8_t c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
 }
 
 /* A string member: 1..max bytes, every byte allowed by ok (NULL: printable, no control). */
@@ -54,21 +54,20 @@ int sb_gw_hello_parse(const uint8_t *p, size_t n, struct sb_gw_hello *out, sb_er
         }
     json_t *ver = json_object_get(o, "sealbox_gateway");
     if (rc == 0 && !(json_is_integer(ver) && json_integer_value(ver) == HELLO_VERSION))
-        rc = sb_error_set(err, SB_E_MALFORMED, "hello.sealbox_gateway: must be %d",
-                          HELLO_VERSION);
+        rc = sb_error_set(err, SB_E_MALFORMED, "hello.sealbox_gateway: must be %d", HELLO_VERSION);
     if (rc == 0)
         rc = hello_str(o, "agent", SB_GW_MAX_NAME, NULL, out->agent, sizeof(out->agent), err);
     if (rc == 0)
-        rc = hello_str(o, "token", SB_GW_HTTP_TOKEN_MAX, token_char, out->token,
-                       sizeof(out->token), err);
+        rc = hello_str(o, "token", SB_GW_HTTP_TOKEN_MAX, token_char, out->token, sizeof(out->token),
+                       err);
     json_decref(o);
     if (rc < 0) explicit_bzero(out, sizeof(*out));
     return rc;
 }
 
 int sb_gw_hello_format(const char *agent, const char *token, char **out, sb_error *err) {
-    json_t *o = json_pack("{sissss}", "sealbox_gateway", HELLO_VERSION, "agent", agent, "token",
-                          token);
+    json_t *o =
+        json_pack("{sissss}", "sealbox_gateway", HELLO_VERSION, "agent", agent, "token", token);
     ENSURE(o, err, SB_E_USAGE, "hello: agent and token must be UTF-8 text");
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -107,8 +106,7 @@ int sb_gw_tokens_load(const json_t *root, const sb_gw_policy *policy, sb_gw_toke
            "token)");
     ENSURE(json_object_size(tokens) <= SB_GW_MAX_AGENTS, err, SB_E_LIMIT,
            "http.tokens: over %d agents", SB_GW_MAX_AGENTS);
-    sb_gw_tokens *t =
-        calloc(1, sizeof(*t) + json_object_size(tokens) * sizeof(t->t[0]));
+    sb_gw_tokens *t = calloc(1, sizeof(*t) + json_object_size(tokens) * sizeof(t->t[0]));
     ENSURE(t, err, SB_E_INTERNAL, "out of memory");
     const char *k;
     json_t *v;
@@ -171,8 +169,7 @@ json_t *sb_gw_config_redacted(const json_t *root) {
         const char *k;
         json_t *v;
         json_t *env = json_object_get(srv, "env");
-        if (json_is_object(env))
-            json_object_foreach(env, k, v) {
+        if (json_is_object(env)) json_object_foreach(env, k, v) {
                 if (json_is_string(v)) (void)json_object_set_new(env, k, json_string(""));
             }
     }

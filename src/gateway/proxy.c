@@ -93,8 +93,8 @@ struct sb_gw {
     struct waiter *waiters[LK_MAX];
     json_t *snap[LK_MAX];
     uint64_t gen[LK_MAX];
-    sb_gw_policy *policy; /* NULL only for configurations built without a document (tests) */
-    bool policy_shared;   /* borrowed from opts.policy (an HTTP front's sessions share it) */
+    sb_gw_policy *policy;   /* NULL only for configurations built without a document (tests) */
+    bool policy_shared;     /* borrowed from opts.policy (an HTTP front's sessions share it) */
     struct sb_gw_host pins; /* opts.host, or the store's pin functions */
     struct sb_gw_stats st;
     size_t cur_bytes; /* size of the agent message being handled */
@@ -553,8 +553,8 @@ static void refresh_done(sb_gw *gw, struct server *s, enum lk k) {
             if (mode == SB_GW_PIN_MANUAL && gw->policy &&
                 sb_gw_policy_auto_pin(gw->policy, gw->o.agent, srv_name(s)))
                 mode = SB_GW_PIN_TOFU;
-            if (sb_gw_pin_check_host(&gw->pins, srv_name(s), LK[k].pin_kind, name, def, mode, &it.pin,
-                                &it.pin_id, &err) < 0) {
+            if (sb_gw_pin_check_host(&gw->pins, srv_name(s), LK[k].pin_kind, name, def, mode,
+                                     &it.pin, &it.pin_id, &err) < 0) {
                 glog(gw, SB_LOG_ERROR, "server %s: %s %s: pin check: %s", srv_name(s),
                      LK[k].pin_kind, name, err.msg);
                 it.pin = SB_GW_PIN_UNPINNED;
@@ -692,8 +692,8 @@ static void server_initialized(sb_gw *gw, struct server *s, json_t *result) {
         enum sb_gw_pin_state st = SB_GW_PIN_UNPINNED;
         int64_t id = 0;
         sb_error err = {0};
-        if (def && sb_gw_pin_check_host(&gw->pins, srv_name(s), "instructions", "", def, s->cfg->pin,
-                                   &st, &id, &err) < 0)
+        if (def && sb_gw_pin_check_host(&gw->pins, srv_name(s), "instructions", "", def,
+                                        s->cfg->pin, &st, &id, &err) < 0)
             glog(gw, SB_LOG_ERROR, "server %s: instructions: %s", srv_name(s), err.msg);
         s->instructions_ok = st == SB_GW_PIN_APPROVED;
         json_decref(def);
@@ -932,8 +932,8 @@ static int approval_lookup(sb_gw *gw, struct server *s, const char *tool, const 
         if (rc == SB_E_NOTFOUND) {
             *approved = false;
             if (len > SB_PIN_DEF_MAX) canon[0] = 0;
-            rc = gw->pins.pin_insert(gw->pins.ctx, srv_name(s), "call", name, digest, canon,
-                                     false, id, err);
+            rc = gw->pins.pin_insert(gw->pins.ctx, srv_name(s), "call", name, digest, canon, false,
+                                     id, err);
         }
     }
     free(canon);
