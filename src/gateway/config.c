@@ -26,6 +26,12 @@ static void server_free(struct sb_gw_server_config *s) {
     }
     free(s->mounts);
     free(s->workdir);
+    if (s->headers)
+        for (char **p = s->headers; *p; p++)
+            free(*p);
+    free(s->headers);
+    free(s->url);
+    free(s->ca_file);
 }
 
 void sb_gw_config_free(sb_gw_config *c) {
@@ -149,6 +155,62 @@ static int parse_mounts(json_t *arr, const char *path, struct sb_gw_server_confi
     return 0;
 }
 
+/* "headers": {"Name": "value" | {"file": "/path"}} — a value from a file (a secret the
+ * configuration should not hold) is read once, here; one trailing newline is dropped. */
+static int parse_headers(json_t *h, const char *path, struct sb_gw_server_config *s,
+                         sb_error *err) {
+    if (!json_is_object(h)) BAIL(err, SB_E_MALFORMED, "%s.headers: must be an object", path);
+    size_t n = json_object_size(h);
+    if (n > SB_GW_REMOTE_HEADERS_MAX)
+        BAIL(err, SB_E_LIMIT, "%s.headers: over %d entries", path, SB_GW_REMOTE_HEADERS_MAX);
+    s->headers = calloc(n + 1, sizeof(char *));
+    if (!s->headers) BAIL(err, SB_E_INTERNAL, "out of memory");
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(h, k, v) {
+        char *val = NULL;
+        if (json_is_object(v)) {
+            json_t *f = json_object_get(v, "file");
+            if (!json_is_string(f) || json_object_size(v) != 1 || json_string_value(f)[0] != '/')
+                BAIL(err, SB_E_MALFORMED,
+                     "%s.headers.%.64s: must be a string or {\"file\": \"/absolute/path\"}", path,
+                     k);
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            int rc =
+                sb_read_file(json_string_value(f), SB_GW_REMOTE_HEADER_MAX + 1, &buf, &len, err);
+            if (rc < 0) return sb_error_prefix(err, "%s.headers.%.64s", path, k);
+            if (len > 0 && buf[len - 1] == '\n') buf[--len] = 0;
+            if (len > 0 && buf[len - 1] == '\r') buf[--len] = 0;
+            if (strlen((char *)buf) != len) {
+                free(buf);
+                BAIL(err, SB_E_MALFORMED, "%s.headers.%.64s: the file holds a NUL", path, k);
+            }
+            val = (char *)buf;
+        } else {
+            TRY(get_str(v, path, "headers", &val, err));
+        }
+        sb_error e = {0};
+        if (strlen(val) > SB_GW_REMOTE_HEADER_MAX || sb_gw_remote_header_check(k, val, &e) < 0) {
+            free(val);
+            if (!e.msg[0]) snprintf(e.msg, sizeof(e.msg), "over %d bytes", SB_GW_REMOTE_HEADER_MAX);
+            BAIL(err, SB_E_MALFORMED, "%s.headers.%.64s: %s", path, k, e.msg);
+        }
+        size_t len = strlen(k) + strlen(val) + 3;
+        s->headers[i] = malloc(len);
+        if (!s->headers[i]) {
+            free(val);
+            BAIL(err, SB_E_INTERNAL, "out of memory");
+        }
+        snprintf(s->headers[i], len, "%s: %s", k, val);
+        i++;
+        explicit_bzero(val, strlen(val));
+        free(val);
+    }
+    return 0;
+}
+
 static int parse_server(const char *name, json_t *o, struct sb_gw_server_config *s, sb_error *err) {
     char path[64];
     snprintf(path, sizeof(path), "servers.%.40s", name);
@@ -165,10 +227,30 @@ static int parse_server(const char *name, json_t *o, struct sb_gw_server_config 
     s->max_message_bytes = SB_GW_RESPONSE_MAX;
     s->stderr_inherit = true;
     json_t *command = NULL, *args = NULL, *env = NULL;
-    const char *k;
+    const char *k, *local = NULL; /* a member that only a launched server has */
     json_t *v;
     json_object_foreach(o, k, v) {
-        if (strcmp(k, "command") == 0)
+        if (strcmp(k, "url") == 0 || strcmp(k, "headers") == 0 || strcmp(k, "ca_file") == 0 ||
+            strcmp(k, "pin") == 0 || strcmp(k, "timeout_ms") == 0 ||
+            strcmp(k, "max_message_bytes") == 0 || strcmp(k, "description") == 0) {
+        } else if (!local) {
+            local = k;
+        }
+        if (strcmp(k, "url") == 0) {
+            TRY(get_str(v, path, "url", &s->url, err));
+            sb_error e = {0};
+            if (sb_gw_remote_url_check(s->url, &e) < 0)
+                BAIL(err, e.code ? e.code : SB_E_MALFORMED, "%s.url: %s", path, e.msg);
+        } else if (strcmp(k, "headers") == 0) {
+            TRY(parse_headers(v, path, s, err));
+        } else if (strcmp(k, "ca_file") == 0) {
+            TRY(get_str(v, path, "ca_file", &s->ca_file, err));
+            if (s->ca_file[0] != '/')
+                BAIL(err, SB_E_MALFORMED, "%s.ca_file: must be an absolute path", path);
+        } else if (strcmp(k, "description") == 0) {
+            if (!json_is_string(v))
+                BAIL(err, SB_E_MALFORMED, "%s.description: must be a string", path);
+        } else if (strcmp(k, "command") == 0)
             command = v;
         else if (strcmp(k, "args") == 0)
             args = v;
@@ -232,7 +314,19 @@ static int parse_server(const char *name, json_t *o, struct sb_gw_server_config 
             BAIL(err, SB_E_MALFORMED, "%s.%.64s: unknown member", path, k);
         }
     }
-    if (!command) BAIL(err, SB_E_MALFORMED, "%s.command: missing", path);
+    if (s->url) {
+        if (local)
+            BAIL(err, SB_E_MALFORMED,
+                 "%s.%.64s: not with \"url\" (a remote server is not launched or sandboxed here)",
+                 path, local);
+        s->sandbox = SB_GW_SANDBOX_NONE;
+        return 0;
+    }
+    if (s->headers || s->ca_file)
+        BAIL(err, SB_E_MALFORMED, "%s.%s: only with \"url\" (a remote server)", path,
+             s->headers ? "headers" : "ca_file");
+    if (!command)
+        BAIL(err, SB_E_MALFORMED, "%s.command: missing (or \"url\" for a remote server)", path);
     if (args && !json_is_array(args)) BAIL(err, SB_E_MALFORMED, "%s.args: must be an array", path);
     size_t na = args ? json_array_size(args) : 0;
     if (na > CFG_ARGS_MAX) BAIL(err, SB_E_LIMIT, "%s.args: over %u entries", path, CFG_ARGS_MAX);

@@ -319,6 +319,10 @@ struct sb_gw_server_config {
     uint64_t max_message_bytes; /* per server message */
     bool stderr_inherit;        /* server stderr to the gateway's (default) or discarded */
     bool net_host;              /* "network": "host": the host's network namespace (weaker) */
+    /* a remote Streamable HTTP server ("url"): no process, no sandbox (argv and env unused) */
+    char *url;      /* checked by sb_gw_remote_url_check */
+    char **headers; /* NULL-terminated "Name: value", sent with every request to it */
+    char *ca_file;  /* PEM CA bundle for https (NULL: the system's) */
 };
 
 typedef struct sb_gw_config {
@@ -670,7 +674,7 @@ int sb_gw_http_token_new(char **token, char hash[72], sb_error *err) SB_WUR;
 
 /* ==== end http ============================================================================== */
 
-/* ==== daemon ================================================================================
+/* ==== daemon =========================================================================
  * Hosting the gateway in sealboxd (docs/gateway.md, "Hosted by sealboxd"): the monitor launches
  * the servers (sb_gw_launch_*) and keeps pins, approvals and the audit log; the front runs the
  * engines; `sealbox gateway stdio --agent NAME` without --config is a thin client of the
@@ -726,5 +730,50 @@ bool sb_gw_launch_poll(sb_gw_launch *l, char *report, size_t cap);
 void sb_gw_launch_free(sb_gw_launch *l);
 
 /* ==== end daemon ============================================================================ */
+
+/* ==== remote (src/gateway/sse.c, remote.c) ==================================================
+ * Remote Streamable HTTP servers: a server entry with "url" is reached over HTTP(S) by a bridge
+ * thread that speaks the engine's newline-delimited JSON-RPC on one side and MCP's Streamable
+ * HTTP (POST per message, JSON or SSE answers, Mcp-Session-Id, the GET stream) on the other. */
+
+/* bytes of one event's data (and at most the server's max_message_bytes) */
+#define SB_GW_SSE_DATA_MAX (64u << 20)
+#define SB_GW_SSE_FIELD_MAX 256      /* bytes of an event name or id */
+#define SB_GW_REMOTE_HEADERS_MAX 16  /* "headers" of a remote server */
+#define SB_GW_REMOTE_HEADER_MAX 4096 /* bytes of one header value */
+
+/* The text/event-stream decoder. */
+typedef struct sb_gw_sse {
+    sb_writer line, data;
+    size_t max_data;
+    char event[SB_GW_SSE_FIELD_MAX + 1];
+    char last_id[SB_GW_SSE_FIELD_MAX + 1];
+    uint64_t retry_ms; /* the last "retry" field; 0: none */
+    uint64_t offset;   /* bytes pushed so far (for messages) */
+    uint64_t events;
+    bool has_data, cr;
+} sb_gw_sse;
+
+/* Called per dispatched event: its type ("message" unless named), its data (the data lines
+ * joined by LF, without the last LF), the last event id seen ("" if none). Non-zero stops. */
+typedef int (*sb_gw_sse_fn)(void *ctx, const char *event, const uint8_t *data, size_t n,
+                            const char *id);
+void sb_gw_sse_init(sb_gw_sse *s, size_t max_data);
+void sb_gw_sse_free(sb_gw_sse *s);
+/* Feeds n bytes; SB_E_LIMIT (naming the byte offset) for a line or an event over the limits,
+ * after which the stream must be dropped; fn's non-zero value stops and is returned. */
+int sb_gw_sse_push(sb_gw_sse *s, const uint8_t *p, size_t n, sb_gw_sse_fn fn, void *ctx,
+                   sb_error *err) SB_WUR;
+
+/* A remote server's URL: https, or http to a loopback host (127.0.0.0/8, [::1], localhost); no
+ * userinfo, fragment, whitespace or backslash; the host libcurl would connect to must be the one
+ * the WHATWG parse (sb_gw_url_parse) sees. SB_E_POLICY / SB_E_MALFORMED with the reason. */
+int sb_gw_remote_url_check(const char *url, sb_error *err) SB_WUR;
+/* A header of a remote server: a token name other than those the bridge sets itself
+ * (Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Host,
+ * Content-Length, Transfer-Encoding, Connection); a value of visible ASCII, spaces and tabs. */
+int sb_gw_remote_header_check(const char *name, const char *value, sb_error *err) SB_WUR;
+
+/* ==== end remote ============================================================================ */
 
 #endif

@@ -172,6 +172,11 @@ json_t *sb_gw_config_redacted(const json_t *root) {
         if (json_is_object(env)) json_object_foreach(env, k, v) {
                 if (json_is_string(v)) (void)json_object_set_new(env, k, json_string(""));
             }
+        /* a remote server's headers are credentials too (strings or files to read) */
+        json_t *hdrs = json_object_get(srv, "headers");
+        if (json_is_object(hdrs)) json_object_foreach(hdrs, k, v) {
+                (void)json_object_set_new(hdrs, k, json_string(""));
+            }
     }
     return c;
 }

@@ -22,6 +22,7 @@ struct gw_proc {
     int wait_status;
     const struct sb_gw_host *host; /* launched by a host (pid unused): stopped through it */
     uint64_t handle;
+    struct gw_remote *remote; /* a remote server's bridge thread (pid is -1 then) */
 };
 
 int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
@@ -33,5 +34,14 @@ bool gw_proc_read_status(struct gw_proc *p);
 /* Stops every process: stdin closed, then after grace_ms SIGTERM, then the sandbox's init and
  * the holder are killed; reaps them all. */
 void gw_procs_stop(struct gw_proc **v, size_t n, uint64_t grace_ms);
+
+/* remote.c: a server with "url" is a bridge thread behind the same two pipes. */
+struct gw_remote;
+int gw_remote_start(const struct sb_gw_server_config *sc, struct gw_proc *p, sb_error *err) SB_WUR;
+/* Copies the bridge's "err ..." report, once it made one, into p->status. */
+bool gw_remote_status(struct gw_proc *p);
+/* Joins the bridge once it ended (wait: until it ends; it does within seconds of in_fd closing)
+ * and frees it; true when it is gone. */
+bool gw_remote_reap(struct gw_proc *p, bool wait);
 
 #endif

@@ -1578,8 +1578,10 @@ static void server_read(sb_gw *gw, struct server *s) {
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) return;
         if (n <= 0) {
-            if (s->proc.status_fd >= 0) (void)gw_proc_read_status(&s->proc);
-            if (strncmp(s->proc.status, "err ", 4) == 0)
+            if (s->proc.status_fd >= 0 || s->proc.remote) (void)gw_proc_read_status(&s->proc);
+            if (s->cfg->url && strncmp(s->proc.status, "err ", 4) == 0)
+                server_dead(gw, s, "%s", s->proc.status + 4);
+            else if (strncmp(s->proc.status, "err ", 4) == 0)
                 server_dead(gw, s, "cannot start: %s", s->proc.status + 4);
             else
                 server_dead(gw, s, "exited (its output closed)");
@@ -1774,7 +1776,9 @@ void sb_gw_free(sb_gw *gw) {
     gw->closing = true;
     struct gw_proc *procs[SB_GW_SERVERS_MAX];
     for (size_t i = 0; i < gw->n; i++)
-        procs[i] = gw->srv[i].proc.pid > 0 || gw->srv[i].proc.handle ? &gw->srv[i].proc : NULL;
+        procs[i] = gw->srv[i].proc.pid > 0 || gw->srv[i].proc.handle || gw->srv[i].proc.remote
+                       ? &gw->srv[i].proc
+                       : NULL;
     gw_procs_stop(procs, gw->n, 2000);
     for (size_t i = 0; i < gw->n; i++) {
         struct server *s = &gw->srv[i];
@@ -1810,7 +1814,7 @@ int sb_gw_start(sb_gw *gw, sb_error *err) {
     signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < gw->n; i++) {
         struct server *s = &gw->srv[i];
-        if (s->cfg->sandbox == SB_GW_SANDBOX_NONE)
+        if (s->cfg->sandbox == SB_GW_SANDBOX_NONE && !s->cfg->url)
             glog(gw, SB_LOG_WARN, "server %s runs WITHOUT a sandbox (sandbox: none)", srv_name(s));
         sb_error e = {0};
         if (gw_proc_spawn(s->cfg, &gw->o, &s->proc, &e) < 0) {

@@ -96,6 +96,14 @@ static _Noreturn void direct_main(const struct sb_gw_server_config *sc) {
 
 int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
                   struct gw_proc *p, sb_error *err) {
+    if (sc->url) {
+        /* under sealboxd the front (seccomp, no credentials) would run the bridge: not yet */
+        ENSURE(!o->host, err, SB_E_UNSUPPORTED,
+               "server %s: remote servers (\"url\") are not supported under sealboxd yet; run "
+               "sealbox gateway stdio|http standalone for them",
+               sc->name);
+        return gw_remote_start(sc, p, err);
+    }
     memset(p, 0, sizeof(*p));
     p->in_fd = p->out_fd = p->status_fd = -1;
     if (o->host) {
@@ -166,6 +174,7 @@ void gw_proc_term(struct gw_proc *p) {
 }
 
 bool gw_proc_read_status(struct gw_proc *p) {
+    if (p->remote) return gw_remote_status(p);
     if (p->status_fd < 0) return true;
     for (;;) {
         size_t room = sizeof(p->status) - 1 - p->status_len;
@@ -199,6 +208,7 @@ static void sleep_ms(unsigned ms) {
 }
 
 static bool reap(struct gw_proc *p) {
+    if (p->remote) return gw_remote_reap(p, false);
     if (p->exited || p->pid <= 0) return true;
     pid_t r = waitpid(p->pid, &p->wait_status, WNOHANG);
     if (r == p->pid || (r < 0 && errno == ECHILD)) p->exited = true;
@@ -246,6 +256,7 @@ void gw_procs_stop(struct gw_proc **v, size_t n, uint64_t grace_ms) {
 done:
     for (size_t i = 0; i < n; i++) {
         if (!v[i]) continue;
+        if (v[i]->remote) (void)gw_remote_reap(v[i], true);
         if (v[i]->out_fd >= 0) close(v[i]->out_fd);
         v[i]->out_fd = -1;
         if (v[i]->status_fd >= 0) close(v[i]->status_fd);
