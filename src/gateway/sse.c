@@ -110,24 +110,31 @@ int sb_gw_sse_push(sb_gw_sse *s, const uint8_t *p, size_t n, sb_gw_sse_fn fn, vo
     sb_reader r;
     sb_reader_init(&r, p, n, "sse", err);
     while (sb_reader_remaining(&r) > 0) {
-        uint8_t c = 0;
-        TRY(sb_reader_u8(&r, &c, "byte"));
-        s->offset++;
-        bool after_cr = s->cr;
-        s->cr = false;
-        if (c == '\n' && after_cr) continue; /* the LF of a CRLF */
-        if (c == '\n' || c == '\r') {
-            s->cr = c == '\r';
-            int rc = sse_line(s, fn, ctx, err);
-            s->line.len = 0;
-            if (rc != 0) return rc;
+        /* the run of bytes up to the next line end is appended at once */
+        size_t at = sb_reader_offset(&r), k = 0, rem = sb_reader_remaining(&r);
+        while (k < rem && p[at + k] != '\n' && p[at + k] != '\r')
+            k++;
+        if (k > 0) {
+            s->cr = false;
+            if (s->line.len + k > s->line.max)
+                BAIL(err, SB_E_LIMIT, "sse: line at byte %llu: over %zu bytes",
+                     (unsigned long long)(s->offset + s->line.max - s->line.len + 1), s->line.max);
+            const uint8_t *run = NULL;
+            TRY(sb_reader_bytes(&r, k, &run, "line"));
+            (void)sb_writer_bytes(&s->line, run, k);
+            if (sb_writer_status(&s->line) < 0) BAIL(err, SB_E_INTERNAL, "sse: out of memory");
+            s->offset += k;
             continue;
         }
-        if (s->line.len + 1 > s->line.max)
-            BAIL(err, SB_E_LIMIT, "sse: line at byte %llu: over %zu bytes",
-                 (unsigned long long)s->offset, s->line.max);
-        (void)sb_writer_u8(&s->line, c);
-        if (sb_writer_status(&s->line) < 0) BAIL(err, SB_E_INTERNAL, "sse: out of memory");
+        uint8_t c = 0;
+        TRY(sb_reader_u8(&r, &c, "line end"));
+        s->offset++;
+        bool after_cr = s->cr;
+        s->cr = c == '\r';
+        if (c == '\n' && after_cr) continue; /* the LF of a CRLF */
+        int rc = sse_line(s, fn, ctx, err);
+        s->line.len = 0;
+        if (rc != 0) return rc;
     }
     return 0;
 }
