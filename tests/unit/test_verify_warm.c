@@ -565,3 +565,112 @@ TEST(verify_warm_snp_vcek_from_dir) {
     free(first);
     blob_free(&ev);
 }
+
+/* ---- TPM: the event-log memo of JSON containers ---------------------------------------- */
+
+#define GA_JSON "tpm/go-attestation/windows_gcp_shielded_vm.json"
+#define GA_AT 1640995200 /* 2022-01-01T00:00:00Z */
+
+/* A copy of b with the first occurrence of needle's byte at offset k after needle replaced. */
+static uint8_t *edit_after(const struct sb_blob *b, const char *needle, size_t k, uint8_t to) {
+    uint8_t *t = malloc(b->len);
+    if (!t) return NULL;
+    memcpy(t, b->data, b->len);
+    uint8_t *hit = memmem(t, b->len, needle, strlen(needle));
+    CHECK(hit && (size_t)(hit - t) + strlen(needle) + k < b->len);
+    if (hit) hit[strlen(needle) + k] = hit[strlen(needle) + k] == to ? (uint8_t)(to + 1) : to;
+    return t;
+}
+
+/* go-attestation's 57 KB Log.Raw is memoized by its exact text: the same log with a new quote is
+ * parsed with the string emptied; any change to the log's text, a damaged quote, or bytes after
+ * the document give what a cold verification gives (same claims, same error and position). */
+TEST(verify_warm_tpm_json_memo) {
+    if (!sb_test_evidence_dir()) {
+        sb_test_skip(true, "evidence corpus absent");
+        return;
+    }
+    struct sb_blob ev = {0};
+    if (!read_ev(GA_JSON, &ev)) return;
+    sb_error err = {0};
+    _cleanup_(vctx_freep) sb_verify_ctx *c = NULL;
+    CHECK_OK(sb_verify_ctx_new(&c, &err), &err);
+    struct sb_verify_opts o = {.at = GA_AT};
+    char *first = NULL, *s = NULL, *e = NULL;
+    CHECK_INT(both(c, &o, &ev, 1, &first, NULL), 0);
+    CHECK_INT(both(c, &o, &ev, 1, &s, NULL), 0); /* the memo is used */
+    CHECK_STR(s, first);
+    free(s);
+    /* the parse itself: memoized == plain, field by field for the event log */
+    struct sb_tpm_json_memo memo = {0};
+    struct sb_tpm_evidence plain, m1, m2;
+    CHECK_OK(sb_tpm_json_parse(ev.data, ev.len, &plain, &err), &err);
+    CHECK_OK(sb_tpm_json_parse_memo(ev.data, ev.len, &memo, &m1, &err), &err);
+    CHECK(memo.member != 0 && memo.text_len > 50000);
+    CHECK_OK(sb_tpm_json_parse_memo(ev.data, ev.len, &memo, &m2, &err), &err);
+    CHECK(plain.event_log_len > 40000 && m2.event_log_len == plain.event_log_len);
+    if (m2.event_log_len == plain.event_log_len)
+        CHECK_MEM(m2.event_log, plain.event_log, plain.event_log_len);
+    CHECK(m2.event_log == memo.decoded); /* served from the memo */
+    CHECK_INT(m2.quotes[0].attest_len, plain.quotes[0].attest_len);
+    CHECK_MEM(m2.quotes[0].attest, plain.quotes[0].attest, plain.quotes[0].attest_len);
+    sb_tpm_evidence_free(&plain);
+    sb_tpm_evidence_free(&m1);
+    sb_tpm_evidence_free(&m2);
+    sb_tpm_json_memo_clear(&memo);
+
+    struct {
+        const char *needle;
+        size_t k;
+        uint8_t to;
+        bool fails;
+    } edits[] = {
+        {"\"Raw\":\"", 30000, 'Q', false},   /* one base64 digit of the log, same length */
+        {"\"Raw\":\"", 0, '!', true},        /* not base64 any more */
+        {"\"Signature\":\"", 40, 'Q', true}, /* the quote's signature, log unchanged */
+        {"\"Raw\":\"", (size_t)-1, ' ', true},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(edits); i++) {
+        uint8_t *t = NULL;
+        struct sb_blob b = ev;
+        if (edits[i].k == (size_t)-1) {
+            /* a byte after the document: jansson's error names its position */
+            t = malloc(ev.len + 1);
+            if (!t) break;
+            memcpy(t, ev.data, ev.len);
+            t[ev.len] = 'x';
+            b.len = ev.len + 1;
+        } else {
+            t = edit_after(&ev, edits[i].needle, edits[i].k, edits[i].to);
+            if (!t) break;
+        }
+        b.data = t;
+        int rc = both(c, &o, &b, 1, NULL, &e);
+        /* a digit of the log may fall into event data, which no digest covers */
+        CHECK_MSG(rc < 0 || !edits[i].fails, "edit %zu verified", i);
+        if (i == 0) {
+            /* the memo (filled with the original log) does not serve the changed one */
+            struct sb_tpm_json_memo m = {0};
+            struct sb_tpm_evidence x, y;
+            CHECK_OK(sb_tpm_json_parse_memo(ev.data, ev.len, &m, &x, &err), &err);
+            sb_tpm_evidence_free(&x);
+            CHECK_OK(sb_tpm_json_parse_memo(b.data, b.len, &m, &y, &err), &err);
+            CHECK_OK(sb_tpm_json_parse(b.data, b.len, &x, &err), &err);
+            CHECK(y.event_log != NULL && x.event_log_len == y.event_log_len);
+            if (x.event_log_len == y.event_log_len)
+                CHECK_MEM(x.event_log, y.event_log, x.event_log_len);
+            sb_tpm_evidence_free(&x);
+            sb_tpm_evidence_free(&y);
+            sb_tpm_json_memo_clear(&m);
+        }
+        free(e);
+        e = NULL;
+        free(t);
+        /* the original afterwards: the first claims */
+        CHECK_INT(both(c, &o, &ev, 1, &s, NULL), 0);
+        CHECK_STR(s, first);
+        free(s);
+    }
+    free(first);
+    blob_free(&ev);
+}
