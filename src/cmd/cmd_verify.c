@@ -68,8 +68,10 @@ static int fail(bool json, int rc, const char *msg) {
     fprintf(stderr, "sealbox verify: %s\n", msg);
     if (!json)
         printf("verdict: %s (%s) — exit %d\n",
-               rc == SB_E_USAGE || rc == SB_E_IO ? "error" : "cannot authenticate", sb_strerror(rc),
-               code);
+               rc == SB_E_USAGE || rc == SB_E_IO ? "error"
+               : rc == SB_E_POLICY               ? "contraindicated"
+                                                 : "cannot authenticate",
+               sb_strerror(rc), code);
     return code;
 }
 
