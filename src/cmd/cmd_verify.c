@@ -16,7 +16,8 @@ static void verify_usage(FILE *f) {
                "                      [--at TIME] [--nonce HEX] [--json] EVIDENCE...\n\n"
                "Authenticates TEE evidence against the vendor's certificate chain at an explicit\n"
                "time and prints the normalized claims. EVIDENCE files together form one piece of\n"
-               "evidence (e.g. a quote and its event log).\n\n"
+               "evidence (e.g. a quote and its event log; an NVIDIA report, its chain and\n"
+               "the driver and VBIOS RIMs to compare its measurements with).\n\n"
                "  --platform NAME   auto (default: detect the format) or one of:");
     const struct sb_verifier *const *v = sb_verifiers();
     if (!v[0]) fprintf(f, " (none built in yet)");

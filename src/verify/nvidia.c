@@ -702,8 +702,7 @@ int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const str
         if (i == 0) product = product_of(&gpus[0], d); /* d may be evicted by later devices */
     }
     bool all_matched = true;
-    for (size_t i = 0; i < n; i++)
-    {
+    for (size_t i = 0; i < n; i++) {
         const char *st = json_string_value(json_object_get(json_array_get(list, i), "rim"));
         all_matched &= st && strcmp(st, "matched") == 0;
     }
@@ -747,8 +746,9 @@ int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const str
         rc = sb_claims_warn(cl, W ": certificate revocation (OCSP) was not checked (offline): "
                                   "the device certificates are not known to be unrevoked");
     if (rc == 0 && !all_matched)
-        rc = sb_claims_warn(cl, W ": measurements were not %scompared with NVIDIA's driver and "
-                                  "VBIOS reference values (RIMs)",
+        rc = sb_claims_warn(cl,
+                            W ": measurements were not %scompared with NVIDIA's driver and "
+                              "VBIOS reference values (RIMs)",
                             rims.n ? "all " : "");
     if (rc < 0) {
         rc = sb_error_set(err, SB_E_INTERNAL, W ": cannot build claims");

@@ -127,8 +127,8 @@ static int b64_text(const xmlNode *n, const char *what, size_t max, uint8_t **ou
     size_t tl = strlen((const char *)t);
     int rc = 0;
     if (tl > max / 3 * 4 + 4 + tl / 8) /* base64 of max bytes, plus line breaks */
-        rc = sb_error_set(err, SB_E_LIMIT, W ": %s: %zu characters (over the %zu-byte limit)",
-                          what, tl, max);
+        rc = sb_error_set(err, SB_E_LIMIT, W ": %s: %zu characters (over the %zu-byte limit)", what,
+                          tl, max);
     else
         rc = sb_base64_decode((const char *)t, tl, true, out, len, err);
     xmlFree(t);
@@ -163,8 +163,7 @@ static int c14n_visible(void *user, xmlNodePtr node, xmlNodePtr parent) {
     return !inside(n, s->drop);
 }
 
-static int c14n(xmlDoc *d, const struct c14n_sel *sel, uint8_t **out, size_t *len,
-                sb_error *err) {
+static int c14n(xmlDoc *d, const struct c14n_sel *sel, uint8_t **out, size_t *len, sb_error *err) {
     xmlOutputBuffer *ob = xmlAllocOutputBuffer(NULL);
     if (!ob) BAIL(err, SB_E_INTERNAL, W ": out of memory");
     int rc = xmlC14NExecute(d, c14n_visible, (void *)sel, XML_C14N_1_1, NULL, 0, ob);
@@ -494,11 +493,11 @@ int sb_nv_rim_compare(const sb_nv_rim *r, const sb_spdm_report *rep, char *why, 
                 ok = sb_ct_equal(b->value, m->alt[k], m->size);
         if (ok) continue;
         if (bad++ < 4 && used < why_len) {
-            int w = snprintf(why + used, why_len - used, "%sblock%u %s", used ? ", " : "",
-                             m->index + 1,
-                             !b                         ? "is missing"
-                             : b->value_len != m->size ? "has another size"
-                                                       : "matches no reference value");
+            int w =
+                snprintf(why + used, why_len - used, "%sblock%u %s", used ? ", " : "", m->index + 1,
+                         !b                        ? "is missing"
+                         : b->value_len != m->size ? "has another size"
+                                                   : "matches no reference value");
             if (w > 0) used += (size_t)w;
         }
     }

@@ -1,6 +1,6 @@
-/* nvidia_root: the pinned NVIDIA Device Identity CA (CN NVIDIA Device Identity CA, O NVIDIA,
- * P-384, valid 2021-11-05..9999-12-31), the public root of NVIDIA GPU and NVSwitch device
- * certificates, and its SHA-256 fingerprint. */
+/* nvidia_root: the pinned NVIDIA roots with their SHA-256 fingerprints — the Device Identity
+ * CA (CN NVIDIA Device Identity CA, O NVIDIA, P-384, valid 2021-11-05..9999-12-31), root of GPU
+ * and NVSwitch device certificates, and the CoRIM signing Root CA, root of the RIM signers. */
 #include "verify.h"
 
 const char sb_nvidia_root_pem[] =

@@ -117,8 +117,8 @@ int sb_nitro_verify(sb_nitro_ctx *c, const struct sb_verify_opts *o, const uint8
  * chain (a second evidence file or --certs), or the attestation SDK's JSON evidence list (one
  * entry per device). P-384 signature by the device leaf, chain to the pinned NVIDIA Device
  * Identity CA at o->at, FWID binding, nonce (o->nonce, 32 bytes); measurements "block<N>"
- * ("gpu<i>.block<N>" for several devices). OCSP and RIMs are reported as unchecked
- * (docs/verify-nvidia.md). */
+ * ("gpu<i>.block<N>" for several devices). XML inputs are RIMs (below); OCSP is reported as
+ * unchecked (docs/verify-nvidia.md). */
 extern const struct sb_verifier sb_verifier_nvidia;
 extern const char sb_nvidia_root_pem[];
 extern const uint8_t sb_nvidia_root_sha256[32];
@@ -154,7 +154,7 @@ void sb_nv_rim_free(sb_nv_rim *r);
 const char *sb_nv_rim_version(const sb_nv_rim *r); /* Meta colloquialVersion */
 const char *sb_nv_rim_product(const sb_nv_rim *r); /* Meta product: GH100, LS10 */
 const char *sb_nv_rim_tag_id(const sb_nv_rim *r);
-const char *sb_nv_rim_signer(const sb_nv_rim *r); /* the signing certificate's subject */
+const char *sb_nv_rim_signer(const sb_nv_rim *r);  /* the signing certificate's subject */
 size_t sb_nv_rim_measurements(const sb_nv_rim *r); /* active reference measurements */
 void sb_nv_rim_window(const sb_nv_rim *r, int64_t *nb, int64_t *na); /* the chain's validity */
 /* 0 when every active reference measurement matches; SB_E_POLICY with *n_mismatch and the

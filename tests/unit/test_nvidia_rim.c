@@ -213,8 +213,8 @@ static void put(struct sbuf *b, const char *s) {
  * first, attributes sorted, no empty-element tags), so the digest is over exactly these bytes
  * without the Signature; SignedInfo's canonical form carries the namespaces in scope. `edit`
  * (when set) replaces the first byte of the payload's first hash after signing. */
-static char *signed_rim(struct pki *k, const char *version, const sb_spdm_report *rep,
-                        size_t first, size_t n_blocks, bool edit, const char *doctype) {
+static char *signed_rim(struct pki *k, const char *version, const sb_spdm_report *rep, size_t first,
+                        size_t n_blocks, bool edit, const char *doctype) {
     struct sbuf body = {0};
     put(&body, "<SoftwareIdentity xmlns=\"" NS_SWID "\" xmlns:ns2=\"" NS_H384
                "\" name=\"GH100\" tagId=\"sealbox-test\" version=\"1.0\"><Meta "
@@ -248,21 +248,22 @@ static char *signed_rim(struct pki *k, const char *version, const sb_spdm_report
     CHECK_OK(sb_hash(SB_HASH_SHA384, whole.p, whole.n, md, &err), &err);
     char *md64 = sb_base64_encode(md, 48);
     struct sbuf si = {0};
-    put(&si, "<ds:SignedInfo><ds:CanonicalizationMethod "
-             "Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"></ds:CanonicalizationMethod>"
-             "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384\">"
-             "</ds:SignatureMethod><ds:Reference URI=\"\"><ds:Transforms><ds:Transform "
-             "Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"></ds:Transform>"
-             "<ds:Transform Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"></ds:Transform>"
-             "</ds:Transforms><ds:DigestMethod "
-             "Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#sha384\"></ds:DigestMethod>"
-             "<ds:DigestValue>");
+    put(&si,
+        "<ds:SignedInfo><ds:CanonicalizationMethod "
+        "Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"></ds:CanonicalizationMethod>"
+        "<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384\">"
+        "</ds:SignatureMethod><ds:Reference URI=\"\"><ds:Transforms><ds:Transform "
+        "Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"></ds:Transform>"
+        "<ds:Transform Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"></ds:Transform>"
+        "</ds:Transforms><ds:DigestMethod "
+        "Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#sha384\"></ds:DigestMethod>"
+        "<ds:DigestValue>");
     put(&si, md64);
     put(&si, "</ds:DigestValue></ds:Reference></ds:SignedInfo>");
     /* what is signed: SignedInfo with every namespace in scope declared on it */
     struct sbuf canon = {0};
-    put(&canon, "<ds:SignedInfo xmlns=\"" NS_SWID "\" xmlns:ds=\"" NS_DSIG "\" xmlns:ns2=\"" NS_H384
-                "\">");
+    put(&canon,
+        "<ds:SignedInfo xmlns=\"" NS_SWID "\" xmlns:ds=\"" NS_DSIG "\" xmlns:ns2=\"" NS_H384 "\">");
     put(&canon, si.p + strlen("<ds:SignedInfo>"));
     uint8_t *sig = NULL;
     size_t sl = 0;
@@ -294,8 +295,8 @@ static char *signed_rim(struct pki *k, const char *version, const sb_spdm_report
 }
 
 static int load_text(struct pki *k, const char *xml, sb_nv_rim **r, sb_error *err) {
-    return sb_nv_rim_load((const uint8_t *)xml, strlen(xml), &k->root, 1,
-                          T("2025-06-01T00:00:00Z"), r, err);
+    return sb_nv_rim_load((const uint8_t *)xml, strlen(xml), &k->root, 1, T("2025-06-01T00:00:00Z"),
+                          r, err);
 }
 
 TEST(rim_signed_here_matches_the_report) {
@@ -341,7 +342,8 @@ TEST(rim_signed_here_matches_the_report) {
     CHECK_CONTAINS(err.msg, "changed after signing");
     free(xml);
     /* a DOCTYPE (entities) is refused before anything else */
-    xml = signed_rim(&k, "550.90.07", rep, 0, 2, false, "<!DOCTYPE SoftwareIdentity [<!ENTITY x \"y\">]>");
+    xml = signed_rim(&k, "550.90.07", rep, 0, 2, false,
+                     "<!DOCTYPE SoftwareIdentity [<!ENTITY x \"y\">]>");
     CHECK_INT(load_text(&k, xml, &r, &err), SB_E_UNSUPPORTED);
     CHECK_CONTAINS(err.msg, "DOCTYPE");
     free(xml);
@@ -391,8 +393,9 @@ TEST(rim_malformed_inputs) {
     CHECK_CONTAINS(err.msg, "not well-formed XML");
     CHECK_INT(load_text(&k, "<x xmlns=\"" NS_SWID "\"></x>", &r, &err), SB_E_MALFORMED);
     CHECK_CONTAINS(err.msg, "SoftwareIdentity");
-    CHECK_INT(load_text(&k, "<SoftwareIdentity xmlns=\"" NS_SWID "\"></SoftwareIdentity>", &r, &err),
-              SB_E_MALFORMED);
+    CHECK_INT(
+        load_text(&k, "<SoftwareIdentity xmlns=\"" NS_SWID "\"></SoftwareIdentity>", &r, &err),
+        SB_E_MALFORMED);
     CHECK_CONTAINS(err.msg, "no Signature element");
     /* an algorithm we do not check is refused by name */
     CHECK_INT(load_text(&k,
