@@ -248,6 +248,11 @@ if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/se
   echo "after a second command the log is tainted: $(jq -c '{events: [.events[].type], tainted}' "$kd/log2.json")"
   "$sb" kbs get demo/db/password --url http://sealbox --unix-socket "$ks" \
     --attester-key "$kd/attester-software.pem" --log "$kd/log2.json" 2>&1 | cut -c1-260 || true
+  echo "-> sealbox run --secret: sealbox-init inside a fresh sandbox runs the same handshake and"
+  echo "   hands the value to the entrypoint only (here as \$DB_PASSWORD; it is on no disk):"
+  "$sb" run --kbs-url http://sealbox --kbs-unix-socket "$ks" --attester-key "$kd/attester-software.pem" \
+    --secret demo/db/password:env=DB_PASSWORD -- sh -c 'echo "   the workload got a ${#DB_PASSWORD}-character secret"' ||
+    echo "   (run --secret failed: exit $?)"
   echo "What this shows: the KBS released the secret only to evidence bound to this sandbox's"
   echo "measurement log (image, config, entrypoint, nothing after), and refused once more ran."
   echo "What it does NOT prove: the evidence is insecure — the software attester's key is a file"
@@ -259,5 +264,51 @@ if [ "$(id -u)" = 0 ] && command -v curl >/dev/null && [ -x "$(dirname "$sb")/se
   rm -rf "$kd"
 else
   echo "(skipped: needs root, curl and the sealboxd binary)"
+fi
+say "gateway: an agent's MCP session through the least-privilege gateway (its tool server in a sandbox)"
+gwsrv=$(dirname "$sb")/mcp_testserver
+if [ "$(id -u)" = 0 ] && [ -x "$gwsrv" ]; then
+  gd=$(mktemp -d /tmp/sealbox-gw-demo.XXXXXX)
+  # The server is sealbox's own small test MCP server (tools echo, add, ... and one whose
+  # description hides an instruction); it runs in a jail sandbox with only its directory mounted.
+  cat >"$gd/gw.json" <<EOF
+{"servers": {"tools": {"command": "/srv/mcp_testserver", "mounts": [{"src": "$(dirname "$gwsrv")", "dst": "/srv"}],
+                       "pin": "tofu", "stderr": "discard"}},
+ "agents": {"demo": {"servers": {"allow": ["tools"]},
+   "tools": {"allow": ["tools.*"], "deny": ["tools.add"],
+     "tools.echo": {"arguments": {"type": "object", "required": ["message"], "additionalProperties": false,
+                                  "properties": {"message": {"type": "string", "maxLength": 32}}}}}}}}
+EOF
+  echo "the agent's policy: $(jq -c '.agents.demo' "$gd/gw.json")"
+  coproc GW { "$sb" gateway stdio --config "$gd/gw.json" --agent demo --state-dir "$gd/state" 2>"$gd/err"; }
+  # what an MCP client does: one request, wait for its answer, then the next
+  mcp() {
+    printf '%s\n' "$1" >&"${GW[1]}"
+    case "$1" in *'"id"'*) IFS= read -r line <&"${GW[0]}" && printf '   <- %s\n' "$(jq -c "$2" <<<"$line")" ;; esac
+  }
+  echo "-> initialize"
+  mcp '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"demo","version":"1"}}}' '.result.serverInfo.name'
+  mcp '{"jsonrpc":"2.0","method":"notifications/initialized"}' .
+  echo "-> tools/list (add is denied to this agent; inject hides an instruction in its description)"
+  mcp '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' '[.result.tools[].name]'
+  echo "-> tools/call echo, within the argument rules"
+  mcp '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"tools__echo","arguments":{"message":"hello through the gateway"}}}' '.result.content[0].text'
+  echo "-> tools/call add (denied: invisible is uncallable)"
+  mcp '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"tools__add","arguments":{"a":1,"b":2}}}' '.error.message'
+  echo "-> tools/call echo with an argument over maxLength (the refusal names the rule)"
+  mcp '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"tools__echo","arguments":{"message":"this message is far too long for the policy"}}}' '.result.content[0].text[:150]'
+  exec {GW[1]}>&-
+  wait "$GW_PID" 2>/dev/null || true
+  echo "the audit log of this session (hash-chained, head signed):"
+  "$sb" audit export --jsonl --state-dir "$gd/state" |
+    jq -c '.record | {method, tool: .name, decision, reason: ((.reason // "")[:70])}'
+  "$sb" audit verify --state-dir "$gd/state" | head -n 1
+  echo "What this shows: the agent saw and could call only what its policy allows, arguments were"
+  echo "checked before anything reached the server, a tool with a hidden instruction was withheld,"
+  echo "and every exchange is in a log whose head is signed. With \"pin\": \"manual\" (the default)"
+  echo "no tool is shown until an operator approves its exact definition (docs/gateway.md)."
+  rm -rf "$gd"
+else
+  echo "(skipped: needs root and the mcp_testserver program next to sealbox)"
 fi
 say "demo finished"

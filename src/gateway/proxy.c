@@ -75,6 +75,8 @@ struct server {
 
 struct waiter {
     json_t *agent_id;
+    size_t req_bytes; /* for the audit record of the answer */
+    uint64_t t0;
     struct waiter *next;
 };
 
@@ -458,6 +460,27 @@ static json_t *page_result(sb_gw *gw, enum lk k, size_t off) {
     return r;
 }
 
+/* Answers a list request with one page of the gateway's snapshot (steals nothing: id is the
+ * agent's) and records it: what the agent was shown is part of what it was told. */
+static void answer_page(sb_gw *gw, json_t *id, enum lk k, size_t off, size_t req_bytes,
+                        uint64_t t0) {
+    json_t *r = page_result(gw, k, off);
+    size_t total = gw->snap[k] ? json_array_size(gw->snap[k]) : 0;
+    size_t shown = r ? json_array_size(json_object_get(r, LK[k].key)) : 0;
+    char why[128];
+    snprintf(why, sizeof(why), "%zu of %zu visible %s from offset %zu", shown, total, LK[k].key,
+             off);
+    struct audit_info a = {.method = LK[k].method,
+                           .decision = "allow",
+                           .reason = why,
+                           .outcome = "result",
+                           .is_error = -1,
+                           .req_bytes = req_bytes,
+                           .t0 = t0};
+    audit_put(gw, &a);
+    agent_send(gw, sb_rpc_result(id, r));
+}
+
 static bool parse_cursor(sb_gw *gw, enum lk k, const char *c, size_t *off) {
     int kk = -1;
     unsigned long long gen = 0;
@@ -495,7 +518,7 @@ static void list_settled(sb_gw *gw, enum lk k) {
         }
         while (rev) {
             struct waiter *nx = rev->next;
-            agent_send(gw, sb_rpc_result(rev->agent_id, page_result(gw, k, 0)));
+            answer_page(gw, rev->agent_id, k, 0, rev->req_bytes, rev->t0);
             json_decref(rev->agent_id);
             free(rev);
             rev = nx;
@@ -890,7 +913,7 @@ static void agent_list(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
                         "%s: params.cursor is not a current cursor of this list", m->method);
             return;
         }
-        agent_send(gw, sb_rpc_result(m->id, page_result(gw, k, off)));
+        answer_page(gw, m->id, k, off, gw->cur_bytes, 0);
         return;
     }
     struct waiter *w = calloc(1, sizeof(*w));
@@ -899,6 +922,8 @@ static void agent_list(sb_gw *gw, sb_rpc_msg *m, enum lk k) {
         return;
     }
     w->agent_id = json_incref(m->id);
+    w->req_bytes = gw->cur_bytes;
+    w->t0 = sb_mono_ns();
     w->next = gw->waiters[k];
     gw->waiters[k] = w;
     /* fetch afresh from every server so a definition changed behind our back is seen now */

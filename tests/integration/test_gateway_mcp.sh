@@ -85,6 +85,8 @@ count() { jq -c "select(.record.type == \"mcp\" and $1)" "$T/audit.jsonl" | wc -
 [ "$(count '.record.method == "initialize"')" -ge 4 ] && pass "sessions are audited" || fail "initialize records: $(count '.record.method == "initialize"')"
 [ "$(count '.record.server == "everything" and .record.name == "echo" and .record.outcome == "result" and .record.decision == "allow" and (.record.args_digest | startswith("sha256:")) and .record.latency_us >= 0')" -ge 25 ] &&
   pass "calls are audited with argument digests and latency" || fail "echo records: $(count '.record.name == "echo"')"
+[ "$(count '.record.method == "tools/list" and .record.outcome == "result" and (.record.reason | test("^[0-9]+ of [0-9]+ visible tools from offset [0-9]+$")) and .record.latency_us >= 0')" -ge 4 ] &&
+  pass "list answers are audited with what the agent was shown" || fail "tools/list records: $(count '.record.method == "tools/list"')"
 for o in timeout oversize malformed server-gone; do
   [ "$(count ".record.server == \"t\" and .record.outcome == \"$o\"")" -ge 1 ] && pass "outcome $o is audited" || fail "no $o record"
 done
