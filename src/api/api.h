@@ -36,6 +36,9 @@
 #define SB_IPC_KBS_TOKEN_MAX (100u * 1024u)  /* an EAR token */
 #define SB_IPC_KBS_PATH_MAX 192u             /* repo/type/tag */
 #define SB_IPC_KBS_BODY_MAX (96u * 1024u)    /* an admin body (a resource value, a policy) */
+#define SB_IPC_GW_FIELD_MAX 255u             /* a pin's server, kind, name or digest */
+#define SB_IPC_GW_CANON_MAX (128u * 1024u)   /* a pinned definition's canonical JSON */
+#define SB_IPC_GW_RECORD_MAX (64u * 1024u)   /* one audit record of the gateway */
 
 enum sb_ipc_type {
     /* front -> monitor */
@@ -56,6 +59,15 @@ enum sb_ipc_type {
     SB_IPC_KBS_RESOURCE = 13, /* token str, path str */
     SB_IPC_KBS_ADMIN = 14,    /* admin cred, op u8, path str, body bytes */
     SB_IPC_SBX_LOG = 15,      /* cred, id: the sandbox's measurement log */
+    /* the gateway's control channel (a socketpair of its own; each answered by GW_REPLY at
+     * once, except GW_AUDIT and GW_STOP, which are not answered) */
+    SB_IPC_GW_CONFIG = 30,     /* (nothing): the configuration, redacted */
+    SB_IPC_GW_SPAWN = 31,      /* server str: launch it (the reply carries its stdin and stdout) */
+    SB_IPC_GW_STOP = 32,       /* handle u64: its pipes are closed, end it */
+    SB_IPC_GW_PIN_GET = 33,    /* server, kind, name, digest */
+    SB_IPC_GW_PIN_NAME = 34,   /* server, kind, name: is any definition of it approved */
+    SB_IPC_GW_PIN_INSERT = 35, /* server, kind, name, digest, canon bytes, approved u8 */
+    SB_IPC_GW_AUDIT = 36,      /* record bytes (a JSON object) */
     /* streams, processes and files (the header's request id names the stream or upload) */
     SB_IPC_STREAM_ACK = 40,   /* bytes u32: the client took that much of the stream */
     SB_IPC_STREAM_CLOSE = 41, /* (nothing): the client of the stream went away */
@@ -76,6 +88,8 @@ enum sb_ipc_type {
     SB_IPC_STREAM_START = 66, /* status u16, kind u8 (sb_stream_kind), length u64 (0: unknown) */
     SB_IPC_STREAM_EVENT = 67, /* event u8 (sb_stream_event), data bytes */
     SB_IPC_STREAM_END = 68,   /* (nothing) */
+    SB_IPC_GW_REPLY = 69,     /* code u32 (0, or the negated sb error code), a u64, b u64,
+                                 body bytes (the configuration, or the error's message) */
     SB_IPC_TYPE_MAX
 };
 
@@ -216,6 +230,8 @@ typedef struct sb_front_cfg {
     bool log_json;
     unsigned kbs;             /* 0: no KBS routes; 1: with the sandbox API; 2: KBS only */
     unsigned kbs_session_ttl; /* seconds (0: the default, 300) */
+    int gw_fd;        /* the gateway's control channel to the monitor; 0 or -1: no gateway */
+    int gw_listen_fd; /* the gateway's unix socket (stdio clients) */
 } sb_front_cfg;
 
 /* Runs the front until it is told to shut down (0) or fails. */
@@ -226,6 +242,8 @@ typedef struct sb_monitor sb_monitor;
 /* Starts one front process on ipc_fd (the front's end of the socketpair). The default starts
  * the sealboxd binary again in front mode; tests start their own peers. */
 typedef int (*sb_front_spawn_fn)(void *arg, int ipc_fd, pid_t *pid, sb_error *err);
+/* The same with the gateway's control channel (the front's end) as well. */
+typedef int (*sb_front_spawn_gw_fn)(void *arg, int ipc_fd, int gw_fd, pid_t *pid, sb_error *err);
 
 typedef struct sb_monitor_cfg {
     const char *state_dir;
@@ -243,6 +261,10 @@ typedef struct sb_monitor_cfg {
     const char *kbs_master_tcti;     /* the KBS master key sealed to this TPM; NULL: a key file */
     uint16_t kbs_master_bank;        /* PCR bank of a new seal (0: SHA-256) */
     uint32_t kbs_master_pcrs;        /* PCRs of a new seal (0: PCR 7) */
+    /* The MCP gateway (docs/gateway.md, "Hosted by sealboxd"): its configuration file, read
+     * once at start; NULL: none. The front is then started through spawn_gw. */
+    const char *gateway_config;
+    sb_front_spawn_gw_fn spawn_gw;
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {

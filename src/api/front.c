@@ -92,6 +92,7 @@ struct front {
     double lat_sum[R_MAX];
     void *tls;
     struct sb_front_kbs *kbs;
+    struct sb_front_gw *gw;
 };
 
 /* ---- talking to the monitor ------------------------------------------------------------------ */
@@ -317,6 +318,7 @@ static void append_front_metrics(struct front *f, struct evbuffer *b) {
             ROUTE_NAMES[r], (unsigned long long)f->lat_count[r], ROUTE_NAMES[r], f->lat_sum[r],
             ROUTE_NAMES[r], (unsigned long long)f->lat_count[r]);
     }
+    sb_front_gw_metrics(f->gw, b);
 }
 
 static void on_reply(struct front *f, const sb_ipc_msg *m) {
@@ -536,6 +538,7 @@ static void begin_drain(struct front *f) {
         evhttp_del_accept_socket(f->http, f->bound);
         f->bound = NULL;
     }
+    sb_front_gw_drain(f->gw);
     sb_front_log(f, SB_LOG_INFO, "draining: %u requests in flight", f->inflight);
     maybe_finish_drain(f);
 }
@@ -1257,6 +1260,8 @@ static void front_free(struct front *f) {
         f->outq = o->next;
         free(o);
     }
+    sb_front_gw_free(f->gw); /* before the evhttp whose requests its sessions may hold */
+    f->gw = NULL;
     if (f->http) evhttp_free(f->http);
     if (f->ipc_rd) event_free(f->ipc_rd);
     if (f->ipc_wr) event_free(f->ipc_wr);
@@ -1313,6 +1318,7 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
     /* The KBS state (sessions, the verifier's warm caches) is made before the sandbox closes
      * the file system. */
     if (r == 0 && cfg->kbs) r = sb_front_kbs_new(cfg, &f->kbs, err);
+    if (r == 0 && cfg->gw_fd > 0) r = sb_front_gw_new(f, cfg, f->base, &f->gw, err);
     /* Everything that needs the file system or privileges is done: give them up. */
     if (r == 0 && cfg->drop_privileges) r = sb_front_drop_privileges(err);
     if (r == 0 && cfg->seccomp) r = sb_front_seccomp(err);

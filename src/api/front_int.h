@@ -79,6 +79,17 @@ void sb_front_kbs_request(struct front *f, struct evhttp_request *req, const cha
 int sb_front_kbs_attested(struct front *f, struct evhttp_request *req, const char *session,
                           int status, const uint8_t *body, size_t n);
 
+/* front_gw.c: the MCP gateway's stdio sessions (with sealboxd --gateway). The configuration
+ * comes from the monitor over cfg->gw_fd before the front gives up its privileges. */
+struct sb_front_gw;
+struct event_base;
+struct evbuffer;
+int sb_front_gw_new(struct front *f, const sb_front_cfg *cfg, struct event_base *base,
+                    struct sb_front_gw **out, sb_error *err) SB_WUR;
+void sb_front_gw_drain(struct sb_front_gw *g);
+void sb_front_gw_free(struct sb_front_gw *g);
+void sb_front_gw_metrics(const struct sb_front_gw *g, struct evbuffer *b);
+
 /* docs/api/openapi.yaml, compiled in (openapi_doc.c). */
 extern const char sb_front_openapi_yaml[];
 size_t sb_front_openapi_yaml_size(void);

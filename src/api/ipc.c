@@ -25,6 +25,8 @@ struct type_spec {
     { SB_IPC_STR, SB_IPC_ID_MAX, 0, "sandbox id" }
 #define PROCID \
     { SB_IPC_U32, 0, 0, "process" }
+#define GWF(n) \
+    { SB_IPC_STR, SB_IPC_GW_FIELD_MAX, 0, n }
 #define FPATH \
     { SB_IPC_STR, SB_IPC_PATH_MAX, 0, "path" }
 
@@ -138,6 +140,31 @@ static const struct type_spec SPECS[SB_IPC_TYPE_MAX] = {
                        {SB_IPC_U8, 0, 0, "content type"},
                        {SB_IPC_BYTES, SB_IPC_BODY_MAX, 0, "body"}}},
     [SB_IPC_SHUTDOWN] = {"shutdown", false, 0, {{0}}},
+    [SB_IPC_GW_CONFIG] = {"gw_config", true, 0, {{0}}},
+    [SB_IPC_GW_SPAWN] = {"gw_spawn", true, 1, {{SB_IPC_STR, 32, 0, "server"}}},
+    [SB_IPC_GW_STOP] = {"gw_stop", true, 1, {{SB_IPC_U64, 0, 0, "handle"}}},
+    [SB_IPC_GW_PIN_GET] = {"gw_pin_get",
+                           true,
+                           4,
+                           {GWF("server"), GWF("kind"), GWF("name"), GWF("digest")}},
+    [SB_IPC_GW_PIN_NAME] = {"gw_pin_name", true, 3, {GWF("server"), GWF("kind"), GWF("name")}},
+    [SB_IPC_GW_PIN_INSERT] = {"gw_pin_insert",
+                              true,
+                              6,
+                              {GWF("server"),
+                               GWF("kind"),
+                               GWF("name"),
+                               GWF("digest"),
+                               {SB_IPC_BYTES, SB_IPC_GW_CANON_MAX, 0, "canon"},
+                               {SB_IPC_U8, 0, 0, "approved"}}},
+    [SB_IPC_GW_AUDIT] = {"gw_audit", true, 1, {{SB_IPC_BYTES, SB_IPC_GW_RECORD_MAX, 0, "record"}}},
+    [SB_IPC_GW_REPLY] = {"gw_reply",
+                         false,
+                         4,
+                         {{SB_IPC_U32, 0, 0, "code"},
+                          {SB_IPC_U64, 0, 0, "a"},
+                          {SB_IPC_U64, 0, 0, "b"},
+                          {SB_IPC_BYTES, SB_IPC_BODY_MAX, 0, "body"}}},
 };
 
 static const struct type_spec *spec_of(uint16_t type) {

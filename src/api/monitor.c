@@ -187,6 +187,7 @@ static int h_metrics(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, s
         (unsigned long long)m->stats.messages);
     if (m->sbx) sb_monitor_sbx_metrics(m, w);
     sb_monitor_kbs_metrics(m, w);
+    sb_monitor_gw_metrics(m, w);
     if (sb_writer_status(w) < 0)
         return sb_reply_problem(rep, 500, "internal", "Internal error", "metrics too large");
     rep->status = 200;
@@ -406,6 +407,9 @@ static void front_reap(sb_monitor *m, bool killed) {
     (void)close(m->ipc);
     (void)close(m->front_pidfd);
     m->ipc = m->front_pidfd = -1;
+    if (m->gw_ipc >= 0) (void)close(m->gw_ipc);
+    m->gw_ipc = -1;
+    sb_monitor_gw_front_gone(m);
     /* Its streams and uploads are settled at the top of the next loop turn, not here: this can
      * run from inside a send of the process or transfer that would be freed. */
     m->front_gone_pending = true;
@@ -430,19 +434,32 @@ static void front_kill(sb_monitor *m, const char *why) {
 }
 
 static int front_spawn(sb_monitor *m, sb_error *err) {
-    int sv[2];
+    int sv[2], gv[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         BAIL(err, SB_E_IO, "socketpair: %s", strerror(errno));
+    if (m->gw && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gv) < 0) {
+        int e = errno;
+        (void)close(sv[0]);
+        (void)close(sv[1]);
+        BAIL(err, SB_E_IO, "socketpair: %s", strerror(e));
+    }
     int sz = (int)(4 * SB_IPC_MSG_MAX);
     for (int i = 0; i < 2; i++) {
         (void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
         (void)setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+        if (gv[i] >= 0) {
+            (void)setsockopt(gv[i], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+            (void)setsockopt(gv[i], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+        }
     }
     pid_t pid = 0;
-    int r = m->cfg.spawn(m->cfg.spawn_arg, sv[1], &pid, err);
+    int r = m->gw ? m->cfg.spawn_gw(m->cfg.spawn_arg, sv[1], gv[1], &pid, err)
+                  : m->cfg.spawn(m->cfg.spawn_arg, sv[1], &pid, err);
     (void)close(sv[1]);
+    if (gv[1] >= 0) (void)close(gv[1]);
     if (r < 0) {
         (void)close(sv[0]);
+        if (gv[0] >= 0) (void)close(gv[0]);
         return r;
     }
     int pfd = pidfd_open_(pid);
@@ -451,9 +468,11 @@ static int front_spawn(sb_monitor *m, sb_error *err) {
         (void)kill(pid, SIGKILL);
         (void)waitpid(pid, NULL, 0);
         (void)close(sv[0]);
+        if (gv[0] >= 0) (void)close(gv[0]);
         BAIL(err, SB_E_IO, "pidfd_open: %s", strerror(e));
     }
     m->ipc = sv[0];
+    m->gw_ipc = gv[0];
     m->front_pid = pid;
     m->front_pidfd = pfd;
     m->front_started_ns = sb_mono_ns();
@@ -543,6 +562,9 @@ static bool handle(sb_monitor *m, const uint8_t *buf, size_t n, char *why, size_
     }
     sb_monitor_audit_msg(m, msg, h->auth ? &t : NULL, authed && rc == 0, &rep,
                          (sb_mono_ns() - t0) / 1000u);
+    /* A handler that answered before its commit reached the disk (sb_store_commit_nosync):
+     * the audit record's commit has synced it, or this does. */
+    if (sb_store_sync(m->store, &err) < 0) sb_logf(m->cfg.log, SB_LOG_ERROR, "store: %s", err.msg);
     sb_reply_free(&rep);
     return true;
 }
@@ -583,7 +605,7 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
     ENSURE(m, err, SB_E_INTERNAL, "monitor: out of memory");
     m->cfg = *cfg;
     if (!m->cfg.drain_seconds) m->cfg.drain_seconds = 10;
-    m->ipc = m->front_pidfd = m->sigfd = -1;
+    m->ipc = m->front_pidfd = m->sigfd = m->gw_ipc = -1;
     m->front_log = *cfg->log;
     m->front_log.component = "sealboxd-front";
     m->started = sb_time_now();
@@ -601,6 +623,7 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
     if (r == 0) r = sb_proc_init(m, err);
     if (r == 0) r = sb_files_init(m, err);
     if (r == 0) r = sb_monitor_kbs_init(m, err);
+    if (r == 0) r = sb_monitor_gw_init(m, err);
     if (r < 0) {
         sb_monitor_free(m);
         return r;
@@ -612,6 +635,8 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
 void sb_monitor_free(sb_monitor *m) {
     if (!m) return;
     sb_monitor_kbs_fini(m);
+    if (m->front_pid) front_kill(m, "monitor shutting down");
+    sb_monitor_gw_fini(m);
     sb_monitor_sbx_fini(m);
     sb_proc_fini(m);
     sb_files_fini(m);
@@ -696,25 +721,33 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         if (m->stopping && m->front_pid && now >= m->stop_deadline_ns)
             front_kill(m, "drain deadline passed");
         if (m->sbx) sb_monitor_sbx_tick(m);
+        sb_monitor_gw_tick(m);
         sb_monitor_audit_checkpoint(m, false);
-        /* Fixed slots first (signals, front ipc, front pidfd), then the exec workers. */
-        struct pollfd p[3 + 512];
+        /* Fixed slots first (signals, front ipc, front pidfd, gateway channel), then the exec
+         * workers. */
+        struct pollfd p[4 + 512];
         p[0] = (struct pollfd){m->sigfd, POLLIN, 0};
         p[1] = (struct pollfd){m->front_pid ? m->ipc : -1, POLLIN, 0};
         p[2] = (struct pollfd){m->front_pid ? m->front_pidfd : -1, POLLIN, 0};
-        size_t nw = m->sbx ? sb_proc_pollfds(m, p + 3, SB_ARRAY_LEN(p) - 3) : 0;
+        p[3] = (struct pollfd){m->front_pid ? m->gw_ipc : -1, POLLIN, 0};
+        size_t nw = m->sbx ? sb_proc_pollfds(m, p + 4, SB_ARRAY_LEN(p) - 4) : 0;
         int timeout = 1000;
         uint64_t wake = m->front_pid ? (m->stopping ? m->stop_deadline_ns : 0) : m->next_spawn_ns;
         if (wake) timeout = wake > now ? (int)((wake - now) / 1000000u) + 1 : 0;
         if (timeout > 1000) timeout = 1000;
-        if (sb_proc_running(m) && timeout > 200) timeout = 200; /* exec deadlines' grain */
+        if (sb_proc_running(m) && timeout > 200) timeout = 200;       /* exec deadlines' grain */
+        if (sb_monitor_gw_running(m) && timeout > 200) timeout = 200; /* servers' stops */
         if (m->sbx && sb_monitor_sbx_pending(m)) timeout = 0;
-        int nready = poll(p, 3 + nw, timeout);
+        int nready = poll(p, 4 + nw, timeout);
         if (nready < 0 && errno != EINTR) BAIL(err, SB_E_IO, "poll: %s", strerror(errno));
         if (nw) sb_proc_events(m);
         if (nready <= 0) continue;
         if (p[0].revents) read_signals(m);
         if (m->front_pid && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) read_front(m);
+        if (m->front_pid && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) {
+            char why[SB_ERRMSG_MAX + 128];
+            if (!sb_monitor_gw_read(m, why, sizeof(why))) front_kill(m, why);
+        }
         if (m->front_pid && (p[2].revents & POLLIN)) {
             read_front(m); /* whatever it sent before it died */
             if (m->front_pid) front_reap(m, false);

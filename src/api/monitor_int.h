@@ -96,6 +96,8 @@ struct sb_monitor {
     sb_audit *audit;
     uint64_t audit_ckpt_ns;    /* when the last checkpoint was made */
     struct sb_kbs_broker *kbs; /* the key broker (monitor_kbs.c), when cfg.kbs */
+    struct sb_monitor_gw *gw;  /* the MCP gateway (monitor_gw.c), when cfg.gateway_config */
+    int gw_ipc;                /* its control channel to the front; -1: none */
     uint64_t kbs_counts[4];    /* tokens issued, resources released, refused, admin ops */
 };
 
@@ -120,6 +122,18 @@ void sb_monitor_sbx_tick(sb_monitor *m);
 /* True while the warm pool wants refilling: the loop then polls without waiting. */
 bool sb_monitor_sbx_pending(sb_monitor *m);
 void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w);
+
+/* monitor_gw.c: the MCP gateway's servers, pins and audit for the front's engines. */
+struct sb_monitor_gw;
+int sb_monitor_gw_init(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_monitor_gw_fini(sb_monitor *m);
+bool sb_monitor_gw_enabled(const sb_monitor *m);
+/* Reads every message waiting on the control channel; false (why says) when the front must go. */
+bool sb_monitor_gw_read(sb_monitor *m, char *why, size_t whylen);
+void sb_monitor_gw_front_gone(sb_monitor *m);
+void sb_monitor_gw_tick(sb_monitor *m);
+size_t sb_monitor_gw_running(const sb_monitor *m);
+void sb_monitor_gw_metrics(sb_monitor *m, sb_writer *w);
 
 /* monitor_kbs.c: the key broker's handlers (the broker holds the master and token keys). */
 int sb_monitor_kbs_init(sb_monitor *m, sb_error *err) SB_WUR;

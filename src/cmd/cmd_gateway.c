@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -20,8 +24,16 @@
 static int gw_usage(FILE *o) {
     fprintf(o,
             "usage: sealbox gateway COMMAND [OPTIONS]\n\n"
-            "  stdio --config FILE --agent NAME   serve one MCP agent on stdin/stdout; every\n"
-            "                                     server of FILE runs in its own sandbox\n"
+            "  stdio --agent NAME [--socket PATH] [--token-file FILE]\n"
+            "                                     relay one MCP agent on stdin/stdout to the\n"
+            "                                     gateway hosted by sealboxd --gateway (its\n"
+            "                                     socket: DIR/gateway.sock, DIR defaulting to\n"
+            "                                     /var/lib/sealbox); the agent's token from\n"
+            "                                     FILE or $SEALBOX_GATEWAY_TOKEN. No privileges\n"
+            "                                     needed\n"
+            "  stdio --config FILE --agent NAME   standalone: serve one MCP agent on stdin/\n"
+            "                                     stdout; every server of FILE runs in its own\n"
+            "                                     sandbox of this process\n"
             "  http --config FILE [--listen HOST:PORT] [--sse]\n"
             "                                     serve agents over Streamable HTTP at /mcp\n"
             "                                     (default 127.0.0.1:8931); each agent has a\n"
@@ -45,6 +57,7 @@ static int gw_usage(FILE *o) {
 struct gw_cli {
     const char *config, *agent, *server, *state;
     const char *listen, *tls_cert, *tls_key;
+    const char *socket, *token_file;
     bool allow_remote, sse;
     sb_audit_key *audit_key;
     sb_audit_queue *audit;
@@ -169,6 +182,176 @@ static int cmd_stdio(struct gw_cli *c) {
                 "audit: %llu records written, %llu dropped", (unsigned long long)written,
                 (unsigned long long)dropped);
     }
+    return rc < 0 ? fail(c) : 0;
+}
+
+/* ---- the thin client of sealboxd --gateway ------------------------------------------------------
+ */
+
+static int read_token(struct gw_cli *c, char *tok, size_t cap) {
+    if (c->token_file) {
+        uint8_t *buf = NULL;
+        size_t n = 0;
+        if (sb_read_file(c->token_file, SB_GW_HTTP_TOKEN_MAX + 64, &buf, &n, &c->err) < 0)
+            return -1;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+            n--;
+        int rc = 0;
+        if (n == 0 || n >= cap)
+            rc = sb_error_set(&c->err, SB_E_USAGE, "%s: no token in it", c->token_file);
+        else {
+            memcpy(tok, buf, n);
+            tok[n] = 0;
+        }
+        explicit_bzero(buf, n);
+        free(buf);
+        return rc;
+    }
+    const char *e = getenv(SB_GW_TOKEN_ENV);
+    if (!e || !*e || strlen(e) >= cap)
+        return sb_error_set(&c->err, SB_E_USAGE,
+                            "the agent's token: --token-file FILE or $%s (sealbox gateway token)",
+                            SB_GW_TOKEN_ENV);
+    (void)snprintf(tok, cap, "%s", e);
+    return 0;
+}
+
+static bool write_full(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* Connects, says hello and reads the answer line; the socket (blocking) or -1. */
+static int daemon_connect(struct gw_cli *c) {
+    char path[4200];
+    if (c->socket)
+        (void)snprintf(path, sizeof(path), "%s", c->socket);
+    else {
+        const char *dir = c->state ? c->state : getenv("SEALBOX_STATE_DIR");
+        (void)snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/var/lib/sealbox",
+                       SB_GW_SOCKET_FILE);
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        sb_error_set(&c->err, SB_E_USAGE, "%s: path too long for a unix socket", path);
+        return -1;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    char tok[SB_GW_HTTP_TOKEN_MAX + 2];
+    if (read_token(c, tok, sizeof(tok)) < 0) return -1;
+    char *hello = NULL;
+    int rc = sb_gw_hello_format(c->agent, tok, &hello, &c->err);
+    explicit_bzero(tok, sizeof(tok));
+    if (rc < 0) return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        sb_error_set(&c->err, SB_E_IO, "%s: %s (is sealboxd running with --gateway?)", path,
+                     strerror(errno));
+        if (fd >= 0) close(fd);
+        explicit_bzero(hello, strlen(hello));
+        free(hello);
+        return -1;
+    }
+    bool sent = write_full(fd, hello, strlen(hello));
+    explicit_bzero(hello, strlen(hello));
+    free(hello);
+    char line[4096];
+    size_t n = 0;
+    while (sent && n + 1 < sizeof(line)) { /* byte by byte: what follows is the agent's */
+        ssize_t k = read(fd, line + n, 1);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0 || line[n] == '\n') break;
+        n++;
+    }
+    line[n] = 0;
+    json_t *ans = json_loadb(line, n, 0, NULL);
+    if (json_is_true(json_object_get(ans, "ok"))) {
+        json_decref(ans);
+        return fd;
+    }
+    const char *why = json_string_value(json_object_get(ans, "error"));
+    sb_error_set(&c->err, SB_E_POLICY, "the daemon refused the session: %s",
+                 why    ? why
+                 : sent ? "no answer"
+                        : "cannot send");
+    json_decref(ans);
+    close(fd);
+    return -1;
+}
+
+/* Relays stdin to the socket and the socket to stdout until the daemon ends the session; stdin's
+ * end ends it (as an MCP client closing a stdio server's input does). */
+static int relay(struct gw_cli *c, int fd) {
+    static char up[65536], down[65536];
+    size_t ul = 0, dl = 0;
+    bool in_eof = false, sock_eof = false, wr_shut = false;
+    (void)fcntl(fd, F_SETFL, O_NONBLOCK);
+    while (!(sock_eof && dl == 0)) {
+        struct pollfd p[3] = {
+            {in_eof || ul ? -1 : 0, POLLIN, 0},
+            {fd, (short)((ul ? POLLOUT : 0) | (!sock_eof && !dl ? POLLIN : 0)), 0},
+            {dl ? 1 : -1, POLLOUT, 0}};
+        if (in_eof && !ul && !wr_shut) {
+            (void)shutdown(fd, SHUT_WR);
+            wr_shut = true;
+        }
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR) continue;
+            sb_error_set(&c->err, SB_E_IO, "poll: %s", strerror(errno));
+            return -1;
+        }
+        if (p[0].revents) {
+            ssize_t k = read(0, up, sizeof(up));
+            if (k > 0)
+                ul = (size_t)k;
+            else if (k == 0 || errno != EINTR)
+                in_eof = true;
+        }
+        if (ul && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t k = write(fd, up, ul);
+            if (k > 0) {
+                memmove(up, up + k, ul - (size_t)k);
+                ul -= (size_t)k;
+            } else if (k < 0 && errno != EAGAIN && errno != EINTR) {
+                ul = 0;
+                in_eof = true;
+            }
+        }
+        if (!dl && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t k = read(fd, down, sizeof(down));
+            if (k > 0)
+                dl = (size_t)k;
+            else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+                sock_eof = true;
+        }
+        if (dl && (p[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            if (!write_full(1, down, dl)) return 0; /* the agent is gone */
+            dl = 0;
+        }
+    }
+    if (!in_eof) {
+        sb_error_set(&c->err, SB_E_IO, "the daemon ended the session");
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_stdio_daemon(struct gw_cli *c) {
+    if (!c->agent) {
+        sb_error_set(&c->err, SB_E_USAGE, "--agent NAME is required");
+        return fail(c);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int fd = daemon_connect(c);
+    if (fd < 0) return fail(c);
+    int rc = relay(c, fd);
+    close(fd);
     return rc < 0 ? fail(c) : 0;
 }
 
@@ -365,6 +548,10 @@ int sb_cmd_gateway(int argc, char **argv) {
             if (sb_log_level_parse(argv[++i], &c.level) < 0) return gw_usage(stderr);
         } else if (strcmp(a, "--listen") == 0 && has)
             c.listen = argv[++i];
+        else if (strcmp(a, "--socket") == 0 && has)
+            c.socket = argv[++i];
+        else if (strcmp(a, "--token-file") == 0 && has)
+            c.token_file = argv[++i];
         else if (strcmp(a, "--tls-cert") == 0 && has)
             c.tls_cert = argv[++i];
         else if (strcmp(a, "--tls-key") == 0 && has)
@@ -389,7 +576,7 @@ int sb_cmd_gateway(int argc, char **argv) {
     sb_log_init(&c.log, 2, c.level, false, "gateway");
     int rc;
     if (strcmp(rest[0], "stdio") == 0 && nrest == 1)
-        rc = cmd_stdio(&c);
+        rc = c.config ? cmd_stdio(&c) : cmd_stdio_daemon(&c);
     else if (strcmp(rest[0], "http") == 0 && nrest == 1)
         rc = cmd_http(&c);
     else if (strcmp(rest[0], "token") == 0 && nrest == 1)

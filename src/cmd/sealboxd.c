@@ -14,9 +14,12 @@
 #include "api/api.h"
 #include "attester/attester.h"
 #include "crypto/crypto.h"
+#include "gateway/gateway.h"
 
 #define FRONT_IPC_FD 3
 #define FRONT_LISTEN_FD 4
+#define FRONT_GW_FD 5        /* the gateway's control channel (with --gateway) */
+#define FRONT_GW_LISTEN_FD 6 /* the gateway's socket for stdio clients */
 
 static void usage(FILE *o) {
     fprintf(o,
@@ -25,7 +28,8 @@ static void usage(FILE *o) {
             "                [--log-json] [--log-file FILE] [--log-level LEVEL]\n"
             "                [--drain-seconds N] [--warm-pool N]\n"
             "                [--kbs | --kbs-only] [--kbs-session-ttl S] [--kbs-token-ttl S]\n"
-            "                [--kbs-master-tpm TCTI [--kbs-master-pcrs BANK:PCRS]]\n\n"
+            "                [--kbs-master-tpm TCTI [--kbs-master-pcrs BANK:PCRS]]\n"
+            "                [--gateway FILE]\n\n"
             "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
             "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
             "  --state-dir DIR   database, keys and socket (default /var/lib/sealbox as root,\n"
@@ -48,7 +52,12 @@ static void usage(FILE *o) {
             "                    policy (DIR/kbs-master.sealed; e.g. device:/dev/tpmrm0,\n"
             "                    swtpm:host=127.0.0.1,port=2321); an existing key file is\n"
             "                    sealed, then removed (docs/secrets.md)\n"
-            "  --kbs-master-pcrs B:P  the PCRs a new seal is bound to (default sha256:7)\n\n"
+            "  --kbs-master-pcrs B:P  the PCRs a new seal is bound to (default sha256:7)\n"
+            "  --gateway FILE    host the MCP gateway configured in FILE (read once; restart\n"
+            "                    to change it): `sealbox gateway stdio --agent NAME` clients\n"
+            "                    connect to DIR/gateway.sock (mode 0666; each presents its\n"
+            "                    agent's token) and the servers run in sandboxes of this\n"
+            "                    daemon (docs/gateway.md, \"Hosted by sealboxd\")\n\n"
             "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens the log file.\n");
 }
 
@@ -80,6 +89,7 @@ static int reopen_log(void *arg) {
 
 struct spawn_ctx {
     int listen_fd;
+    int gw_listen_fd; /* -1 without --gateway */
     char *argv[16];
 };
 
@@ -107,11 +117,36 @@ static int spawn_front(void *arg, int ipc_fd, pid_t *pid, sb_error *err) {
     return 0;
 }
 
+static int spawn_front_gw(void *arg, int ipc_fd, int gw_fd, pid_t *pid, sb_error *err) {
+    struct spawn_ctx *sc = arg;
+    pid_t p = fork();
+    if (p < 0) BAIL(err, SB_E_IO, "fork: %s", strerror(errno));
+    if (p == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        (void)signal(SIGPIPE, SIG_DFL);
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int a = lift(ipc_fd), b = lift(sc->listen_fd), c = lift(gw_fd), d = lift(sc->gw_listen_fd);
+        if (a < 0 || b < 0 || c < 0 || d < 0 || dup2(a, FRONT_IPC_FD) < 0 ||
+            dup2(b, FRONT_LISTEN_FD) < 0 || dup2(c, FRONT_GW_FD) < 0 ||
+            dup2(d, FRONT_GW_LISTEN_FD) < 0)
+            _exit(125);
+        (void)close_range(FRONT_GW_LISTEN_FD + 1, ~0u, 0);
+        execv("/proc/self/exe", sc->argv);
+        _exit(127);
+    }
+    *pid = p;
+    return 0;
+}
+
 static int run_front(int argc, char **argv) {
     sb_front_cfg cfg = {.ipc_fd = FRONT_IPC_FD,
                         .listen_fd = FRONT_LISTEN_FD,
                         .drop_privileges = true,
-                        .seccomp = true};
+                        .seccomp = true,
+                        .gw_fd = -1,
+                        .gw_listen_fd = -1};
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--tls-cert") == 0 && i + 1 < argc)
             cfg.tls_cert = argv[++i];
@@ -119,7 +154,10 @@ static int run_front(int argc, char **argv) {
             cfg.tls_key = argv[++i];
         else if (strcmp(argv[i], "--log-json") == 0)
             cfg.log_json = true;
-        else if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--gateway") == 0) {
+            cfg.gw_fd = FRONT_GW_FD;
+            cfg.gw_listen_fd = FRONT_GW_LISTEN_FD;
+        } else if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc)
             cfg.kbs = argv[++i][0] == '2' ? 2 : 1;
         else if (strcmp(argv[i], "--kbs-session-ttl") == 0 && i + 1 < argc) {
             uint64_t t = 0;
@@ -167,12 +205,13 @@ int main(int argc, char **argv) {
         {"kbs-token-ttl", required_argument, NULL, 'T'},
         {"kbs-master-tpm", required_argument, NULL, 'M'},
         {"kbs-master-pcrs", required_argument, NULL, 'P'},
+        {"gateway", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *state = NULL, *listen_s = NULL, *cert = NULL, *key = NULL, *logfile = NULL;
-    const char *master_tcti = NULL, *master_pcrs = NULL;
+    const char *master_tcti = NULL, *master_pcrs = NULL, *gateway = NULL;
     uint16_t master_bank = 0;
     uint32_t master_mask = 0;
     bool json = false, insecure = false;
@@ -220,6 +259,7 @@ int main(int argc, char **argv) {
             }
             break;
         case 'M': master_tcti = optarg; break;
+        case 'G': gateway = optarg; break;
         case 'P':
             master_pcrs = optarg;
             if (sb_tpm_pcr_spec_parse(optarg, &master_bank, &master_mask, &err) < 0) {
@@ -311,7 +351,26 @@ int main(int argc, char **argv) {
         sb_logf(&ls.log, SB_LOG_INFO, "listening on tcp:%s:%u%s", spec.host, spec.port,
                 cert ? " (TLS)" : " (plain, loopback)");
 
-    struct spawn_ctx sc = {.listen_fd = lfd};
+    /* The gateway's socket: anyone may connect, and every connection must present its agent's
+     * token before anything happens, so an unprivileged desktop user needs only the token. */
+    int gfd = -1;
+    char gpath[4200] = "";
+    if (gateway) {
+        sb_listen_spec gs;
+        char gspec[4300];
+        (void)snprintf(gspec, sizeof(gspec), "unix:%s/%s", state, SB_GW_SOCKET_FILE);
+        if (sb_listen_parse(gspec, &gs, &err) < 0 || sb_listen_open(&gs, &gfd, &err) < 0) {
+            sb_logf(&ls.log, SB_LOG_ERROR, "gateway: %s", err.msg);
+            return 1;
+        }
+        (void)snprintf(gpath, sizeof(gpath), "%s", gs.path);
+        if (chmod(gpath, 0666) < 0) {
+            sb_logf(&ls.log, SB_LOG_ERROR, "gateway: chmod %s: %s", gpath, strerror(errno));
+            return 1;
+        }
+        sb_logf(&ls.log, SB_LOG_INFO, "gateway: stdio clients on unix:%s", gpath);
+    }
+    struct spawn_ctx sc = {.listen_fd = lfd, .gw_listen_fd = gfd};
     int n = 0;
     sc.argv[n++] = (char *)"sealboxd";
     sc.argv[n++] = (char *)"--front";
@@ -322,6 +381,7 @@ int main(int argc, char **argv) {
         sc.argv[n++] = (char *)key;
     }
     if (json) sc.argv[n++] = (char *)"--log-json";
+    if (gateway) sc.argv[n++] = (char *)"--gateway";
     char ttlbuf[24];
     if (kbs) {
         sc.argv[n++] = (char *)"--kbs";
@@ -344,7 +404,9 @@ int main(int argc, char **argv) {
                          .kbs_token_ttl = (unsigned)token_ttl,
                          .kbs_master_tcti = master_tcti,
                          .kbs_master_bank = master_bank,
-                         .kbs_master_pcrs = master_mask};
+                         .kbs_master_pcrs = master_mask,
+                         .gateway_config = gateway,
+                         .spawn_gw = spawn_front_gw};
     sb_monitor *m = NULL;
     int rc = 0;
     if (sb_monitor_new(&mc, &m, &err) < 0 || sb_monitor_run(m, &err) < 0) {
@@ -354,5 +416,9 @@ int main(int argc, char **argv) {
     sb_monitor_free(m);
     (void)close(lfd);
     if (spec.kind == SB_LISTEN_UNIX) (void)unlink(spec.path);
+    if (gfd >= 0) {
+        (void)close(gfd);
+        (void)unlink(gpath);
+    }
     return rc;
 }

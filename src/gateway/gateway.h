@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "crypto/crypto.h"
 #include "store/store.h"
@@ -339,6 +340,27 @@ typedef struct sb_store sb_store;
 
 typedef void (*sb_gw_log_fn)(void *ctx, enum sb_log_level lvl, const char *msg);
 
+/* What an engine that may not launch processes or open the store itself asks its host for: a
+ * daemon's front (no privileges, seccomp, no database) asks its monitor (docs/gateway.md,
+ * "Hosted by sealboxd"). Every function answers at once. */
+struct sb_gw_host {
+    void *ctx;
+    /* Launches the configured server named server; the engine gets its stdin (to write) and
+     * stdout (to read), and a handle for stop. */
+    int (*spawn)(void *ctx, const char *server, int *in_fd, int *out_fd, uint64_t *handle,
+                 sb_error *err);
+    /* The server's pipes are closed: its host ends it (SIGTERM, then SIGKILL after a grace). */
+    void (*stop)(void *ctx, uint64_t handle);
+    /* The store's pin rows (sb_store_pin_get, _name_approved, _insert). */
+    int (*pin_get)(void *ctx, const char *server, const char *kind, const char *name,
+                   const char *digest, int64_t *id, bool *approved, sb_error *err);
+    int (*pin_name_approved)(void *ctx, const char *server, const char *kind, const char *name,
+                             bool *any, sb_error *err);
+    int (*pin_insert)(void *ctx, const char *server, const char *kind, const char *name,
+                      const char *digest, const char *canon, bool approved, int64_t *id,
+                      sb_error *err);
+};
+
 struct sb_gw_opts {
     const sb_gw_config *config; /* borrowed; must outlive the engine */
     const char *agent;          /* the agent's name (policy and audit) */
@@ -358,6 +380,8 @@ struct sb_gw_opts {
     /* The compiled "agents" policy, borrowed and shared (rate-limit state included) by every
      * engine of one front, so a new session resets nothing; NULL: the engine loads its own. */
     struct sb_gw_policy *policy;
+    /* NULL: this process launches the servers and uses store; else the host does both. */
+    const struct sb_gw_host *host;
 };
 
 int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) SB_WUR;
@@ -416,6 +440,12 @@ enum sb_gw_pin_state {
 
 /* Digest ("sha256:<hex>") of a definition: canonical JSON of the whole object. */
 int sb_gw_definition_digest(const json_t *def, char out[72], sb_error *err) SB_WUR;
+/* The pin functions of a host backed by a store (spawn and stop left NULL). */
+void sb_gw_host_from_store(sb_store *st, struct sb_gw_host *out);
+/* sb_gw_pin_check over a host's pin functions (pin_get NULL: nothing is pinned). */
+int sb_gw_pin_check_host(const struct sb_gw_host *h, const char *server, const char *kind,
+                         const char *name, const json_t *def, enum sb_gw_pin_mode mode,
+                         enum sb_gw_pin_state *state, int64_t *id, sb_error *err) SB_WUR;
 /* Looks the definition up; records it as pending (or approves it under TOFU when the name was
  * never seen) and returns its row id in *id. */
 int sb_gw_pin_check(sb_store *s, const char *server, const char *kind, const char *name,
@@ -639,5 +669,62 @@ void sb_gw_http_get_stats(const sb_gw_http *h, struct sb_gw_http_stats *out);
 int sb_gw_http_token_new(char **token, char hash[72], sb_error *err) SB_WUR;
 
 /* ==== end http ============================================================================== */
+
+/* ==== daemon ================================================================================
+ * Hosting the gateway in sealboxd (docs/gateway.md, "Hosted by sealboxd"): the monitor launches
+ * the servers (sb_gw_launch_*) and keeps pins, approvals and the audit log; the front runs the
+ * engines; `sealbox gateway stdio --agent NAME` without --config is a thin client of the
+ * front's gateway socket. A client opens with one hello line, then speaks newline-delimited
+ * JSON-RPC both ways:
+ *     {"sealbox_gateway": 1, "agent": "NAME", "token": "sbgw_..."}\n
+ * answered by {"ok": true, "agent": "NAME"}\n or {"error": "..."}\n (then the end). */
+
+#define SB_GW_HELLO_MAX 2048u            /* bytes of the hello line */
+#define SB_GW_SOCKET_FILE "gateway.sock" /* in the state directory */
+#define SB_GW_TOKEN_ENV "SEALBOX_GATEWAY_TOKEN"
+
+struct sb_gw_hello {
+    char agent[SB_GW_MAX_NAME + 1];
+    char token[SB_GW_HTTP_TOKEN_MAX + 1];
+};
+/* Parses a hello line (untrusted, without its newline): one JSON object of exactly the three
+ * members, version 1, an agent name of 1..SB_GW_MAX_NAME printable bytes, a token of
+ * 1..SB_GW_HTTP_TOKEN_MAX base64url/"_" characters. Errors name the member. */
+int sb_gw_hello_parse(const uint8_t *p, size_t n, struct sb_gw_hello *out, sb_error *err) SB_WUR;
+/* The hello line, newline included (malloc'ed). */
+int sb_gw_hello_format(const char *agent, const char *token, char **out, sb_error *err) SB_WUR;
+
+/* The agents' bearer tokens: the configuration's "http.tokens" (agent -> "sha256:<hex>"), which
+ * authenticate stdio clients of the daemon as well as HTTP requests. */
+typedef struct sb_gw_tokens sb_gw_tokens;
+/* Every agent named must be in the policy; two agents cannot share a token. */
+int sb_gw_tokens_load(const json_t *root, const sb_gw_policy *policy, sb_gw_tokens **out,
+                      sb_error *err) SB_WUR;
+/* The agent whose token this is (compared in constant time with every entry), or NULL. */
+const char *sb_gw_tokens_agent(const sb_gw_tokens *t, const char *token, size_t n);
+void sb_gw_tokens_free(sb_gw_tokens *t);
+
+/* A copy of the configuration the front may hold: every server's "env" values replaced by ""
+ * (they may be secrets; the servers' environment is the monitor's business). */
+json_t *sb_gw_config_redacted(const json_t *root);
+
+/* A server launched on behalf of another process: the monitor launches it (jail sandbox through
+ * a holder, as standalone), hands the pipes to the front and keeps the holder. */
+typedef struct sb_gw_launch sb_gw_launch;
+/* *in_fd and *out_fd are the caller's (it passes them on and closes them). o gives the sandbox
+ * parameters and stderr_fd; o->host must be NULL. */
+int sb_gw_launch_start(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
+                       sb_gw_launch **out, int *in_fd, int *out_fd, sb_error *err) SB_WUR;
+pid_t sb_gw_launch_pid(const sb_gw_launch *l);
+/* Begins the end (its stdin is already closed by the holder of the pipe): after 2 s SIGTERM,
+ * after 4 s the sandbox's init is killed, after 6 s the holder. */
+void sb_gw_launch_stop(sb_gw_launch *l);
+/* Non-blocking upkeep: copies the holder's one report ("ok PID ID" / "err MESSAGE") into report
+ * the first time it is complete (else ""); true once the holder has exited (then free it). */
+bool sb_gw_launch_poll(sb_gw_launch *l, char *report, size_t cap);
+/* Stops it if needed (blocking, up to ~10 s) and frees; accepts NULL. */
+void sb_gw_launch_free(sb_gw_launch *l);
+
+/* ==== end daemon ============================================================================ */
 
 #endif

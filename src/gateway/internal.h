@@ -20,10 +20,14 @@ struct gw_proc {
     size_t status_len;
     bool exited;
     int wait_status;
+    const struct sb_gw_host *host; /* launched by a host (pid unused): stopped through it */
+    uint64_t handle;
 };
 
 int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
                   struct gw_proc *p, sb_error *err) SB_WUR;
+/* The server is gone (its pipes are closed): SIGTERM, or the host's stop. */
+void gw_proc_term(struct gw_proc *p);
 /* Reads what the holder reported (non-blocking); true once the report line is complete. */
 bool gw_proc_read_status(struct gw_proc *p);
 /* Stops every process: stdin closed, then after grace_ms SIGTERM, then the sandbox's init and

@@ -95,8 +95,9 @@ struct sb_gw {
     struct waiter *waiters[LK_MAX];
     json_t *snap[LK_MAX];
     uint64_t gen[LK_MAX];
-    sb_gw_policy *policy; /* NULL only for configurations built without a document (tests) */
-    bool policy_shared;   /* borrowed from opts.policy (an HTTP front's sessions share it) */
+    sb_gw_policy *policy;   /* NULL only for configurations built without a document (tests) */
+    bool policy_shared;     /* borrowed from opts.policy (an HTTP front's sessions share it) */
+    struct sb_gw_host pins; /* opts.host, or the store's pin functions */
     struct sb_gw_stats st;
     size_t cur_bytes; /* size of the agent message being handled */
     int io_err;
@@ -575,8 +576,8 @@ static void refresh_done(sb_gw *gw, struct server *s, enum lk k) {
             if (mode == SB_GW_PIN_MANUAL && gw->policy &&
                 sb_gw_policy_auto_pin(gw->policy, gw->o.agent, srv_name(s)))
                 mode = SB_GW_PIN_TOFU;
-            if (sb_gw_pin_check(gw->o.store, srv_name(s), LK[k].pin_kind, name, def, mode, &it.pin,
-                                &it.pin_id, &err) < 0) {
+            if (sb_gw_pin_check_host(&gw->pins, srv_name(s), LK[k].pin_kind, name, def, mode,
+                                     &it.pin, &it.pin_id, &err) < 0) {
                 glog(gw, SB_LOG_ERROR, "server %s: %s %s: pin check: %s", srv_name(s),
                      LK[k].pin_kind, name, err.msg);
                 it.pin = SB_GW_PIN_UNPINNED;
@@ -668,7 +669,7 @@ static void server_dead(sb_gw *gw, struct server *s, const char *fmt, ...) {
     s->proc.in_fd = -1;
     if (s->proc.out_fd >= 0) close(s->proc.out_fd);
     s->proc.out_fd = -1;
-    if (!s->proc.exited && s->proc.pid > 0) kill(s->proc.pid, SIGTERM);
+    gw_proc_term(&s->proc);
     while (s->n_pend > 0) {
         struct pend *p = &s->pend[0];
         if (p->kind == PK_FORWARD) {
@@ -714,8 +715,8 @@ static void server_initialized(sb_gw *gw, struct server *s, json_t *result) {
         enum sb_gw_pin_state st = SB_GW_PIN_UNPINNED;
         int64_t id = 0;
         sb_error err = {0};
-        if (def && sb_gw_pin_check(gw->o.store, srv_name(s), "instructions", "", def, s->cfg->pin,
-                                   &st, &id, &err) < 0)
+        if (def && sb_gw_pin_check_host(&gw->pins, srv_name(s), "instructions", "", def,
+                                        s->cfg->pin, &st, &id, &err) < 0)
             glog(gw, SB_LOG_ERROR, "server %s: instructions: %s", srv_name(s), err.msg);
         s->instructions_ok = st == SB_GW_PIN_APPROVED;
         json_decref(def);
@@ -940,7 +941,7 @@ static json_t *tool_error(const char *text) {
  * the same call, once approved out of band, goes through. */
 static int approval_lookup(sb_gw *gw, struct server *s, const char *tool, const json_t *args,
                            int64_t *id, bool *approved, sb_error *err) {
-    ENSURE(gw->o.store, err, SB_E_USAGE, "approvals need a store");
+    ENSURE(gw->pins.pin_get, err, SB_E_USAGE, "approvals need a store");
     json_t *call = json_pack("{sssssssO}", "agent", gw->o.agent, "server", srv_name(s), "tool",
                              tool, "arguments", args ? (json_t *)args : json_object());
     if (!call) BAIL(err, SB_E_INTERNAL, "out of memory");
@@ -952,11 +953,11 @@ static int approval_lookup(sb_gw *gw, struct server *s, const char *tool, const 
     if (rc == 0) rc = sb_json_canonical(call, &canon, &len, err);
     json_decref(call);
     if (rc == 0) {
-        rc = sb_store_pin_get(gw->o.store, srv_name(s), "call", name, digest, id, approved, err);
+        rc = gw->pins.pin_get(gw->pins.ctx, srv_name(s), "call", name, digest, id, approved, err);
         if (rc == SB_E_NOTFOUND) {
             *approved = false;
             if (len > SB_PIN_DEF_MAX) canon[0] = 0;
-            rc = sb_store_pin_insert(gw->o.store, srv_name(s), "call", name, digest, canon, false,
+            rc = gw->pins.pin_insert(gw->pins.ctx, srv_name(s), "call", name, digest, canon, false,
                                      id, err);
         }
     }
@@ -1605,6 +1606,10 @@ int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) {
     }
     sb_rpc_framer_init(&gw->afr, SB_RPC_MSG_MAX);
     gw->out_fd = -1;
+    if (o->host)
+        gw->pins = *o->host;
+    else
+        sb_gw_host_from_store(o->store, &gw->pins);
     if (o->config->root && o->agent) {
         /* a configuration document always carries the policy: no "agents", no gateway (the
          * operator's `gateway pin` serves no agent and approves what the servers present) */
@@ -1644,7 +1649,7 @@ void sb_gw_free(sb_gw *gw) {
     if (!gw) return;
     struct gw_proc *procs[SB_GW_SERVERS_MAX];
     for (size_t i = 0; i < gw->n; i++)
-        procs[i] = gw->srv[i].proc.pid > 0 ? &gw->srv[i].proc : NULL;
+        procs[i] = gw->srv[i].proc.pid > 0 || gw->srv[i].proc.handle ? &gw->srv[i].proc : NULL;
     gw_procs_stop(procs, gw->n, 2000);
     for (size_t i = 0; i < gw->n; i++) {
         struct server *s = &gw->srv[i];

@@ -98,6 +98,16 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
                   struct gw_proc *p, sb_error *err) {
     memset(p, 0, sizeof(*p));
     p->in_fd = p->out_fd = p->status_fd = -1;
+    if (o->host) {
+        ENSURE(o->host->spawn, err, SB_E_USAGE, "server %s: the host launches no servers",
+               sc->name);
+        p->pid = -1;
+        TRY(o->host->spawn(o->host->ctx, sc->name, &p->in_fd, &p->out_fd, &p->handle, err));
+        p->host = o->host;
+        (void)fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
+        (void)fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
+        return 0;
+    }
     int in[2] = {-1, -1}, out[2] = {-1, -1}, st[2] = {-1, -1};
     bool jail = sc->sandbox == SB_GW_SANDBOX_JAIL;
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
@@ -144,6 +154,15 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
     p->out_fd = out[0];
     p->status_fd = jail ? st[0] : -1;
     return 0;
+}
+
+void gw_proc_term(struct gw_proc *p) {
+    if (p->exited) return;
+    if (p->host) {
+        p->host->stop(p->host->ctx, p->handle);
+        p->exited = true;
+    } else if (p->pid > 0)
+        kill(p->pid, SIGTERM);
 }
 
 bool gw_proc_read_status(struct gw_proc *p) {
@@ -205,6 +224,12 @@ void gw_procs_stop(struct gw_proc **v, size_t n, uint64_t grace_ms) {
         if (v[i]->in_fd >= 0) close(v[i]->in_fd);
         v[i]->in_fd = -1;
         if (v[i]->status_fd >= 0) (void)gw_proc_read_status(v[i]);
+        if (v[i]->host) { /* its host waits for it, and escalates */
+            if (v[i]->out_fd >= 0) close(v[i]->out_fd);
+            v[i]->out_fd = -1;
+            gw_proc_term(v[i]);
+            v[i] = NULL;
+        }
     }
     if (wait_all(v, n, grace_ms)) goto done;
     for (size_t i = 0; i < n; i++)
@@ -226,4 +251,72 @@ done:
         if (v[i]->status_fd >= 0) close(v[i]->status_fd);
         v[i]->status_fd = -1;
     }
+}
+
+/* ---- servers launched for another process (a daemon's monitor, for its front) ---------------- */
+
+struct sb_gw_launch {
+    struct gw_proc p;
+    char name[SB_GW_SERVER_NAME_MAX + 1];
+    uint64_t stop_ns; /* when the stop began; 0: running */
+    unsigned step;    /* escalation steps taken */
+    bool reported;
+};
+
+int sb_gw_launch_start(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
+                       sb_gw_launch **out, int *in_fd, int *out_fd, sb_error *err) {
+    ENSURE(!o->host, err, SB_E_USAGE, "launch: the launcher has no host");
+    sb_gw_launch *l = calloc(1, sizeof(*l));
+    ENSURE(l, err, SB_E_INTERNAL, "out of memory");
+    int rc = gw_proc_spawn(sc, o, &l->p, err);
+    if (rc < 0) {
+        free(l);
+        return rc;
+    }
+    snprintf(l->name, sizeof(l->name), "%s", sc->name);
+    /* the caller hands the pipes on; it keeps only the status report and the pid */
+    *in_fd = l->p.in_fd;
+    *out_fd = l->p.out_fd;
+    l->p.in_fd = l->p.out_fd = -1;
+    *out = l;
+    return 0;
+}
+
+pid_t sb_gw_launch_pid(const sb_gw_launch *l) { return l->p.pid; }
+
+void sb_gw_launch_stop(sb_gw_launch *l) {
+    if (!l->stop_ns) l->stop_ns = sb_mono_ns() | 1;
+}
+
+bool sb_gw_launch_poll(sb_gw_launch *l, char *report, size_t cap) {
+    if (report && cap) report[0] = 0;
+    if (l->p.status_fd >= 0 && gw_proc_read_status(&l->p) && !l->reported && report && cap) {
+        l->reported = true;
+        snprintf(report, cap, "%s", l->p.status);
+    }
+    if (reap(&l->p)) return true;
+    if (!l->stop_ns) return false;
+    /* stdin is closed by whoever held it; then SIGTERM, then the sandbox's init, then the holder */
+    uint64_t ms = (sb_mono_ns() - l->stop_ns) / 1000000u;
+    if (l->step == 0 && ms >= 2000) {
+        if (l->p.pid > 0) kill(l->p.pid, SIGTERM);
+        l->step = 1;
+    } else if (l->step == 1 && ms >= 4000) {
+        if (l->p.init_pid > 0) kill(l->p.init_pid, SIGKILL);
+        l->step = 2;
+    } else if (l->step == 2 && ms >= 6000) {
+        if (l->p.pid > 0) kill(l->p.pid, SIGKILL);
+        l->step = 3;
+    }
+    return reap(&l->p);
+}
+
+void sb_gw_launch_free(sb_gw_launch *l) {
+    if (!l) return;
+    if (!l->p.exited) {
+        struct gw_proc *v[1] = {&l->p};
+        gw_procs_stop(v, 1, 2000);
+    }
+    if (l->p.status_fd >= 0) close(l->p.status_fd);
+    free(l);
 }

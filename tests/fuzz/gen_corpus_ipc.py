@@ -79,6 +79,19 @@ SEEDS = {
     "kbs_admin_bad_op": hdr(14) + s(KEY) + u8(200) + s(b"") + s(b""),
     "reply": hdr(64) + u16(200) + u8(0) + s(b'{"ok":true}'),
     "shutdown": hdr(65),
+    # the gateway's control channel (sealboxd --gateway)
+    "gw_config": hdr(30),
+    "gw_spawn": hdr(31) + s(b"everything"),
+    "gw_spawn_long": hdr(31) + s(b"x" * 33),
+    "gw_stop": hdr(32) + struct.pack("<Q", 7),
+    "gw_pin_get": hdr(33) + s(b"t") + s(b"tool") + s(b"echo") + s(b"sha256:" + b"0" * 64),
+    "gw_pin_name": hdr(34) + s(b"t") + s(b"resource-template") + s(b"file:///{path}"),
+    "gw_pin_insert": hdr(35) + s(b"t") + s(b"call") + s(b"agent/add") + s(b"sha256:" + b"1" * 64)
+    + s(b'{"a":1}') + u8(0),
+    "gw_pin_name_over": hdr(34) + s(b"t") + s(b"tool") + s(b"n" * 256),
+    "gw_audit": hdr(36) + s(b'{"type":"mcp","method":"tools/call","agent":"a"}'),
+    "gw_reply": hdr(69) + u32(0) + struct.pack("<QQ", 3, 1) + s(b""),
+    "gw_reply_error": hdr(69) + u32(11) + struct.pack("<QQ", 0, 0) + s(b"no pinned definition"),
     # hostile variants
     "unknown_type": hdr(0x7fff) + b"junk",
     "flags_set": hdr(2, 1, 1),

@@ -24,10 +24,21 @@ async function expectError(name, fn, pattern) {
   }
 }
 
+// With SB_GW_DAEMON_SOCKET the client is the thin client of sealboxd --gateway (CONFIG is then the
+// daemon's, and the agent's token comes from SEALBOX_GATEWAY_TOKEN); SB_GW_CLIENT_UID runs it as
+// that unprivileged user.
+function command() {
+  const sock = process.env.SB_GW_DAEMON_SOCKET;
+  const args = sock ? ['gateway', 'stdio', '--agent', 'test-agent', '--socket', sock]
+    : ['gateway', 'stdio', '--config', config, '--agent', 'test-agent', '--state-dir', stateDir];
+  const uid = process.env.SB_GW_CLIENT_UID;
+  if (!uid) return { command: sealbox, args };
+  return { command: 'setpriv', args: [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', sealbox, ...args] };
+}
+
 async function connect(extraEnv = {}) {
   const transport = new StdioClientTransport({
-    command: sealbox,
-    args: ['gateway', 'stdio', '--config', config, '--agent', 'test-agent', '--state-dir', stateDir],
+    ...command(),
     env: { ...process.env, SECRET_NOT_GRANTED: 'host-secret-123', ...extraEnv },
     stderr: 'inherit',
   });
@@ -207,7 +218,24 @@ async function reapproved() {
   await client.close();
 }
 
-const scenarios = { real, hostile, rugged, reapproved };
+// Rate-limit state lives with the gateway, not with one client: e.add allows two calls an hour.
+async function rate1() {
+  const client = await connect();
+  for (const i of [1, 2]) {
+    const r = await client.callTool({ name: 'e__add', arguments: { a: i, b: 1 } });
+    check(!r.isError && text(r) === String(i + 1), `rate-limited tool call ${i} goes through`, text(r));
+  }
+  await client.close();
+}
+
+async function rate2() {
+  const client = await connect();
+  const r = await client.callTool({ name: 'e__add', arguments: { a: 5, b: 1 } });
+  check(r.isError && /rate.*used up/.test(text(r)), 'a new client finds the bucket used up', text(r));
+  await client.close();
+}
+
+const scenarios = { real, hostile, rugged, reapproved, rate1, rate2 };
 try {
   await scenarios[scenario]();
 } catch (e) {
