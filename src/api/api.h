@@ -26,7 +26,8 @@
 #define SB_IPC_CRED_MAX 128u
 #define SB_IPC_ID_MAX 64u
 #define SB_IPC_IMAGE_MAX 256u
-#define SB_IPC_KV_MAX 4224u /* one "KEY=VALUE" of env or metadata */
+#define SB_IPC_KV_MAX 4224u     /* one "KEY=VALUE" of env or metadata */
+#define SB_IPC_SECRET_MAX 4400u /* one secret of a create: "repo/type/tag:file=PATH" */
 #define SB_IPC_PATH_MAX 4096u
 #define SB_IPC_ARG_MAX 8192u
 #define SB_IPC_STDIN_MAX (64u * 1024u)
@@ -49,7 +50,8 @@ enum sb_ipc_type {
     SB_IPC_SBX_LIST = 5,      /* cred, after str, limit u32, all u8, metadata strlist (k=v) */
     SB_IPC_SBX_GET = 6,       /* cred, id */
     SB_IPC_SBX_CREATE = 7,    /* cred, image, memory_mb u32, cpu_millis u32, timeout_s u32,
-                                 idle_standby_s u32, env strlist, metadata strlist */
+                                 idle_standby_s u32, env strlist, metadata strlist, secrets
+                                 strlist ("repo/type/tag:file=PATH" or "…:env=NAME") */
     SB_IPC_SBX_DELETE = 8,    /* cred, id */
     SB_IPC_SBX_STANDBY = 9,   /* cred, id */
     SB_IPC_SBX_RESUME = 10,   /* cred, id */
@@ -261,6 +263,14 @@ typedef struct sb_monitor_cfg {
     const char *kbs_master_tcti;     /* the KBS master key sealed to this TPM; NULL: a key file */
     uint16_t kbs_master_bank;        /* PCR bank of a new seal (0: SHA-256) */
     uint32_t kbs_master_pcrs;        /* PCRs of a new seal (0: PCR 7) */
+    /* The KBS the sandboxes' secrets come from (POST /v1/sandboxes "secrets", and the
+     * workload's own requests to sealbox-init): the monitor relays sealbox-init's handshakes to
+     * it, off its loop, with evidence from this attester. NULL: none (such requests get 503). */
+    const char *kbs_url, *kbs_unix_socket, *kbs_ca;
+    const char *attester;     /* "software" (default), "tsm" or "tpm" */
+    const char *attester_key; /* software: default <state_dir>/attester-software.pem */
+    const char *tsm_dir;      /* tsm: default /sys/kernel/config/tsm/report */
+    const char *tcti;         /* tpm: default device:/dev/tpmrm0 */
     /* The MCP gateway (docs/gateway.md, "Hosted by sealboxd"): its configuration file, read
      * once at start; NULL: none. The front is then started through spawn_gw. */
     const char *gateway_config;

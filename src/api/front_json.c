@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../sandbox/sandbox.h"
 #include "front_int.h"
 
 /* Copies the body out of evhttp's buffer and parses it; NULL (with a reason) when it is not a
@@ -164,9 +165,78 @@ static bool image_ok(const char *s) {
     return true;
 }
 
+/* "secrets": [{"path": "repo/type/tag", "file": "/abs/path" | "env": "NAME"}] (no target: the
+ * file /run/secrets/<path>) → "path:file=PATH" / "path:env=NAME" strings, each checked as
+ * `sealbox run --secret` checks it; two secrets may not share a target, and an env target may
+ * not also be in "env". */
+static int get_secrets(struct sb_front_body *b, json_t *j, sb_ipc_val *out) {
+    static const char *const SEC[] = {"path", "file", "env"};
+    *out = (sb_ipc_val){.count = 0, .list = NULL};
+    json_t *a = json_object_get(j, "secrets");
+    if (!a || json_is_null(a)) return 0;
+    if (!json_is_array(a)) return fail(b, "secrets", "must be an array of objects");
+    if (json_array_size(a) > SB_PROTO_MAX_SECRETS)
+        return fail(b, "secrets", "more than %u secrets", SB_PROTO_MAX_SECRETS);
+    sb_ipc_str *list = &b->lists[b->nlists * SB_IPC_LIST_MAX];
+    b->nlists++;
+    json_t *env = json_object_get(j, "env");
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e) {
+        char f[48];
+        (void)snprintf(f, sizeof(f), "secrets[%zu]", i);
+        if (!json_is_object(e)) return fail(b, f, "must be an object");
+        char where[56];
+        (void)snprintf(where, sizeof(where), "%s.", f);
+        if (only_fields(b, e, SEC, SB_ARRAY_LEN(SEC), where) < 0) return -1;
+        const char *path = NULL, *file = NULL, *name = NULL;
+        char pf[64], ff[64], ef[64];
+        (void)snprintf(pf, sizeof(pf), "%s.path", f);
+        (void)snprintf(ff, sizeof(ff), "%s.file", f);
+        (void)snprintf(ef, sizeof(ef), "%s.env", f);
+        if (get_str(b, e, "path", pf, SB_PROTO_MAX_SECRET_PATH, NULL, &path) < 0 ||
+            get_str(b, e, "file", ff, SB_PROTO_MAX_TARGET, NULL, &file) < 0 ||
+            get_str(b, e, "env", ef, 128, NULL, &name) < 0)
+            return -1;
+        if (!path) return fail(b, pf, "is required (repo/type/tag)");
+        if (file && name) return fail(b, f, "give file or env, not both");
+        char def[SB_PROTO_MAX_SECRET_PATH + 16];
+        if (!file && !name) {
+            (void)snprintf(def, sizeof(def), "/run/secrets/%s", path);
+            file = def;
+        }
+        struct sb_secret_spec sp = {.path = (char *)path,
+                                    .kind = name ? SB_SECRET_ENV : SB_SECRET_FILE,
+                                    .target = (char *)(name ? name : file)};
+        sb_error err = {0};
+        if (sb_secret_spec_check(&sp, &err) < 0) return fail(b, f, "%s", err.msg);
+        if (name && json_object_get(env, name)) return fail(b, ef, "%s is also set in env", name);
+        for (size_t k = 0; k < i; k++) {
+            const char *o = (const char *)list[k].p;
+            const char *c = memchr(o, ':', list[k].len);
+            bool o_env = c && strncmp(c + 1, "env=", 4) == 0;
+            size_t tl = list[k].len - (size_t)(c + (o_env ? 5 : 6) - o);
+            const char *t = c + (o_env ? 5 : 6);
+            if (o_env == (name != NULL) && tl == strlen(sp.target) && memcmp(t, sp.target, tl) == 0)
+                return fail(b, f, "secrets[%zu] goes to the same %s", k, name ? "env" : "file");
+        }
+        size_t need = strlen(path) + (name ? 5 : 6) + strlen(sp.target);
+        if (b->kvlen + need > sizeof(b->kv)) return fail(b, "secrets", "too large");
+        char *dst = b->kv + b->kvlen;
+        int k = snprintf(dst, sizeof(b->kv) - b->kvlen, "%s:%s=%s", path, name ? "env" : "file",
+                         sp.target);
+        if (k < 0 || (size_t)k != need) return fail(b, "secrets", "too large");
+        list[i] = (sb_ipc_str){(const uint8_t *)dst, need};
+        b->kvlen += need;
+    }
+    out->count = json_array_size(a);
+    out->list = list;
+    return 0;
+}
+
 int sb_front_create_body(json_t *j, struct sb_front_body *b) {
-    static const char *const TOP[] = {"image",    "limits",    "env",
-                                      "metadata", "timeout_s", "idle_standby_s"};
+    static const char *const TOP[] = {"image",     "limits",         "env",    "metadata",
+                                      "timeout_s", "idle_standby_s", "secrets"};
     static const char *const LIM[] = {"memory_mb", "cpu_millis"};
     if (only_fields(b, j, TOP, SB_ARRAY_LEN(TOP), "") < 0) return -1;
     const char *image = NULL;
@@ -191,9 +261,10 @@ int sb_front_create_body(json_t *j, struct sb_front_body *b) {
     b->v[4] = sb_ipc_u(timeout);
     b->v[5] = sb_ipc_u(idle);
     if (get_kv(b, j, "env", SB_IPC_LIST_MAX, 128, 4096, true, &b->v[6]) < 0 ||
-        get_kv(b, j, "metadata", 32, 64, 512, false, &b->v[7]) < 0)
+        get_kv(b, j, "metadata", 32, 64, 512, false, &b->v[7]) < 0 ||
+        get_secrets(b, j, &b->v[8]) < 0)
         return -1;
-    b->n = 8;
+    b->n = 9;
     return 0;
 }
 

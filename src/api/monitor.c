@@ -187,6 +187,7 @@ static int h_metrics(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, s
         (unsigned long long)m->stats.messages);
     if (m->sbx) sb_monitor_sbx_metrics(m, w);
     sb_monitor_kbs_metrics(m, w);
+    sb_monitor_relay_metrics(m, w);
     sb_monitor_gw_metrics(m, w);
     if (sb_writer_status(w) < 0)
         return sb_reply_problem(rep, 500, "internal", "Internal error", "metrics too large");
@@ -222,8 +223,8 @@ json_t *sb_monitor_sandbox_json(const sb_sandbox_rec *r) {
                           sb_sbx_state_name(r->state), "image_digest", r->image_digest, "memory_mb",
                           (json_int_t)r->memory_mb, "created_at", created, "updated_at", updated);
     if (j && json_is_object(cfg)) {
-        const char *keys[] = {"image",          "cpu_millis", "timeout_s",
-                              "idle_standby_s", "metadata",   "env_keys"};
+        const char *keys[] = {"image",    "cpu_millis", "timeout_s", "idle_standby_s",
+                              "metadata", "env_keys",   "secrets"};
         for (size_t i = 0; i < SB_ARRAY_LEN(keys); i++) {
             json_t *v = json_object_get(cfg, keys[i]);
             if (v) (void)json_object_set(j, keys[i], v);
@@ -620,6 +621,7 @@ int sb_monitor_new(const sb_monitor_cfg *cfg, sb_monitor **out, sb_error *err) {
     if (r == 0) r = sb_monitor_audit_open(m, err);
     /* A KBS-only daemon runs no sandboxes (and needs no privileges for them). */
     if (r == 0 && cfg->kbs != 2) r = sb_monitor_sbx_init(m, err);
+    if (r == 0 && cfg->kbs != 2) r = sb_monitor_relay_init(m, err);
     if (r == 0) r = sb_proc_init(m, err);
     if (r == 0) r = sb_files_init(m, err);
     if (r == 0) r = sb_monitor_kbs_init(m, err);
@@ -638,6 +640,7 @@ void sb_monitor_free(sb_monitor *m) {
     if (m->front_pid) front_kill(m, "monitor shutting down");
     sb_monitor_gw_fini(m);
     sb_monitor_sbx_fini(m);
+    sb_monitor_relay_fini(m);
     sb_proc_fini(m);
     sb_files_fini(m);
     if (m->front_pid) front_kill(m, "monitor shutting down");

@@ -48,6 +48,7 @@ struct sb_mfiles;
 typedef struct sb_sandbox sb_sandbox;
 typedef struct sb_mlog sb_mlog;
 struct sb_sandbox_config;
+struct sb_secret_spec;
 
 /* A live sandbox of the monitor (monitor_sbx.c); its processes live in monitor_proc.c. */
 struct sbx {
@@ -65,6 +66,12 @@ struct sbx {
     unsigned nprocs;
     sb_mlog *mlog;    /* the measurement log (monitor_mlog.c): only the monitor writes it */
     bool mlog_broken; /* an event could not be stored: no command may run any more */
+    /* Secrets of the create, released once, before the first command (the entrypoint) starts:
+     * the entrypoint waits in pend while sealbox-init runs the handshakes (monitor_proc.c). */
+    struct sb_secret_spec *secrets;
+    size_t nsecrets;
+    struct sb_pend *pend;
+    struct sb_srelay *relay; /* its KBS session, while relayed (monitor_relay.c) */
     struct sbx *next;
 };
 
@@ -95,6 +102,7 @@ struct sb_monitor {
     sb_audit_signer audit_signer;
     sb_audit *audit;
     uint64_t audit_ckpt_ns;    /* when the last checkpoint was made */
+    struct sb_mrelay *relay;   /* sealbox-init's KBS requests, off the loop (cfg.kbs_url) */
     struct sb_kbs_broker *kbs; /* the key broker (monitor_kbs.c), when cfg.kbs */
     struct sb_monitor_gw *gw;  /* the MCP gateway (monitor_gw.c), when cfg.gateway_config */
     int gw_ipc;                /* its control channel to the front; -1: none */
@@ -176,9 +184,23 @@ unsigned sb_proc_running(sb_monitor *m);
 bool sb_proc_sbx_busy(const struct sbx *s); /* a process of it runs */
 void sb_proc_metrics(sb_monitor *m, sb_writer *w);
 
+/* monitor_relay.c: sealbox-init's KBS requests (docs/secrets.md, "In the daemon"), answered by
+ * worker threads — a KBS round trip never blocks the loop — with evidence from the daemon's
+ * attester over a snapshot of the sandbox's log taken when the request arrived. */
+int sb_monitor_relay_init(sb_monitor *m, sb_error *err) SB_WUR;
+void sb_monitor_relay_fini(sb_monitor *m);
+int sb_monitor_relay_fd(sb_monitor *m); /* POLLIN: answers are ready; -1 without a KBS */
+void sb_monitor_relay_events(sb_monitor *m);
+/* One relay request frame of s's sealbox-init (answered later, or refused at once). */
+void sb_monitor_relay_request(sb_monitor *m, struct sbx *s, int type, const uint8_t *frame,
+                              size_t n);
+void sb_monitor_relay_sandbox_gone(sb_monitor *m, struct sbx *s);
+void sb_monitor_relay_metrics(sb_monitor *m, sb_writer *w);
+
 /* monitor_mlog.c: the measurement logs. A new sandbox's log (image and config events) from the
  * config it was built with and the create's env (field 6 of sbx_create). */
 int sb_monitor_mlog_new(const struct sb_sandbox_config *sc, const sb_ipc_val *env,
+                        const struct sb_secret_spec *secrets, size_t nsecrets,
                         const char *image_digest, sb_mlog **out, sb_error *err) SB_WUR;
 /* Stores every event of a new log (inside the transaction that writes the sandbox's row). */
 int sb_monitor_mlog_store(sb_monitor *m, int64_t tenant_id, const char *id, const sb_mlog *l,

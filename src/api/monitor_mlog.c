@@ -8,17 +8,25 @@
 #include "monitor_int.h"
 
 /* The config a sandbox was built with, measured with the names of the environment every exec
- * gets: the default PATH and the create's env (as `sealbox run` and `sealbox measure` count
- * them). env holds the create's KEY=VALUE strings; only names reach the log. */
+ * gets: the default PATH, the create's env and its env secrets (as `sealbox run` and `sealbox
+ * measure` count them). env holds the create's KEY=VALUE strings; only names reach the log. */
 int sb_monitor_mlog_new(const struct sb_sandbox_config *sc, const sb_ipc_val *env,
+                        const struct sb_secret_spec *secrets, size_t nsecrets,
                         const char *image_digest, sb_mlog **out, sb_error *err) {
-    char **names = calloc(env->count + 2, sizeof(char *));
+    char **names = calloc(env->count + nsecrets + 2, sizeof(char *));
     ENSURE(names, err, SB_E_INTERNAL, "measurement log: out of memory");
     names[0] = strdup("PATH");
     bool ok = names[0] != NULL;
+    size_t k = 1;
     for (size_t i = 0; ok && i < env->count; i++) {
-        names[i + 1] = strndup((const char *)env->list[i].p, env->list[i].len);
-        ok = names[i + 1] != NULL;
+        names[k] = strndup((const char *)env->list[i].p, env->list[i].len);
+        ok = names[k++] != NULL;
+    }
+    /* the names of env secrets (as `sealbox run --secret …:env=NAME` measures them) */
+    for (size_t i = 0; ok && i < nsecrets; i++) {
+        if (secrets[i].kind != SB_SECRET_ENV) continue;
+        names[k] = strdup(secrets[i].target);
+        ok = names[k++] != NULL;
     }
     json_t *c = NULL;
     int rc = ok ? sb_mlog_config(sc, names, &c, err)

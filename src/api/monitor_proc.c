@@ -64,6 +64,32 @@ struct sb_proc {
     uint64_t unacked;
 };
 
+/* The first command of a sandbox created with secrets: recorded as the entrypoint, waiting
+ * while sealbox-init fetches the secrets (SECRETS sent, SECRETS_DONE awaited); it starts when
+ * every secret was released, or its caller gets the refusal and it never runs. */
+struct sb_pend {
+    uint32_t secrets_id; /* the SECRETS request's id */
+    uint32_t req_id;     /* the exec's request (0: its client went away) */
+    enum sb_exec_mode mode;
+    char **argv, **envp;
+    char cwd[SB_IPC_PATH_MAX + 1];
+    uint8_t *in;
+    size_t in_len;
+    uint64_t timeout_s;
+    char cmd[PROC_CMD_MAX];
+};
+
+static void pend_free(struct sb_pend *pd) {
+    if (!pd) return;
+    sb_monitor_strv_free(pd->argv);
+    sb_monitor_strv_free(pd->envp);
+    free(pd->in);
+    free(pd);
+}
+
+static void pend_done(sb_monitor *m, struct sbx *s, const struct sb_chan_event *ev);
+static void send_reply(sb_monitor *m, uint32_t req_id, sb_reply *rep);
+
 struct sb_proc_table {
     uint8_t *frame;
     unsigned running;
@@ -145,6 +171,7 @@ static struct sb_proc *find_proc(struct sbx *s, uint32_t id) {
 }
 
 bool sb_proc_sbx_busy(const struct sbx *s) {
+    if (s->pend) return true; /* its init runs a handshake */
     for (const struct sb_proc *p = s->procs; p; p = p->next)
         if (p->running) return true;
     return false;
@@ -391,6 +418,16 @@ static bool read_channel(sb_monitor *m, struct sbx *s) {
             sb_logf(sb_monitor_log(m), SB_LOG_WARN, "sandbox %s: %s", s->id, e.msg);
             return false;
         }
+        if (ev.type == SB_MSG_CONTEXT_REQ || ev.type == SB_MSG_KBS_REQ ||
+            ev.type == SB_MSG_EVIDENCE_REQ) { /* answered off the loop */
+            sb_monitor_relay_request(m, s, ev.type, ev.data, ev.len);
+            continue;
+        }
+        if (s->pend && ev.id == s->pend->secrets_id &&
+            (ev.type == SB_MSG_SECRETS_DONE || ev.type == SB_MSG_ERROR)) {
+            pend_done(m, s, &ev);
+            continue;
+        }
         struct sb_proc *p = find_proc(s, ev.id);
         if (!p) {
             if (ev.type == SB_MSG_ERROR)
@@ -430,16 +467,20 @@ static bool read_channel(sb_monitor *m, struct sbx *s) {
 
 size_t sb_proc_pollfds(sb_monitor *m, struct pollfd *p, size_t max) {
     size_t n = 0;
+    int rfd = sb_monitor_relay_fd(m);
+    if (rfd >= 0 && max) p[n++] = (struct pollfd){rfd, POLLIN, 0};
     for (struct sbx *s = sb_monitor_sbx_first(m); s && n < max; s = s->next)
-        if (s->procs && s->h) p[n++] = (struct pollfd){sb_sandbox_chan_fd(s->h), POLLIN, 0};
+        if ((s->procs || s->pend) && s->h)
+            p[n++] = (struct pollfd){sb_sandbox_chan_fd(s->h), POLLIN, 0};
     return n;
 }
 
 void sb_proc_events(sb_monitor *m) {
+    sb_monitor_relay_events(m); /* relay answers the workers made */
     struct sbx *s = sb_monitor_sbx_first(m);
     while (s) {
         struct sbx *next = s->next;
-        if (s->procs && s->h) {
+        if ((s->procs || s->pend) && s->h) {
             struct pollfd pf = {sb_sandbox_chan_fd(s->h), POLLIN, 0};
             bool gone =
                 poll(&pf, 1, 0) > 0 && !(pf.revents & POLLIN) && (pf.revents & (POLLHUP | POLLERR));
@@ -486,6 +527,16 @@ void sb_proc_tick(sb_monitor *m) {
 /* The sandbox goes: waiting requests are answered, streams end, records are freed. */
 void sb_proc_sandbox_gone(sb_monitor *m, struct sbx *s) {
     if (!m->procs) return;
+    if (s->pend) {
+        sb_reply rep;
+        sb_reply_init(&rep);
+        (void)sb_reply_problem(&rep, 409, "gone", "Gone",
+                               "the sandbox was removed while its entrypoint waited for secrets");
+        send_reply(m, s->pend->req_id, &rep);
+        sb_reply_free(&rep);
+        pend_free(s->pend);
+        s->pend = NULL;
+    }
     while (s->procs) {
         struct sb_proc *p = s->procs;
         if (p->mode == SB_EXEC_SYNC && p->running && p->req_id) {
@@ -534,6 +585,7 @@ static void detach(sb_monitor *m, struct sb_proc *p) {
 void sb_proc_front_gone(sb_monitor *m) {
     if (!m->procs) return;
     for (struct sbx *s = sb_monitor_sbx_first(m); s; s = s->next) {
+        if (s->pend) s->pend->req_id = 0;
         struct sb_proc *p = s->procs;
         while (p) {
             struct sb_proc *pn = p->next;
@@ -591,11 +643,89 @@ static void cmd_line(struct sb_proc *p, const sb_ipc_val *argv) {
     p->cmd[n] = '\0';
 }
 
+/* Starts a recorded command on the channel and answers as its mode does (a sync exec when it
+ * ends, a stream at once, a background one with 202). cmd: the command line to show. */
+static int start_proc(sb_monitor *m, struct sbx *s, char **argv, char **envp, const char *cwd,
+                      const uint8_t *in, size_t in_len, uint64_t timeout_s, enum sb_exec_mode mode,
+                      uint32_t req_id, const char *cmd, sb_reply *rep) {
+    sb_error e = {0};
+    uint32_t id = 0;
+    struct sb_proc *p = calloc(1, sizeof(*p));
+    int rc = p ? sb_sandbox_chan_start(s->h, argv, envp, cwd, &id, &e)
+               : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    if (rc < 0) {
+        free(p);
+        if (e.code == SB_E_LIMIT) return sb_reply_problem(rep, 503, "busy", "Service busy", e.msg);
+        return sb_monitor_internal(m, rep, "exec", &e);
+    }
+    p->sbx = s;
+    p->id = id;
+    p->mode = mode;
+    p->running = true;
+    p->started_at = sb_time_now();
+    p->started_ns = sb_mono_ns();
+    p->deadline_ns = timeout_s ? p->started_ns + timeout_s * 1000000000ull : 0;
+    (void)snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
+    sb_writer_init(&p->obuf, EXEC_OUTPUT_MAX);
+    sb_writer_init(&p->ebuf, EXEC_OUTPUT_MAX);
+    p->next = s->procs;
+    s->procs = p;
+    s->nprocs++;
+    m->procs->running++;
+    s->last_active_ns = p->started_ns;
+    /* Stdin: what the request carried, then EOF — except for a background process, which
+     * keeps its stdin open for later writes. */
+    (void)queue_stdin(p, in, in_len, mode != SB_EXEC_BACKGROUND);
+    flush_stdin(m, p);
+    switch (mode) {
+    case SB_EXEC_SYNC:
+        p->req_id = req_id;
+        rep->status = 0; /* answered when the command ends */
+        return 0;
+    case SB_EXEC_STREAM:
+        attach(m, p, req_id);
+        rep->status = 0;
+        return 0;
+    default: {
+        json_t *j = proc_json(p);
+        return sb_reply_json(rep, 202, j);
+    }
+    }
+}
+
+/* A reply to a request that was answered later (the entrypoint that waited for its secrets). */
+static void send_reply(sb_monitor *m, uint32_t req_id, sb_reply *rep) {
+    if (!rep->status || !req_id) return;
+    sb_ipc_val v[3] = {sb_ipc_u((uint64_t)rep->status), sb_ipc_u((uint64_t)rep->ctype),
+                       sb_ipc_b(rep->body.buf, rep->body.len)};
+    (void)sb_monitor_send(m, SB_IPC_REPLY, req_id, v, 3);
+}
+
+/* The environment as measured for the entrypoint: the exec's, plus the names of env secrets
+ * (names only: init puts the values in, the monitor never sees them). */
+static char **measured_env(char **envp, const struct sbx *s) {
+    size_t n = 0;
+    while (envp[n])
+        n++;
+    char **v = calloc(n + s->nsecrets + 1, sizeof(char *));
+    if (!v) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        v[k++] = envp[i];
+    for (size_t i = 0; i < s->nsecrets; i++)
+        if (s->secrets[i].kind == SB_SECRET_ENV) v[k++] = s->secrets[i].target;
+    return v;
+}
+
 static int h_exec(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
                   sb_error *err) {
     (void)err;
     struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
+    if (s->pend)
+        return sb_reply_problem(rep, 409, "secrets-pending", "Conflict",
+                                "the sandbox's entrypoint waits for its secrets: no other command "
+                                "may start before it");
     unsigned running = 0;
     for (struct sb_proc *q = s->procs; q; q = q->next)
         running += q->running;
@@ -612,59 +742,98 @@ static int h_exec(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_r
     char **argv = sb_monitor_str_vec(&msg->f[2]);
     char **envp = sb_monitor_exec_env(s->env, &msg->f[3]);
     char cwd[SB_IPC_PATH_MAX + 1] = "";
-    struct sb_proc *p = calloc(1, sizeof(*p));
-    int rc = argv && envp && p ? sb_ipc_str_copy(&msg->f[4].s, cwd, sizeof(cwd), &e, "cwd")
-                               : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
-    uint32_t id = 0;
-    /* Measured and recorded before it starts (the first command is the entrypoint, every later
-     * one taints the log); a command the log cannot take does not run. */
-    if (rc == 0 && sb_monitor_mlog_exec(m, s, argv, envp, cwd, rep) < 0) {
+    int rc = argv && envp ? sb_ipc_str_copy(&msg->f[4].s, cwd, sizeof(cwd), &e, "cwd")
+                          : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    /* The sandbox's secrets are released to its entrypoint, the first command: recorded with
+     * the env secrets' names, then held until sealbox-init has them. */
+    bool secrets = rc == 0 && s->nsecrets && s->mlog && sb_mlog_count(s->mlog) == 2;
+    char **menv = secrets ? measured_env(envp, s) : envp;
+    if (rc == 0 && !menv) rc = sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    if (rc < 0) {
+        if (menv != envp) free(menv);
         sb_monitor_strv_free(argv);
         sb_monitor_strv_free(envp);
-        free(p);
-        return 0;
-    }
-    if (rc == 0) rc = sb_sandbox_chan_start(s->h, argv, envp, cwd, &id, &e);
-    sb_monitor_strv_free(argv);
-    sb_monitor_strv_free(envp);
-    if (rc < 0) {
-        free(p);
-        if (e.code == SB_E_LIMIT) return sb_reply_problem(rep, 503, "busy", "Service busy", e.msg);
         return sb_monitor_internal(m, rep, "exec", &e);
     }
-    p->sbx = s;
-    p->id = id;
-    p->mode = mode;
-    p->running = true;
-    p->started_at = sb_time_now();
-    p->started_ns = sb_mono_ns();
-    p->deadline_ns = msg->f[6].u ? p->started_ns + msg->f[6].u * 1000000000ull : 0;
-    cmd_line(p, &msg->f[2]);
-    sb_writer_init(&p->obuf, EXEC_OUTPUT_MAX);
-    sb_writer_init(&p->ebuf, EXEC_OUTPUT_MAX);
-    p->next = s->procs;
-    s->procs = p;
-    s->nprocs++;
-    m->procs->running++;
-    s->last_active_ns = p->started_ns;
-    /* Stdin: what the request carried, then EOF — except for a background process, which
-     * keeps its stdin open for later writes. */
-    (void)queue_stdin(p, msg->f[5].s.p, msg->f[5].s.len, mode != SB_EXEC_BACKGROUND);
-    flush_stdin(m, p);
-    switch (mode) {
-    case SB_EXEC_SYNC:
-        p->req_id = msg->id;
-        rep->status = 0; /* answered when the command ends */
+    /* Measured and recorded before it starts (the first command is the entrypoint, every later
+     * one taints the log); a command the log cannot take does not run. */
+    int lr = sb_monitor_mlog_exec(m, s, argv, menv, cwd, rep);
+    if (menv != envp) free(menv);
+    struct sb_proc tmp = {0};
+    cmd_line(&tmp, &msg->f[2]);
+    if (lr == 0 && secrets) {
+        struct sb_pend *pd = calloc(1, sizeof(*pd));
+        uint8_t *in = msg->f[5].s.len ? malloc(msg->f[5].s.len) : NULL;
+        rc = pd && (in || !msg->f[5].s.len)
+                 ? sb_sandbox_chan_secrets(s->h, s->secrets, s->nsecrets, &pd->secrets_id, &e)
+                 : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+        /* released once: a later command never asks again */
+        for (size_t i = 0; i < s->nsecrets; i++)
+            sb_secret_spec_clear(&s->secrets[i]);
+        free(s->secrets);
+        s->secrets = NULL;
+        s->nsecrets = 0;
+        if (rc < 0) {
+            free(pd);
+            free(in);
+            sb_monitor_strv_free(argv);
+            sb_monitor_strv_free(envp);
+            if (e.code == SB_E_LIMIT)
+                return sb_reply_problem(rep, 503, "busy", "Service busy", e.msg);
+            return sb_monitor_internal(m, rep, "secrets", &e);
+        }
+        if (in) memcpy(in, msg->f[5].s.p, msg->f[5].s.len);
+        pd->req_id = msg->id;
+        pd->mode = mode;
+        pd->argv = argv;
+        pd->envp = envp;
+        (void)snprintf(pd->cwd, sizeof(pd->cwd), "%s", cwd);
+        pd->in = in;
+        pd->in_len = msg->f[5].s.len;
+        pd->timeout_s = msg->f[6].u;
+        (void)snprintf(pd->cmd, sizeof(pd->cmd), "%s", tmp.cmd);
+        s->pend = pd;
+        s->last_active_ns = sb_mono_ns();
+        rep->status = 0; /* answered once the secrets are in, or refused */
         return 0;
-    case SB_EXEC_STREAM:
-        attach(m, p, msg->id);
-        rep->status = 0;
-        return 0;
-    default: {
-        json_t *j = proc_json(p);
-        return sb_reply_json(rep, 202, j);
     }
+    if (lr == 0)
+        rc = start_proc(m, s, argv, envp, cwd, msg->f[5].s.p, msg->f[5].s.len, msg->f[6].u, mode,
+                        msg->id, tmp.cmd, rep);
+    sb_monitor_strv_free(argv);
+    sb_monitor_strv_free(envp);
+    return rc;
+}
+
+/* sealbox-init answered the SECRETS of a waiting entrypoint (SECRETS_DONE, or ERROR when it
+ * could not take them): start it, or give its caller the reason and never run it. */
+static void pend_done(sb_monitor *m, struct sbx *s, const struct sb_chan_event *ev) {
+    struct sb_pend *pd = s->pend;
+    s->pend = NULL;
+    sb_reply rep;
+    sb_reply_init(&rep);
+    char why[1024] = "";
+    int wl = (int)(ev->len < 900 ? ev->len : 900);
+    if (!pd->req_id) {
+        /* its client went away: the entrypoint does not start without one */
+    } else if (ev->type == SB_MSG_SECRETS_DONE && ev->ok) {
+        (void)start_proc(m, s, pd->argv, pd->envp, pd->cwd, pd->in, pd->in_len, pd->timeout_s,
+                         pd->mode, pd->req_id, pd->cmd, &rep);
+    } else if (ev->type == SB_MSG_SECRETS_DONE) {
+        (void)snprintf(why, sizeof(why), "secrets refused: %.*s", wl, (const char *)ev->data);
+        (void)sb_reply_problem(&rep, 403, "secrets-refused", "Secrets refused", why);
+    } else {
+        (void)snprintf(why, sizeof(why), "secrets: sealbox-init: %.*s", wl, (const char *)ev->data);
+        (void)sb_reply_problem(&rep, 502, "secrets-failed", "Secrets failed", why);
     }
+    if (rep.status && pd->req_id) {
+        if (why[0])
+            sb_logf(sb_monitor_log(m), SB_LOG_INFO, "sandbox %s: entrypoint not started: %s", s->id,
+                    why);
+        send_reply(m, pd->req_id, &rep);
+    }
+    sb_reply_free(&rep);
+    pend_free(pd);
 }
 
 /* The process a message names (field 2) in the tenant's sandbox, or a 404 in rep. */

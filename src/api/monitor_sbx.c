@@ -88,10 +88,20 @@ void sb_monitor_strv_free(char **v) {
     free(v);
 }
 
+static void secrets_free(struct sb_secret_spec *v, size_t n) {
+    for (size_t i = 0; v && i < n; i++)
+        sb_secret_spec_clear(&v[i]);
+    free(v);
+}
+
 /* Destroys a sandbox (its processes and transfers end first) and forgets it. */
 static void destroy_sbx(sb_monitor *m, struct sbx *s, enum sb_sbx_state final, const char *event) {
     sb_proc_sandbox_gone(m, s);
     sb_files_sandbox_gone(m, s);
+    sb_monitor_relay_sandbox_gone(m, s);
+    secrets_free(s->secrets, s->nsecrets);
+    s->secrets = NULL;
+    s->nsecrets = 0;
     m->sbx->be->destroy(s->h);
     s->h = NULL;
     set_state(m, s, final, event);
@@ -202,16 +212,48 @@ static int c_create(const sb_ipc_msg *msg, sb_error *err) {
             ENSURE(kv->len > 1 && kv->p[0] != '=' && memchr(kv->p, '=', kv->len), err,
                    SB_E_MALFORMED, "env/metadata entry is not KEY=VALUE");
         }
+    for (size_t i = 0; i < msg->f[8].count; i++) {
+        struct sb_secret_spec sp;
+        TRY(sb_secret_spec_parse(msg->f[8].list[i].p, msg->f[8].list[i].len, &sp, err));
+        sb_secret_spec_clear(&sp);
+    }
     return 0;
 }
 
-static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
-                    sb_error *err) {
-    (void)err;
+/* The create's secrets (field 8; the front checked them, c_create again). */
+static int secrets_of(const sb_ipc_val *f, struct sb_secret_spec **out, size_t *n, sb_error *err) {
+    *out = NULL;
+    *n = 0;
+    if (!f->count) return 0;
+    struct sb_secret_spec *v = calloc(f->count, sizeof(*v));
+    ENSURE(v, err, SB_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < f->count; i++) {
+        int rc = sb_secret_spec_parse(f->list[i].p, f->list[i].len, &v[i], err);
+        if (rc < 0) {
+            secrets_free(v, i);
+            return rc;
+        }
+    }
+    *out = v;
+    *n = f->count;
+    return 0;
+}
+
+/* The secrets as the sandbox's record shows them: paths and targets, never a value. */
+static json_t *secrets_json(const struct sb_secret_spec *v, size_t n) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        (void)json_array_append_new(a, json_pack("{s:s, s:s}", "path", v[i].path,
+                                                 v[i].kind == SB_SECRET_ENV ? "env" : "file",
+                                                 v[i].target));
+    return a;
+}
+
+/* The create itself; *taken once the sandbox owns secrets. */
+static int create_sbx(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
+                      const char *image, int64_t mem, struct sb_secret_spec *secrets,
+                      size_t nsecrets, bool *taken) {
     struct sb_monitor_sbx *x = m->sbx;
-    char image[SB_IPC_IMAGE_MAX + 1];
-    TRY(sb_ipc_str_copy(&msg->f[1].s, image, sizeof(image), err, "image"));
-    int64_t mem = (int64_t)msg->f[2].u;
     sb_error e = {0};
     /* Quotas and the "creating" record in one transaction: two concurrent creates cannot both
      * squeeze under the limit. From the warm pool, that transaction is the whole create, and
@@ -265,6 +307,7 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
         json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "image", image, "cpu_millis",
                   (json_int_t)msg->f[3].u, "timeout_s", (json_int_t)msg->f[4].u, "idle_standby_s",
                   (json_int_t)msg->f[5].u, "metadata", kv_object(&msg->f[7]), "env_keys", env_keys);
+    if (cfg && nsecrets) (void)json_object_set_new(cfg, "secrets", secrets_json(secrets, nsecrets));
     struct sb_sandbox_config sc = {.state_dir = m->cfg.state_dir,
                                    .image = strcmp(image, "default") == 0 ? NULL : image,
                                    .init_path = x->init_path,
@@ -287,7 +330,8 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     }
     r.config_json = cfg ? json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     int rc = r.config_json ? 0 : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
-    if (rc == 0 && pooled) rc = sb_monitor_mlog_new(&sc, &msg->f[6], r.image_digest, &mlog, &e);
+    if (rc == 0 && pooled)
+        rc = sb_monitor_mlog_new(&sc, &msg->f[6], secrets, nsecrets, r.image_digest, &mlog, &e);
     if (rc == 0) rc = sb_store_sandbox_insert(m->store, &r, &e);
     if (rc == 0 && pooled)
         rc = sb_store_event_add(m->store, t->id, r.id, "sandbox.create", "{\"pool\":true}", NULL,
@@ -335,6 +379,11 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     s->last_active_ns = now;
     s->env = sb_monitor_str_vec(&msg->f[6]);
     s->mlog = TAKE_PTR(mlog);
+    s->secrets = secrets;
+    s->nsecrets = nsecrets;
+    *taken = true;
+    /* sealbox-init's KBS requests are answered off the loop (monitor_relay.c) */
+    if (m->relay) sb_sandbox_set_relay_async(h, true);
     s->next = x->list;
     x->list = s;
     if (!pooled) {
@@ -345,7 +394,7 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
         r.config_json = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
         (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
         r.state = SB_SBX_RUNNING;
-        rc = sb_monitor_mlog_new(&sc, &msg->f[6], r.image_digest, &s->mlog, &e);
+        rc = sb_monitor_mlog_new(&sc, &msg->f[6], secrets, nsecrets, r.image_digest, &s->mlog, &e);
         if (rc == 0) rc = sb_store_begin(m->store, &e);
         if (rc == 0)
             rc = r.config_json ? sb_store_sandbox_update_created(m->store, t->id, r.id,
@@ -373,6 +422,24 @@ static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     json_t *j = sb_monitor_sandbox_json(&r);
     free(r.config_json);
     return sb_reply_json(rep, 201, j);
+}
+
+static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
+                    sb_error *err) {
+    char image[SB_IPC_IMAGE_MAX + 1];
+    TRY(sb_ipc_str_copy(&msg->f[1].s, image, sizeof(image), err, "image"));
+    int64_t mem = (int64_t)msg->f[2].u;
+    if (msg->f[8].count && !m->relay)
+        return sb_reply_problem(rep, 422, "no-kbs", "Secrets unavailable",
+                                "this daemon has no KBS for the sandboxes' secrets (sealboxd "
+                                "--kbs-url)");
+    struct sb_secret_spec *secrets = NULL;
+    size_t nsecrets = 0;
+    TRY(secrets_of(&msg->f[8], &secrets, &nsecrets, err));
+    bool taken = false;
+    int rc = create_sbx(m, msg, t, rep, image, mem, secrets, nsecrets, &taken);
+    if (!taken) secrets_free(secrets, nsecrets);
+    return rc;
 }
 
 /* The live sandbox a message names, owned by the authenticated tenant, or a 404/409 reply. */

@@ -1,5 +1,6 @@
-/* software: the development attester — a P-384 key in the state directory signs the binding
- * (docs/secrets.md, "Software evidence"). Anyone who can read the key can forge evidence, so
+/* software: the development attester — an EC key in the state directory (P-256, signing ES256;
+ * a P-384 key file from before signs ES384) signs the binding (docs/secrets.md, "Software
+ * evidence"). Anyone who can read the key can forge evidence, so
  * the verifier marks every result insecure and policies refuse it unless allow_insecure. */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 struct sw {
     sb_privkey *key;
     json_t *jwk;
+    enum sb_hash hash; /* SHA-256 for a P-256 key, SHA-384 for P-384 */
 };
 
 static int sw_evidence(sb_attester *a, const uint8_t rd[SB_REPORT_DATA_LEN], const json_t *rt,
@@ -28,8 +30,7 @@ static int sw_evidence(sb_attester *a, const uint8_t rd[SB_REPORT_DATA_LEN], con
     uint8_t *sig = NULL;
     size_t sig_len = 0;
     int rc = sb_json_canonical(ev, &tbs, &tbs_len, err);
-    if (rc == 0)
-        rc = sb_sign(s->key, SB_HASH_SHA384, tbs, tbs_len, SB_ECDSA_RAW_BE, &sig, &sig_len, err);
+    if (rc == 0) rc = sb_sign(s->key, s->hash, tbs, tbs_len, SB_ECDSA_RAW_BE, &sig, &sig_len, err);
     char *b64 = rc == 0 ? sb_base64url_encode(sig, sig_len) : NULL;
     if (rc == 0 && (!b64 || json_object_set_new(ev, "signature", json_string(b64)) < 0))
         rc = sb_error_set(err, SB_E_INTERNAL, "software attester: out of memory");
@@ -54,10 +55,11 @@ static void sw_free(sb_attester *a) {
 
 static const struct sb_attester_ops SW_OPS = {sw_evidence, sw_free};
 
-/* Creates the key file (never replacing one that appeared meanwhile). */
+/* Creates the key file (never replacing one that appeared meanwhile): P-256, whose signature
+ * costs a tenth of P-384's (a handshake's floor; the evidence proves nothing either way). */
 static int create_key(const char *path, sb_error *err) {
     sb_privkey *k = NULL;
-    TRY(sb_privkey_generate_ec(SB_CURVE_P384, &k, err));
+    TRY(sb_privkey_generate_ec(SB_CURVE_P256, &k, err));
     char *pem = NULL;
     int rc = sb_privkey_to_pem(k, &pem, err);
     sb_privkey_free(k);
@@ -93,9 +95,10 @@ int sb_attester_open_software(const char *key_path, sb_attester **out, sb_error 
             sb_error_set(err, SB_E_UNSUPPORTED, "software attester: %s is not an EC key", key_path);
     sb_pubkey *pub = NULL;
     if (rc == 0) rc = sb_privkey_public(s->key, &pub, err);
-    if (rc == 0 && sb_pubkey_curve(pub) != SB_CURVE_P384)
-        rc = sb_error_set(err, SB_E_UNSUPPORTED, "software attester: %s is not a P-384 key",
-                          key_path);
+    if (rc == 0 && sb_pubkey_curve(pub) != SB_CURVE_P256 && sb_pubkey_curve(pub) != SB_CURVE_P384)
+        rc = sb_error_set(err, SB_E_UNSUPPORTED,
+                          "software attester: %s is not a P-256 or P-384 key", key_path);
+    if (rc == 0) s->hash = sb_pubkey_curve(pub) == SB_CURVE_P256 ? SB_HASH_SHA256 : SB_HASH_SHA384;
     if (rc == 0) rc = sb_pubkey_to_jwk(pub, &s->jwk, err);
     sb_pubkey_free(pub);
     if (rc == 0) rc = sb_attester_make(&SW_OPS, "sealbox-software", s, out, err);

@@ -127,11 +127,17 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
         sb_sandbox *sb = NULL;
         sb_attester *att = NULL;
         sb_kbs_relay *relay = NULL;
+        char **menv = NULL;
         int listen_fd = -1, log_fd = -1;
         if (sb_jail_backend.create(&o->cfg, &sb, &err) < 0) goto report;
         char p[4096];
         sb_mlog *log = NULL;
-        if (new_log(o, o->env, sb, &log, &err) < 0) goto report;
+        menv = measured_env(o);
+        if (!menv) {
+            (void)sb_error_set(&err, SB_E_INTERNAL, "out of memory");
+            goto report;
+        }
+        if (new_log(o, menv, sb, &log, &err) < 0) goto report;
         if (o->log_path)
             snprintf(p, sizeof(p), "%s", o->log_path);
         else
@@ -148,6 +154,23 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
             if (sb_kbs_relay_new(&rcfg, &relay, &err) < 0) goto report;
             sb_sandbox_set_relay(sb, sb_kbs_relay_answer, relay);
         }
+        /* --secret: as in the foreground, the entrypoint is recorded (with the env secrets'
+         * names), the secrets are released, and only then does it start; a refusal is the
+         * sandbox failing to start, with the policy's reason */
+        if (o->n_secrets) {
+            if (sb_mlog_record(log, sb, cargv, menv, o->workdir, &err) < 0 ||
+                sb_mlog_write(log, p, &err) < 0)
+                goto report;
+            if (sb_sandbox_secrets(sb, o->secrets, o->n_secrets, &err) < 0) {
+                char why[SB_ERRMSG_MAX];
+                (void)snprintf(why, sizeof(why), "%s", err.msg);
+                (void)sb_error_set(&err, err.code, "secrets refused: %s", why);
+                goto report;
+            }
+            if (sb_jail_serve_main(sb, cargv, o->env, o->workdir, &err) < 0) goto report;
+        }
+        free(menv);
+        menv = NULL;
         snprintf(p, sizeof(p), "%s/main.log", sb_sandbox_dir(sb));
         log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -186,6 +209,7 @@ static int run_detached(struct sb_run_opts *o, int cargc, char **cargv, int sfd)
         sb_run_opts_free(o);
         _exit(rc < 0 ? 1 : 0);
     report:
+        free(menv);
         if (listen_fd >= 0) close(listen_fd);
         if (log_fd >= 0) close(log_fd);
         if (sb) sb_jail_backend.destroy(sb);
@@ -255,6 +279,12 @@ int sb_cmd_run(int argc, char **argv) {
             sb_run_opts_free(&o);
             return fail("sealbox-secret", err.msg);
         }
+    }
+    if (o.detach && o.n_secrets && first >= argc) {
+        if (sfd >= 0) close(sfd);
+        sb_run_opts_free(&o);
+        return fail("--secret with --detach needs CMD",
+                    "secrets are released to the entrypoint, before it starts");
     }
     if (o.detach) {
         rc = run_detached(&o, argc - first, argv + first, sfd);

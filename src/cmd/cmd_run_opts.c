@@ -170,31 +170,10 @@ static int add_secret(struct sb_run_opts *o, const char *spec, sb_error *err) {
     ENSURE(o->n_secrets < SB_PROTO_MAX_SECRETS, err, SB_E_LIMIT, "--secret: more than %d secrets",
            SB_PROTO_MAX_SECRETS);
     struct sb_secret_spec *s = &o->secrets[o->n_secrets];
-    const char *colon = strchr(spec, ':');
-    size_t pl = colon ? (size_t)(colon - spec) : strlen(spec);
-    ENSURE(pl <= SB_PROTO_MAX_SECRET_PATH, err, SB_E_USAGE, "--secret: '%.80s…' is too long", spec);
-    s->path = strndup(spec, pl);
-    ENSURE(s->path, err, SB_E_INTERNAL, "out of memory");
-    o->n_secrets++;
-    if (!colon) {
-        s->kind = SB_SECRET_FILE;
-        size_t n = strlen(s->path) + sizeof("/run/secrets/");
-        s->target = malloc(n);
-        ENSURE(s->target, err, SB_E_INTERNAL, "out of memory");
-        snprintf(s->target, n, "/run/secrets/%s", s->path);
-    } else if (strncmp(colon, ":file=", 6) == 0) {
-        s->kind = SB_SECRET_FILE;
-        s->target = strdup(colon + 6);
-    } else if (strncmp(colon, ":env=", 5) == 0) {
-        s->kind = SB_SECRET_ENV;
-        s->target = strdup(colon + 5);
-    } else {
-        BAIL(err, SB_E_USAGE, "--secret: '%.200s' is not repo/type/tag[:file=PATH|:env=NAME]",
-             spec);
-    }
-    ENSURE(s->target, err, SB_E_INTERNAL, "out of memory");
     sb_error e = {0};
-    if (sb_secret_spec_check(s, &e) < 0) BAIL(err, SB_E_USAGE, "--secret: %s", e.msg);
+    if (sb_secret_spec_parse((const uint8_t *)spec, strlen(spec), s, &e) < 0)
+        BAIL(err, e.code == SB_E_INTERNAL ? SB_E_INTERNAL : SB_E_USAGE, "--secret: %s", e.msg);
+    o->n_secrets++;
     for (size_t i = 0; i + 1 < o->n_secrets; i++)
         ENSURE(o->secrets[i].kind != s->kind || strcmp(o->secrets[i].target, s->target) != 0, err,
                SB_E_USAGE, "--secret: %s and %s both go to %s %s", o->secrets[i].path, s->path,
@@ -363,10 +342,6 @@ int sb_run_opts_parse(struct sb_run_opts *o, int argc, char **argv, int *first, 
         BAIL(err, SB_E_USAGE,
              "--secret and --kbs-url cannot be combined with --net host: the secret socket needs "
              "its own network namespace");
-    if (o->n_secrets && o->detach)
-        BAIL(err, SB_E_USAGE,
-             "--secret is not supported with --detach yet (--kbs-url is: the workload asks "
-             "with sealbox-secret)");
     for (size_t k = 0; k < o->n_secrets; k++) {
         if (o->secrets[k].kind != SB_SECRET_ENV) continue;
         size_t tl = strlen(o->secrets[k].target);

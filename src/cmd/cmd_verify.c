@@ -16,7 +16,8 @@ static void verify_usage(FILE *f) {
                "                      [--at TIME] [--nonce HEX] [--json] EVIDENCE...\n\n"
                "Authenticates TEE evidence against the vendor's certificate chain at an explicit\n"
                "time and prints the normalized claims. EVIDENCE files together form one piece of\n"
-               "evidence (e.g. a quote and its event log).\n\n"
+               "evidence (e.g. a quote and its event log; an NVIDIA report, its chain and\n"
+               "the driver and VBIOS RIMs to compare its measurements with).\n\n"
                "  --platform NAME   auto (default: detect the format) or one of:");
     const struct sb_verifier *const *v = sb_verifiers();
     if (!v[0]) fprintf(f, " (none built in yet)");
@@ -68,8 +69,10 @@ static int fail(bool json, int rc, const char *msg) {
     fprintf(stderr, "sealbox verify: %s\n", msg);
     if (!json)
         printf("verdict: %s (%s) — exit %d\n",
-               rc == SB_E_USAGE || rc == SB_E_IO ? "error" : "cannot authenticate", sb_strerror(rc),
-               code);
+               rc == SB_E_USAGE || rc == SB_E_IO ? "error"
+               : rc == SB_E_POLICY               ? "contraindicated"
+                                                 : "cannot authenticate",
+               sb_strerror(rc), code);
     return code;
 }
 

@@ -29,6 +29,9 @@ static void usage(FILE *o) {
             "                [--drain-seconds N] [--warm-pool N]\n"
             "                [--kbs | --kbs-only] [--kbs-session-ttl S] [--kbs-token-ttl S]\n"
             "                [--kbs-master-tpm TCTI [--kbs-master-pcrs BANK:PCRS]]\n"
+            "                [--kbs-url URL [--kbs-unix-socket PATH] [--kbs-ca FILE]\n"
+            "                 [--attester software|tsm|tpm] [--attester-key FILE]\n"
+            "                 [--tsm-dir DIR] [--tcti TCTI]]\n"
             "                [--gateway FILE]\n\n"
             "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
             "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
@@ -53,6 +56,13 @@ static void usage(FILE *o) {
             "                    swtpm:host=127.0.0.1,port=2321); an existing key file is\n"
             "                    sealed, then removed (docs/secrets.md)\n"
             "  --kbs-master-pcrs B:P  the PCRs a new seal is bound to (default sha256:7)\n"
+            "  --kbs-url URL     the key broker the sandboxes' secrets come from (POST\n"
+            "                    /v1/sandboxes \"secrets\", and sealbox-secret inside them):\n"
+            "                    the monitor relays sealbox-init's handshakes to it\n"
+            "  --kbs-unix-socket P  reach it over this unix socket; --kbs-ca FILE: https anchors\n"
+            "  --attester KIND   evidence for those handshakes: software (default; key\n"
+            "                    --attester-key, default DIR/attester-software.pem), tsm\n"
+            "                    (--tsm-dir) or tpm (--tcti)\n"
             "  --gateway FILE    host the MCP gateway configured in FILE (read once; restart\n"
             "                    to change it): `sealbox gateway stdio --agent NAME` clients\n"
             "                    connect to DIR/gateway.sock (mode 0666; each presents its\n"
@@ -205,6 +215,13 @@ int main(int argc, char **argv) {
         {"kbs-token-ttl", required_argument, NULL, 'T'},
         {"kbs-master-tpm", required_argument, NULL, 'M'},
         {"kbs-master-pcrs", required_argument, NULL, 'P'},
+        {"kbs-url", required_argument, NULL, 'U'},
+        {"kbs-unix-socket", required_argument, NULL, 'X'},
+        {"kbs-ca", required_argument, NULL, 'C'},
+        {"attester", required_argument, NULL, 'A'},
+        {"attester-key", required_argument, NULL, 'Y'},
+        {"tsm-dir", required_argument, NULL, 'Z'},
+        {"tcti", required_argument, NULL, 'N'},
         {"gateway", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -212,6 +229,8 @@ int main(int argc, char **argv) {
     };
     const char *state = NULL, *listen_s = NULL, *cert = NULL, *key = NULL, *logfile = NULL;
     const char *master_tcti = NULL, *master_pcrs = NULL, *gateway = NULL;
+    const char *kbs_url = NULL, *kbs_sock = NULL, *kbs_ca = NULL, *attester = NULL;
+    const char *attester_key = NULL, *tsm_dir = NULL, *tcti = NULL;
     uint16_t master_bank = 0;
     uint32_t master_mask = 0;
     bool json = false, insecure = false;
@@ -267,6 +286,20 @@ int main(int argc, char **argv) {
                 return 2;
             }
             break;
+        case 'U': kbs_url = optarg; break;
+        case 'X': kbs_sock = optarg; break;
+        case 'C': kbs_ca = optarg; break;
+        case 'A':
+            if (strcmp(optarg, "software") != 0 && strcmp(optarg, "tsm") != 0 &&
+                strcmp(optarg, "tpm") != 0) {
+                fprintf(stderr, "sealboxd: --attester takes software, tsm or tpm\n");
+                return 2;
+            }
+            attester = optarg;
+            break;
+        case 'Y': attester_key = optarg; break;
+        case 'Z': tsm_dir = optarg; break;
+        case 'N': tcti = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("sealboxd %s\n", SB_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -283,6 +316,16 @@ int main(int argc, char **argv) {
     if ((master_tcti || master_pcrs) && !kbs) {
         fprintf(stderr,
                 "sealboxd: --kbs-master-tpm and --kbs-master-pcrs need --kbs or --kbs-only\n");
+        return 2;
+    }
+    if ((kbs_sock || kbs_ca || attester || attester_key || tsm_dir || tcti) && !kbs_url) {
+        fprintf(stderr, "sealboxd: --kbs-unix-socket, --kbs-ca and the attester options need "
+                        "--kbs-url\n");
+        return 2;
+    }
+    if (kbs_url && kbs == 2) {
+        fprintf(stderr,
+                "sealboxd: --kbs-url is for the sandboxes' secrets: --kbs-only runs none\n");
         return 2;
     }
     if (master_pcrs && !master_tcti) {
@@ -405,6 +448,13 @@ int main(int argc, char **argv) {
                          .kbs_master_tcti = master_tcti,
                          .kbs_master_bank = master_bank,
                          .kbs_master_pcrs = master_mask,
+                         .kbs_url = kbs_url,
+                         .kbs_unix_socket = kbs_sock,
+                         .kbs_ca = kbs_ca,
+                         .attester = attester,
+                         .attester_key = attester_key,
+                         .tsm_dir = tsm_dir,
+                         .tcti = tcti,
                          .gateway_config = gateway,
                          .spawn_gw = spawn_front_gw};
     sb_monitor *m = NULL;

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,8 +38,22 @@ int sb_ossl_err(sb_error *err, int code, const char *fmt, ...) {
     return sb_error_set(err, code, "%s", msg);
 }
 
+/* The digests, fetched once per process: OpenSSL 3's EVP_sha256() and the like are fetched
+ * again by every operation that uses them (a method-store lookup under a lock each time). */
+static EVP_MD *fetched[SB_HASH_MAX];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void) {
+    static const char *const NAMES[SB_HASH_MAX] = {"SHA1", "SHA2-256", "SHA2-384", "SHA2-512"};
+    for (int i = 0; i < SB_HASH_MAX; i++)
+        fetched[i] = EVP_MD_fetch(NULL, NAMES[i], NULL);
+}
+
 const EVP_MD *sb_evp_md(enum sb_hash h) {
-    switch (h) {
+    if ((unsigned)h >= SB_HASH_MAX) return NULL;
+    (void)pthread_once(&fetch_once, fetch_all);
+    if (fetched[h]) return fetched[h];
+    switch (h) { /* not fetchable (cannot happen with the default provider): the implicit ones */
     case SB_HASH_SHA1: return EVP_sha1();
     case SB_HASH_SHA256: return EVP_sha256();
     case SB_HASH_SHA384: return EVP_sha384();

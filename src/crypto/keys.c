@@ -154,8 +154,11 @@ int sb_pubkey_from_ec_point(enum sb_curve c, const uint8_t *p, size_t n, sb_pubk
     if (!pk)
         return sb_ossl_err(err, SB_E_MALFORMED, "ec: %s point is not on the curve",
                            CURVES[c].group);
+    /* P-256, P-384 and P-521 have cofactor 1: a point on the curve that is not the point at
+     * infinity has the group's prime order, so the quick check (on the curve, not infinity)
+     * proves what the full one (which adds a scalar multiplication by the order) would. */
     EVP_PKEY_CTX *cx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-    int ok = cx && EVP_PKEY_public_check(cx) == 1;
+    int ok = cx && EVP_PKEY_public_check_quick(cx) == 1;
     EVP_PKEY_CTX_free(cx);
     if (!ok) {
         EVP_PKEY_free(pk);
@@ -327,7 +330,28 @@ int sb_privkey_to_pem(const sb_privkey *k, char **out, sb_error *err) {
 
 int sb_privkey_public(const sb_privkey *k, sb_pubkey **out, sb_error *err) {
     ENSURE(k && k->pk, err, SB_E_USAGE, "privkey: NULL key");
-    /* Round-trip through SPKI so the result holds no private material at all. */
+    /* EC: the group and the public point into a new key (no private material), without the
+     * SPKI encoder and decoder, which OpenSSL 3.0 sets up anew for every call at many times
+     * the cost of the point itself. */
+    if (sb_evp_key_type(k->pk) == SB_KEY_EC) {
+        char group[64];
+        uint8_t pt[1 + 2 * 66];
+        size_t gl = 0, pl = 0;
+        if (EVP_PKEY_get_utf8_string_param(k->pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                           &gl) != 1 ||
+            EVP_PKEY_get_octet_string_param(k->pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl) !=
+                1)
+            return sb_ossl_err(err, SB_E_INTERNAL, "privkey: public point not readable");
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, pl),
+            OSSL_PARAM_construct_end(),
+        };
+        EVP_PKEY *pk = from_params("EC", EVP_PKEY_PUBLIC_KEY, params);
+        if (!pk) return sb_ossl_err(err, SB_E_INTERNAL, "privkey: public part not buildable");
+        return sb_pubkey_wrap(pk, out, err);
+    }
+    /* Others: round-trip through SPKI so the result holds no private material at all. */
     unsigned char *der = NULL;
     int len = i2d_PUBKEY(k->pk, &der);
     if (len <= 0) return sb_ossl_err(err, SB_E_INTERNAL, "privkey: public part not encodable");

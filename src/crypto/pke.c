@@ -16,8 +16,13 @@ int sb_ecdh(const sb_privkey *priv, const sb_pubkey *peer, uint8_t **out, size_t
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv->pk, NULL);
     size_t len = 0;
     uint8_t *z = NULL;
+    /* The peer is not validated again here (EVP_PKEY_derive_set_peer would run the full public
+     * check, a scalar multiplication by the order, on every derivation): every sb_pubkey EC
+     * key was decoded onto its curve when it was made (sb_pubkey_from_ec_point checks it, the
+     * SPKI decoder rejects points off the curve), the curves have cofactor 1, and a result at
+     * infinity fails the derivation. */
     int ok = ctx && EVP_PKEY_derive_init(ctx) == 1 &&
-             EVP_PKEY_derive_set_peer(ctx, peer->pk) == 1 &&
+             EVP_PKEY_derive_set_peer_ex(ctx, peer->pk, 0) == 1 &&
              EVP_PKEY_derive(ctx, NULL, &len) == 1 && len > 0 && (z = malloc(len)) != NULL &&
              EVP_PKEY_derive(ctx, z, &len) == 1;
     EVP_PKEY_CTX_free(ctx);

@@ -830,18 +830,19 @@ const struct sb_eventlog_digest *sb_eventlog_event_digest(const struct sb_eventl
 /* ==== sealbox software evidence (docs/secrets.md, "Software evidence") ===================== */
 
 #define SB_SOFTWARE_EVIDENCE_MAX 16384u /* bytes of one evidence JSON */
-#define SB_SOFTWARE_SIG_LEN 96u         /* ES384 r||s */
+#define SB_SOFTWARE_SIG_LEN 96u         /* the longest signature: ES384 r||s (ES256: 64) */
 #define SB_SOFTWARE_MARKER "sealbox-software-evidence"
 
-/* {"sealbox-software-evidence": 1, "report_data": "<128 hex>", "key": <P-384 JWK>,
- *  "signature": "<base64url r||s>"}; the signature covers the JCS-canonical JSON of the
- * object without "signature" (tbs). */
+/* {"sealbox-software-evidence": 1, "report_data": "<128 hex>", "key": <P-256 or P-384 JWK>,
+ *  "signature": "<base64url r||s>"} (64 bytes: ES256; 96: ES384); the signature covers the
+ * JCS-canonical JSON of the object without "signature" (tbs). */
 struct sb_software_evidence {
     uint32_t version;
     uint8_t report_data[64];
     json_t *key; /* the JWK as found (not yet checked to be a key) */
     uint8_t sig[SB_SOFTWARE_SIG_LEN];
-    char *tbs; /* malloc'ed canonical bytes the signature covers */
+    size_t sig_len; /* 64 or 96 */
+    char *tbs;      /* malloc'ed canonical bytes the signature covers */
     size_t tbs_len;
 };
 /* Unknown members, wrong types, bad hex/base64 and wrong lengths are SB_E_MALFORMED naming the

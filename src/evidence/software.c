@@ -48,14 +48,16 @@ static int parse_obj(json_t *j, struct sb_software_evidence *out, sb_error *err)
     size_t sl = 0;
     if (json_string_length(sig) > 2 * SB_SOFTWARE_SIG_LEN ||
         sb_base64url_decode(json_string_value(sig), json_string_length(sig), &sb, &sl, NULL) < 0 ||
-        sl != SB_SOFTWARE_SIG_LEN) {
+        (sl != 64 && sl != SB_SOFTWARE_SIG_LEN)) {
         free(sb);
-        BAIL(err, SB_E_MALFORMED, "software evidence: signature: expected base64url of %u bytes",
+        BAIL(err, SB_E_MALFORMED,
+             "software evidence: signature: expected base64url of 64 (ES256) or %u (ES384) bytes",
              SB_SOFTWARE_SIG_LEN);
     }
     sb_reader r;
     sb_reader_init(&r, sb, sl, "software evidence", err);
-    int rc = sb_reader_copy(&r, out->sig, SB_SOFTWARE_SIG_LEN, "signature");
+    int rc = sb_reader_copy(&r, out->sig, sl, "signature");
+    out->sig_len = sl;
     free(sb);
     TRY(rc);
     /* The signed bytes: everything but the signature, canonical. */

@@ -275,7 +275,8 @@ struct sb_kbs_relay_cfg {
     const char *url, *unix_socket, *ca_file; /* the KBS (as sb_kbs_client_opts) */
     long timeout_s;
     sb_attester *attester; /* not owned */
-    const sb_mlog *log;    /* the sandbox's log (not owned; it may grow while relayed) */
+    const sb_mlog *log;    /* the sandbox's log (not owned; it may grow while relayed); NULL
+                              for a relay answered with sb_kbs_relay_answer_log only */
 };
 typedef struct sb_kbs_relay sb_kbs_relay;
 int sb_kbs_relay_new(const struct sb_kbs_relay_cfg *cfg, sb_kbs_relay **out, sb_error *err) SB_WUR;
@@ -283,6 +284,16 @@ void sb_kbs_relay_free(sb_kbs_relay *r);
 /* An sb_sandbox_relay_fn (arg: the relay): one reply frame for one request frame. A request
  * that is refused is answered with the refusal (never dropped), so init can report it. */
 int sb_kbs_relay_answer(void *relay, const struct sb_msg *req, sb_writer *reply);
+/* The same with a snapshot of the sandbox's log that the caller took when the request arrived
+ * (the daemon's monitor answers on a worker thread while its loop may add events): its export
+ * (JSON, len) and digest ("sha384:…"). Requests of one relay must not run at once. */
+struct sb_kbs_relay_log {
+    const char *json;
+    size_t len;
+    const char *digest;
+};
+int sb_kbs_relay_answer_log(sb_kbs_relay *r, const struct sb_msg *req,
+                            const struct sb_kbs_relay_log *log, sb_writer *reply);
 /* The checks, exposed for tests and the fuzz target: a route init may ask for, and the
  * runtime data init asks the host to attest (*out: the parsed object). */
 int sb_kbs_relay_check_route(int method, const char *route, sb_error *err) SB_WUR;

@@ -14,8 +14,8 @@ struct sb_kbs_relay {
 };
 
 int sb_kbs_relay_new(const struct sb_kbs_relay_cfg *cfg, sb_kbs_relay **out, sb_error *err) {
-    ENSURE(cfg && cfg->url && cfg->attester && cfg->log, err, SB_E_USAGE,
-           "relay: a KBS URL, an attester and the sandbox's log are required");
+    ENSURE(cfg && cfg->url && cfg->attester, err, SB_E_USAGE,
+           "relay: a KBS URL and an attester are required");
     sb_kbs_relay *r = calloc(1, sizeof(*r));
     ENSURE(r, err, SB_E_INTERNAL, "out of memory");
     r->cfg = *cfg;
@@ -161,14 +161,11 @@ static int answer_kbs(sb_kbs_relay *r, const struct sb_msg *m, sb_writer *w) {
     return 0;
 }
 
-static int answer_evidence(sb_kbs_relay *r, const struct sb_msg *m, sb_writer *w) {
+static int answer_evidence(sb_kbs_relay *r, const struct sb_msg *m,
+                           const struct sb_kbs_relay_log *log, sb_writer *w) {
     sb_error err = {0};
-    uint8_t d[SB_MLOG_DIGEST_LEN];
-    char digest[104];
-    sb_mlog_digest(r->cfg.log, d);
-    sb_mlog_digest_str(d, digest);
     json_t *rd = NULL, *ev = NULL;
-    int rc = sb_kbs_relay_check_runtime(m->data, m->data_len, r->nonce, digest, &rd, &err);
+    int rc = sb_kbs_relay_check_runtime(m->data, m->data_len, r->nonce, log->digest, &rd, &err);
     r->nonce[0] = 0; /* one piece of evidence per challenge, whatever happens */
     if (rc == 0) rc = sb_attester_evidence(r->cfg.attester, rd, &ev, &err);
     char *s = rc == 0 ? json_dumps(ev, JSON_COMPACT) : NULL;
@@ -186,33 +183,49 @@ static int answer_evidence(sb_kbs_relay *r, const struct sb_msg *m, sb_writer *w
     return 0;
 }
 
-static int answer_context(sb_kbs_relay *r, const struct sb_msg *m, sb_writer *w) {
-    sb_error err = {0};
-    char *log = NULL;
-    size_t n = 0;
-    if (sb_mlog_export(r->cfg.log, &log, &n, &err) < 0) {
-        reply_refusal(w, SB_MSG_CONTEXT, m->exec_id, err.msg);
-        return 0;
-    }
-    if (n > SB_KBS_RELAY_MAX_BODY) {
+static int answer_context(sb_kbs_relay *r, const struct sb_msg *m,
+                          const struct sb_kbs_relay_log *log, sb_writer *w) {
+    if (log->len > SB_KBS_RELAY_MAX_BODY) {
+        sb_error err = {0};
         (void)sb_error_set(&err, SB_E_LIMIT,
-                           "relay: the measurement log (%zu bytes) is over the relay limit %u", n,
-                           SB_KBS_RELAY_MAX_BODY);
+                           "relay: the measurement log (%zu bytes) is over the relay limit %u",
+                           log->len, SB_KBS_RELAY_MAX_BODY);
         reply_refusal(w, SB_MSG_CONTEXT, m->exec_id, err.msg);
     } else {
         (void)sb_msg_encode_reply(w, SB_MSG_CONTEXT, m->exec_id, 1,
-                                  sb_attester_tee(r->cfg.attester), log, n);
+                                  sb_attester_tee(r->cfg.attester), log->json, log->len);
     }
-    free(log);
     return 0;
+}
+
+int sb_kbs_relay_answer_log(sb_kbs_relay *r, const struct sb_msg *req,
+                            const struct sb_kbs_relay_log *log, sb_writer *reply) {
+    switch (req->type) {
+    case SB_MSG_CONTEXT_REQ: return answer_context(r, req, log, reply);
+    case SB_MSG_KBS_REQ: return answer_kbs(r, req, reply);
+    case SB_MSG_EVIDENCE_REQ: return answer_evidence(r, req, log, reply);
+    default: return SB_E_USAGE;
+    }
 }
 
 int sb_kbs_relay_answer(void *relay, const struct sb_msg *req, sb_writer *reply) {
     sb_kbs_relay *r = relay;
-    switch (req->type) {
-    case SB_MSG_CONTEXT_REQ: return answer_context(r, req, reply);
-    case SB_MSG_KBS_REQ: return answer_kbs(r, req, reply);
-    case SB_MSG_EVIDENCE_REQ: return answer_evidence(r, req, reply);
-    default: return SB_E_USAGE;
+    if (req->type == SB_MSG_KBS_REQ) return answer_kbs(r, req, reply);
+    if (!r->cfg.log) return SB_E_USAGE; /* a relay made for sb_kbs_relay_answer_log */
+    /* the log as it is now: its export and digest */
+    sb_error err = {0};
+    char *json = NULL;
+    size_t n = 0;
+    uint8_t d[SB_MLOG_DIGEST_LEN];
+    char digest[104];
+    sb_mlog_digest(r->cfg.log, d);
+    sb_mlog_digest_str(d, digest);
+    if (req->type == SB_MSG_CONTEXT_REQ && sb_mlog_export(r->cfg.log, &json, &n, &err) < 0) {
+        reply_refusal(reply, SB_MSG_CONTEXT, req->exec_id, err.msg);
+        return 0;
     }
+    struct sb_kbs_relay_log log = {.json = json ? json : "", .len = n, .digest = digest};
+    int rc = sb_kbs_relay_answer_log(r, req, &log, reply);
+    free(json);
+    return rc;
 }

@@ -66,12 +66,16 @@ struct sb_sandbox {
     struct sb_sandbox_trace *trace; /* the caller's (cfg->trace), for destroy's steps */
     sb_sandbox_relay_fn relay;      /* answers sealbox-init's KBS requests (sb_sandbox_set_relay) */
     void *relay_arg;
+    bool relay_async;    /* sb_sandbox_chan_read hands relay requests to its caller */
+    uint32_t serve_main; /* the main command sb_jail_serve_main started (its exec id) */
 };
 
 void sb_sandbox_set_relay(sb_sandbox *sb, sb_sandbox_relay_fn fn, void *arg) {
     sb->relay = fn;
     sb->relay_arg = arg;
 }
+
+void sb_sandbox_set_relay_async(sb_sandbox *sb, bool on) { sb->relay_async = on; }
 
 /* One step's timestamp. During create both halves write to a shared page (the child's steps
  * interleave with the host's); the index is taken atomically. NULL: not tracing. */
@@ -1402,7 +1406,8 @@ static int relay_answer(sb_sandbox *sb, const struct sb_msg *m, sb_error *err) {
     sb_writer_init(&w, SB_PROTO_MAX_FRAME);
     int rc = sb->relay ? sb->relay(sb->relay_arg, m, &w) : -1;
     if (rc < 0 || sb_writer_status(&w) < 0 || w.len == 0) {
-        static const char why[] = "this sandbox has no KBS configured (sealbox run --kbs-url)";
+        static const char why[] =
+            "this sandbox has no KBS configured (sealbox run --kbs-url, sealboxd --kbs-url)";
         sb_writer_free(&w);
         sb_writer_init(&w, SB_PROTO_MAX_FRAME);
         enum sb_msg_type t = m->type == SB_MSG_KBS_REQ       ? SB_MSG_KBS_RESP
@@ -1733,6 +1738,42 @@ int sb_sandbox_chan_start(sb_sandbox *sb, char *const *argv, char *const *env, c
     return 0;
 }
 
+int sb_sandbox_chan_secrets(sb_sandbox *sb, const struct sb_secret_spec *v, size_t n, uint32_t *id,
+                            sb_error *err) {
+    ENSURE(n > 0, err, SB_E_USAGE, "channel: no secrets");
+    for (size_t i = 0; i < n; i++)
+        TRY(sb_secret_spec_check(&v[i], err));
+    uint32_t sid = sb->next_exec + 1;
+    if (sid == 0) sid = 1;
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    int rc = sb_msg_encode_secrets(&w, sid, v, n);
+    if (rc < 0)
+        rc = sb_error_set(err, SB_E_LIMIT, "secrets: %zu secrets are over the protocol limit (%u)",
+                          n, SB_PROTO_MAX_SECRETS);
+    else
+        rc = chan_send(sb, &w, err);
+    sb_writer_free(&w);
+    TRY(rc);
+    sb->next_exec = sid;
+    *id = sid;
+    return 0;
+}
+
+int sb_sandbox_chan_reply(sb_sandbox *sb, const uint8_t *frame, size_t n, sb_error *err) {
+    struct sb_msg m;
+    TRY(sb_msg_parse(frame, n, &m, err));
+    bool reply = m.type == SB_MSG_CONTEXT || m.type == SB_MSG_KBS_RESP || m.type == SB_MSG_EVIDENCE;
+    sb_msg_free(&m);
+    ENSURE(reply, err, SB_E_USAGE, "channel: frame type %u is not a relay reply", m.type);
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    int rc = sb_writer_bytes(&w, frame, n);
+    if (rc == 0) rc = chan_send(sb, &w, err);
+    sb_writer_free(&w);
+    return rc;
+}
+
 int sb_sandbox_chan_stdin(sb_sandbox *sb, uint32_t id, const void *p, size_t n, sb_error *err) {
     ENSURE(n <= SB_PROTO_MAX_DATA, err, SB_E_USAGE, "channel: stdin chunk of %zu bytes", n);
     sb_writer w;
@@ -1765,7 +1806,7 @@ int sb_sandbox_chan_read(sb_sandbox *sb, uint8_t *buf, struct sb_chan_event *ev,
         if (n <= 0) BAIL(err, SB_E_IO, "channel: sealbox-init is gone");
         struct sb_msg m;
         TRY(sb_msg_parse(buf, (size_t)n, &m, err));
-        if (is_relay_request(m.type)) { /* answered here: the caller's loop never sees them */
+        if (is_relay_request(m.type) && !sb->relay_async) { /* answered here */
             int rc = relay_answer(sb, &m, err);
             sb_msg_free(&m);
             TRY(rc);
@@ -1775,6 +1816,17 @@ int sb_sandbox_chan_read(sb_sandbox *sb, uint8_t *buf, struct sb_chan_event *ev,
         ev->type = (enum sb_msg_type)m.type;
         ev->id = m.exec_id;
         switch (m.type) {
+        case SB_MSG_CONTEXT_REQ:
+        case SB_MSG_KBS_REQ:
+        case SB_MSG_EVIDENCE_REQ: /* the caller answers (sb_sandbox_chan_reply) */
+            ev->data = buf;
+            ev->len = (size_t)n;
+            break;
+        case SB_MSG_SECRETS_DONE:
+            ev->ok = m.u32 != 0;
+            ev->data = m.data;
+            ev->len = m.data_len;
+            break;
         case SB_MSG_STARTED: ev->pid = m.u32; break;
         case SB_MSG_STDOUT:
         case SB_MSG_STDERR:
@@ -1867,15 +1919,46 @@ static void drop_conn(sb_sandbox *sb, struct conn *c) {
     c->busy = false;
 }
 
+int sb_jail_serve_main(sb_sandbox *sb, char *const *argv, char *const *env, const char *workdir,
+                       sb_error *err) {
+    ENSURE(!sb->attached && sb->ctl >= 0, err, SB_E_USAGE,
+           "serve: only the sandbox's creator can start its main command");
+    ENSURE(!sb->serve_main, err, SB_E_USAGE, "serve: the main command has started already");
+    size_t argc = 0, envc = 0;
+    while (argv && argv[argc])
+        argc++;
+    while (env && env[envc])
+        envc++;
+    ENSURE(argc > 0, err, SB_E_USAGE, "serve: no main command");
+    uint32_t id = ++sb->next_exec;
+    struct sb_msg_exec e = {.workdir = workdir ? workdir : "/",
+                            .argc = argc,
+                            .envc = envc,
+                            .argv = (char **)argv,
+                            .env = (char **)env};
+    sb_writer w;
+    sb_writer_init(&w, SB_PROTO_MAX_FRAME);
+    int rc = sb_msg_encode_exec(&w, id, &e);
+    if (rc == 0) rc = send_frame(sb->ctl, &w, err);
+    sb_writer_free(&w);
+    sb_writer_init(&w, 64);
+    if (rc == 0) rc = sb_msg_encode_data(&w, SB_MSG_STDIN, id, NULL, 0);
+    if (rc == 0) rc = send_frame(sb->ctl, &w, err);
+    sb_writer_free(&w);
+    TRY(rc);
+    sb->serve_main = id;
+    return 0;
+}
+
 int sb_jail_serve(sb_sandbox *sb, int listen_fd, int stop_fd, char *const *main_argv,
                   char *const *main_env, const char *main_workdir, int main_log_fd, sb_error *err) {
     ENSURE(!sb->attached, err, SB_E_USAGE, "serve: only the sandbox's creator can serve it");
     struct conn conns[SERVE_MAX_CONNS];
     for (int i = 0; i < SERVE_MAX_CONNS; i++)
         conns[i] = (struct conn){.fd = -1};
-    uint32_t main_id = 0;
+    uint32_t main_id = sb->serve_main;
     sb_writer w;
-    if (main_argv && main_argv[0]) {
+    if (!main_id && main_argv && main_argv[0]) {
         size_t argc = 0, envc = 0;
         while (main_argv[argc])
             argc++;

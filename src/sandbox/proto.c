@@ -1,5 +1,7 @@
 /* proto: the typed, size-checked frames between the host and sealbox-init. The parser reads
  * every field through sb_reader and checks every count against a named limit first. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sandbox.h"
@@ -149,6 +151,80 @@ int sb_secret_spec_check(const struct sb_secret_spec *s, sb_error *err) {
         ENSURE(*seg, err, SB_E_MALFORMED, "secret %s: file '%.200s' ends with '/'", s->path, t);
     }
     return 0;
+}
+
+/* Reads n bytes of r as a NUL-free, NUL-terminated string (allocated). */
+static int read_text(sb_reader *r, size_t n, char **out, const char *field) {
+    const uint8_t *p;
+    TRY(sb_reader_bytes(r, n, &p, field));
+    char *s = malloc(n + 1);
+    if (!s) return sb_error_set(r->err, SB_E_INTERNAL, "%s: out of memory", r->what);
+    for (size_t i = 0; i < n; i++) {
+        if (!p[i]) {
+            free(s);
+            return sb_error_set(r->err, SB_E_MALFORMED, "%s: %s has a NUL byte at offset %zu",
+                                r->what, field, sb_reader_offset(r) - n + i);
+        }
+        s[i] = (char)p[i];
+    }
+    s[n] = 0;
+    *out = s;
+    return 0;
+}
+
+int sb_secret_spec_parse(const uint8_t *p, size_t n, struct sb_secret_spec *out, sb_error *err) {
+    memset(out, 0, sizeof(*out));
+    sb_reader r;
+    sb_reader_init(&r, p, n, "secret", err);
+    ENSURE(n <= SB_PROTO_MAX_SECRET_PATH + 5 + SB_PROTO_MAX_TARGET, err, SB_E_LIMIT,
+           "secret: %zu bytes is over the limit %u", n,
+           SB_PROTO_MAX_SECRET_PATH + 5 + SB_PROTO_MAX_TARGET);
+    /* the path: up to the first ':' (a path never holds one) */
+    size_t pl = 0;
+    uint8_t ch = 0;
+    sb_reader scan = r;
+    while (sb_reader_remaining(&scan) && sb_reader_u8(&scan, &ch, "path") == 0 && ch != ':')
+        pl++;
+    ENSURE(pl <= SB_PROTO_MAX_SECRET_PATH, err, SB_E_LIMIT,
+           "secret: the path (offset 0) is over %u bytes", SB_PROTO_MAX_SECRET_PATH);
+    int rc = read_text(&r, pl, &out->path, "path");
+    if (rc == 0 && sb_reader_remaining(&r) == 0) {
+        out->kind = SB_SECRET_FILE;
+        size_t tl = pl + sizeof("/run/secrets/");
+        out->target = malloc(tl);
+        if (!out->target)
+            rc = sb_error_set(err, SB_E_INTERNAL, "secret: out of memory");
+        else
+            (void)snprintf(out->target, tl, "/run/secrets/%s", out->path);
+    } else if (rc == 0) {
+        const uint8_t *kw = NULL;
+        sb_reader peek = r;
+        size_t left = sb_reader_remaining(&r);
+        if (left >= 6 && sb_reader_bytes(&peek, 6, &kw, "kind") == 0 &&
+            memcmp(kw, ":file=", 6) == 0) {
+            out->kind = SB_SECRET_FILE;
+            rc = sb_reader_skip(&r, 6, "kind");
+        } else if (left >= 5 && (peek = r, sb_reader_bytes(&peek, 5, &kw, "kind")) == 0 &&
+                   memcmp(kw, ":env=", 5) == 0) {
+            out->kind = SB_SECRET_ENV;
+            rc = sb_reader_skip(&r, 5, "kind");
+        } else {
+            rc = sb_error_set(err, SB_E_MALFORMED,
+                              "secret: at offset %zu: not ':file=PATH' or ':env=NAME' "
+                              "(repo/type/tag[:file=PATH|:env=NAME])",
+                              pl);
+        }
+        if (rc == 0) rc = read_text(&r, sb_reader_remaining(&r), &out->target, "target");
+    }
+    if (rc == 0) rc = sb_secret_spec_check(out, err);
+    if (rc < 0) sb_secret_spec_clear(out);
+    return rc;
+}
+
+void sb_secret_spec_clear(struct sb_secret_spec *s) {
+    free(s->path);
+    free(s->target);
+    s->path = s->target = NULL;
 }
 
 static int parse_secrets(sb_reader *r, struct sb_msg_secrets *out) {

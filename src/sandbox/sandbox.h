@@ -167,6 +167,11 @@ const char *sb_sandbox_dir(const sb_sandbox *sb);
 int sb_jail_serve(sb_sandbox *sb, int listen_fd, int stop_fd, char *const *main_argv,
                   char *const *main_env, const char *main_workdir, int main_log_fd,
                   sb_error *err) SB_WUR;
+/* Starts the main command before sb_jail_serve (which then serves it as its main_argv, and
+ * ignores its own): for a caller that recorded it in the log and released its secrets first
+ * (`sealbox run --detach --secret`). The command is not recorded here. */
+int sb_jail_serve_main(sb_sandbox *sb, char *const *argv, char *const *env, const char *workdir,
+                       sb_error *err) SB_WUR;
 /* A handle on a detached sandbox: exec goes through its control socket, freeze/thaw/stats to
  * its cgroup; destroy() only lets go of the handle. */
 int sb_jail_attach(const char *state_dir, const char *id, sb_sandbox **out, sb_error *err) SB_WUR;
@@ -446,6 +451,12 @@ int sb_cdh_parse_response(const uint8_t *p, size_t n, struct sb_cdh_response *ou
  * a file target is absolute, without "." or ".." segments or a NUL; an env target is
  * [A-Za-z_][A-Za-z0-9_]*. Errors name the field. */
 int sb_secret_spec_check(const struct sb_secret_spec *s, sb_error *err) SB_WUR;
+/* "repo/type/tag[:file=PATH|:env=NAME]" (as `--secret` and the daemon's create message carry
+ * it; no target: the file /run/secrets/repo/type/tag) → *out (path and target allocated: free
+ * with sb_secret_spec_clear), checked with sb_secret_spec_check. Untrusted bytes. */
+int sb_secret_spec_parse(const uint8_t *p, size_t n, struct sb_secret_spec *out,
+                         sb_error *err) SB_WUR;
+void sb_secret_spec_clear(struct sb_secret_spec *s);
 
 /* Sends the secrets to sealbox-init before the entrypoint and relays its requests (through the
  * sandbox's relay, below) until it says done. SB_E_POLICY (with the KBS's or policy's reason)
@@ -457,6 +468,10 @@ int sb_sandbox_secrets(sb_sandbox *sb, const struct sb_secret_spec *v, size_t n,
  * relay, such requests are answered "not relayed". jail exec() and sb_sandbox_secrets use it. */
 typedef int (*sb_sandbox_relay_fn)(void *arg, const struct sb_msg *req, sb_writer *reply);
 void sb_sandbox_set_relay(sb_sandbox *sb, sb_sandbox_relay_fn fn, void *arg);
+/* For a caller with its own event loop (the daemon's monitor, which must not block on a KBS
+ * round trip): sb_sandbox_chan_read hands init's relay requests to the caller as events (the
+ * whole frame in data/len), and the caller answers each later with sb_sandbox_chan_reply. */
+void sb_sandbox_set_relay_async(sb_sandbox *sb, bool on);
 
 /* ---- the command channel ---------------------------------------------------------------------
  * For a caller with its own event loop (sealboxd's monitor): several commands run at once in
@@ -465,11 +480,14 @@ void sb_sandbox_set_relay(sb_sandbox *sb, sb_sandbox_relay_fn fn, void *arg);
  * backend's exec() on the same sandbox (exec() discards frames of commands it did not start).
  * Every send fails with SB_E_LIMIT instead of blocking when sealbox-init is not reading. */
 struct sb_chan_event {
-    enum sb_msg_type type; /* SB_MSG_STARTED, _STDOUT, _STDERR, _EXIT or _ERROR */
+    enum sb_msg_type type; /* SB_MSG_STARTED, _STDOUT, _STDERR, _EXIT or _ERROR; _SECRETS_DONE;
+                              with relay_async also _CONTEXT_REQ, _KBS_REQ, _EVIDENCE_REQ */
     uint32_t id;           /* the command (as returned by sb_sandbox_chan_start) */
     uint32_t pid;          /* STARTED: its pid inside the sandbox */
     struct sb_exit exit;   /* EXIT (an OOM kill is reported as SB_EXIT_OOM) */
-    const uint8_t *data;   /* STDOUT/STDERR/ERROR: a view into the caller's buffer */
+    bool ok;               /* SECRETS_DONE: every secret was released */
+    const uint8_t *data;   /* STDOUT/STDERR/ERROR, SECRETS_DONE's reason: a view into the
+                              caller's buffer; relay requests: the whole frame */
     size_t len;
 };
 int sb_sandbox_chan_fd(const sb_sandbox *sb); /* POLLIN: frames; POLLHUP: init is gone */
@@ -479,6 +497,12 @@ int sb_sandbox_chan_start(sb_sandbox *sb, char *const *argv, char *const *env, c
 int sb_sandbox_chan_stdin(sb_sandbox *sb, uint32_t id, const void *p, size_t n,
                           sb_error *err) SB_WUR;
 int sb_sandbox_chan_signal(sb_sandbox *sb, uint32_t id, int sig, sb_error *err) SB_WUR;
+/* Sends the secrets to release before the entrypoint (SECRETS); init answers SECRETS_DONE with
+ * *id after the handshakes it relays through this channel. Never blocks. */
+int sb_sandbox_chan_secrets(sb_sandbox *sb, const struct sb_secret_spec *v, size_t n, uint32_t *id,
+                            sb_error *err) SB_WUR;
+/* Sends one relay reply frame (CONTEXT, KBS_RESP or EVIDENCE, as sb_kbs_relay_answer makes). */
+int sb_sandbox_chan_reply(sb_sandbox *sb, const uint8_t *frame, size_t n, sb_error *err) SB_WUR;
 /* Reads one frame into buf (SB_PROTO_MAX_FRAME bytes): 1 with *ev filled, 0 when nothing is
  * waiting, < 0 when sealbox-init is gone or sent something malformed. */
 int sb_sandbox_chan_read(sb_sandbox *sb, uint8_t *buf, struct sb_chan_event *ev,

@@ -1,7 +1,9 @@
 /* nvidia (verify): authenticates NVIDIA GPU / NVSwitch SPDM measurement reports — the P-384
  * signature by the device's leaf certificate, its chain to the pinned NVIDIA Device Identity CA
- * at an explicit time, the FWID binding, the nonce — and turns them into claims. OCSP and RIMs
- * need the network and are reported as unchecked, never assumed good. */
+ * at an explicit time, the FWID binding, the nonce — and turns them into claims. RIMs given
+ * next to the evidence are authenticated (nvidia_rim.c) and compared with the measurement
+ * blocks; without them, and for OCSP (which needs the network), the result says unchecked,
+ * never assumed good. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +20,7 @@
 #define NV_OID_FWID "2.23.133.5.4.1" /* tcg-dice-TcbInfo: FWID is its last 48 bytes */
 #define NV_FWID_LEN 48
 #define NV_CACHE_SLOTS 8 /* verified device chains kept by a context */
+#define NV_MAX_RIMS 8    /* RIM files per verification (a driver and a VBIOS RIM per device) */
 
 /* NVIDIA opaque-data field types (little-endian u16 type, u16 length, value). */
 enum {
@@ -204,14 +207,7 @@ static int load_json(const struct sb_blob *b, struct nv_gpu *gpus, size_t *n_gpu
  * second evidence file or through --certs. */
 static int load_inputs(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
                        struct nv_gpu *gpus, size_t *n_gpus, const char **format, sb_error *err) {
-    ENSURE(n_ev >= 1, err, SB_E_USAGE, W ": no evidence given");
-    for (size_t i = 0; i < n_ev; i++) {
-        if (has_prefix(ev[i].data, ev[i].len, "<?xml") || has_prefix(ev[i].data, ev[i].len, "<"))
-            BAIL(err, SB_E_UNSUPPORTED,
-                 W ": %s looks like a RIM (XML): comparing measurements with RIMs is not "
-                   "implemented; verify without it (the result says the RIMs were not checked)",
-                 ev[i].name);
-    }
+    ENSURE(n_ev >= 1, err, SB_E_USAGE, W ": no evidence given (only RIMs)");
     if (is_json(ev[0].data, ev[0].len)) {
         ENSURE(n_ev == 1 && o->n_certs == 0, err, SB_E_USAGE,
                W ": a JSON evidence file carries its own chains; give it alone");
@@ -331,6 +327,7 @@ struct nv_device {
 
 struct sb_nvidia_ctx {
     sb_cert *root;
+    sb_cert *rim_root; /* the NVIDIA CoRIM signing Root CA */
     struct nv_device slots[NV_CACHE_SLOTS];
     size_t next;
 };
@@ -347,6 +344,7 @@ void sb_nvidia_ctx_free(sb_nvidia_ctx *c) {
     for (size_t i = 0; i < NV_CACHE_SLOTS; i++)
         device_clear(&c->slots[i]);
     sb_cert_free(c->root);
+    sb_cert_free(c->rim_root);
     free(c);
 }
 
@@ -360,11 +358,30 @@ int sb_nvidia_ctx_new(sb_nvidia_ctx **out, sb_error *err) {
     if (rc == 0 && !sb_ct_equal(fp, sb_nvidia_root_sha256, 32))
         rc = sb_error_set(err, SB_E_INTERNAL,
                           W ": the embedded root does not match its pinned fingerprint");
+    if (rc == 0)
+        rc = sb_cert_from_pem((const uint8_t *)sb_nvidia_rim_root_pem,
+                              strlen(sb_nvidia_rim_root_pem), &c->rim_root, err);
+    if (rc == 0) rc = sb_cert_fingerprint(c->rim_root, SB_HASH_SHA256, fp, err);
+    if (rc == 0 && !sb_ct_equal(fp, sb_nvidia_rim_root_sha256, 32))
+        rc = sb_error_set(err, SB_E_INTERNAL,
+                          W ": the embedded RIM root does not match its pinned fingerprint");
     if (rc < 0) {
         sb_nvidia_ctx_free(c);
         return rc;
     }
     *out = c;
+    return 0;
+}
+
+int sb_nvidia_ctx_set_rim_root(sb_nvidia_ctx *c, const sb_cert *root, sb_error *err) {
+    ENSURE(c && root, err, SB_E_USAGE, W ": no context or root");
+    const uint8_t *der = NULL;
+    size_t n = 0;
+    sb_cert *copy = NULL;
+    TRY(sb_cert_der(root, &der, &n, err));
+    TRY(sb_cert_from_der(der, n, &copy, err));
+    sb_cert_free(c->rim_root);
+    c->rim_root = copy;
     return 0;
 }
 
@@ -474,6 +491,49 @@ static int establish_device(sb_nvidia_ctx *c, const struct nv_gpu *g, int64_t at
     return 0;
 }
 
+/* The RIMs given with the evidence, authenticated; used[i] once a device's version matched. */
+struct nv_rims {
+    sb_nv_rim *rim[NV_MAX_RIMS];
+    size_t n;
+    bool used[NV_MAX_RIMS];
+};
+
+static void rims_clear(struct nv_rims *s) {
+    for (size_t i = 0; i < s->n; i++)
+        sb_nv_rim_free(s->rim[i]);
+}
+
+/* Compares the device's blocks with every RIM of its driver or VBIOS version: a mismatch is
+ * a policy refusal naming the RIM and the blocks; g says which RIMs were compared. */
+static int check_rims(struct nv_rims *s, const sb_spdm_report *r, size_t idx, json_t *g,
+                      json_t *claims, sb_error *err) {
+    const char *drv = json_string_value(json_object_get(g, "driver_version"));
+    const char *vb = json_string_value(json_object_get(g, "vbios_version"));
+    const char *seen_drv = NULL, *seen_vb = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        const char *v = sb_nv_rim_version(s->rim[i]), *kind = NULL;
+        if (drv && strcasecmp(v, drv) == 0) kind = "driver", seen_drv = v;
+        if (!kind && vb && strcasecmp(v, vb) == 0) kind = "VBIOS", seen_vb = v;
+        if (!kind) continue;
+        s->used[i] = true;
+        char why[256];
+        size_t bad = 0;
+        if (sb_nv_rim_compare(s->rim[i], r, why, sizeof(why), &bad) < 0)
+            BAIL(err, SB_E_POLICY,
+                 W ": device %zu: %zu of the %zu reference measurements of the %s RIM %s differ: "
+                   "%s",
+                 idx, bad, sb_nv_rim_measurements(s->rim[i]), kind, v, why);
+    }
+    if (seen_drv) TRY(jset(g, "rim_driver", json_string(seen_drv)));
+    if (seen_vb) TRY(jset(g, "rim_vbios", json_string(seen_vb)));
+    if (seen_drv && seen_vb) return jset(g, "rim", json_string("matched"));
+    if (!seen_drv && !seen_vb) return jset(g, "rim", json_string("unchecked"));
+    TRY(jset(g, "rim", json_string("partial")));
+    return sb_claims_warn(claims,
+                          W ": device %zu: no %s RIM was given: its measurements were not compared",
+                          idx, seen_drv ? "VBIOS" : "driver");
+}
+
 /* The FWID the firmware reports (opaque field 20) must be the one NVIDIA certified in the
  * signing certificate's TCB-info extension. */
 static int check_fwid(const sb_spdm_report *r, const struct nv_device *d, size_t idx, json_t *g,
@@ -500,7 +560,7 @@ static int check_fwid(const sb_spdm_report *r, const struct nv_device *d, size_t
 }
 
 static int verify_gpu(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const struct nv_gpu *gpu,
-                      size_t idx, bool many, json_t *claims, json_t *g,
+                      size_t idx, bool many, struct nv_rims *rims, json_t *claims, json_t *g,
                       const struct nv_device **dev, sb_error *err) {
     _cleanup_free_ sb_spdm_report *r = calloc(1, sizeof(*r));
     if (!r) BAIL(err, SB_E_INTERNAL, W ": out of memory");
@@ -568,7 +628,7 @@ static int verify_gpu(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const st
                           json_object_get(d->collateral, "collateral")) < 0)
         BAIL(err, SB_E_INTERNAL, W ": out of memory");
     TRY(jset(g, "ocsp", json_string("unchecked")));
-    TRY(jset(g, "rim", json_string("unchecked")));
+    TRY(check_rims(rims, r, idx, g, claims, err));
     if (r->trailing) {
         TRY(jset(g, "trailing_bytes", json_integer((json_int_t)r->trailing)));
         TRY(sb_claims_warn(claims,
@@ -601,7 +661,28 @@ int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const str
     uint8_t *nb = NULL; /* released at out: (declared before the first goto) */
     json_t *g0 = NULL;
     size_t nl = 0;
-    int rc = load_inputs(o, ev, n_ev, gpus, &n, &format, err);
+    struct nv_rims rims = {0};
+    /* XML inputs are RIMs: authenticated first, the rest is the evidence */
+    struct sb_blob evs[NV_MAX_GPUS + 1];
+    size_t n_evs = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n_ev && rc == 0; i++) {
+        if (has_prefix(ev[i].data, ev[i].len, "<")) {
+            if (rims.n == NV_MAX_RIMS)
+                rc = sb_error_set(err, SB_E_LIMIT, W ": more than %d RIM files", NV_MAX_RIMS);
+            else if ((rc = sb_nv_rim_load(ev[i].data, ev[i].len, &c->rim_root, 1, o->at,
+                                          &rims.rim[rims.n], err)) < 0)
+                rc = sb_error_prefix(err, "%s", ev[i].name ? ev[i].name : "RIM");
+            else
+                rims.n++;
+        } else if (n_evs == SB_ARRAY_LEN(evs)) {
+            rc = sb_error_set(err, SB_E_LIMIT, W ": more than %zu evidence files",
+                              SB_ARRAY_LEN(evs));
+        } else {
+            evs[n_evs++] = ev[i];
+        }
+    }
+    if (rc == 0) rc = load_inputs(o, evs, n_evs, gpus, &n, &format, err);
     if (rc < 0) goto out;
     cl = sb_claims_new("nvidia", format, o->at);
     json_t *pc = json_object_get(cl, "platform_claims");
@@ -617,8 +698,31 @@ int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const str
             goto out;
         }
         const struct nv_device *d = NULL;
-        if ((rc = verify_gpu(c, o, &gpus[i], i, n > 1, cl, g, &d, err)) < 0) goto out;
+        if ((rc = verify_gpu(c, o, &gpus[i], i, n > 1, &rims, cl, g, &d, err)) < 0) goto out;
         if (i == 0) product = product_of(&gpus[0], d); /* d may be evicted by later devices */
+    }
+    bool all_matched = true;
+    for (size_t i = 0; i < n; i++) {
+        const char *st = json_string_value(json_object_get(json_array_get(list, i), "rim"));
+        all_matched &= st && strcmp(st, "matched") == 0;
+    }
+    for (size_t i = 0; i < rims.n; i++) {
+        if (!rims.used[i]) {
+            rc = sb_error_set(err, SB_E_POLICY,
+                              W ": the RIM %s (version %s, %s) is for neither the driver nor the "
+                                "VBIOS version of any device in the evidence",
+                              sb_nv_rim_tag_id(rims.rim[i]), sb_nv_rim_version(rims.rim[i]),
+                              sb_nv_rim_product(rims.rim[i]));
+            goto out;
+        }
+        int64_t rnb = 0, rna = 0;
+        sb_nv_rim_window(rims.rim[i], &rnb, &rna);
+        char subj[160];
+        (void)snprintf(subj, sizeof(subj), "RIM %s %s", sb_nv_rim_product(rims.rim[i]),
+                       sb_nv_rim_version(rims.rim[i]));
+        if ((rc = sb_claims_add_collateral(cl, "nvidia-rim", subj, sb_nv_rim_signer(rims.rim[i]),
+                                           rnb, rna, "evidence")) < 0)
+            goto out;
     }
     /* device 0 speaks for the whole where the schema has one slot; one device is flattened */
     g0 = json_incref(json_array_get(list, 0)); /* outlives "gpus", deleted below for one */
@@ -641,9 +745,11 @@ int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const str
     if (rc == 0)
         rc = sb_claims_warn(cl, W ": certificate revocation (OCSP) was not checked (offline): "
                                   "the device certificates are not known to be unrevoked");
-    if (rc == 0)
-        rc = sb_claims_warn(cl, W ": measurements were not compared with NVIDIA's driver and "
-                                  "VBIOS reference values (RIMs)");
+    if (rc == 0 && !all_matched)
+        rc = sb_claims_warn(cl,
+                            W ": measurements were not %scompared with NVIDIA's driver and "
+                              "VBIOS reference values (RIMs)",
+                            rims.n ? "all " : "");
     if (rc < 0) {
         rc = sb_error_set(err, SB_E_INTERNAL, W ": cannot build claims");
         goto out;
@@ -655,6 +761,7 @@ out:
     json_decref(g0);
     json_decref(cl);
     gpus_free(gpus, n);
+    rims_clear(&rims);
     return rc;
 }
 

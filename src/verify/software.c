@@ -1,6 +1,7 @@
-/* software: verifies sealbox software evidence — the ES384 signature of the key the evidence
- * carries over its canonical bytes. The key is whatever the evidence says, so the result proves
- * only that someone holding that key produced it: the claims say insecure = true. */
+/* software: verifies sealbox software evidence — the ES256 (P-256 key) or ES384 (P-384 key)
+ * signature of the key the evidence carries over its canonical bytes. The key is whatever the
+ * evidence says, so the result proves only that someone holding that key produced it: the claims
+ * say insecure = true. */
 #include <string.h>
 
 #include "verify.h"
@@ -27,11 +28,19 @@ static int sw_verify(const struct sb_verify_opts *o, const struct sb_blob *ev, s
     json_t *c = NULL;
     int rc = sb_pubkey_from_jwk(e.key, &k, err);
     if (rc < 0) (void)sb_error_prefix(err, "software evidence: key");
-    if (rc == 0 && (sb_pubkey_type(k) != SB_KEY_EC || sb_pubkey_curve(k) != SB_CURVE_P384))
-        rc = sb_error_set(err, SB_E_UNSUPPORTED, "software evidence: key: not an EC P-384 key");
+    /* ES256 with a P-256 key, ES384 with a P-384 key: the signature's length must match */
+    bool p256 = rc == 0 && sb_pubkey_type(k) == SB_KEY_EC && sb_pubkey_curve(k) == SB_CURVE_P256;
+    bool p384 = rc == 0 && sb_pubkey_type(k) == SB_KEY_EC && sb_pubkey_curve(k) == SB_CURVE_P384;
+    if (rc == 0 && !p256 && !p384)
+        rc = sb_error_set(err, SB_E_UNSUPPORTED,
+                          "software evidence: key: not an EC P-256 or P-384 key");
+    if (rc == 0 && e.sig_len != (p256 ? 64u : 96u))
+        rc = sb_error_set(err, SB_E_MALFORMED,
+                          "software evidence: signature: %zu bytes, but a %s key signs %u",
+                          e.sig_len, p256 ? "P-256" : "P-384", p256 ? 64u : 96u);
     if (rc == 0) {
-        rc = sb_ecdsa_verify(k, SB_HASH_SHA384, e.tbs, e.tbs_len, e.sig, sizeof(e.sig),
-                             SB_ECDSA_RAW_BE, err);
+        rc = sb_ecdsa_verify(k, p256 ? SB_HASH_SHA256 : SB_HASH_SHA384, e.tbs, e.tbs_len, e.sig,
+                             e.sig_len, SB_ECDSA_RAW_BE, err);
         if (rc < 0)
             (void)sb_error_prefix(err, "software evidence: signature does not verify with its key");
     }

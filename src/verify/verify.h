@@ -130,8 +130,8 @@ int sb_nitro_verify(sb_nitro_ctx *c, const struct sb_verify_opts *o, const uint8
  * chain (a second evidence file or --certs), or the attestation SDK's JSON evidence list (one
  * entry per device). P-384 signature by the device leaf, chain to the pinned NVIDIA Device
  * Identity CA at o->at, FWID binding, nonce (o->nonce, 32 bytes); measurements "block<N>"
- * ("gpu<i>.block<N>" for several devices). OCSP and RIMs are reported as unchecked
- * (docs/verify-nvidia.md). */
+ * ("gpu<i>.block<N>" for several devices). XML inputs are RIMs (below); OCSP is reported as
+ * unchecked (docs/verify-nvidia.md). */
 extern const struct sb_verifier sb_verifier_nvidia;
 extern const char sb_nvidia_root_pem[];
 extern const uint8_t sb_nvidia_root_sha256[32];
@@ -142,9 +142,38 @@ extern const uint8_t sb_nvidia_root_sha256[32];
 typedef struct sb_nvidia_ctx sb_nvidia_ctx;
 int sb_nvidia_ctx_new(sb_nvidia_ctx **out, sb_error *err) SB_WUR;
 void sb_nvidia_ctx_free(sb_nvidia_ctx *c);
+/* Replaces the pinned NVIDIA CoRIM root that RIMs must chain to (a copy is kept): for a
+ * private RIM service and for tests; the verifier-table entry never calls it. */
+int sb_nvidia_ctx_set_rim_root(sb_nvidia_ctx *c, const sb_cert *root, sb_error *err) SB_WUR;
 /* Verifies one piece of NVIDIA evidence (as the verifier-table entry does) with state c. */
 int sb_nvidia_verify(sb_nvidia_ctx *c, const struct sb_verify_opts *o, const struct sb_blob *ev,
                      size_t n_ev, json_t **claims, sb_error *err) SB_WUR;
+/* NVIDIA reference integrity manifests (src/verify/nvidia_rim.c): the signed SWID tag XML of a
+ * driver or VBIOS release with its golden measurements. Given next to NVIDIA evidence (further
+ * EVIDENCE files), each RIM must verify — enveloped XML signature (C14N 1.1, ECDSA P-384), the
+ * signer chain in KeyInfo to the pinned NVIDIA CoRIM signing Root CA at o->at — and its version
+ * must be the report's driver or VBIOS version; then every active reference measurement must
+ * equal one of its alternatives in block index+1, else the result is SB_E_POLICY. */
+#define SB_NV_RIM_MAX_BYTES (1 << 20)
+#define SB_NV_RIM_MAX_MEASUREMENTS 254
+#define SB_NV_RIM_MAX_ALTERNATIVES 16
+extern const char sb_nvidia_rim_root_pem[];
+extern const uint8_t sb_nvidia_rim_root_sha256[32];
+typedef struct sb_nv_rim sb_nv_rim;
+/* Parses and authenticates one RIM against roots at `at` (never the clock). */
+int sb_nv_rim_load(const uint8_t *xml, size_t len, sb_cert *const *roots, size_t n_roots,
+                   int64_t at, sb_nv_rim **out, sb_error *err) SB_WUR;
+void sb_nv_rim_free(sb_nv_rim *r);
+const char *sb_nv_rim_version(const sb_nv_rim *r); /* Meta colloquialVersion */
+const char *sb_nv_rim_product(const sb_nv_rim *r); /* Meta product: GH100, LS10 */
+const char *sb_nv_rim_tag_id(const sb_nv_rim *r);
+const char *sb_nv_rim_signer(const sb_nv_rim *r);  /* the signing certificate's subject */
+size_t sb_nv_rim_measurements(const sb_nv_rim *r); /* active reference measurements */
+void sb_nv_rim_window(const sb_nv_rim *r, int64_t *nb, int64_t *na); /* the chain's validity */
+/* 0 when every active reference measurement matches; SB_E_POLICY with *n_mismatch and the
+ * first mismatching blocks named in why otherwise. */
+int sb_nv_rim_compare(const sb_nv_rim *r, const sb_spdm_report *rep, char *why, size_t why_len,
+                      size_t *n_mismatch);
 /* ==== TPM 2.0 / Azure vTPM ==== */
 
 /* TPM 2.0 quotes in go-tpm-tools, go-attestation, Trustee and Azure containers (src/verify/tpm.c,

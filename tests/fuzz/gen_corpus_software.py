@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz_software_evidence (tests/fuzz/corpus/software_evidence/):
-sealbox software evidence (docs/secrets.md) signed with fresh P-384 keys, plus near-misses."""
+sealbox software evidence (docs/secrets.md) signed with fresh P-384 (ES384) and P-256 (ES256)
+keys, plus near-misses."""
 import base64
 import copy
 import json
@@ -23,13 +24,17 @@ def jcs(v):
     return json.dumps(v, sort_keys=True, separators=(",", ":")).encode()
 
 
-def evidence(report_data, curve=ec.SECP384R1()):
+def evidence(report_data, curve=ec.SECP384R1(), es256=False):
     k = ec.generate_private_key(curve)
     n = k.public_key().public_numbers()
     size = (curve.key_size + 7) // 8
     jwk = {"kty": "EC", "crv": {384: "P-384", 256: "P-256"}[curve.key_size],
            "x": b64u(n.x.to_bytes(size, "big")), "y": b64u(n.y.to_bytes(size, "big"))}
     ev = {"sealbox-software-evidence": 1, "report_data": report_data.hex(), "key": jwk}
+    if es256:  # a P-256 key signs ES256: 64 bytes
+        r, s = decode_dss_signature(k.sign(jcs(ev), ec.ECDSA(hashes.SHA256())))
+        ev["signature"] = b64u(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        return ev
     r, s = decode_dss_signature(k.sign(jcs(ev), ec.ECDSA(hashes.SHA384())))
     ev["signature"] = b64u(r.to_bytes(48, "big") + s.to_bytes(48, "big"))
     return ev
@@ -49,6 +54,7 @@ bad = copy.deepcopy(seeds["valid"])
 bad["sealbox-software-evidence"] = 2
 seeds["version2"] = bad
 seeds["p256_key"] = evidence(bytes(64), ec.SECP256R1())
+seeds["valid_p256_es256"] = evidence(bytes(range(48)) + bytes(16), ec.SECP256R1(), es256=True)
 bad = copy.deepcopy(seeds["valid"])
 bad["key"] = {"kty": "RSA", "n": "AQAB", "e": "AQAB"}
 seeds["rsa_key"] = bad

@@ -162,8 +162,26 @@ check "detached entrypoint: the value (its length in main.log)" "$(grep got "$SE
 check "after sealbox exec: refused (exit 1, no value)" "$?/$(wc -c <"$T/out")" "1/0"
 contains "after sealbox exec: the reason is the taint" "$(cat "$T/err")" "tainted"
 "$sb" rm "$id"
-"${RUN[@]}" --detach --secret app/db/password -- true 2>"$T/err"
-contains "--secret with --detach: refused by name" "$(cat "$T/err")" "not supported with --detach"
+# --detach --secret: released to the detached entrypoint before it starts, as in the foreground
+id=$("${RUN[@]}" --detach --image "$IMG" --secret app/db/password:env=DB_PASSWORD \
+  --secret app/db/password -- /bin/sh -c \
+  'read v </run/secrets/app/db/password; echo "file ${#v}"; echo "env ${#DB_PASSWORD}"' 2>"$T/err")
+check "detach --secret: an id" "${#id}" 16
+for _ in $(seq 100); do grep -q env "$SEALBOX_STATE_DIR/sandboxes/$id/main.log" 2>/dev/null && break; sleep 0.1; done
+check "detach --secret: the value in the file and the environment (lengths in main.log)" \
+  "$(tr '\n' ' ' <"$SEALBOX_STATE_DIR/sandboxes/$id/main.log")" "file ${#SECRET} env ${#SECRET} "
+check "detach --secret: the log names the variable, never the value" \
+  "$(jq -r '.events[2].env | index("DB_PASSWORD") != null' "$SEALBOX_STATE_DIR/sandboxes/$id/mlog.json")/$(grep -c "$SECRET" "$SEALBOX_STATE_DIR/sandboxes/$id/mlog.json")" "true/0"
+"$sb" rm "$id"
+before=$(ls "$SEALBOX_STATE_DIR/sandboxes" | wc -l)
+"${RUN[@]}" --detach --secret app/db/password -- /bin/sh -c 'echo RAN >/dev/null' >"$T/out" 2>"$T/err"
+check "detach --secret, refused image: exit 125, no id" "$?/$(cat "$T/out")" "125/"
+contains "detach --secret, refused image: the policy's reason" "$(cat "$T/err")" "secrets refused: .*PolicyDeny"
+contains "detach --secret, refused image: names the digest" "$(cat "$T/err")" "image digest mutable:host-usr is not in the allowed set"
+check "detach --secret, refused image: no sandbox left" "$(ls "$SEALBOX_STATE_DIR/sandboxes" | wc -l)" "$before"
+"${RUN[@]}" --detach --secret app/db/password 2>"$T/err"
+check "detach --secret without CMD: 125" "$?" 125
+contains "detach --secret without CMD: named" "$(cat "$T/err")" "needs CMD"
 
 # ---- nowhere on disk: the sandboxes' state, the KBS (database, WAL, logs), temporary dirs
 kill -TERM "$PID"; wait "$PID"; PID=

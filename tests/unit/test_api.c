@@ -27,23 +27,27 @@ static uint8_t *enc(uint16_t type, uint32_t id, const sb_ipc_val *v, size_t n, s
 TEST(ipc_roundtrip_every_kind) {
     sb_ipc_str env[2] = {{(const uint8_t *)"A=1", 3}, {(const uint8_t *)"B=two", 5}};
     sb_ipc_str md[1] = {{(const uint8_t *)"team=x", 6}};
-    sb_ipc_val v[8] = {sb_ipc_s("cred"),
+    sb_ipc_str sec[1] = {{(const uint8_t *)"a/b/c:env=X", 11}};
+    sb_ipc_val v[9] = {sb_ipc_s("cred"),
                        sb_ipc_s("default"),
                        sb_ipc_u(512),
                        sb_ipc_u(1000),
                        sb_ipc_u(300),
                        sb_ipc_u(0),
                        {.count = 2, .list = env},
-                       {.count = 1, .list = md}};
+                       {.count = 1, .list = md},
+                       {.count = 1, .list = sec}};
     size_t n = 0;
-    uint8_t *b = enc(SB_IPC_SBX_CREATE, 77, v, 8, &n);
+    uint8_t *b = enc(SB_IPC_SBX_CREATE, 77, v, 9, &n);
     sb_ipc_msg m;
     sb_error err = {0};
     CHECK_OK(sb_ipc_decode(b, n, &m, &err), &err);
     CHECK_INT(m.type, SB_IPC_SBX_CREATE);
     CHECK_INT(m.id, 77);
-    CHECK_INT(m.nfields, 8);
+    CHECK_INT(m.nfields, 9);
     CHECK_INT(m.f[2].u, 512);
+    CHECK_INT(m.f[8].count, 1);
+    CHECK_MEM(m.f[8].list[0].p, "a/b/c:env=X", 11);
     CHECK_INT(m.f[6].count, 2);
     CHECK_INT(m.f[6].list[1].len, 5);
     CHECK_MEM(m.f[6].list[1].p, "B=two", 5);

@@ -182,6 +182,58 @@ TEST(software_evidence_tampering_is_refused) {
     sb_attester_free(a);
 }
 
+TEST(software_key_curves_p256_default_p384_still_signs) {
+    sb_error err = {0};
+    json_t *claims = NULL;
+    /* a new key is P-256 and signs ES256 (64 bytes) */
+    sb_attester *a = open_sw("sw7.pem");
+    char *s = evidence_text(a, "bm9uY2U");
+    json_t *ev = json_loads(s, 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(ev, "key"), "crv")), "P-256");
+    CHECK_INT(strlen(json_string_value(json_object_get(ev, "signature"))), 86);
+    CHECK_OK(verify_text(s, &claims, &err), &err);
+    json_decref(claims);
+    /* a P-384 key file (from before) signs ES384 (96 bytes), and verifies */
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/sw8.pem", sb_test_tmpdir());
+    sb_privkey *k = NULL;
+    CHECK_OK(sb_privkey_generate_ec(SB_CURVE_P384, &k, &err), &err);
+    char *pem = NULL;
+    CHECK_OK(sb_privkey_to_pem(k, &pem, &err), &err);
+    CHECK_OK(sb_write_file_atomic(p, pem, strlen(pem), 0600, &err), &err);
+    free(pem);
+    sb_privkey_free(k);
+    sb_attester *b = NULL;
+    CHECK_OK(sb_attester_open_software(p, &b, &err), &err);
+    char *s2 = evidence_text(b, "bm9uY2U");
+    json_t *ev2 = json_loads(s2, 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(ev2, "key"), "crv")), "P-384");
+    CHECK_INT(strlen(json_string_value(json_object_get(ev2, "signature"))), 128);
+    CHECK_OK(verify_text(s2, &claims, &err), &err);
+    json_decref(claims);
+    /* a signature of the other length for the key is refused by name */
+    json_t *t = json_deep_copy(ev2);
+    json_object_set(t, "key", json_object_get(ev, "key"));
+    char *ts = json_dumps(t, JSON_COMPACT);
+    CHECK_INT(verify_text(ts, &claims, &err), SB_E_MALFORMED);
+    CHECK_CONTAINS(err.msg, "96 bytes, but a P-256 key signs 64");
+    free(ts);
+    json_decref(t);
+    t = json_deep_copy(ev);
+    json_object_set(t, "key", json_object_get(ev2, "key"));
+    ts = json_dumps(t, JSON_COMPACT);
+    CHECK_INT(verify_text(ts, &claims, &err), SB_E_MALFORMED);
+    CHECK_CONTAINS(err.msg, "64 bytes, but a P-384 key signs 96");
+    free(ts);
+    json_decref(t);
+    json_decref(ev);
+    json_decref(ev2);
+    free(s);
+    free(s2);
+    sb_attester_free(a);
+    sb_attester_free(b);
+}
+
 static void parse_refused(const char *json, int code, const char *needle) {
     struct sb_software_evidence e;
     sb_error err = {0};
@@ -252,12 +304,12 @@ TEST(software_key_file_is_private_and_stable) {
     /* a key of the wrong kind is refused */
     snprintf(p, sizeof(p), "%s/sw5.pem", sb_test_tmpdir());
     sb_privkey *k = NULL;
-    CHECK_OK(sb_privkey_generate_ec(SB_CURVE_P256, &k, &err), &err);
+    CHECK_OK(sb_privkey_generate_ec(SB_CURVE_P521, &k, &err), &err);
     char *pem = NULL;
     CHECK_OK(sb_privkey_to_pem(k, &pem, &err), &err);
     CHECK_OK(sb_write_file_atomic(p, pem, strlen(pem), 0600, &err), &err);
     CHECK_INT(sb_attester_open_software(p, &a, &err), SB_E_UNSUPPORTED);
-    CHECK_CONTAINS(err.msg, "P-384");
+    CHECK_CONTAINS(err.msg, "not a P-256 or P-384 key");
     free(pem);
     sb_privkey_free(k);
     /* the runtime data must be a binding object */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/front_int.h"
+#include "sandbox/sandbox.h"
 #include "harness.h"
 
 static struct sb_front_body body;
@@ -53,7 +54,8 @@ static int exec_(const char *json) {
 
 TEST(create_defaults_and_values) {
     CHECK_INT(create(""), 0);
-    CHECK_INT(body.n, 8);
+    CHECK_INT(body.n, 9);
+    CHECK_INT(body.v[8].count, 0);
     CHECK_INT(body.v[2].u, SB_FRONT_DEF_MEMORY_MB);
     CHECK_INT(body.v[4].u, SB_FRONT_DEF_TIMEOUT_S);
     CHECK_INT(body.v[1].s.len, 7); /* "default" */
@@ -103,6 +105,68 @@ TEST(create_refusals_name_the_field) {
         CHECK_MSG(strcmp(body.field, cases[i].field) == 0, "%s: field '%s', expected '%s'",
                   cases[i].json, body.field, cases[i].field);
     }
+}
+
+TEST(create_secrets) {
+    CHECK_INT(create("{\"env\":{\"A\":\"1\"},\"secrets\":[{\"path\":\"app/db/pw\"},"
+                     "{\"path\":\"app/db/pw\",\"env\":\"DB_PW\"},"
+                     "{\"path\":\"app/tls/key\",\"file\":\"/etc/tls/key\"}]}"),
+              0);
+    CHECK_MSG(body.v[8].count == 3, "why: %s", body.why);
+    const char *want[] = {"app/db/pw:file=/run/secrets/app/db/pw", "app/db/pw:env=DB_PW",
+                          "app/tls/key:file=/etc/tls/key"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_INT(body.v[8].list[i].len, strlen(want[i]));
+        CHECK_MEM(body.v[8].list[i].p, want[i], strlen(want[i]));
+        /* what the monitor parses back is what the front meant */
+        struct sb_secret_spec sp;
+        sb_error err = {0};
+        CHECK_OK(sb_secret_spec_parse(body.v[8].list[i].p, body.v[8].list[i].len, &sp, &err), &err);
+        CHECK_INT(sp.kind, i == 1 ? SB_SECRET_ENV : SB_SECRET_FILE);
+        sb_secret_spec_clear(&sp);
+    }
+    struct {
+        const char *json, *field, *why;
+    } cases[] = {
+        {"{\"secrets\":{}}", "secrets", "array"},
+        {"{\"secrets\":[1]}", "secrets[0]", "object"},
+        {"{\"secrets\":[{}]}", "secrets[0].path", "required"},
+        {"{\"secrets\":[{\"path\":\"a/b\"}]}", "secrets[0]", "repo/type/tag"},
+        {"{\"secrets\":[{\"path\":\"a/../c\"}]}", "secrets[0]", "repo/type/tag"},
+        {"{\"secrets\":[{\"path\":\"a/b/c\",\"env\":\"1X\"}]}", "secrets[0]", "variable name"},
+        {"{\"secrets\":[{\"path\":\"a/b/c\",\"file\":\"rel\"}]}", "secrets[0]", "absolute"},
+        {"{\"secrets\":[{\"path\":\"a/b/c\",\"file\":\"/x/../y\"}]}", "secrets[0]", "'..'"},
+        {"{\"secrets\":[{\"path\":\"a/b/c\",\"file\":\"/x\",\"env\":\"X\"}]}", "secrets[0]",
+         "not both"},
+        {"{\"secrets\":[{\"path\":\"a/b/c\",\"mode\":1}]}", "secrets[0].mode", "unknown"},
+        {"{\"env\":{\"X\":\"1\"},\"secrets\":[{\"path\":\"a/b/c\",\"env\":\"X\"}]}",
+         "secrets[0].env", "also set in env"},
+        {"{\"secrets\":[{\"path\":\"a/b/c\",\"env\":\"X\"},{\"path\":\"a/b/d\","
+         "\"env\":\"X\"}]}",
+         "secrets[1]", "same env"},
+        {"{\"secrets\":[{\"path\":\"a/b/c\"},{\"path\":\"x/y/z\",\"file\":"
+         "\"/run/secrets/a/b/c\"}]}",
+         "secrets[1]", "same file"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(cases); i++) {
+        int r = create(cases[i].json);
+        CHECK_MSG(r == -1, "%s: accepted (%d)", cases[i].json, r);
+        CHECK_MSG(strcmp(body.field, cases[i].field) == 0, "%s: field '%s', expected '%s'",
+                  cases[i].json, body.field, cases[i].field);
+        CHECK_MSG(strstr(body.why, cases[i].why) != NULL, "%s: '%s' lacks '%s'", cases[i].json,
+                  body.why, cases[i].why);
+    }
+    /* 33 secrets: one more than sealbox-init takes */
+    sb_writer w;
+    sb_writer_init(&w, 8192);
+    (void)sb_writer_str(&w, "{\"secrets\":[");
+    for (int i = 0; i < 33; i++)
+        (void)sb_writer_printf(&w, "%s{\"path\":\"a/b/t%d\"}", i ? "," : "", i);
+    (void)sb_writer_str(&w, "]}");
+    (void)sb_writer_u8(&w, 0);
+    CHECK_INT(create((const char *)w.buf), -1);
+    sb_writer_free(&w);
+    CHECK_CONTAINS(body.why, "more than 32 secrets");
 }
 
 TEST(create_size_limits) {

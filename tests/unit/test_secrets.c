@@ -96,6 +96,57 @@ TEST(secret_targets_are_checked_by_name) {
     }
 }
 
+TEST(secret_specs_parse) {
+    struct {
+        const char *in;
+        int kind;
+        const char *path, *target;
+    } ok[] = {
+        {"app/db/pw", SB_SECRET_FILE, "app/db/pw", "/run/secrets/app/db/pw"},
+        {"app/db/pw:env=DB_PW", SB_SECRET_ENV, "app/db/pw", "DB_PW"},
+        {"app/db/pw:file=/etc/a:b", SB_SECRET_FILE, "app/db/pw", "/etc/a:b"},
+    };
+    sb_error err = {0};
+    for (size_t i = 0; i < SB_ARRAY_LEN(ok); i++) {
+        struct sb_secret_spec sp;
+        CHECK_OK(sb_secret_spec_parse((const uint8_t *)ok[i].in, strlen(ok[i].in), &sp, &err),
+                 &err);
+        CHECK_INT(sp.kind, ok[i].kind);
+        CHECK_STR(sp.path, ok[i].path);
+        CHECK_STR(sp.target, ok[i].target);
+        sb_secret_spec_clear(&sp);
+    }
+    struct {
+        const char *in;
+        size_t n;
+        const char *why;
+    } bad[] = {
+        {"app/db/pw:", 10, "offset 9"},
+        {"app/db/pw:fil=/x", 16, "offset 9"},
+        {"app/db/pw:env", 13, "offset 9"},
+        {"app/db/pw:env=", 14, "not a variable name"},
+        {"app/db/pw:file=", 15, "not an absolute"},
+        {"app/db:env=X", 12, "is not repo/type/tag"},
+        {"app/db/pw:env=A\0B", 17, "NUL byte at offset 15"},
+        {"a\0b/c/d", 7, "NUL byte at offset 1"},
+        {"", 0, "is not repo/type/tag"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++) {
+        struct sb_secret_spec sp;
+        CHECK_MSG(sb_secret_spec_parse((const uint8_t *)bad[i].in, bad[i].n, &sp, &err) < 0,
+                  "'%s' accepted", bad[i].in);
+        CHECK_MSG(strstr(err.msg, bad[i].why) != NULL, "'%s': '%s' lacks '%s'", bad[i].in, err.msg,
+                  bad[i].why);
+        CHECK(sp.path == NULL && sp.target == NULL);
+    }
+    /* a path over the limit is refused before anything is copied */
+    char longp[SB_PROTO_MAX_SECRET_PATH + 8];
+    memset(longp, 'a', sizeof(longp));
+    CHECK_INT(sb_secret_spec_parse((const uint8_t *)longp, sizeof(longp),
+                                   &(struct sb_secret_spec){0}, &err),
+              SB_E_LIMIT);
+}
+
 TEST(relay_frames_round_trip) {
     sb_error err = {0};
     struct sb_msg m;
