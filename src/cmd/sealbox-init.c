@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -36,12 +38,15 @@ struct job {
     int in, out, err; /* host-side ends; with a tty, in == out == the pty master */
     int fail_kind;    /* -1, or the sb_exit_kind of a failed exec */
     int fail_errno;
-    uint8_t pend[SB_PROTO_MAX_DATA];
+    uint8_t *pend; /* its stdin_buf row */
     size_t pend_len, pend_off;
     bool close_in_after; /* EOF queued behind pending data */
 };
 
 static struct job jobs[MAX_JOBS];
+/* Kept apart from jobs[], which the main loop scans: inline, the buffers put each job on pages
+ * of its own (64 page faults to scan the table in every new sandbox, 8 more to clear a job). */
+static uint8_t stdin_buf[MAX_JOBS][SB_PROTO_MAX_DATA];
 
 static void send_frame(sb_writer *w) {
     if (sb_writer_status(w) < 0) return;
@@ -142,11 +147,30 @@ static void reap(void) {
     }
 }
 
-/* In the child: from init's credentials to the workload's (uid 0, no capabilities at all). */
+/* The workload is started posix_spawn-style: clone(CLONE_VM | CLONE_VFORK) runs the child on a
+ * stack of its own in init's address space, which is therefore neither copied (page tables of a
+ * 4.8 MB binary with libcrypto, then copy-on-write faults) nor torn down again by the child's
+ * exec; init is suspended until the child has exec'd or exited, as it waited on the exec anyway.
+ * The child shares init's memory (not its fds, signal handlers, credentials or capabilities: no
+ * CLONE_FILES, CLONE_SIGHAND or CLONE_THREAD), so it writes only to its own stack and to
+ * spawn_rep, and makes its system calls without glibc's set*id wrappers (which may act on every
+ * thread of the process they believe they are in). */
+#define SPAWN_STACK (256u << 10) /* execvp's PATH search and script fallback use the stack */
+
+struct spawn_arg {
+    const struct sb_msg_exec *e;
+    int in, out, err;
+    const char *pts;
+};
+
+/* Where the exec failed (0: it did not), written by the child before it exits. */
+static volatile int spawn_rep[2];
+
+/* From init's credentials to the workload's (uid 0, no capabilities at all). */
 static int drop_to_workload(void) {
     for (int cap = 0; cap <= 63; cap++)
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return -1;
-    if (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0) return -1;
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0) return -1;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return -1;
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct d[2];
@@ -154,8 +178,16 @@ static int drop_to_workload(void) {
     return (int)syscall(SYS_capset, &h, d);
 }
 
-__attribute__((noreturn)) static void child(const struct sb_msg_exec *e, int in, int out, int err,
-                                            const char *pts, int errw) {
+__attribute__((noreturn)) static void child_fail(int where, int code) {
+    spawn_rep[1] = errno;
+    spawn_rep[0] = where;
+    _exit(code);
+}
+
+static int child(void *arg) {
+    const struct spawn_arg *a = arg;
+    const struct sb_msg_exec *e = a->e;
+    int in = a->in, out = a->out, err = a->err;
     /* default dispositions: an ignored SIGINT (a caller started in the background by a
      * non-interactive shell) survives every exec and would make the workload deaf to it */
     for (int s = 1; s < NSIG; s++)
@@ -164,24 +196,15 @@ __attribute__((noreturn)) static void child(const struct sb_msg_exec *e, int in,
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     setsid();
-    if (pts) {
-        int s = open(pts, O_RDWR);
+    if (a->pts) {
+        int s = open(a->pts, O_RDWR);
         if (s < 0 || ioctl(s, TIOCSCTTY, 0) != 0) _exit(125);
         in = out = err = s;
     }
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(125);
-    int ew = fcntl(errw, F_DUPFD_CLOEXEC, 3);
-    if (ew < 0) _exit(125);
     /* nothing of init's reaches the workload: not the control socket, not other jobs' pipes */
-    if (ew > 3) (void)syscall(SYS_close_range, 3u, (unsigned)ew - 1, 0u);
-    (void)syscall(SYS_close_range, (unsigned)ew + 1, ~0u, 0u);
-    int rep[2] = {0, 0};
-    if (drop_to_workload() != 0) {
-        rep[0] = 3;
-        rep[1] = errno;
-        (void)!write(ew, rep, sizeof(rep));
-        _exit(125);
-    }
+    (void)syscall(SYS_close_range, 3u, ~0u, 0u);
+    if (drop_to_workload() != 0) child_fail(3, 125);
     /* the OOM killer takes the workload, never init (raising needs no privilege; as init's
      * non-dumpable child our /proc files belong to the sandbox's root, which we now are) */
     int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -189,18 +212,38 @@ __attribute__((noreturn)) static void child(const struct sb_msg_exec *e, int in,
         (void)!write(oom, "1000", 4);
         close(oom);
     }
-    if (chdir(e->workdir) != 0) {
-        rep[0] = 1;
-        rep[1] = errno;
-        (void)!write(ew, rep, sizeof(rep));
-        _exit(126);
-    }
-    environ = e->env;
+    if (chdir(e->workdir) != 0) child_fail(1, 126);
+    environ = e->env; /* init puts its own back once the child is gone from its memory */
     execvp(e->argv[0], e->argv);
-    rep[0] = 2;
-    rep[1] = errno;
-    (void)!write(ew, rep, sizeof(rep));
-    _exit(127);
+    child_fail(2, 127);
+}
+
+/* The child's stack: mapped once, with a guard page below it. */
+static void *spawn_stack(void) {
+    static char *top;
+    if (!top) {
+        size_t guard = (size_t)sysconf(_SC_PAGESIZE);
+        char *p = mmap(NULL, SPAWN_STACK + guard, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (p == MAP_FAILED) return NULL;
+        if (mprotect(p, guard, PROT_NONE) != 0) {
+            munmap(p, SPAWN_STACK + guard);
+            return NULL;
+        }
+        top = p + guard + SPAWN_STACK;
+    }
+    return top;
+}
+
+/* Returns the child's pid (its exec has either happened or failed, see spawn_rep), or -1. */
+static pid_t spawn(const struct spawn_arg *a) {
+    void *stack = spawn_stack();
+    if (!stack) return -1;
+    spawn_rep[0] = spawn_rep[1] = 0;
+    char **env = environ;
+    pid_t pid = clone(child, stack, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)a);
+    environ = env;
+    return pid;
 }
 
 static void start(uint32_t id, const struct sb_msg_exec *e) {
@@ -217,11 +260,11 @@ static void start(uint32_t id, const struct sb_msg_exec *e) {
         send_exit(id, SB_EXIT_NOEXEC, EAGAIN);
         return;
     }
-    int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, ep[2] = {-1, -1};
+    int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
     int master = -1;
     char pts[64] = "";
-    bool ok = pipe2(ep, O_CLOEXEC) == 0;
-    if (ok && e->tty) {
+    bool ok = true;
+    if (e->tty) {
         master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
         ok = master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 &&
              ptsname_r(master, pts, sizeof(pts)) == 0;
@@ -229,7 +272,7 @@ static void start(uint32_t id, const struct sb_msg_exec *e) {
             struct winsize ws = {.ws_row = e->rows, .ws_col = e->cols};
             (void)ioctl(master, TIOCSWINSZ, &ws);
         }
-    } else if (ok) {
+    } else {
         ok = pipe2(pin, O_CLOEXEC) == 0 && pipe2(pout, O_CLOEXEC) == 0 &&
              pipe2(perr, O_CLOEXEC) == 0;
     }
@@ -256,19 +299,18 @@ static void start(uint32_t id, const struct sb_msg_exec *e) {
         with.env = env;
         with.envc = k;
     }
-    pid_t pid = ok ? fork() : -1;
-    if (pid == 0) child(&with, pin[0], pout[1], perr[1], e->tty ? pts : NULL, ep[1]);
-    int saved = errno;
+    struct spawn_arg sa = {&with, pin[0], pout[1], perr[1], e->tty ? pts : NULL};
+    errno = 0;
+    pid_t pid = ok ? spawn(&sa) : -1;
+    int saved = errno ? errno : ENOMEM;
     free(env);
     if (ns) init_secrets_env_done();
-    close_fd(&ep[1]);
     close_fd(&pin[0]);
     close_fd(&pout[1]);
     close_fd(&perr[1]);
     if (pid < 0) {
         send_error(id, "cannot start the command: %s", strerror(saved));
         send_exit(id, SB_EXIT_NOEXEC, saved);
-        close_fd(&ep[0]);
         close_fd(&pin[1]);
         close_fd(&pout[0]);
         close_fd(&perr[0]);
@@ -276,6 +318,7 @@ static void start(uint32_t id, const struct sb_msg_exec *e) {
         return;
     }
     memset(j, 0, sizeof(*j));
+    j->pend = stdin_buf[j - jobs];
     j->used = true;
     j->id = id;
     j->pid = pid;
@@ -292,14 +335,9 @@ static void start(uint32_t id, const struct sb_msg_exec *e) {
     (void)fcntl(j->out, F_SETFL, O_NONBLOCK);
     if (j->err >= 0) (void)fcntl(j->err, F_SETFL, O_NONBLOCK);
     if (!e->tty) (void)fcntl(j->in, F_SETFL, O_NONBLOCK);
-    /* the exec either succeeds (the pipe closes) or reports where it failed */
-    int rep[2];
-    ssize_t n;
-    do
-        n = read(ep[0], rep, sizeof(rep));
-    while (n < 0 && errno == EINTR);
-    close_fd(&ep[0]);
-    if (n == (ssize_t)sizeof(rep)) {
+    /* the exec either succeeded or the child said where it failed before exiting */
+    int rep[2] = {spawn_rep[0], spawn_rep[1]};
+    if (rep[0] != 0) {
         j->fail_errno = rep[1];
         if (rep[0] == 1) {
             send_error(id, "cannot change directory to %s: %s", e->workdir, strerror(rep[1]));

@@ -225,11 +225,14 @@ static int paths(const char *root, const char *parent, const char *id, enum sb_c
 }
 
 static int mkleaf(const char *leaf, sb_error *err) {
+    /* the parents exist after the first sandbox: creating them first cost a failing mkdir per
+     * path component and controller (about 20 path walks through the cgroup file systems) */
+    if (mkdir(leaf, 0755) == 0) return 0;
     char parent[4096];
     sb_fmt(parent, sizeof(parent), "%s", leaf);
     char *slash = strrchr(parent, '/');
     if (slash) *slash = 0;
-    TRY(sb_mkdir_p(parent, 0755, err));
+    if (errno == ENOENT) TRY(sb_mkdir_p(parent, 0755, err));
     if (mkdir(leaf, 0755) != 0)
         return sb_error_set(err, SB_E_IO, "cgroup: cannot create %s: %s", leaf, strerror(errno));
     return 0;

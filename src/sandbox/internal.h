@@ -66,6 +66,16 @@ int sb_cgroup_open(const char *root, const char *parent, const char *id, struct 
 int sb_image_resolve(const char *state_dir, const char *image, char **lower, char **digest,
                      bool *host, sb_error *err) SB_WUR;
 
+/* ---- seccomp ------------------------------------------------------------------------------- */
+
+struct sock_filter;
+/* The program sb_seccomp_load() loads (built once per process). */
+int sb_seccomp_program(const struct sock_filter **f, size_t *n, sb_error *err) SB_WUR;
+/* For tests: the same policy as libseccomp compiles it, which was loaded stacked under the
+ * argument filter until the compact program replaced both. */
+int sb_seccomp_reference(const struct sock_filter **f, size_t *n, sb_error *err) SB_WUR;
+void sb_seccomp_reference_arg(const struct sock_filter **f, size_t *n);
+
 /* ---- small file helpers ------------------------------------------------------------------ */
 
 /* vsnprintf for paths and small values: every input is length-checked before (the state

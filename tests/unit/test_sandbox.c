@@ -3,7 +3,10 @@
  * exit-status mapping and cgroup detection errors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/seccomp.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -372,6 +375,258 @@ static int landlock_child(void *arg) {
     close(cli);
     close(srv);
     return 0;
+}
+
+/* ---- seccomp: the compact program answers exactly as the libseccomp reference ---------------
+ * A classic-BPF interpreter runs both over every syscall number below 1100 (native, x32 and
+ * foreign architectures, numbers at the edges of the 32-bit range) with argument vectors that
+ * hit every argument check, and over random inputs; the reference is libseccomp's program with
+ * the argument filter stacked under it, combined as the kernel combines stacked filters. */
+
+#define BPF_BAD 0xdeadbeefu /* an opcode the interpreter does not know, or a jump out */
+
+static uint32_t bpf_run(const struct sock_filter *f, size_t n, const struct seccomp_data *d) {
+    uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {0};
+    for (size_t pc = 0; pc < n; pc++) {
+        const struct sock_filter *i = &f[pc];
+        uint32_t src = BPF_SRC(i->code) == BPF_X ? x : i->k;
+        switch (BPF_CLASS(i->code)) {
+        case BPF_LD:
+            if (i->code == (BPF_LD | BPF_W | BPF_ABS)) {
+                if (i->k % 4 || i->k + 4 > sizeof(*d)) return BPF_BAD;
+                memcpy(&a, (const uint8_t *)d + i->k, 4);
+            } else if (i->code == (BPF_LD | BPF_IMM)) {
+                a = i->k;
+            } else if (i->code == (BPF_LD | BPF_MEM) && i->k < BPF_MEMWORDS) {
+                a = mem[i->k];
+            } else {
+                return BPF_BAD;
+            }
+            break;
+        case BPF_LDX:
+            if (i->code == (BPF_LDX | BPF_IMM))
+                x = i->k;
+            else if (i->code == (BPF_LDX | BPF_MEM) && i->k < BPF_MEMWORDS)
+                x = mem[i->k];
+            else
+                return BPF_BAD;
+            break;
+        case BPF_ST:
+            if (i->k >= BPF_MEMWORDS) return BPF_BAD;
+            mem[i->k] = a;
+            break;
+        case BPF_STX:
+            if (i->k >= BPF_MEMWORDS) return BPF_BAD;
+            mem[i->k] = x;
+            break;
+        case BPF_ALU:
+            switch (BPF_OP(i->code)) {
+            case BPF_ADD: a += src; break;
+            case BPF_SUB: a -= src; break;
+            case BPF_MUL: a *= src; break;
+            case BPF_DIV: a = src ? a / src : 0; break;
+            case BPF_MOD: a = src ? a % src : 0; break;
+            case BPF_OR: a |= src; break;
+            case BPF_AND: a &= src; break;
+            case BPF_XOR: a ^= src; break;
+            case BPF_LSH: a = src < 32 ? a << src : 0; break;
+            case BPF_RSH: a = src < 32 ? a >> src : 0; break;
+            case BPF_NEG: a = (uint32_t)-a; break;
+            default: return BPF_BAD;
+            }
+            break;
+        case BPF_JMP: {
+            if (BPF_OP(i->code) == BPF_JA) {
+                pc += i->k;
+                break;
+            }
+            bool t;
+            switch (BPF_OP(i->code)) {
+            case BPF_JEQ: t = a == src; break;
+            case BPF_JGT: t = a > src; break;
+            case BPF_JGE: t = a >= src; break;
+            case BPF_JSET: t = (a & src) != 0; break;
+            default: return BPF_BAD;
+            }
+            pc += t ? i->jt : i->jf;
+            break;
+        }
+        case BPF_RET:
+            if (BPF_RVAL(i->code) == BPF_K) return i->k;
+            if (BPF_RVAL(i->code) == BPF_A) return a;
+            return BPF_BAD;
+        case BPF_MISC:
+            if (BPF_MISCOP(i->code) == BPF_TAX)
+                x = a;
+            else if (BPF_MISCOP(i->code) == BPF_TXA)
+                a = x;
+            else
+                return BPF_BAD;
+            break;
+        default: return BPF_BAD;
+        }
+    }
+    return BPF_BAD; /* ran off the end */
+}
+
+/* As the kernel combines stacked filters: the most recent first, the lowest action wins (a
+ * signed comparison, so KILL_PROCESS beats everything), the first seen on a tie. */
+static uint32_t stacked(const struct sock_filter *main_f, size_t main_n,
+                        const struct sock_filter *arg_f, size_t arg_n,
+                        const struct seccomp_data *d) {
+    uint32_t ret = SECCOMP_RET_ALLOW;
+    uint32_t r[2] = {bpf_run(main_f, main_n, d), bpf_run(arg_f, arg_n, d)};
+    for (int i = 0; i < 2; i++) {
+        if (r[i] == BPF_BAD) return BPF_BAD;
+        if ((int32_t)(r[i] & SECCOMP_RET_ACTION_FULL) < (int32_t)(ret & SECCOMP_RET_ACTION_FULL))
+            ret = r[i];
+    }
+    return ret;
+}
+
+static uint64_t xorshift(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+TEST(seccomp_compact_program_equals_reference) {
+    const struct sock_filter *cf, *rf, *af;
+    size_t cn = 0, rn = 0, an = 0;
+    sb_error err = {0};
+    CHECK_OK(sb_seccomp_program(&cf, &cn, &err), &err);
+    CHECK_OK(sb_seccomp_reference(&rf, &rn, &err), &err);
+    sb_seccomp_reference_arg(&af, &an);
+    if (sb_test_failed()) return;
+    printf("  compact program: %zu instructions; libseccomp's %zu + argument filter %zu\n", cn, rn,
+           an);
+    CHECK_MSG(cn < (rn + an) / 2, "compact %zu vs %zu + %zu", cn, rn, an);
+
+    /* argument values that matter: every single bit, namespace flags, the personality and
+     * ioctl/socket values, each also with high-word bits */
+    static uint64_t vals[512];
+    size_t nv = 0;
+    vals[nv++] = 0;
+    vals[nv++] = ~0ull;
+    for (int b = 0; b < 64; b++)
+        vals[nv++] = 1ull << b;
+    const uint64_t special[] = {CLONE_NEWUSER | SIGCHLD,
+                                CLONE_VM | CLONE_VFORK | SIGCHLD,
+                                CLONE_NEWTIME,
+                                CLONE_FILES,
+                                CLONE_FS | CLONE_FILES,
+                                0x8,
+                                0x20000,
+                                0x20008,
+                                0xffffffff,
+                                0x0040000,
+                                0x0400000,
+                                TIOCSTI,
+                                TIOCLINUX,
+                                0x5401,
+                                0x5412,
+                                AF_UNIX,
+                                AF_INET,
+                                AF_INET6,
+                                AF_NETLINK,
+                                AF_PACKET,
+                                AF_VSOCK,
+                                NETLINK_ROUTE,
+                                NETLINK_XFRM,
+                                0x7fffffff,
+                                0x80000000};
+    for (size_t i = 0; i < SB_ARRAY_LEN(special); i++) {
+        vals[nv++] = special[i];
+        vals[nv++] = special[i] | (1ull << 32);
+        vals[nv++] = special[i] | (0xffffffffull << 32);
+        vals[nv++] = special[i] + 1;
+    }
+    for (uint64_t v = 0; v < 48; v++)
+        vals[nv++] = v;
+    const uint32_t arches[] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64, 0,
+                               0xffffffffu};
+    const uint32_t edges[] = {0x3fffffffu, 0x40000000u, 0x7fffffffu, 0x80000000u,
+                              0xbfffffffu, 0xffffffffu, 0xfffffffeu};
+    const int argful[] = {__NR_clone, __NR_unshare, __NR_personality, __NR_ioctl, __NR_socket};
+    size_t checked = 0, bad = 0;
+    for (size_t ai = 0; ai < SB_ARRAY_LEN(arches); ai++) {
+        for (uint32_t k = 0; k < 1100 + 1100 + SB_ARRAY_LEN(edges); k++) {
+            uint32_t nr = k < 1100 ? k : k < 2200 ? 0x40000000u + (k - 1100) : edges[k - 2200];
+            bool many = false;
+            for (size_t s2 = 0; s2 < SB_ARRAY_LEN(argful); s2++)
+                if ((nr & ~0x40000000u) == (uint32_t)argful[s2]) many = true;
+            size_t rounds = many ? nv * 3 : 3;
+            for (size_t r = 0; r < rounds; r++) {
+                struct seccomp_data d;
+                memset(&d, 0, sizeof(d));
+                d.arch = arches[ai];
+                d.nr = (int)nr;
+                d.instruction_pointer = 0x401000;
+                if (many) { /* each value in args 0, 1 and 2 (the checked ones) in turn */
+                    d.args[r % 3] = vals[r / 3];
+                    if (r % 3 == 2) d.args[0] = AF_NETLINK; /* socket(NETLINK, *, proto) */
+                } else if (r == 1) {
+                    for (int j = 0; j < 6; j++)
+                        d.args[j] = ~0ull;
+                } else if (r == 2) {
+                    for (int j = 0; j < 6; j++)
+                        d.args[j] = 0x5412 + (uint64_t)j;
+                }
+                uint32_t want = stacked(rf, rn, af, an, &d), got = bpf_run(cf, cn, &d);
+                checked++;
+                if (want == BPF_BAD || want != got) {
+                    if (bad++ < 10)
+                        sb_test_fail(__FILE__, __LINE__,
+                                     "arch 0x%x nr 0x%x args %llx %llx %llx: reference 0x%x, "
+                                     "compact 0x%x",
+                                     d.arch, nr, (unsigned long long)d.args[0],
+                                     (unsigned long long)d.args[1], (unsigned long long)d.args[2],
+                                     want, got);
+                }
+            }
+        }
+    }
+    /* random inputs, numbers biased to the used range */
+    uint64_t seed = 0x5eedb0c5ull;
+    for (int i = 0; i < 200000; i++) {
+        struct seccomp_data d;
+        memset(&d, 0, sizeof(d));
+        uint64_t r = xorshift(&seed);
+        d.arch = (r & 7) ? AUDIT_ARCH_X86_64 : (uint32_t)(r >> 32);
+        d.nr = (int)((r >> 3) & 1 ? (xorshift(&seed) % 512) : (uint32_t)xorshift(&seed));
+        for (int j = 0; j < 6; j++)
+            d.args[j] = (r >> (8 + j)) & 1 ? xorshift(&seed) : xorshift(&seed) & 0xffff;
+        uint32_t want = stacked(rf, rn, af, an, &d), got = bpf_run(cf, cn, &d);
+        checked++;
+        if (want == BPF_BAD || want != got) {
+            if (bad++ < 10)
+                sb_test_fail(__FILE__, __LINE__,
+                             "random arch 0x%x nr 0x%x: reference 0x%x, "
+                             "compact 0x%x",
+                             d.arch, (uint32_t)d.nr, want, got);
+        }
+    }
+    printf("  %zu inputs compared, %zu differences\n", checked, bad);
+    CHECK_INT((int)bad, 0);
+    /* the comparison can fail: a program that allows one more syscall differs */
+    static struct sock_filter mutated[1024];
+    CHECK(cn <= SB_ARRAY_LEN(mutated));
+    memcpy(mutated, cf, cn * sizeof(*cf));
+    struct seccomp_data d = {.nr = __NR_mount, .arch = AUDIT_ARCH_X86_64};
+    size_t flipped = 0;
+    for (size_t i = 0; i < cn; i++)
+        if (mutated[i].code == (BPF_RET | BPF_K) && mutated[i].k == (SECCOMP_RET_ERRNO | EPERM) &&
+            bpf_run(cf, cn, &d) == mutated[i].k) {
+            mutated[i].k = SECCOMP_RET_ALLOW;
+            if (bpf_run(mutated, cn, &d) == SECCOMP_RET_ALLOW) {
+                flipped++;
+                break;
+            }
+            mutated[i].k = SECCOMP_RET_ERRNO | EPERM;
+        }
+    CHECK_MSG(flipped == 1 && stacked(rf, rn, af, an, &d) != bpf_run(mutated, cn, &d),
+              "a mutated program must differ from the reference");
 }
 
 TEST(landlock_confines_to_the_tree) {
