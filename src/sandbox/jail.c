@@ -868,8 +868,18 @@ static int copy_init_memfd(const char *path, int *out, sb_error *err) {
         }
         left -= n;
     }
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
-        rc = errno_fail(err, "seal sealbox-init");
+    /* F_SEAL_WRITE answers EBUSY while the freshly written pages still carry transient
+     * references (per-CPU LRU batches after a migration under load): retry with a backoff. */
+    for (int tries = 0;; tries++) {
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) == 0)
+            break;
+        if (errno != EBUSY || tries == 50) {
+            rc = errno_fail(err, "seal sealbox-init");
+            break;
+        }
+        struct timespec ts = {0, 2000000L * (tries < 10 ? tries + 1 : 10)};
+        nanosleep(&ts, NULL);
+    }
 out:
     close(src);
     if (rc < 0) {
