@@ -20,7 +20,10 @@
 
 #define RESPAWN_MIN_MS 100
 #define RESPAWN_MAX_MS 5000
-#define SEND_TIMEOUT_MS 5000 /* a front that does not read its replies is misbehaving */
+#define SEND_TIMEOUT_MS 5000
+#define NFIXED                                                                                   \
+    5 /* the loop's fixed poll slots */ /* a front that does not read its replies is misbehaving \
+                                         */
 
 /* ---- replies ------------------------------------------------------------------------------ */
 
@@ -561,8 +564,9 @@ static bool handle(sb_monitor *m, const uint8_t *buf, size_t n, char *why, size_
                            sb_ipc_b(rep.body.buf, rep.body.len)};
         (void)sb_monitor_send(m, SB_IPC_REPLY, msg->id, v, 3);
     }
-    sb_monitor_audit_msg(m, msg, h->auth ? &t : NULL, authed && rc == 0, &rep,
-                         (sb_mono_ns() - t0) / 1000u);
+    if (!rep.audit_later)
+        sb_monitor_audit_msg(m, msg, h->auth ? &t : NULL, authed && rc == 0, &rep,
+                             (sb_mono_ns() - t0) / 1000u);
     /* A handler that answered before its commit reached the disk (sb_store_commit_nosync):
      * the audit record's commit has synced it, or this does. */
     if (sb_store_sync(m->store, &err) < 0) sb_logf(m->cfg.log, SB_LOG_ERROR, "store: %s", err.msg);
@@ -712,6 +716,7 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
             m->front_gone_pending = false;
             sb_proc_front_gone(m);
             sb_files_front_gone(m);
+            if (m->sbx) sb_monitor_sbx_front_gone(m);
         }
         if (!m->front_pid && now >= m->next_spawn_ns) {
             sb_error e2 = {0};
@@ -726,14 +731,15 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         if (m->sbx) sb_monitor_sbx_tick(m);
         sb_monitor_gw_tick(m);
         sb_monitor_audit_checkpoint(m, false);
-        /* Fixed slots first (signals, front ipc, front pidfd, gateway channel), then the exec
-         * workers. */
-        struct pollfd p[4 + 512];
+        /* Fixed slots first (signals, front ipc, front pidfd, gateway channel, the sandbox
+         * builders), then the exec workers. */
+        struct pollfd p[NFIXED + 512];
         p[0] = (struct pollfd){m->sigfd, POLLIN, 0};
         p[1] = (struct pollfd){m->front_pid ? m->ipc : -1, POLLIN, 0};
         p[2] = (struct pollfd){m->front_pid ? m->front_pidfd : -1, POLLIN, 0};
         p[3] = (struct pollfd){m->front_pid ? m->gw_ipc : -1, POLLIN, 0};
-        size_t nw = m->sbx ? sb_proc_pollfds(m, p + 4, SB_ARRAY_LEN(p) - 4) : 0;
+        p[4] = (struct pollfd){sb_build_fd(m), POLLIN, 0};
+        size_t nw = m->sbx ? sb_proc_pollfds(m, p + NFIXED, SB_ARRAY_LEN(p) - NFIXED) : 0;
         int timeout = 1000;
         uint64_t wake = m->front_pid ? (m->stopping ? m->stop_deadline_ns : 0) : m->next_spawn_ns;
         if (wake) timeout = wake > now ? (int)((wake - now) / 1000000u) + 1 : 0;
@@ -741,10 +747,11 @@ int sb_monitor_run(sb_monitor *m, sb_error *err) {
         if (sb_proc_running(m) && timeout > 200) timeout = 200;       /* exec deadlines' grain */
         if (sb_monitor_gw_running(m) && timeout > 200) timeout = 200; /* servers' stops */
         if (m->sbx && sb_monitor_sbx_pending(m)) timeout = 0;
-        int nready = poll(p, 4 + nw, timeout);
+        int nready = poll(p, NFIXED + nw, timeout);
         if (nready < 0 && errno != EINTR) BAIL(err, SB_E_IO, "poll: %s", strerror(errno));
         if (nw) sb_proc_events(m);
         if (nready <= 0) continue;
+        if (p[4].revents) sb_build_events(m);
         if (p[0].revents) read_signals(m);
         if (m->front_pid && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) read_front(m);
         if (m->front_pid && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) {

@@ -135,3 +135,16 @@ void sb_monitor_audit_msg(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant 
     }
     sb_monitor_audit(m, j);
 }
+
+void sb_monitor_audit_later(sb_monitor *m, const char *action, const char *tenant, int status,
+                            const char *sandbox, const char *image, uint64_t latency_us) {
+    if (!m->audit) return;
+    json_t *j = json_pack("{s:s, s:s, s:I, s:i}", "kind", "api", "action", action, "latency_us",
+                          (json_int_t)latency_us, "status", status);
+    if (j) {
+        (void)json_object_set_new(j, "tenant", tenant ? json_string(tenant) : json_null());
+        if (sandbox) (void)json_object_set_new(j, "sandbox", json_string(sandbox));
+        if (image) (void)json_object_set_new(j, "image", json_string(image));
+    }
+    sb_monitor_audit(m, j);
+}

@@ -14,6 +14,7 @@ typedef struct sb_reply {
     int status;
     enum sb_ipc_ctype ctype;
     sb_writer body;
+    bool audit_later; /* answered later by a handler that also writes the audit record then */
 } sb_reply;
 
 void sb_reply_init(sb_reply *r);
@@ -42,12 +43,14 @@ typedef struct sb_handler {
 } sb_handler;
 
 struct sb_monitor_sbx;
+struct sb_mbuild;
 struct sb_kbs_broker;
 struct sb_proc;
 struct sb_mfiles;
 typedef struct sb_sandbox sb_sandbox;
 typedef struct sb_mlog sb_mlog;
 struct sb_sandbox_config;
+struct sb_backend_ops;
 struct sb_secret_spec;
 
 /* A live sandbox of the monitor (monitor_sbx.c); its processes live in monitor_proc.c. */
@@ -71,7 +74,8 @@ struct sbx {
     struct sb_secret_spec *secrets;
     size_t nsecrets;
     struct sb_pend *pend;
-    struct sb_srelay *relay; /* its KBS session, while relayed (monitor_relay.c) */
+    struct sb_srelay *relay;   /* its KBS session, while relayed (monitor_relay.c) */
+    struct sb_sfreeze *freeze; /* a builder is putting it on standby (monitor_sbx.c) */
     struct sbx *next;
 };
 
@@ -94,6 +98,7 @@ struct sb_monitor {
     uint8_t *rbuf;
     sb_ipc_msg msg;
     struct sb_monitor_sbx *sbx;  /* the sandboxes (monitor_sbx.c) */
+    struct sb_mbuild *build;     /* their builders, off the loop (monitor_build.c) */
     struct sb_proc_table *procs; /* processes and their streams (monitor_proc.c) */
     struct sb_mfiles *files;     /* uploads and downloads in progress (monitor_files.c) */
     /* The audit log: appended and checkpointed here only. The checkpoint key never leaves this
@@ -117,6 +122,10 @@ void sb_monitor_audit(sb_monitor *m, json_t *record);
 /* The record of one handled API message (mutating types only). */
 void sb_monitor_audit_msg(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, bool authed,
                           const sb_reply *rep, uint64_t latency_us);
+/* The record of an API action answered later (a create or delete settled by a builder). image:
+ * the create's, else NULL. */
+void sb_monitor_audit_later(sb_monitor *m, const char *action, const char *tenant, int status,
+                            const char *sandbox, const char *image, uint64_t latency_us);
 /* Signs the head now (clean shutdown), or when records have waited long enough (tick). */
 void sb_monitor_audit_checkpoint(sb_monitor *m, bool force);
 
@@ -129,7 +138,37 @@ struct pollfd;
 void sb_monitor_sbx_tick(sb_monitor *m);
 /* True while the warm pool wants refilling: the loop then polls without waiting. */
 bool sb_monitor_sbx_pending(sb_monitor *m);
+/* The front died: requests waiting for a build or a teardown are not answered any more. */
+void sb_monitor_sbx_front_gone(sb_monitor *m);
 void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w);
+
+/* monitor_build.c: the sandbox builders — worker threads that create, destroy and freeze
+ * sandboxes off the loop; each finished job is handed back to the loop (done() runs there and
+ * frees the job). */
+#define SB_BUILD_WORKERS 4
+enum sb_bjob_kind { SB_BJOB_CREATE, SB_BJOB_DESTROY, SB_BJOB_FREEZE, SB_BJOB_KIND_MAX };
+struct sb_bjob {
+    struct sb_bjob *next;
+    enum sb_bjob_kind kind;
+    bool low;                     /* the warm pool's: after every request's job */
+    struct sb_sandbox_config *sc; /* CREATE: what to build (owned by the caller, via arg) */
+    sb_sandbox *h;                /* CREATE: the result; DESTROY, FREEZE: the sandbox */
+    int rc;
+    sb_error err;
+    uint64_t queued_ns, started_ns, ended_ns;
+    void (*done)(sb_monitor *m, struct sb_bjob *j); /* on the loop; frees j */
+    void *arg;                                      /* the caller's */
+};
+int sb_build_init(sb_monitor *m, const struct sb_backend_ops *be, sb_error *err) SB_WUR;
+void sb_build_fini(sb_monitor *m);
+void sb_build_submit(sb_monitor *m, struct sb_bjob *j);
+/* Takes back a job no worker has started (true); false when it runs or has finished. */
+bool sb_build_cancel(sb_monitor *m, struct sb_bjob *j);
+int sb_build_fd(const sb_monitor *m); /* POLLIN: finished jobs; -1 without builders */
+void sb_build_events(sb_monitor *m);  /* settles every finished job */
+unsigned sb_build_inflight(const sb_monitor *m);
+void sb_build_drain(sb_monitor *m); /* waits until every submitted job is settled */
+void sb_build_metrics(sb_monitor *m, sb_writer *w);
 
 /* monitor_gw.c: the MCP gateway's servers, pins and audit for the front's engines. */
 struct sb_monitor_gw;

@@ -22,12 +22,59 @@
 #define POOL_MAX 64
 #define POOL_MEMORY_MB 512
 
+/* At most this many pooled sandboxes are built at once (the builders keep the rest for
+ * requests, whose jobs go first anyway). */
+#define POOL_BUILDS_MAX 2
+
+/* A create whose sandbox a builder is making (the record says "creating" meanwhile). */
+struct building {
+    struct building *next;
+    struct sbx *s;       /* complete but for its handle; live once built */
+    struct sb_bjob *job; /* until the builder has finished */
+    struct sb_sandbox_config sc;
+    char image[SB_IPC_IMAGE_MAX + 1];
+    json_t *cfg; /* the record's config (backend_id is added once built) */
+    char tenant[SB_TENANT_NAME_MAX + 1];
+    uint32_t req_id;     /* the create's request; 0 once its front went away */
+    bool deleted;        /* a DELETE came while it was built */
+    uint32_t del_req_id; /* that DELETE, answered once the sandbox is gone */
+    uint64_t t0, del_t0, timeout_s;
+};
+
+/* A sandbox a builder is tearing down: no longer live, its record not yet final. */
+struct dying {
+    struct dying *next;
+    struct sbx *s;
+    enum sb_sbx_state final;
+    const char *event;
+    uint32_t req_id; /* a DELETE to answer once it is gone (0: none) */
+    char tenant[SB_TENANT_NAME_MAX + 1];
+    uint64_t t0;
+    struct sb_bjob *job; /* submitted once a freeze in flight is done */
+};
+
+/* A standby in flight: a builder writes the freezer and waits until every task is frozen
+ * (up to 5 s). Meanwhile the sandbox stays "running" and usable: an exec or a resume that comes
+ * is noted (woken) and the sandbox is thawed the moment the freeze is done; a teardown waits
+ * for it (the builder holds the handle). */
+struct sb_sfreeze {
+    struct sbx *s;
+    uint32_t req_id; /* a standby request to answer (0: the idle timer's, or its front left) */
+    char tenant[SB_TENANT_NAME_MAX + 1];
+    uint64_t t0;
+    bool woken;
+    struct dying *dying; /* deleted meanwhile: its teardown starts when the freeze is done */
+};
+
 struct sb_monitor_sbx {
     const struct sb_backend_ops *be;
     char init_path[4096];
     struct sbx *list;
+    struct building *building;
+    struct dying *dying;
     sb_sandbox *pool[POOL_MAX];
-    unsigned npool, pool_target;
+    unsigned npool, pool_target, pool_building;
+    struct sb_sandbox_config pool_sc;
     uint64_t pool_fail_until_ns;
     uint64_t creates, create_fail, pool_hits;
     double create_sum_s;
@@ -40,21 +87,53 @@ static void pool_config(sb_monitor *m, struct sb_sandbox_config *sc) {
                                      .net_none = true};
 }
 
-/* Builds at most one pooled sandbox per call (the loop calls it when it has nothing else to
- * do), so a refill never holds up requests for longer than one creation. */
-static void pool_refill(sb_monitor *m) {
-    struct sb_monitor_sbx *x = m->sbx;
-    if (x->npool >= x->pool_target || m->stopping || sb_mono_ns() < x->pool_fail_until_ns) return;
-    struct sb_sandbox_config sc;
-    pool_config(m, &sc);
-    sb_sandbox *h = NULL;
-    sb_error e = {0};
-    if (x->be->create(&sc, &h, &e) < 0) {
-        sb_logf(m->cfg.log, SB_LOG_WARN, "warm pool: %s (retrying in 10 s)", e.msg);
-        x->pool_fail_until_ns = sb_mono_ns() + 10000000000ull;
+/* A teardown nobody waits for (a pooled sandbox that is not needed any more). */
+static void plain_destroyed(sb_monitor *m, struct sb_bjob *j) {
+    (void)m;
+    free(j);
+}
+
+static void destroy_handle(sb_monitor *m, sb_sandbox *h) {
+    struct sb_bjob *j = m->build ? calloc(1, sizeof(*j)) : NULL;
+    if (!j) {
+        m->sbx->be->destroy(h);
         return;
     }
-    x->pool[x->npool++] = h;
+    j->kind = SB_BJOB_DESTROY;
+    j->h = h;
+    j->done = plain_destroyed;
+    sb_build_submit(m, j);
+}
+
+static void pool_built(sb_monitor *m, struct sb_bjob *j) {
+    struct sb_monitor_sbx *x = m->sbx;
+    x->pool_building--;
+    if (j->rc < 0) {
+        sb_logf(m->cfg.log, SB_LOG_WARN, "warm pool: %s (retrying in 10 s)", j->err.msg);
+        x->pool_fail_until_ns = sb_mono_ns() + 10000000000ull;
+    } else if (m->stopping || x->npool >= POOL_MAX) {
+        destroy_handle(m, j->h);
+    } else {
+        x->pool[x->npool++] = j->h;
+    }
+    free(j);
+}
+
+/* Asks the builders for the sandboxes the pool lacks (the loop never waits for them). */
+static void pool_refill(sb_monitor *m) {
+    struct sb_monitor_sbx *x = m->sbx;
+    while (m->build && x->npool + x->pool_building < x->pool_target &&
+           x->pool_building < POOL_BUILDS_MAX && !m->stopping &&
+           sb_mono_ns() >= x->pool_fail_until_ns) {
+        struct sb_bjob *j = calloc(1, sizeof(*j));
+        if (!j) return;
+        j->kind = SB_BJOB_CREATE;
+        j->low = true;
+        j->sc = &x->pool_sc;
+        j->done = pool_built;
+        x->pool_building++;
+        sb_build_submit(m, j);
+    }
 }
 
 /* ---- bookkeeping -------------------------------------------------------------------------- */
@@ -94,21 +173,93 @@ static void secrets_free(struct sb_secret_spec *v, size_t n) {
     free(v);
 }
 
-/* Destroys a sandbox (its processes and transfers end first) and forgets it. */
-static void destroy_sbx(sb_monitor *m, struct sbx *s, enum sb_sbx_state final, const char *event) {
+static void sbx_free(struct sbx *s) {
+    secrets_free(s->secrets, s->nsecrets);
+    sb_monitor_strv_free(s->env);
+    sb_mlog_free(s->mlog);
+    free(s);
+}
+
+/* A later answer to a request (a create or delete settled by a builder). */
+static void send_later(sb_monitor *m, uint32_t req_id, sb_reply *rep) {
+    if (!req_id || !rep->status) return;
+    sb_ipc_val v[3] = {sb_ipc_u((uint64_t)rep->status), sb_ipc_u((uint64_t)rep->ctype),
+                       sb_ipc_b(rep->body.buf, rep->body.len)};
+    (void)sb_monitor_send(m, SB_IPC_REPLY, req_id, v, 3);
+}
+
+static void answer_delete(sb_monitor *m, uint32_t req_id, const char *tenant, const char *id,
+                          uint64_t t0) {
+    if (!req_id && !tenant[0]) return;
+    sb_reply rep;
+    sb_reply_init(&rep);
+    rep.status = 204;
+    rep.ctype = SB_CT_JSON;
+    send_later(m, req_id, &rep);
+    sb_monitor_audit_later(m, "sandbox.delete", tenant, 204, id, NULL, (sb_mono_ns() - t0) / 1000u);
+    sb_reply_free(&rep);
+}
+
+static void destroyed(sb_monitor *m, struct sb_bjob *j) {
+    struct dying *d = j->arg;
+    for (struct dying **pp = &m->sbx->dying; *pp; pp = &(*pp)->next)
+        if (*pp == d) {
+            *pp = d->next;
+            break;
+        }
+    set_state(m, d->s, d->final, d->event);
+    answer_delete(m, d->req_id, d->tenant, d->s->id, d->t0);
+    sbx_free(d->s);
+    free(d);
+    free(j);
+}
+
+/* Destroys a sandbox (its processes and transfers end first, here) and forgets it. The teardown
+ * itself is a builder's; until it is done the sandbox is "dying": no request reaches it, its
+ * record keeps its state (and its quota) and, with req_id, the DELETE waits for its answer. */
+static void destroy_sbx_req(sb_monitor *m, struct sbx *s, enum sb_sbx_state final,
+                            const char *event, uint32_t req_id, const char *tenant) {
     sb_proc_sandbox_gone(m, s);
     sb_files_sandbox_gone(m, s);
     sb_monitor_relay_sandbox_gone(m, s);
     secrets_free(s->secrets, s->nsecrets);
     s->secrets = NULL;
     s->nsecrets = 0;
-    m->sbx->be->destroy(s->h);
-    s->h = NULL;
-    set_state(m, s, final, event);
     unlink_sbx(m, s);
-    sb_monitor_strv_free(s->env);
-    sb_mlog_free(s->mlog);
-    free(s);
+    struct dying *d = m->build ? calloc(1, sizeof(*d)) : NULL;
+    struct sb_bjob *j = d ? calloc(1, sizeof(*j)) : NULL;
+    if (!j) { /* no builders (being torn down, or out of memory): here and now */
+        free(d);
+        m->sbx->be->destroy(s->h);
+        s->h = NULL;
+        set_state(m, s, final, event);
+        answer_delete(m, req_id, tenant ? tenant : "", s->id, sb_mono_ns());
+        sbx_free(s);
+        return;
+    }
+    d->s = s;
+    d->final = final;
+    d->event = event;
+    d->req_id = req_id;
+    (void)snprintf(d->tenant, sizeof(d->tenant), "%s", tenant ? tenant : "");
+    d->t0 = sb_mono_ns();
+    d->next = m->sbx->dying;
+    m->sbx->dying = d;
+    j->kind = SB_BJOB_DESTROY;
+    j->h = s->h;
+    s->h = NULL;
+    j->done = destroyed;
+    j->arg = d;
+    if (s->freeze) { /* the builder that freezes it holds the handle: after it */
+        d->job = j;
+        s->freeze->dying = d;
+        return;
+    }
+    sb_build_submit(m, j);
+}
+
+static void destroy_sbx(sb_monitor *m, struct sbx *s, enum sb_sbx_state final, const char *event) {
+    destroy_sbx_req(m, s, final, event, 0, NULL);
 }
 
 void sb_monitor_sbx_lost(sb_monitor *m, struct sbx *s) {
@@ -249,6 +400,152 @@ static json_t *secrets_json(const struct sb_secret_spec *v, size_t n) {
     return a;
 }
 
+static void building_unlink(sb_monitor *m, struct building *bd) {
+    for (struct building **pp = &m->sbx->building; *pp; pp = &(*pp)->next)
+        if (*pp == bd) {
+            *pp = bd->next;
+            return;
+        }
+}
+
+/* The create's env (field 6 of its message) again, from the copy the sandbox keeps. */
+static int env_val(char **env, sb_ipc_val *v, sb_ipc_str **list) {
+    size_t n = 0;
+    while (env && env[n])
+        n++;
+    *list = calloc(n + 1, sizeof(**list));
+    if (!*list) return -1;
+    for (size_t i = 0; i < n; i++)
+        (*list)[i] = (sb_ipc_str){(const uint8_t *)env[i], strlen(env[i])};
+    *v = (sb_ipc_val){.count = n, .list = *list};
+    return 0;
+}
+
+static void building_free(struct building *bd) {
+    if (bd->s) sbx_free(bd->s);
+    json_decref(bd->cfg);
+    free(bd);
+}
+
+/* A create whose DELETE came first: the create is answered 409, the DELETE 204. */
+static void create_deleted(sb_monitor *m, struct building *bd) {
+    sb_reply rep;
+    sb_reply_init(&rep);
+    (void)sb_reply_problem(&rep, 409, "conflict", "Conflict",
+                           "the sandbox was deleted before its creation finished");
+    send_later(m, bd->req_id, &rep);
+    sb_monitor_audit_later(m, "sandbox.create", bd->tenant, 409, bd->s->id, bd->image,
+                           (sb_mono_ns() - bd->t0) / 1000u);
+    sb_reply_free(&rep);
+}
+
+/* On the loop: a builder has made (or failed to make) the sandbox of a create. The record, the
+ * event and the measurement log's image and config events go in one transaction, as before the
+ * builders; then the create is answered. */
+static void built(sb_monitor *m, struct sb_bjob *j) {
+    struct sb_monitor_sbx *x = m->sbx;
+    struct building *bd = j->arg;
+    struct sbx *s = bd->s;
+    building_unlink(m, bd);
+    bd->job = NULL;
+    sb_sandbox *h = j->h;
+    sb_error e = j->err;
+    int rc = j->rc;
+    free(j);
+    sb_reply rep;
+    sb_reply_init(&rep);
+    if (rc < 0) {
+        x->create_fail++;
+        sb_error e2 = {0};
+        if (sb_store_sandbox_set_state(m->store, s->tenant_id, s->id, SB_SBX_DESTROYED, &e2) < 0)
+            sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", s->id, e2.msg);
+        sb_logf(m->cfg.log, SB_LOG_WARN, "create for tenant %s: %s", bd->tenant, e.msg);
+        if (bd->deleted) {
+            create_deleted(m, bd);
+            answer_delete(m, bd->del_req_id, bd->tenant, s->id, bd->del_t0);
+        } else {
+            if (e.code == SB_E_NOTFOUND || e.code == SB_E_USAGE)
+                (void)sb_reply_problem(&rep, 422, "unprocessable", "Cannot create the sandbox",
+                                       e.msg);
+            else if (e.code == SB_E_LIMIT)
+                (void)sb_reply_problem(&rep, 503, "capacity", "No capacity", e.msg);
+            else
+                (void)sb_reply_problem(&rep, 500, "internal", "Cannot create the sandbox", e.msg);
+            send_later(m, bd->req_id, &rep);
+            sb_monitor_audit_later(m, "sandbox.create", bd->tenant, rep.status, NULL, bd->image,
+                                   (sb_mono_ns() - bd->t0) / 1000u);
+        }
+        sb_reply_free(&rep);
+        building_free(bd);
+        return;
+    }
+    x->creates++;
+    x->create_sum_s += (double)(sb_mono_ns() - bd->t0) / 1e9;
+    s->h = h;
+    if (bd->deleted) {
+        /* built for nothing: answered, then torn down (the DELETE is answered when it is gone) */
+        create_deleted(m, bd);
+        bd->s = NULL;
+        destroy_sbx_req(m, s, SB_SBX_DESTROYED, "sandbox.delete", bd->del_req_id, bd->tenant);
+        sb_reply_free(&rep);
+        building_free(bd);
+        return;
+    }
+    uint64_t now = sb_mono_ns();
+    s->state = SB_SBX_RUNNING;
+    s->deadline_ns = now + bd->timeout_s * 1000000000ull;
+    s->last_active_ns = now;
+    if (m->relay) sb_sandbox_set_relay_async(h, true);
+    s->next = x->list;
+    x->list = s;
+    bd->s = NULL; /* live now */
+    sb_sandbox_rec r;
+    memset(&r, 0, sizeof(r));
+    memcpy(r.id, s->id, sizeof(r.id));
+    r.tenant_id = s->tenant_id;
+    r.memory_mb = s->memory_mb;
+    r.state = SB_SBX_RUNNING;
+    (void)json_object_set_new(bd->cfg, "backend_id", json_string(sb_sandbox_id(h)));
+    r.config_json = json_dumps(bd->cfg, JSON_COMPACT | JSON_SORT_KEYS);
+    (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
+    sb_ipc_val env;
+    sb_ipc_str *list = NULL;
+    rc = env_val(s->env, &env, &list) == 0 ? 0 : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    if (rc == 0)
+        rc = sb_monitor_mlog_new(&bd->sc, &env, s->secrets, s->nsecrets, r.image_digest, &s->mlog,
+                                 &e);
+    free(list);
+    if (rc == 0) rc = sb_store_begin(m->store, &e);
+    if (rc == 0)
+        rc = r.config_json ? sb_store_sandbox_update_created(m->store, s->tenant_id, r.id,
+                                                             r.image_digest, r.config_json, &e)
+                           : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
+    if (rc == 0) rc = sb_store_sandbox_set_state(m->store, s->tenant_id, r.id, SB_SBX_RUNNING, &e);
+    if (rc == 0)
+        rc = sb_store_event_add(m->store, s->tenant_id, r.id, "sandbox.create", NULL, NULL, &e);
+    if (rc == 0) rc = sb_monitor_mlog_store(m, s->tenant_id, r.id, s->mlog, &e);
+    if (rc == 0) rc = sb_store_commit(m->store, &e);
+    if (rc < 0) {
+        /* A sandbox whose measurement log is not kept must not run anything. */
+        sb_store_rollback(m->store);
+        x->creates--;
+        x->create_fail++;
+        sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", r.id, e.msg);
+        (void)sb_reply_problem(&rep, 500, "internal", "Cannot create the sandbox", e.msg);
+        destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.create_failed");
+    } else {
+        r.created = r.updated = sb_time_now();
+        (void)sb_reply_json(&rep, 201, sb_monitor_sandbox_json(&r));
+    }
+    free(r.config_json);
+    send_later(m, bd->req_id, &rep);
+    sb_monitor_audit_later(m, "sandbox.create", bd->tenant, rep.status,
+                           rep.status == 201 ? r.id : NULL, bd->image,
+                           (sb_mono_ns() - bd->t0) / 1000u);
+    sb_reply_free(&rep);
+    building_free(bd);
+}
+
 /* The create itself; *taken once the sandbox owns secrets. */
 static int create_sbx(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
                       const char *image, int64_t mem, struct sb_secret_spec *secrets,
@@ -347,81 +644,82 @@ static int create_sbx(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, 
         return sb_monitor_internal(m, rep, "store", &e);
     }
     /* Otherwise the record exists before the sandbox does: a crash from here on leaves a trace
-     * that the next start finds and settles. */
-    if (!pooled) rc = x->be->create(&sc, &h, &e);
-    double secs = (double)(sb_mono_ns() - t0) / 1e9;
-    struct sbx *s = rc == 0 ? calloc(1, sizeof(*s)) : NULL;
-    if (rc < 0 || !s) {
-        x->create_fail++;
-        if (h) x->be->destroy(h);
+     * that the next start finds and settles. A builder makes the sandbox; the loop goes on and
+     * answers when it is done (built()). */
+    struct sbx *s = calloc(1, sizeof(*s));
+    if (!s) {
         sb_error e2 = {0};
         if (sb_store_sandbox_set_state(m->store, t->id, r.id, SB_SBX_DESTROYED, &e2) < 0)
             sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", r.id, e2.msg);
+        if (h) x->pool[x->npool++] = h;
+        sb_mlog_free(mlog);
         json_decref(cfg);
         free(r.config_json);
-        sb_logf(m->cfg.log, SB_LOG_WARN, "create for tenant %s: %s", t->name, e.msg);
-        if (e.code == SB_E_NOTFOUND || e.code == SB_E_USAGE)
-            return sb_reply_problem(rep, 422, "unprocessable", "Cannot create the sandbox", e.msg);
-        if (e.code == SB_E_LIMIT)
-            return sb_reply_problem(rep, 503, "capacity", "No capacity", e.msg);
-        return sb_reply_problem(rep, 500, "internal", "Cannot create the sandbox", e.msg);
+        return sb_reply_problem(rep, 500, "internal", "Cannot create the sandbox", "out of memory");
     }
-    x->creates++;
-    x->create_sum_s += secs;
     memcpy(s->id, r.id, sizeof(s->id));
     s->tenant_id = t->id;
     s->memory_mb = mem;
-    s->h = h;
-    s->state = SB_SBX_RUNNING;
-    uint64_t now = sb_mono_ns();
-    s->deadline_ns = now + msg->f[4].u * 1000000000ull;
+    s->state = pooled ? SB_SBX_RUNNING : SB_SBX_CREATING;
     s->idle_ns = msg->f[5].u * 1000000000ull;
-    s->last_active_ns = now;
     s->env = sb_monitor_str_vec(&msg->f[6]);
     s->mlog = TAKE_PTR(mlog);
     s->secrets = secrets;
     s->nsecrets = nsecrets;
     *taken = true;
-    /* sealbox-init's KBS requests are answered off the loop (monitor_relay.c) */
-    if (m->relay) sb_sandbox_set_relay_async(h, true);
-    s->next = x->list;
-    x->list = s;
-    if (!pooled) {
-        /* What building learned, the new state, the event and the measurement log's image and
-         * config events: one transaction. */
-        (void)json_object_set_new(cfg, "backend_id", json_string(sb_sandbox_id(h)));
+    if (pooled) {
+        x->creates++;
+        x->create_sum_s += (double)(sb_mono_ns() - t0) / 1e9;
+        uint64_t now = sb_mono_ns();
+        s->h = h;
+        s->deadline_ns = now + msg->f[4].u * 1000000000ull;
+        s->last_active_ns = now;
+        /* sealbox-init's KBS requests are answered off the loop (monitor_relay.c) */
+        if (m->relay) sb_sandbox_set_relay_async(h, true);
+        s->next = x->list;
+        x->list = s;
+        r.created = r.updated = sb_time_now();
+        json_decref(cfg);
+        json_t *j = sb_monitor_sandbox_json(&r);
         free(r.config_json);
-        r.config_json = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
-        (void)snprintf(r.image_digest, sizeof(r.image_digest), "%s", sb_sandbox_image_digest(h));
-        r.state = SB_SBX_RUNNING;
-        rc = sb_monitor_mlog_new(&sc, &msg->f[6], secrets, nsecrets, r.image_digest, &s->mlog, &e);
-        if (rc == 0) rc = sb_store_begin(m->store, &e);
-        if (rc == 0)
-            rc = r.config_json ? sb_store_sandbox_update_created(m->store, t->id, r.id,
-                                                                 r.image_digest, r.config_json, &e)
-                               : sb_error_set(&e, SB_E_INTERNAL, "out of memory");
-        if (rc == 0) rc = sb_store_sandbox_set_state(m->store, t->id, r.id, SB_SBX_RUNNING, &e);
-        if (rc == 0)
-            rc = sb_store_event_add(m->store, t->id, r.id, "sandbox.create", NULL, NULL, &e);
-        if (rc == 0) rc = sb_monitor_mlog_store(m, t->id, r.id, s->mlog, &e);
-        if (rc == 0) rc = sb_store_commit(m->store, &e);
-        if (rc < 0) {
-            /* A sandbox whose measurement log is not kept must not run anything. */
-            sb_store_rollback(m->store);
-            json_decref(cfg);
-            free(r.config_json);
-            x->creates--;
-            x->create_fail++;
-            sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", r.id, e.msg);
-            destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.create_failed");
-            return sb_reply_problem(rep, 500, "internal", "Cannot create the sandbox", e.msg);
-        }
+        return sb_reply_json(rep, 201, j);
     }
-    json_decref(cfg);
-    r.created = r.updated = sb_time_now();
-    json_t *j = sb_monitor_sandbox_json(&r);
     free(r.config_json);
-    return sb_reply_json(rep, 201, j);
+    struct building *bd = calloc(1, sizeof(*bd));
+    struct sb_bjob *job = bd ? calloc(1, sizeof(*job)) : NULL;
+    if (!job) {
+        free(bd);
+        *taken = false;
+        s->secrets = NULL;
+        s->nsecrets = 0;
+        sbx_free(s);
+        json_decref(cfg);
+        x->create_fail++;
+        sb_error e2 = {0};
+        if (sb_store_sandbox_set_state(m->store, t->id, r.id, SB_SBX_DESTROYED, &e2) < 0)
+            sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: %s", r.id, e2.msg);
+        return sb_reply_problem(rep, 500, "internal", "Cannot create the sandbox", "out of memory");
+    }
+    bd->s = s;
+    bd->job = job;
+    bd->sc = sc;
+    (void)snprintf(bd->image, sizeof(bd->image), "%s", image);
+    bd->sc.image = sc.image ? bd->image : NULL;
+    bd->cfg = cfg;
+    (void)snprintf(bd->tenant, sizeof(bd->tenant), "%s", t->name);
+    bd->req_id = msg->id;
+    bd->t0 = t0;
+    bd->timeout_s = msg->f[4].u;
+    bd->next = x->building;
+    x->building = bd;
+    job->kind = SB_BJOB_CREATE;
+    job->sc = &bd->sc;
+    job->done = built;
+    job->arg = bd;
+    sb_build_submit(m, job);
+    rep->status = 0; /* answered by built() */
+    rep->audit_later = true;
+    return 0;
 }
 
 static int h_create(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
@@ -449,6 +747,19 @@ struct sbx *sb_monitor_sbx_owned(sb_monitor *m, const sb_ipc_msg *msg, const sb_
     if (sb_ipc_str_copy(&msg->f[1].s, id, sizeof(id), NULL, "id") < 0) return NULL;
     struct sbx *s = find(m, t->id, id);
     if (!s) {
+        for (struct building *bd = m->sbx->building; bd; bd = bd->next)
+            if (bd->s && bd->s->tenant_id == t->id && strcmp(bd->s->id, id) == 0) {
+                (void)sb_reply_problem(rep, 409, "conflict", "Conflict",
+                                       bd->deleted ? "the sandbox is being deleted"
+                                                   : "the sandbox is being created");
+                return NULL;
+            }
+        for (struct dying *d = m->sbx->dying; d; d = d->next)
+            if (d->s->tenant_id == t->id && strcmp(d->s->id, id) == 0) {
+                (void)sb_reply_problem(rep, 409, "conflict", "Conflict",
+                                       "the sandbox is being deleted");
+                return NULL;
+            }
         /* Not live here: either it does not exist (for this tenant) or it has ended. */
         sb_sandbox_rec r;
         sb_error e = {0};
@@ -480,12 +791,37 @@ static int c_id(const sb_ipc_msg *msg, sb_error *err) {
 
 static int h_delete(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
                     sb_error *err) {
-    (void)err;
+    char id[SB_SANDBOX_ID_MAX + 1];
+    TRY(sb_ipc_str_copy(&msg->f[1].s, id, sizeof(id), err, "sandbox id"));
+    /* A sandbox still being built: a job no builder has started is taken back (nothing was
+     * made); otherwise the sandbox goes as soon as it is built. Either way its create is
+     * answered 409 and this DELETE 204 once nothing of it is left. */
+    for (struct building *bd = m->sbx->building; bd; bd = bd->next) {
+        if (!bd->s || bd->s->tenant_id != t->id || strcmp(bd->s->id, id) != 0 || bd->deleted)
+            continue;
+        if (bd->job && sb_build_cancel(m, bd->job)) {
+            free(bd->job);
+            bd->job = NULL;
+            building_unlink(m, bd);
+            set_state(m, bd->s, SB_SBX_DESTROYED, "sandbox.delete");
+            create_deleted(m, bd);
+            building_free(bd);
+            rep->status = 204;
+            rep->ctype = SB_CT_JSON;
+            return 0;
+        }
+        bd->deleted = true;
+        bd->del_req_id = msg->id;
+        bd->del_t0 = sb_mono_ns();
+        rep->status = 0; /* answered once it is built and torn down */
+        rep->audit_later = true;
+        return 0;
+    }
     struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
-    destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.delete");
-    rep->status = 204;
-    rep->ctype = SB_CT_JSON;
+    destroy_sbx_req(m, s, SB_SBX_DESTROYED, "sandbox.delete", msg->id, t->name);
+    rep->status = 0; /* answered by destroyed() */
+    rep->audit_later = true;
     return 0;
 }
 
@@ -507,15 +843,78 @@ static int do_freeze(sb_monitor *m, struct sbx *s, bool freeze, sb_error *e) {
     return 0;
 }
 
+/* On the loop: a builder has frozen the sandbox (or failed to). */
+static void frozen(sb_monitor *m, struct sb_bjob *j) {
+    struct sb_sfreeze *f = j->arg;
+    struct sbx *s = f->s;
+    s->freeze = NULL;
+    sb_reply rep;
+    sb_reply_init(&rep);
+    sb_error e = j->err;
+    if (f->dying) {
+        /* deleted meanwhile: the sandbox is not live any more, its teardown goes now */
+        (void)sb_reply_problem(&rep, 409, "conflict", "Conflict", "the sandbox was deleted");
+        sb_build_submit(m, TAKE_PTR(f->dying->job));
+    } else if (j->rc < 0) {
+        sb_logf(m->cfg.log, SB_LOG_WARN, "sandbox %s: standby: %s", s->id, e.msg);
+        (void)sb_reply_problem(&rep, 500, "internal", "Internal error", "freeze");
+    } else if (f->woken) {
+        /* an exec or a resume came while it froze: it runs again at once */
+        if (m->sbx->be->thaw(s->h, &e) < 0)
+            sb_logf(m->cfg.log, SB_LOG_ERROR, "sandbox %s: thaw: %s", s->id, e.msg);
+        s->last_active_ns = sb_mono_ns();
+        (void)reply_sandbox(m, s, &rep);
+    } else {
+        set_state(m, s, SB_SBX_STANDBY, "sandbox.standby");
+        s->last_active_ns = sb_mono_ns();
+        (void)reply_sandbox(m, s, &rep);
+    }
+    send_later(m, f->req_id, &rep);
+    if (f->tenant[0])
+        sb_monitor_audit_later(m, "sandbox.standby", f->tenant, rep.status, s->id, NULL,
+                               (sb_mono_ns() - f->t0) / 1000u);
+    sb_reply_free(&rep);
+    free(f);
+    free(j);
+}
+
+/* Puts a sandbox on standby through a builder (answered by frozen()). */
+static int freeze_begin(sb_monitor *m, struct sbx *s, uint32_t req_id, const char *tenant,
+                        sb_error *e) {
+    struct sb_sfreeze *f = m->build ? calloc(1, sizeof(*f)) : NULL;
+    struct sb_bjob *j = f ? calloc(1, sizeof(*j)) : NULL;
+    if (!j) {
+        free(f);
+        return sb_error_set(e, SB_E_INTERNAL, "out of memory");
+    }
+    f->s = s;
+    f->req_id = req_id;
+    (void)snprintf(f->tenant, sizeof(f->tenant), "%s", tenant ? tenant : "");
+    f->t0 = sb_mono_ns();
+    s->freeze = f;
+    j->kind = SB_BJOB_FREEZE;
+    j->h = s->h;
+    j->done = frozen;
+    j->arg = f;
+    sb_build_submit(m, j);
+    return 0;
+}
+
 static int h_standby(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
                      sb_error *err) {
     (void)err;
     struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
+    if (s->freeze)
+        return sb_reply_problem(rep, 409, "conflict", "Conflict",
+                                "the sandbox is already going to standby");
+    if (s->state == SB_SBX_STANDBY) return reply_sandbox(m, s, rep);
     sb_error e = {0};
-    if (s->state != SB_SBX_STANDBY && do_freeze(m, s, true, &e) < 0)
+    if (freeze_begin(m, s, msg->id, t->name, &e) < 0)
         return sb_monitor_internal(m, rep, "freeze", &e);
-    return reply_sandbox(m, s, rep);
+    rep->status = 0; /* answered by frozen() */
+    rep->audit_later = true;
+    return 0;
 }
 
 static int h_resume(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
@@ -524,12 +923,16 @@ static int h_resume(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
     sb_error e = {0};
+    if (s->freeze) s->freeze->woken = true;
     if (s->state == SB_SBX_STANDBY && do_freeze(m, s, false, &e) < 0)
         return sb_monitor_internal(m, rep, "thaw", &e);
     return reply_sandbox(m, s, rep);
 }
 
 int sb_monitor_sbx_wake(sb_monitor *m, struct sbx *s, sb_error *err) {
+    /* a freeze in flight: thawed when it is done; until then the command's frames wait in the
+     * channel (the freeze itself is bounded) */
+    if (s->freeze) s->freeze->woken = true;
     if (s->state == SB_SBX_STANDBY) TRY(do_freeze(m, s, false, err));
     s->last_active_ns = sb_mono_ns();
     return 0;
@@ -540,13 +943,24 @@ int sb_monitor_sbx_wake(sb_monitor *m, struct sbx *s, sb_error *err) {
 
 /* Deadlines: sandbox timeouts destroy; idle ones freeze (exec timeouts: monitor_proc.c). */
 bool sb_monitor_sbx_pending(sb_monitor *m) {
-    struct sb_monitor_sbx *x = m->sbx;
-    return x->npool < x->pool_target && !sb_proc_running(m) && !m->stopping &&
-           sb_mono_ns() >= x->pool_fail_until_ns;
+    /* The builders wake the loop themselves (their eventfd); nothing is ever left to poll for. */
+    (void)m;
+    return false;
+}
+
+void sb_monitor_sbx_front_gone(sb_monitor *m) {
+    for (struct building *bd = m->sbx->building; bd; bd = bd->next)
+        bd->req_id = bd->del_req_id = 0;
+    for (struct dying *d = m->sbx->dying; d; d = d->next) {
+        d->req_id = 0;
+        if (d->s->freeze) d->s->freeze->req_id = 0;
+    }
+    for (struct sbx *s = m->sbx->list; s; s = s->next)
+        if (s->freeze) s->freeze->req_id = 0;
 }
 
 void sb_monitor_sbx_tick(sb_monitor *m) {
-    if (!sb_proc_running(m)) pool_refill(m);
+    pool_refill(m);
     sb_proc_tick(m);
     uint64_t now = sb_mono_ns();
     struct sbx *s = m->sbx->list;
@@ -555,10 +969,10 @@ void sb_monitor_sbx_tick(sb_monitor *m) {
         if (now >= s->deadline_ns) {
             sb_logf(m->cfg.log, SB_LOG_INFO, "sandbox %s: timeout reached, destroying", s->id);
             destroy_sbx(m, s, SB_SBX_DESTROYED, "sandbox.timeout");
-        } else if (s->idle_ns && s->state == SB_SBX_RUNNING && !sb_proc_sbx_busy(s) &&
+        } else if (s->idle_ns && s->state == SB_SBX_RUNNING && !s->freeze && !sb_proc_sbx_busy(s) &&
                    now - s->last_active_ns >= s->idle_ns) {
             sb_error e = {0};
-            if (do_freeze(m, s, true, &e) < 0)
+            if (freeze_begin(m, s, 0, NULL, &e) < 0)
                 sb_logf(m->cfg.log, SB_LOG_WARN, "sandbox %s: idle standby: %s", s->id, e.msg);
         }
         s = next;
@@ -583,6 +997,7 @@ void sb_monitor_sbx_metrics(sb_monitor *m, sb_writer *w) {
         "# TYPE sealbox_warm_pool_hits_total counter\nsealbox_warm_pool_hits_total %llu\n",
         (unsigned long long)x->creates, (unsigned long long)x->create_fail, x->create_sum_s,
         x->npool, x->pool_target, (unsigned long long)x->pool_hits);
+    sb_build_metrics(m, w);
     sb_proc_metrics(m, w);
 }
 
@@ -637,17 +1052,23 @@ int sb_monitor_sbx_init(sb_monitor *m, sb_error *err) {
         }
     }
     m->sbx->pool_target = m->cfg.warm_pool < POOL_MAX ? m->cfg.warm_pool : POOL_MAX;
+    pool_config(m, &m->sbx->pool_sc);
     settle_leftovers(m);
-    return 0;
+    return sb_build_init(m, m->sbx->be, err);
 }
 
 /* On stop every sandbox goes: nothing can re-attach to it after this process ends. */
 void sb_monitor_sbx_fini(sb_monitor *m) {
     if (!m->sbx) return;
+    /* Builds in flight finish first (their sandboxes become live, to go with the rest), then
+     * every sandbox and the pool are torn down by the builders at once, and only then do the
+     * builders end (see monitor_build.c: a sandbox dies with the thread that made it). */
+    sb_build_drain(m);
     while (m->sbx->list)
         destroy_sbx(m, m->sbx->list, SB_SBX_DESTROYED, "sandbox.daemon_stop");
     while (m->sbx->npool)
-        m->sbx->be->destroy(m->sbx->pool[--m->sbx->npool]);
+        destroy_handle(m, m->sbx->pool[--m->sbx->npool]);
+    sb_build_fini(m);
     free(m->sbx);
     m->sbx = NULL;
 }

@@ -1171,6 +1171,49 @@ static int validate(const struct sb_sandbox_config *cfg, sb_error *err) {
     return 0;
 }
 
+/* The first thing the sandbox half does: close every descriptor above stdio it did not come
+ * for. A create in another thread of the same process (sealboxd's builders) may have had its
+ * own sockets open at our clone; copies of them held here would hide from that sandbox's
+ * halves the EOF that tells one the other died or exec'd (after a kill -9 of the daemon, two
+ * such orphans waited for each other forever, cgroups and all). System calls only: this runs in
+ * the clone of a possibly multi-threaded process. */
+static void close_all_but(int *keep, size_t n) {
+    for (size_t i = 1; i < n; i++) /* insertion sort: a handful of numbers */
+        for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+            int t = keep[j];
+            keep[j] = keep[j - 1];
+            keep[j - 1] = t;
+        }
+    unsigned from = 3;
+    for (size_t i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < from) continue;
+        if ((unsigned)keep[i] > from)
+            (void)syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0u);
+        from = (unsigned)keep[i] + 1;
+    }
+    (void)syscall(SYS_close_range, from, ~0u, 0u);
+}
+
+/* <dir>/record: written once the directory exists (init_pid 0, creator_pid: this process), so
+ * that a crash in the middle of a create leaves a sandbox sb_jail_sweep can find and remove,
+ * then again once sealbox-init runs. Runtime state, gone with the sandbox: no fsync. */
+static int write_record(const sb_sandbox *sb, const struct sb_sandbox_config *cfg, sb_error *err) {
+    char rec[8192], p[4096];
+    int n = sb_fmt(rec, sizeof(rec),
+                   "id=%s\nimage=%s\ncgroup_root=%s\ncgroup_parent=%s\ncreated=%lld\ninit_pid=%d\n"
+                   "creator_pid=%d\n",
+                   sb->id, sb->image_digest ? sb->image_digest : "",
+                   cfg->cgroup_root ? cfg->cgroup_root : "",
+                   cfg->cgroup_parent ? cfg->cgroup_parent : "", (long long)sb_time_now(),
+                   sb->init_pid > 0 ? (int)sb->init_pid : 0, (int)getpid());
+    sb_fmt(p, sizeof(p), "%s/record", sb->dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && n > 0 && write(fd, rec, (size_t)n) == n;
+    if (fd >= 0) close(fd);
+    if (!ok) return sb_error_set(err, SB_E_IO, "sandbox: cannot write %s", p);
+    return 0;
+}
+
 static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_error *err) {
     struct sb_sandbox_config cfg = *in;
     if (!cfg.state_dir) cfg.state_dir = SB_SANDBOX_STATE_DIR;
@@ -1212,6 +1255,7 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     trace_mark(tr, "create: validate, id");
     unsigned slot = 0;
     STEP(alloc_slot(sb, &slot, err));
+    STEP(write_record(sb, &cfg, err));
     trace_mark(tr, "create: uid slot, directory");
     STEP(sb_image_resolve(cfg.state_dir, cfg.image, &lower, &sb->image_digest, &host_image, err));
     trace_mark(tr, "create: image resolved");
@@ -1265,6 +1309,11 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
         join.dir_fd = -1;
         close(sync_sp[0]);
         close(ctl_sp[0]);
+        int keep[4 + SB_CG_CTRL_MAX] = {c.sync, c.ctl, c.init_fd};
+        size_t nkeep = 3;
+        for (size_t i = 0; i < join.n; i++)
+            keep[nkeep++] = join.fds[i];
+        close_all_but(keep, nkeep);
         child_main(&c);
     }
     trace_mark(tr, "create: clone returned");
@@ -1349,20 +1398,7 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     free(lower);
     {
         /* the record other commands find the sandbox by (detached sandboxes, sb_jail_list) */
-        char rec[8192], p[4096];
-        int n =
-            sb_fmt(rec, sizeof(rec),
-                   "id=%s\nimage=%s\ncgroup_root=%s\ncgroup_parent=%s\ncreated=%lld\ninit_pid=%d\n",
-                   sb->id, sb->image_digest, cfg.cgroup_root ? cfg.cgroup_root : "",
-                   cfg.cgroup_parent ? cfg.cgroup_parent : "", (long long)sb_time_now(),
-                   (int)sb->init_pid);
-        sb_fmt(p, sizeof(p), "%s/record", sb->dir);
-        /* runtime state, gone with the sandbox: no fsync */
-        int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        bool ok = fd >= 0 && n > 0 && write(fd, rec, (size_t)n) == n;
-        if (fd >= 0) close(fd);
-        if (!ok) {
-            sb_error_set(err, SB_E_IO, "sandbox: cannot write %s", p);
+        if (write_record(sb, &cfg, err) < 0) {
             if (tr) munmap(tr, sizeof(*tr));
             jail_destroy(sb);
             return SB_E_IO;
@@ -2128,7 +2164,8 @@ static int check_id(const char *id, sb_error *err) {
 struct record {
     char image[96], root[1024], parent[160];
     int64_t created;
-    pid_t init_pid;
+    pid_t init_pid;    /* -1 while it is being created */
+    pid_t creator_pid; /* the process that created it (or is creating it) */
 };
 
 static int read_record(const char *state_dir, const char *id, struct record *r, sb_error *err) {
@@ -2145,6 +2182,9 @@ static int read_record(const char *state_dir, const char *id, struct record *r, 
     record_get(buf, "init_pid", v, sizeof(v));
     long ip = strtol(v, NULL, 10);
     r->init_pid = ip > 1 && ip < INT32_MAX ? (pid_t)ip : -1;
+    record_get(buf, "creator_pid", v, sizeof(v));
+    ip = strtol(v, NULL, 10);
+    r->creator_pid = ip > 1 && ip < INT32_MAX ? (pid_t)ip : -1;
     return 0;
 }
 
@@ -2260,6 +2300,8 @@ int sb_jail_sweep(const char *state_dir, unsigned *removed, sb_error *err) {
         if (v[i].holder_alive || read_record(state_dir, v[i].id, &r, NULL) < 0 ||
             pid_running(r.init_pid))
             continue;
+        /* half made: left alone while the process making it lives (another one's create) */
+        if (r.init_pid < 0 && pid_running(r.creator_pid)) continue;
         rc = sb_jail_remove(state_dir, v[i].id, err);
         if (rc == 0) (*removed)++;
     }
