@@ -177,8 +177,13 @@ static void account(struct front *f, enum route r, int status, uint64_t start_ns
         if (s <= BUCKETS[i]) f->lat_bucket[r][i]++;
 }
 
+/* The last answers were only queued on their connections: the loop goes on a little longer, so
+ * that they are written before the front exits (a create answered as the drain ended reached
+ * its client as a closed connection). */
+#define DRAIN_FLUSH_MS 200
 static void maybe_finish_drain(struct front *f) {
-    if (f->draining && f->inflight == 0) (void)event_base_loopexit(f->base, NULL);
+    static const struct timeval flush = {0, DRAIN_FLUSH_MS * 1000};
+    if (f->draining && f->inflight == 0) (void)event_base_loopexit(f->base, &flush);
 }
 
 static void send_body(struct evhttp_request *req, int status, const char *ctype, const void *p,

@@ -35,9 +35,11 @@ struct sb_mbuild {
     const struct sb_backend_ops *be;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct sb_bjob *hi, *hi_tail, *lo, *lo_tail; /* waiting: requests first, then the pool */
-    struct sb_bjob *done;                        /* finished, newest first */
-    unsigned running, queued;                    /* under mu */
+    /* waiting, by priority: teardowns and freezes (they end a request's wait and free what a
+     * tenant's quota counts), then creates, then the warm pool's refills */
+    struct sb_bjob *q[3], *q_tail[3];
+    struct sb_bjob *done;     /* finished, newest first */
+    unsigned running, queued; /* under mu */
     bool stop;
     int efd;
     pthread_t th[SB_BUILD_WORKERS];
@@ -60,25 +62,31 @@ static void run_job(const struct sb_backend_ops *be, struct sb_bjob *j) {
     }
 }
 
+static unsigned prio(const struct sb_bjob *j) {
+    return j->low ? 2 : j->kind == SB_BJOB_CREATE ? 1 : 0;
+}
+
 static struct sb_bjob *take(struct sb_mbuild *b) {
-    struct sb_bjob **head = b->hi ? &b->hi : &b->lo, **tail = b->hi ? &b->hi_tail : &b->lo_tail;
-    struct sb_bjob *j = *head;
-    if (!j) return NULL;
-    *head = j->next;
-    if (!*head) *tail = NULL;
-    j->next = NULL;
-    b->queued--;
-    return j;
+    for (unsigned k = 0; k < 3; k++) {
+        struct sb_bjob *j = b->q[k];
+        if (!j) continue;
+        b->q[k] = j->next;
+        if (!b->q[k]) b->q_tail[k] = NULL;
+        j->next = NULL;
+        b->queued--;
+        return j;
+    }
+    return NULL;
 }
 
 static void *worker(void *arg) {
     struct sb_mbuild *b = arg;
     pthread_mutex_lock(&b->mu);
     for (;;) {
-        while (!b->hi && !b->lo && !b->stop)
+        while (!b->queued && !b->stop)
             pthread_cond_wait(&b->cv, &b->mu);
-        if (b->stop && !b->hi && !b->lo) break;
         struct sb_bjob *j = take(b);
+        if (!j) break; /* stopping, and nothing waits */
         b->running++;
         j->started_ns = sb_mono_ns();
         pthread_mutex_unlock(&b->mu);
@@ -122,8 +130,10 @@ int sb_build_init(sb_monitor *m, const struct sb_backend_ops *be, sb_error *err)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     int e = 0;
-    for (; b->nth < SB_BUILD_WORKERS && !e; b->nth++)
+    for (; b->nth < SB_BUILD_WORKERS && !e; b->nth++) {
         e = pthread_create(&b->th[b->nth], NULL, worker, b);
+        if (!e) (void)pthread_setname_np(b->th[b->nth], "sealboxd-build");
+    }
     if (e) b->nth--;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e) {
@@ -139,12 +149,12 @@ void sb_build_submit(sb_monitor *m, struct sb_bjob *j) {
     j->next = NULL;
     b->inflight++;
     pthread_mutex_lock(&b->mu);
-    struct sb_bjob **head = j->low ? &b->lo : &b->hi, **tail = j->low ? &b->lo_tail : &b->hi_tail;
-    if (*tail)
-        (*tail)->next = j;
+    unsigned k = prio(j);
+    if (b->q_tail[k])
+        b->q_tail[k]->next = j;
     else
-        *head = j;
-    *tail = j;
+        b->q[k] = j;
+    b->q_tail[k] = j;
     b->queued++;
     pthread_cond_signal(&b->cv);
     pthread_mutex_unlock(&b->mu);
@@ -153,19 +163,17 @@ void sb_build_submit(sb_monitor *m, struct sb_bjob *j) {
 bool sb_build_cancel(sb_monitor *m, struct sb_bjob *j) {
     struct sb_mbuild *b = m->build;
     bool found = false;
+    unsigned q = prio(j);
     pthread_mutex_lock(&b->mu);
-    struct sb_bjob **heads[2] = {&b->hi, &b->lo}, **tails[2] = {&b->hi_tail, &b->lo_tail};
-    for (int q = 0; q < 2 && !found; q++) {
-        struct sb_bjob *prev = NULL;
-        for (struct sb_bjob **pp = heads[q]; *pp; prev = *pp, pp = &(*pp)->next) {
-            if (*pp != j) continue;
-            *pp = j->next;
-            if (*tails[q] == j) *tails[q] = prev;
-            j->next = NULL;
-            b->queued--;
-            found = true;
-            break;
-        }
+    struct sb_bjob *prev = NULL;
+    for (struct sb_bjob **pp = &b->q[q]; *pp; prev = *pp, pp = &(*pp)->next) {
+        if (*pp != j) continue;
+        *pp = j->next;
+        if (b->q_tail[q] == j) b->q_tail[q] = prev;
+        j->next = NULL;
+        b->queued--;
+        found = true;
+        break;
     }
     pthread_mutex_unlock(&b->mu);
     if (found) b->inflight--;

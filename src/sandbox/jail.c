@@ -957,9 +957,13 @@ static int state_unwritable(const sb_sandbox *sb, int e, sb_error *err) {
 /* <state>/sandboxes/<id>, 0711 so the sandbox's (unmapped) setup process can reach its mount
  * point (every record inside is 0600/0700): the slot's spare if there is one, otherwise a new
  * one. Made while the slot table is locked: a slot whose directory is missing is reclaimed. */
+/* Made as <state>/sandboxes/.new-<id> (a name no listing takes for a sandbox): the record is
+ * written into it, and only then is it renamed to its id (publish_dir), so that a crash at any
+ * point leaves either a directory with a record, or a .new- one that sb_jail_sweep removes. */
+#define NEW_DIR_PREFIX ".new-"
 static int make_dir(sb_sandbox *sb, sb_error *err) {
     char p[4096], sp[4096];
-    sb_fmt(p, sizeof(p), "%s/sandboxes/%s", sb->state_dir, sb->id);
+    sb_fmt(p, sizeof(p), "%s/sandboxes/" NEW_DIR_PREFIX "%s", sb->state_dir, sb->id);
     spare_path(sb, sp, sizeof(sp));
     int e = rename(sp, p) == 0 || mkdir(p, 0711) == 0 ? 0 : errno;
     if (e == ENOENT) { /* the first sandbox of this state directory */
@@ -1002,10 +1006,11 @@ static int alloc_slot(sb_sandbox *sb, unsigned *slot, sb_error *err) {
         int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0 && errno == EEXIST) {
             /* a slot whose sandbox directory is gone was left by a crash: reclaim it */
-            char owner[64], sd[4096];
+            char owner[64], sd[4096], nd[4096];
             if (sb_read_small(p, owner, sizeof(owner), NULL) <= 0) continue;
             sb_fmt(sd, sizeof(sd), "%s/sandboxes/%s", sb->state_dir, owner);
-            if (access(sd, F_OK) == 0) continue;
+            sb_fmt(nd, sizeof(nd), "%s/sandboxes/" NEW_DIR_PREFIX "%s", sb->state_dir, owner);
+            if (access(sd, F_OK) == 0 || access(nd, F_OK) == 0) continue;
             if (unlink(p) != 0) continue;
             fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         }
@@ -1214,6 +1219,22 @@ static int write_record(const sb_sandbox *sb, const struct sb_sandbox_config *cf
     return 0;
 }
 
+/* The directory under its id, record and all (see make_dir). */
+static int publish_dir(sb_sandbox *sb, sb_error *err) {
+    char p[4096];
+    sb_fmt(p, sizeof(p), "%s/sandboxes/%s", sb->state_dir, sb->id);
+    char *d = strdup(p);
+    if (!d) return sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    if (rename(sb->dir, p) != 0) {
+        int e = errno;
+        free(d);
+        return sb_error_set(err, SB_E_IO, "rename %s: %s", sb->dir, strerror(e));
+    }
+    free(sb->dir);
+    sb->dir = d;
+    return 0;
+}
+
 static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_error *err) {
     struct sb_sandbox_config cfg = *in;
     if (!cfg.state_dir) cfg.state_dir = SB_SANDBOX_STATE_DIR;
@@ -1256,6 +1277,7 @@ static int jail_create(const struct sb_sandbox_config *in, sb_sandbox **out, sb_
     unsigned slot = 0;
     STEP(alloc_slot(sb, &slot, err));
     STEP(write_record(sb, &cfg, err));
+    STEP(publish_dir(sb, err));
     trace_mark(tr, "create: uid slot, directory");
     STEP(sb_image_resolve(cfg.state_dir, cfg.image, &lower, &sb->image_digest, &host_image, err));
     trace_mark(tr, "create: image resolved");
@@ -2306,6 +2328,31 @@ int sb_jail_sweep(const char *state_dir, unsigned *removed, sb_error *err) {
         if (rc == 0) (*removed)++;
     }
     free(v);
+    /* directories a crash left before their create published them (make_dir): nothing ran in
+     * them yet, and their uid slot is reclaimed by the next create */
+    char sd[4096];
+    sb_fmt(sd, sizeof(sd), "%s/sandboxes", state_dir);
+    DIR *d = rc == 0 ? opendir(sd) : NULL;
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        const char *id = de->d_name + strlen(NEW_DIR_PREFIX);
+        if (strncmp(de->d_name, NEW_DIR_PREFIX, strlen(NEW_DIR_PREFIX)) != 0 ||
+            check_id(id, NULL) < 0)
+            continue;
+        char dir[4096], rp[4096], buf[8192], v2[64];
+        sb_fmt(dir, sizeof(dir), "%s/%s", sd, de->d_name);
+        sb_fmt(rp, sizeof(rp), "%s/record", dir);
+        pid_t creator = -1;
+        if (sb_read_small(rp, buf, sizeof(buf), NULL) >= 0) {
+            record_get(buf, "creator_pid", v2, sizeof(v2));
+            long ip = strtol(v2, NULL, 10);
+            creator = ip > 1 && ip < INT32_MAX ? (pid_t)ip : -1;
+        }
+        if (pid_running(creator)) continue; /* still being made */
+        rm_tree_small(dir);
+        (*removed)++;
+    }
+    if (d) closedir(d);
     return rc;
 }
 

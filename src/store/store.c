@@ -236,6 +236,7 @@ struct sb_store {
     sqlite3_stmt *st[Q_MAX];
     char *path;
     bool nosync;   /* sb_store_commit_nosync is committing */
+    bool deferred; /* sb_store_defer_sync: no commit syncs; sb_store_sync does */
     bool unsynced; /* a commit since the last synced one did not fsync the WAL */
 };
 
@@ -243,7 +244,7 @@ struct sb_store {
  * ordinary commit (synchronous=FULL) syncs the WAL, and with it every frame written before. */
 static int on_commit(void *arg) {
     sb_store *s = arg;
-    s->unsynced = s->nosync;
+    s->unsynced = s->nosync || s->deferred;
     return 0;
 }
 
@@ -604,6 +605,7 @@ int sb_store_check(sb_store *s, sb_error *err) {
 static void end_nosync(sb_store *s) {
     if (!s->nosync) return;
     s->nosync = false;
+    if (s->deferred) return; /* stays NORMAL */
     sb_error e = {0};
     (void)exec_script(s, "PRAGMA synchronous = FULL", &e);
 }
@@ -615,8 +617,8 @@ int sb_store_begin(sb_store *s, sb_error *err) {
 }
 
 int sb_store_begin_nosync(sb_store *s, sb_error *err) {
-    /* SQLite changes the safety level only outside a transaction */
-    TRY(exec_script(s, "PRAGMA synchronous = NORMAL", err));
+    /* SQLite changes the safety level only outside a transaction (deferred: it is NORMAL) */
+    if (!s->deferred) TRY(exec_script(s, "PRAGMA synchronous = NORMAL", err));
     s->nosync = true;
     int r = sb_store_begin(s, err);
     if (r < 0) end_nosync(s);
@@ -635,6 +637,14 @@ int sb_store_commit(sb_store *s, sb_error *err) {
     if (r == 0) r = run_done(s, st, err, "commit");
     if (r == 0 || sqlite3_get_autocommit(s->db)) end_nosync(s);
     return r;
+}
+
+int sb_store_defer_sync(sb_store *s, bool on, sb_error *err) {
+    ENSURE(sqlite3_get_autocommit(s->db), err, SB_E_USAGE,
+           "store: defer_sync inside a transaction");
+    TRY(exec_script(s, on ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL", err));
+    s->deferred = on;
+    return 0;
 }
 
 int sb_store_sync(sb_store *s, sb_error *err) {

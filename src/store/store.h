@@ -54,6 +54,11 @@ int sb_store_begin_nosync(sb_store *s, sb_error *err) SB_WUR;
 /* Makes the commits of sb_store_begin_nosync transactions durable (fdatasync of the WAL) unless a
  * synced commit has done so since. 1 when it synced, 0 when nothing was pending. */
 int sb_store_sync(sb_store *s, sb_error *err) SB_WUR;
+/* Group commit for an event loop (sealboxd's monitor): with on, no commit on this connection
+ * waits for the disk (synchronous=NORMAL; each is in the WAL file, so it survives the process
+ * dying at once) and the caller makes them durable together with sb_store_sync() — after
+ * answering every request of one turn of its loop, instead of one fdatasync per commit. */
+int sb_store_defer_sync(sb_store *s, bool on, sb_error *err) SB_WUR;
 void sb_store_rollback(sb_store *s);
 /* A read transaction: every read until sb_store_rollback sees one snapshot (WAL: writers in other
  * connections go on meanwhile). */

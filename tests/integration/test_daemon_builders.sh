@@ -14,17 +14,29 @@ tmp_init bld
 no_leak_check_under_seccomp
 own_cgroup_parent
 
-# create N NAME KEY [JSON]: POST /v1/sandboxes in the background; $T/NAME.code gets the status,
-# $T/NAME.body the body. Its pid is appended to BG.
+# create_many NAME N KEY [JSON]: N concurrent POST /v1/sandboxes from one curl (so that they
+# arrive faster than sandboxes are built), in the background; once wait_bg returns,
+# $T/NAME<i>.code has each status and $T/NAME<i>.body each body. Its pid is appended to BG.
 BG=()
-create() {
-  local name=$1 key=$2 body=${3:-'{"limits":{"memory_mb":64}}'}
-  curl -s -o "$T/$name.body" -w '%{http_code}' --unix-socket "$SOCK" -X POST \
+MANY=()
+create_many() {
+  local name=$1 n=$2 key=$3 body=${4:-'{"limits":{"memory_mb":64}}'} i args=()
+  for i in $(seq "$n"); do args+=(-o "$T/$name$i.body" http://s/v1/sandboxes); done
+  curl -s --no-progress-meter -Z --parallel-max "$n" --unix-socket "$SOCK" -X POST \
     -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary "$body" \
-    http://s/v1/sandboxes >"$T/$name.code" &
+    -w '%{filename_effective} %{http_code}\n' "${args[@]}" >"$T/$name.w" &
   BG+=($!)
+  MANY+=("$name")
 }
-wait_bg() { local p; for p in "${BG[@]}"; do wait "$p"; done; BG=(); }
+wait_bg() {
+  local p m f c
+  for p in "${BG[@]}"; do wait "$p"; done
+  BG=()
+  for m in "${MANY[@]}"; do
+    while read -r f c; do echo "$c" >"${f%.body}.code"; done <"$T/$m.w"
+  done
+  MANY=()
+}
 api() { # api METHOD PATH KEY -> "STATUS BODY"
   curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
     -H "Authorization: Bearer $3" "http://s$2"
@@ -43,24 +55,15 @@ until_creating() {
   done
   return 1
 }
-codes() { local f; for f in "$@"; do cat "$T/$f.code"; echo; done | sort | uniq -c | awk '{printf "%s×%s ", $2, $1}'; }
+codes() { local f; for f in "$@"; do cat "$T/$f.code"; done | sort | uniq -c | awk '{printf "%s×%s ", $2, $1}'; }
 
 tenant KQ q --max-sandboxes 3
 tenant KA a
 leaks_snapshot
 start_or_die
 
-# ---- the loop answers while sandboxes are built ------------------------------------------------
-for i in 1 2 3 4 5 6; do create "q$i" "$KQ"; done
-seen=
-for _ in $(seq 500); do
-  # an authenticated request through the loop, answered while builds are in flight: its answer
-  # counts the creating records the loop has not yet settled
-  r=$(api GET /v1/tenant "$KQ")
-  [ -n "$(creating)" ] && grep -q '"sandboxes":[1-9]' <<<"$r" && { seen=1; break; }
-  sleep 0.02
-done
-check "requests are answered while sandboxes are built" "${seen:-no}" 1
+# ---- quotas hold with concurrent creates ------------------------------------------------------------
+create_many q 6 "$KQ"
 wait_bg
 check "quota: 6 concurrent creates with a quota of 3 give 3 sandboxes" \
   "$(codes q1 q2 q3 q4 q5 q6)" "201×3 429×3 "
@@ -74,24 +77,29 @@ done
 contains "quota: deletes free it" "$(api GET /v1/tenant "$KQ")" '"sandboxes":0'
 
 # ---- DELETE while the sandbox is built --------------------------------------------------------------
-# Twelve creates at once: more than there are builders, so some wait for one. Every record seen
+# Forty creates at once: ten times as many as there are builders, so most wait for one. Every
+# record seen
 # "creating" is deleted at once (in parallel); its DELETE answers 204 once nothing of it is
 # left, its create 409 — or 201 when the build was settled before the DELETE arrived (then it is
 # simply deleted).
-N=12
-for i in $(seq $N); do create "d$i" "$KA"; done
-ids=
+N=40
+create_many d $N "$KA"
+CPID=${BG[-1]}
+ids= seen=
 for _ in $(seq 1000); do
   for id in $(creating); do
     case " $ids " in *" $id "*) continue ;; esac
     ids="$ids $id"
+    # the loop answers while the sandbox is built (it used to build inside its own loop, so no
+    # request could ever see a record "creating")
+    curl -s -o "$T/get_$id.body" --unix-socket "$SOCK" -H "Authorization: Bearer $KA" \
+      "http://s/v1/sandboxes/$id" &
+    BG+=($!)
     curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X DELETE \
       -H "Authorization: Bearer $KA" "http://s/v1/sandboxes/$id" >"$T/del_$id.code" &
     BG+=($!)
   done
-  done_all=1
-  for i in $(seq $N); do [ -s "$T/d$i.code" ] || done_all=; done
-  [ -n "$done_all" ] && break
+  kill -0 "$CPID" 2>/dev/null || break
   sleep 0.01
 done
 wait_bg
@@ -106,13 +114,20 @@ for i in $(seq $N); do
   [ "$c" = 201 ] || [ "$c" = 409 ] || bad="$bad d$i:$c"
 done
 echo "       ($(wc -w <<<"$ids") deleted while creating; $n409 of their creates answered 409)"
+for id in $ids; do [ "$(jq -r .state "$T/get_$id.body" 2>/dev/null)" = creating ] && seen=1; done
+check "a request is answered while the sandbox it names is built" "${seen:-no}" 1
 check "delete while building: every DELETE 204, every create 201 or 409" "${bad:-none}" none
 check "delete while building: some creates were deleted before they were built" \
   "$([ "$n409" -gt 0 ] && echo yes)" yes
 check "delete while building: those records are destroyed" \
   "$(for id in $ids; do db "SELECT state FROM sandboxes WHERE id='$id'"; done | sort -u)" destroyed
-contains "delete while building: the audit log has the create's 409" \
-  "$(db "SELECT record FROM audit_log WHERE record LIKE '%sandbox.create%'")" '"status":409'
+# (the audit record follows the answer)
+for _ in $(seq 100); do
+  audit=$(db "SELECT record FROM audit_log WHERE record LIKE '%sandbox.create%'")
+  grep -q '"status":409' <<<"$audit" && break
+  sleep 0.05
+done
+contains "delete while building: the audit log has the create's 409" "$audit" '"status":409'
 for i in $(seq $N); do
   id=$(jq -r 'select(.state == "running") | .id // empty' "$T/d$i.body" 2>/dev/null)
   [ -n "$id" ] && api DELETE "/v1/sandboxes/$id" "$KA" >/dev/null
@@ -120,13 +135,13 @@ done
 check "delete while building: nothing live is left" "$(db "SELECT count(*) FROM sandboxes WHERE state IN ('creating','running')")" 0
 
 # ---- SIGTERM with builds in flight --------------------------------------------------------------------
-# Six creates, more than there are builders: SIGTERM once the daemon has taken all six (their
-# records exist), while some are still being built.
-for i in 1 2 3 4 5 6; do create "t$i" "$KA"; done
+# Ten creates, more than twice as many as there are builders: SIGTERM once the daemon has taken
+# all ten (their records exist), while some are still being built.
+create_many t 10 "$KA"
 inflight=0
-for _ in $(seq 500); do
+for _ in $(seq 1000); do
   n=$(db "SELECT count(*) FROM sandboxes WHERE state IN ('creating','running')")
-  [ "$n" = 6 ] && { inflight=$(creating | wc -l); break; }
+  [ "$n" = 10 ] && { inflight=$(creating | wc -l); break; }
   sleep 0.01
 done
 kill -TERM "$PID"
@@ -135,14 +150,14 @@ check "SIGTERM with builds in flight: exit 0" "$?" 0
 PID=
 wait_bg
 check "SIGTERM came while sandboxes were being built" "$([ "$inflight" -gt 0 ] && echo yes)" yes
-check "SIGTERM: the creates in flight were answered" "$(codes t1 t2 t3 t4 t5 t6)" "201×6 "
+check "SIGTERM: the creates in flight were answered" "$(codes t1 t2 t3 t4 t5 t6 t7 t8 t9 t10)" "201×10 "
 check "SIGTERM: no record left creating or running" \
   "$(db "SELECT count(*) FROM sandboxes WHERE state IN ('creating','running','standby')")" 0
 check_no_leaks "SIGTERM with builds in flight"
 
 # ---- kill -9 with builds in flight ------------------------------------------------------------------------
 start_or_die
-for i in 1 2 3 4; do create "k$i" "$KA"; done
+create_many k 8 "$KA"
 crashed=$(until_creating)
 kill -9 "$PID"
 wait "$PID" 2>/dev/null
