@@ -69,12 +69,11 @@ static int counter_open(sb_tpm *t, uint32_t index, ESYS_TR *nv, sb_error *err) {
 
 static int counter_define(sb_tpm *t, uint32_t index, ESYS_TR *nv, sb_error *err) {
     TPM2B_AUTH auth = {0};
-    TPM2B_NV_PUBLIC pub = {
-        .nvPublic = {.nvIndex = index,
-                     .nameAlg = TPM2_ALG_SHA256,
-                     .attributes = COUNTER_ATTRS,
-                     .authPolicy = {0},
-                     .dataSize = NV_COUNTER_SIZE}};
+    TPM2B_NV_PUBLIC pub = {.nvPublic = {.nvIndex = index,
+                                        .nameAlg = TPM2_ALG_SHA256,
+                                        .attributes = COUNTER_ATTRS,
+                                        .authPolicy = {0},
+                                        .dataSize = NV_COUNTER_SIZE}};
     TSS2_RC rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
                                      ESYS_TR_NONE, &auth, &pub, nv);
     if (rc != TSS2_RC_SUCCESS) return sb_tpm_rc(err, rc, "NV_DefineSpace(counter)");

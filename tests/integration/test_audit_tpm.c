@@ -103,8 +103,8 @@ TEST(tpm_counter_refuses_an_ordinary_index_in_its_place) {
     /* an ordinary 8-byte index anyone can write: it could be written back to an older value */
     char idx[16];
     (void)snprintf(idx, sizeof(idx), "0x%08x", IDX_SQUAT);
-    char *def[] = {"tpm2_nvdefine", "-C", "o", "-s", "8", "-a", "authread|authwrite|no_da", idx,
-                   NULL};
+    char *def[] = {
+        "tpm2_nvdefine", "-C", "o", "-s", "8", "-a", "authread|authwrite|no_da", idx, NULL};
     int rc = run_tool(def);
     if (rc == 127) {
         sb_test_skip(true, "tpm2_nvdefine (tpm2-tools, scripts/packages.txt) is not installed");
@@ -352,9 +352,9 @@ static void daemon_round(const char *sbd, const char *dir, const char *idx, cons
     (void)snprintf(sock, sizeof(sock), "%s/sealboxd.sock", dir);
     pid_t d = fork();
     if (d == 0) {
-        char *av[] = {(char *)sbd, "--kbs-only",  "--state-dir",      (char *)dir,
-                      "--log-file", (char *)log,  "--audit-tpm",      tpmd.tcti,
-                      "--audit-nv-index", (char *)idx, NULL};
+        char *av[] = {(char *)sbd,        "--kbs-only", "--state-dir", (char *)dir,
+                      "--log-file",       (char *)log,  "--audit-tpm", tpmd.tcti,
+                      "--audit-nv-index", (char *)idx,  NULL};
         execv(sbd, av);
         _exit(127);
     }
@@ -392,16 +392,16 @@ TEST(daemon_audit_tpm_and_verify_cli) {
     (void)snprintf(hp, sizeof(hp), "%s/%s", dir, SB_AUDIT_HEAD_FILE);
 
     daemon_round(sbd, dir, idx, log, out);
-    char *verify[] = {bin, "audit", "verify", "--state-dir", dir, "--tpm", tpmd.tcti,
-                      "--nv-index", idx, NULL};
+    char *verify[] = {bin,     "audit",   "verify",     "--state-dir", dir,
+                      "--tpm", tpmd.tcti, "--nv-index", idx,           NULL};
     CHECK_INT(run_code(verify, out), 0);
     char *o = slurp(out);
     CHECK_CONTAINS(o, "audit: intact");
     CHECK_CONTAINS(o, "not rolled back");
     free(o);
     /* an index where no counter was ever defined: verification cannot be done (3) */
-    char *verify_none[] = {bin, "audit", "verify", "--state-dir", dir, "--tpm", tpmd.tcti,
-                           "--nv-index", "0x01380013", NULL};
+    char *verify_none[] = {bin,     "audit",   "verify",     "--state-dir", dir,
+                           "--tpm", tpmd.tcti, "--nv-index", "0x01380013",  NULL};
     CHECK_INT(run_code(verify_none, out), 3);
     o = slurp(out);
     CHECK_CONTAINS(o, "no NV counter");
@@ -423,8 +423,8 @@ TEST(daemon_audit_tpm_and_verify_cli) {
     copy_file(old_db, dbp);
     copy_file(old_head, hp);
 
-    char *verify_json[] = {bin,   "audit",      "verify", "--state-dir", dir, "--tpm",
-                           tpmd.tcti, "--nv-index", idx,    "--json",      NULL};
+    char *verify_json[] = {bin,       "audit",      "verify", "--state-dir", dir, "--tpm",
+                           tpmd.tcti, "--nv-index", idx,      "--json",      NULL};
     CHECK_INT(run_code(verify_json, out), 1);
     o = slurp(out);
     CHECK_CONTAINS(o, "\"finding\":\"rolled-back\"");
@@ -434,8 +434,8 @@ TEST(daemon_audit_tpm_and_verify_cli) {
     char *verify_plain[] = {bin, "audit", "verify", "--state-dir", dir, NULL};
     CHECK_INT(run_code(verify_plain, out), 0);
     /* and the daemon refuses to extend it */
-    char *av[] = {sbd,        "--kbs-only",  "--state-dir", dir,      "--log-file",
-                  log,        "--audit-tpm", tpmd.tcti,     "--audit-nv-index", idx, NULL};
+    char *av[] = {sbd,           "--kbs-only", "--state-dir",      dir, "--log-file", log,
+                  "--audit-tpm", tpmd.tcti,    "--audit-nv-index", idx, NULL};
     CHECK_INT(run_code(av, out), 1);
     o = slurp(log);
     CHECK_CONTAINS(o, "rolled back");
