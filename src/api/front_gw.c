@@ -4,7 +4,9 @@
  * servers the monitor launches and whose pins, approvals and audit records the monitor keeps,
  * over a control channel of their own (monitor_gw.c). Everything the agents and the servers send
  * is parsed here, unprivileged and under seccomp. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -51,6 +53,7 @@ struct sb_front_gw {
     struct event_base *base;
     int ctl;
     bool ctl_broken;
+    uint32_t seq; /* the id of the last call */
     uint8_t *rbuf;
     sb_ipc_msg msg;
     sb_gw_config *cfg;
@@ -62,9 +65,12 @@ struct sb_front_gw {
     struct gsess *sessions, *dead;
     size_t n_sessions;
     uint64_t opened, refused;
+    sb_gw_http *http; /* Streamable HTTP at /mcp on the daemon's own listener */
 };
 
 /* ---- the control channel (synchronous: the monitor answers at once) ------------------------- */
+
+static int ctl_recv(struct sb_front_gw *g, int *fds, size_t nfds, sb_error *err);
 
 /* Sends one message; with a reply, waits for it (and its descriptors, when fds is not NULL).
  * The reply's code becomes the return value, its body the error message. */
@@ -73,7 +79,8 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
     ENSURE(!g->ctl_broken, err, SB_E_IO, "the monitor's gateway channel is broken");
     sb_writer w;
     sb_writer_init(&w, SB_IPC_MSG_MAX);
-    int rc = sb_ipc_encode(&w, type, 0, v, n, err);
+    uint32_t id = ++g->seq ? g->seq : ++g->seq;
+    int rc = sb_ipc_encode(&w, type, id, v, n, err);
     if (rc == 0) {
         ssize_t k;
         do
@@ -88,6 +95,18 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
         if (rc == SB_E_IO) g->ctl_broken = true;
         return rc;
     }
+    for (;;) { /* a reply to a call that timed out before is dropped */
+        rc = ctl_recv(g, fds, nfds, err);
+        if (rc != 1 || g->msg.id == id) break;
+        sb_front_log(g->f, SB_LOG_WARN, "gateway channel: a late reply (%u) dropped", g->msg.id);
+    }
+    return rc;
+}
+
+/* Reads one reply: 1 when it is one (its code then becomes the return value of the call, see
+ * ctl_call), else an error; descriptors are kept only for a successful reply of the call. */
+static int ctl_recv(struct sb_front_gw *g, int *fds, size_t nfds, sb_error *err) {
+    int rc = 0;
     union {
         char buf[CMSG_SPACE(4 * sizeof(int))];
         struct cmsghdr align;
@@ -103,6 +122,7 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
     do
         k = recvmsg(g->ctl, &mh, MSG_CMSG_CLOEXEC);
     while (k < 0 && errno == EINTR);
+    int kerr = k < 0 ? errno : 0;
     /* descriptors first, so none leaks whatever else is wrong */
     int got[4];
     size_t ngot = 0;
@@ -121,10 +141,16 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
         (sb_ipc_decode(g->rbuf, (size_t)k, &g->msg, err) < 0 || g->msg.type != SB_IPC_GW_REPLY))
         rc = sb_error_set(err, SB_E_IO, "gateway channel: not a reply");
     if (rc < 0) {
-        g->ctl_broken = true;
+        /* a timeout leaves the channel usable: the late reply is recognised by its id */
+        if (kerr != EAGAIN && kerr != EWOULDBLOCK) g->ctl_broken = true;
         for (size_t i = 0; i < ngot; i++)
             (void)close(got[i]);
         return rc;
+    }
+    if (g->msg.id != g->seq) {
+        for (size_t i = 0; i < ngot; i++)
+            (void)close(got[i]);
+        return 1;
     }
     uint64_t code = g->msg.f[0].u;
     if (code) {
@@ -542,6 +568,48 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     g->n_sessions++;
 }
 
+/* ---- Streamable HTTP on the daemon's listener (src/gateway/http.c, hosted) ---------------------
+ */
+
+static void http_log(void *ctx, enum sb_log_level lvl, const char *msg) {
+    struct sb_front_gw *g = ctx;
+    sb_front_log(g->f, lvl, "gateway http: %s", msg);
+}
+
+/* http.c has added the transport and the session tag. */
+static void http_audit(void *ctx, json_t *record) {
+    struct sb_front_gw *g = ctx;
+    char *txt = json_dumps(record, JSON_COMPACT);
+    json_decref(record);
+    if (!txt) return;
+    size_t n = strlen(txt);
+    sb_error e = {0};
+    sb_ipc_val v[1] = {sb_ipc_b(txt, n)};
+    if (n > SB_IPC_GW_RECORD_MAX || ctl_call(g, SB_IPC_GW_AUDIT, v, 1, false, NULL, 0, &e) < 0)
+        sb_front_log(g->f, SB_LOG_ERROR, "gateway http: an audit record is lost (%zu bytes%s%s)", n,
+                     e.msg[0] ? ": " : "", e.msg);
+    free(txt);
+}
+
+/* A TCP listener on a loopback address: Host must then name loopback too (DNS rebinding). A
+ * unix socket has no Host a browser could rebind. */
+static bool listener_loopback(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+void sb_front_gw_http(struct sb_front_gw *g, struct evhttp_request *req) {
+    sb_gw_http_request(g->http, req);
+}
+
 /* ---- setup ------------------------------------------------------------------------------------
  */
 
@@ -578,6 +646,18 @@ int sb_front_gw_new(struct front *f, const sb_front_cfg *cfg, struct event_base 
     TRY(rc);
     g->reaper = event_new(base, -1, 0, on_reap, g);
     ENSURE(g->reaper, err, SB_E_INTERNAL, "out of memory");
+    struct sb_gw_http_opts ho = {.engine = {.config = g->cfg,
+                                            .log = http_log,
+                                            .log_ctx = g,
+                                            .stderr_fd = -1,
+                                            .audit = http_audit,
+                                            .audit_ctx = g,
+                                            .policy = g->policy,
+                                            .host = &g->host},
+                                 .listen_fd = -1,
+                                 .loopback = listener_loopback(cfg->listen_fd),
+                                 .base = base};
+    TRY(sb_gw_http_new(&ho, &g->http, err));
     g->lst = evconnlistener_new(base, on_accept, g, LEV_OPT_CLOSE_ON_FREE, -1, cfg->gw_listen_fd);
     ENSURE(g->lst, err, SB_E_INTERNAL, "gateway: cannot listen");
     (void)evutil_make_socket_nonblocking(cfg->gw_listen_fd);
@@ -600,6 +680,7 @@ void sb_front_gw_free(struct sb_front_gw *g) {
         g->dead = s->next;
         sess_free(s);
     }
+    sb_gw_http_free(g->http);
     if (g->lst) evconnlistener_free(g->lst);
     if (g->reaper) event_free(g->reaper);
     sb_gw_tokens_free(g->tokens);
@@ -618,4 +699,19 @@ void sb_front_gw_metrics(const struct sb_front_gw *g, struct evbuffer *b) {
                         "sealbox_gateway_sessions_total{result=\"refused\"} %llu\n",
                         g->n_sessions, (unsigned long long)g->opened,
                         (unsigned long long)g->refused);
+    if (!g->http) return;
+    struct sb_gw_http_stats st;
+    sb_gw_http_get_stats(g->http, &st);
+    evbuffer_add_printf(b,
+                        "# TYPE sealbox_gateway_http_requests_total counter\n"
+                        "sealbox_gateway_http_requests_total %llu\n"
+                        "# TYPE sealbox_gateway_http_sessions_total counter\n"
+                        "sealbox_gateway_http_sessions_total{event=\"opened\"} %llu\n"
+                        "sealbox_gateway_http_sessions_total{event=\"closed\"} %llu\n"
+                        "# TYPE sealbox_gateway_http_refused_total counter\n"
+                        "sealbox_gateway_http_refused_total{why=\"auth\"} %llu\n"
+                        "sealbox_gateway_http_refused_total{why=\"origin\"} %llu\n",
+                        (unsigned long long)st.requests, (unsigned long long)st.sessions_opened,
+                        (unsigned long long)st.sessions_closed, (unsigned long long)st.refused_auth,
+                        (unsigned long long)st.refused_origin);
 }

@@ -649,10 +649,18 @@ struct sb_gw_http_opts {
     bool loopback; /* it is bound to a loopback address: Host must name loopback too */
     const char *tls_cert, *tls_key; /* both or neither */
     bool prefer_sse; /* answer every request as an SSE stream when the client accepts one */
+    /* Hosted (sealboxd's front): requests come from the host's own evhttp through
+     * sb_gw_http_request, on this event base (borrowed); listen_fd and TLS are unused. An
+     * engine.policy given is shared (not freed), so every transport of the host counts the
+     * same rate-limit buckets. */
+    struct event_base *base;
 };
 
 /* Reads the configuration's "http" section and the policy; SB_E_MALFORMED naming the field. */
 int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *err) SB_WUR;
+/* Hosted: handles one request of the host's evhttp (any path; only /mcp is served). */
+struct evhttp_request;
+void sb_gw_http_request(sb_gw_http *h, struct evhttp_request *req);
 /* Serves until stop_fd (if >= 0) is readable. */
 int sb_gw_http_run(sb_gw_http *h, int stop_fd, sb_error *err) SB_WUR;
 /* Ends every session (their servers stop) and frees; accepts NULL. */

@@ -68,6 +68,7 @@ struct preq {
 struct sb_gw_http {
     struct sb_gw_http_opts o;
     sb_gw_policy *policy;
+    bool policy_borrowed; /* engine.policy of a host */
     struct token *tokens;
     size_t n_tokens;
     char (*origins)[SB_GW_ORIGIN_MAX];
@@ -955,20 +956,24 @@ int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *
     if (!h) BAIL(err, SB_E_INTERNAL, "out of memory");
     h->o = *o;
     json_t *agents = json_object_get(o->engine.config->root, "agents");
-    int rc = agents ? sb_gw_policy_load(agents, &h->policy, err)
-                    : sb_error_set(err, SB_E_MALFORMED,
-                                   "agents: missing (the per-agent policy; docs/gateway.md)");
+    h->policy = o->engine.policy;
+    h->policy_borrowed = h->policy != NULL;
+    int rc = h->policy || agents
+                 ? (h->policy ? 0 : sb_gw_policy_load(agents, &h->policy, err))
+                 : sb_error_set(err, SB_E_MALFORMED,
+                                "agents: missing (the per-agent policy; docs/gateway.md)");
     if (rc == 0) rc = parse_http_config(h, o->engine.config->root, err);
-    if (rc == 0 && o->tls_cert) rc = sb_tls_server_new(o->tls_cert, o->tls_key, &h->tls, err);
+    if (rc == 0 && o->tls_cert && !o->base)
+        rc = sb_tls_server_new(o->tls_cert, o->tls_key, &h->tls, err);
     if (rc == 0) {
-        h->base = event_base_new();
-        h->http = h->base ? evhttp_new(h->base) : NULL;
+        h->base = o->base ? o->base : event_base_new();
+        h->http = h->base && !o->base ? evhttp_new(h->base) : NULL;
         h->reaper = h->base ? event_new(h->base, -1, 0, on_reap, h) : NULL;
         h->tick = h->base ? event_new(h->base, -1, EV_PERSIST, on_tick, h) : NULL;
-        if (!h->http || !h->reaper || !h->tick)
+        if ((!h->http && !o->base) || !h->reaper || !h->tick)
             rc = sb_error_set(err, SB_E_INTERNAL, "libevent: cannot set up the HTTP server");
     }
-    if (rc == 0) {
+    if (rc == 0 && !o->base) {
         if (h->tls) evhttp_set_bevcb(h->http, tls_bev, h->tls);
         evhttp_set_max_headers_size(h->http, 16u << 10);
         evhttp_set_max_body_size(h->http, SB_RPC_MSG_MAX);
@@ -1002,6 +1007,8 @@ int sb_gw_http_run(sb_gw_http *h, int stop_fd, sb_error *err) {
     return 0;
 }
 
+void sb_gw_http_request(sb_gw_http *h, struct evhttp_request *req) { on_request(req, h); }
+
 void sb_gw_http_get_stats(const sb_gw_http *h, struct sb_gw_http_stats *out) { *out = h->st; }
 
 void sb_gw_http_free(sb_gw_http *h) {
@@ -1017,9 +1024,9 @@ void sb_gw_http_free(sb_gw_http *h) {
     if (h->stop_ev) event_free(h->stop_ev);
     if (h->tick) event_free(h->tick);
     if (h->reaper) event_free(h->reaper);
-    if (h->base) event_base_free(h->base);
+    if (h->base && !h->o.base) event_base_free(h->base);
     sb_tls_server_free(h->tls);
-    sb_gw_policy_free(h->policy);
+    if (!h->policy_borrowed) sb_gw_policy_free(h->policy);
     free(h->tokens);
     free(h->origins);
     free(h);
