@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench_daemon: sealboxd over its unix socket — POST /v1/sandboxes from the warm pool and built
 # fresh, and create+exec+delete through the API next to `sealbox run -- true`, all in the same
-# run. Figures are medians; the ratio to `sealbox run` is the one to compare across machines.
+# run. Figures are medians; the ratios are the ones to compare across machines: warm-pool create
+# against an authenticated GET /v1/tenant (the same trip through front and monitor that does
+# nothing), API create+exec+delete against `sealbox run`. The load test (100 clients) is
+# bench_daemon_load.
 # usage: bench_daemon.sh BUILD_DIR   (needs root for jail sandboxes; skips otherwise)
 set -uo pipefail
 build=${1:?build dir}
@@ -30,9 +33,10 @@ pool_ready() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ms() { awk '{printf "%.2f\n", $1 * 1000}'; }
 
-: >"$T/pool"; : >"$T/fresh"; : >"$T/api"; : >"$T/run"
+: >"$T/pool"; : >"$T/fresh"; : >"$T/api"; : >"$T/run"; : >"$T/noop"
 for _ in $(seq "$N"); do
   pool_ready
+  api -o /dev/null -w '%{time_total}\n' http://b/v1/tenant >>"$T/noop"
   out=$(api -o "$T/b" -w '%{time_total}' -X POST http://b/v1/sandboxes)
   echo "$out" >>"$T/pool"
   api -o /dev/null -X DELETE "http://b/v1/sandboxes/$(jq -r .id "$T/b")"
@@ -51,9 +55,10 @@ for _ in $(seq "$N"); do
   echo "$(( $(date +%s%N) - t0 ))" >>"$T/run"
 done
 kill -TERM "$PID"; wait "$PID"; PID=
-p=$(median <"$T/pool" | ms); f=$(median <"$T/fresh" | ms)
+p=$(median <"$T/pool" | ms); f=$(median <"$T/fresh" | ms); o=$(median <"$T/noop" | ms)
 a=$(median <"$T/api" | awk '{printf "%.2f\n", $1 / 1e6}'); r=$(median <"$T/run" | awk '{printf "%.2f\n", $1 / 1e6}')
 echo "create from the warm pool, p50:   $p ms  (goal: 5 ms)"
+echo "GET /v1/tenant, p50:              $o ms  (pool create / GET: $(awk -v p="$p" -v o="$o" 'BEGIN{printf "%.1f", p/o}'))"
 echo "create built fresh, p50:          $f ms  (pool speed-up x$(awk -v f="$f" -v p="$p" 'BEGIN{printf "%.1f", f/p}'))"
 echo "API create+exec+delete, p50:      $a ms"
 echo "sealbox run -- true, p50:         $r ms"

@@ -562,6 +562,9 @@ static bool handle(sb_monitor *m, const uint8_t *buf, size_t n, char *why, size_
     }
     sb_monitor_audit_msg(m, msg, h->auth ? &t : NULL, authed && rc == 0, &rep,
                          (sb_mono_ns() - t0) / 1000u);
+    /* A handler that answered before its commit reached the disk (sb_store_commit_nosync):
+     * the audit record's commit has synced it, or this does. */
+    if (sb_store_sync(m->store, &err) < 0) sb_logf(m->cfg.log, SB_LOG_ERROR, "store: %s", err.msg);
     sb_reply_free(&rep);
     return true;
 }

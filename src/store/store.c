@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -234,7 +235,17 @@ struct sb_store {
     sqlite3 *db;
     sqlite3_stmt *st[Q_MAX];
     char *path;
+    bool nosync;   /* sb_store_commit_nosync is committing */
+    bool unsynced; /* a commit since the last synced one did not fsync the WAL */
 };
+
+/* Every commit on the connection, explicit or not, passes here just before it is written. An
+ * ordinary commit (synchronous=FULL) syncs the WAL, and with it every frame written before. */
+static int on_commit(void *arg) {
+    sb_store *s = arg;
+    s->unsynced = s->nosync;
+    return 0;
+}
 
 /* Maps SQLite's result to our codes, naming what we were doing. */
 static int db_fail(sb_store *s, int rc, sb_error *err, const char *what) {
@@ -527,6 +538,7 @@ int sb_store_open(const char *path, sb_store **out, sb_error *err) {
     if (rc != SQLITE_OK) r = db_fail(s, rc, err, "open");
     if (r == 0) {
         (void)sqlite3_busy_timeout(s->db, SB_STORE_BUSY_MS);
+        (void)sqlite3_commit_hook(s->db, on_commit, s);
         (void)sqlite3_extended_result_codes(s->db, 1);
         /* No ATTACH, no extension loading, no trusted schema: the file cannot run our SQL. */
         (void)sqlite3_limit(s->db, SQLITE_LIMIT_ATTACHED, 0);
@@ -588,10 +600,27 @@ int sb_store_check(sb_store *s, sb_error *err) {
     return r;
 }
 
+/* Back to synchronous=FULL after a sb_store_begin_nosync transaction ended. */
+static void end_nosync(sb_store *s) {
+    if (!s->nosync) return;
+    s->nosync = false;
+    sb_error e = {0};
+    (void)exec_script(s, "PRAGMA synchronous = FULL", &e);
+}
+
 int sb_store_begin(sb_store *s, sb_error *err) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     TRY(stmt(s, Q_BEGIN, &st, err));
     return run_done(s, st, err, "begin");
+}
+
+int sb_store_begin_nosync(sb_store *s, sb_error *err) {
+    /* SQLite changes the safety level only outside a transaction */
+    TRY(exec_script(s, "PRAGMA synchronous = NORMAL", err));
+    s->nosync = true;
+    int r = sb_store_begin(s, err);
+    if (r < 0) end_nosync(s);
+    return r;
 }
 
 int sb_store_begin_read(sb_store *s, sb_error *err) {
@@ -602,17 +631,43 @@ int sb_store_begin_read(sb_store *s, sb_error *err) {
 
 int sb_store_commit(sb_store *s, sb_error *err) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    TRY(stmt(s, Q_COMMIT, &st, err));
-    return run_done(s, st, err, "commit");
+    int r = stmt(s, Q_COMMIT, &st, err);
+    if (r == 0) r = run_done(s, st, err, "commit");
+    if (r == 0 || sqlite3_get_autocommit(s->db)) end_nosync(s);
+    return r;
+}
+
+int sb_store_sync(sb_store *s, sb_error *err) {
+    if (!s->unsynced) return 0;
+    char wal[4096];
+    int k = snprintf(wal, sizeof(wal), "%s-wal", s->path);
+    ENSURE(k > 0 && (size_t)k < sizeof(wal), err, SB_E_USAGE, "store: path too long");
+    int fd = open(wal, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* no WAL file: it was checkpointed into the database, and checkpoints sync */
+    if (fd < 0 && errno == ENOENT) {
+        s->unsynced = false;
+        return 0;
+    }
+    if (fd < 0) BAIL(err, SB_E_IO, "store: %s: %s", wal, strerror(errno));
+    int r = fdatasync(fd) == 0
+                ? 1
+                : sb_error_set(err, SB_E_IO, "store: fdatasync %s: %s", wal, strerror(errno));
+    close(fd);
+    if (r == 1) s->unsynced = false;
+    return r;
 }
 
 void sb_store_rollback(sb_store *s) {
-    if (sqlite3_get_autocommit(s->db)) return; /* no transaction open */
+    if (sqlite3_get_autocommit(s->db)) { /* no transaction open */
+        end_nosync(s);
+        return;
+    }
     sqlite3_stmt *st = NULL;
     if (stmt(s, Q_ROLLBACK, &st, NULL) == 0) {
         (void)sqlite3_step(st);
         (void)sqlite3_reset(st);
     }
+    end_nosync(s);
 }
 
 /* ---- tenants ------------------------------------------------------------------------------ */

@@ -44,6 +44,16 @@ int sb_store_check(sb_store *s, sb_error *err) SB_WUR;
  * begin takes the write lock at once (BEGIN IMMEDIATE). */
 int sb_store_begin(sb_store *s, sb_error *err) SB_WUR;
 int sb_store_commit(sb_store *s, sb_error *err) SB_WUR;
+/* Begins a transaction whose commit does not wait for the disk (synchronous=NORMAL until its
+ * commit or rollback): the transaction is in the WAL file, so it survives the process dying
+ * (kill -9) at once, and a power loss or kernel crash once the WAL is synced — by the next
+ * ordinary commit on this connection, a checkpoint, or sb_store_sync(). For an answer that must
+ * not wait for an fsync (sealboxd's create from the warm pool); the caller syncs right after
+ * answering. */
+int sb_store_begin_nosync(sb_store *s, sb_error *err) SB_WUR;
+/* Makes the commits of sb_store_begin_nosync transactions durable (fdatasync of the WAL) unless a
+ * synced commit has done so since. 1 when it synced, 0 when nothing was pending. */
+int sb_store_sync(sb_store *s, sb_error *err) SB_WUR;
 void sb_store_rollback(sb_store *s);
 /* A read transaction: every read until sb_store_rollback sees one snapshot (WAL: writers in other
  * connections go on meanwhile). */

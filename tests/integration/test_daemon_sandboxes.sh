@@ -161,6 +161,18 @@ contains "pool: the hit is counted" "$(api GET /metrics "$KA")" 'sealbox_warm_po
 r=$(api POST /v1/sandboxes "$KA" '{"limits":{"memory_mb":64}}')
 contains "pool: another shape is built fresh" "$r" '^201 '
 contains "pool: still one hit" "$(api GET /metrics "$KA")" 'sealbox_warm_pool_hits_total 1'
+# A create from the pool answers before its commit is fsynced: the record must still survive the
+# daemon's kill -9 right after the answer (it is in the WAL file), and be settled as lost.
+api DELETE "/v1/sandboxes/$P" "$KA" >/dev/null # the tenant's memory quota
+r=$(api POST /v1/sandboxes "$KA" '{}')
+contains "pool: a second create answered" "$r" '^201 '
+Q=$(field .id)
+contains "pool: a second hit" "$(api GET /metrics "$KA")" 'sealbox_warm_pool_hits_total 2'
+kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=
+for _ in $(seq 50); do [ "$(inits)" = "$INITS0" ] && break; sleep 0.1; done
+start_or_die --warm-pool 2
+check "pool: kill -9 after the answer: the record is kept, settled lost" \
+  "$(api GET "/v1/sandboxes/$Q" "$KA" >/dev/null; field .state)" lost
 stop_clean pool
 check "pool: no sealbox-init left (pool destroyed too)" "$(inits)" "$INITS0"
 finish test_daemon_sandboxes

@@ -409,6 +409,45 @@ TEST(store_transaction_rollback) {
     sb_store_close(s);
 }
 
+/* A nosync transaction commits like any other (another connection sees it at once); it leaves
+ * the WAL to sync, which sb_store_sync does once, or the next ordinary commit does. */
+TEST(store_nosync_commit_then_sync) {
+    const char *p = db_path("nosync.db");
+    sb_store *s = open_ok(p), *other = open_ok(p);
+    sb_error err = {0};
+    sb_tenant t;
+    CHECK_INT(sb_store_sync(s, &err), 0); /* nothing pending */
+    CHECK_OK(sb_store_begin_nosync(s, &err), &err);
+    CHECK_OK(sb_store_tenant_create(s, "fast", 0, 0, NULL, &err), &err);
+    CHECK_OK(sb_store_commit(s, &err), &err);
+    CHECK_OK(sb_store_tenant_get(other, "fast", &t, &err), &err);
+    CHECK_INT(sb_store_sync(s, &err), 1);
+    CHECK_INT(sb_store_sync(s, &err), 0);
+    /* an ordinary commit after it syncs the WAL, and so what came before */
+    CHECK_OK(sb_store_begin_nosync(s, &err), &err);
+    CHECK_OK(sb_store_tenant_create(s, "fast2", 0, 0, NULL, &err), &err);
+    CHECK_OK(sb_store_commit(s, &err), &err);
+    CHECK_OK(sb_store_tenant_create(s, "slow", 0, 0, NULL, &err), &err);
+    CHECK_INT(sb_store_sync(s, &err), 0);
+    /* rolled back: nothing written, nothing to sync, and the next transactions work */
+    CHECK_OK(sb_store_begin_nosync(s, &err), &err);
+    CHECK_OK(sb_store_tenant_create(s, "gone", 0, 0, NULL, &err), &err);
+    sb_store_rollback(s);
+    CHECK_INT(sb_store_tenant_get(s, "gone", &t, &err), SB_E_NOTFOUND);
+    CHECK_INT(sb_store_sync(s, &err), 0);
+    /* inside an open transaction SQLite keeps its safety level: refused, and the transaction
+     * goes on */
+    CHECK_OK(sb_store_begin(s, &err), &err);
+    CHECK(sb_store_begin_nosync(s, &err) < 0);
+    CHECK(sb_store_in_transaction(s));
+    CHECK_OK(sb_store_tenant_create(s, "kept", 0, 0, NULL, &err), &err);
+    CHECK_OK(sb_store_commit(s, &err), &err);
+    CHECK_OK(sb_store_tenant_get(other, "kept", &t, &err), &err);
+    CHECK_INT(sb_store_sync(s, &err), 0);
+    sb_store_close(s);
+    sb_store_close(other);
+}
+
 TEST(store_events) {
     sb_store *s = open_ok(db_path("events.db"));
     sb_error err = {0};
