@@ -702,6 +702,23 @@ int sb_tpm_gotpm_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
  * Trustee ("ak_public", "tpm_quote"), Azure ("message", "signature", "pcrs"). */
 int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,
                       sb_error *err) SB_WUR;
+/* A memo of the last event log a JSON container carried (go-attestation "Log.Raw",
+ * Trustee/sealbox-tpm "eventlog": tens of KB of base64 that stay the same for a boot while
+ * every quote is new). With it, sb_tpm_json_parse_memo locates that member's string with a
+ * bounded structural scan; when its text is byte-identical to the memo's, the document is
+ * parsed with that string emptied and the event log is the memo's decoded copy (which a full
+ * parse of the same text produced). Anything else, or a substituted document that does not
+ * parse, is parsed whole, so results and errors are those of sb_tpm_json_parse. out->event_log
+ * may then point into the memo: use it before the next call with the same memo. */
+#define SB_TPM_JSON_MEMO_MIN 4096u /* shorter event-log strings are simply parsed */
+struct sb_tpm_json_memo {
+    int member; /* which member the text was (0: empty) */
+    uint8_t *text, *decoded;
+    size_t text_len, decoded_len;
+};
+int sb_tpm_json_parse_memo(const uint8_t *p, size_t n, struct sb_tpm_json_memo *memo,
+                           struct sb_tpm_evidence *out, sb_error *err) SB_WUR;
+void sb_tpm_json_memo_clear(struct sb_tpm_json_memo *m);
 /* Azure's quote.bin: bincode of {signature: Vec<u8>, message: Vec<u8>, pcrs: Vec<[u8; 32]>}
  * (u64le lengths). */
 int sb_tpm_bincode_quote_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out,

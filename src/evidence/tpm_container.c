@@ -281,7 +281,33 @@ static uint16_t go_crypto_hash_alg(json_int_t h) {
     }
 }
 
-static int go_attestation(struct sb_tpm_evidence *ev, const json_t *root, sb_error *err) {
+/* The event log decoded earlier from the same text (sb_tpm_json_parse_memo): the member's
+ * string was emptied in the document parsed, and these bytes stand for it. */
+struct log_override {
+    int member; /* MEMO_LOG_RAW or MEMO_EVENTLOG; 0: none */
+    const uint8_t *p;
+    size_t n;
+};
+#define MEMO_LOG_RAW 1  /* go-attestation Log.Raw */
+#define MEMO_EVENTLOG 2 /* Trustee / sealbox-tpm top-level "eventlog" */
+
+/* The event log member's value: decoded, or the override (then the value must be the emptied
+ * string it stands for). */
+static int event_log_of(struct sb_tpm_evidence *ev, const json_t *v, const struct log_override *ov,
+                        int member, const char *name, sb_error *err) {
+    if (ov && ov->member == member) {
+        if (!json_is_string(v) || json_string_length(v) != 0)
+            BAIL(err, SB_E_INTERNAL, "tpm: %s: the memoized event log does not match", name);
+        ev->event_log = ov->p;
+        ev->event_log_len = ov->n;
+        return 0;
+    }
+    return json_bytes(ev, v, ENC_B64, SB_EVENTLOG_MAX_LEN, name, &ev->event_log, &ev->event_log_len,
+                      err);
+}
+
+static int go_attestation(struct sb_tpm_evidence *ev, const json_t *root,
+                          const struct log_override *ov, sb_error *err) {
     ev->format = "go-attestation";
     const json_t *ak = member(root, "AK", "go-attestation", err);
     const json_t *quote = member(root, "Quote", "go-attestation", err);
@@ -337,13 +363,12 @@ static int go_attestation(struct sb_tpm_evidence *ev, const json_t *root, sb_err
         q->pcrs.len[k] = (uint16_t)len;
     }
     const json_t *raw = json_object_get(log, "Raw");
-    if (raw && !json_is_null(raw))
-        TRY(json_bytes(ev, raw, ENC_B64, SB_EVENTLOG_MAX_LEN, "Log.Raw", &ev->event_log,
-                       &ev->event_log_len, err));
+    if (raw && !json_is_null(raw)) TRY(event_log_of(ev, raw, ov, MEMO_LOG_RAW, "Log.Raw", err));
     return 0;
 }
 
-static int trustee_tpm(struct sb_tpm_evidence *ev, const json_t *root, sb_error *err) {
+static int trustee_tpm(struct sb_tpm_evidence *ev, const json_t *root,
+                       const struct log_override *ov, sb_error *err) {
     ev->format = "trustee-tpm";
     const json_t *ak = member(root, "ak_public", "tpm_evidence", err);
     const json_t *tq = member(root, "tpm_quote", "tpm_evidence", err);
@@ -360,16 +385,15 @@ static int trustee_tpm(struct sb_tpm_evidence *ev, const json_t *root, sb_error 
     TRY(pcr_list(ev, pcrs, ENC_HEX, &q->pcrs, err));
     ev->n_quotes = 1;
     const json_t *log = json_object_get(root, "eventlog");
-    if (log && !json_is_null(log))
-        TRY(json_bytes(ev, log, ENC_B64, SB_EVENTLOG_MAX_LEN, "eventlog", &ev->event_log,
-                       &ev->event_log_len, err));
+    if (log && !json_is_null(log)) TRY(event_log_of(ev, log, ov, MEMO_EVENTLOG, "eventlog", err));
     return 0;
 }
 
 /* sealbox's own TPM evidence (docs/secrets.md "TPM attester"): {"sealbox-tpm": 1, "ak":
  * base64 TPMT_PUBLIC, "quotes": [{"bank", "attest", "signature", "pcrs": {"<index>": hex}}],
  * "eventlog"?: base64}. */
-static int sealbox_tpm(struct sb_tpm_evidence *ev, const json_t *root, sb_error *err) {
+static int sealbox_tpm(struct sb_tpm_evidence *ev, const json_t *root,
+                       const struct log_override *ov, sb_error *err) {
     ev->format = "sealbox-tpm";
     const json_t *ver = json_object_get(root, "sealbox-tpm");
     if (!json_is_integer(ver) || json_integer_value(ver) != 1)
@@ -433,9 +457,7 @@ static int sealbox_tpm(struct sb_tpm_evidence *ev, const json_t *root, sb_error 
     }
     ev->n_quotes = json_array_size(quotes);
     const json_t *log = json_object_get(root, "eventlog");
-    if (log && !json_is_null(log))
-        TRY(json_bytes(ev, log, ENC_B64, SB_EVENTLOG_MAX_LEN, "eventlog", &ev->event_log,
-                       &ev->event_log_len, err));
+    if (log && !json_is_null(log)) TRY(event_log_of(ev, log, ov, MEMO_EVENTLOG, "eventlog", err));
     return 0;
 }
 
@@ -456,7 +478,8 @@ static int azure_quote(struct sb_tpm_evidence *ev, const json_t *root, sb_error 
     return 0;
 }
 
-int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out, sb_error *err) {
+static int json_parse_with(const uint8_t *p, size_t n, const struct log_override *ov,
+                           struct sb_tpm_evidence *out, sb_error *err) {
     if (n > SB_TPM_MAX_CONTAINER)
         BAIL(err, SB_E_LIMIT, "tpm: %zu bytes of JSON is over the limit of %u", n,
              SB_TPM_MAX_CONTAINER);
@@ -468,11 +491,11 @@ int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out, s
     struct sb_tpm_evidence ev = {0};
     int rc;
     if (json_object_get(root, "sealbox-tpm"))
-        rc = sealbox_tpm(&ev, root, err);
+        rc = sealbox_tpm(&ev, root, ov, err);
     else if (json_object_get(root, "AK") && json_object_get(root, "Quote"))
-        rc = go_attestation(&ev, root, err);
+        rc = go_attestation(&ev, root, ov, err);
     else if (json_object_get(root, "ak_public") && json_object_get(root, "tpm_quote"))
-        rc = trustee_tpm(&ev, root, err);
+        rc = trustee_tpm(&ev, root, ov, err);
     else if (json_object_get(root, "message") && json_object_get(root, "signature"))
         rc = azure_quote(&ev, root, err);
     else
@@ -483,6 +506,216 @@ int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out, s
         return rc;
     }
     *out = ev;
+    return 0;
+}
+
+int sb_tpm_json_parse(const uint8_t *p, size_t n, struct sb_tpm_evidence *out, sb_error *err) {
+    return json_parse_with(p, n, NULL, out, err);
+}
+
+/* ---- the event-log memo: locating one member's string without parsing ------------------ */
+
+#define SCAN_DEPTH 32 /* containers nested deeper: not located (the full parse decides) */
+
+static int sc_peek(sb_reader *r, uint8_t *c) {
+    size_t save = r->off;
+    TRY(sb_reader_u8(r, c, "JSON"));
+    r->off = save;
+    return 0;
+}
+
+static void sc_ws(sb_reader *r) {
+    uint8_t c;
+    while (sc_peek(r, &c) == 0 && (c == ' ' || c == '\t' || c == '\n' || c == '\r'))
+        r->off++;
+}
+
+static int sc_expect(sb_reader *r, uint8_t want) {
+    uint8_t c;
+    TRY(sb_reader_u8(r, &c, "JSON"));
+    return c == want ? 0 : SB_E_MALFORMED;
+}
+
+/* After the opening quote, up to and including the closing one. Only the token's extent is
+ * found (escapes skipped); whether it is a valid string is jansson's to say. */
+static int sc_string(sb_reader *r) {
+    for (;;) {
+        TRY(sb_reader_skip(r, sb_reader_span_to(r, '"', '\\'), "JSON string"));
+        uint8_t c;
+        TRY(sb_reader_u8(r, &c, "JSON string"));
+        if (c == '"') return 0;
+        TRY(sb_reader_u8(r, &c, "JSON escape"));
+    }
+}
+
+static int sc_value(sb_reader *r, int depth);
+
+static bool sc_lit(uint8_t c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '+' || c == '.';
+}
+
+/* After '{' or '[': the members up to and including the closing bracket. */
+static int sc_container(sb_reader *r, int depth, bool object) {
+    if (depth >= SCAN_DEPTH) return SB_E_LIMIT;
+    uint8_t close = object ? '}' : ']', c;
+    sc_ws(r);
+    TRY(sc_peek(r, &c));
+    if (c == close) return sb_reader_skip(r, 1, "JSON");
+    for (;;) {
+        sc_ws(r);
+        if (object) {
+            TRY(sc_expect(r, '"'));
+            TRY(sc_string(r));
+            sc_ws(r);
+            TRY(sc_expect(r, ':'));
+            sc_ws(r);
+        }
+        TRY(sc_value(r, depth + 1));
+        sc_ws(r);
+        TRY(sb_reader_u8(r, &c, "JSON"));
+        if (c == close) return 0;
+        if (c != ',') return SB_E_MALFORMED;
+    }
+}
+
+static int sc_value(sb_reader *r, int depth) {
+    uint8_t c;
+    TRY(sb_reader_u8(r, &c, "JSON"));
+    if (c == '"') return sc_string(r);
+    if (c == '{' || c == '[') return sc_container(r, depth, c == '{');
+    /* numbers and literals: a run of the characters they are made of */
+    if (!sc_lit(c)) return SB_E_MALFORMED;
+    while (sc_peek(r, &c) == 0 && sc_lit(c))
+        r->off++;
+    return 0;
+}
+
+/* In the object at r (after its '{'), the value of member key: its reader position. */
+static int sc_member(sb_reader *r, const char *key, int depth) {
+    size_t kl = strlen(key);
+    uint8_t c;
+    sc_ws(r);
+    TRY(sc_peek(r, &c));
+    if (c == '}') return SB_E_NOTFOUND;
+    for (;;) {
+        sc_ws(r);
+        TRY(sc_expect(r, '"'));
+        size_t k0 = r->off;
+        TRY(sc_string(r));
+        size_t k1 = r->off - 1;
+        sc_ws(r);
+        TRY(sc_expect(r, ':'));
+        sc_ws(r);
+        if (k1 - k0 == kl) {
+            sb_reader kr = *r;
+            const uint8_t *kb;
+            kr.off = k0;
+            TRY(sb_reader_bytes(&kr, kl, &kb, "JSON key"));
+            if (memcmp(kb, key, kl) == 0) return 0;
+        }
+        TRY(sc_value(r, depth + 1));
+        sc_ws(r);
+        TRY(sb_reader_u8(r, &c, "JSON"));
+        if (c == '}') return SB_E_NOTFOUND;
+        if (c != ',') return SB_E_MALFORMED;
+    }
+}
+
+/* The extent of the string that is the value of member path[0].path[1]... (depth members from
+ * the top-level object): *open is the offset of its opening quote, *close of its closing one. */
+static int sc_locate(const uint8_t *p, size_t n, const char *const *path, size_t depth,
+                     size_t *open, size_t *close) {
+    sb_reader r;
+    sb_reader_init(&r, p, n, "tpm JSON", NULL);
+    sc_ws(&r);
+    TRY(sc_expect(&r, '{'));
+    for (size_t i = 0; i < depth; i++) {
+        TRY(sc_member(&r, path[i], (int)i));
+        if (i + 1 < depth) TRY(sc_expect(&r, '{'));
+    }
+    *open = r.off;
+    TRY(sc_expect(&r, '"'));
+    TRY(sc_string(&r));
+    *close = r.off - 1;
+    return 0;
+}
+
+void sb_tpm_json_memo_clear(struct sb_tpm_json_memo *m) {
+    if (!m) return;
+    free(m->text);
+    free(m->decoded);
+    memset(m, 0, sizeof(*m));
+}
+
+static void memo_store(struct sb_tpm_json_memo *m, int member, const uint8_t *text, size_t tn,
+                       const uint8_t *dec, size_t dn) {
+    sb_tpm_json_memo_clear(m);
+    uint8_t *t = malloc(tn ? tn : 1), *d = malloc(dn ? dn : 1);
+    if (!t || !d) {
+        free(t);
+        free(d);
+        return; /* out of memory: no memo, nothing else changes */
+    }
+    sb_reader r;
+    sb_reader_init(&r, text, tn, "memo", NULL);
+    sb_reader dr;
+    sb_reader_init(&dr, dec, dn, "memo", NULL);
+    if (sb_reader_copy(&r, t, tn, "text") < 0 || sb_reader_copy(&dr, d, dn, "log") < 0) {
+        free(t);
+        free(d);
+        return;
+    }
+    m->member = member;
+    m->text = t;
+    m->text_len = tn;
+    m->decoded = d;
+    m->decoded_len = dn;
+}
+
+int sb_tpm_json_parse_memo(const uint8_t *p, size_t n, struct sb_tpm_json_memo *memo,
+                           struct sb_tpm_evidence *out, sb_error *err) {
+    if (!memo || n > SB_TPM_MAX_CONTAINER || n < SB_TPM_JSON_MEMO_MIN)
+        return json_parse_with(p, n, NULL, out, err);
+    static const char *const log_raw[2] = {"Log", "Raw"}, *const eventlog[1] = {"eventlog"};
+    size_t open = 0, close = 0;
+    int member = 0;
+    if (sc_locate(p, n, log_raw, 2, &open, &close) == 0)
+        member = MEMO_LOG_RAW;
+    else if (sc_locate(p, n, eventlog, 1, &open, &close) == 0)
+        member = MEMO_EVENTLOG;
+    size_t tn = member ? close - open - 1 : 0;
+    if (!member || tn < SB_TPM_JSON_MEMO_MIN) return json_parse_with(p, n, NULL, out, err);
+    sb_reader r;
+    sb_reader_init(&r, p, n, "tpm JSON", err);
+    const uint8_t *head, *text, *tail;
+    TRY(sb_reader_bytes(&r, open + 1, &head, "JSON"));
+    TRY(sb_reader_bytes(&r, tn, &text, "JSON string"));
+    TRY(sb_reader_bytes(&r, n - close, &tail, "JSON"));
+    if (memo->member == member && memo->text_len == tn && memcmp(memo->text, text, tn) == 0) {
+        /* the same text as before: parse the document with that string emptied */
+        sb_writer w;
+        sb_writer_init(&w, n);
+        (void)sb_writer_bytes(&w, head, open + 1);
+        (void)sb_writer_bytes(&w, tail, n - close);
+        if (sb_writer_status(&w) == 0) {
+            struct log_override ov = {member, memo->decoded, memo->decoded_len};
+            sb_error e2 = {0};
+            /* (every value of out is a decoded copy: nothing points into w) */
+            int rc = json_parse_with(w.buf, w.len, &ov, out, &e2);
+            sb_writer_free(&w);
+            if (rc == 0) return 0;
+            /* not parsed: the whole document is, for its exact error */
+        } else {
+            sb_writer_free(&w);
+        }
+    }
+    TRY(json_parse_with(p, n, NULL, out, err));
+    bool used = (member == MEMO_LOG_RAW && !strcmp(out->format, "go-attestation")) ||
+                (member == MEMO_EVENTLOG &&
+                 (!strcmp(out->format, "trustee-tpm") || !strcmp(out->format, "sealbox-tpm")));
+    if (used && out->event_log)
+        memo_store(memo, member, text, tn, out->event_log, out->event_log_len);
     return 0;
 }
 

@@ -1,5 +1,7 @@
 /* reader: the single bounds-checked cursor over untrusted bytes. Every check has the form
  * `n > len - off`, which cannot overflow because off <= len always holds. */
+#include <string.h>
+
 #include "util.h"
 
 void sb_reader_init(sb_reader *r, const void *p, size_t len, const char *what, sb_error *err) {
@@ -14,6 +16,16 @@ void sb_reader_init(sb_reader *r, const void *p, size_t len, const char *what, s
 size_t sb_reader_remaining(const sb_reader *r) { return r->len - r->off; }
 size_t sb_reader_offset(const sb_reader *r) { return r->base + r->off; }
 const uint8_t *sb_reader_start(const sb_reader *r) { return r->p; }
+
+size_t sb_reader_span_to(const sb_reader *r, uint8_t a, uint8_t b) {
+    size_t n = r->len - r->off;
+    if (n == 0) return 0;
+    const uint8_t *p = r->p + r->off;
+    const uint8_t *x = memchr(p, a, n);
+    size_t k = x ? (size_t)(x - p) : n;
+    const uint8_t *y = k ? memchr(p, b, k) : NULL;
+    return y ? (size_t)(y - p) : k;
+}
 
 static int need(sb_reader *r, size_t n, const char *field) {
     if (n > r->len - r->off)

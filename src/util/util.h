@@ -126,6 +126,9 @@ int sb_reader_sub_u32be(sb_reader *r, size_t max, sb_reader *sub, const char *fi
 int sb_reader_end(const sb_reader *r, const char *field) SB_WUR;
 /* Bytes read so far, as a view (the span from the reader's start to its position). */
 const uint8_t *sb_reader_start(const sb_reader *r);
+/* How many bytes come before the next one equal to a or b (all that remain when neither
+ * does); the reader does not move. For scanning long runs, e.g. JSON strings, with memchr. */
+size_t sb_reader_span_to(const sb_reader *r, uint8_t a, uint8_t b);
 
 /* ---- the growable writer ------------------------------------------------------------ */
 

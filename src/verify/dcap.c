@@ -852,8 +852,195 @@ static int try_ccel(json_t *claims, const struct sb_blob *b, bool *used, sb_erro
     return rc;
 }
 
-static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
-                       const char *platform, json_t **claims, sb_error *err) {
+/* ---- the generic path: collateral inputs and the warm stores ------------------------------ */
+
+/* What a verification's collateral store is built from, in the order it is added: the
+ * evidence files other than the quote (strict), the --certs files (strict, and each must be
+ * collateral), then the files of --collateral DIR (lenient), read on every call. */
+enum dcap_in_kind { IN_EVIDENCE, IN_CERTS, IN_DIR };
+
+struct dcap_in {
+    enum dcap_in_kind kind;
+    size_t ev_index; /* IN_EVIDENCE: index into ev */
+    const char *name;
+    const uint8_t *data;
+    size_t len;
+};
+
+struct dcap_inputs {
+    struct dcap_in v[2 * SB_VERIFY_MAX_FILES + DCAP_DIR_MAX_FILES];
+    size_t n;
+    size_t bytes;            /* total size of the inputs */
+    struct dcap_file *files; /* --collateral DIR, owned */
+    size_t n_files;
+    int dir_rc; /* reading the directory failed: the error, reported at its place in order */
+    sb_error dir_err;
+};
+
+static void inputs_clear(struct dcap_inputs *in) {
+    dcap_files_free(in->files, in->n_files);
+    in->files = NULL;
+    in->n_files = 0;
+}
+
+static int inputs_gather(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                         int qi, struct dcap_inputs *in, sb_error *err) {
+    in->n = 0;
+    in->bytes = 0;
+    in->dir_rc = 0;
+    ENSURE(n_ev <= SB_VERIFY_MAX_FILES && o->n_certs <= SB_VERIFY_MAX_FILES, err, SB_E_LIMIT,
+           "dcap: more than %u evidence or --certs files", SB_VERIFY_MAX_FILES);
+    for (size_t i = 0; i < n_ev; i++) {
+        if ((int)i == qi) continue;
+        in->v[in->n++] = (struct dcap_in){IN_EVIDENCE, i, ev[i].name, ev[i].data, ev[i].len};
+        in->bytes += ev[i].len;
+    }
+    for (size_t i = 0; i < o->n_certs; i++) {
+        in->v[in->n++] =
+            (struct dcap_in){IN_CERTS, 0, o->certs[i].name, o->certs[i].data, o->certs[i].len};
+        in->bytes += o->certs[i].len;
+    }
+    if (o->collateral_dir) {
+        in->dir_rc = dcap_dir_read(o->collateral_dir, &in->files, &in->n_files, &in->dir_err);
+        for (size_t i = 0; i < in->n_files; i++) {
+            in->v[in->n++] =
+                (struct dcap_in){IN_DIR, 0, in->files[i].path, in->files[i].data, in->files[i].len};
+            in->bytes += in->files[i].len;
+        }
+    }
+    return 0;
+}
+
+/* Builds a store from the inputs in their order; used[k] says whether input k was collateral.
+ * The first error stops the build, as the inputs' order puts it. */
+static int store_build(const struct dcap_inputs *in, sb_dcap_collateral **out, bool *used,
+                       sb_error *err) {
+    *out = NULL;
+    sb_dcap_collateral *c = NULL;
+    TRY(sb_dcap_collateral_new(&c, err));
+    int rc = 0;
+    for (size_t k = 0; k < in->n && rc == 0; k++) {
+        const struct dcap_in *x = &in->v[k];
+        used[k] = false;
+        if (x->kind == IN_DIR) {
+            rc = sb_dcap_collateral_add(c, x->name, x->data, x->len, false, &used[k], err);
+            continue;
+        }
+        rc = sb_dcap_collateral_add(c, x->name, x->data, x->len, true, &used[k], err);
+        if (rc == 0 && x->kind == IN_CERTS && !used[k])
+            rc = sb_error_set(err, SB_E_MALFORMED,
+                              "--certs %s: neither certificates, CRLs nor Intel collateral",
+                              x->name);
+    }
+    if (rc == 0 && in->dir_rc < 0) {
+        if (err) *err = in->dir_err;
+        rc = in->dir_rc;
+    }
+    if (rc < 0) {
+        sb_dcap_collateral_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* A warm store: the inputs it was built from (copies, compared byte for byte with the next
+ * call's) and what each was. */
+#define DCAP_WARM_SLOTS 4
+#define DCAP_WARM_MAX_BYTES (8u << 20) /* inputs larger in total are verified cold */
+
+struct warm_in {
+    enum dcap_in_kind kind;
+    char *name;
+    uint8_t *data;
+    size_t len;
+    bool used;
+};
+
+struct warm_slot {
+    sb_dcap_collateral *c;
+    struct warm_in *in;
+    size_t n_in;
+    uint64_t stamp;
+};
+
+struct sb_dcap_warm {
+    struct warm_slot slot[DCAP_WARM_SLOTS];
+    uint64_t clock;
+};
+
+static void warm_slot_clear(struct warm_slot *s) {
+    for (size_t i = 0; i < s->n_in; i++) {
+        free(s->in[i].name);
+        free(s->in[i].data);
+    }
+    free(s->in);
+    sb_dcap_collateral_free(s->c);
+    memset(s, 0, sizeof(*s));
+}
+
+int sb_dcap_warm_new(sb_dcap_warm **out, sb_error *err) {
+    sb_dcap_warm *w = calloc(1, sizeof(*w));
+    if (!w) BAIL(err, SB_E_INTERNAL, "dcap: out of memory");
+    *out = w;
+    return 0;
+}
+
+void sb_dcap_warm_free(sb_dcap_warm *w) {
+    if (!w) return;
+    for (size_t i = 0; i < DCAP_WARM_SLOTS; i++)
+        warm_slot_clear(&w->slot[i]);
+    free(w);
+}
+
+static bool slot_matches(const struct warm_slot *s, const struct dcap_inputs *in) {
+    if (!s->c || s->n_in != in->n) return false;
+    for (size_t k = 0; k < in->n; k++) {
+        const struct warm_in *a = &s->in[k];
+        const struct dcap_in *b = &in->v[k];
+        const char *bn = b->name ? b->name : "";
+        if (a->kind != b->kind || a->len != b->len || strcmp(a->name, bn) != 0 ||
+            (b->len && memcmp(a->data, b->data, b->len) != 0))
+            return false;
+    }
+    return true;
+}
+
+/* Keeps c (built from in, with used[]) in the least recently used slot, which then owns it; NULL
+ * when out of memory: nothing is kept and c still belongs to the caller. */
+static sb_dcap_collateral *warm_put(sb_dcap_warm *w, sb_dcap_collateral *c,
+                                    const struct dcap_inputs *in, const bool *used) {
+    struct warm_slot *pick = &w->slot[0];
+    for (size_t i = 0; i < DCAP_WARM_SLOTS; i++)
+        if (!w->slot[i].c || w->slot[i].stamp < pick->stamp) {
+            pick = &w->slot[i];
+            if (!pick->c) break;
+        }
+    warm_slot_clear(pick);
+    pick->in = calloc(in->n ? in->n : 1, sizeof(*pick->in));
+    if (!pick->in) return NULL;
+    for (size_t k = 0; k < in->n; k++) {
+        struct warm_in *a = &pick->in[k];
+        a->kind = in->v[k].kind;
+        a->used = used[k];
+        a->len = in->v[k].len;
+        a->name = strdup(in->v[k].name ? in->v[k].name : "");
+        a->data = malloc(a->len ? a->len : 1);
+        pick->n_in = k + 1;
+        if (!a->name || !a->data) {
+            warm_slot_clear(pick);
+            return NULL;
+        }
+        if (a->len) memcpy(a->data, in->v[k].data, a->len);
+    }
+    pick->c = c;
+    pick->stamp = ++w->clock;
+    return c;
+}
+
+int sb_dcap_verify_evidence(sb_dcap_warm *w, const struct sb_verify_opts *o,
+                            const struct sb_blob *ev, size_t n_ev, const char *platform,
+                            json_t **claims, sb_error *err) {
     bool tdx = false;
     *claims = NULL;
     int qi = find_quote(ev, n_ev, &tdx);
@@ -867,44 +1054,62 @@ static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev,
         if (rc < 0) return sb_error_prefix(err, "%s", ev[0].name);
         BAIL(err, SB_E_UNSUPPORTED, "%s: not an Intel %s quote", ev[0].name, platform);
     }
-    sb_dcap_collateral *c = NULL;
-    TRY(sb_dcap_collateral_new(&c, err));
-    int rc = 0;
-    bool unused[SB_VERIFY_MAX_FILES] = {false};
-    for (size_t i = 0; i < n_ev && rc == 0; i++) {
-        if ((int)i == qi) continue;
-        bool used = false;
-        rc = sb_dcap_collateral_add(c, ev[i].name, ev[i].data, ev[i].len, true, &used, err);
-        if (rc == 0 && !used && i < SB_VERIFY_MAX_FILES) unused[i] = true;
+    struct dcap_inputs *in = calloc(1, sizeof(*in));
+    bool *used = in ? calloc(SB_ARRAY_LEN(in->v), sizeof(bool)) : NULL;
+    if (!in || !used) {
+        free(in);
+        BAIL(err, SB_E_INTERNAL, "out of memory");
     }
-    for (size_t i = 0; i < o->n_certs && rc == 0; i++) {
-        bool used = false;
-        rc = sb_dcap_collateral_add(c, o->certs[i].name, o->certs[i].data, o->certs[i].len, true,
-                                    &used, err);
-        if (rc == 0 && !used)
-            rc = sb_error_set(err, SB_E_MALFORMED,
-                              "--certs %s: neither certificates, CRLs nor Intel collateral",
-                              o->certs[i].name);
+    int rc = inputs_gather(o, ev, n_ev, qi, in, err);
+    /* The store: a warm one built from byte-identical inputs, else a new one. */
+    sb_dcap_collateral *c = NULL, *own = NULL;
+    if (rc == 0 && w && in->dir_rc == 0) {
+        for (size_t i = 0; i < DCAP_WARM_SLOTS && !c; i++) {
+            struct warm_slot *s = &w->slot[i];
+            if (!slot_matches(s, in)) continue;
+            c = s->c;
+            s->stamp = ++w->clock;
+            for (size_t k = 0; k < in->n; k++)
+                used[k] = s->in[k].used;
+        }
     }
-    if (rc == 0 && o->collateral_dir) rc = sb_dcap_collateral_add_dir(c, o->collateral_dir, err);
+    if (rc == 0 && !c) {
+        sb_dcap_collateral *built = NULL;
+        rc = store_build(in, &built, used, err);
+        if (rc == 0) {
+            c = built;
+            /* the store is then owned by a slot, or (not kept) by this call */
+            if (!w || in->bytes > DCAP_WARM_MAX_BYTES || !warm_put(w, built, in, used)) own = built;
+        }
+    }
     if (rc == 0) {
         rc = sb_dcap_verify(c, ev[qi].data, ev[qi].len, o->at, platform, claims, err);
         if (rc < 0) (void)sb_error_prefix(err, "%s", ev[qi].name);
     }
-    for (size_t i = 0; i < n_ev && i < SB_VERIFY_MAX_FILES && rc == 0; i++) {
-        if (!unused[i]) continue;
-        bool used = false;
-        if (tdx) rc = try_ccel(*claims, &ev[i], &used, err);
-        if (rc == 0 && !used)
+    /* Evidence files that were no collateral: a CCEL next to a TDX quote, or a warning. */
+    for (size_t k = 0; k < in->n && rc == 0; k++) {
+        if (in->v[k].kind != IN_EVIDENCE || used[k]) continue;
+        const struct sb_blob *b = &ev[in->v[k].ev_index];
+        bool ccel = false;
+        if (tdx) rc = try_ccel(*claims, b, &ccel, err);
+        if (rc == 0 && !ccel)
             (void)sb_claims_warn(*claims, "%s: input not used (neither DCAP collateral nor a CCEL)",
-                                 ev[i].name);
+                                 b->name);
     }
     if (rc < 0 && *claims) {
         json_decref(*claims);
         *claims = NULL;
     }
-    sb_dcap_collateral_free(c);
+    sb_dcap_collateral_free(own);
+    inputs_clear(in);
+    free(in);
+    free(used);
     return rc;
+}
+
+static int verify_kind(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,
+                       const char *platform, json_t **claims, sb_error *err) {
+    return sb_dcap_verify_evidence(NULL, o, ev, n_ev, platform, claims, err);
 }
 
 static int verify_tdx(const struct sb_verify_opts *o, const struct sb_blob *ev, size_t n_ev,

@@ -351,7 +351,18 @@ int sb_dcap_collateral_add(sb_dcap_collateral *c, const char *name, const uint8_
     return 0;
 }
 
-int sb_dcap_collateral_add_dir(sb_dcap_collateral *c, const char *dir, sb_error *err) {
+void dcap_files_free(struct dcap_file *f, size_t n) {
+    if (!f) return;
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].path);
+        free(f[i].data);
+    }
+    free(f);
+}
+
+int dcap_dir_read(const char *dir, struct dcap_file **out, size_t *n_out, sb_error *err) {
+    *out = NULL;
+    *n_out = 0;
     DIR *d = opendir(dir);
     if (!d) BAIL(err, SB_E_IO, "--collateral %s: %s", dir, strerror(errno));
     /* readdir order is arbitrary: sort names so that the result never depends on it */
@@ -380,6 +391,9 @@ int sb_dcap_collateral_add_dir(sb_dcap_collateral *c, const char *dir, sb_error 
             names[j] = names[j - 1];
             names[j - 1] = t;
         }
+    struct dcap_file *f = rc == 0 ? calloc(k ? k : 1, sizeof(*f)) : NULL;
+    if (rc == 0 && !f) rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    size_t nf = 0;
     for (size_t i = 0; i < k && rc == 0; i++) {
         char path[4096];
         int w = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
@@ -387,16 +401,37 @@ int sb_dcap_collateral_add_dir(sb_dcap_collateral *c, const char *dir, sb_error 
         if (w < 0 || (size_t)w >= sizeof(path) || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
             st.st_size > (off_t)SB_DCAP_COLLATERAL_MAX)
             continue;
-        uint8_t *b = NULL;
-        size_t n = 0;
         sb_error e2 = {0};
-        if (sb_read_file(path, SB_DCAP_COLLATERAL_MAX, &b, &n, &e2) < 0) continue;
-        bool used;
-        rc = sb_dcap_collateral_add(c, path, b, n, false, &used, err);
-        free(b);
+        if (sb_read_file(path, SB_DCAP_COLLATERAL_MAX, &f[nf].data, &f[nf].len, &e2) < 0) continue;
+        f[nf].path = strdup(path);
+        if (!f[nf].path) {
+            free(f[nf].data);
+            rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+            break;
+        }
+        nf++;
     }
     for (size_t i = 0; i < k; i++)
         free(names[i]);
+    if (rc < 0) {
+        dcap_files_free(f, nf);
+        return rc;
+    }
+    *out = f;
+    *n_out = nf;
+    return 0;
+}
+
+int sb_dcap_collateral_add_dir(sb_dcap_collateral *c, const char *dir, sb_error *err) {
+    struct dcap_file *f = NULL;
+    size_t n = 0;
+    TRY(dcap_dir_read(dir, &f, &n, err));
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        bool used;
+        rc = sb_dcap_collateral_add(c, f[i].path, f[i].data, f[i].len, false, &used, err);
+    }
+    dcap_files_free(f, n);
     return rc;
 }
 

@@ -122,6 +122,18 @@ struct sb_dcap_collateral {
     uint8_t ak_raw[64];
 };
 
+/* One regular file of a --collateral directory, read whole. */
+struct dcap_file {
+    char *path; /* DIR/NAME: the name collateral from it carries in claims */
+    uint8_t *data;
+    size_t len;
+};
+/* The regular files of dir (not recursive), sorted by name, each at most
+ * SB_DCAP_COLLATERAL_MAX bytes (larger or unreadable files are skipped, as are names starting
+ * with '.'); more than DCAP_DIR_MAX_FILES names is an error. Free with dcap_files_free. */
+int dcap_dir_read(const char *dir, struct dcap_file **out, size_t *n, sb_error *err) SB_WUR;
+void dcap_files_free(struct dcap_file *f, size_t n);
+
 /* Verifies an item's signature over its exact bytes with the TCB signing certificates at hand
  * (time-independent, once) and only then parses it. */
 int dcap_signed_authenticate(sb_dcap_collateral *c, struct dcap_signed *s, sb_error *err) SB_WUR;

@@ -75,6 +75,7 @@ struct chain_result {
     size_t n_coll;
     sb_cert *vek_cert, *inter_cert; /* for revocation: the VEK and the ASK/ASVK used */
     const sb_cert *ark;             /* the pinned ARK (owned by the verifier) */
+    json_t *warnings; /* what finding the chain warned about, replayed on a cache hit */
 };
 
 struct cache_slot {
@@ -100,6 +101,7 @@ static void chain_result_clear(struct chain_result *r) {
         free(r->coll[i].subject);
         free(r->coll[i].issuer);
     }
+    json_decref(r->warnings);
     memset(r, 0, sizeof(*r));
 }
 
@@ -826,12 +828,13 @@ static int check_revocation(const struct sb_snp_evidence *e, const struct sb_blo
 
 /* ---- the VCEK from the collateral cache ---------------------------------------------------- */
 
-/* `sealbox collateral import` names a VCEK vcek-<productName>-<CHIP_ID[0..8]>-bl-tee-snp-uc
- * (src/verify/collateral.c): when the evidence carries none, the one for this report's
- * product, chip and REPORTED_TCB is taken from the --collateral directory. It is then verified
- * like any other (chain, TCB and chip binding, signature): the name only finds it. */
-static int vcek_from_cache(const struct sb_snp_report *r, const char *dir, struct certset *s,
-                           json_t *claims, char *looked, size_t looked_sz, sb_error *err) {
+/* Calls fn for each file of dir named as this report's VCEK (see vcek_from_cache), in
+ * directory order; looked gets the pattern looked for. */
+typedef int (*vcek_file_fn)(void *arg, const char *name, const uint8_t *data, size_t len,
+                            sb_error *err);
+
+static int vcek_cache_scan(const struct sb_snp_report *r, const char *dir, char *looked,
+                           size_t looked_sz, vcek_file_fn fn, void *arg, sb_error *err) {
     looked[0] = 0;
     if (all_zero(r->chip_id, sizeof(r->chip_id))) return 0;
     char chip[17];
@@ -879,42 +882,88 @@ static int vcek_from_cache(const struct sb_snp_report *r, const char *dir, struc
             rc = sb_error_prefix(err, "snp: collateral cache");
             break;
         }
-        char src[SNP_SOURCE_MAX];
-        (void)snprintf(src, sizeof(src), "collateral cache %.70s", nm);
-        rc = certset_load(s, data, len, src, claims, err);
+        rc = fn(arg, nm, data, len, err);
         free(data);
     }
     closedir(d);
     return rc;
 }
 
+struct vcek_load {
+    struct certset *s;
+    json_t *claims;
+};
+
+static int vcek_load_one(void *arg, const char *name, const uint8_t *data, size_t len,
+                         sb_error *err) {
+    struct vcek_load *l = arg;
+    char src[SNP_SOURCE_MAX];
+    (void)snprintf(src, sizeof(src), "collateral cache %.70s", name);
+    return certset_load(l->s, data, len, src, l->claims, err);
+}
+
+/* `sealbox collateral import` names a VCEK vcek-<productName>-<CHIP_ID[0..8]>-bl-tee-snp-uc
+ * (src/verify/collateral.c): when the evidence carries none, the one for this report's
+ * product, chip and REPORTED_TCB is taken from the --collateral directory. It is then verified
+ * like any other (chain, TCB and chip binding, signature): the name only finds it. */
+static int vcek_from_cache(const struct sb_snp_report *r, const char *dir, struct certset *s,
+                           json_t *claims, char *looked, size_t looked_sz, sb_error *err) {
+    struct vcek_load l = {s, claims};
+    return vcek_cache_scan(r, dir, looked, looked_sz, vcek_load_one, &l, err);
+}
+
 /* ---- the cache ----------------------------------------------------------------------------------
  */
 
+static int hash_blob(sb_hash_ctx *h, const char *name, const uint8_t *p, size_t len,
+                     sb_error *err) {
+    uint64_t nl = name ? strlen(name) : 0, n = len;
+    int rc = sb_hash_ctx_update(h, &nl, sizeof(nl), err);
+    if (rc == 0 && nl) rc = sb_hash_ctx_update(h, name, (size_t)nl, err);
+    if (rc == 0) rc = sb_hash_ctx_update(h, &n, sizeof(n), err);
+    if (rc == 0 && len) rc = sb_hash_ctx_update(h, p, len, err);
+    return rc;
+}
+
+static int hash_vcek_file(void *arg, const char *name, const uint8_t *data, size_t len,
+                          sb_error *err) {
+    return hash_blob(arg, name, data, len, err);
+}
+
+/* The key of a chain: everything chain_for reads — the evidence's own certificates (with
+ * their kinds and the container, which name their source in claims), the certificate files
+ * with their names, list by list, and the VCEK files of the --collateral directory that match
+ * this report (their names and bytes: a replaced or removed file is another key). */
 static int cache_key(const struct sb_snp_evidence *e, const struct sb_blob *certs, size_t n_certs,
                      const struct sb_verify_opts *o, uint8_t key[32], sb_error *err) {
     sb_hash_ctx *h = NULL;
     TRY(sb_hash_ctx_new(SB_HASH_SHA256, &h, err));
-    uint8_t kind = (uint8_t)e->report.signing_key;
-    int rc = sb_hash_ctx_update(h, &kind, 1, err);
+    uint8_t head[2] = {(uint8_t)e->report.signing_key, (uint8_t)e->format};
+    int rc = sb_hash_ctx_update(h, head, sizeof(head), err);
     /* Length-prefixed, so concatenations cannot collide. */
-    for (size_t i = 0; rc == 0 && i < e->n_certs; i++) {
-        uint64_t n = e->certs[i].len;
-        rc = sb_hash_ctx_update(h, &n, sizeof(n), err);
-        if (rc == 0) rc = sb_hash_ctx_update(h, e->certs[i].data, e->certs[i].len, err);
-    }
+    uint64_t count = e->n_certs;
+    if (rc == 0) rc = sb_hash_ctx_update(h, &count, sizeof(count), err);
+    for (size_t i = 0; rc == 0 && i < e->n_certs; i++)
+        rc = hash_blob(h, sb_snp_cert_kind_name(e->certs[i].kind), e->certs[i].data,
+                       e->certs[i].len, err);
     const struct sb_blob *lists[2] = {certs, o->certs};
     size_t counts[2] = {n_certs, o->n_certs};
-    for (int l = 0; l < 2; l++)
-        for (size_t i = 0; rc == 0 && i < counts[l]; i++) {
-            uint64_t n = lists[l][i].len;
-            rc = sb_hash_ctx_update(h, &n, sizeof(n), err);
-            if (rc == 0) rc = sb_hash_ctx_update(h, lists[l][i].data, lists[l][i].len, err);
-        }
-    /* A VCEK may come from the --collateral directory: the directory is part of the key (a
-     * cached chain is still only used inside every certificate's window). */
-    if (rc == 0 && o->collateral_dir)
+    for (int l = 0; l < 2; l++) {
+        count = counts[l];
+        if (rc == 0) rc = sb_hash_ctx_update(h, &count, sizeof(count), err);
+        for (size_t i = 0; rc == 0 && i < counts[l]; i++)
+            rc = hash_blob(h, lists[l][i].name, lists[l][i].data, lists[l][i].len, err);
+    }
+    if (rc == 0 && o->collateral_dir) {
         rc = sb_hash_ctx_update(h, o->collateral_dir, strlen(o->collateral_dir) + 1, err);
+        char looked[256];
+        sb_error e2 = {0};
+        /* an unreadable directory or file is part of the key too (and fails later only if
+         * the VCEK has to come from there) */
+        if (rc == 0 && vcek_cache_scan(&e->report, o->collateral_dir, looked, sizeof(looked),
+                                       hash_vcek_file, h, &e2) < 0)
+            rc = hash_blob(h, "unreadable", (const uint8_t *)e2.msg, strlen(e2.msg), err);
+    }
     if (rc == 0) rc = sb_hash_ctx_final(h, key, err);
     sb_hash_ctx_free(h);
     return rc;
@@ -1064,9 +1113,21 @@ static int verify_parsed(sb_snp_verifier *v, const struct sb_verify_opts *o,
     TRY(cache_key(e, certs, n_certs, o, key, err));
     const struct chain_result *cr = cache_get(v, key, o->at);
     struct chain_result fresh = {0};
+    json_t *warnings = json_object_get(claims, "warnings");
     if (!cr) {
+        size_t w0 = json_array_size(warnings);
         TRY(chain_for(v, e, certs, n_certs, o, claims, &fresh, err));
         cr = &fresh;
+        fresh.warnings = json_array();
+        for (size_t i = w0; fresh.warnings && i < json_array_size(warnings); i++)
+            json_array_append(fresh.warnings, json_array_get(warnings, i));
+        if (!fresh.warnings) {
+            chain_result_clear(&fresh);
+            BAIL(err, SB_E_INTERNAL, "snp: out of memory");
+        }
+    } else {
+        for (size_t i = 0; i < json_array_size(cr->warnings); i++)
+            json_array_append(warnings, json_array_get(cr->warnings, i));
     }
     enum sb_snp_product cp = sb_snp_product_from_cpuid(r);
     int rc = 0;

@@ -75,6 +75,7 @@ struct chain_entry {
 };
 
 struct sb_tpm_ctx {
+    struct sb_tpm_json_memo json_memo; /* the last event log of a JSON container */
     struct ak_entry ak[TPM_CTX_SLOTS];
     struct log_state log[TPM_CTX_SLOTS];
     struct chain_entry chain[TPM_CTX_SLOTS];
@@ -114,6 +115,7 @@ int sb_tpm_ctx_new(sb_tpm_ctx **out, sb_error *err) {
 
 void sb_tpm_ctx_free(sb_tpm_ctx *c) {
     if (!c) return;
+    sb_tpm_json_memo_clear(&c->json_memo);
     for (size_t i = 0; i < TPM_CTX_SLOTS; i++) {
         ak_entry_clear(&c->ak[i]);
         log_state_clear(&c->log[i]);
@@ -791,12 +793,15 @@ static int verify_parsed(sb_tpm_ctx *ctx, const struct sb_verify_opts *o,
 
 /* ---- the "tpm" verifier: containers in ev[0], an optional raw event log in ev[1] ---------- */
 
-static int parse_container(const struct sb_blob *b, struct sb_tpm_evidence *out, sb_error *err) {
+/* memo: a warm context's event-log memo for JSON containers (NULL: none). */
+static int parse_container(const struct sb_blob *b, struct sb_tpm_json_memo *memo,
+                           struct sb_tpm_evidence *out, sb_error *err) {
     size_t i = 0;
     while (i < b->len && i < 64 &&
            (b->data[i] == ' ' || b->data[i] == '\t' || b->data[i] == '\r' || b->data[i] == '\n'))
         i++;
-    if (i < b->len && b->data[i] == '{') return sb_tpm_json_parse(b->data, b->len, out, err);
+    if (i < b->len && b->data[i] == '{')
+        return sb_tpm_json_parse_memo(b->data, b->len, memo, out, err);
     /* Binary: Azure's bincode starts with a u64le signature length (<= 512, so 00 00 in bytes
      * 2..3); a protobuf key byte is never followed by that for this schema. */
     if (b->len >= 8 && b->data[2] == 0 && b->data[3] == 0 && b->data[4] == 0)
@@ -827,7 +832,7 @@ static int tpm_sniff(const struct sb_blob *ev, size_t n_ev) {
         score = ga || tr || sb ? 60 : 0;
     } else {
         struct sb_tpm_evidence t;
-        if (parse_container(&ev[0], &t, NULL) < 0) return 0;
+        if (parse_container(&ev[0], NULL, &t, NULL) < 0) return 0;
         score = t.ak_kind == SB_TPM_AK_NONE ? 0 : 60;
         sb_tpm_evidence_free(&t);
     }
@@ -844,7 +849,7 @@ int sb_tpm_verify(sb_tpm_ctx *ctx, const struct sb_verify_opts *o, const struct 
     ENSURE(n_ev >= 1 && n_ev <= 2, err, SB_E_USAGE,
            "tpm: expected a TPM attestation and optionally its event log (%zu files given)", n_ev);
     struct sb_tpm_evidence t;
-    int rc = parse_container(&ev[0], &t, err);
+    int rc = parse_container(&ev[0], ctx ? &ctx->json_memo : NULL, &t, err);
     if (rc < 0) return sb_error_prefix(err, "%s", ev[0].name);
     if (n_ev == 2) {
         if (t.event_log) {

@@ -78,6 +78,7 @@ struct sb_verify_ctx {
     sb_nitro_ctx *nitro;
     sb_nvidia_ctx *nvidia;
     sb_tpm_ctx *tpm;
+    sb_dcap_warm *dcap; /* tdx and sgx */
 };
 
 int sb_verify_ctx_new(sb_verify_ctx **out, sb_error *err) {
@@ -93,6 +94,7 @@ void sb_verify_ctx_free(sb_verify_ctx *c) {
     sb_nitro_ctx_free(c->nitro);
     sb_nvidia_ctx_free(c->nvidia);
     sb_tpm_ctx_free(c->tpm);
+    sb_dcap_warm_free(c->dcap);
     free(c);
 }
 
@@ -118,6 +120,10 @@ static int run_verifier(sb_verify_ctx *c, const struct sb_verifier *v,
     if (v == &sb_verifier_tpm) {
         if (!c->tpm) TRY(sb_tpm_ctx_new(&c->tpm, err));
         return sb_tpm_verify(c->tpm, o, ev, n_ev, claims, err);
+    }
+    if (v == &sb_verifier_tdx || v == &sb_verifier_sgx) {
+        if (!c->dcap) TRY(sb_dcap_warm_new(&c->dcap, err));
+        return sb_dcap_verify_evidence(c->dcap, o, ev, n_ev, v->name, claims, err);
     }
     return v->verify(o, ev, n_ev, claims, err);
 }

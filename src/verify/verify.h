@@ -93,6 +93,19 @@ void sb_dcap_collateral_free(sb_dcap_collateral *c);
  * builds its claims. platform "tdx" or "sgx" requires that kind of quote (NULL: either). */
 int sb_dcap_verify(sb_dcap_collateral *c, const uint8_t *quote, size_t n, int64_t at,
                    const char *platform, json_t **claims, sb_error *err) SB_WUR;
+/* The generic path with warm state (sb_verify_ctx): ev holds the quote and, as further files,
+ * collateral or a CCEL; collateral also comes from o->certs and every file of
+ * o->collateral_dir (read again on every call). The collateral store (its verified signatures,
+ * PCK chains per verification time, prepared verifiers) is reused only when every one of those
+ * inputs is byte-identical, in the same order and under the same name, to the ones it was built
+ * from; otherwise a new store is built. w NULL: a store for this call only (the stateless
+ * "tdx"/"sgx" verifiers). platform "tdx" or "sgx" as for sb_dcap_verify. Not thread-safe. */
+typedef struct sb_dcap_warm sb_dcap_warm;
+int sb_dcap_warm_new(sb_dcap_warm **out, sb_error *err) SB_WUR;
+void sb_dcap_warm_free(sb_dcap_warm *w);
+int sb_dcap_verify_evidence(sb_dcap_warm *w, const struct sb_verify_opts *o,
+                            const struct sb_blob *ev, size_t n_ev, const char *platform,
+                            json_t **claims, sb_error *err) SB_WUR;
 /* ==== AWS Nitro ==== */
 /* Nitro Enclaves attestation documents (raw CBOR or base64): COSE_Sign1 ES384 signature by the
  * leaf certificate, chain leaf <- cabundle[n-1] <- ... <- cabundle[0] == the pinned AWS Nitro
@@ -259,9 +272,9 @@ int sb_verify(const struct sb_verify_opts *o, const char *platform, const struct
  * cache, Nitro and NVIDIA contexts with their verified-chain caches), made on first use. Each
  * cache is keyed by the exact certificate bytes and reused only at times inside every
  * certificate's validity window, so a warm verification gives the verdict a cold one gives.
- * TPM keeps its AKs, event logs and AK chains (sb_tpm_ctx). Platforms without a warm state
- * (tdx, sgx) run their stateless verifier. Not
- * thread-safe: one context per thread. */
+ * TPM keeps its AKs, event logs and AK chains (sb_tpm_ctx); TDX and SGX keep collateral stores
+ * keyed by the exact bytes of every collateral input (sb_dcap_warm). Not thread-safe: one
+ * context per thread. */
 typedef struct sb_verify_ctx sb_verify_ctx;
 int sb_verify_ctx_new(sb_verify_ctx **out, sb_error *err) SB_WUR;
 void sb_verify_ctx_free(sb_verify_ctx *c);

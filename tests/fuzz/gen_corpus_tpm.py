@@ -186,6 +186,7 @@ def containers():
                            for i in range(24)],
                   "PCRAlg": 0, "Raw": b64(agile_log([0x0004, 0x000B], 5))}}
     write("tpm_container", "go_attestation.json", json.dumps(ga).encode())
+    long_logs(ga)
     tr = {"ak_public": b64(rnd(294)),
           "tpm_quote": {"message": b64(attest(rnd(64), [(0x000B, b"\xff\xff\xff")])),
                         "pcrs": [rnd(32).hex() for _ in range(24)],
@@ -239,6 +240,22 @@ def azure():
                     "message": list(attest(b"x", [(0x000B, b"\x07\0\0")]))},
           "report": list(hcl_report(pad=0)), "vcek": "-----BEGIN CERTIFICATE-----\n"}
     write("azure_hcl", "evidence_v0.json", json.dumps(v0).encode())
+
+
+def long_logs(ga):
+    """go-attestation JSON with an event log long enough for the memo of
+    sb_tpm_json_parse_memo (>= 4096 base64 characters); its own random stream, so the other
+    files stay as they were."""
+    global rng
+    keep, rng = rng, random.Random(4096)
+    ga = json.loads(json.dumps(ga))
+    ga["Log"]["Raw"] = base64.b64encode(agile_log([0x0004, 0x000B], 60)).decode()
+    write("tpm_container", "go_attestation_long_log.json", json.dumps(ga).encode())
+    text = json.dumps(ga)
+    # the same log with an escaped character inside its string (the scanner skips escapes)
+    write("tpm_container", "go_attestation_escaped_log.json",
+          text.replace('"Raw": "', '"Raw": "\\u0041', 1).encode())
+    rng = keep
 
 
 if __name__ == "__main__":

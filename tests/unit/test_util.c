@@ -42,6 +42,22 @@ TEST(reader_exact_and_one_short) {
     CHECK_CONTAINS(err.msg, "need 8 bytes, 7 left");
 }
 
+/* sb_reader_span_to: bytes before the first of two bytes, bounded by what remains. */
+TEST(reader_span_to) {
+    static const uint8_t s[] = "ab\\cd\"ef";
+    sb_reader r;
+    sb_reader_init(&r, s, sizeof(s) - 1, "t", NULL);
+    CHECK_INT(sb_reader_span_to(&r, '"', '\\'), 2); /* the backslash comes first */
+    CHECK_INT(sb_reader_skip(&r, 3, "x"), 0);
+    CHECK_INT(sb_reader_span_to(&r, '"', '\\'), 2);
+    CHECK_INT(sb_reader_span_to(&r, 'z', 'y'), 5); /* none: all that remains */
+    CHECK_INT(r.off, 3);                           /* the reader does not move */
+    sb_reader_init(&r, s, 4, "t", NULL);           /* never past the reader's end */
+    CHECK_INT(sb_reader_span_to(&r, '"', 'f'), 4);
+    sb_reader_init(&r, NULL, 0, "t", NULL);
+    CHECK_INT(sb_reader_span_to(&r, '"', '\\'), 0);
+}
+
 TEST(reader_all_widths) {
     sb_reader r;
     uint16_t a;
