@@ -653,10 +653,39 @@ struct sb_gw_http_opts {
     bool loopback; /* it is bound to a loopback address: Host must name loopback too */
     const char *tls_cert, *tls_key; /* both or neither */
     bool prefer_sse; /* answer every request as an SSE stream when the client accepts one */
+    /* Hosted (sealboxd's front): requests come from the host's own evhttp through
+     * sb_gw_http_request, on this event base (borrowed); listen_fd and TLS are unused. An
+     * engine.policy given is shared (not freed), so every transport of the host counts the
+     * same rate-limit buckets. */
+    struct event_base *base;
 };
+
+/* An engine's descriptors and deadline registered on a libevent base: what every host of an
+ * engine with its own event loop keeps per session (http.c's sessions, sealboxd's stdio
+ * sessions). timer is the host's (evtimer_new with its own callback); reg is managed here. */
+struct event;
+struct event_base;
+struct sb_gw_evset {
+    struct sb_gw_evreg {
+        int fd;
+        short what;
+        struct event *ev;
+    } reg[2 * SB_GW_SERVERS_MAX];
+    size_t n_reg;
+    struct event *timer;
+};
+/* Registers exactly what sb_gw_poll_fds asks for now (events persist and call cb(fd, what, arg)),
+ * frees what it no longer asks for, and arms or disarms the timer for its deadline. */
+void sb_gw_evset_sync(struct sb_gw_evset *es, const sb_gw *gw, struct event_base *base,
+                      void (*cb)(int, short, void *), void *arg);
+/* Frees every registered event (not the timer). */
+void sb_gw_evset_clear(struct sb_gw_evset *es);
 
 /* Reads the configuration's "http" section and the policy; SB_E_MALFORMED naming the field. */
 int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *err) SB_WUR;
+/* Hosted: handles one request of the host's evhttp (any path; only /mcp is served). */
+struct evhttp_request;
+void sb_gw_http_request(sb_gw_http *h, struct evhttp_request *req);
 /* Serves until stop_fd (if >= 0) is readable. */
 int sb_gw_http_run(sb_gw_http *h, int stop_fd, sb_error *err) SB_WUR;
 /* Ends every session (their servers stop) and frees; accepts NULL. */
