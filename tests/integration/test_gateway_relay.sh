@@ -63,7 +63,7 @@ printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocol
   '{"jsonrpc":"2.0","id":"x","error":{"code":-1,"message":"no"}}' '{"jsonrpc":"2.0","id":2,"method":"ping"}' |
   "$SEALBOX" gateway stdio --config "$T/gw.json" --agent relay --state-dir "$T/state" --log-level info >"$T/raw" 2>"$T/err"
 rc=$?
-check "stray answers from the agent get no reply; ping still answered" "$rc $(jq -c '[.id, (.error.code // "ok")]' "$T/raw" | tr '\n' ' ')" '0 [1,"ok"] [2,"ok"] '
+check "stray answers from the agent get no reply; ping still answered" "$rc $(jq -sc 'sort_by(.id) | map([.id, (.error.code // "ok")])' "$T/raw")" '0 [[1,"ok"],[2,"ok"]]'
 contains "... and are counted" "$(cat "$T/err")" "2 answers for no relayed request"
 
 # ---- Streamable HTTP -----------------------------------------------------------------------------

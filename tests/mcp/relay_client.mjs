@@ -31,8 +31,9 @@ async function connect(declare = true) {
       const prompt = req.params.messages.map((m) => m.content?.text ?? '').join(' ');
       seen.sampling.push(prompt);
       if (/hang|never mind/.test(prompt)) {
-        // answers only when cancelled (which the gateway must forward)
-        await new Promise((resolve) => extra.signal.addEventListener('abort', resolve));
+        // answers only when cancelled (which the gateway must forward); the SDK may abort the
+        // signal before the handler runs when the cancellation arrives in the same read
+        if (!extra.signal.aborted) await new Promise((resolve) => extra.signal.addEventListener('abort', resolve));
         seen.aborted.push(prompt);
         throw new Error('cancelled');
       }
@@ -113,8 +114,10 @@ async function everything() {
 async function denied() {
   const client = await connect();
   const names = await tools(client);
-  check(!names.some((n) => /trigger-sampling-request|trigger-elicitation-request|get-roots-list/.test(n)),
+  check(!names.some((n) => /trigger-sampling-request|get-roots-list/.test(n)),
     'a server is not told capabilities the policy denies (its tools that need them are not offered)', names.join(','));
+  check(names.includes('e1__trigger-elicitation-request') && names.includes('e2__trigger-elicitation-request'),
+    'and is told those the policy allows it (elicitation for e*)', names.join(','));
   let r = await call(client, 't__sample', { prompt: 'denied' });
   check(/results=0 errors=1/.test(text(r)) && /agents\.denied\.sampling: \\?"deny\\?" \(the default\)/.test(text(r)),
     'a denied sampling request is refused to the server, naming the rule', text(r));
