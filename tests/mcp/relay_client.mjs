@@ -2,10 +2,12 @@
 // roots handlers, driving servers that send it requests through the sealbox gateway.
 //   node relay_client.mjs SCENARIO stdio SEALBOX CONFIG STATE_DIR AGENT
 //   node relay_client.mjs SCENARIO http URL TOKEN
+//   node relay_client.mjs SCENARIO daemon SEALBOX GATEWAY_SOCKET AGENT TOKEN  (sealboxd --gateway)
 // Scenarios: everything (server-everything e1/e2: sampling, elicitation, roots, two servers
 // answered out of order), denied (an agent whose policy denies them), undeclared (a client that
 // declares none), hostile (tests/mcp/mcp_testserver with $SREQ: flood, reused id, unknown method,
-// cancellation, timeout, answers for ids never sent). Prints "ok …"/"FAIL …"; exit 1 on failure.
+// cancellation, timeout, answers for ids never sent), remote (remote Streamable HTTP servers:
+// server-everything and tests/mcp/headers_server.mjs). Prints "ok …"/"FAIL …"; exit 1 on failure.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -62,6 +64,12 @@ async function connect(declare = true) {
   if (transportKind === 'http') {
     const [url, token] = rest;
     transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  } else if (transportKind === 'daemon') {
+    const [sealbox, sock, agent, token] = rest;
+    transport = new StdioClientTransport({
+      command: sealbox, args: ['gateway', 'stdio', '--agent', agent, '--socket', sock],
+      env: { ...process.env, SEALBOX_GATEWAY_TOKEN: token }, stderr: 'inherit',
+    });
   } else {
     const [sealbox, config, stateDir, agent] = rest;
     transport = new StdioClientTransport({
@@ -173,7 +181,31 @@ async function hostile() {
   await client.close();
 }
 
-const run = { everything, denied, undeclared, hostile }[scenario];
+async function remote() {
+  const client = await connect();
+  const names = await tools(client);
+  check(names.includes('ev__echo') && names.includes('hdr__headers'), 'the remote servers\' tools are listed', names.join(','));
+  let r = await call(client, 'ev__echo', { message: 'via the monitor' });
+  check(text(r) === 'Echo: via the monitor', 'a call reaches the remote server-everything', text(r));
+  const many = await Promise.all([1, 2, 3].map((i) => call(client, 'ev__echo', { message: `c${i}` })));
+  check(many.every((m, i) => text(m) === `Echo: c${i + 1}`), 'concurrent calls to a remote', many.map(text).join(','));
+  r = await call(client, 'hdr__headers');
+  const h = JSON.parse(text(r) || '{}');
+  check(h['x-api-key'] === process.env.REMOTE_KEY, 'the configured header (read from a file by the monitor) reaches the remote', text(r).slice(0, 300));
+  check(!JSON.stringify(h).includes('sbgw_'), "the agent's token does not", text(r).slice(0, 300));
+  r = await call(client, 'down__x').catch((e) => ({ content: [{ text: String(e.message) }], isError: true }));
+  check(r.isError && /unknown tool 'down__x'/.test(text(r)), 'an unreachable remote is left out of the session', text(r));
+  // the relay works with remote servers too: server-everything's sampling over Streamable HTTP
+  if (names.includes('ev__trigger-sampling-request')) {
+    r = await call(client, 'ev__trigger-sampling-request', { prompt: 'remote sampling' });
+    check(text(r).includes('answer-to:') && text(r).includes('remote sampling'), 'a remote server\'s sampling request reaches the agent', text(r).slice(0, 200));
+  } else {
+    bad('a remote server\'s sampling request reaches the agent', 'ev__trigger-sampling-request not listed');
+  }
+  await client.close();
+}
+
+const run = { everything, denied, undeclared, hostile, remote }[scenario];
 if (!run) { console.log(`unknown scenario ${scenario}`); process.exit(2); }
 try {
   await run();
