@@ -545,9 +545,9 @@ sb_gw_verdict sb_gw_policy_check_call_ex(sb_gw_policy *p, const char *agent, con
 
 /* Limits carried for the proxy to enforce. A tool rule's timeout_ms overrides the agent's. */
 typedef struct sb_gw_limits {
-    uint64_t max_request_bytes;  /* one JSON-RPC message from the agent */
-    uint64_t max_response_bytes; /* one JSON-RPC message from a server */
-    uint64_t timeout_ms;         /* per request, hard maximum */
+    uint64_t max_request_bytes;         /* one JSON-RPC message from the agent */
+    uint64_t max_response_bytes;        /* one JSON-RPC message from a server */
+    uint64_t timeout_ms;                /* per request, hard maximum */
     uint64_t server_request_timeout_ms; /* a relayed server->agent request (sampling, ...) */
 } sb_gw_limits;
 #define SB_GW_DEFAULT_SERVER_REQUEST_TIMEOUT_MS 60000u

@@ -652,8 +652,8 @@ bool sb_gw_policy_server_request(const sb_gw_policy *p, const char *agent, const
             SREQ_KEY[kind], server, m->text);
         return true;
     }
-    say(reason, reason_len, "agents.%s.%s: server \"%s\" matches no entry", a->name,
-        SREQ_KEY[kind], server);
+    say(reason, reason_len, "agents.%s.%s: server \"%s\" matches no entry", a->name, SREQ_KEY[kind],
+        server);
     return false;
 }
 

@@ -85,9 +85,9 @@ struct server {
     double tokens;
     uint64_t dropped_logged_ns, log_ns;
     /* server->agent requests */
-    bool init_pending;             /* initialize waits for the agent's (its capabilities) */
-    bool told[SB_GW_SREQ_MAX];     /* client capabilities the gateway declared to it */
-    size_t n_relay;                /* its requests waiting for the agent */
+    bool init_pending;         /* initialize waits for the agent's (its capabilities) */
+    bool told[SB_GW_SREQ_MAX]; /* client capabilities the gateway declared to it */
+    size_t n_relay;            /* its requests waiting for the agent */
     uint64_t rtok_ns, rlog_ns;
     double rtokens;
 };
@@ -95,10 +95,10 @@ struct server {
 /* A request a server sent toward the agent, relayed under the gateway's own id. */
 struct relay {
     struct server *s;
-    json_t *srv_id;  /* the server's id (answered with it) */
-    int64_t id;      /* the gateway's id toward the agent */
-    json_t *msg;     /* the request for the agent, until it is sent (held before the session
-                        is ready) */
+    json_t *srv_id; /* the server's id (answered with it) */
+    int64_t id;     /* the gateway's id toward the agent */
+    json_t *msg;    /* the request for the agent, until it is sent (held before the session
+                       is ready) */
     enum sb_gw_sreq kind;
     uint64_t t0, deadline;
     size_t req_bytes;
@@ -222,8 +222,8 @@ struct audit_info {
     const char *server, *method, *name, *digest, *decision, *reason, *outcome;
     const char *resp_digest; /* of a relayed request's answer */
     const char *direction;   /* NULL: agent to server */
-    int is_error; /* -1: not a tools/call result */
-    int64_t code; /* JSON-RPC error code, 0 when none */
+    int is_error;            /* -1: not a tools/call result */
+    int64_t code;            /* JSON-RPC error code, 0 when none */
     size_t req_bytes, resp_bytes;
     uint64_t t0; /* 0: answered at once */
 };
@@ -1668,8 +1668,10 @@ static void server_request_in(sb_gw *gw, struct server *s, sb_rpc_msg *m, size_t
     char why[SB_GW_REASON_MAX], msg[SB_GW_REASON_MAX + 128];
     if (!sb_gw_sreq_of(m->method, &k)) {
         gw->st.relay_refused++;
-        snprintf(msg, sizeof(msg), "%.128s: method not found (the sealbox gateway relays only "
-                 "sampling/createMessage, elicitation/create and roots/list)", m->method);
+        snprintf(msg, sizeof(msg),
+                 "%.128s: method not found (the sealbox gateway relays only "
+                 "sampling/createMessage, elicitation/create and roots/list)",
+                 m->method);
         server_refuse(gw, s, m->id, SB_RPC_METHOD_NOT_FOUND, msg);
         return;
     }
@@ -1700,8 +1702,8 @@ static void server_request_in(sb_gw *gw, struct server *s, sb_rpc_msg *m, size_t
         audit = false; /* a flood: counted and logged once a second, not one record each */
         if (sb_mono_ns() - s->rlog_ns > 1000000000ull) {
             s->rlog_ns = sb_mono_ns();
-            glog(gw, SB_LOG_WARN, "server %s: server requests over %d/s are refused",
-                 srv_name(s), SB_GW_RELAY_RATE);
+            glog(gw, SB_LOG_WARN, "server %s: server requests over %d/s are refused", srv_name(s),
+                 SB_GW_RELAY_RATE);
         }
     } else {
         for (size_t i = 0; i < gw->n_relay; i++)
@@ -1850,9 +1852,9 @@ static json_t *client_caps(sb_gw *gw, struct server *s) {
 static void server_send_init(sb_gw *gw, struct server *s) {
     s->init_pending = false;
     if (s->state != S_STARTING) return;
-    json_t *params = json_pack("{sss{}s{ssss}}", "protocolVersion", SB_GW_PROTOCOL_LATEST,
-                               "capabilities", "clientInfo", "name", "sealbox-gateway", "version",
-                               SB_VERSION);
+    json_t *params =
+        json_pack("{sss{}s{ssss}}", "protocolVersion", SB_GW_PROTOCOL_LATEST, "capabilities",
+                  "clientInfo", "name", "sealbox-gateway", "version", SB_VERSION);
     if (params) json_object_set_new(params, "capabilities", client_caps(gw, s));
     uint64_t to =
         s->cfg->timeout_ms > SB_GW_INIT_TIMEOUT_MS ? s->cfg->timeout_ms : SB_GW_INIT_TIMEOUT_MS;

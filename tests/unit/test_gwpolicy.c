@@ -476,9 +476,10 @@ static const struct {
 };
 
 TEST(server_requests_default_deny_and_name_the_rule) {
-    sb_gw_policy *p = load("{\"a\": {\"sampling\": \"allow\", \"elicitation\": [\"fs\", \"web*\"],"
-                           "        \"roots\": \"deny\", \"limits\": {\"server_request_timeout_ms\": 5}},"
-                           " \"b\": {}}");
+    sb_gw_policy *p =
+        load("{\"a\": {\"sampling\": \"allow\", \"elicitation\": [\"fs\", \"web*\"],"
+             "        \"roots\": \"deny\", \"limits\": {\"server_request_timeout_ms\": 5}},"
+             " \"b\": {}}");
     char why[SB_GW_REASON_MAX];
     CHECK(sb_gw_policy_server_request(p, "a", "fs", SB_GW_SREQ_SAMPLING, why, sizeof(why)));
     CHECK_STR(why, "agents.a.sampling: \"allow\"");
