@@ -124,9 +124,9 @@ enum sb_stream_event {
     SB_EV_DATA,
     SB_EV_MAX
 };
-#define SB_IPC_CHUNK_MAX (64u * 1024u)     /* bytes of one stream event */
-#define SB_IPC_UPLOAD_CHUNK (128u * 1024u) /* bytes of one FILE_DATA */
-#define SB_STREAM_WINDOW (256u * 1024u)    /* stream bytes the monitor sends ahead of the acks */
+#define SB_IPC_CHUNK_MAX (64u * 1024u)       /* bytes of one stream event */
+#define SB_IPC_UPLOAD_CHUNK (128u * 1024u)   /* bytes of one FILE_DATA */
+#define SB_STREAM_WINDOW (256u * 1024u)      /* stream bytes the monitor sends ahead of the acks */
 #define SB_FILES_UPLOAD_DEFAULT (1ull << 30) /* bytes of one upload unless --upload-max says */
 #define SB_FILES_UPLOAD_LIMIT (1ull << 40)   /* the most --upload-max may allow */
 #define SB_FILES_SIZE_UNKNOWN UINT64_MAX     /* FILE_PUT size of a chunked body */
@@ -238,8 +238,8 @@ typedef struct sb_front_cfg {
     bool log_json;
     unsigned kbs;             /* 0: no KBS routes; 1: with the sandbox API; 2: KBS only */
     unsigned kbs_session_ttl; /* seconds (0: the default, 300) */
-    int gw_fd;        /* the gateway's control channel to the monitor; 0 or -1: no gateway */
-    int gw_listen_fd; /* the gateway's unix socket (stdio clients) */
+    int gw_fd;           /* the gateway's control channel to the monitor; 0 or -1: no gateway */
+    int gw_listen_fd;    /* the gateway's unix socket (stdio clients) */
     uint64_t upload_max; /* bytes of one upload (0: SB_FILES_UPLOAD_DEFAULT) */
 } sb_front_cfg;
 

@@ -25,14 +25,14 @@
 #include "front_int.h"
 
 #define INFLIGHT_MAX 1024u
-#define OUTQ_MAX (8u << 20)          /* bytes queued for the monitor before we shed load */
-#define HTTP_HEADERS_MAX (16u << 10) /* evhttp answers 400 past this */
-#define HTTP_BODY_MAX (17u << 20) /* any other body: evhttp answers 413 past this */
+#define OUTQ_MAX (8u << 20)             /* bytes queued for the monitor before we shed load */
+#define HTTP_HEADERS_MAX (16u << 10)    /* evhttp answers 400 past this */
+#define HTTP_BODY_MAX (17u << 20)       /* any other body: evhttp answers 413 past this */
 #define UPLOAD_BUFFERED_MAX (16u << 20) /* an upload evhttp read whole (see on_headers) */
-#define UPLOAD_WINDOW (1u << 20) /* body bytes held for the monitor before reading stops */
-#define UPLOAD_CHUNK_MAX (1u << 20) /* one chunk of a chunked upload (evhttp reads it whole) */
-#define JSON_BODY_MAX (64u << 10)                        /* our limit for JSON request bodies */
-#define HTTP_TIMEOUT_S 30 /* slow or idle clients are cut after this */
+#define UPLOAD_WINDOW (1u << 20)        /* body bytes held for the monitor before reading stops */
+#define UPLOAD_CHUNK_MAX (1u << 20)     /* one chunk of a chunked upload (evhttp reads it whole) */
+#define JSON_BODY_MAX (64u << 10)       /* our limit for JSON request bodies */
+#define HTTP_TIMEOUT_S 30               /* slow or idle clients are cut after this */
 #define LIST_DEFAULT 100u
 
 /* ---- routes --------------------------------------------------------------------------------- */
@@ -58,14 +58,14 @@ struct pending {
     uint32_t unacked; /* bytes written to the client since the last ack to the monitor */
     /* an upload: its body goes to the monitor one FILE_DATA at a time, as the monitor's queue
      * drains (feed_uploads) */
-    bool uploading;    /* FILE_PUT sent; the last FILE_DATA (or the abort) not yet */
-    bool up_streamed;  /* begun from the headers: the body is fed as it arrives */
-    bool up_chunked;   /* with Transfer-Encoding: chunked */
-    bool up_body_done; /* the whole body has been read */
-    bool up_paused;    /* reading the client is suspended: the window is full */
-    bool up_answered;  /* answered before the end of the body; evhttp finishes the request */
-    int up_reject;     /* an answer decided while evhttp was reading (0: none) */
-    uint64_t up_got;   /* body bytes read so far */
+    bool uploading;       /* FILE_PUT sent; the last FILE_DATA (or the abort) not yet */
+    bool up_streamed;     /* begun from the headers: the body is fed as it arrives */
+    bool up_chunked;      /* with Transfer-Encoding: chunked */
+    bool up_body_done;    /* the whole body has been read */
+    bool up_paused;       /* reading the client is suspended: the window is full */
+    bool up_answered;     /* answered before the end of the body; evhttp finishes the request */
+    int up_reject;        /* an answer decided while evhttp was reading (0: none) */
+    uint64_t up_got;      /* body bytes read so far */
     struct evbuffer *upq; /* read, not yet sent to the monitor (about UPLOAD_WINDOW at most) */
     struct evhttp_connection *up_evcon;
     char up_cred[SB_APIKEY_LEN + 1];
@@ -96,7 +96,7 @@ struct front {
     bool draining;
     unsigned uploads;  /* slots with an upload being fed */
     unsigned streamed; /* slots with a streamed upload */
-    bool feeding;     /* feed_uploads is running (send_msg would re-enter it) */
+    bool feeding;      /* feed_uploads is running (send_msg would re-enter it) */
     int exit_code;
     uint8_t *rbuf;
     sb_ipc_msg msg;
@@ -673,8 +673,8 @@ static void upload_reject(struct front *f, struct pending *p) {
     p->up_reject = 413;
     (void)evbuffer_drain(p->upq, evbuffer_get_length(p->upq));
     struct timeval now = {0, 0};
-    if (event_base_once(f->base, -1, EV_TIMEOUT, on_upload_reject, (void *)(uintptr_t)p->id,
-                        &now) < 0)
+    if (event_base_once(f->base, -1, EV_TIMEOUT, on_upload_reject, (void *)(uintptr_t)p->id, &now) <
+        0)
         upload_read(p, false); /* the read timeout will end it */
 }
 
@@ -1533,11 +1533,10 @@ static int on_headers(struct evhttp_request *req, void *arg) {
     (void)snprintf(p->up_cred, sizeof(p->up_cred), "%s", cred);
     (void)snprintf(p->up_sbx, sizeof(p->up_sbx), "%s", id);
     bool too_large = size != SB_FILES_SIZE_UNKNOWN && size > upload_max(f);
-    if (!p->upq ||
-        (!too_large && send_msg(f, SB_IPC_FILE_PUT, p->id,
-                                (sb_ipc_val[4]){sb_ipc_s(cred), sb_ipc_s(id), sb_ipc_s(path),
-                                                sb_ipc_u(size)},
-                                4, &err) < 0)) {
+    if (!p->upq || (!too_large && send_msg(f, SB_IPC_FILE_PUT, p->id,
+                                           (sb_ipc_val[4]){sb_ipc_s(cred), sb_ipc_s(id),
+                                                           sb_ipc_s(path), sb_ipc_u(size)},
+                                           4, &err) < 0)) {
         slot_free(f, p);
         return 0;
     }
@@ -1550,8 +1549,8 @@ static int on_headers(struct evhttp_request *req, void *arg) {
     }
     p->uploading = true;
     f->uploads++;
-    evhttp_connection_set_max_body_size(
-        evcon, chunked ? (ev_ssize_t)UPLOAD_CHUNK_MAX : (ev_ssize_t)upload_max(f));
+    evhttp_connection_set_max_body_size(evcon, chunked ? (ev_ssize_t)UPLOAD_CHUNK_MAX
+                                                       : (ev_ssize_t)upload_max(f));
     /* fewer, larger reads (and evhttp callbacks) for a large body */
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     if (bev) (void)bufferevent_set_max_single_read(bev, SB_IPC_UPLOAD_CHUNK);

@@ -171,8 +171,7 @@ static int run_front(int argc, char **argv) {
             if (sb_parse_u64(argv[++i], SB_FILES_UPLOAD_LIMIT, &cfg.upload_max, &e,
                              "--upload-max") < 0)
                 return 2;
-        }
-        else if (strcmp(argv[i], "--gateway") == 0) {
+        } else if (strcmp(argv[i], "--gateway") == 0) {
             cfg.gw_fd = FRONT_GW_FD;
             cfg.gw_listen_fd = FRONT_GW_LISTEN_FD;
         } else if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc)
@@ -219,7 +218,8 @@ static int parse_size(const char *s, uint64_t *out) {
     num[n] = '\0';
     uint64_t v = 0;
     sb_error err = {0};
-    if (sb_parse_u64(num, SB_FILES_UPLOAD_LIMIT >> shift, &v, &err, "size") < 0 || v == 0) return -1;
+    if (sb_parse_u64(num, SB_FILES_UPLOAD_LIMIT >> shift, &v, &err, "size") < 0 || v == 0)
+        return -1;
     *out = v << shift;
     return 0;
 }
@@ -274,7 +274,8 @@ int main(int argc, char **argv) {
         case 's': state = optarg; break;
         case 'u':
             if (parse_size(optarg, &upmax) < 0) {
-                fprintf(stderr, "sealboxd: --upload-max takes 1 to 1T bytes (K, M, G, T: 1024-based)\n");
+                fprintf(stderr,
+                        "sealboxd: --upload-max takes 1 to 1T bytes (K, M, G, T: 1024-based)\n");
                 return 2;
             }
             break;
