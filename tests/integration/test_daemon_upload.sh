@@ -93,6 +93,25 @@ wait "$RAWPID"
 contains "the stalled client is cut off (timeout)" "$(cat "$T/stall")" 'closed'
 check "its partial file is removed" "$(partials)/$(insh 'ls /tmp/stalled 2>/dev/null | wc -l')" 0/0
 
+# ---- the CLI's progress bar -----------------------------------------------------------------------------
+# script(1) gives the command a terminal; the bar goes to stderr, which is that terminal
+export SEALBOX_API_KEY=$KA
+cli() { script -qec "$SEALBOX files $* --socket $SOCK" /dev/null; }
+head -c $((20 * MB)) /dev/urandom >"$T/mid"
+out=$(cli put "$ID" "$T/mid" /tmp/mid)
+contains "put on a terminal: a progress bar" "$out" 'put 100% \[=*\] 19.1 MiB / 19.1 MiB'
+out=$(cli get "$ID" /tmp/mid "$T/mid.back")
+contains "get on a terminal: a bar sized by X-Sealbox-File-Size" "$out" 'get 100% \[=*\] 19.1 MiB / 19.1 MiB'
+if cmp -s "$T/mid" "$T/mid.back"; then pass "get: the same bytes"; else fail "get: the bytes differ"; fi
+lacks "--no-progress: no bar" "$(cli put --no-progress "$ID" "$T/mid" /tmp/mid)" 'MiB'
+out=$(cli put "$ID" "$T/mid" /tmp/mid --json)
+lacks "--json: no bar" "$out" 'put .*%'
+contains "--json: the daemon's answer" "$out" '"size":20000000'
+lacks "a small file: no bar" "$(echo small >"$T/small"; cli put "$ID" "$T/small" /tmp/small)" 'put '
+"$SEALBOX" files put --socket "$SOCK" "$ID" "$T/mid" /tmp/mid 2>"$T/err"
+check "stderr not a terminal: no bar, exit 0" "$?/$(wc -c <"$T/err")" 0/0
+unset SEALBOX_API_KEY
+
 # ---- kill -9 mid-upload, then restart ---------------------------------------------------------------------
 head -c $((100 * MB)) /dev/zero | curl -s -o /dev/null --limit-rate 2M --unix-socket "$SOCK" -X PUT \
   -H "Authorization: Bearer $KA" -T - "http://sealbox/v1/sandboxes/$ID/files?path=/tmp/killed" &
