@@ -1396,6 +1396,14 @@ static void on_request(struct evhttp_request *req, void *arg) {
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
     const char *path = u ? evhttp_uri_get_path(u) : NULL;
     c.query = u ? evhttp_uri_get_query(u) : NULL;
+    if (f->gw && path && strcmp(path, "/mcp") == 0) {
+        if (f->draining) {
+            bad(&c, 503, "unavailable", "Service unavailable", "the daemon is stopping");
+            return;
+        }
+        sb_front_gw_http(f->gw, req);
+        return;
+    }
     if (f->kbs && path && strncmp(path, "/kbs/v0/", 8) == 0) {
         if (f->draining) {
             bad(&c, 503, "unavailable", "Service unavailable", "the daemon is stopping");

@@ -4,7 +4,9 @@
  * servers the monitor launches and whose pins, approvals and audit records the monitor keeps,
  * over a control channel of their own (monitor_gw.c). Everything the agents and the servers send
  * is parsed here, unprivileged and under seccomp. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -25,12 +27,6 @@
 #define GW_CTL_TIMEOUT_S 10      /* a control call the monitor does not answer fails */
 #define GW_HELLO_TIMEOUT_S 10    /* a client that says nothing is dropped */
 
-struct reg {
-    int fd;
-    short what;
-    struct event *ev;
-};
-
 struct gsess {
     struct sb_front_gw *g;
     struct gsess *next;
@@ -41,9 +37,7 @@ struct gsess {
     int peer_pid;
     char tag[17];
     sb_gw *gw;
-    struct reg reg[2 * SB_GW_SERVERS_MAX];
-    size_t n_reg;
-    struct event *timer;
+    struct sb_gw_evset ev; /* the engine's descriptors and deadline on g->base */
 };
 
 struct sb_front_gw {
@@ -51,6 +45,7 @@ struct sb_front_gw {
     struct event_base *base;
     int ctl;
     bool ctl_broken;
+    uint32_t seq; /* the id of the last call */
     uint8_t *rbuf;
     sb_ipc_msg msg;
     sb_gw_config *cfg;
@@ -62,9 +57,12 @@ struct sb_front_gw {
     struct gsess *sessions, *dead;
     size_t n_sessions;
     uint64_t opened, refused;
+    sb_gw_http *http; /* Streamable HTTP at /mcp on the daemon's own listener */
 };
 
 /* ---- the control channel (synchronous: the monitor answers at once) ------------------------- */
+
+static int ctl_recv(struct sb_front_gw *g, int *fds, size_t nfds, sb_error *err);
 
 /* Sends one message; with a reply, waits for it (and its descriptors, when fds is not NULL).
  * The reply's code becomes the return value, its body the error message. */
@@ -73,7 +71,8 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
     ENSURE(!g->ctl_broken, err, SB_E_IO, "the monitor's gateway channel is broken");
     sb_writer w;
     sb_writer_init(&w, SB_IPC_MSG_MAX);
-    int rc = sb_ipc_encode(&w, type, 0, v, n, err);
+    uint32_t id = ++g->seq ? g->seq : ++g->seq;
+    int rc = sb_ipc_encode(&w, type, id, v, n, err);
     if (rc == 0) {
         ssize_t k;
         do
@@ -88,6 +87,18 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
         if (rc == SB_E_IO) g->ctl_broken = true;
         return rc;
     }
+    for (;;) { /* a reply to a call that timed out before is dropped */
+        rc = ctl_recv(g, fds, nfds, err);
+        if (rc != 1 || g->msg.id == id) break;
+        sb_front_log(g->f, SB_LOG_WARN, "gateway channel: a late reply (%u) dropped", g->msg.id);
+    }
+    return rc;
+}
+
+/* Reads one reply: 1 when it is one (its code then becomes the return value of the call, see
+ * ctl_call), else an error; descriptors are kept only for a successful reply of the call. */
+static int ctl_recv(struct sb_front_gw *g, int *fds, size_t nfds, sb_error *err) {
+    int rc = 0;
     union {
         char buf[CMSG_SPACE(4 * sizeof(int))];
         struct cmsghdr align;
@@ -103,6 +114,7 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
     do
         k = recvmsg(g->ctl, &mh, MSG_CMSG_CLOEXEC);
     while (k < 0 && errno == EINTR);
+    int kerr = k < 0 ? errno : 0;
     /* descriptors first, so none leaks whatever else is wrong */
     int got[4];
     size_t ngot = 0;
@@ -121,10 +133,16 @@ static int ctl_call(struct sb_front_gw *g, uint16_t type, const sb_ipc_val *v, s
         (sb_ipc_decode(g->rbuf, (size_t)k, &g->msg, err) < 0 || g->msg.type != SB_IPC_GW_REPLY))
         rc = sb_error_set(err, SB_E_IO, "gateway channel: not a reply");
     if (rc < 0) {
-        g->ctl_broken = true;
+        /* a timeout leaves the channel usable: the late reply is recognised by its id */
+        if (kerr != EAGAIN && kerr != EWOULDBLOCK) g->ctl_broken = true;
         for (size_t i = 0; i < ngot; i++)
             (void)close(got[i]);
         return rc;
+    }
+    if (g->msg.id != g->seq) {
+        for (size_t i = 0; i < ngot; i++)
+            (void)close(got[i]);
+        return 1;
     }
     uint64_t code = g->msg.f[0].u;
     if (code) {
@@ -238,16 +256,10 @@ static int agent_out(void *ctx, const char *line, size_t len) {
     return bufferevent_write(s->bev, line, len) == 0 ? 0 : -1;
 }
 
-static void regs_clear(struct gsess *s) {
-    for (size_t i = 0; i < s->n_reg; i++)
-        event_free(s->reg[i].ev);
-    s->n_reg = 0;
-}
-
 static void sess_free(struct gsess *s) {
-    regs_clear(s);
+    sb_gw_evset_clear(&s->ev);
     sb_gw_free(s->gw); /* its servers: pipes closed, the monitor ends them */
-    if (s->timer) event_free(s->timer);
+    if (s->ev.timer) event_free(s->ev.timer);
     if (s->bev) bufferevent_free(s->bev);
     free(s);
 }
@@ -272,8 +284,8 @@ static void sess_kill(struct gsess *s) {
             break;
         }
     s->g->n_sessions--;
-    regs_clear(s);
-    if (s->timer) (void)evtimer_del(s->timer);
+    sb_gw_evset_clear(&s->ev);
+    if (s->ev.timer) (void)evtimer_del(s->ev.timer);
     bufferevent_disable(s->bev, EV_READ | EV_WRITE);
     s->next = s->g->dead;
     s->g->dead = s;
@@ -308,43 +320,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     sess_pump(s);
 }
 
-/* Registers exactly the descriptors (and the deadline) the engine waits on. */
+/* Registers exactly the descriptors (and the deadline) the engine waits on (http.c's helper,
+ * the one its own sessions use). */
 static void sess_sync(struct gsess *s) {
     if (s->dead) return;
-    struct pollfd pf[2 * SB_GW_SERVERS_MAX];
-    int to = -1;
-    size_t n = sb_gw_poll_fds(s->gw, pf, SB_ARRAY_LEN(pf), &to);
-    for (size_t i = 0; i < s->n_reg;) {
-        bool want = false;
-        for (size_t j = 0; j < n && !want; j++)
-            want = pf[j].fd == s->reg[i].fd &&
-                   (pf[j].events & POLLIN ? EV_READ : EV_WRITE) == s->reg[i].what;
-        if (want) {
-            i++;
-            continue;
-        }
-        event_free(s->reg[i].ev);
-        s->reg[i] = s->reg[--s->n_reg];
-    }
-    for (size_t j = 0; j < n; j++) {
-        short what = pf[j].events & POLLIN ? EV_READ : EV_WRITE;
-        bool have = false;
-        for (size_t i = 0; i < s->n_reg && !have; i++)
-            have = s->reg[i].fd == pf[j].fd && s->reg[i].what == what;
-        if (have || s->n_reg == SB_ARRAY_LEN(s->reg)) continue;
-        struct event *ev = event_new(s->g->base, pf[j].fd, (short)(what | EV_PERSIST), on_fd, s);
-        if (!ev || event_add(ev, NULL) < 0) {
-            if (ev) event_free(ev);
-            continue;
-        }
-        s->reg[s->n_reg++] = (struct reg){pf[j].fd, what, ev};
-    }
-    if (to >= 0) {
-        struct timeval tv = {to / 1000, (to % 1000) * 1000};
-        (void)evtimer_add(s->timer, &tv);
-    } else {
-        (void)evtimer_del(s->timer);
-    }
+    sb_gw_evset_sync(&s->ev, s->gw, s->g->base, on_fd, s);
 }
 
 /* Refuses the hello: one error line, then the connection ends once it is written. */
@@ -465,7 +445,7 @@ static void on_hello(struct gsess *s, struct evbuffer *in) {
         refuse(s, err.msg);
         return;
     }
-    (void)evtimer_del(s->timer);
+    (void)evtimer_del(s->ev.timer);
     json_t *ok = json_pack("{sbss}", "ok", 1, "agent", s->agent);
     char *t = ok ? json_dumps(ok, JSON_COMPACT) : NULL;
     json_decref(ok);
@@ -522,24 +502,66 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         s->g = g;
         (void)snprintf(s->tag, sizeof(s->tag), "-");
         s->bev = bufferevent_socket_new(g->base, fd, BEV_OPT_CLOSE_ON_FREE);
-        s->timer = evtimer_new(g->base, on_timer, s);
+        s->ev.timer = evtimer_new(g->base, on_timer, s);
     }
-    if (!s || !s->bev || !s->timer) {
+    if (!s || !s->bev || !s->ev.timer) {
         if (s && s->bev)
             bufferevent_free(s->bev);
         else
             (void)close(fd);
-        if (s && s->timer) event_free(s->timer);
+        if (s && s->ev.timer) event_free(s->ev.timer);
         free(s);
         return;
     }
     struct timeval tv = {GW_HELLO_TIMEOUT_S, 0};
-    (void)evtimer_add(s->timer, &tv);
+    (void)evtimer_add(s->ev.timer, &tv);
     bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
     (void)bufferevent_enable(s->bev, EV_READ | EV_WRITE);
     s->next = g->sessions;
     g->sessions = s;
     g->n_sessions++;
+}
+
+/* ---- Streamable HTTP on the daemon's listener (src/gateway/http.c, hosted) ---------------------
+ */
+
+static void http_log(void *ctx, enum sb_log_level lvl, const char *msg) {
+    struct sb_front_gw *g = ctx;
+    sb_front_log(g->f, lvl, "gateway http: %s", msg);
+}
+
+/* http.c has added the transport and the session tag. */
+static void http_audit(void *ctx, json_t *record) {
+    struct sb_front_gw *g = ctx;
+    char *txt = json_dumps(record, JSON_COMPACT);
+    json_decref(record);
+    if (!txt) return;
+    size_t n = strlen(txt);
+    sb_error e = {0};
+    sb_ipc_val v[1] = {sb_ipc_b(txt, n)};
+    if (n > SB_IPC_GW_RECORD_MAX || ctl_call(g, SB_IPC_GW_AUDIT, v, 1, false, NULL, 0, &e) < 0)
+        sb_front_log(g->f, SB_LOG_ERROR, "gateway http: an audit record is lost (%zu bytes%s%s)", n,
+                     e.msg[0] ? ": " : "", e.msg);
+    free(txt);
+}
+
+/* A TCP listener on a loopback address: Host must then name loopback too (DNS rebinding). A
+ * unix socket has no Host a browser could rebind. */
+static bool listener_loopback(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) return false;
+    if (ss.ss_family == AF_INET)
+        return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+void sb_front_gw_http(struct sb_front_gw *g, struct evhttp_request *req) {
+    sb_gw_http_request(g->http, req);
 }
 
 /* ---- setup ------------------------------------------------------------------------------------
@@ -578,6 +600,18 @@ int sb_front_gw_new(struct front *f, const sb_front_cfg *cfg, struct event_base 
     TRY(rc);
     g->reaper = event_new(base, -1, 0, on_reap, g);
     ENSURE(g->reaper, err, SB_E_INTERNAL, "out of memory");
+    struct sb_gw_http_opts ho = {.engine = {.config = g->cfg,
+                                            .log = http_log,
+                                            .log_ctx = g,
+                                            .stderr_fd = -1,
+                                            .audit = http_audit,
+                                            .audit_ctx = g,
+                                            .policy = g->policy,
+                                            .host = &g->host},
+                                 .listen_fd = -1,
+                                 .loopback = listener_loopback(cfg->listen_fd),
+                                 .base = base};
+    TRY(sb_gw_http_new(&ho, &g->http, err));
     g->lst = evconnlistener_new(base, on_accept, g, LEV_OPT_CLOSE_ON_FREE, -1, cfg->gw_listen_fd);
     ENSURE(g->lst, err, SB_E_INTERNAL, "gateway: cannot listen");
     (void)evutil_make_socket_nonblocking(cfg->gw_listen_fd);
@@ -600,6 +634,7 @@ void sb_front_gw_free(struct sb_front_gw *g) {
         g->dead = s->next;
         sess_free(s);
     }
+    sb_gw_http_free(g->http);
     if (g->lst) evconnlistener_free(g->lst);
     if (g->reaper) event_free(g->reaper);
     sb_gw_tokens_free(g->tokens);
@@ -618,4 +653,19 @@ void sb_front_gw_metrics(const struct sb_front_gw *g, struct evbuffer *b) {
                         "sealbox_gateway_sessions_total{result=\"refused\"} %llu\n",
                         g->n_sessions, (unsigned long long)g->opened,
                         (unsigned long long)g->refused);
+    if (!g->http) return;
+    struct sb_gw_http_stats st;
+    sb_gw_http_get_stats(g->http, &st);
+    evbuffer_add_printf(b,
+                        "# TYPE sealbox_gateway_http_requests_total counter\n"
+                        "sealbox_gateway_http_requests_total %llu\n"
+                        "# TYPE sealbox_gateway_http_sessions_total counter\n"
+                        "sealbox_gateway_http_sessions_total{event=\"opened\"} %llu\n"
+                        "sealbox_gateway_http_sessions_total{event=\"closed\"} %llu\n"
+                        "# TYPE sealbox_gateway_http_refused_total counter\n"
+                        "sealbox_gateway_http_refused_total{why=\"auth\"} %llu\n"
+                        "sealbox_gateway_http_refused_total{why=\"origin\"} %llu\n",
+                        (unsigned long long)st.requests, (unsigned long long)st.sessions_opened,
+                        (unsigned long long)st.sessions_closed, (unsigned long long)st.refused_auth,
+                        (unsigned long long)st.refused_origin);
 }

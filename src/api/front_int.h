@@ -89,6 +89,8 @@ int sb_front_gw_new(struct front *f, const sb_front_cfg *cfg, struct event_base 
 void sb_front_gw_drain(struct sb_front_gw *g);
 void sb_front_gw_free(struct sb_front_gw *g);
 void sb_front_gw_metrics(const struct sb_front_gw *g, struct evbuffer *b);
+/* A request for /mcp (MCP's Streamable HTTP, the gateway's own bearer tokens). */
+void sb_front_gw_http(struct sb_front_gw *g, struct evhttp_request *req);
 
 /* docs/api/openapi.yaml, compiled in (openapi_doc.c). */
 extern const char sb_front_openapi_yaml[];

@@ -146,14 +146,14 @@ void sb_monitor_gw_metrics(sb_monitor *m, sb_writer *w) {
 
 /* Sends one reply (with descriptors when fds is not NULL). False when the front does not take
  * it in time: it is then killed by the caller. */
-static bool send_reply(sb_monitor *m, int code, uint64_t a, uint64_t b, const void *body,
-                       size_t blen, const int *fds, size_t nfds) {
+static bool send_reply(sb_monitor *m, uint32_t id, int code, uint64_t a, uint64_t b,
+                       const void *body, size_t blen, const int *fds, size_t nfds) {
     sb_writer w;
     sb_writer_init(&w, SB_IPC_MSG_MAX);
     sb_error err = {0};
     sb_ipc_val v[4] = {sb_ipc_u((uint64_t)(uint32_t)(-code)), sb_ipc_u(a), sb_ipc_u(b),
                        sb_ipc_b(body, blen)};
-    bool ok = sb_ipc_encode(&w, SB_IPC_GW_REPLY, 0, v, 4, &err) == 0;
+    bool ok = sb_ipc_encode(&w, SB_IPC_GW_REPLY, id, v, 4, &err) == 0;
     if (!ok) sb_logf(m->cfg.log, SB_LOG_ERROR, "gateway: cannot encode a reply: %s", err.msg);
     union {
         char buf[CMSG_SPACE(2 * sizeof(int))];
@@ -191,8 +191,10 @@ static bool send_reply(sb_monitor *m, int code, uint64_t a, uint64_t b, const vo
     return ok;
 }
 
+/* Every reply carries the request's id: the front drops one that comes after it gave up. */
 static bool send_error(sb_monitor *m, int code, const sb_error *e) {
-    return send_reply(m, code < 0 ? code : SB_E_INTERNAL, 0, 0, e->msg, strlen(e->msg), NULL, 0);
+    return send_reply(m, m->msg.id, code < 0 ? code : SB_E_INTERNAL, 0, 0, e->msg, strlen(e->msg),
+                      NULL, 0);
 }
 
 static const struct sb_gw_server_config *server_of(struct sb_monitor_gw *g, const sb_ipc_str *s) {
@@ -254,7 +256,7 @@ static int h_spawn(sb_monitor *m, const sb_ipc_msg *msg, bool *sent, sb_error *e
     sb_logf(m->cfg.log, SB_LOG_INFO, "gateway: server %s launched (holder %d, handle %llu)",
             sc->name, (int)sb_gw_launch_pid(l), (unsigned long long)x->handle);
     *sent = true;
-    bool ok = send_reply(m, 0, x->handle, 0, NULL, 0, fds, 2);
+    bool ok = send_reply(m, msg->id, 0, x->handle, 0, NULL, 0, fds, 2);
     (void)close(fds[0]);
     (void)close(fds[1]);
     if (!ok) {
@@ -313,8 +315,8 @@ static int h_pin(sb_monitor *m, const sb_ipc_msg *msg, bool *sent, sb_error *err
         flag = approve;
     }
     *sent = true;
-    bool ok =
-        rc == 0 ? send_reply(m, 0, (uint64_t)id, flag, NULL, 0, NULL, 0) : send_error(m, rc, &e);
+    bool ok = rc == 0 ? send_reply(m, msg->id, 0, (uint64_t)id, flag, NULL, 0, NULL, 0)
+                      : send_error(m, rc, &e);
     return ok ? 0 : sb_error_set(err, SB_E_IO, "gateway: the front does not take its replies");
 }
 
@@ -342,7 +344,7 @@ static int gw_handle(sb_monitor *m, const uint8_t *buf, size_t n, sb_error *err)
     switch (msg->type) {
     case SB_IPC_GW_CONFIG:
         sent = true;
-        if (!send_reply(m, 0, 0, 0, m->gw->redacted, m->gw->redacted_len, NULL, 0))
+        if (!send_reply(m, msg->id, 0, 0, 0, m->gw->redacted, m->gw->redacted_len, NULL, 0))
             rc = sb_error_set(err, SB_E_IO, "gateway: the front does not take its replies");
         break;
     case SB_IPC_GW_SPAWN: rc = h_spawn(m, msg, &sent, err); break;

@@ -34,12 +34,6 @@ struct token {
 
 struct preq; /* a POST waiting for its answer */
 
-struct reg {
-    int fd;
-    short what;
-    struct event *ev;
-};
-
 struct sess {
     sb_gw_http *h;
     struct sess *next;
@@ -52,9 +46,7 @@ struct sess {
     bool dead;
     struct preq *reqs;
     struct evhttp_request *get; /* the GET stream */
-    struct reg reg[2 * SB_GW_SERVERS_MAX];
-    size_t n_reg;
-    struct event *timer;
+    struct sb_gw_evset ev;      /* the engine's descriptors and deadline on h->base */
     uint64_t last_ns;
 };
 
@@ -70,6 +62,7 @@ struct preq {
 struct sb_gw_http {
     struct sb_gw_http_opts o;
     sb_gw_policy *policy;
+    bool policy_borrowed; /* engine.policy of a host */
     struct token *tokens;
     size_t n_tokens;
     char (*origins)[SB_GW_ORIGIN_MAX];
@@ -337,15 +330,9 @@ static void unhook(struct evhttp_request *req) {
     if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
 }
 
-static void regs_clear(struct sess *s) {
-    for (size_t i = 0; i < s->n_reg; i++)
-        event_free(s->reg[i].ev);
-    s->n_reg = 0;
-}
-
 static void sess_free(struct sess *s) {
-    regs_clear(s);
-    if (s->timer) event_free(s->timer);
+    sb_gw_evset_clear(&s->ev);
+    if (s->ev.timer) event_free(s->ev.timer);
     while (s->reqs) {
         struct preq *p = s->reqs;
         s->reqs = p->next;
@@ -419,43 +406,54 @@ static void on_fd(evutil_socket_t fd, short what, void *arg) {
     sess_pump(arg);
 }
 
-/* Registers exactly the descriptors (and the deadline) the engine waits on. */
-static void sess_sync(struct sess *s) {
-    if (s->dead) return;
+void sb_gw_evset_sync(struct sb_gw_evset *es, const sb_gw *gw, struct event_base *base,
+                      void (*cb)(int, short, void *), void *arg) {
     struct pollfd pf[2 * SB_GW_SERVERS_MAX];
     int to = -1;
-    size_t n = sb_gw_poll_fds(s->gw, pf, SB_ARRAY_LEN(pf), &to);
-    for (size_t i = 0; i < s->n_reg;) {
+    size_t n = sb_gw_poll_fds(gw, pf, SB_ARRAY_LEN(pf), &to);
+    for (size_t i = 0; i < es->n_reg;) {
         bool want = false;
         for (size_t j = 0; j < n && !want; j++)
-            want = pf[j].fd == s->reg[i].fd &&
-                   (pf[j].events & POLLIN ? EV_READ : EV_WRITE) == s->reg[i].what;
+            want = pf[j].fd == es->reg[i].fd &&
+                   (pf[j].events & POLLIN ? EV_READ : EV_WRITE) == es->reg[i].what;
         if (want) {
             i++;
             continue;
         }
-        event_free(s->reg[i].ev);
-        s->reg[i] = s->reg[--s->n_reg];
+        event_free(es->reg[i].ev);
+        es->reg[i] = es->reg[--es->n_reg];
     }
     for (size_t j = 0; j < n; j++) {
         short what = pf[j].events & POLLIN ? EV_READ : EV_WRITE;
         bool have = false;
-        for (size_t i = 0; i < s->n_reg && !have; i++)
-            have = s->reg[i].fd == pf[j].fd && s->reg[i].what == what;
-        if (have || s->n_reg == SB_ARRAY_LEN(s->reg)) continue;
-        struct event *ev = event_new(s->h->base, pf[j].fd, (short)(what | EV_PERSIST), on_fd, s);
+        for (size_t i = 0; i < es->n_reg && !have; i++)
+            have = es->reg[i].fd == pf[j].fd && es->reg[i].what == what;
+        if (have || es->n_reg == SB_ARRAY_LEN(es->reg)) continue;
+        struct event *ev = event_new(base, pf[j].fd, (short)(what | EV_PERSIST), cb, arg);
         if (!ev || event_add(ev, NULL) < 0) {
             if (ev) event_free(ev);
             continue;
         }
-        s->reg[s->n_reg++] = (struct reg){pf[j].fd, what, ev};
+        es->reg[es->n_reg++] = (struct sb_gw_evreg){pf[j].fd, what, ev};
     }
     if (to >= 0) {
         struct timeval tv = {to / 1000, (to % 1000) * 1000};
-        (void)evtimer_add(s->timer, &tv);
+        (void)evtimer_add(es->timer, &tv);
     } else {
-        (void)evtimer_del(s->timer);
+        (void)evtimer_del(es->timer);
     }
+}
+
+void sb_gw_evset_clear(struct sb_gw_evset *es) {
+    for (size_t i = 0; i < es->n_reg; i++)
+        event_free(es->reg[i].ev);
+    es->n_reg = 0;
+}
+
+/* Registers exactly the descriptors (and the deadline) the engine waits on. */
+static void sess_sync(struct sess *s) {
+    if (s->dead) return;
+    sb_gw_evset_sync(&s->ev, s->gw, s->h->base, on_fd, s);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg) {
@@ -583,8 +581,8 @@ static int sess_new(sb_gw_http *h, size_t agent, struct sess **out, sb_error *er
     free(id);
     if (rc == 0) {
         sb_hex_encode(d, 8, s->tag);
-        s->timer = evtimer_new(h->base, on_timer, s);
-        if (!s->timer) rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
+        s->ev.timer = evtimer_new(h->base, on_timer, s);
+        if (!s->ev.timer) rc = sb_error_set(err, SB_E_INTERNAL, "out of memory");
     }
     if (rc == 0) {
         struct sb_gw_opts o = h->o.engine;
@@ -983,21 +981,25 @@ int sb_gw_http_new(const struct sb_gw_http_opts *o, sb_gw_http **out, sb_error *
     if (!h) BAIL(err, SB_E_INTERNAL, "out of memory");
     h->o = *o;
     json_t *agents = json_object_get(o->engine.config->root, "agents");
-    int rc = agents ? sb_gw_policy_load(agents, &h->policy, err)
-                    : sb_error_set(err, SB_E_MALFORMED,
-                                   "agents: missing (the per-agent policy; docs/gateway.md)");
+    h->policy = o->engine.policy;
+    h->policy_borrowed = h->policy != NULL;
+    int rc = h->policy || agents
+                 ? (h->policy ? 0 : sb_gw_policy_load(agents, &h->policy, err))
+                 : sb_error_set(err, SB_E_MALFORMED,
+                                "agents: missing (the per-agent policy; docs/gateway.md)");
     if (rc == 0) rc = parse_http_config(h, o->engine.config->root, err);
-    if (rc == 0 && o->tls_cert) rc = sb_tls_server_new(o->tls_cert, o->tls_key, &h->tls, err);
+    if (rc == 0 && o->tls_cert && !o->base)
+        rc = sb_tls_server_new(o->tls_cert, o->tls_key, &h->tls, err);
     if (rc == 0) self_origins(h);
     if (rc == 0) {
-        h->base = event_base_new();
-        h->http = h->base ? evhttp_new(h->base) : NULL;
+        h->base = o->base ? o->base : event_base_new();
+        h->http = h->base && !o->base ? evhttp_new(h->base) : NULL;
         h->reaper = h->base ? event_new(h->base, -1, 0, on_reap, h) : NULL;
         h->tick = h->base ? event_new(h->base, -1, EV_PERSIST, on_tick, h) : NULL;
-        if (!h->http || !h->reaper || !h->tick)
+        if ((!h->http && !o->base) || !h->reaper || !h->tick)
             rc = sb_error_set(err, SB_E_INTERNAL, "libevent: cannot set up the HTTP server");
     }
-    if (rc == 0) {
+    if (rc == 0 && !o->base) {
         if (h->tls) evhttp_set_bevcb(h->http, tls_bev, h->tls);
         evhttp_set_max_headers_size(h->http, 16u << 10);
         evhttp_set_max_body_size(h->http, SB_RPC_MSG_MAX);
@@ -1031,6 +1033,8 @@ int sb_gw_http_run(sb_gw_http *h, int stop_fd, sb_error *err) {
     return 0;
 }
 
+void sb_gw_http_request(sb_gw_http *h, struct evhttp_request *req) { on_request(req, h); }
+
 void sb_gw_http_get_stats(const sb_gw_http *h, struct sb_gw_http_stats *out) { *out = h->st; }
 
 void sb_gw_http_free(sb_gw_http *h) {
@@ -1046,9 +1050,9 @@ void sb_gw_http_free(sb_gw_http *h) {
     if (h->stop_ev) event_free(h->stop_ev);
     if (h->tick) event_free(h->tick);
     if (h->reaper) event_free(h->reaper);
-    if (h->base) event_base_free(h->base);
+    if (h->base && !h->o.base) event_base_free(h->base);
     sb_tls_server_free(h->tls);
-    sb_gw_policy_free(h->policy);
+    if (!h->policy_borrowed) sb_gw_policy_free(h->policy);
     free(h->tokens);
     free(h->origins);
     free(h);

@@ -46,7 +46,8 @@ echo "hello from the host" >"$T/data/hello.txt"
 POLICY='"test-agent": {"servers": {"allow": ["*"]},
   "tools": {"allow": ["*"], "deny": ["everything.get-tiny-image"],
     "everything.echo": {"arguments": {"type": "object", "properties": {"message": {"type": "string", "maxLength": 64}}}},
-    "t.add": {"approval": true}, "e.add": {"rate": {"per_hour": 1, "burst": 2}}},
+    "t.add": {"approval": true}, "e.add": {"rate": {"per_hour": 1, "burst": 2}},
+    "everything.get-sum": {"approval": true}},
   "resources": {"allow": ["*"], "deny": ["e.secret://*"]}, "prompts": {"allow": ["*"]}},
   "other": {"servers": {"allow": ["*"]}, "tools": {"allow": ["*"]}}'
 TOKENS="\"http\": {\"tokens\": {\"test-agent\": \"$HASH\", \"other\": \"$HASH2\"}}"
@@ -91,6 +92,24 @@ grep -q "sealboxd: gateway: server everything launched" "$D/log" && pass "the mo
 for i in $(seq 100); do [ "$(inits)" = "$SB_INITS0" ] && break; sleep 0.1; done
 check "the servers ended with the session" "$(inits)" "$SB_INITS0"
 
+# ---- Streamable HTTP at /mcp on the daemon's own socket -------------------------------------------
+mcp() { curl -s --unix-socket "$SOCK" -D "$T/h" -o "$T/b" -w '%{http_code}' http://sb/mcp -H 'Content-Type: application/json' \
+  -H 'Accept: application/json, text/event-stream' "$@"; }
+INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+check "/mcp without a token is 401" "$(mcp -d "$INIT")" 401
+check "/mcp with an API-style key is 401" "$(mcp -H 'Authorization: Bearer sbk_0123456789ab_x' -d "$INIT")" 401
+check "/mcp initialize with the agent's token" "$(mcp -H "Authorization: Bearer $TOKEN" -d "$INIT")" 200
+SID=$(awk 'tolower($1) == "mcp-session-id:" {print $2}' "$T/h" | tr -d '\r')
+H=(-H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $SID" -H 'MCP-Protocol-Version: 2025-11-25')
+check "notifications/initialized is 202" "$(mcp "${H[@]}" -d '{"jsonrpc":"2.0","method":"notifications/initialized"}')" 202
+mcp "${H[@]}" -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"everything__echo","arguments":{"message":"over the daemon"}}}' >/dev/null
+check "tools/call over the daemon's HTTP" "$(jq -r '.result.content[0].text' "$T/b")" "Echo: over the daemon"
+check "another agent's token does not reach the session" "$(mcp -H "Authorization: Bearer $TOKEN2" -H "Mcp-Session-Id: $SID" \
+  -H 'MCP-Protocol-Version: 2025-11-25' -d '{"jsonrpc":"2.0","id":3,"method":"tools/list"}')" 404
+check "DELETE ends the session" "$(mcp "${H[@]}" -X DELETE)" 200
+check "... then it is 404" "$(mcp "${H[@]}" -d '{"jsonrpc":"2.0","id":4,"method":"ping"}')" 404
+check "the API beside it still answers" "$(curl -s --unix-socket "$SOCK" -o /dev/null -w '%{http_code}' http://sb/v1/health)" 200
+
 # ---- tokens --------------------------------------------------------------------------------------
 hello() { printf '%s\n' "$1" | timeout 10 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); print(s.recv(4096).decode().strip())' "$GSOCK"; }
 out=$(SEALBOX_GATEWAY_TOKEN=sbgw_wrong "$SEALBOX" gateway stdio --agent test-agent --socket "$GSOCK" </dev/null 2>&1)
@@ -113,6 +132,21 @@ codes=$(jq -c '[.id, (.error.code // "ok")]' "$T/raw" | tr '\n' ' ')
 check "malformed agent input answered with JSON-RPC errors" "$codes" '[null,-32700] [null,-32600] [7,-32600] [8,"ok"] '
 check "the front was never restarted" "$(grep -c 'front .* started' "$D/log")" 1
 stop_clean "real"
+
+# ---- the SDK's StreamableHTTPClientTransport against sealboxd on loopback TCP ----------------------
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$SEALBOXD" --state-dir "$D" --log-file "$D/log" --listen "tcp:127.0.0.1:$PORT" --insecure-loopback-tcp \
+  --gateway "$T/real.json" 2>>"$T/stderr" &
+PID=$!
+for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/v1/health" >/dev/null && break; sleep 0.1; done
+(cd "$top/tests/mcp" && SCENARIOS=sdk node http_client.mjs "http://127.0.0.1:$PORT/mcp" "$TOKEN" "$TOKEN2" "$SEALBOX" "$D") \
+  >"$T/out" 2>"$T/err" || { fail "http_client sdk scenario"; tail -20 "$T/err" | sed 's/^/    /'; }
+cat "$T/out"
+check "a Host that is not loopback is refused on a loopback listener" "$(curl -s -o /dev/null -w '%{http_code}' \
+  -H 'Host: evil.example:80' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -H 'Accept: application/json' -d "$INIT" "http://127.0.0.1:$PORT/mcp")" 403
+stop
+check "the TCP daemon stops cleanly" "$?" 0
 
 # ---- hostile servers, pins, approvals and rate limits across client and daemon restarts ----------
 out=$("$SEALBOX" gateway pin --config "$T/hostile.json" --server t --state-dir "$D" 2>"$T/err")
@@ -143,6 +177,8 @@ count() { jq -c "select(.record.source == \"gateway\" and $1)" "$T/audit.jsonl" 
   pass "sessions are audited with the client's uid" || fail "initialize records: $(count '.record.method == "initialize"')"
 [ "$(count '.record.server == "everything" and .record.name == "echo" and .record.decision == "allow"')" -ge 25 ] &&
   pass "calls through the daemon are audited" || fail "echo records: $(count '.record.name == "echo"')"
+[ "$(count '.record.transport == "http" and .record.method == "tools/call"')" -ge 16 ] && pass "HTTP sessions on the daemon are audited" ||
+  fail "http records: $(count '.record.transport == "http"')"
 [ "$(count '.record.method == "(hello)" and .record.decision == "deny"')" -ge 3 ] && pass "refused hellos are audited" ||
   fail "hello refusals: $(count '.record.method == "(hello)"')"
 ! grep -q "$TOKEN\|granted-1" "$T/audit.jsonl" && pass "no token or secret in the audit log" || fail "token or secret in the audit log"
