@@ -1494,7 +1494,9 @@ int evhttp_parse_firstline_(struct evhttp_request *req, struct evbuffer *buf) {
     parse_firstline_fn real = parse_firstline();
     if (!real) return -1; /* DATA_CORRUPTED: cannot happen with libevent loaded */
     int r = real(req, buf);
-    if (r == 1 /* ALL_DATA_READ */ && g_front && req->kind == EVHTTP_REQUEST)
+    /* only the front's own server requests (their callback argument is the evhttp) */
+    if (r == 1 /* ALL_DATA_READ */ && g_front && req->kind == EVHTTP_REQUEST &&
+        req->cb_arg == g_front->http)
         evhttp_request_set_header_cb(req, on_headers);
     return r;
 }
