@@ -319,31 +319,6 @@ TEST(audit_crash_before_the_increment_is_pushed_forward) {
 
 /* ---- sealboxd --audit-tpm and `sealbox audit verify --tpm` ---------------------------------- */
 
-static int run_code(char *const argv[], const char *out) {
-    pid_t p = fork();
-    if (p < 0) return -1;
-    if (p == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            (void)dup2(fd, 1);
-            (void)dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    if (waitpid(p, &st, 0) < 0 || !WIFEXITED(st)) return -1;
-    return WEXITSTATUS(st);
-}
-
-static char *slurp(const char *path) {
-    uint8_t *b = NULL;
-    size_t n = 0;
-    sb_error err = {0};
-    if (sb_read_file(path, 1 << 20, &b, &n, &err) < 0) return strdup("");
-    return (char *)b; /* NUL-terminated by sb_read_file */
-}
-
 /* Starts sealboxd --kbs-only --audit-tpm, waits for its socket to answer, stops it (SIGTERM
  * checkpoints). */
 static void daemon_round(const char *sbd, const char *dir, const char *idx, const char *log,
@@ -361,7 +336,7 @@ static void daemon_round(const char *sbd, const char *dir, const char *idx, cons
     bool up = false;
     char *curl[] = {"/usr/bin/curl", "-sf", "--unix-socket", sock, "http://s/v1/health", NULL};
     for (int i = 0; i < 300 && !up; i++) {
-        up = run_code(curl, out) == 0;
+        up = sb_test_run(curl, out, true) == 0;
         if (!up) (void)usleep(100000);
     }
     CHECK_MSG(up, "sealboxd --audit-tpm did not come up");
@@ -394,16 +369,16 @@ TEST(daemon_audit_tpm_and_verify_cli) {
     daemon_round(sbd, dir, idx, log, out);
     char *verify[] = {bin,     "audit",   "verify",     "--state-dir", dir,
                       "--tpm", tpmd.tcti, "--nv-index", idx,           NULL};
-    CHECK_INT(run_code(verify, out), 0);
-    char *o = slurp(out);
+    CHECK_INT(sb_test_run(verify, out, true), 0);
+    char *o = sb_test_slurp(out);
     CHECK_CONTAINS(o, "audit: intact");
     CHECK_CONTAINS(o, "not rolled back");
     free(o);
     /* an index where no counter was ever defined: verification cannot be done (3) */
     char *verify_none[] = {bin,     "audit",   "verify",     "--state-dir", dir,
                            "--tpm", tpmd.tcti, "--nv-index", "0x01380013",  NULL};
-    CHECK_INT(run_code(verify_none, out), 3);
-    o = slurp(out);
+    CHECK_INT(sb_test_run(verify_none, out, true), 3);
+    o = sb_test_slurp(out);
     CHECK_CONTAINS(o, "no NV counter");
     free(o);
 
@@ -414,7 +389,7 @@ TEST(daemon_audit_tpm_and_verify_cli) {
     copy_file(dbp, old_db);
     copy_file(hp, old_head);
     daemon_round(sbd, dir, idx, log, out);
-    CHECK_INT(run_code(verify, out), 0);
+    CHECK_INT(sb_test_run(verify, out, true), 0);
     char wal[800], shm[800];
     (void)snprintf(wal, sizeof(wal), "%s-wal", dbp);
     (void)snprintf(shm, sizeof(shm), "%s-shm", dbp);
@@ -425,19 +400,19 @@ TEST(daemon_audit_tpm_and_verify_cli) {
 
     char *verify_json[] = {bin,       "audit",      "verify", "--state-dir", dir, "--tpm",
                            tpmd.tcti, "--nv-index", idx,      "--json",      NULL};
-    CHECK_INT(run_code(verify_json, out), 1);
-    o = slurp(out);
+    CHECK_INT(sb_test_run(verify_json, out, true), 1);
+    o = sb_test_slurp(out);
     CHECK_CONTAINS(o, "\"finding\":\"rolled-back\"");
     CHECK_CONTAINS(o, "\"tpm_counter\"");
     free(o);
     /* without --tpm the rolled-back log looks intact: that is what the counter adds */
     char *verify_plain[] = {bin, "audit", "verify", "--state-dir", dir, NULL};
-    CHECK_INT(run_code(verify_plain, out), 0);
+    CHECK_INT(sb_test_run(verify_plain, out, true), 0);
     /* and the daemon refuses to extend it */
     char *av[] = {sbd,           "--kbs-only", "--state-dir",      dir, "--log-file", log,
                   "--audit-tpm", tpmd.tcti,    "--audit-nv-index", idx, NULL};
-    CHECK_INT(run_code(av, out), 1);
-    o = slurp(log);
+    CHECK_INT(sb_test_run(av, out, true), 1);
+    o = sb_test_slurp(log);
     CHECK_CONTAINS(o, "rolled back");
     free(o);
 }
