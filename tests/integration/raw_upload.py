@@ -6,6 +6,8 @@ daemon closed the connection without one).
   raw_upload.py SOCK KEY PATH toolarge SIZE     headers only, Content-Length: SIZE
   raw_upload.py SOCK KEY PATH stall SIZE SENT    Content-Length: SIZE, SENT bytes, then silence
   raw_upload.py SOCK KEY PATH bigchunk SIZE      chunked, one chunk of SIZE bytes
+  raw_upload.py SOCK KEY PATH whole SIZE         Content-Length: SIZE and the whole body, unless
+                                                 the daemon answers (and closes) first
 """
 import socket
 import sys
@@ -49,6 +51,11 @@ def main():
         elif mode == "stall":
             s.sendall((head + f"Content-Length: {size}\r\n\r\n").encode())
             s.sendall(b"x" * int(sys.argv[6]))
+        elif mode == "whole":
+            s.sendall((head + f"Content-Length: {size}\r\n\r\n").encode())
+            for _ in range(size // 65536):
+                s.sendall(b"z" * 65536)
+            s.sendall(b"z" * (size % 65536))
         elif mode == "bigchunk":
             s.sendall((head + "Transfer-Encoding: chunked\r\n\r\n").encode())
             s.sendall(f"{size:x}\r\n".encode() + b"y" * size + b"\r\n0\r\n\r\n")
