@@ -20,6 +20,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "../crypto/crypto.h"
 #include "../store/store.h"
 #include "api.h"
 #include "front_int.h"
@@ -1636,6 +1637,12 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
      * the file system. */
     if (r == 0 && cfg->kbs) r = sb_front_kbs_new(cfg, &f->kbs, err);
     if (r == 0 && cfg->gw_fd > 0) r = sb_front_gw_new(f, cfg, f->base, &f->gw, err);
+    /* OpenSSL reads its configuration file on first use: the gateway's engines hash (tokens,
+     * pins, audit digests) only once seccomp has closed the file system, so hash once now */
+    if (r == 0 && cfg->gw_fd > 0) {
+        uint8_t d[32];
+        r = sb_hash(SB_HASH_SHA256, "x", 1, d, err);
+    }
     /* Everything that needs the file system or privileges is done: give them up. */
     if (r == 0 && cfg->drop_privileges) r = sb_front_drop_privileges(err);
     if (r == 0 && cfg->seccomp) r = sb_front_seccomp(err);

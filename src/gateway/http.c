@@ -47,6 +47,9 @@ struct sess {
     struct preq *reqs;
     struct evhttp_request *get; /* the GET stream */
     struct sb_gw_evset ev;      /* the engine's descriptors and deadline on h->base */
+    /* relayed server requests (sampling, ...) waiting for the GET stream to open */
+    char *held[SB_GW_RELAY_MAX];
+    size_t held_len[SB_GW_RELAY_MAX], n_held;
     uint64_t last_ns;
 };
 
@@ -348,6 +351,8 @@ static void sess_free(struct sess *s) {
         unhook(s->get);
         sse_end(s->get);
     }
+    for (size_t i = 0; i < s->n_held; i++)
+        free(s->held[i]);
     if (s->gw) {
         struct sb_gw_stats st;
         sb_gw_get_stats(s->gw, &st);
@@ -513,11 +518,21 @@ static int agent_out(void *ctx, const char *line, size_t len) {
         for (struct preq *p = s->reqs; p && !to; p = p->next)
             if (p->sse && p->req && p->progress && json_equal(p->progress, tok)) to = p->req;
     if (!to) to = s->get;
-    if (to)
-        sse_write(to, line, len);
-    else
-        s->h->st.notifications_dropped++;
+    bool request = id && json_object_get(m, "method");
     json_decref(m);
+    if (to) {
+        sse_write(to, line, len);
+    } else if (request) {
+        /* a server's request relayed to the agent: it goes on the GET stream, kept until the
+         * client opens it (the SDK does right after notifications/initialized) */
+        char *c = s->n_held < SB_GW_RELAY_MAX ? malloc(len) : NULL;
+        if (!c) return 1; /* the engine refuses it to its server */
+        memcpy(c, line, len);
+        s->held[s->n_held] = c;
+        s->held_len[s->n_held++] = len;
+    } else {
+        s->h->st.notifications_dropped++;
+    }
     return 0;
 }
 
@@ -859,6 +874,11 @@ static void handle_get(sb_gw_http *h, struct evhttp_request *req, size_t agent) 
     }
     s->get = req;
     sse_start(req, NULL, on_get_close, s);
+    for (size_t i = 0; i < s->n_held; i++) {
+        sse_write(req, s->held[i], s->held_len[i]);
+        free(s->held[i]);
+    }
+    s->n_held = 0;
 }
 
 static void handle_delete(sb_gw_http *h, struct evhttp_request *req, size_t agent) {
