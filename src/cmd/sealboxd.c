@@ -197,6 +197,8 @@ static int run_front(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--front") == 0) return run_front(argc, argv);
+    /* a gateway server's holder, started by the monitor (src/gateway/upstream.c) */
+    if (argc > 1 && strcmp(argv[1], SB_GW_HOLDER_ARG) == 0) sb_gw_holder_main(argc, argv);
 
     static const struct option OPTS[] = {
         {"state-dir", required_argument, NULL, 's'},

@@ -386,7 +386,18 @@ struct sb_gw_opts {
     struct sb_gw_policy *policy;
     /* NULL: this process launches the servers and uses store; else the host does both. */
     const struct sb_gw_host *host;
+    /* The program a jail server's holder runs as (NULL: /proc/self/exe, this program): it must
+     * call sb_gw_holder_main first thing in main when argv[1] is SB_GW_HOLDER_ARG. */
+    const char *holder_exe;
 };
+
+/* A jail server's holder creates its sandbox, runs the server in it and removes it afterwards.
+ * It is a fresh image of the host program (fork, then exec at once: a child of a
+ * multi-threaded gateway must not take locks), started as `PROGRAM __gw-holder ...`; hosts
+ * (sealbox, sealboxd) hand such a command line to sb_gw_holder_main, which never returns. */
+#define SB_GW_HOLDER_ARG "__gw-holder"
+#define SB_GW_HOLDER_ARGS_MAX 1024 /* entries of a server's argv or env on that command line */
+_Noreturn void sb_gw_holder_main(int argc, char **argv);
 
 int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) SB_WUR;
 /* Stops every server (stdin closed, SIGTERM, then SIGKILL) and frees; accepts NULL. */

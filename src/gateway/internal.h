@@ -6,6 +6,8 @@
 
 #include "gateway.h"
 
+#define GW_HOLDER_MOUNTS_MAX 32 /* = SB_SANDBOX_MAX_MOUNTS (upstream.c checks) */
+
 /* One launched server. For jail servers pid is a holder process that created the sandbox and
  * streams the workload's stdio through the sandbox's init protocol; it reports "ok PID ID\n"
  * (sealbox-init's host pid and the sandbox id) or "err MESSAGE\n" on status_fd. */
@@ -24,6 +26,20 @@ struct gw_proc {
     uint64_t handle;
     struct gw_remote *remote; /* a remote server's bridge thread (pid is -1 then) */
 };
+
+/* The holder's command line (upstream.c): built by the launcher before it forks (malloc'ed,
+ * NULL-terminated; NULL with err set), read back by the holder. */
+char **gw_holder_argv(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
+                      const char *exe, sb_error *err);
+void gw_holder_argv_free(char **v);
+struct gw_holder_spec {
+    struct sb_gw_server_config sc; /* argv and env point into the command line */
+    struct sb_gw_opts o;           /* state_dir, init_path, cgroup_root, cgroup_parent */
+    struct sb_gw_mount mounts[GW_HOLDER_MOUNTS_MAX];
+};
+/* Reads a command line gw_holder_argv made (argv is modified: its lists are NULL-terminated
+ * in place); SB_E_MALFORMED naming the argument. */
+int gw_holder_parse(int argc, char **argv, struct gw_holder_spec *h, sb_error *err) SB_WUR;
 
 int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
                   struct gw_proc *p, sb_error *err) SB_WUR;
