@@ -652,6 +652,11 @@ int sb_gw_http_version(const char *v, size_t n, const char **out, sb_error *err)
 int sb_gw_http_origin(const char *v, size_t n, char *out, size_t out_len, sb_error *err) SB_WUR;
 /* Host: host[:port]; whether the host is a loopback name or address. */
 int sb_gw_http_host_loopback(const char *v, size_t n, bool *loopback, sb_error *err) SB_WUR;
+/* Last-Event-ID: "STREAM-EVENT", the ids this gateway gives SSE events (decimal, no leading
+ * zeros, STREAM < 2^32, EVENT < 2^64). */
+#define SB_GW_EVENT_ID_MAX 31
+int sb_gw_http_event_id(const char *v, size_t n, uint32_t *stream, uint64_t *seq,
+                        sb_error *err) SB_WUR;
 
 typedef struct sb_gw_http sb_gw_http;
 
@@ -705,6 +710,8 @@ void sb_gw_http_free(sb_gw_http *h);
 struct sb_gw_http_stats {
     uint64_t requests, sessions_opened, sessions_closed, refused_auth, refused_origin,
         unknown_session, notifications_dropped;
+    uint64_t streams_resumed, events_lost; /* GETs with Last-Event-ID; events they could not get */
+    uint64_t preflights;                   /* CORS preflights answered */
 };
 void sb_gw_http_get_stats(const sb_gw_http *h, struct sb_gw_http_stats *out);
 
