@@ -1,10 +1,12 @@
 /* harness: runs registered cases in order, one process, counting failures and skips. */
 #include "harness.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -150,4 +152,29 @@ bool sb_test_wait_unix(const char *path, int timeout_ms) {
         nanosleep(&ts, NULL);
     }
     return false;
+}
+
+int sb_test_run(char *const argv[], const char *out, bool merge_stderr) {
+    pid_t p = fork();
+    if (p < 0) return -1;
+    if (p == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            (void)dup2(fd, 1);
+            if (merge_stderr) (void)dup2(fd, 2);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    if (waitpid(p, &st, 0) < 0 || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+}
+
+char *sb_test_slurp(const char *path) {
+    uint8_t *b = NULL;
+    size_t n = 0;
+    sb_error err = {0};
+    if (sb_read_file(path, 1u << 20, &b, &n, &err) < 0) return strdup("");
+    return (char *)b; /* sb_read_file NUL-terminates */
 }

@@ -29,6 +29,11 @@ const char *sb_test_tmpdir(void);
  * not enough: the listener may not be listening yet, or the file may be a previous run's).
  * True when a connect() succeeded within timeout_ms. */
 bool sb_test_wait_unix(const char *path, int timeout_ms);
+/* Runs argv[0] (a path) with stdout — and stderr too when merge_stderr — written to the file
+ * out; its exit status, or -1 when it could not run or was killed by a signal. */
+int sb_test_run(char *const argv[], const char *out, bool merge_stderr);
+/* A whole file as a NUL-terminated string (at most 1 MiB); "" when unreadable. Free it. */
+char *sb_test_slurp(const char *path);
 
 #define TEST(n)                                                                            \
     static void n(void);                                                                   \

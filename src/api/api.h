@@ -258,11 +258,13 @@ typedef struct sb_monitor_cfg {
     const char *init_path;  /* sealbox-init for the sandboxes; NULL: beside this binary */
     unsigned warm_pool;     /* sandboxes of the default shape kept ready (at most 64) */
     unsigned audit_checkpoint_every; /* audit records between signed checkpoints; 0: 256 */
-    unsigned kbs;                    /* as sb_front_cfg.kbs; 1 makes tokens say "local" */
-    unsigned kbs_token_ttl;          /* seconds (0: the default, 300) */
-    const char *kbs_master_tcti;     /* the KBS master key sealed to this TPM; NULL: a key file */
-    uint16_t kbs_master_bank;        /* PCR bank of a new seal (0: SHA-256) */
-    uint32_t kbs_master_pcrs;        /* PCRs of a new seal (0: PCR 7) */
+    const char *audit_tcti;      /* checkpoints also advance a TPM NV counter there; NULL: none */
+    uint32_t audit_nv_index;     /* its NV index (0: SB_TPM_NV_COUNTER_DEFAULT) */
+    unsigned kbs;                /* as sb_front_cfg.kbs; 1 makes tokens say "local" */
+    unsigned kbs_token_ttl;      /* seconds (0: the default, 300) */
+    const char *kbs_master_tcti; /* the KBS master key sealed to this TPM; NULL: a key file */
+    uint16_t kbs_master_bank;    /* PCR bank of a new seal (0: SHA-256) */
+    uint32_t kbs_master_pcrs;    /* PCRs of a new seal (0: PCR 7) */
     /* The KBS the sandboxes' secrets come from (POST /v1/sandboxes "secrets", and the
      * workload's own requests to sealbox-init): the monitor relays sealbox-init's handshakes to
      * it, off its loop, with evidence from this attester. NULL: none (such requests get 503). */

@@ -3,11 +3,34 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../attester/attester.h"
 #include "../crypto/crypto.h"
 #include "monitor_int.h"
 
 /* Records wait at most this long for a signature while the daemon runs. */
 #define AUDIT_CHECKPOINT_SECONDS 60
+
+/* The TPM NV counter behind the signed heads. The TPM is opened for each use and closed again:
+ * checkpoints are rare (every 256 records or 60 s), and a TPM without a resource manager (swtpm,
+ * /dev/tpm0) serves one connection at a time — the KBS master key and the attester use it too. */
+static int tpm_counter(struct sb_monitor_counter *c, bool increment, uint64_t *value,
+                       sb_error *err) {
+    struct sb_tpm_config tc = {.tcti = c->tcti};
+    sb_tpm *t = NULL;
+    TRY(sb_tpm_open(&tc, &t, err));
+    int r = increment ? sb_tpm_counter_increment(t, c->index, value, err)
+                      : sb_tpm_counter_read(t, c->index, true, value, err);
+    sb_tpm_close(t);
+    return r;
+}
+
+static int counter_read(void *arg, uint64_t *value, sb_error *err) {
+    return tpm_counter(arg, false, value, err);
+}
+
+static int counter_increment(void *arg, uint64_t *value, sb_error *err) {
+    return tpm_counter(arg, true, value, err);
+}
 
 int sb_monitor_audit_open(sb_monitor *m, sb_error *err) {
     TRY(sb_audit_key_load(m->cfg.state_dir, &m->audit_key, err));
@@ -18,6 +41,17 @@ int sb_monitor_audit_open(sb_monitor *m, sb_error *err) {
     sb_audit_cfg cfg = {.signer = &m->audit_signer,
                         .head_file = head,
                         .checkpoint_every = m->cfg.audit_checkpoint_every};
+    if (m->cfg.audit_tcti) {
+        m->audit_tpm.tcti = m->cfg.audit_tcti;
+        m->audit_tpm.index =
+            m->cfg.audit_nv_index ? m->cfg.audit_nv_index : SB_TPM_NV_COUNTER_DEFAULT;
+        m->audit_counter.read = counter_read;
+        m->audit_counter.increment = counter_increment;
+        m->audit_counter.arg = &m->audit_tpm;
+        (void)snprintf(m->audit_counter.name, sizeof(m->audit_counter.name),
+                       "TPM NV counter 0x%08x", m->audit_tpm.index);
+        cfg.counter = &m->audit_counter;
+    }
     int r = sb_audit_open(m->store, &cfg, &m->audit, err);
     if (r < 0) return sb_error_prefix(err, "audit log");
     m->audit_ckpt_ns = sb_mono_ns();

@@ -100,6 +100,11 @@ struct sb_monitor {
      * process (the front is a fresh exec and holds no key). */
     sb_audit_key *audit_key;
     sb_audit_signer audit_signer;
+    struct sb_monitor_counter {
+        const char *tcti;
+        uint32_t index;
+    } audit_tpm;
+    sb_audit_counter audit_counter;
     sb_audit *audit;
     uint64_t audit_ckpt_ns;    /* when the last checkpoint was made */
     struct sb_mrelay *relay;   /* sealbox-init's KBS requests, off the loop (cfg.kbs_url) */

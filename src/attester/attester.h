@@ -119,6 +119,21 @@ int sb_tpm_seal(sb_tpm *t, const uint8_t key[32], uint16_t bank, uint32_t pcrs, 
 int sb_tpm_unseal(sb_tpm *t, const uint8_t *blob, size_t blob_len, uint8_t key[32],
                   sb_error *err) SB_WUR;
 
+/* A monotonic TPM NV counter (TPM2_NT_COUNTER, 8 bytes, authValue empty for reads and
+ * increments, no dictionary-attack lockout) at an owner-range NV index — the anchor the audit
+ * log's signed head is compared with (docs/gateway.md "TPM NV counter"). A counter can only go
+ * up: NV_Increment is its only write, and a counter defined anew starts no lower than the
+ * highest count any counter of the TPM ever held. sb_tpm_counter_read fails with SB_E_POLICY
+ * when the index exists but is not such a counter (something else squats the index); with
+ * create it defines and initializes a missing one (owner hierarchy, empty owner auth), else a
+ * missing counter is SB_E_NOTFOUND. */
+#define SB_TPM_NV_COUNTER_DEFAULT 0x01380001u /* in the owner range 0x01000000-0x013fffff */
+int sb_tpm_nv_index_parse(const char *s, uint32_t *index, sb_error *err) SB_WUR;
+int sb_tpm_counter_read(sb_tpm *t, uint32_t index, bool create, uint64_t *value,
+                        sb_error *err) SB_WUR;
+/* Increments the counter and reads its new value back. */
+int sb_tpm_counter_increment(sb_tpm *t, uint32_t index, uint64_t *value, sb_error *err) SB_WUR;
+
 /* The sealed blob, parsed (views into the input): "SBTS", version 1, bank u16, PCR mask u32,
  * TPM2B_PUBLIC, TPM2B_PRIVATE, big-endian, nothing after. */
 struct sb_tpm_sealed {

@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "cmd.h"
+#include "attester/attester.h"
 #include "gateway/gateway.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ static int audit_usage(FILE *o) {
     fprintf(o,
             "usage: sealbox audit COMMAND [--state-dir DIR]\n\n"
             "  verify [--head FILE | --no-head] [--pubkey FILE] [--from-jsonl FILE] [--json]\n"
+            "         [--tpm TCTI [--nv-index IDX]]\n"
             "        walk the whole hash chain, check every signed checkpoint and the exported\n"
             "        head file; name the first bad seq and the kind of tampering (edited,\n"
             "        deleted, reordered, rewritten, truncated, forged, head-missing).\n"
@@ -27,6 +29,9 @@ static int audit_usage(FILE *o) {
             "        whoever can write DIR can replace the key along with the log.\n"
             "        --head defaults to DIR/audit.head. --from-jsonl checks an export instead\n"
             "        of the database (off the host: give --head and --pubkey copies).\n"
+            "        --tpm: also compare the newest signed head with the TPM NV counter\n"
+            "        sealboxd --audit-tpm advances (default index 0x01380001): a log put\n"
+            "        back together with an older head file is found (rolled-back).\n"
             "  tail [-n N] [-f]\n"
             "        the last N records (default %d); -f keeps printing new ones\n"
             "  export --jsonl [--after SEQ]\n"
@@ -39,7 +44,8 @@ static int audit_usage(FILE *o) {
 }
 
 struct opts {
-    const char *state, *head, *pubkey, *import;
+    const char *state, *head, *pubkey, *import, *tcti;
+    uint32_t nv_index;
     bool no_head, json, jsonl, follow, pub_default;
     int64_t n, after;
     char statebuf[4096], dbpath[4200], headbuf[4200], pubbuf[4200];
@@ -116,6 +122,20 @@ static int cmd_verify_log(struct opts *o) {
     if (r == 0) r = sb_audit_pubkey_load(o->pubkey, &key, &o->err);
     bool verified = r == 0;
     if (verified) r = sb_audit_verify(st, key, o->no_head ? NULL : o->head, &rep, &o->err);
+    if (verified && r == 0 && o->tcti) {
+        uint64_t counter = 0;
+        struct sb_tpm_config tc = {.tcti = o->tcti};
+        sb_tpm *t = NULL;
+        r = sb_tpm_open(&tc, &t, &o->err);
+        if (r == 0)
+            r = sb_tpm_counter_read(t, o->nv_index ? o->nv_index : SB_TPM_NV_COUNTER_DEFAULT, false,
+                                    &counter, &o->err);
+        sb_tpm_close(t);
+        if (r == 0)
+            r = sb_audit_verify_counter(&rep, counter, &o->err);
+        else
+            verified = false;
+    }
     sb_pubkey_free(key);
     sb_store_close(st);
     if (scratch[0]) (void)nftw(scratch, rm_one, 8, FTW_DEPTH | FTW_PHYS);
@@ -131,6 +151,11 @@ static int cmd_verify_log(struct opts *o) {
             (json_int_t)rep.checkpoints, "signed_seq", (json_int_t)rep.signed_seq, "unsigned_tail",
             (json_int_t)rep.unsigned_tail, "head_file_checked", rep.head_file_checked,
             "head_file_seq", (json_int_t)rep.head_file_seq);
+        if (j && rep.counter_checked)
+            (void)json_object_set_new(j, "tpm_counter", json_integer((json_int_t)rep.counter));
+        if (j && rep.signed_counter)
+            (void)json_object_set_new(j, "signed_counter",
+                                      json_integer((json_int_t)rep.signed_counter));
         char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         if (s) printf("%s\n", s);
@@ -146,6 +171,10 @@ static int cmd_verify_log(struct opts *o) {
         else
             printf("  head file not checked (--no-head): a rewrite of the whole log that also "
                    "removed the checkpoints would not be seen\n");
+        if (rep.counter_checked)
+            printf("  TPM NV counter at %llu; the newest signed head carries %llu: not rolled "
+                   "back\n",
+                   (unsigned long long)rep.counter, (unsigned long long)rep.signed_counter);
         if (rep.unsigned_tail)
             printf("  %llu records after the last signed head are hash-chained but not yet "
                    "signed\n",
@@ -263,7 +292,14 @@ int sb_cmd_audit(int argc, char **argv) {
             o.import = argv[++i];
         else if (strcmp(a, "--json") == 0)
             o.json = true;
-        else if (strcmp(a, "--jsonl") == 0)
+        else if (strcmp(a, "--tpm") == 0 && has)
+            o.tcti = argv[++i];
+        else if (strcmp(a, "--nv-index") == 0 && has) {
+            if (sb_tpm_nv_index_parse(argv[++i], &o.nv_index, &o.err) < 0) {
+                fprintf(stderr, "sealbox audit: --nv-index: %s\n", o.err.msg);
+                return SB_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--jsonl") == 0)
             o.jsonl = true;
         else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0)
             o.follow = true;
@@ -280,6 +316,10 @@ int sb_cmd_audit(int argc, char **argv) {
             return audit_usage(stderr);
     }
     if (!verb) return audit_usage(stderr);
+    if (o.nv_index && !o.tcti) {
+        fprintf(stderr, "sealbox audit: --nv-index needs --tpm\n");
+        return SB_EXIT_USAGE;
+    }
     if (!o.state) {
         if (sb_default_state_dir(o.statebuf, sizeof(o.statebuf), &o.err) < 0) return fail(&o);
         o.state = o.statebuf;

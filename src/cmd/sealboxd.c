@@ -32,7 +32,7 @@ static void usage(FILE *o) {
             "                [--kbs-url URL [--kbs-unix-socket PATH] [--kbs-ca FILE]\n"
             "                 [--attester software|tsm|tpm] [--attester-key FILE]\n"
             "                 [--tsm-dir DIR] [--tcti TCTI]]\n"
-            "                [--gateway FILE]\n\n"
+            "                [--gateway FILE] [--audit-tpm TCTI [--audit-nv-index IDX]]\n\n"
             "The sealbox daemon: an HTTP API (docs/api.md) for sandboxes, served by an\n"
             "unprivileged, seccomp-confined front process and a privileged monitor.\n\n"
             "  --state-dir DIR   database, keys and socket (default /var/lib/sealbox as root,\n"
@@ -67,7 +67,11 @@ static void usage(FILE *o) {
             "                    to change it): `sealbox gateway stdio --agent NAME` clients\n"
             "                    connect to DIR/gateway.sock (mode 0666; each presents its\n"
             "                    agent's token) and the servers run in sandboxes of this\n"
-            "                    daemon (docs/gateway.md, \"Hosted by sealboxd\")\n\n"
+            "                    daemon (docs/gateway.md, \"Hosted by sealboxd\")\n"
+            "  --audit-tpm TCTI  every signed audit checkpoint also advances a TPM NV counter\n"
+            "                    (defined on first use), so a log rolled back together with its\n"
+            "                    head file is caught; --audit-nv-index IDX: its owner-range index\n"
+            "                    (default 0x01380001) (docs/gateway.md, \"TPM NV counter\")\n\n"
             "Signals: SIGTERM/SIGINT drain and stop; SIGHUP reopens the log file.\n");
 }
 
@@ -225,6 +229,8 @@ int main(int argc, char **argv) {
         {"tsm-dir", required_argument, NULL, 'Z'},
         {"tcti", required_argument, NULL, 'N'},
         {"gateway", required_argument, NULL, 'G'},
+        {"audit-tpm", required_argument, NULL, 'a'},
+        {"audit-nv-index", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -232,7 +238,8 @@ int main(int argc, char **argv) {
     const char *state = NULL, *listen_s = NULL, *cert = NULL, *key = NULL, *logfile = NULL;
     const char *master_tcti = NULL, *master_pcrs = NULL, *gateway = NULL;
     const char *kbs_url = NULL, *kbs_sock = NULL, *kbs_ca = NULL, *attester = NULL;
-    const char *attester_key = NULL, *tsm_dir = NULL, *tcti = NULL;
+    const char *attester_key = NULL, *tsm_dir = NULL, *tcti = NULL, *audit_tcti = NULL;
+    uint32_t audit_nv = 0;
     uint16_t master_bank = 0;
     uint32_t master_mask = 0;
     bool json = false, insecure = false;
@@ -302,6 +309,13 @@ int main(int argc, char **argv) {
         case 'Y': attester_key = optarg; break;
         case 'Z': tsm_dir = optarg; break;
         case 'N': tcti = optarg; break;
+        case 'a': audit_tcti = optarg; break;
+        case 'n':
+            if (sb_tpm_nv_index_parse(optarg, &audit_nv, &err) < 0) {
+                fprintf(stderr, "sealboxd: --audit-nv-index: %s\n", err.msg);
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("sealboxd %s\n", SB_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -328,6 +342,10 @@ int main(int argc, char **argv) {
     if (kbs_url && kbs == 2) {
         fprintf(stderr,
                 "sealboxd: --kbs-url is for the sandboxes' secrets: --kbs-only runs none\n");
+        return 2;
+    }
+    if (audit_nv && !audit_tcti) {
+        fprintf(stderr, "sealboxd: --audit-nv-index needs --audit-tpm\n");
         return 2;
     }
     if (master_pcrs && !master_tcti) {
@@ -447,6 +465,8 @@ int main(int argc, char **argv) {
                          .warm_pool = (unsigned)pool,
                          .kbs = kbs,
                          .kbs_token_ttl = (unsigned)token_ttl,
+                         .audit_tcti = audit_tcti,
+                         .audit_nv_index = audit_nv,
                          .kbs_master_tcti = master_tcti,
                          .kbs_master_bank = master_bank,
                          .kbs_master_pcrs = master_mask,

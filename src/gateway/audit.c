@@ -11,9 +11,11 @@
 #include "gateway.h"
 
 /* Domain separation for the signed head: "sealbox-audit-head/1\n" || u64be seq || hash ||
- * u64be ts. */
+ * u64be ts; with a monotonic counter, "sealbox-audit-head/2\n" || the same || u64be counter. */
 #define HEAD_MAGIC "sealbox-audit-head/1\n"
+#define HEAD_MAGIC2 "sealbox-audit-head/2\n"
 #define HEAD_MSG_LEN (sizeof(HEAD_MAGIC) - 1 + 8 + SB_AUDIT_HASH_LEN + 8)
+#define HEAD_MSG_MAX (HEAD_MSG_LEN + 8)
 #define PAGE 1000 /* rows per store read (SB_STORE_LIST_MAX) */
 /* How far past the last row a renumbered row may have come from (for naming deletions). */
 #define RENUMBER_SLACK 4096
@@ -25,6 +27,8 @@ struct sb_audit {
     char *head_file;
     unsigned every;
     uint64_t since_ckpt;
+    sb_audit_counter counter;
+    bool has_counter;
 };
 
 struct sb_audit_key {
@@ -69,17 +73,23 @@ int sb_audit_json_digest(const json_t *v, char out[SB_AUDIT_DIGEST_LEN + 1], sb_
     return 0;
 }
 
+/* The signed message of a head; version 2 (with the counter) when counter > 0. */
 static int head_message(uint64_t seq, const uint8_t hash[SB_AUDIT_HASH_LEN], int64_t ts,
-                        uint8_t out[HEAD_MSG_LEN], sb_error *err) {
+                        uint64_t counter, uint8_t out[HEAD_MSG_MAX], size_t *len, sb_error *err) {
+    size_t want = counter ? HEAD_MSG_MAX : HEAD_MSG_LEN;
     sb_writer w;
-    sb_writer_init(&w, HEAD_MSG_LEN);
-    (void)sb_writer_str(&w, HEAD_MAGIC);
+    sb_writer_init(&w, want);
+    (void)sb_writer_str(&w, counter ? HEAD_MAGIC2 : HEAD_MAGIC);
     (void)sb_writer_u64be(&w, seq);
     (void)sb_writer_bytes(&w, hash, SB_AUDIT_HASH_LEN);
     (void)sb_writer_u64be(&w, (uint64_t)ts);
+    if (counter) (void)sb_writer_u64be(&w, counter);
     int r = sb_writer_status(&w);
-    if (r == 0 && w.len != HEAD_MSG_LEN) r = SB_E_INTERNAL;
-    if (r == 0) memcpy(out, w.buf, HEAD_MSG_LEN);
+    if (r == 0 && w.len != want) r = SB_E_INTERNAL;
+    if (r == 0) {
+        memcpy(out, w.buf, want);
+        *len = want;
+    }
     sb_writer_free(&w);
     if (r < 0) BAIL(err, SB_E_INTERNAL, "audit: cannot build the head message");
     return 0;
@@ -267,7 +277,8 @@ static int head_str(json_t *o, const char *name, const char **s, size_t *n, sb_e
 
 static int head_fields(json_t *o, sb_audit_head *h, sb_error *err) {
     ENSURE(json_is_object(o), err, SB_E_MALFORMED, "audit head: not a JSON object");
-    static const char *const MEMBERS[] = {"format", "version", "seq", "ts", "hash", "kid", "sig"};
+    static const char *const MEMBERS[] = {"format", "version", "seq", "ts",
+                                          "hash",   "kid",     "sig", "counter"};
     const char *key;
     json_t *val;
     json_object_foreach(o, key, val) {
@@ -283,8 +294,16 @@ static int head_fields(json_t *o, sb_audit_head *h, sb_error *err) {
            SB_E_MALFORMED, "audit head: member 'format' is not \"%s\"", SB_AUDIT_HEAD_FORMAT);
     uint64_t version = 0, ts = 0;
     TRY(head_uint(o, "version", 1000, &version, err));
-    ENSURE(version == 1, err, SB_E_UNSUPPORTED, "audit head: version %llu is not supported (1)",
-           (unsigned long long)version);
+    ENSURE(version == 1 || version == 2, err, SB_E_UNSUPPORTED,
+           "audit head: version %llu is not supported (1, 2)", (unsigned long long)version);
+    if (version == 1) {
+        ENSURE(!json_object_get(o, "counter"), err, SB_E_MALFORMED,
+               "audit head: member 'counter' in a version 1 head");
+        h->counter = 0;
+    } else {
+        TRY(head_uint(o, "counter", SB_AUDIT_SEQ_MAX, &h->counter, err));
+        ENSURE(h->counter >= 1, err, SB_E_MALFORMED, "audit head: member 'counter' is 0");
+    }
     TRY(head_uint(o, "seq", SB_AUDIT_SEQ_MAX, &h->seq, err));
     ENSURE(h->seq >= 1, err, SB_E_MALFORMED, "audit head: member 'seq' is 0");
     TRY(head_uint(o, "ts", SB_AUDIT_SEQ_MAX, &ts, err));
@@ -349,9 +368,10 @@ int sb_audit_head_check(const sb_audit_head *h, const sb_pubkey *key, sb_error *
     ENSURE(strcmp(kid, h->kid) == 0, err, SB_E_SIGNATURE,
            "audit: head of seq %llu is signed by key %s, not by the given key %s",
            (unsigned long long)h->seq, h->kid, kid);
-    uint8_t msg[HEAD_MSG_LEN];
-    TRY(head_message(h->seq, h->hash, h->ts, msg, err));
-    int r = sb_ed25519_verify(key, msg, sizeof(msg), h->sig, SB_AUDIT_SIG_LEN, err);
+    uint8_t msg[HEAD_MSG_MAX];
+    size_t mlen = 0;
+    TRY(head_message(h->seq, h->hash, h->ts, h->counter, msg, &mlen, err));
+    int r = sb_ed25519_verify(key, msg, mlen, h->sig, SB_AUDIT_SIG_LEN, err);
     if (r == SB_E_SIGNATURE)
         BAIL(err, SB_E_SIGNATURE, "audit: the signature over the head of seq %llu does not hold",
              (unsigned long long)h->seq);
@@ -395,9 +415,14 @@ static int head_write(const char *path, const sb_audit_ckpt *c, sb_error *err) {
     char *sig = sb_base64url_encode(c->sig, c->siglen);
     ENSURE(sig, err, SB_E_INTERNAL, "audit: out of memory");
     json_t *o = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:s}", "format", SB_AUDIT_HEAD_FORMAT,
-                          "version", 1, "seq", (json_int_t)c->seq, "ts", (json_int_t)c->ts, "hash",
-                          hex, "kid", c->kid, "sig", sig);
+                          "version", c->counter ? 2 : 1, "seq", (json_int_t)c->seq, "ts",
+                          (json_int_t)c->ts, "hash", hex, "kid", c->kid, "sig", sig);
     free(sig);
+    if (o && c->counter &&
+        json_object_set_new(o, "counter", json_integer((json_int_t)c->counter)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     ENSURE(s, err, SB_E_INTERNAL, "audit: cannot encode the head");
@@ -447,13 +472,16 @@ static int last_state(sb_store *st, uint64_t *seq, uint8_t hash[SB_AUDIT_HASH_LE
 }
 
 /* A head file that disagrees with the database means the log was cut or rewritten behind our
- * back: refuse to extend it (the next checkpoint would overwrite the evidence). */
-static int head_agrees(sb_audit *a, uint64_t last_seq, sb_error *err) {
+ * back: refuse to extend it (the next checkpoint would overwrite the evidence). *counter: the
+ * counter value the head file carries (0: none or no file). */
+static int head_agrees(sb_audit *a, uint64_t last_seq, uint64_t *counter, sb_error *err) {
+    *counter = 0;
     if (!a->head_file) return 0;
     sb_audit_head h;
     bool found = false;
     TRY(head_load(a->head_file, &h, &found, err));
     if (!found) return 0;
+    *counter = h.counter;
     ENSURE(h.seq <= last_seq, err, SB_E_POLICY,
            "audit: %s says the log reaches seq %llu but the database ends at %llu: the log was "
            "truncated; run 'sealbox audit verify'",
@@ -469,12 +497,40 @@ static int head_agrees(sb_audit *a, uint64_t last_seq, sb_error *err) {
     return 0;
 }
 
+/* The counter against the newest signed head: behind it by a little after a crash (pushed
+ * forward), ahead of it only when the log was put back to an older state (refused). */
+static int counter_agrees(sb_audit *a, uint64_t last_seq, uint64_t signed_counter, sb_error *err) {
+    if (!a->has_counter) return 0;
+    uint64_t now = 0;
+    TRY(a->counter.read(a->counter.arg, &now, err));
+    if (last_seq == 0 && signed_counter == 0) return 0; /* a new log: it starts at now + 1 */
+    ENSURE(signed_counter >= now, err, SB_E_POLICY,
+           "audit: the newest signed head carries counter %llu but %s is at %llu: the log and its "
+           "head file were put back to an older state (rolled back); run 'sealbox audit verify'",
+           (unsigned long long)signed_counter, a->counter.name, (unsigned long long)now);
+    ENSURE(signed_counter - now <= SB_AUDIT_COUNTER_CATCHUP_MAX, err, SB_E_POLICY,
+           "audit: the newest signed head carries counter %llu, %llu ahead of %s (at most %u "
+           "after a crash): refusing to push the counter forward",
+           (unsigned long long)signed_counter, (unsigned long long)(signed_counter - now),
+           a->counter.name, SB_AUDIT_COUNTER_CATCHUP_MAX);
+    while (now < signed_counter) {
+        uint64_t next = 0;
+        TRY(a->counter.increment(a->counter.arg, &next, err));
+        ENSURE(next > now, err, SB_E_IO, "audit: %s did not move on increment (%llu)",
+               a->counter.name, (unsigned long long)next);
+        now = next;
+    }
+    return 0;
+}
+
 int sb_audit_open(sb_store *st, const sb_audit_cfg *cfg, sb_audit **out, sb_error *err) {
     ENSURE(st && cfg, err, SB_E_USAGE, "audit: no store or configuration");
     ENSURE(!cfg->signer ||
                (cfg->signer->sign &&
                 kid_ok(cfg->signer->kid, strnlen(cfg->signer->kid, SB_AUDIT_KID_MAX + 1))),
            err, SB_E_USAGE, "audit: incomplete signer");
+    ENSURE(!cfg->counter || (cfg->signer && cfg->counter->read && cfg->counter->increment), err,
+           SB_E_USAGE, "audit: a counter needs a signer, read and increment");
     sb_audit *a = calloc(1, sizeof(*a));
     ENSURE(a, err, SB_E_INTERNAL, "audit: out of memory");
     a->st = st;
@@ -483,16 +539,26 @@ int sb_audit_open(sb_store *st, const sb_audit_cfg *cfg, sb_audit **out, sb_erro
         a->signer = *cfg->signer;
         a->has_signer = true;
     }
+    if (cfg->counter) {
+        a->counter = *cfg->counter;
+        a->counter.name[sizeof(a->counter.name) - 1] = '\0';
+        a->has_counter = true;
+    }
     int r = 0;
     if (cfg->head_file && !(a->head_file = strdup(cfg->head_file)))
         r = sb_error_set(err, SB_E_INTERNAL, "audit: out of memory");
     uint64_t last = 0;
     uint8_t hash[SB_AUDIT_HASH_LEN];
     if (r == 0) r = last_state(st, &last, hash, err);
-    if (r == 0) r = head_agrees(a, last, err);
+    uint64_t head_counter = 0;
+    if (r == 0) r = head_agrees(a, last, &head_counter, err);
     sb_audit_ckpt c;
     bool have = false;
     if (r == 0) r = sb_store_audit_ckpt_last(st, &c, &have, err);
+    if (r == 0) {
+        uint64_t db_counter = have && !c.malformed ? c.counter : 0;
+        r = counter_agrees(a, last, db_counter > head_counter ? db_counter : head_counter, err);
+    }
     if (r < 0) {
         sb_audit_close(a);
         return r;
@@ -617,6 +683,14 @@ int sb_audit_checkpoint(sb_audit *a, sb_error *err) {
     ENSURE(a && a->has_signer, err, SB_E_USAGE, "audit: no signer: cannot checkpoint");
     ENSURE(!sb_store_in_transaction(a->st), err, SB_E_USAGE,
            "audit: checkpoint inside an open transaction");
+    /* The value the counter will have once this checkpoint is durable (read outside the
+     * database's write lock: a TPM command takes milliseconds). */
+    uint64_t counter_now = 0;
+    if (a->has_counter) {
+        TRY(a->counter.read(a->counter.arg, &counter_now, err));
+        ENSURE(counter_now < SB_AUDIT_SEQ_MAX, err, SB_E_LIMIT, "audit: %s is exhausted",
+               a->counter.name);
+    }
     TRY(sb_store_begin(a->st, err));
     uint64_t last = 0;
     uint8_t hash[SB_AUDIT_HASH_LEN];
@@ -646,9 +720,11 @@ int sb_audit_checkpoint(sb_audit *a, sb_error *err) {
         memcpy(c.hash, hash, SB_AUDIT_HASH_LEN);
         memcpy(c.kid, a->signer.kid, sizeof(c.kid));
         c.siglen = SB_AUDIT_SIG_LEN;
-        uint8_t msg[HEAD_MSG_LEN];
-        if (r == 0) r = head_message(last, hash, c.ts, msg, err);
-        if (r == 0) r = a->signer.sign(a->signer.arg, msg, sizeof(msg), c.sig, err);
+        c.counter = a->has_counter ? counter_now + 1 : 0;
+        uint8_t msg[HEAD_MSG_MAX];
+        size_t mlen = 0;
+        if (r == 0) r = head_message(last, hash, c.ts, c.counter, msg, &mlen, err);
+        if (r == 0) r = a->signer.sign(a->signer.arg, msg, mlen, c.sig, err);
         if (r == 0) r = sb_store_audit_ckpt_insert(a->st, &c, err);
         if (r == 0) r = sb_store_commit(a->st, err);
     } else if (r == 0) {
@@ -665,9 +741,19 @@ int sb_audit_checkpoint(sb_audit *a, sb_error *err) {
         return r;
     }
     /* The database first, then the file: a crash in between leaves the file one checkpoint
-     * behind, which verification accepts; never ahead. */
+     * behind, which verification accepts; never ahead. The counter last: a crash before its
+     * increment leaves it behind the signed head, which the next open pushes forward. */
     if (a->head_file) TRY(head_write(a->head_file, &c, err));
     a->since_ckpt = 0;
+    if (fresh && a->has_counter) {
+        uint64_t after = 0;
+        TRY(a->counter.increment(a->counter.arg, &after, err));
+        ENSURE(after == c.counter, err, SB_E_POLICY,
+               "audit: checkpoint at seq %lld signed counter %llu but %s is now at %llu: "
+               "something else increments it",
+               (long long)c.seq, (unsigned long long)c.counter, a->counter.name,
+               (unsigned long long)after);
+    }
     return 0;
 }
 
@@ -876,7 +962,8 @@ char *sb_audit_line_format(const sb_audit_row *r) {
  */
 
 static const char *const FINDINGS[SB_AUDIT_FINDING_MAX] = {
-    "intact", "edited", "deleted", "reordered", "rewritten", "truncated", "forged", "head-missing"};
+    "intact",    "edited", "deleted",      "reordered",  "rewritten",
+    "truncated", "forged", "head-missing", "rolled-back"};
 
 const char *sb_audit_finding_name(enum sb_audit_finding f) {
     return (unsigned)f < SB_AUDIT_FINDING_MAX ? FINDINGS[f] : "unknown";
@@ -986,10 +1073,11 @@ static int ckpt_signed(const sb_audit_ckpt *c, const sb_pubkey *key, const char 
               c->kid, kid);
         return 0;
     }
-    uint8_t msg[HEAD_MSG_LEN];
-    TRY(head_message((uint64_t)c->seq, c->hash, c->ts, msg, err));
+    uint8_t msg[HEAD_MSG_MAX];
+    size_t mlen = 0;
+    TRY(head_message((uint64_t)c->seq, c->hash, c->ts, c->counter, msg, &mlen, err));
     sb_error e2 = {0};
-    int r = sb_ed25519_verify(key, msg, sizeof(msg), c->sig, c->siglen, &e2);
+    int r = sb_ed25519_verify(key, msg, mlen, c->sig, c->siglen, &e2);
     if (r == SB_E_SIGNATURE) {
         found(rep, SB_AUDIT_FORGED, (uint64_t)c->seq,
               "the signature of the checkpoint at seq %lld does not hold (forged or edited)",
@@ -1059,6 +1147,7 @@ static int at_seq(struct walk *w, uint64_t seq, const uint8_t chain[SB_AUDIT_HAS
         TRY(ckpt_signed(c, w->key, w->kid, w->rep, &ok, err));
         if (!ok) return 0;
         w->rep->checkpoints++;
+        if (c->counter > w->rep->signed_counter) w->rep->signed_counter = c->counter;
         /* A checkpoint below seq was skipped by the row walk only if its row is missing, which
          * the walk reports itself. */
         if ((uint64_t)c->seq == seq) signed_meets_chain(w, seq, c->hash, chain, "a checkpoint");
@@ -1145,6 +1234,7 @@ static int verify_snapshot(sb_store *st, const sb_pubkey *key, const char *head_
                 return hr;
             } else {
                 w->head = head;
+                if (head->counter > rep->signed_counter) rep->signed_counter = head->counter;
             }
         } else if (have_last) {
             found(rep, SB_AUDIT_HEAD_MISSING, 1,
@@ -1208,4 +1298,18 @@ int sb_audit_verify(sb_store *st, const sb_pubkey *key, const char *head_file, s
         BAIL(err, SB_E_SIGNATURE, "audit: %s at seq %llu: %s", sb_audit_finding_name(r0.finding),
              (unsigned long long)r0.first_bad_seq, r0.detail);
     return 0;
+}
+
+int sb_audit_verify_counter(sb_audit_report *rep, uint64_t counter, sb_error *err) {
+    ENSURE(rep, err, SB_E_USAGE, "audit verify: no report");
+    rep->counter_checked = true;
+    rep->counter = counter;
+    if (rep->finding != SB_AUDIT_INTACT || rep->signed_counter >= counter) return 0;
+    found(rep, SB_AUDIT_ROLLED_BACK, rep->signed_seq + 1,
+          "the newest signed head carries counter %llu but the counter is at %llu: the log and "
+          "its head file were put back to an older state; what followed seq %llu is gone",
+          (unsigned long long)rep->signed_counter, (unsigned long long)counter,
+          (unsigned long long)rep->signed_seq);
+    BAIL(err, SB_E_SIGNATURE, "audit: %s at seq %llu: %s", sb_audit_finding_name(rep->finding),
+         (unsigned long long)rep->first_bad_seq, rep->detail);
 }

@@ -44,17 +44,38 @@ typedef struct sb_audit_signer {
     char kid[SB_AUDIT_KID_MAX + 1]; /* RFC 7638 thumbprint of the public key */
 } sb_audit_signer;
 
+/* A monotonic counter outside the database and the file system the log lives on — in sealboxd
+ * a TPM NV counter (sb_tpm_counter_*). Each checkpoint signs the value the counter will have
+ * once that checkpoint is durable, then increments it; so the newest genuine signed head always
+ * carries a value >= the counter, and an older head file put back with a log cut to match it
+ * carries a smaller one (docs/gateway.md "TPM NV counter"). */
+typedef struct sb_audit_counter {
+    int (*read)(void *arg, uint64_t *value, sb_error *err);
+    int (*increment)(void *arg, uint64_t *value, sb_error *err); /* *value: the new value */
+    void *arg;
+    char name[64]; /* for messages: "TPM NV counter 0x01380001" */
+} sb_audit_counter;
+
+/* How far a crash can leave the counter behind the newest signed head (one checkpoint) — and a
+ * little more for operators who restart while a TPM is unreachable; beyond this, opening the
+ * log refuses rather than pushing the counter forward. */
+#define SB_AUDIT_COUNTER_CATCHUP_MAX 16u
+
 typedef struct sb_audit_cfg {
-    const sb_audit_signer *signer; /* NULL: appends only, no checkpoints */
-    const char *head_file;         /* where checkpoints export the signed head; NULL: nowhere */
-    unsigned checkpoint_every;     /* records between automatic checkpoints; 0: the default */
+    const sb_audit_signer *signer;   /* NULL: appends only, no checkpoints */
+    const sb_audit_counter *counter; /* NULL: none; needs a signer */
+    const char *head_file;           /* where checkpoints export the signed head; NULL: nowhere */
+    unsigned checkpoint_every;       /* records between automatic checkpoints; 0: the default */
 } sb_audit_cfg;
 
 typedef struct sb_audit sb_audit;
 
 /* Opens the log in st (which must outlive it). When a head file exists it must agree with the
  * database — a head ahead of the last row (a truncated log) or naming another hash at its seq
- * (a rewritten one) is SB_E_POLICY, so a damaged log is never silently extended. */
+ * (a rewritten one) is SB_E_POLICY, so a damaged log is never silently extended. With a
+ * counter, the newest signed head (database or head file) must carry a value >= the counter's
+ * (else SB_E_POLICY: rolled back); a counter behind it by at most SB_AUDIT_COUNTER_CATCHUP_MAX
+ * (a crash before the increment) is incremented to meet it. */
 int sb_audit_open(sb_store *st, const sb_audit_cfg *cfg, sb_audit **out, sb_error *err) SB_WUR;
 /* Appends one record (a JSON object: agent, server, method, tool, args_digest, redacted args,
  * decision, reason, status, is_error, sizes, latency_us, ...; its fields are the caller's). An
@@ -104,10 +125,12 @@ typedef struct sb_audit_head {
     uint8_t hash[SB_AUDIT_HASH_LEN];
     char kid[SB_AUDIT_KID_MAX + 1];
     uint8_t sig[SB_AUDIT_SIG_LEN];
+    uint64_t counter; /* version 2: the monotonic counter value signed with it; 0 in version 1 */
 } sb_audit_head;
 
 /* Parses a head file (untrusted bytes, at most SB_AUDIT_HEAD_FILE_MAX): one JSON object with
- * exactly format, version (1), seq, ts, hash (64 hex), kid and sig (base64url of 64 bytes).
+ * exactly format, version (1 or 2), seq, ts, hash (64 hex), kid, sig (base64url of 64 bytes)
+ * and, in version 2 only, counter (1 .. 2^53-1).
  * The signature is not checked here (sb_audit_head_check does). */
 int sb_audit_head_parse(const uint8_t *p, size_t n, sb_audit_head *out, sb_error *err) SB_WUR;
 /* Checks a head's signature with key: SB_E_SIGNATURE when it does not hold or the kid is not
@@ -149,6 +172,7 @@ enum sb_audit_finding {
     SB_AUDIT_TRUNCATED,    /* a signed head is ahead of the last row */
     SB_AUDIT_FORGED,       /* a checkpoint or head file whose signature does not hold */
     SB_AUDIT_HEAD_MISSING, /* records exist but the exported head file does not */
+    SB_AUDIT_ROLLED_BACK,  /* every signed head is older than the monotonic counter */
     SB_AUDIT_FINDING_MAX
 };
 const char *sb_audit_finding_name(enum sb_audit_finding f); /* "edited", ... */
@@ -164,7 +188,10 @@ typedef struct sb_audit_report {
     uint64_t signed_seq;  /* the highest seq a verified signature covers */
     bool head_file_checked;
     uint64_t head_file_seq;
-    uint64_t unsigned_tail; /* rows after signed_seq: chained, but not yet signed */
+    uint64_t unsigned_tail;  /* rows after signed_seq: chained, but not yet signed */
+    uint64_t signed_counter; /* the highest counter value a verified signature covers; 0: none */
+    bool counter_checked;
+    uint64_t counter; /* the counter's value, when checked */
 } sb_audit_report;
 
 /* Walks the whole chain and every checkpoint, and compares the head file (NULL: skipped).
@@ -172,6 +199,11 @@ typedef struct sb_audit_report {
  * the kind; other codes when it cannot read. *rep is filled in both of the first two cases. */
 int sb_audit_verify(sb_store *st, const sb_pubkey *key, const char *head_file, sb_audit_report *rep,
                     sb_error *err) SB_WUR;
+/* After an intact sb_audit_verify: compares the monotonic counter's current value (read by the
+ * caller, e.g. from the TPM) with the newest signed head. A counter ahead of every signed head
+ * means the log and its head file were put back to an older state: SB_E_SIGNATURE with the
+ * finding "rolled-back" in *rep. */
+int sb_audit_verify_counter(sb_audit_report *rep, uint64_t counter, sb_error *err) SB_WUR;
 
 /* ==== proxy ================================================================================
  * JSON-RPC 2.0 over newline-delimited stdio (MCP 2025-11-25, negotiated down to 2025-06-18 and

@@ -72,6 +72,9 @@ static const char *const MIGRATIONS[] = {
     "CREATE TABLE sandbox_log (sandbox_id TEXT NOT NULL,"
     " tenant_id INTEGER NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,"
     " seq INTEGER NOT NULL, event TEXT NOT NULL, PRIMARY KEY (sandbox_id, seq)) STRICT;",
+    /* 6: the TPM NV counter value a checkpoint signed (0: none; docs/gateway.md) */
+    "ALTER TABLE audit_checkpoints ADD COLUMN counter INTEGER NOT NULL DEFAULT 0"
+    " CHECK (counter >= 0);",
 };
 _Static_assert(SB_ARRAY_LEN(MIGRATIONS) == SB_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -190,11 +193,12 @@ static const char *const SQL[Q_MAX] = {
         "INSERT INTO audit_log (seq, ts, record, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5)",
     [Q_AUDIT_LIST] = "SELECT seq, ts, record, prev, hash FROM audit_log WHERE seq > ?1"
                      " ORDER BY seq LIMIT ?2",
-    [Q_AUDIT_CKPT_INSERT] = "INSERT INTO audit_checkpoints (seq, ts, hash, kid, sig)"
-                            " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [Q_AUDIT_CKPT_LAST] = "SELECT seq, ts, hash, kid, sig FROM audit_checkpoints"
+    [Q_AUDIT_CKPT_INSERT] = "INSERT INTO audit_checkpoints (seq, ts, hash, kid, sig, counter)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_AUDIT_CKPT_LAST] = "SELECT seq, ts, hash, kid, sig, counter FROM audit_checkpoints"
                           " ORDER BY seq DESC LIMIT 1",
-    [Q_AUDIT_CKPT_LIST] = "SELECT seq, ts, hash, kid, sig FROM audit_checkpoints WHERE seq > ?1"
+    [Q_AUDIT_CKPT_LIST] = "SELECT seq, ts, hash, kid, sig, counter FROM audit_checkpoints"
+                          " WHERE seq > ?1"
                           " ORDER BY seq LIMIT ?2",
     [Q_KBS_RES_PUT] = "INSERT INTO kbs_resources (path, key_id, blob, size, created, updated)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (path) DO UPDATE SET"
@@ -1264,6 +1268,10 @@ static int read_ckpt(sqlite3_stmt *st, void *dst, sb_error *err) {
     } else {
         ok = false;
     }
+    if (sqlite3_column_type(st, 5) != SQLITE_INTEGER || sqlite3_column_int64(st, 5) < 0)
+        ok = false;
+    else
+        c->counter = (uint64_t)sqlite3_column_int64(st, 5);
     c->malformed = !ok;
     return 0;
 }
@@ -1274,6 +1282,7 @@ int sb_store_audit_ckpt_insert(sb_store *s, const sb_audit_ckpt *c, sb_error *er
            "audit checkpoint: signature length %zu", c->siglen);
     ENSURE(strnlen(c->kid, sizeof(c->kid)) < sizeof(c->kid), err, SB_E_USAGE,
            "audit checkpoint: kid too long");
+    ENSURE(c->counter <= (uint64_t)INT64_MAX, err, SB_E_USAGE, "audit checkpoint: counter too big");
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
     TRY(stmt(s, Q_AUDIT_CKPT_INSERT, &st, err));
     TRY(bind_i64(s, st, 1, c->seq, err));
@@ -1281,6 +1290,7 @@ int sb_store_audit_ckpt_insert(sb_store *s, const sb_audit_ckpt *c, sb_error *er
     TRY(bind_blob(s, st, 3, c->hash, SB_AUDIT_HASH_LEN, err));
     TRY(bind_text(s, st, 4, c->kid, err));
     TRY(bind_blob(s, st, 5, c->sig, c->siglen, err));
+    TRY(bind_i64(s, st, 6, (int64_t)c->counter, err));
     int x = run_done(s, st, err, "audit checkpoint insert");
     if (x == SB_E_POLICY)
         BAIL(err, SB_E_POLICY, "audit: a checkpoint at seq %lld exists", (long long)c->seq);

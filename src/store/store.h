@@ -11,7 +11,7 @@
 
 /* The schema this binary writes. A database whose schema_version is higher was written by a
  * newer sealbox and is refused (SB_E_UNSUPPORTED) rather than misread. */
-#define SB_STORE_SCHEMA_VERSION 5
+#define SB_STORE_SCHEMA_VERSION 6
 /* SQLite busy timeout: how long a writer waits for another connection's lock. */
 #define SB_STORE_BUSY_MS 5000
 
@@ -199,6 +199,7 @@ typedef struct sb_audit_ckpt {
     char kid[SB_AUDIT_KID_MAX + 1];
     uint8_t sig[SB_AUDIT_SIG_MAX];
     size_t siglen;
+    uint64_t counter; /* the TPM NV counter value it signed; 0: none (a version-1 head) */
     bool malformed;
 } sb_audit_ckpt;
 

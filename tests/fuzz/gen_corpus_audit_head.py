@@ -2,7 +2,7 @@
 """gen_corpus_audit_head: writes the committed seed corpus of fuzz_audit_head.
 
 Head files in the format of src/gateway/gateway.h (sb_audit_head_parse), valid in shape, and
-variants with each member missing, mistyped, out of range, duplicated or unknown, plus
+variants (version 1, and version 2 with its counter) with each member missing, mistyped, out of range, duplicated or unknown, plus
 truncations and non-JSON. Run from the repository root:
     python3 tests/fuzz/gen_corpus_audit_head.py
 """
@@ -58,7 +58,14 @@ def main():
         "sig_short": dump(head(sig=b64u(b"\0" * 63))),
         "sig_long": dump(head(sig=b64u(b"\0" * 65))),
         "sig_std_alphabet": dump(head(sig=base64.b64encode(b"\xff" * 64).decode())),
-        "version2": dump(dict(head(), version=2)),
+        "version2_no_counter": dump(dict(head(), version=2)),
+        "version2_counter": dump(dict(head(), version=2, counter=17)),
+        "version2_counter_max": dump(dict(head(), version=2, counter=2**53 - 1)),
+        "version2_counter0": dump(dict(head(), version=2, counter=0)),
+        "version2_counter_big": dump(dict(head(), version=2, counter=2**53)),
+        "version2_counter_str": dump(dict(head(), version=2, counter="17")),
+        "version1_counter": dump(dict(head(), counter=17)),
+        "version3": dump(dict(head(), version=3, counter=17)),
         "format_other": dump(dict(head(), format="other")),
         "unknown_member": dump(head(extra=1)),
         "array": b"[" + dump(head()).strip() + b"]",

@@ -146,3 +146,48 @@ sanitizer_clean() {
     pass "$1: no sanitizer report"
   fi
 }
+
+# ---- a key broker of the test's own (sealboxd --kbs-only) -------------------------------------
+# kbs_start DIR: starts it on state DIR with a new admin key; sets KBS_SOCK, KBS_KEY and KBS_PID
+# (killed at exit), checks it answers. The KBS front runs under seccomp: no LeakSanitizer there.
+kbs_start() {
+  KBS_DIR=$1
+  KBS_SOCK=$KBS_DIR/sealboxd.sock
+  KBS_KEY=$("$SEALBOX" kbs admin-key create --state-dir "$KBS_DIR" 2>/dev/null)
+  ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$SEALBOXD" --kbs-only --state-dir "$KBS_DIR" \
+    --log-file "$KBS_DIR/log" 2>>"$T/stderr" &
+  KBS_PID=$!
+  at_exit 'kill -9 $KBS_PID 2>/dev/null'
+  for _ in $(seq 100); do
+    [ -S "$KBS_SOCK" ] && [ "$(kbs_admin GET resources)" = 200 ] && break
+    sleep 0.1
+  done
+  check "the KBS is up" "$(kbs_admin GET resources)" 200
+}
+# kbs_admin METHOD ROUTE [BODY-FILE]: the KBS admin API; prints the status, the body in $T/kbody.
+kbs_admin() {
+  local body=()
+  [ $# -ge 3 ] && body=(--data-binary "@$3")
+  curl -s -o "$T/kbody" -w '%{http_code}' --unix-socket "$KBS_SOCK" -X "$1" \
+    -H "Authorization: Bearer $KBS_KEY" "${body[@]}" "http://kbs/kbs/v0/$2"
+}
+# kbs_policy ROUTE JSON [TYPE]: sets an attestation or resource policy; prints the status.
+kbs_policy() {
+  local t=""
+  [ $# -ge 3 ] && t="\"type\": \"$3\", "
+  printf '{%s"policy": "%s"}' "$t" "$(printf '%s' "$2" | base64 -w0)" >"$T/p.json"
+  kbs_admin POST "$1" "$T/p.json"
+}
+# image_dash DIR [FILE...]: a minimal image in DIR — dash as /bin/sh with its libraries, plus
+# each FILE in /bin.
+image_dash() {
+  local img=$1 f l
+  shift
+  mkdir -p "$img/bin" "$img/etc" "$img/run" "$img/tmp"
+  cp /bin/dash "$img/bin/sh"
+  for f in "$@"; do cp "$f" "$img/bin/"; done
+  for l in $(ldd /bin/dash | grep -o '/[^ :]*' | sort -u); do
+    mkdir -p "$img$(dirname "$l")"
+    cp -L "$l" "$img$l"
+  done
+}

@@ -170,41 +170,10 @@ TEST(key_file_migrated_to_the_tpm) {
 
 /* ---- the CLI and the daemon ---------------------------------------------------------------- */
 
-static int run_code(char *const argv[], const char *out) {
-    pid_t p = fork();
-    if (p < 0) return -1;
-    if (p == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            (void)dup2(fd, 1);
-            (void)dup2(fd, 2);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    if (waitpid(p, &st, 0) < 0 || !WIFEXITED(st)) return -1;
-    return WEXITSTATUS(st);
-}
-
-static char *slurp(const char *path) {
-    uint8_t *b = NULL;
-    size_t n = 0;
-    sb_error err = {0};
-    if (sb_read_file(path, 1 << 20, &b, &n, &err) < 0) return strdup("");
-    char *s = realloc(b, n + 1);
-    if (!s) {
-        free(b);
-        return strdup("");
-    }
-    s[n] = 0;
-    return s;
-}
-
 static bool health(const char *sock, const char *out) {
     char *curl[] = {"/usr/bin/curl",      "-sf", "--unix-socket", (char *)sock,
                     "http://s/v1/health", NULL};
-    return run_code(curl, out) == 0;
+    return sb_test_run(curl, out, true) == 0;
 }
 
 TEST(cli_rotate_and_daemon_under_the_tpm) {
@@ -238,15 +207,15 @@ TEST(cli_rotate_and_daemon_under_the_tpm) {
     }
     /* the CLI: without --tpm the sealed key is named and nothing is touched; with it, rotated */
     char *rot_plain[] = {bin, "kbs", "rotate-master-key", "--state-dir", dir, NULL};
-    CHECK_INT(run_code(rot_plain, out), 1);
-    char *o = slurp(out);
+    CHECK_INT(sb_test_run(rot_plain, out, true), 1);
+    char *o = sb_test_slurp(out);
     CHECK_CONTAINS(o, "--tpm");
     free(o);
     char *rot[] = {bin,  "kbs",   "rotate-master-key", "--state-dir",
                    dir,  "--tpm", tpmd.tcti,           "--pcrs",
                    pcrs, NULL};
-    CHECK_INT(run_code(rot, out), 0);
-    o = slurp(out);
+    CHECK_INT(sb_test_run(rot, out, true), 0);
+    o = sb_test_slurp(out);
     CHECK_CONTAINS(o, "re-sealed 1 resource");
     free(o);
     CHECK(!file_exists(dir, SB_KBS_MASTER_KEY_FILE));
@@ -273,13 +242,13 @@ TEST(cli_rotate_and_daemon_under_the_tpm) {
     extend(PCR_DAEMON);
     char *av[] = {sbd, "--kbs-only",       "--state-dir", dir, "--log-file",
                   log, "--kbs-master-tpm", tpmd.tcti,     NULL};
-    CHECK_INT(run_code(av, out), 1);
-    o = slurp(log);
+    CHECK_INT(sb_test_run(av, out, true), 1);
+    o = sb_test_slurp(log);
     CHECK_CONTAINS(o, "PCR policy does not hold");
     free(o);
     /* so does the rotation */
-    CHECK_INT(run_code(rot, out), 1);
-    o = slurp(out);
+    CHECK_INT(sb_test_run(rot, out, true), 1);
+    o = sb_test_slurp(out);
     CHECK_CONTAINS(o, "PCRs 7,16");
     free(o);
 }

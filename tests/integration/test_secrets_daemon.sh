@@ -16,52 +16,27 @@ tmp_init secrets-daemon
 export SEALBOX_STATE_DIR=$D
 own_cgroup_parent
 no_leak_check_under_seccomp
-K=$T/kbs
-KSOCK=$K/sealboxd.sock
 touch "$T/start"
 SECRET="sb-secret-$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"
 
 # ---- the KBS: its own daemon, its own state
-KKEY=$("$SEALBOX" kbs admin-key create --state-dir "$K" 2>/dev/null)
-"$SEALBOXD" --kbs-only --state-dir "$K" --log-file "$K/log" 2>>"$T/stderr" &
-KPID=$!
-at_exit 'kill -9 $KPID 2>/dev/null'
-admin() { # METHOD ROUTE [BODY-FILE] -> status
-  local body=()
-  [ $# -ge 3 ] && body=(--data-binary "@$3")
-  curl -s -o "$T/kbody" -w '%{http_code}' --unix-socket "$KSOCK" -X "$1" \
-    -H "Authorization: Bearer $KKEY" "${body[@]}" "http://kbs/kbs/v0/$2"
-}
-for _ in $(seq 100); do
-  [ -S "$KSOCK" ] && [ "$(admin GET resources)" = 200 ] && break
-  sleep 0.1
-done
-check "the KBS is up" "$(admin GET resources)" 200
-policy() { # ROUTE JSON [type]
-  local t=""
-  [ $# -ge 3 ] && t="\"type\": \"$3\", "
-  printf '{%s"policy": "%s"}' "$t" "$(printf '%s' "$2" | base64 -w0)" >"$T/p.json"
-  admin POST "$1" "$T/p.json"
-}
+kbs_start "$T/kbs"
+K=$KBS_DIR
+KSOCK=$KBS_SOCK
+KPID=$KBS_PID
 printf '%s' "$SECRET" >"$T/value"
 for r in app/db/password app/tainted/ok; do
-  check "resource $r stored" "$(admin POST "resource/$r" "$T/value")" 200
+  check "resource $r stored" "$(kbs_admin POST "resource/$r" "$T/value")" 200
 done
 rm -f "$T/value"
 check "attestation policy: software evidence allowed" \
-  "$(policy attestation-policy '{"allow_insecure": true, "platforms": ["software"]}' sealbox)" 200
+  "$(kbs_policy attestation-policy '{"allow_insecure": true, "platforms": ["software"]}' sealbox)" 200
 
 # ---- image A: dash, its libraries and the sealbox-secret helper (static)
 img=$T/img
-mkdir -p "$img/bin" "$img/etc" "$img/run" "$img/tmp"
-cp /bin/dash "$img/bin/sh"
-cp "$BIN/sealbox-secret" "$img/bin/sealbox-secret"
-for l in $(ldd /bin/dash | grep -o '/[^ :]*' | sort -u); do
-  mkdir -p "$img$(dirname "$l")"
-  cp -L "$l" "$img$l"
-done
+image_dash "$img" "$BIN/sealbox-secret"
 IMG=$("$SEALBOX" image import "$img") || fail "image import"
-check "resource policy: app/db for image A untainted; app/tainted also when tainted" "$(policy resource-policy \
+check "resource policy: app/db for image A untainted; app/tainted also when tainted" "$(kbs_policy resource-policy \
   "{\"rules\": [{\"resources\": [\"app/db/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"image_digests\": [\"$IMG\"]},
                 {\"resources\": [\"app/tainted/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"allow_tainted\": true, \"image_digests\": [\"$IMG\"]}]}")" 200
 

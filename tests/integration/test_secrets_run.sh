@@ -14,49 +14,23 @@ need_cmds curl jq
 tmp_init secrets-run
 export SEALBOX_STATE_DIR=$D
 own_cgroup_parent
-K=$T/kbs
-SOCK=$K/sealboxd.sock
-
-# a value nobody else has: it must appear exactly where it was sent and nowhere else
 touch "$T/start"
 SECRET="sb-secret-$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')"
-KEY=$("$sb" kbs admin-key create --state-dir "$K" 2>/dev/null)
-# the KBS front runs under seccomp: LeakSanitizer cannot work there
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$BIN/sealboxd" --kbs-only --state-dir "$K" --log-file "$K/log" 2>>"$T/stderr" &
-PID=$!
-admin() { # METHOD ROUTE [BODY-FILE] -> status
-  local body=()
-  [ $# -ge 3 ] && body=(--data-binary "@$3")
-  curl -s -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
-    -H "Authorization: Bearer $KEY" "${body[@]}" "http://kbs/kbs/v0/$2"
-}
-for _ in $(seq 100); do
-  [ -S "$SOCK" ] && [ "$(admin GET resources)" = 200 ] && break
-  sleep 0.1
-done
-check "the KBS is up" "$(admin GET resources)" 200
-policy() { # ROUTE JSON [type]
-  local t=""
-  [ $# -ge 3 ] && t="\"type\": \"$3\", "
-  printf '{%s"policy": "%s"}' "$t" "$(printf '%s' "$2" | base64 -w0)" >"$T/p.json"
-  admin POST "$1" "$T/p.json"
-}
+kbs_start "$T/kbs"
+K=$KBS_DIR
+SOCK=$KBS_SOCK
+PID=$KBS_PID
 printf '%s' "$SECRET" >"$T/value"
-check "resource stored" "$(admin POST resource/app/db/password "$T/value")" 200
+check "resource stored" "$(kbs_admin POST resource/app/db/password "$T/value")" 200
 rm -f "$T/value"
 check "attestation policy: software evidence allowed" \
-  "$(policy attestation-policy '{"allow_insecure": true, "platforms": ["software"]}' sealbox)" 200
+  "$(kbs_policy attestation-policy '{"allow_insecure": true, "platforms": ["software"]}' sealbox)" 200
 
 # image A: dash and its libraries (nothing of OpenSSL: sealbox-init brings its own)
 img=$T/img
-mkdir -p "$img/bin" "$img/etc" "$img/run"
-cp /bin/dash "$img/bin/sh"
-for l in $(ldd /bin/dash | grep -o '/[^ :]*' | sort -u); do
-  mkdir -p "$img$(dirname "$l")"
-  cp -L "$l" "$img$l"
-done
+image_dash "$img"
 IMG=$("$sb" image import "$img") || fail "image import"
-check "resource policy: image A only, untainted, with a log" "$(policy resource-policy \
+check "resource policy: image A only, untainted, with a log" "$(kbs_policy resource-policy \
   "{\"rules\": [{\"resources\": [\"app/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"image_digests\": [\"$IMG\"]}]}")" 200
 
 RUN=("$sb" run --kbs-url http://kbs --kbs-unix-socket "$SOCK" --attester-key "$K/attester-software.pem")
@@ -105,9 +79,9 @@ check "... and nothing was written there" "$(ls "$T/leak" 2>/dev/null)" ""
 
 # ---- slice 2: the workload asks init itself (sealbox-secret, the /cdh socket) -------------------
 printf '%s' "$SECRET" >"$T/value"
-check "an open resource stored" "$(admin POST resource/open/any/thing "$T/value")" 200
+check "an open resource stored" "$(kbs_admin POST resource/open/any/thing "$T/value")" 200
 rm -f "$T/value"
-check "resource policy: app/ for image A, open/ for any image" "$(policy resource-policy \
+check "resource policy: app/ for image A, open/ for any image" "$(kbs_policy resource-policy \
   "{\"rules\": [{\"resources\": [\"app/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true, \"require_log\": true, \"image_digests\": [\"$IMG\"]}, {\"resources\": [\"open/*/*\"], \"platforms\": [\"software\"], \"allow_insecure\": true}]}")" 200
 out=$("${RUN[@]}" --image "$IMG" -- /bin/sh -c \
   'v=$(sealbox-secret get app/db/password) && echo "helper=$v"

@@ -643,20 +643,6 @@ TEST(generate_fuzz_seeds) {
 
 /* ---- the CLI: sealbox tpm enroll / quote, then sealbox verify --tpm-enrolled ---- */
 
-static int run_code(char *const argv[], const char *out) {
-    pid_t p = fork();
-    if (p < 0) return -1;
-    if (p == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) (void)dup2(fd, 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    if (waitpid(p, &st, 0) < 0 || !WIFEXITED(st)) return -1;
-    return WEXITSTATUS(st);
-}
-
 TEST(cli_enroll_quote_verify) {
     if (!have_tpm()) return;
     const char *build = getenv("SEALBOX_BUILD_DIR");
@@ -673,7 +659,7 @@ TEST(cli_enroll_quote_verify) {
     CHECK(mkdir(state, 0700) == 0);
     char *enroll[] = {bin,   "tpm",    "--tcti",  tpmd.tcti,      "--state-dir",
                       state, "enroll", "--ek-ca", tpmd.ca_bundle, NULL};
-    CHECK_INT(run_code(enroll, out), 0);
+    CHECK_INT(sb_test_run(enroll, out, false), 0);
     uint8_t *text = NULL;
     size_t n = 0;
     sb_error err = {0};
@@ -683,21 +669,21 @@ TEST(cli_enroll_quote_verify) {
     /* an EK CA file that holds no certificate: a usage error, exit 2 */
     char *bad[] = {bin,   "tpm",    "--tcti",  tpmd.tcti, "--state-dir",
                    state, "enroll", "--ek-ca", bin,       NULL};
-    CHECK_INT(run_code(bad, out), 2);
+    CHECK_INT(sb_test_run(bad, out, false), 2);
 
     static const char nonce[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
     char *quote[] = {bin,          "tpm",   "--tcti",  tpmd.tcti,     "--pcrs",
                      "sha256:0,7", "quote", "--nonce", (char *)nonce, NULL};
     char qfile[800];
     (void)snprintf(qfile, sizeof(qfile), "%s/quote.json", sb_test_tmpdir());
-    CHECK_INT(run_code(quote, qfile), 0);
+    CHECK_INT(sb_test_run(quote, qfile, false), 0);
     CHECK(swtpm_fixture_write(pol, "{\"platforms\": [\"tpm\"], \"allow_insecure\": true}"));
     char *verify[] = {bin,      "verify",   "--nonce", (char *)nonce, "--tpm-enrolled",
                       enrolled, "--policy", pol,       qfile,         NULL};
-    CHECK_INT(run_code(verify, out), 0);
+    CHECK_INT(sb_test_run(verify, out, false), 0);
     /* without the registry, the AK is not proven: warning, exit 1 */
     char *verify2[] = {bin, "verify", "--nonce", (char *)nonce, "--policy", pol, qfile, NULL};
-    CHECK_INT(run_code(verify2, out), 1);
+    CHECK_INT(sb_test_run(verify2, out, false), 1);
     CHECK_OK(sb_read_file(out, 1 << 20, &text, &n, &err), &err);
     CHECK_CONTAINS((const char *)text, "ak_certified");
     free(text);

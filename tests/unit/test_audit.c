@@ -343,6 +343,15 @@ TEST(audit_head_parse_accepts_the_format) {
     CHECK_INT(h.ts, 1700000000000);
     CHECK_STR(h.kid, "abc_-9");
     CHECK_INT(h.hash[1], 0x11);
+    CHECK_INT(h.counter, 0);
+    /* version 2 carries the monotonic counter */
+    char v2[2048];
+    const char *at = strstr(GOOD_HEAD, "\"version\":1}");
+    CHECK(at != NULL);
+    (void)snprintf(v2, sizeof(v2), "%.*s\"version\":2,\"counter\":9007199254740991}\n",
+                   (int)(at - GOOD_HEAD), GOOD_HEAD);
+    CHECK_OK(parse_str(v2, &h, &err), &err);
+    CHECK_INT(h.counter, 9007199254740991ll);
 }
 
 TEST(audit_head_parse_rejects_each_field) {
@@ -352,7 +361,12 @@ TEST(audit_head_parse_rejects_each_field) {
         int code;
     } cases[] = {
         {"\"format\":\"sealbox-audit-head\"", "\"format\":\"other\"", "'format'", SB_E_MALFORMED},
-        {"\"version\":1", "\"version\":2", "version 2", SB_E_UNSUPPORTED},
+        {"\"version\":1", "\"version\":3", "version 3", SB_E_UNSUPPORTED},
+        {"\"version\":1", "\"version\":2", "'counter'", SB_E_MALFORMED},
+        {"\"version\":1}", "\"version\":1,\"counter\":5}", "version 1", SB_E_MALFORMED},
+        {"\"version\":1}", "\"version\":2,\"counter\":0}", "'counter' is 0", SB_E_MALFORMED},
+        {"\"version\":1}", "\"version\":2,\"counter\":-3}", "'counter'", SB_E_MALFORMED},
+        {"\"version\":1}", "\"version\":2,\"counter\":\"7\"}", "'counter'", SB_E_MALFORMED},
         {"\"version\":1", "\"version\":\"1\"", "'version'", SB_E_MALFORMED},
         {"\"seq\":42", "\"seq\":0", "'seq'", SB_E_MALFORMED},
         {"\"seq\":42", "\"seq\":-1", "'seq'", SB_E_MALFORMED},
