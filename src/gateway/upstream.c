@@ -91,7 +91,10 @@ static _Noreturn void holder_main(const struct sb_gw_server_config *sc,
  * (malloc's, stdio's, OpenSSL's, sqlite's) stays held forever in the child: a holder that
  * created its sandbox there could hang. Now the child does only async-signal-safe work (dup2,
  * prctl, sigprocmask) and execs at once: the holder is a fresh, single-threaded image of the
- * host program, started with SB_GW_HOLDER_ARG and everything it needs on its command line. */
+ * host program, started with SB_GW_HOLDER_ARG and everything it needs on its command line —
+ * except the server's environment, which may hold secrets and goes in the holder's environment
+ * instead (SB_GW_ENV_<i>=K=V: names no loader or libc acts on): /proc/PID/cmdline is readable
+ * by every local user, /proc/PID/environ only by the holder's owner. */
 
 /* exe, SB_GW_HOLDER_ARG, version, name, 4 paths, workdir, 4 numbers, 3 counts, a command */
 #define HOLDER_MIN_ARGC 17
@@ -125,7 +128,7 @@ char **gw_holder_argv(const struct sb_gw_server_config *sc, const struct sb_gw_o
                      sc->name);
         return NULL;
     }
-    size_t n = 16 + 3 * sc->n_mounts + na + ne, k = 0;
+    size_t n = 16 + 3 * sc->n_mounts + na, k = 0;
     char **v = calloc(n + 1, sizeof(*v));
     if (!v) goto oom;
     v[k++] = strdup(exe);
@@ -151,10 +154,32 @@ char **gw_holder_argv(const struct sb_gw_server_config *sc, const struct sb_gw_o
     for (size_t i = 0; i < na; i++)
         v[k++] = strdup(sc->argv[i]);
     v[k++] = num_str(ne);
-    for (size_t i = 0; i < ne; i++)
-        v[k++] = strdup(sc->env[i]);
     for (size_t i = 0; i < k; i++)
         if (!v[i]) goto oom;
+    return v;
+oom:
+    gw_holder_argv_free(v);
+    sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    return NULL;
+}
+
+char **gw_holder_envp(const struct sb_gw_server_config *sc, sb_error *err) {
+    size_t ne = 0, nh = 0;
+    while (sc->env && sc->env[ne])
+        ne++;
+    while (environ && environ[nh])
+        nh++;
+    char **v = calloc(nh + ne + 1, sizeof(*v));
+    size_t k = 0;
+    if (!v) goto oom;
+    for (size_t i = 0; i < nh; i++)
+        if (strncmp(environ[i], GW_HOLDER_ENV, strlen(GW_HOLDER_ENV)) != 0)
+            if (!(v[k++] = strdup(environ[i]))) goto oom;
+    for (size_t i = 0; i < ne; i++)
+        if (asprintf(&v[k++], "%s%zu=%s", GW_HOLDER_ENV, i, sc->env[i]) < 0) {
+            v[k - 1] = NULL;
+            goto oom;
+        }
     return v;
 oom:
     gw_holder_argv_free(v);
@@ -185,7 +210,7 @@ static int holder_count(char **argv, int argc, int *i, uint64_t max, size_t per,
 
 static char *none_if_empty(char *s) { return s[0] ? s : NULL; }
 
-int gw_holder_parse(int argc, char **argv, struct gw_holder_spec *h, sb_error *err) {
+int gw_holder_parse(int argc, char **argv, char **envp, struct gw_holder_spec *h, sb_error *err) {
     memset(h, 0, sizeof(*h));
     ENSURE(argc >= HOLDER_MIN_ARGC && strcmp(argv[1], SB_GW_HOLDER_ARG) == 0, err, SB_E_MALFORMED,
            "holder: %d arguments, at least %d expected", argc, HOLDER_MIN_ARGC);
@@ -220,11 +245,25 @@ int gw_holder_parse(int argc, char **argv, struct gw_holder_spec *h, sb_error *e
     ENSURE(na > 0, err, SB_E_MALFORMED, "holder: argument %d (argv): no command", i - 1);
     sc->argv = &argv[i];
     i += (int)na;
-    TRY(holder_count(argv, argc, &i, SB_GW_HOLDER_ARGS_MAX, 1, &ne, "env", err));
-    ENSURE((uint64_t)(argc - i) == ne, err, SB_E_MALFORMED,
-           "holder: %d arguments after the environment's %llu", argc - i, (unsigned long long)ne);
+    TRY(holder_count(argv, argc, &i, SB_GW_HOLDER_ARGS_MAX, 0, &ne, "env", err));
+    ENSURE(i == argc, err, SB_E_MALFORMED,
+           "holder: %d arguments after the environment's count (the server's environment comes "
+           "in the holder's)",
+           argc - i);
     argv[i - 1] = NULL; /* the environment's count ends the command's list */
-    sc->env = &argv[i]; /* and argv[argc], NULL, the environment's */
+    /* SB_GW_ENV_0 .. SB_GW_ENV_<ne-1>, in order */
+    size_t plen = strlen(GW_HOLDER_ENV);
+    for (size_t j = 0; j < ne; j++) {
+        char name[32];
+        int nl = snprintf(name, sizeof(name), "%s%zu=", GW_HOLDER_ENV, j);
+        h->env[j] = NULL;
+        for (char **e = envp; e && *e && !h->env[j]; e++)
+            if (strncmp(*e, name, (size_t)nl) == 0) h->env[j] = *e + nl;
+        ENSURE(h->env[j], err, SB_E_MALFORMED, "holder: environment: %.*s%zu missing of %llu",
+               (int)plen, GW_HOLDER_ENV, j, (unsigned long long)ne);
+    }
+    h->env[ne] = NULL;
+    sc->env = h->env;
     return 0;
 }
 
@@ -232,7 +271,7 @@ _Noreturn void sb_gw_holder_main(int argc, char **argv) {
     /* fds 0/1/2 are the server's stdio, 3 the status pipe (the launcher set them up) */
     static struct gw_holder_spec h;
     sb_error err = {0};
-    if (gw_holder_parse(argc, argv, &h, &err) < 0) {
+    if (gw_holder_parse(argc, argv, environ, &h, &err) < 0) {
         put_status(3, "err", err.msg);
         _exit(125);
     }
@@ -283,10 +322,14 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
     }
     bool jail = sc->sandbox == SB_GW_SANDBOX_JAIL;
     /* everything the child needs is made now: after fork it only moves descriptors and execs */
-    char **hargv = NULL, *direct = NULL;
+    char **hargv = NULL, **henv = NULL, *direct = NULL;
     if (jail) {
         hargv = gw_holder_argv(sc, o, o->holder_exe ? o->holder_exe : "/proc/self/exe", err);
-        if (!hargv) return err->code;
+        henv = hargv ? gw_holder_envp(sc, err) : NULL;
+        if (!henv) {
+            gw_holder_argv_free(hargv);
+            return err->code;
+        }
     } else {
         direct = resolve_command(sc);
     }
@@ -300,6 +343,7 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
             if (st[i] >= 0) close(st[i]);
         }
         gw_holder_argv_free(hargv);
+        gw_holder_argv_free(henv);
         free(direct);
         BAIL(err, SB_E_IO, "server %s: pipe: %s", sc->name, strerror(e));
     }
@@ -317,6 +361,7 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
         if (jail) close(st[0]), close(st[1]);
         gw_holder_argv_free(hargv);
+        gw_holder_argv_free(henv);
         free(direct);
         BAIL(err, SB_E_IO, "server %s: fork: %s", sc->name, strerror(e));
     }
@@ -335,7 +380,7 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
         if (jail && dup2(s3, 3) < 0) _exit(125);
         close_from(jail ? 4 : 3);
         if (jail) {
-            execve(hargv[0], hargv, environ);
+            execve(hargv[0], hargv, henv);
             static const char msg[] = "err cannot start the holder (exec failed)\n";
             (void)!write(3, msg, sizeof(msg) - 1);
             _exit(125);
@@ -345,6 +390,7 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
         _exit(errno == ENOENT ? 127 : 126);
     }
     gw_holder_argv_free(hargv);
+    gw_holder_argv_free(henv);
     free(direct);
     close(in[0]);
     close(out[1]);

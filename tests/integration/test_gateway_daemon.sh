@@ -88,10 +88,8 @@ run_client real
 [ -n "${SB_GW_ONLY_REAL:-}" ] && { cat "$D/log"; exit 1; }
 grep -q "agent test-agent connected (uid $NOBODY" "$D/log" && pass "the session ran for uid $NOBODY" || fail "no session of uid $NOBODY in the log"
 grep -q "sealboxd: gateway: server everything launched" "$D/log" && pass "the monitor launched the servers" || fail "no launch in the log"
-# every server sandbox ends with its session (inits counts the holders too: their command line
-# names sealbox-init; a holder stops after its sandbox is removed, up to 6 s after the session
-# plus the teardown, slower on a loaded machine)
-for i in $(seq 300); do [ "$(inits)" = "$SB_INITS0" ] && break; sleep 0.1; done
+# every server sandbox ends with its session
+for i in $(seq 100); do [ "$(inits)" = "$SB_INITS0" ] && break; sleep 0.1; done
 check "the servers ended with the session" "$(inits)" "$SB_INITS0"
 
 # ---- Streamable HTTP at /mcp on the daemon's own socket -------------------------------------------

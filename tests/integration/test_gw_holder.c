@@ -128,7 +128,7 @@ static void *holder_of_the_lock(void *arg) {
 
 struct env {
     char init[1024], exe[1024], state[1024], parent[64];
-    char *argv[2], *envp[2];
+    char *argv[2], *envp[3];
     struct sb_gw_server_config sc;
     struct sb_gw_opts o;
 };
@@ -146,7 +146,8 @@ static bool setup(struct env *e, const char *tag) {
     e->argv[0] = (char *)"/bin/cat";
     e->argv[1] = NULL;
     e->envp[0] = (char *)"PATH=/usr/bin:/bin";
-    e->envp[1] = NULL;
+    e->envp[1] = (char *)"API_KEY=sb-secret-value-1234";
+    e->envp[2] = NULL;
     e->sc = (struct sb_gw_server_config){.name = "echo",
                                          .argv = e->argv,
                                          .env = e->envp,
@@ -192,6 +193,14 @@ static int launch_many(struct env *e, int n) {
                   (int)sb_gw_launch_pid(l), report,
                   report[0] || exited ? "" : " (hung: no report in 60 s)");
         if (strncmp(report, "ok ", 3) == 0) {
+            /* the server's environment is not on the holder's command line (any user reads it) */
+            char path[64], cmdline[8192];
+            snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)sb_gw_launch_pid(l));
+            FILE *cf = fopen(path, "r");
+            size_t cn = cf ? fread(cmdline, 1, sizeof(cmdline) - 1, cf) : 0;
+            if (cf) fclose(cf);
+            CHECK(cn > 0 && memmem(cmdline, cn, "__gw-holder", 11) &&
+                  !memmem(cmdline, cn, "sb-secret-value", 15));
             char line[64], back[64];
             int k = snprintf(line, sizeof(line), "ping %d\n", i);
             (void)fcntl(out, F_SETFL, O_NONBLOCK);

@@ -8,14 +8,15 @@
 
 /* gw_holder_parse rewrites the vector it reads (as it may: it is the holder's own argv), so it
  * reads a copy of the pointers here and the original is freed whole. */
-static int parse_copy(char **v, struct gw_holder_spec *h, char **w, size_t cap, sb_error *err) {
+static int parse_copy(char **v, char **envp, struct gw_holder_spec *h, char **w, size_t cap,
+                      sb_error *err) {
     size_t n = 0;
     while (v[n] && n + 1 < cap) {
         w[n] = v[n];
         n++;
     }
     w[n] = NULL;
-    return gw_holder_parse((int)n, w, h, err);
+    return gw_holder_parse((int)n, w, envp, h, err);
 }
 
 static size_t count(char **v) {
@@ -48,9 +49,15 @@ TEST(holder_command_line_round_trips) {
     if (!v) return;
     CHECK_STR(v[0], "/proc/self/exe");
     CHECK_STR(v[1], SB_GW_HOLDER_ARG);
-    struct gw_holder_spec h;
+    /* the environment, which may hold secrets, is not on the command line */
+    for (char **a = v; *a; a++)
+        CHECK_MSG(!strstr(*a, "K=v=w") && !strstr(*a, "PATH="), "'%s' on the command line", *a);
+    char **envp = gw_holder_envp(&sc, &err);
+    CHECK(envp != NULL);
+    if (!envp) return;
+    static struct gw_holder_spec h;
     char *w[64];
-    CHECK_OK(parse_copy(v, &h, w, 64, &err), &err);
+    CHECK_OK(parse_copy(v, envp, &h, w, 64, &err), &err);
     CHECK_STR(h.sc.name, "fs");
     CHECK_INT(count(h.sc.argv), 4);
     CHECK_STR(h.sc.argv[0], "node");
@@ -71,6 +78,7 @@ TEST(holder_command_line_round_trips) {
     CHECK_STR(h.o.init_path, "/usr/lib/sealbox-init");
     CHECK(h.o.cgroup_root == NULL && h.o.cgroup_parent == NULL); /* absent stays absent */
     gw_holder_argv_free(v);
+    gw_holder_argv_free(envp);
 
     /* no mounts, no environment, no workdir */
     sc.n_mounts = 0;
@@ -80,12 +88,16 @@ TEST(holder_command_line_round_trips) {
     v = gw_holder_argv(&sc, &o, "/x/sealboxd", &err);
     CHECK(v != NULL);
     if (!v) return;
-    CHECK_OK(parse_copy(v, &h, w, 64, &err), &err);
+    envp = gw_holder_envp(&sc, &err);
+    CHECK(envp != NULL);
+    if (!envp) return;
+    CHECK_OK(parse_copy(v, envp, &h, w, 64, &err), &err);
     CHECK_INT(count(h.sc.argv), 4);
     CHECK_INT(count(h.sc.env), 0);
     CHECK_INT(h.sc.n_mounts, 0);
     CHECK(h.sc.workdir == NULL && !h.sc.net_host);
     gw_holder_argv_free(v);
+    gw_holder_argv_free(envp);
 }
 
 /* Builds a command line from a space-separated template ('-' is an empty argument). */
@@ -117,8 +129,9 @@ TEST(damaged_holder_command_lines_are_refused) {
         {"x __gw-holder 1 fs - - - - - 0 0 0 0 1 /a /b 2 1 /bin/cat 0", "mount ro"},
         {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 0 /bin/cat 0", "(argv): no command"},
         {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 5 /bin/cat 0", "argv"},
-        {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 1 /bin/cat 2 A=1", "env"},
+        {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 1 /bin/cat 2", "SB_GW_ENV_1 missing of 2"},
         {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 1 /bin/cat 0 A=1", "after the environment"},
+        {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 1 /bin/cat 1025", "env"},
         {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 1 /bin/cat", "at least"},
         {"x __gw-holder 1 fs - - - - - x 0 0 0 0 1 /bin/cat 0", "memory"},
         {"x __gw-holder 1 fs - - - - - 0 0 0 0 0 18446744073709551617 /bin/cat 0", "argv"},
@@ -127,13 +140,14 @@ TEST(damaged_holder_command_lines_are_refused) {
         char buf[256], *v[64];
         snprintf(buf, sizeof(buf), "%s", cases[i].line);
         int argc = split(buf, v, 64);
-        struct gw_holder_spec h;
+        char *envp[] = {(char *)"HOME=/", (char *)"SB_GW_ENV_0=A=1", NULL};
+        static struct gw_holder_spec h;
         sb_error err = {0};
-        int rc = gw_holder_parse(argc, v, &h, &err);
+        int rc = gw_holder_parse(argc, v, envp, &h, &err);
         if (!cases[i].want) {
             CHECK_OK(rc, &err);
             CHECK_STR(h.sc.argv[0], "/bin/cat");
-            CHECK(h.sc.argv[1] == NULL && h.sc.env[0] == NULL);
+            CHECK(h.sc.argv[1] == NULL && h.sc.env[0] == NULL); /* a count of 0 takes none */
             continue;
         }
         CHECK_MSG(rc == SB_E_MALFORMED, "case %zu: rc %d (%s)", i, rc, err.msg);
