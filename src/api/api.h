@@ -79,8 +79,9 @@ enum sb_ipc_type {
     SB_IPC_PROC_STDIN = 45,   /* cred, id, process u32, data bytes, eof u8 */
     SB_IPC_PROC_OUTPUT = 46,  /* cred, id, process u32 (answered with a stream) */
     SB_IPC_FILE_GET = 47,     /* cred, id, path (answered with a stream) */
-    SB_IPC_FILE_PUT = 48,     /* cred, id, path, size u64 (then FILE_DATA with the same id) */
-    SB_IPC_FILE_DATA = 49,    /* cred, id, data bytes, last u8 */
+    SB_IPC_FILE_PUT = 48,     /* cred, id, path, size u64 or SB_FILES_SIZE_UNKNOWN (then
+                                 FILE_DATA with the same id) */
+    SB_IPC_FILE_DATA = 49,    /* cred, id, data bytes, last u8 (sb_file_data_flag) */
     SB_IPC_FILE_LIST = 50,    /* cred, id, path */
     SB_IPC_FILE_MKDIR = 51,   /* cred, id, path, parents u8 */
     SB_IPC_FILE_DELETE = 52,  /* cred, id, path */
@@ -123,10 +124,15 @@ enum sb_stream_event {
     SB_EV_DATA,
     SB_EV_MAX
 };
-#define SB_IPC_CHUNK_MAX (64u * 1024u)     /* bytes of one stream event */
-#define SB_IPC_UPLOAD_CHUNK (128u * 1024u) /* bytes of one FILE_DATA */
-#define SB_STREAM_WINDOW (256u * 1024u)    /* stream bytes the monitor sends ahead of the acks */
-#define SB_FILES_UPLOAD_MAX (16u << 20)    /* bytes of one upload */
+#define SB_IPC_CHUNK_MAX (64u * 1024u)       /* bytes of one stream event */
+#define SB_IPC_UPLOAD_CHUNK (128u * 1024u)   /* bytes of one FILE_DATA */
+#define SB_STREAM_WINDOW (256u * 1024u)      /* stream bytes the monitor sends ahead of the acks */
+#define SB_FILES_UPLOAD_DEFAULT (1ull << 30) /* bytes of one upload unless --upload-max says */
+#define SB_FILES_UPLOAD_LIMIT (1ull << 40)   /* the most --upload-max may allow */
+#define SB_FILES_SIZE_UNKNOWN UINT64_MAX     /* FILE_PUT size of a chunked body */
+/* FILE_DATA "last": more follows, the final piece, or the front gave the upload up (the client
+ * left, timed out or crossed the limit): the monitor removes the partial file, no reply. */
+enum sb_file_data_flag { SB_FILE_MORE, SB_FILE_LAST, SB_FILE_ABORT };
 
 /* Reply content types. */
 enum sb_ipc_ctype { SB_CT_JSON, SB_CT_PROBLEM, SB_CT_TEXT, SB_CT_MAX };
@@ -232,8 +238,9 @@ typedef struct sb_front_cfg {
     bool log_json;
     unsigned kbs;             /* 0: no KBS routes; 1: with the sandbox API; 2: KBS only */
     unsigned kbs_session_ttl; /* seconds (0: the default, 300) */
-    int gw_fd;        /* the gateway's control channel to the monitor; 0 or -1: no gateway */
-    int gw_listen_fd; /* the gateway's unix socket (stdio clients) */
+    int gw_fd;           /* the gateway's control channel to the monitor; 0 or -1: no gateway */
+    int gw_listen_fd;    /* the gateway's unix socket (stdio clients) */
+    uint64_t upload_max; /* bytes of one upload (0: SB_FILES_UPLOAD_DEFAULT) */
 } sb_front_cfg;
 
 /* Runs the front until it is told to shut down (0) or fails. */
@@ -277,6 +284,7 @@ typedef struct sb_monitor_cfg {
      * once at start; NULL: none. The front is then started through spawn_gw. */
     const char *gateway_config;
     sb_front_spawn_gw_fn spawn_gw;
+    uint64_t upload_max; /* bytes of one upload (0: SB_FILES_UPLOAD_DEFAULT); as the front's */
 } sb_monitor_cfg;
 
 typedef struct sb_monitor_stats {

@@ -2,11 +2,13 @@
  * checks every header, path and JSON body, and turns each request into one typed message to the
  * monitor. It holds no key, runs as an unprivileged user under a seccomp allowlist, and exits
  * when the monitor goes away. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <signal.h>
@@ -18,16 +20,20 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "../crypto/crypto.h"
 #include "../store/store.h"
 #include "api.h"
 #include "front_int.h"
 
 #define INFLIGHT_MAX 1024u
-#define OUTQ_MAX (8u << 20)          /* bytes queued for the monitor before we shed load */
-#define HTTP_HEADERS_MAX (16u << 10) /* evhttp answers 400 past this */
-#define HTTP_BODY_MAX (SB_FILES_UPLOAD_MAX + (1u << 20)) /* evhttp answers 413 past this */
-#define JSON_BODY_MAX (64u << 10)                        /* our limit for JSON request bodies */
-#define HTTP_TIMEOUT_S 30 /* slow or idle clients are cut after this */
+#define OUTQ_MAX (8u << 20)             /* bytes queued for the monitor before we shed load */
+#define HTTP_HEADERS_MAX (16u << 10)    /* evhttp answers 400 past this */
+#define HTTP_BODY_MAX (17u << 20)       /* any other body: evhttp answers 413 past this */
+#define UPLOAD_BUFFERED_MAX (16u << 20) /* an upload evhttp read whole (see on_headers) */
+#define UPLOAD_WINDOW (1u << 20)        /* body bytes held for the monitor before reading stops */
+#define UPLOAD_CHUNK_MAX (1u << 20)     /* one chunk of a chunked upload (evhttp reads it whole) */
+#define JSON_BODY_MAX (64u << 10)       /* our limit for JSON request bodies */
+#define HTTP_TIMEOUT_S 30               /* slow or idle clients are cut after this */
 #define LIST_DEFAULT 100u
 
 /* ---- routes --------------------------------------------------------------------------------- */
@@ -51,10 +57,18 @@ struct pending {
     /* a streamed reply (exec output, a download) */
     bool streaming, sse, bytes;
     uint32_t unacked; /* bytes written to the client since the last ack to the monitor */
-    /* an upload being fed to the monitor, one FILE_DATA at a time */
-    bool uploading;
-    const uint8_t *up;
-    size_t up_len, up_off;
+    /* an upload: its body goes to the monitor one FILE_DATA at a time, as the monitor's queue
+     * drains (feed_uploads) */
+    bool uploading;       /* FILE_PUT sent; the last FILE_DATA (or the abort) not yet */
+    bool up_streamed;     /* begun from the headers: the body is fed as it arrives */
+    bool up_chunked;      /* with Transfer-Encoding: chunked */
+    bool up_body_done;    /* the whole body has been read */
+    bool up_paused;       /* reading the client is suspended: the window is full */
+    bool up_answered;     /* answered before the end of the body; evhttp finishes the request */
+    int up_reject;        /* an answer decided while evhttp was reading (0: none) */
+    uint64_t up_got;      /* body bytes read so far */
+    struct evbuffer *upq; /* read, not yet sent to the monitor (about UPLOAD_WINDOW at most) */
+    struct evhttp_connection *up_evcon;
     char up_cred[SB_APIKEY_LEN + 1];
     char up_sbx[SB_IPC_ID_MAX + 1];
 };
@@ -81,8 +95,9 @@ struct front {
     struct outmsg *outq, **outq_tail;
     size_t outq_bytes;
     bool draining;
-    unsigned uploads; /* slots with an upload being fed */
-    bool feeding;     /* feed_uploads is running (send_msg would re-enter it) */
+    unsigned uploads;  /* slots with an upload being fed */
+    unsigned streamed; /* slots with a streamed upload */
+    bool feeding;      /* feed_uploads is running (send_msg would re-enter it) */
     int exit_code;
     uint8_t *rbuf;
     sb_ipc_msg msg;
@@ -94,6 +109,9 @@ struct front {
     struct sb_front_kbs *kbs;
     struct sb_front_gw *gw;
 };
+
+/* The front of this process (evhttp's header callback has no argument of ours). */
+static struct front *g_front;
 
 /* ---- talking to the monitor ------------------------------------------------------------------ */
 
@@ -235,7 +253,13 @@ static void slot_free(struct front *f, struct pending *p) {
     if (p->uploading) f->uploads--;
     sb_wipe(p->up_cred, sizeof(p->up_cred));
     p->used = p->streaming = p->uploading = false;
-    p->up = NULL;
+    if (p->up_streamed) f->streamed--;
+    p->up_streamed = p->up_chunked = p->up_body_done = p->up_paused = p->up_answered = false;
+    p->up_reject = 0;
+    p->up_got = 0;
+    if (p->upq) evbuffer_free(p->upq);
+    p->upq = NULL;
+    p->up_evcon = NULL;
     p->req = NULL;
     f->inflight--;
 }
@@ -321,11 +345,24 @@ static void append_front_metrics(struct front *f, struct evbuffer *b) {
     sb_front_gw_metrics(f->gw, b);
 }
 
+static void upload_early(struct front *f, struct pending *p);
+
 static void on_reply(struct front *f, const sb_ipc_msg *m) {
     unsigned i = m->id & (INFLIGHT_MAX - 1);
     struct pending *p = &f->slots[i];
-    if (!p->used || p->id != m->id || p->streaming) {
+    if (!p->used || p->id != m->id || p->streaming || p->up_answered) {
         sb_front_log(f, SB_LOG_WARN, "reply for unknown request %u", m->id);
+        return;
+    }
+    if (p->up_streamed && !p->up_body_done) {
+        /* The monitor refused an upload whose body is still coming (no such sandbox, a
+         * directory in the way, a full disk): answer now rather than read the rest. */
+        int st = (int)m->f[0].u;
+        upload_early(f, p);
+        send_body(p->req, st >= 400 && st <= 599 ? st : 500,
+                  m->f[1].u == SB_CT_JSON ? "application/json" : "application/problem+json",
+                  m->f[2].s.p, m->f[2].s.len);
+        account(f, p->route, st, p->start_ns);
         return;
     }
     struct evhttp_request *req = p->req;
@@ -500,7 +537,44 @@ static void on_stream_end(struct front *f, const sb_ipc_msg *m) {
     if (p && p->streaming) stream_finish(f, p);
 }
 
-/* ---- uploads: fed to the monitor one piece at a time, as its queue drains ------------------ */
+/* ---- uploads ---------------------------------------------------------------------------------
+ * An upload's body goes to the monitor in FILE_DATA pieces, only while the queue to the monitor
+ * is empty: a slow monitor (or disk) leaves the bytes in the slot's queue, and once that holds
+ * UPLOAD_WINDOW the client's connection is no longer read (backpressure down to the client's
+ * TCP window). Streamed uploads (on_headers) are fed as the bytes arrive; an upload evhttp read
+ * whole (the fallback) is fed the same way from its queue. */
+
+static uint64_t upload_max(const struct front *f) {
+    return f->cfg->upload_max ? f->cfg->upload_max : SB_FILES_UPLOAD_DEFAULT;
+}
+
+static void upload_read(struct pending *p, bool on) {
+    struct bufferevent *bev = p->up_evcon ? evhttp_connection_get_bufferevent(p->up_evcon) : NULL;
+    if (!bev) return;
+    if (!on) {
+        (void)bufferevent_disable(bev, EV_READ);
+        p->up_paused = true;
+        return;
+    }
+    p->up_paused = false;
+    (void)bufferevent_enable(bev, EV_READ);
+    /* what was read before the pause is waiting: no new byte would call evhttp back for it */
+    if (evbuffer_get_length(bufferevent_get_input(bev)))
+        bufferevent_trigger(bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* The front gives the upload up: the monitor removes the partial file, and answers nothing. */
+static void upload_abort(struct front *f, struct pending *p) {
+    if (!p->uploading) return;
+    sb_ipc_val v[4] = {sb_ipc_s(p->up_cred), sb_ipc_s(p->up_sbx), sb_ipc_b((const uint8_t *)"", 0),
+                       sb_ipc_u(SB_FILE_ABORT)};
+    sb_error err = {0};
+    if (send_msg(f, SB_IPC_FILE_DATA, p->id, v, 4, &err) < 0)
+        sb_front_log(f, SB_LOG_WARN, "upload %u: cannot abort: %s", p->id, err.msg);
+    p->uploading = false;
+    f->uploads--;
+    sb_wipe(p->up_cred, sizeof(p->up_cred));
+}
 
 static void feed_uploads(struct front *f) {
     if (f->feeding) return;
@@ -511,24 +585,137 @@ static void feed_uploads(struct front *f) {
         for (unsigned i = 0; i < INFLIGHT_MAX && f->uploads && !f->outq; i++) {
             struct pending *p = &f->slots[i];
             if (!p->used || !p->uploading) continue;
-            size_t n = p->up_len - p->up_off;
-            if (n > SB_IPC_UPLOAD_CHUNK) n = SB_IPC_UPLOAD_CHUNK;
-            bool last = p->up_off + n == p->up_len;
-            sb_ipc_val v[4] = {sb_ipc_s(p->up_cred), sb_ipc_s(p->up_sbx),
-                               sb_ipc_b(n ? p->up + p->up_off : (const uint8_t *)"", n),
-                               sb_ipc_u(last)};
+            size_t have = evbuffer_get_length(p->upq);
+            if (!have && !p->up_body_done) continue;
+            size_t n = have < SB_IPC_UPLOAD_CHUNK ? have : SB_IPC_UPLOAD_CHUNK;
+            bool last = p->up_body_done && n == have;
+            const uint8_t *d = n ? evbuffer_pullup(p->upq, (ev_ssize_t)n) : (const uint8_t *)"";
+            if (!d) break;
+            sb_ipc_val v[4] = {sb_ipc_s(p->up_cred), sb_ipc_s(p->up_sbx), sb_ipc_b(d, n),
+                               sb_ipc_u(last ? SB_FILE_LAST : SB_FILE_MORE)};
             sb_error err = {0};
             if (send_msg(f, SB_IPC_FILE_DATA, p->id, v, 4, &err) < 0) break;
-            p->up_off += n;
+            (void)evbuffer_drain(p->upq, n);
             again = true;
             if (last) {
                 p->uploading = false;
                 f->uploads--;
                 sb_wipe(p->up_cred, sizeof(p->up_cred));
+            } else if (p->up_paused && evbuffer_get_length(p->upq) <= UPLOAD_WINDOW / 2) {
+                upload_read(p, true);
             }
         }
     }
     f->feeding = false;
+}
+
+/* The slot of a streamed upload, by its request. */
+static struct pending *upload_of(struct front *f, const struct evhttp_request *req) {
+    if (!f || !f->streamed) return NULL;
+    for (unsigned i = 0; i < INFLIGHT_MAX; i++)
+        if (f->slots[i].used && f->slots[i].up_streamed && f->slots[i].req == req)
+            return &f->slots[i];
+    return NULL;
+}
+
+/* evhttp is done with an upload answered early (the answer was written): the slot goes. */
+static void on_upload_done(struct evhttp_request *req, void *arg) {
+    struct pending *p = arg;
+    if (!p->used || p->req != req || !p->up_answered) return;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
+    struct front *f = p->f;
+    slot_free(f, p);
+    maybe_finish_drain(f);
+}
+
+/* The client of an upload went away, or timed out, before the end of its body (or before it
+ * took an early answer): evhttp frees the request; the monitor removes the partial file. */
+static void on_upload_close(struct evhttp_connection *evcon, void *arg) {
+    struct pending *p = arg;
+    if (!p->used || !p->up_streamed || p->up_evcon != evcon) return;
+    struct front *f = p->f;
+    upload_abort(f, p);
+    slot_free(f, p);
+    maybe_finish_drain(f);
+}
+
+/* Before answering an upload whose body has not ended: the monitor drops what it wrote, the
+ * client is no longer read, and the connection closes once the answer is written (the rest of
+ * the body is never read). The slot stays until evhttp is done with the request. */
+static void upload_early(struct front *f, struct pending *p) {
+    upload_abort(f, p);
+    p->up_answered = true;
+    (void)evbuffer_drain(p->upq, evbuffer_get_length(p->upq));
+    upload_read(p, false);
+    (void)evhttp_add_header(evhttp_request_get_output_headers(p->req), "Connection", "close");
+    evhttp_request_set_on_complete_cb(p->req, on_upload_done, p);
+}
+
+static void upload_too_large(struct front *f, struct pending *p) {
+    char d[96];
+    (void)snprintf(d, sizeof(d), "an upload is at most %llu bytes",
+                   (unsigned long long)upload_max(f));
+    upload_early(f, p);
+    problem(f, p->req, p->route, p->start_ns, 413, "too-large", "Payload too large", d, NULL);
+}
+
+/* A limit crossed while evhttp was reading: answered from the loop, once evhttp is out of its
+ * read callback (answering inside it would let it go on with the request). */
+static void on_upload_reject(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    struct pending *p = slot_of(g_front, (uint32_t)(uintptr_t)arg);
+    if (p && p->up_streamed && p->up_reject && !p->up_answered) upload_too_large(p->f, p);
+}
+
+static void upload_reject(struct front *f, struct pending *p) {
+    upload_abort(f, p);
+    p->up_reject = 413;
+    (void)evbuffer_drain(p->upq, evbuffer_get_length(p->upq));
+    struct timeval now = {0, 0};
+    if (event_base_once(f->base, -1, EV_TIMEOUT, on_upload_reject, (void *)(uintptr_t)p->id, &now) <
+        0)
+        upload_read(p, false); /* the read timeout will end it */
+}
+
+/* evhttp read more of an upload's body: on to the monitor, within the limit and the window. */
+static void on_upload_chunk(struct evhttp_request *req, void *arg) {
+    (void)arg;
+    struct front *f = g_front;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    struct pending *p = upload_of(f, req);
+    if (!p || p->up_reject || p->up_answered || !p->uploading) {
+        (void)evbuffer_drain(in, n);
+        return;
+    }
+    if (n > upload_max(f) - p->up_got) { /* the limit is crossed: nothing more is kept */
+        (void)evbuffer_drain(in, n);
+        upload_reject(f, p);
+        return;
+    }
+    p->up_got += n;
+    (void)evbuffer_add_buffer(p->upq, in);
+    /* evhttp reads a chunk of a chunked body whole before it hands it over: each chunk may be
+     * at most UPLOAD_CHUNK_MAX beyond what was read (a bigger one is evhttp's own 413) */
+    if (p->up_chunked)
+        evhttp_connection_set_max_body_size(p->up_evcon,
+                                            (ev_ssize_t)(p->up_got + UPLOAD_CHUNK_MAX));
+    flush_outq(f);
+    if (evbuffer_get_length(p->upq) >= UPLOAD_WINDOW) upload_read(p, false);
+}
+
+/* The whole body was read (evhttp calls the router): the last piece follows the rest. */
+static void upload_body_end(struct front *f, struct pending *p) {
+    if (p->up_answered) return;
+    if (p->up_reject) {
+        upload_too_large(f, p);
+        return;
+    }
+    evhttp_connection_set_closecb(p->up_evcon, NULL, NULL);
+    p->up_body_done = true;
+    flush_outq(f);
 }
 
 static void begin_drain(struct front *f) {
@@ -1001,20 +1188,20 @@ static void do_proc_post(struct ctx *c) {
 /* ---- files ------------------------------------------------------------------------------------
  */
 
-/* The query's path= (required) and one optional boolean flag; false after answering. */
-static bool file_query(struct ctx *c, const char *flag, char *path, size_t cap, bool *fl) {
+/* The query's path= (required) and one optional boolean flag: NULL, or what is wrong. */
+static const char *file_query_parse(const char *query, const char *flag, char *path, size_t cap,
+                                    bool *fl, char msg[160]) {
     struct evkeyvalq q;
     TAILQ_INIT(&q);
     const char *fail = NULL;
-    char msg[160];
-    if (!c->query || evhttp_parse_query_str(c->query, &q) < 0) fail = "path: the query needs path=";
+    if (!query || evhttp_parse_query_str(query, &q) < 0) fail = "path: the query needs path=";
     path[0] = '\0';
     if (fl) *fl = false;
     for (struct evkeyval *kv = q.tqh_first; kv && !fail; kv = kv->next.tqe_next) {
         if (strcmp(kv->key, "path") == 0) {
             size_t n = strlen(kv->value);
             if (n == 0 || n >= cap) {
-                (void)snprintf(msg, sizeof(msg), "path: 1 to %zu bytes", cap - 1);
+                (void)snprintf(msg, 160, "path: 1 to %zu bytes", cap - 1);
                 fail = msg;
             } else {
                 for (size_t i = 0; i < n && !fail; i++)
@@ -1026,16 +1213,23 @@ static bool file_query(struct ctx *c, const char *flag, char *path, size_t cap, 
             if (strcmp(kv->value, "true") == 0)
                 *fl = true;
             else if (strcmp(kv->value, "false") != 0) {
-                (void)snprintf(msg, sizeof(msg), "%s: true or false", flag);
+                (void)snprintf(msg, 160, "%s: true or false", flag);
                 fail = msg;
             }
         } else {
-            (void)snprintf(msg, sizeof(msg), "%.64s: unknown query parameter", kv->key);
+            (void)snprintf(msg, 160, "%.64s: unknown query parameter", kv->key);
             fail = msg;
         }
     }
     if (!fail && !path[0]) fail = "path: is required";
     evhttp_clear_headers(&q);
+    return fail;
+}
+
+/* The query's path= (required) and one optional boolean flag; false after answering. */
+static bool file_query(struct ctx *c, const char *flag, char *path, size_t cap, bool *fl) {
+    char msg[160];
+    const char *fail = file_query_parse(c->query, flag, path, cap, fl, msg);
     if (fail) {
         json_t *extra = json_pack("{s:[{s:s, s:s}]}", "invalid_params", "name",
                                   strncmp(fail, "path", 4) == 0 ? "path" : (flag ? flag : "query"),
@@ -1058,28 +1252,33 @@ static void do_files(struct ctx *c) {
                 method == EVHTTP_REQ_GET ? SB_IPC_FILE_GET : SB_IPC_FILE_DELETE, v, 3);
         return;
     }
-    /* PUT: the body is the file's bytes */
+    /* PUT of a body evhttp read whole: on_headers did not stream it (the front was out of slots
+     * or its monitor queue was full), so it is at most HTTP_BODY_MAX; fed from a queue alike. */
     struct evbuffer *in = evhttp_request_get_input_buffer(c->req);
     size_t n = evbuffer_get_length(in);
-    if (n > SB_FILES_UPLOAD_MAX) {
+    uint64_t max = upload_max(c->f) < UPLOAD_BUFFERED_MAX ? upload_max(c->f) : UPLOAD_BUFFERED_MAX;
+    if (n > max) {
         char d[96];
-        (void)snprintf(d, sizeof(d), "an upload is at most %u bytes (this one is %zu)",
-                       SB_FILES_UPLOAD_MAX, n);
+        (void)snprintf(d, sizeof(d), "an upload is at most %llu bytes (this one is %zu)",
+                       (unsigned long long)max, n);
         bad(c, 413, "too-large", "Payload too large", d);
         return;
     }
-    const uint8_t *body = n ? evbuffer_pullup(in, (ev_ssize_t)n) : (const uint8_t *)"";
-    if (!body) {
+    struct evbuffer *q = evbuffer_new();
+    if (!q) {
         bad(c, 503, "busy", "Service busy", "out of memory");
         return;
     }
     sb_ipc_val v[4] = {sb_ipc_s(c->cred), sb_ipc_s(c->id), sb_ipc_s(path), sb_ipc_u(n)};
     struct pending *p = forward(c->f, c->req, c->route, c->start, SB_IPC_FILE_PUT, v, 4);
-    if (!p) return;
+    if (!p) {
+        evbuffer_free(q);
+        return;
+    }
+    (void)evbuffer_add_buffer(q, in);
+    p->upq = q;
     p->uploading = true;
-    p->up = body;
-    p->up_len = n;
-    p->up_off = 0;
+    p->up_body_done = true;
     (void)snprintf(p->up_cred, sizeof(p->up_cred), "%s", c->cred);
     (void)snprintf(p->up_sbx, sizeof(p->up_sbx), "%s", c->id);
     c->f->uploads++;
@@ -1189,6 +1388,11 @@ static const char *method_name(enum evhttp_cmd_type m) {
 
 static void on_request(struct evhttp_request *req, void *arg) {
     struct front *f = arg;
+    struct pending *up = upload_of(f, req);
+    if (up) { /* a streamed upload, checked and begun from its headers */
+        upload_body_end(f, up);
+        return;
+    }
     struct ctx c = {.f = f, .req = req, .route = R_NONE, .start = sb_mono_ns()};
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
     const char *path = u ? evhttp_uri_get_path(u) : NULL;
@@ -1260,6 +1464,110 @@ static void on_request(struct evhttp_request *req, void *arg) {
     def->fn(&c);
 }
 
+/* ---- streamed uploads: evhttp's header callback -----------------------------------------------
+ * evhttp 2.1 hands a request to the server only once its whole body is read, and the per-request
+ * hooks that would deliver the body in pieces (evhttp_request_set_header_cb/_chunked_cb) can be
+ * set only on a request the application holds before the body arrives — which for incoming
+ * requests evhttp creates itself. libevent 2.2 adds evhttp_set_newreqcb for exactly this; on 2.1
+ * the front gets the same moment by defining evhttp_parse_firstline_, which libevent exports
+ * and calls through the PLT once per request: the definition here runs libevent's own (found
+ * with dlsym(RTLD_NEXT)) and, when a request line has been read, sets the public header
+ * callback on that request. HTTP is still parsed only by libevent. Should the hook ever not run
+ * (a libevent that binds the call internally), uploads fall back to a body evhttp reads whole
+ * (at most UPLOAD_BUFFERED_MAX), as before. docs/api.md#files says why this over a second
+ * HTTP library. */
+
+typedef int (*parse_firstline_fn)(struct evhttp_request *, struct evbuffer *);
+static parse_firstline_fn real_parse_firstline;
+
+static parse_firstline_fn parse_firstline(void) {
+    if (!real_parse_firstline) {
+        void *sym = dlsym(RTLD_NEXT, "evhttp_parse_firstline_");
+        memcpy(&real_parse_firstline, &sym, sizeof(sym));
+    }
+    return real_parse_firstline;
+}
+
+static int on_headers(struct evhttp_request *req, void *arg);
+
+int evhttp_parse_firstline_(struct evhttp_request *req, struct evbuffer *buf);
+int evhttp_parse_firstline_(struct evhttp_request *req, struct evbuffer *buf) {
+    parse_firstline_fn real = parse_firstline();
+    if (!real) return -1; /* DATA_CORRUPTED: cannot happen with libevent loaded */
+    int r = real(req, buf);
+    /* only the front's own server requests (their callback argument is the evhttp) */
+    if (r == 1 /* ALL_DATA_READ */ && g_front && req->kind == EVHTTP_REQUEST &&
+        req->cb_arg == g_front->http)
+        evhttp_request_set_header_cb(req, on_headers);
+    return r;
+}
+
+/* A request's headers are read, its body not yet. A PUT to the files route whose key, sandbox id
+ * and path are well formed is begun now (FILE_PUT) and its body fed to the monitor as it
+ * arrives; anything else goes on as usual (the router answers a bad one, from a body evhttp
+ * reads whole, at most HTTP_BODY_MAX). Never answers here: evhttp goes on with the request. */
+static int on_headers(struct evhttp_request *req, void *arg) {
+    (void)arg;
+    struct front *f = g_front;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (!f || !evcon) return 0;
+    /* an upload earlier on this keep-alive connection raised the limit */
+    evhttp_connection_set_max_body_size(evcon, HTTP_BODY_MAX);
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_PUT || f->draining || f->cfg->kbs == 2)
+        return 0;
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+    char seg[PATH_SEGS][SB_IPC_ID_MAX + 1];
+    const char *id = NULL, *sub = NULL, *why = NULL;
+    if (!u || match(evhttp_uri_get_path(u), seg, &id, &sub) != R_FILES || !id ||
+        !sb_store_sandbox_id_valid(id))
+        return 0;
+    const char *cred = bearer(req, &why);
+    char path[SB_IPC_PATH_MAX + 1], msg[160];
+    if (!cred || file_query_parse(evhttp_uri_get_query(u), NULL, path, sizeof(path), NULL, msg))
+        return 0;
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *te = evhttp_find_header(h, "Transfer-Encoding");
+    const char *cl = evhttp_find_header(h, "Content-Length");
+    uint64_t size = SB_FILES_SIZE_UNKNOWN;
+    bool chunked = te && strcasecmp(te, "chunked") == 0;
+    sb_error err = {0};
+    if (te && !chunked) return 0; /* evhttp's to refuse */
+    if (!chunked && (!cl || sb_parse_u64(cl, INT64_MAX, &size, &err, "Content-Length") < 0))
+        return 0;
+    struct pending *p = slot_new(f, req, R_FILES, sb_mono_ns());
+    if (!p) return 0;
+    p->upq = evbuffer_new();
+    p->up_streamed = true;
+    f->streamed++;
+    p->up_chunked = chunked;
+    p->up_evcon = evcon;
+    (void)snprintf(p->up_cred, sizeof(p->up_cred), "%s", cred);
+    (void)snprintf(p->up_sbx, sizeof(p->up_sbx), "%s", id);
+    bool too_large = size != SB_FILES_SIZE_UNKNOWN && size > upload_max(f);
+    if (!p->upq || (!too_large && send_msg(f, SB_IPC_FILE_PUT, p->id,
+                                           (sb_ipc_val[4]){sb_ipc_s(cred), sb_ipc_s(id),
+                                                           sb_ipc_s(path), sb_ipc_u(size)},
+                                           4, &err) < 0)) {
+        slot_free(f, p);
+        return 0;
+    }
+    evhttp_request_set_chunked_cb(req, on_upload_chunk);
+    evhttp_connection_set_closecb(evcon, on_upload_close, p);
+    if (too_large) { /* refused before a byte of it is read */
+        evhttp_connection_set_max_body_size(evcon, -1);
+        upload_reject(f, p);
+        return 0;
+    }
+    p->uploading = true;
+    f->uploads++;
+    evhttp_connection_set_max_body_size(evcon, chunked ? (ev_ssize_t)UPLOAD_CHUNK_MAX
+                                                       : (ev_ssize_t)upload_max(f));
+    /* fewer, larger reads (and evhttp callbacks) for a large body */
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    if (bev) (void)bufferevent_set_max_single_read(bev, SB_IPC_UPLOAD_CHUNK);
+    return 0;
+}
+
 /* ---- setup --------------------------------------------------------------------------------- */
 
 static void front_free(struct front *f) {
@@ -1285,6 +1593,8 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
     ENSURE(f, err, SB_E_INTERNAL, "front: out of memory");
     f->cfg = cfg;
     f->outq_tail = &f->outq;
+    g_front = f;
+    (void)parse_firstline(); /* before seccomp */
     for (unsigned i = 0; i < INFLIGHT_MAX; i++)
         f->slots[i].f = f;
     f->rbuf = malloc(SB_IPC_MSG_MAX + 1);
@@ -1327,6 +1637,12 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
      * the file system. */
     if (r == 0 && cfg->kbs) r = sb_front_kbs_new(cfg, &f->kbs, err);
     if (r == 0 && cfg->gw_fd > 0) r = sb_front_gw_new(f, cfg, f->base, &f->gw, err);
+    /* OpenSSL reads its configuration file on first use: the gateway's engines hash (tokens,
+     * pins, audit digests) only once seccomp has closed the file system, so hash once now */
+    if (r == 0 && cfg->gw_fd > 0) {
+        uint8_t d[32];
+        r = sb_hash(SB_HASH_SHA256, "x", 1, d, err);
+    }
     /* Everything that needs the file system or privileges is done: give them up. */
     if (r == 0 && cfg->drop_privileges) r = sb_front_drop_privileges(err);
     if (r == 0 && cfg->seccomp) r = sb_front_seccomp(err);
@@ -1339,6 +1655,7 @@ int sb_front_run(const sb_front_cfg *cfg, sb_error *err) {
     }
     flush_outq(f);
     front_free(f);
+    g_front = NULL;
     free(f);
     return r;
 }

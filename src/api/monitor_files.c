@@ -38,7 +38,7 @@ struct upload {
     char tmp[48];
     char name[256];
     char path[SB_IPC_PATH_MAX + 1];
-    uint64_t size, got;
+    uint64_t size, got; /* size: SB_FILES_SIZE_UNKNOWN for a chunked body */
 };
 
 struct download {
@@ -200,9 +200,21 @@ static void upload_free(sb_monitor *m, struct upload *u, bool keep_file) {
 
 static int c_put(const sb_ipc_msg *msg, sb_error *err) {
     TRY(sb_monitor_check_sbx_id(msg, 1, err));
-    ENSURE(msg->f[3].u <= SB_FILES_UPLOAD_MAX, err, SB_E_MALFORMED, "upload size %llu",
-           (unsigned long long)msg->f[3].u);
+    ENSURE(msg->f[3].u <= SB_FILES_UPLOAD_LIMIT || msg->f[3].u == SB_FILES_SIZE_UNKNOWN, err,
+           SB_E_MALFORMED, "upload size %llu", (unsigned long long)msg->f[3].u);
     return 0;
+}
+
+/* The most one upload may hold (sealboxd --upload-max). */
+static uint64_t upload_max(sb_monitor *m) {
+    return m->cfg.upload_max ? m->cfg.upload_max : SB_FILES_UPLOAD_DEFAULT;
+}
+
+static int too_large(sb_monitor *m, sb_reply *rep) {
+    char d[96];
+    (void)snprintf(d, sizeof(d), "an upload is at most %llu bytes",
+                   (unsigned long long)upload_max(m));
+    return sb_reply_problem(rep, 413, "too-large", "Payload too large", d);
 }
 
 static int h_put_as(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb_reply *rep,
@@ -214,6 +226,8 @@ static int h_put_as(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
     struct sbx *s = sb_monitor_sbx_owned(m, msg, t, rep);
     if (!s) return 0;
     if (!split(path, parent, sizeof(parent), name)) return bad_path(rep, path);
+    if (msg->f[3].u != SB_FILES_SIZE_UNKNOWN && msg->f[3].u > upload_max(m))
+        return too_large(m, rep);
     if (m->files->nups >= FILES_UPLOADS_MAX)
         return sb_reply_problem(rep, 503, "busy", "Service busy", "too many uploads in progress");
     int root = -1, dir = -1;
@@ -259,7 +273,7 @@ static int h_put_as(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, sb
 
 static int c_data(const sb_ipc_msg *msg, sb_error *err) {
     TRY(sb_monitor_check_sbx_id(msg, 1, err));
-    ENSURE(msg->f[3].u <= 1, err, SB_E_MALFORMED, "last flag %llu",
+    ENSURE(msg->f[3].u <= SB_FILE_ABORT, err, SB_E_MALFORMED, "last flag %llu",
            (unsigned long long)msg->f[3].u);
     return 0;
 }
@@ -276,9 +290,15 @@ static int h_data_as(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, s
     TRY(sb_ipc_str_copy(&msg->f[1].s, id, sizeof(id), err, "sandbox id"));
     ENSURE(u->sbx->tenant_id == t->id && strcmp(u->sbx->id, id) == 0, err, SB_E_MALFORMED,
            "upload %u: data for another tenant or sandbox", msg->id);
+    if (msg->f[3].u == SB_FILE_ABORT) { /* the front gave it up: no half file stays behind */
+        upload_free(m, u, false);
+        return 0;
+    }
     const sb_ipc_str *d = &msg->f[2].s;
-    ENSURE(d->len <= u->size - u->got, err, SB_E_MALFORMED, "upload %u: more bytes than announced",
-           msg->id);
+    /* The front enforces the limit as bytes arrive; past it, the front is not to be trusted. */
+    uint64_t cap = u->size == SB_FILES_SIZE_UNKNOWN ? upload_max(m) : u->size;
+    ENSURE(d->len <= cap - u->got, err, SB_E_MALFORMED, "upload %u: more bytes than %s", msg->id,
+           u->size == SB_FILES_SIZE_UNKNOWN ? "the limit" : "announced");
     for (size_t off = 0; off < d->len;) {
         ssize_t k = write(u->fd, d->p + off, d->len - off);
         if (k < 0 && errno == EINTR) continue;
@@ -292,7 +312,8 @@ static int h_data_as(sb_monitor *m, const sb_ipc_msg *msg, const sb_tenant *t, s
     }
     u->got += d->len;
     m->files->bytes_in += d->len;
-    if (msg->f[3].u != 1) return 0;
+    if (msg->f[3].u != SB_FILE_LAST) return 0;
+    if (u->size == SB_FILES_SIZE_UNKNOWN) u->size = u->got;
     ENSURE(u->got == u->size, err, SB_E_MALFORMED, "upload %u: %llu of %llu bytes", msg->id,
            (unsigned long long)u->got, (unsigned long long)u->size);
     as_sandbox(u->sbx);

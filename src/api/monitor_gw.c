@@ -70,7 +70,7 @@ int sb_monitor_gw_init(sb_monitor *m, sb_error *err) {
         }
     }
     for (size_t i = 0; i < g->cfg->n_servers; i++)
-        if (g->cfg->servers[i].sandbox == SB_GW_SANDBOX_NONE)
+        if (g->cfg->servers[i].sandbox == SB_GW_SANDBOX_NONE && !g->cfg->servers[i].url)
             sb_logf(m->cfg.log, SB_LOG_WARN,
                     "gateway: server %s runs WITHOUT a sandbox (sandbox: none), as root",
                     g->cfg->servers[i].name);

@@ -68,6 +68,7 @@ struct xfer {
     const sb_client_req *rq;
     sb_client_resp *rs;
     bool overflow;
+    uint64_t file_size; /* X-Sealbox-File-Size of a download (0: none) */
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg) {
@@ -97,11 +98,34 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg) {
         if (k >= sizeof(x->rs->ctype)) k = sizeof(x->rs->ctype) - 1;
         memcpy(x->rs->ctype, p + off, k);
         x->rs->ctype[k] = '\0';
+    } else if (len > 20 && strncasecmp(p, "x-sealbox-file-size:", 20) == 0) {
+        char v[24];
+        size_t off = 20, k = 0;
+        while (off < len && p[off] == ' ')
+            off++;
+        while (off + k < len && p[off + k] >= '0' && p[off + k] <= '9' && k < sizeof(v) - 1) {
+            v[k] = p[off + k];
+            k++;
+        }
+        v[k] = '\0';
+        sb_error e = {0};
+        if (k == 0 || sb_parse_u64(v, UINT64_MAX, &x->file_size, &e, "X-Sealbox-File-Size") < 0)
+            x->file_size = 0;
     } else if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
         const char *sp = memchr(p, ' ', len);
         if (sp) x->rs->status = strtol(sp + 1, NULL, 10);
     }
     return len;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+    struct xfer *x = arg;
+    uint64_t dt = dltotal > 0 ? (uint64_t)dltotal : x->file_size;
+    return x->rq->progress(ulnow > 0 ? (uint64_t)ulnow : 0, ultotal > 0 ? (uint64_t)ultotal : 0,
+                           dlnow > 0 ? (uint64_t)dlnow : 0, dt, x->rq->progress_arg)
+               ? 0
+               : 1;
 }
 
 int sb_client_do(sb_client *c, const sb_client_req *rq, sb_client_resp *rs, sb_error *err) {
@@ -125,7 +149,7 @@ int sb_client_do(sb_client *c, const sb_client_req *rq, sb_client_resp *rs, sb_e
         (void)snprintf(ct, sizeof(ct), "Content-Type: %s", rq->ctype);
         hdr = curl_slist_append(hdr, ct);
     }
-    struct xfer x = {rq, rs, false};
+    struct xfer x = {rq, rs, false, 0};
     (void)curl_easy_setopt(h, CURLOPT_URL, url);
     if (c->socket_path) (void)curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
     if (c->ca_file) (void)curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
@@ -137,6 +161,11 @@ int sb_client_do(sb_client *c, const sb_client_req *rq, sb_client_resp *rs, sb_e
     (void)curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     (void)curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
     (void)curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (rq->progress) {
+        (void)curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        (void)curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+        (void)curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (rq->body_file) {
         (void)curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         (void)curl_easy_setopt(h, CURLOPT_READDATA, rq->body_file);

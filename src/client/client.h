@@ -25,6 +25,12 @@ typedef struct sb_client_cfg {
 /* A reply body sink: return false to abort the transfer. */
 typedef bool (*sb_client_sink)(const uint8_t *p, size_t n, void *arg);
 
+/* Transfer progress, called by libcurl during a request: bytes so far and expected (0:
+ * unknown) each way; a download's expected size comes from X-Sealbox-File-Size. Return false to
+ * abort the transfer. */
+typedef bool (*sb_client_progress)(uint64_t up_now, uint64_t up_total, uint64_t down_now,
+                                   uint64_t down_total, void *arg);
+
 typedef struct sb_client_req {
     const char *method; /* "GET", "POST", "PUT", "DELETE" */
     const char *path;   /* "/v1/..." with its query, already escaped (sb_client_escape) */
@@ -36,6 +42,8 @@ typedef struct sb_client_req {
     uint64_t body_file_len;
     sb_client_sink sink; /* NULL: collect the body into the response (SB_CLIENT_BODY_MAX) */
     void *sink_arg;
+    sb_client_progress progress; /* optional */
+    void *progress_arg;
 } sb_client_req;
 
 typedef struct sb_client_resp {

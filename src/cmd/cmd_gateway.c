@@ -163,11 +163,14 @@ static int cmd_stdio(struct gw_cli *c) {
         sb_logf(&c->log, SB_LOG_INFO,
                 "session end: %llu agent messages (%llu refused), %llu tool calls, %llu server "
                 "messages (%llu malformed, %llu oversized), %llu timeouts, %llu notifications "
-                "dropped",
+                "dropped, %llu server requests relayed (%llu refused), %llu answers for no "
+                "relayed request",
                 (unsigned long long)st.agent_msgs, (unsigned long long)st.agent_rejected,
                 (unsigned long long)st.calls, (unsigned long long)st.server_msgs,
                 (unsigned long long)st.server_malformed, (unsigned long long)st.server_oversize,
-                (unsigned long long)st.timeouts, (unsigned long long)st.notifications_dropped);
+                (unsigned long long)st.timeouts, (unsigned long long)st.notifications_dropped,
+                (unsigned long long)st.relayed, (unsigned long long)st.relay_refused,
+                (unsigned long long)st.relay_unknown_answers);
     }
     sb_gw_free(gw);
     sb_gw_config_free(cfg);

@@ -26,7 +26,7 @@ static void usage(FILE *o) {
             "usage: sealboxd [--state-dir DIR] [--listen unix:PATH | tcp:HOST:PORT]\n"
             "                [--tls-cert FILE --tls-key FILE] [--insecure-loopback-tcp]\n"
             "                [--log-json] [--log-file FILE] [--log-level LEVEL]\n"
-            "                [--drain-seconds N] [--warm-pool N]\n"
+            "                [--drain-seconds N] [--warm-pool N] [--upload-max SIZE]\n"
             "                [--kbs | --kbs-only] [--kbs-session-ttl S] [--kbs-token-ttl S]\n"
             "                [--kbs-master-tpm TCTI [--kbs-master-pcrs BANK:PCRS]]\n"
             "                [--kbs-url URL [--kbs-unix-socket PATH] [--kbs-ca FILE]\n"
@@ -44,6 +44,8 @@ static void usage(FILE *o) {
             "  --log-file FILE   append logs to FILE (reopened on SIGHUP); default stderr\n"
             "  --log-level L     debug, info (default), warn, error\n"
             "  --drain-seconds N how long SIGTERM waits for in-flight requests (default 10)\n"
+            "  --upload-max SIZE the largest file upload, in bytes or with K, M, G or T\n"
+            "                    (1024-based; default 1G, at most 1T)\n"
             "  --warm-pool N     keep N sandboxes of the default shape (image default, 512 MiB,\n"
             "                    no CPU cap) ready, so such creates answer at once (max 64)\n"
             "  --kbs             also serve the key broker (Trustee KBS protocol 0.4.0 under\n"
@@ -168,7 +170,12 @@ static int run_front(int argc, char **argv) {
             cfg.tls_key = argv[++i];
         else if (strcmp(argv[i], "--log-json") == 0)
             cfg.log_json = true;
-        else if (strcmp(argv[i], "--gateway") == 0) {
+        else if (strcmp(argv[i], "--upload-max") == 0 && i + 1 < argc) {
+            sb_error e = {0};
+            if (sb_parse_u64(argv[++i], SB_FILES_UPLOAD_LIMIT, &cfg.upload_max, &e,
+                             "--upload-max") < 0)
+                return 2;
+        } else if (strcmp(argv[i], "--gateway") == 0) {
             cfg.gw_fd = FRONT_GW_FD;
             cfg.gw_listen_fd = FRONT_GW_LISTEN_FD;
         } else if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc)
@@ -199,6 +206,28 @@ static int run_front(int argc, char **argv) {
 
 /* ---- the monitor ---------------------------------------------------------------------------- */
 
+/* "1048576", "512K", "200M", "1G": 1 to SB_FILES_UPLOAD_LIMIT bytes. */
+static int parse_size(const char *s, uint64_t *out) {
+    char num[24];
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof(num)) return -1;
+    unsigned shift = 0;
+    const char *units = "KMGT";
+    const char *u = strchr(units, s[n - 1]);
+    if (u && s[n - 1]) {
+        shift = 10u * (unsigned)(u - units + 1);
+        n--;
+    }
+    memcpy(num, s, n);
+    num[n] = '\0';
+    uint64_t v = 0;
+    sb_error err = {0};
+    if (sb_parse_u64(num, SB_FILES_UPLOAD_LIMIT >> shift, &v, &err, "size") < 0 || v == 0)
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--front") == 0) return run_front(argc, argv);
     /* a gateway server's holder, started by the monitor (src/gateway/upstream.c) */
@@ -215,6 +244,7 @@ int main(int argc, char **argv) {
         {"log-level", required_argument, NULL, 'L'},
         {"drain-seconds", required_argument, NULL, 'd'},
         {"warm-pool", required_argument, NULL, 'W'},
+        {"upload-max", required_argument, NULL, 'u'},
         {"kbs", no_argument, NULL, 'K'},
         {"kbs-only", no_argument, NULL, 'O'},
         {"kbs-session-ttl", required_argument, NULL, 'S'},
@@ -244,13 +274,20 @@ int main(int argc, char **argv) {
     uint32_t master_mask = 0;
     bool json = false, insecure = false;
     enum sb_log_level level = SB_LOG_INFO;
-    uint64_t drain = 10, pool = 0, session_ttl = 0, token_ttl = 0;
+    uint64_t drain = 10, pool = 0, session_ttl = 0, token_ttl = 0, upmax = 0;
     unsigned kbs = 0;
     sb_error err = {0};
     int o;
     while ((o = getopt_long(argc, argv, "h", OPTS, NULL)) != -1) {
         switch (o) {
         case 's': state = optarg; break;
+        case 'u':
+            if (parse_size(optarg, &upmax) < 0) {
+                fprintf(stderr,
+                        "sealboxd: --upload-max takes 1 to 1T bytes (K, M, G, T: 1024-based)\n");
+                return 2;
+            }
+            break;
         case 'l': listen_s = optarg; break;
         case 'c': cert = optarg; break;
         case 'k': key = optarg; break;
@@ -445,6 +482,12 @@ int main(int argc, char **argv) {
     }
     if (json) sc.argv[n++] = (char *)"--log-json";
     if (gateway) sc.argv[n++] = (char *)"--gateway";
+    char upbuf[24];
+    if (upmax) {
+        (void)snprintf(upbuf, sizeof(upbuf), "%llu", (unsigned long long)upmax);
+        sc.argv[n++] = (char *)"--upload-max";
+        sc.argv[n++] = upbuf;
+    }
     char ttlbuf[24];
     if (kbs) {
         sc.argv[n++] = (char *)"--kbs";
@@ -478,7 +521,8 @@ int main(int argc, char **argv) {
                          .tsm_dir = tsm_dir,
                          .tcti = tcti,
                          .gateway_config = gateway,
-                         .spawn_gw = spawn_front_gw};
+                         .spawn_gw = spawn_front_gw,
+                         .upload_max = upmax};
     sb_monitor *m = NULL;
     int rc = 0;
     if (sb_monitor_new(&mc, &m, &err) < 0 || sb_monitor_run(m, &err) < 0) {

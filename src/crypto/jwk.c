@@ -64,7 +64,20 @@ static int get_parts(const sb_pubkey *k, struct jwk_parts *p, sb_error *err) {
         ENSURE(c >= 0, err, SB_E_UNSUPPORTED, "jwk: unsupported curve");
         p->crv = JWK_CRV[c];
         size_t cl = sb_curve_coord_len((enum sb_curve)c);
-        /* RFC 7518 §6.2.1.2: coordinates are the full curve width, zero-padded. */
+        /* RFC 7518 §6.2.1.2: coordinates are the full curve width, zero-padded — which is how
+         * the uncompressed point 04||x||y holds them (one parameter read instead of two
+         * BIGNUM exports); a key kept in compressed form goes through the BIGNUMs. */
+        uint8_t pt[1 + 2 * 66];
+        size_t pl = 0;
+        if (EVP_PKEY_get_octet_string_param(k->pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl) ==
+                1 &&
+            pl == 1 + 2 * cl && pt[0] == 0x04) {
+            p->a = sb_base64url_encode(pt + 1, cl);
+            p->b = sb_base64url_encode(pt + 1 + cl, cl);
+            if (!p->a || !p->b) rc = sb_error_set(err, SB_E_INTERNAL, "jwk: out of memory");
+            break;
+        }
+        ERR_clear_error();
         rc = b64_member(k->pk, OSSL_PKEY_PARAM_EC_PUB_X, cl, &p->a, err);
         if (rc == 0) rc = b64_member(k->pk, OSSL_PKEY_PARAM_EC_PUB_Y, cl, &p->b, err);
         break;

@@ -6,6 +6,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "internal.h"
@@ -128,6 +129,57 @@ static EVP_PKEY *from_params(const char *type, int selection, OSSL_PARAM *params
     return pk;
 }
 
+/* One domain-parameters-only key per curve, made once per process: new EC keys copy their
+ * group from it. Building a group from its name (what EVP_PKEY_fromdata and EVP_PKEY_Q_keygen
+ * do for every key) costs OpenSSL 3.0 several times the point arithmetic that follows; copying
+ * one is cheap. The templates hold no key material and are only read after they are made. */
+static EVP_PKEY *curve_templates[SB_CURVE_MAX];
+static pthread_once_t curve_templates_once = PTHREAD_ONCE_INIT;
+
+static void make_curve_templates(void) {
+    for (int c = 0; c < SB_CURVE_MAX; c++) {
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)CURVES[c].group,
+                                             0),
+            OSSL_PARAM_construct_end(),
+        };
+        curve_templates[c] = from_params("EC", EVP_PKEY_KEY_PARAMETERS, params);
+    }
+    ERR_clear_error();
+}
+
+/* The template of c, or NULL (then callers build the group from its name as before). */
+static EVP_PKEY *curve_template(enum sb_curve c) {
+    (void)pthread_once(&curve_templates_once, make_curve_templates);
+    return (unsigned)c < SB_CURVE_MAX ? curve_templates[c] : NULL;
+}
+
+/* A public EC key from an uncompressed point 04||x||y of curve c. EC_POINT_oct2point (under
+ * EVP_PKEY_set1_encoded_public_key and EVP_PKEY_fromdata alike) refuses coordinates outside
+ * the field and points off the curve; the uncompressed form cannot encode the point at
+ * infinity; and P-256, P-384 and P-521 have cofactor 1, so any other point on the curve has the
+ * group's prime order. The result is therefore what the full public-key check would accept. */
+static EVP_PKEY *ec_public_from_point(enum sb_curve c, const uint8_t *pt, size_t n) {
+    if (n != 1 + 2 * CURVES[c].coord || pt[0] != 0x04) return NULL;
+    EVP_PKEY *tpl = curve_template(c);
+    if (!tpl) {
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)CURVES[c].group,
+                                             0),
+            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, n),
+            OSSL_PARAM_construct_end(),
+        };
+        return from_params("EC", EVP_PKEY_PUBLIC_KEY, params);
+    }
+    EVP_PKEY *pk = EVP_PKEY_new();
+    if (!pk || EVP_PKEY_copy_parameters(pk, tpl) != 1 ||
+        EVP_PKEY_set1_encoded_public_key(pk, pt, n) != 1) {
+        EVP_PKEY_free(pk);
+        return NULL;
+    }
+    return pk;
+}
+
 int sb_pubkey_from_ec_point(enum sb_curve c, const uint8_t *p, size_t n, sb_pubkey **out,
                             sb_error *err) {
     ENSURE((unsigned)c < SB_CURVE_MAX, err, SB_E_USAGE, "ec: unknown curve %d", (int)c);
@@ -143,28 +195,12 @@ int sb_pubkey_from_ec_point(enum sb_curve c, const uint8_t *p, size_t n, sb_pubk
              "ec: %s point of %zu bytes (expected %zu for x||y or %zu for 04||x||y)",
              CURVES[c].group, n, 2 * cl, 2 * cl + 1);
     }
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)CURVES[c].group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, 2 * cl + 1),
-        OSSL_PARAM_construct_end(),
-    };
-    /* fromdata decodes the point with EC_POINT_oct2point, which rejects points off the curve;
-     * the public check below also rejects the point at infinity and wrong-order points. */
-    EVP_PKEY *pk = from_params("EC", EVP_PKEY_PUBLIC_KEY, params);
+    /* On the curve, coordinates in the field, not infinity, prime order: see
+     * ec_public_from_point. */
+    EVP_PKEY *pk = ec_public_from_point(c, pt, 2 * cl + 1);
     if (!pk)
         return sb_ossl_err(err, SB_E_MALFORMED, "ec: %s point is not on the curve",
                            CURVES[c].group);
-    /* P-256, P-384 and P-521 have cofactor 1: a point on the curve that is not the point at
-     * infinity has the group's prime order, so the quick check (on the curve, not infinity)
-     * proves what the full one (which adds a scalar multiplication by the order) would. */
-    EVP_PKEY_CTX *cx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
-    int ok = cx && EVP_PKEY_public_check_quick(cx) == 1;
-    EVP_PKEY_CTX_free(cx);
-    if (!ok) {
-        EVP_PKEY_free(pk);
-        return sb_ossl_err(err, SB_E_MALFORMED, "ec: %s point fails the public key check",
-                           CURVES[c].group);
-    }
     return sb_pubkey_wrap(pk, out, err);
 }
 
@@ -271,7 +307,14 @@ static int priv_wrap(EVP_PKEY *pk, sb_privkey **out, sb_error *err) {
 
 int sb_privkey_generate_ec(enum sb_curve c, sb_privkey **out, sb_error *err) {
     ENSURE((unsigned)c < SB_CURVE_MAX, err, SB_E_USAGE, "ec: unknown curve %d", (int)c);
-    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", CURVES[c].group);
+    EVP_PKEY *pk = NULL, *tpl = curve_template(c);
+    if (tpl) {
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, tpl, NULL);
+        if (ctx && EVP_PKEY_keygen_init(ctx) == 1) (void)EVP_PKEY_keygen(ctx, &pk);
+        EVP_PKEY_CTX_free(ctx);
+    } else {
+        pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", CURVES[c].group);
+    }
     if (!pk)
         return sb_ossl_err(err, SB_E_INTERNAL, "ec: %s key generation failed", CURVES[c].group);
     return priv_wrap(pk, out, err);
@@ -333,23 +376,16 @@ int sb_privkey_public(const sb_privkey *k, sb_pubkey **out, sb_error *err) {
     /* EC: the group and the public point into a new key (no private material), without the
      * SPKI encoder and decoder, which OpenSSL 3.0 sets up anew for every call at many times
      * the cost of the point itself. */
-    if (sb_evp_key_type(k->pk) == SB_KEY_EC) {
-        char group[64];
+    int curve = sb_evp_curve(k->pk);
+    if (curve >= 0) {
         uint8_t pt[1 + 2 * 66];
-        size_t gl = 0, pl = 0;
-        if (EVP_PKEY_get_utf8_string_param(k->pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                           &gl) != 1 ||
-            EVP_PKEY_get_octet_string_param(k->pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl) !=
-                1)
+        size_t pl = 0;
+        if (EVP_PKEY_get_octet_string_param(k->pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &pl) !=
+            1)
             return sb_ossl_err(err, SB_E_INTERNAL, "privkey: public point not readable");
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-            OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, pl),
-            OSSL_PARAM_construct_end(),
-        };
-        EVP_PKEY *pk = from_params("EC", EVP_PKEY_PUBLIC_KEY, params);
-        if (!pk) return sb_ossl_err(err, SB_E_INTERNAL, "privkey: public part not buildable");
-        return sb_pubkey_wrap(pk, out, err);
+        EVP_PKEY *pk = ec_public_from_point((enum sb_curve)curve, pt, pl);
+        if (pk) return sb_pubkey_wrap(pk, out, err);
+        ERR_clear_error(); /* a compressed point, say: the SPKI round trip below */
     }
     /* Others: round-trip through SPKI so the result holds no private material at all. */
     unsigned char *der = NULL;

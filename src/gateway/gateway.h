@@ -230,6 +230,9 @@ int sb_audit_verify_counter(sb_audit_report *rep, uint64_t counter, sb_error *er
 #define SB_GW_OUTBUF_MAX (16u << 20)    /* bytes queued toward one server */
 #define SB_GW_NOTIFY_RATE 200           /* notifications/s forwarded per server (burst = 2x) */
 #define SB_GW_SEP "__"                  /* server + SB_GW_SEP + tool */
+#define SB_GW_RELAY_MAX 64              /* server->agent requests in flight per session */
+#define SB_GW_RELAY_PER_SERVER 16       /* ... of one server */
+#define SB_GW_RELAY_RATE 20             /* server->agent requests/s per server (burst = 2x) */
 
 /* The protocol versions the gateway speaks, newest first. */
 extern const char *const sb_gw_protocol_versions[];
@@ -407,7 +410,9 @@ struct sb_gw_opts {
     void *log_ctx;
     int stderr_fd; /* where servers with stderr "inherit" write (-1: discarded) */
     /* Transport toward the agent: NULL writes each message line to the serve call's out_fd;
-     * otherwise called with one complete line ('\n' included). Negative: the agent is gone. */
+     * otherwise called with one complete line ('\n' included). Negative: the agent is gone;
+     * positive: this message could not be delivered (a relayed server request is then refused
+     * to its server at once). */
     int (*agent_out)(void *ctx, const char *line, size_t len);
     void *agent_out_ctx;
     /* Audit: called with one record per finished exchange (stolen); NULL: none. */
@@ -471,6 +476,9 @@ size_t sb_gw_in_flight(const sb_gw *gw);
 struct sb_gw_stats {
     uint64_t agent_msgs, agent_rejected, server_msgs, server_malformed, server_oversize;
     uint64_t notifications_dropped, timeouts, calls;
+    /* server->agent requests: relayed, refused (policy, capability, limits), answers from the
+     * agent for no request the gateway sent */
+    uint64_t relayed, relay_refused, relay_unknown_answers;
 };
 void sb_gw_get_stats(const sb_gw *gw, struct sb_gw_stats *out);
 
@@ -580,10 +588,12 @@ sb_gw_verdict sb_gw_policy_check_call_ex(sb_gw_policy *p, const char *agent, con
 
 /* Limits carried for the proxy to enforce. A tool rule's timeout_ms overrides the agent's. */
 typedef struct sb_gw_limits {
-    uint64_t max_request_bytes;  /* one JSON-RPC message from the agent */
-    uint64_t max_response_bytes; /* one JSON-RPC message from a server */
-    uint64_t timeout_ms;         /* per request, hard maximum */
+    uint64_t max_request_bytes;         /* one JSON-RPC message from the agent */
+    uint64_t max_response_bytes;        /* one JSON-RPC message from a server */
+    uint64_t timeout_ms;                /* per request, hard maximum */
+    uint64_t server_request_timeout_ms; /* a relayed server->agent request (sampling, ...) */
 } sb_gw_limits;
+#define SB_GW_DEFAULT_SERVER_REQUEST_TIMEOUT_MS 60000u
 #define SB_GW_DEFAULT_MAX_REQUEST (1u << 20)
 #define SB_GW_DEFAULT_MAX_RESPONSE (4u << 20)
 #define SB_GW_DEFAULT_TIMEOUT_MS 30000u
@@ -595,6 +605,19 @@ bool sb_gw_policy_auto_pin(const sb_gw_policy *p, const char *agent, const char 
 /* Whether an injection finding in a definition hides it (true, the default) or only flags it. */
 bool sb_gw_policy_injection_denies(const sb_gw_policy *p, const char *agent);
 bool sb_gw_policy_has_agent(const sb_gw_policy *p, const char *agent);
+
+/* Requests a server sends toward the agent, relayed only when the agent's policy says so:
+ * "sampling", "elicitation", "roots": "allow", "deny" (the default) or an array of server globs
+ * (allowed for those servers only). */
+enum sb_gw_sreq { SB_GW_SREQ_SAMPLING, SB_GW_SREQ_ELICITATION, SB_GW_SREQ_ROOTS, SB_GW_SREQ_MAX };
+/* The policy key ("sampling", ...) and the method ("sampling/createMessage", ...) of a kind. */
+const char *sb_gw_sreq_key(enum sb_gw_sreq k);
+const char *sb_gw_sreq_method(enum sb_gw_sreq k);
+/* The kind of a server request method; false for any other method. */
+bool sb_gw_sreq_of(const char *method, enum sb_gw_sreq *out);
+/* May server relay requests of this kind to agent? On false, reason names the rule. */
+bool sb_gw_policy_server_request(const sb_gw_policy *p, const char *agent, const char *server,
+                                 enum sb_gw_sreq kind, char *reason, size_t reason_len);
 
 /* ---- paths: lexical canonical form ---- */
 /* Canonicalizes an absolute path (or, when base is an absolute path, a relative one joined to

@@ -43,8 +43,16 @@ struct tool_rule {
     uint64_t timeout_ms; /* 0: the agent's */
 };
 
+/* One server-request kind: deny (default), allow, or allow for the servers of a list. */
+struct sreq_rule {
+    enum { SR_DENY, SR_ALLOW, SR_LIST } mode;
+    bool set; /* configured (not the default) */
+    struct plist servers;
+};
+
 struct agent {
     char *name;
+    struct sreq_rule sreq[SB_GW_SREQ_MAX];
     struct plist allow[K_MAX], deny[K_MAX];
     struct plist approval, auto_pin;
     bool inject_deny;
@@ -94,6 +102,8 @@ static void agent_free(struct agent *a) {
     }
     plist_free(&a->approval);
     plist_free(&a->auto_pin);
+    for (int k = 0; k < SB_GW_SREQ_MAX; k++)
+        plist_free(&a->sreq[k].servers);
     for (size_t i = 0; i < a->nrules; i++) {
         free(a->rules[i].server);
         free(a->rules[i].tool);
@@ -215,6 +225,8 @@ static int limits_load(const json_t *j, const char *where, sb_gw_limits *l, sb_e
             TRY(u64_in(v, sub, 1, LIMIT_MAX_BYTES, &l->max_response_bytes, err));
         else if (!strcmp(k, "timeout_ms"))
             TRY(u64_in(v, sub, 1, LIMIT_MAX_TIMEOUT_MS, &l->timeout_ms, err));
+        else if (!strcmp(k, "server_request_timeout_ms"))
+            TRY(u64_in(v, sub, 1, LIMIT_MAX_TIMEOUT_MS, &l->server_request_timeout_ms, err));
         else
             BAIL(err, SB_E_MALFORMED, "%s: unknown key", sub);
     }
@@ -287,6 +299,48 @@ static int kind_load(const json_t *j, const char *where, int kind, size_t *budge
     return 0;
 }
 
+static const char *const SREQ_KEY[SB_GW_SREQ_MAX] = {"sampling", "elicitation", "roots"};
+static const char *const SREQ_METHOD[SB_GW_SREQ_MAX] = {"sampling/createMessage",
+                                                        "elicitation/create", "roots/list"};
+
+const char *sb_gw_sreq_key(enum sb_gw_sreq k) {
+    return (unsigned)k < SB_GW_SREQ_MAX ? SREQ_KEY[k] : "(unknown)";
+}
+const char *sb_gw_sreq_method(enum sb_gw_sreq k) {
+    return (unsigned)k < SB_GW_SREQ_MAX ? SREQ_METHOD[k] : "(unknown)";
+}
+bool sb_gw_sreq_of(const char *method, enum sb_gw_sreq *out) {
+    for (int k = 0; method && k < SB_GW_SREQ_MAX; k++)
+        if (!strcmp(method, SREQ_METHOD[k])) {
+            *out = (enum sb_gw_sreq)k;
+            return true;
+        }
+    return false;
+}
+
+static int sreq_key(const char *k) {
+    for (int i = 0; i < SB_GW_SREQ_MAX; i++)
+        if (!strcmp(k, SREQ_KEY[i])) return i;
+    return -1;
+}
+
+/* "allow", "deny" or an array of server globs. */
+static int sreq_load(const json_t *v, const char *where, struct sreq_rule *r, sb_error *err) {
+    const char *s = json_string_value(v);
+    if (s && !strcmp(s, "allow")) {
+        r->mode = SR_ALLOW;
+    } else if (s && !strcmp(s, "deny")) {
+        r->mode = SR_DENY;
+    } else if (json_is_array(v)) {
+        TRY(plist_load(v, where, true, &r->servers, err));
+        r->mode = SR_LIST;
+    } else {
+        BAIL(err, SB_E_MALFORMED, "%s: \"allow\", \"deny\" or an array of server names", where);
+    }
+    r->set = true;
+    return 0;
+}
+
 static int agent_load(const char *name, const json_t *j, struct agent *a, sb_error *err) {
     char where[SB_GW_REASON_MAX], sub[SB_GW_REASON_MAX];
     snprintf(where, sizeof(where), "agents.%s", name);
@@ -298,7 +352,7 @@ static int agent_load(const char *name, const json_t *j, struct agent *a, sb_err
     if (!a->name) BAIL(err, SB_E_INTERNAL, "out of memory");
     a->inject_deny = true;
     a->limits = (sb_gw_limits){SB_GW_DEFAULT_MAX_REQUEST, SB_GW_DEFAULT_MAX_RESPONSE,
-                               SB_GW_DEFAULT_TIMEOUT_MS};
+                               SB_GW_DEFAULT_TIMEOUT_MS, SB_GW_DEFAULT_SERVER_REQUEST_TIMEOUT_MS};
     size_t budget = SB_GW_MAX_SCHEMA_NODES;
     const char *k;
     const json_t *v;
@@ -325,6 +379,8 @@ static int agent_load(const char *name, const json_t *j, struct agent *a, sb_err
                 a->inject_deny = false;
             else
                 BAIL(err, SB_E_MALFORMED, "%s: \"deny\" or \"flag\"", sub);
+        } else if (sreq_key(k) >= 0) {
+            TRY(sreq_load(v, sub, &a->sreq[sreq_key(k)], err));
         } else if (!strcmp(k, "description")) {
             if (!json_is_string(v)) BAIL(err, SB_E_MALFORMED, "%s: not a string", sub);
         } else {
@@ -567,6 +623,38 @@ int sb_gw_policy_limits(const sb_gw_policy *p, const char *agent, const char *se
     if (r && r->timeout_ms) l.timeout_ms = r->timeout_ms;
     *out = l;
     return 0;
+}
+
+bool sb_gw_policy_server_request(const sb_gw_policy *p, const char *agent, const char *server,
+                                 enum sb_gw_sreq kind, char *reason, size_t reason_len) {
+    const struct agent *a = find_agent(p, agent);
+    if (!a) {
+        say(reason, reason_len, "agents: no agent \"%s\"", agent ? agent : "(null)");
+        return false;
+    }
+    if ((unsigned)kind >= SB_GW_SREQ_MAX || !server) {
+        say(reason, reason_len, "agents.%s: not a server request", a->name);
+        return false;
+    }
+    const struct sreq_rule *r = &a->sreq[kind];
+    if (r->mode == SR_ALLOW) {
+        say(reason, reason_len, "agents.%s.%s: \"allow\"", a->name, SREQ_KEY[kind]);
+        return true;
+    }
+    if (r->mode == SR_DENY) {
+        say(reason, reason_len, "agents.%s.%s: \"deny\"%s", a->name, SREQ_KEY[kind],
+            r->set ? "" : " (the default)");
+        return false;
+    }
+    const struct pattern *m = plist_match(&r->servers, server, NULL, false);
+    if (m) {
+        say(reason, reason_len, "agents.%s.%s: server \"%s\" matches \"%s\"", a->name,
+            SREQ_KEY[kind], server, m->text);
+        return true;
+    }
+    say(reason, reason_len, "agents.%s.%s: server \"%s\" matches no entry", a->name, SREQ_KEY[kind],
+        server);
+    return false;
 }
 
 bool sb_gw_policy_auto_pin(const sb_gw_policy *p, const char *agent, const char *server) {

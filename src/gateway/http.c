@@ -82,6 +82,9 @@ struct sess {
     struct sse_ev *ev_head, *ev_tail; /* what a replay can send, oldest first */
     size_t ev_n, ev_bytes;
     struct sb_gw_evset ev; /* the engine's descriptors and deadline on h->base */
+    /* relayed server requests (sampling, ...) waiting for the GET stream to open */
+    char *held[SB_GW_RELAY_MAX];
+    size_t held_len[SB_GW_RELAY_MAX], n_held;
     uint64_t last_ns;
 };
 
@@ -504,6 +507,8 @@ static void sess_free(struct sess *s) {
     }
     while (s->streams)
         stream_free(s->streams);
+    for (size_t i = 0; i < s->n_held; i++)
+        free(s->held[i]);
     if (s->gw) {
         struct sb_gw_stats st;
         sb_gw_get_stats(s->gw, &st);
@@ -667,11 +672,21 @@ static int agent_out(void *ctx, const char *line, size_t len) {
         for (struct preq *p = s->reqs; p && !to; p = p->next)
             if (p->st && p->progress && json_equal(p->progress, tok)) to = p->st;
     if (!to) to = s->get; /* kept for a replay even while its client is away */
-    if (to)
-        stream_send(to, line, len, false);
-    else
-        s->h->st.notifications_dropped++;
+    bool request = id && json_object_get(m, "method");
     json_decref(m);
+    if (to) {
+        stream_send(to, line, len, false);
+    } else if (request) {
+        /* a server's request relayed to the agent: it goes on the GET stream, kept until the
+         * client opens it (the SDK does right after notifications/initialized) */
+        char *c = s->n_held < SB_GW_RELAY_MAX ? malloc(len) : NULL;
+        if (!c) return 1; /* the engine refuses it to its server */
+        memcpy(c, line, len);
+        s->held[s->n_held] = c;
+        s->held_len[s->n_held++] = len;
+    } else {
+        s->h->st.notifications_dropped++;
+    }
     return 0;
 }
 
@@ -1084,6 +1099,11 @@ static void handle_get(sb_gw_http *h, struct evhttp_request *req, size_t agent) 
     s->get->req = req;
     sse_start(req, NULL, on_stream_close, s->get);
     stream_prime(s->get, s->version);
+    for (size_t i = 0; i < s->n_held; i++) {
+        stream_send(s->get, s->held[i], s->held_len[i], false);
+        free(s->held[i]);
+    }
+    s->n_held = 0;
 }
 
 static void handle_delete(sb_gw_http *h, struct evhttp_request *req, size_t agent) {

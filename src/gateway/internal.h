@@ -63,6 +63,9 @@ struct gw_remote;
 int gw_remote_start(const struct sb_gw_server_config *sc, struct gw_proc *p, sb_error *err) SB_WUR;
 /* Copies the bridge's "err ..." report, once it made one, into p->status. */
 bool gw_remote_status(struct gw_proc *p);
+/* Asks the bridge to end within a second even while its engine's pipe stays open (a monitor
+ * that handed the pipe to another process). */
+void gw_remote_stop(struct gw_proc *p);
 /* Joins the bridge once it ended (wait: until it ends; it does within seconds of in_fd closing)
  * and frees it; true when it is gone. */
 bool gw_remote_reap(struct gw_proc *p, bool wait);

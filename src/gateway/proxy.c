@@ -84,6 +84,25 @@ struct server {
     uint64_t tok_ns;
     double tokens;
     uint64_t dropped_logged_ns, log_ns;
+    /* server->agent requests */
+    bool init_pending;         /* initialize waits for the agent's (its capabilities) */
+    bool told[SB_GW_SREQ_MAX]; /* client capabilities the gateway declared to it */
+    size_t n_relay;            /* its requests waiting for the agent */
+    uint64_t rtok_ns, rlog_ns;
+    double rtokens;
+};
+
+/* A request a server sent toward the agent, relayed under the gateway's own id. */
+struct relay {
+    struct server *s;
+    json_t *srv_id; /* the server's id (answered with it) */
+    int64_t id;     /* the gateway's id toward the agent */
+    json_t *msg;    /* the request for the agent, until it is sent (held before the session
+                       is ready) */
+    enum sb_gw_sreq kind;
+    uint64_t t0, deadline;
+    size_t req_bytes;
+    char digest[72]; /* of the request's params */
 };
 
 struct waiter {
@@ -112,6 +131,10 @@ struct sb_gw {
     bool policy_shared;     /* borrowed from opts.policy (an HTTP front's sessions share it) */
     struct sb_gw_host pins; /* opts.host, or the store's pin functions */
     struct sb_gw_stats st;
+    json_t *agent_caps; /* what the agent declared in initialize */
+    struct relay relay[SB_GW_RELAY_MAX];
+    size_t n_relay;
+    int64_t next_relay;
     size_t cur_bytes; /* size of the agent message being handled */
     bool closing;     /* sb_gw_free: nothing more is sent */
     int io_err;
@@ -146,12 +169,13 @@ static bool write_all(int fd, const char *p, size_t n) {
     return true;
 }
 
-/* Sends one message to the agent (steals msg). */
-static void agent_send(sb_gw *gw, json_t *msg) {
-    if (!msg) return;
+/* Sends one message to the agent (steals msg): 0 sent, 1 the transport could not deliver it,
+ * -1 not sent (an error). */
+static int agent_send(sb_gw *gw, json_t *msg) {
+    if (!msg) return -1;
     if (gw->closing) {
         json_decref(msg);
-        return;
+        return -1;
     }
     char *s = NULL;
     size_t len = 0;
@@ -160,18 +184,25 @@ static void agent_send(sb_gw *gw, json_t *msg) {
     json_decref(msg);
     if (rc < 0) {
         glog(gw, SB_LOG_ERROR, "to the agent: %s", err.msg);
-        return;
+        return -1;
     }
+    int ret = gw->io_err ? -1 : 0;
     if (gw->o.agent_out) {
-        if (gw->io_err == 0 && gw->o.agent_out(gw->o.agent_out_ctx, s, len) < 0) {
+        int r = gw->io_err == 0 ? gw->o.agent_out(gw->o.agent_out_ctx, s, len) : 0;
+        if (r < 0) {
             gw->io_err = SB_E_IO;
             sb_error_set(&gw->ioerr, SB_E_IO, "the agent's transport refused a message");
+            ret = -1;
+        } else if (r > 0) {
+            ret = 1;
         }
     } else if (gw->io_err == 0 && !write_all(gw->out_fd, s, len)) {
         gw->io_err = SB_E_IO;
         sb_error_set(&gw->ioerr, SB_E_IO, "writing to the agent: %s", strerror(errno));
+        ret = -1;
     }
     free(s);
+    return ret;
 }
 
 SB_PRINTF(4, 5) static void agent_error(sb_gw *gw, json_t *id, int code, const char *fmt, ...) {
@@ -189,8 +220,10 @@ static const char *srv_name(const struct server *s) { return s->cfg->name; }
 
 struct audit_info {
     const char *server, *method, *name, *digest, *decision, *reason, *outcome;
-    int is_error; /* -1: not a tools/call result */
-    int64_t code; /* JSON-RPC error code, 0 when none */
+    const char *resp_digest; /* of a relayed request's answer */
+    const char *direction;   /* NULL: agent to server */
+    int is_error;            /* -1: not a tools/call result */
+    int64_t code;            /* JSON-RPC error code, 0 when none */
     size_t req_bytes, resp_bytes;
     uint64_t t0; /* 0: answered at once */
 };
@@ -208,6 +241,9 @@ static void audit_put(sb_gw *gw, const struct audit_info *a) {
         json_object_set_new(r, "name", nm ? nm : json_string("(not UTF-8)"));
     }
     if (a->digest && *a->digest) json_object_set_new(r, "args_digest", json_string(a->digest));
+    if (a->resp_digest && *a->resp_digest)
+        json_object_set_new(r, "response_digest", json_string(a->resp_digest));
+    if (a->direction) json_object_set_new(r, "direction", json_string(a->direction));
     json_object_set_new(r, "decision", json_string(a->decision));
     if (a->reason) {
         json_t *rs = json_string(a->reason);
@@ -713,6 +749,13 @@ static void refresh_failed(sb_gw *gw, struct server *s, enum lk k, const char *w
 /* ---- server lifecycle --------------------------------------------------------------------- */
 
 static void server_dead(sb_gw *gw, struct server *s, const char *fmt, ...) SB_PRINTF(3, 4);
+/* requests from servers (below) */
+static void relay_drop_server(sb_gw *gw, struct server *s);
+static void relay_flush(sb_gw *gw);
+static void send_pending_inits(sb_gw *gw);
+static void agent_answer(sb_gw *gw, sb_rpc_msg *m);
+static void server_cancelled(sb_gw *gw, struct server *s, sb_rpc_msg *m);
+static void relay_agent_gone(sb_gw *gw);
 static void server_dead(sb_gw *gw, struct server *s, const char *fmt, ...) {
     if (s->state == S_DEAD) return;
     va_list ap;
@@ -726,6 +769,7 @@ static void server_dead(sb_gw *gw, struct server *s, const char *fmt, ...) {
     if (s->proc.out_fd >= 0) close(s->proc.out_fd);
     s->proc.out_fd = -1;
     gw_proc_term(&s->proc);
+    relay_drop_server(gw, s);
     while (s->n_pend > 0) {
         struct pend *p = &s->pend[0];
         if (p->kind == PK_FORWARD) {
@@ -857,6 +901,7 @@ static void answer_init(sb_gw *gw) {
     json_decref(gw->init_id);
     gw->init_id = NULL;
     gw->astate = gw->early_initialized ? A_READY : A_INIT_SENT;
+    relay_flush(gw);
 }
 
 static void agent_initialize(sb_gw *gw, sb_rpc_msg *m) {
@@ -887,7 +932,10 @@ static void agent_initialize(sb_gw *gw, sb_rpc_msg *m) {
     snprintf(gw->version, sizeof(gw->version), "%s",
              version_supported(ver) ? ver : SB_GW_PROTOCOL_LATEST);
     gw->init_id = json_incref(m->id);
+    gw->agent_caps = json_deep_copy(json_object_get(m->params, "capabilities"));
     gw->astate = A_INIT_WAIT;
+    /* the servers learn the agent's capabilities (as far as its policy allows) now */
+    send_pending_inits(gw);
     answer_init(gw);
 }
 
@@ -1281,12 +1329,25 @@ static void agent_message(sb_gw *gw, sb_rpc_msg *m) {
             if (gw->astate == A_INIT_SENT) gw->astate = A_READY;
             /* sent before our answer (clients that do not wait): takes effect with it */
             if (gw->astate == A_INIT_WAIT) gw->early_initialized = true;
+            relay_flush(gw);
         } else if (strcmp(m->method, "notifications/cancelled") == 0) {
             agent_cancelled(gw, m);
+        } else if (strcmp(m->method, "notifications/roots/list_changed") == 0) {
+            /* to the servers that were told the agent has roots */
+            for (size_t i = 0; i < gw->n; i++) {
+                struct server *s = &gw->srv[i];
+                sb_error err = {0};
+                if (s->state == S_READY && s->told[SB_GW_SREQ_ROOTS])
+                    (void)server_send(gw, s, sb_rpc_notification(m->method, NULL), &err);
+            }
         }
-        return; /* anything else (roots/list_changed, ...) concerns no server here */
+        return; /* anything else concerns no server here */
     }
-    if (m->kind != SB_RPC_REQUEST) return; /* we never send the agent requests */
+    if (m->kind == SB_RPC_RESULT || m->kind == SB_RPC_ERROR) {
+        agent_answer(gw, m); /* to a request a server sent through us */
+        return;
+    }
+    if (m->kind != SB_RPC_REQUEST) return;
     const char *meth = m->method;
     if (strcmp(meth, "ping") == 0) {
         agent_send(gw, sb_rpc_result(m->id, json_object()));
@@ -1456,6 +1517,10 @@ static void server_notification(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
             agent_send(gw, sb_rpc_notification(meth, NULL));
         return;
     }
+    if (strcmp(meth, "notifications/cancelled") == 0) {
+        server_cancelled(gw, s, m);
+        return;
+    }
     if (gw->astate != A_READY) return;
     if (strcmp(meth, "notifications/progress") == 0) {
         json_t *tok = json_object_get(m->params, "progressToken");
@@ -1480,21 +1545,327 @@ static void server_notification(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
         }
         agent_send(gw, sb_rpc_notification(meth, params));
     }
-    /* anything else (cancelled of requests it sent us, tasks, ...) goes nowhere */
+    /* anything else (tasks, ...) goes nowhere */
 }
 
-static void server_request_in(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
+/* ---- requests from servers, relayed to the agent ---------------------------------------------
+ * sampling/createMessage, elicitation/create and roots/list go to the agent under the gateway's
+ * own id, only when the agent declared the capability and its policy allows the kind for this
+ * server; the agent's answer goes back under the server's id. A server's ping is answered here. */
+
+static void relay_audit(sb_gw *gw, const struct relay *r, const char *decision, const char *outcome,
+                        const char *reason, int64_t code, const json_t *answer, size_t resp_bytes) {
+    char rd[72] = "";
     sb_error err = {0};
-    json_t *reply;
-    if (strcmp(m->method, "ping") == 0)
-        reply = sb_rpc_result(m->id, json_object());
-    else
-        reply = sb_rpc_error(m->id, SB_RPC_METHOD_NOT_FOUND,
-                             "the sealbox gateway does not relay server requests (sampling, "
-                             "elicitation, roots) to the agent",
-                             NULL);
-    if (server_send(gw, s, reply, &err) < 0)
+    if (answer && sb_gw_definition_digest(answer, rd, &err) < 0) rd[0] = 0;
+    struct audit_info a = {.server = srv_name(r->s),
+                           .method = sb_gw_sreq_method(r->kind),
+                           .digest = r->digest,
+                           .resp_digest = rd,
+                           .direction = "server-to-agent",
+                           .decision = decision,
+                           .reason = reason,
+                           .outcome = outcome,
+                           .is_error = -1,
+                           .code = code,
+                           .req_bytes = r->req_bytes,
+                           .resp_bytes = resp_bytes,
+                           .t0 = r->t0};
+    audit_put(gw, &a);
+}
+
+static void relay_remove(sb_gw *gw, size_t i) {
+    struct relay *r = &gw->relay[i];
+    if (r->s && r->s->n_relay) r->s->n_relay--;
+    json_decref(r->srv_id);
+    json_decref(r->msg);
+    if (i + 1 < gw->n_relay) gw->relay[i] = gw->relay[gw->n_relay - 1];
+    memset(&gw->relay[gw->n_relay - 1], 0, sizeof(gw->relay[0]));
+    gw->n_relay--;
+}
+
+/* Answers a server's request with an error (nothing is relayed). */
+static void server_refuse(sb_gw *gw, struct server *s, json_t *id, int code, const char *msg) {
+    sb_error err = {0};
+    if (server_send(gw, s, sb_rpc_error(id, code, msg, NULL), &err) < 0 && log_allowed(s))
         glog(gw, SB_LOG_WARN, "server %s: %s", srv_name(s), err.msg);
+}
+
+/* Tells the agent a relayed request is over (it was sent) and drops it. */
+static void relay_cancel(sb_gw *gw, size_t i, const char *why) {
+    struct relay *r = &gw->relay[i];
+    if (!r->msg) {
+        json_t *params = json_pack("{sIss}", "requestId", (json_int_t)r->id, "reason", why);
+        (void)agent_send(gw, sb_rpc_notification("notifications/cancelled", params));
+    }
+    relay_remove(gw, i);
+}
+
+/* Sends one held request to the agent; on failure the server gets an error at once. */
+static void relay_send(sb_gw *gw, size_t i) {
+    struct relay *r = &gw->relay[i];
+    json_t *msg = r->msg;
+    r->msg = NULL;
+    if (agent_send(gw, msg) == 0) {
+        gw->st.relayed++;
+        return;
+    }
+    const char *why = "the agent's transport has no stream for server requests (over HTTP, "
+                      "the agent must keep its GET stream open)";
+    char buf[320];
+    snprintf(buf, sizeof(buf), "%s: not delivered: %s", sb_gw_sreq_method(r->kind), why);
+    gw->st.relay_refused++;
+    server_refuse(gw, r->s, r->srv_id, SB_RPC_INTERNAL, buf);
+    relay_audit(gw, r, "allow", "not-sent", why, SB_RPC_INTERNAL, NULL, 0);
+    relay_remove(gw, i);
+}
+
+/* The session became ready: requests held until then go out. */
+static void relay_flush(sb_gw *gw) {
+    if (gw->astate != A_READY) return;
+    for (size_t i = 0; i < gw->n_relay;) {
+        size_t before = gw->n_relay;
+        if (gw->relay[i].msg) relay_send(gw, i);
+        if (gw->n_relay == before) i++;
+    }
+}
+
+static bool relay_rate_ok(struct server *s) {
+    uint64_t now = sb_mono_ns();
+    s->rtokens += (double)(now - s->rtok_ns) / 1e9 * SB_GW_RELAY_RATE;
+    s->rtok_ns = now;
+    if (s->rtokens > 2.0 * SB_GW_RELAY_RATE) s->rtokens = 2.0 * SB_GW_RELAY_RATE;
+    if (s->rtokens < 1.0) return false;
+    s->rtokens -= 1.0;
+    return true;
+}
+
+/* Did the agent declare what this request needs? elicitation/create in "url" mode needs
+ * elicitation.url; form mode needs elicitation.form, or an elicitation object naming neither
+ * mode (what 2025-06-18 clients send). */
+static bool agent_declared(sb_gw *gw, enum sb_gw_sreq k, const json_t *params, const char **need) {
+    json_t *c = json_object_get(gw->agent_caps, sb_gw_sreq_key(k));
+    *need = sb_gw_sreq_key(k);
+    if (!json_is_object(c)) return false;
+    if (k != SB_GW_SREQ_ELICITATION) return true;
+    const char *mode = json_string_value(json_object_get(params, "mode"));
+    if (mode && strcmp(mode, "url") == 0) {
+        *need = "elicitation.url";
+        return json_is_object(json_object_get(c, "url"));
+    }
+    *need = "elicitation.form";
+    return json_is_object(json_object_get(c, "form")) || !json_object_get(c, "url");
+}
+
+static void server_request_in(sb_gw *gw, struct server *s, sb_rpc_msg *m, size_t n) {
+    if (strcmp(m->method, "ping") == 0) {
+        sb_error err = {0};
+        if (server_send(gw, s, sb_rpc_result(m->id, json_object()), &err) < 0 && log_allowed(s))
+            glog(gw, SB_LOG_WARN, "server %s: %s", srv_name(s), err.msg);
+        return;
+    }
+    enum sb_gw_sreq k;
+    char why[SB_GW_REASON_MAX], msg[SB_GW_REASON_MAX + 128];
+    if (!sb_gw_sreq_of(m->method, &k)) {
+        gw->st.relay_refused++;
+        snprintf(msg, sizeof(msg),
+                 "%.128s: method not found (the sealbox gateway relays only "
+                 "sampling/createMessage, elicitation/create and roots/list)",
+                 m->method);
+        server_refuse(gw, s, m->id, SB_RPC_METHOD_NOT_FOUND, msg);
+        return;
+    }
+    struct relay probe = {.s = s, .kind = k, .req_bytes = n};
+    sb_error err = {0};
+    if (m->params && sb_gw_definition_digest(m->params, probe.digest, &err) < 0)
+        probe.digest[0] = 0;
+    const char *need = NULL;
+    int code = SB_RPC_METHOD_NOT_FOUND;
+    bool audit = true;
+    if (!gw->o.agent) {
+        snprintf(why, sizeof(why), "no agent session");
+    } else if (!gw->policy) {
+        snprintf(why, sizeof(why), "no policy for agent %s", gw->o.agent);
+    } else if (!sb_gw_policy_server_request(gw->policy, gw->o.agent, srv_name(s), k, why,
+                                            sizeof(why))) {
+        /* why names the rule */
+    } else if (!s->told[k] || !agent_declared(gw, k, m->params, &need)) {
+        snprintf(why, sizeof(why), "the agent did not declare the %s capability",
+                 need ? need : sb_gw_sreq_key(k));
+    } else if (s->n_relay >= SB_GW_RELAY_PER_SERVER || gw->n_relay >= SB_GW_RELAY_MAX) {
+        snprintf(why, sizeof(why), "%d requests of this server already wait for the agent",
+                 (int)s->n_relay);
+        code = SB_RPC_INTERNAL;
+    } else if (!relay_rate_ok(s)) {
+        snprintf(why, sizeof(why), "over %d server requests per second", SB_GW_RELAY_RATE);
+        code = SB_RPC_INTERNAL;
+        audit = false; /* a flood: counted and logged once a second, not one record each */
+        if (sb_mono_ns() - s->rlog_ns > 1000000000ull) {
+            s->rlog_ns = sb_mono_ns();
+            glog(gw, SB_LOG_WARN, "server %s: server requests over %d/s are refused", srv_name(s),
+                 SB_GW_RELAY_RATE);
+        }
+    } else {
+        for (size_t i = 0; i < gw->n_relay; i++)
+            if (gw->relay[i].s == s && json_equal(gw->relay[i].srv_id, m->id)) {
+                snprintf(why, sizeof(why), "id already in use by a request waiting for the agent");
+                code = SB_RPC_INVALID_REQUEST;
+                break;
+            }
+        if (code == SB_RPC_METHOD_NOT_FOUND) why[0] = 0;
+    }
+    if (why[0]) {
+        gw->st.relay_refused++;
+        snprintf(msg, sizeof(msg), "%s refused by the sealbox gateway: %s", m->method, why);
+        server_refuse(gw, s, m->id, code, msg);
+        if (audit) relay_audit(gw, &probe, "deny", "refused", why, code, NULL, 0);
+        return;
+    }
+    struct relay *r = &gw->relay[gw->n_relay++];
+    *r = probe;
+    r->srv_id = json_incref(m->id);
+    r->id = ++gw->next_relay;
+    r->t0 = sb_mono_ns();
+    sb_gw_limits lim;
+    uint64_t to = SB_GW_DEFAULT_SERVER_REQUEST_TIMEOUT_MS;
+    if (sb_gw_policy_limits(gw->policy, gw->o.agent, NULL, NULL, &lim) == 0 &&
+        lim.server_request_timeout_ms)
+        to = lim.server_request_timeout_ms;
+    r->deadline = r->t0 + to * 1000000ull;
+    json_t *id = json_integer(r->id);
+    r->msg = sb_rpc_request(id, m->method, m->params ? json_incref(m->params) : NULL);
+    json_decref(id);
+    s->n_relay++;
+    if (gw->astate == A_READY) relay_send(gw, gw->n_relay - 1);
+}
+
+/* The agent answered a relayed request: to its server, under the server's id. */
+static void agent_answer(sb_gw *gw, sb_rpc_msg *m) {
+    size_t i = 0;
+    for (; i < gw->n_relay; i++)
+        if (!gw->relay[i].msg && json_is_integer(m->id) &&
+            json_integer_value(m->id) == gw->relay[i].id)
+            break;
+    if (i == gw->n_relay) {
+        gw->st.relay_unknown_answers++;
+        glog(gw, SB_LOG_DEBUG, "the agent answered a request the gateway did not send");
+        return;
+    }
+    struct relay *r = &gw->relay[i];
+    json_t *reply;
+    sb_error err = {0};
+    if (m->kind == SB_RPC_RESULT) {
+        reply = sb_rpc_result(r->srv_id, json_incref(m->result));
+        relay_audit(gw, r, "allow", "result", NULL, 0, m->result, gw->cur_bytes);
+    } else {
+        const char *em = json_string_value(json_object_get(m->error, "message"));
+        reply = sb_rpc_error(r->srv_id, (int)m->error_code, em ? em : "error",
+                             json_incref(json_object_get(m->error, "data")));
+        relay_audit(gw, r, "allow", "error", em, m->error_code, m->error, gw->cur_bytes);
+    }
+    if (server_send(gw, r->s, reply, &err) < 0 && log_allowed(r->s))
+        glog(gw, SB_LOG_WARN, "server %s: %s", srv_name(r->s), err.msg);
+    relay_remove(gw, i);
+}
+
+/* The server cancelled one of its relayed requests. */
+static void server_cancelled(sb_gw *gw, struct server *s, sb_rpc_msg *m) {
+    json_t *rid = json_object_get(m->params, "requestId");
+    for (size_t i = 0; rid && i < gw->n_relay; i++) {
+        struct relay *r = &gw->relay[i];
+        if (r->s != s || !json_equal(r->srv_id, rid)) continue;
+        const char *reason = json_string_value(json_object_get(m->params, "reason"));
+        relay_audit(gw, r, "allow", "cancelled", "cancelled by the server", 0, NULL, 0);
+        relay_cancel(gw, i, reason ? reason : "cancelled by the server");
+        return;
+    }
+}
+
+/* The server is gone: its requests are over for the agent too. */
+static void relay_drop_server(sb_gw *gw, struct server *s) {
+    for (size_t i = 0; i < gw->n_relay;) {
+        if (gw->relay[i].s != s) {
+            i++;
+            continue;
+        }
+        relay_audit(gw, &gw->relay[i], "allow", "server-gone", s->reason, SB_RPC_SERVER_GONE, NULL,
+                    0);
+        relay_cancel(gw, i, "the server is gone");
+    }
+}
+
+/* The agent is gone: nobody will answer its relayed requests. */
+static void relay_agent_gone(sb_gw *gw) {
+    while (gw->n_relay) {
+        struct relay *r = &gw->relay[0];
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%s: the agent is gone", sb_gw_sreq_method(r->kind));
+        server_refuse(gw, r->s, r->srv_id, SB_RPC_INTERNAL, msg);
+        relay_audit(gw, r, "allow", "agent-gone", "the agent's session ended", SB_RPC_INTERNAL,
+                    NULL, 0);
+        relay_remove(gw, 0);
+    }
+}
+
+static void relay_expire(sb_gw *gw, uint64_t now) {
+    for (size_t i = 0; i < gw->n_relay;) {
+        struct relay *r = &gw->relay[i];
+        if (r->deadline > now) {
+            i++;
+            continue;
+        }
+        gw->st.timeouts++;
+        char msg[256];
+        snprintf(msg, sizeof(msg), "the agent did not answer %s within %llu ms",
+                 sb_gw_sreq_method(r->kind),
+                 (unsigned long long)((r->deadline - r->t0) / 1000000ull));
+        server_refuse(gw, r->s, r->srv_id, SB_RPC_TIMEOUT, msg);
+        relay_audit(gw, r, "allow", "timeout", "no answer in time", SB_RPC_TIMEOUT, NULL, 0);
+        relay_cancel(gw, i, "timeout (sealbox gateway)");
+    }
+}
+
+/* The client capabilities declared to a server: for each kind, the agent's own declaration when
+ * its policy allows the kind for this server. Without an agent (sealbox gateway pin) all three,
+ * so that every definition a server would present is seen and can be approved. */
+static json_t *client_caps(sb_gw *gw, struct server *s) {
+    json_t *caps = json_object();
+    for (int k = 0; caps && k < SB_GW_SREQ_MAX; k++) {
+        const char *key = sb_gw_sreq_key((enum sb_gw_sreq)k);
+        json_t *c = NULL;
+        if (!gw->o.agent) {
+            c = json_object();
+        } else {
+            json_t *ac = json_object_get(gw->agent_caps, key);
+            if (json_is_object(ac) && gw->policy &&
+                sb_gw_policy_server_request(gw->policy, gw->o.agent, srv_name(s),
+                                            (enum sb_gw_sreq)k, NULL, 0))
+                c = json_deep_copy(ac);
+        }
+        if (!c) continue;
+        s->told[k] = true;
+        json_object_set_new(caps, key, c);
+    }
+    return caps;
+}
+
+static void server_send_init(sb_gw *gw, struct server *s) {
+    s->init_pending = false;
+    if (s->state != S_STARTING) return;
+    json_t *params =
+        json_pack("{sss{}s{ssss}}", "protocolVersion", SB_GW_PROTOCOL_LATEST, "capabilities",
+                  "clientInfo", "name", "sealbox-gateway", "version", SB_VERSION);
+    if (params) json_object_set_new(params, "capabilities", client_caps(gw, s));
+    uint64_t to =
+        s->cfg->timeout_ms > SB_GW_INIT_TIMEOUT_MS ? s->cfg->timeout_ms : SB_GW_INIT_TIMEOUT_MS;
+    sb_error e = {0};
+    if (server_request(gw, s, PK_INIT, LK_TOOLS, "initialize", params, to, &e) < 0)
+        server_dead(gw, s, "%s", e.msg);
+}
+
+static void send_pending_inits(sb_gw *gw) {
+    for (size_t i = 0; i < gw->n; i++)
+        if (gw->srv[i].init_pending) server_send_init(gw, &gw->srv[i]);
 }
 
 struct server_line_ctx {
@@ -1564,7 +1935,7 @@ static int server_line(void *ctx, enum sb_rpc_frame_kind kind, const uint8_t *p,
     case SB_RPC_RESULT:
     case SB_RPC_ERROR: server_response(gw, s, &m, n); break;
     case SB_RPC_NOTIFICATION: server_notification(gw, s, &m); break;
-    case SB_RPC_REQUEST: server_request_in(gw, s, &m); break;
+    case SB_RPC_REQUEST: server_request_in(gw, s, &m, n); break;
     default: break;
     }
     sb_rpc_msg_clear(&m);
@@ -1607,6 +1978,7 @@ static void server_flush(sb_gw *gw, struct server *s) {
 }
 
 static void expire(sb_gw *gw, uint64_t now) {
+    relay_expire(gw, now);
     for (size_t i = 0; i < gw->n; i++) {
         struct server *s = &gw->srv[i];
         for (size_t j = 0; j < s->n_pend;) {
@@ -1647,6 +2019,8 @@ static int next_timeout_ms(sb_gw *gw, uint64_t now) {
     for (size_t i = 0; i < gw->n; i++)
         for (size_t j = 0; j < gw->srv[i].n_pend; j++)
             if (gw->srv[i].pend[j].deadline < best) best = gw->srv[i].pend[j].deadline;
+    for (size_t i = 0; i < gw->n_relay; i++)
+        if (gw->relay[i].deadline < best) best = gw->relay[i].deadline;
     if (best == UINT64_MAX) return -1;
     if (best <= now) return 0;
     uint64_t ms = (best - now + 999999) / 1000000;
@@ -1728,6 +2102,8 @@ int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) {
         s->state = S_STARTING;
         s->tokens = 2.0 * SB_GW_NOTIFY_RATE;
         s->tok_ns = sb_mono_ns();
+        s->rtokens = 2.0 * SB_GW_RELAY_RATE;
+        s->rtok_ns = s->tok_ns;
         sb_rpc_framer_init(&s->fr, s->cfg->max_message_bytes);
     }
     sb_rpc_framer_init(&gw->afr, SB_RPC_MSG_MAX);
@@ -1804,6 +2180,9 @@ void sb_gw_free(sb_gw *gw) {
         }
     }
     json_decref(gw->init_id);
+    while (gw->n_relay)
+        relay_remove(gw, 0);
+    json_decref(gw->agent_caps);
     sb_rpc_framer_free(&gw->afr);
     if (!gw->policy_shared) sb_gw_policy_free(gw->policy);
     free(gw->srv);
@@ -1821,13 +2200,10 @@ int sb_gw_start(sb_gw *gw, sb_error *err) {
             server_dead(gw, s, "%s", e.msg);
             continue;
         }
-        json_t *params =
-            json_pack("{sss{}s{ssss}}", "protocolVersion", SB_GW_PROTOCOL_LATEST, "capabilities",
-                      "clientInfo", "name", "sealbox-gateway", "version", SB_VERSION);
-        uint64_t to =
-            s->cfg->timeout_ms > SB_GW_INIT_TIMEOUT_MS ? s->cfg->timeout_ms : SB_GW_INIT_TIMEOUT_MS;
-        if (server_request(gw, s, PK_INIT, LK_TOOLS, "initialize", params, to, &e) < 0)
-            server_dead(gw, s, "%s", e.msg);
+        /* with an agent, initialize waits for the agent's (the server is told the client
+         * capabilities the agent declared); the process starts meanwhile */
+        s->init_pending = true;
+        if (!gw->o.agent || gw->astate != A_NEW) server_send_init(gw, s);
     }
     (void)err;
     return 0;
@@ -1839,6 +2215,7 @@ int sb_gw_serve_stdio(sb_gw *gw, int in_fd, int out_fd, int stop_fd, sb_error *e
     while (!stop && gw->io_err == 0) {
         if (eof) {
             /* the agent is gone: finish what is in flight (each request has a deadline) */
+            relay_agent_gone(gw);
             if (forwards_in_flight(gw) == 0) break;
         }
         int rc = poll_once(gw, eof ? -1 : in_fd, stop_fd, &eof, &stop, -1);
@@ -1921,6 +2298,7 @@ size_t sb_gw_in_flight(const sb_gw *gw) { return forwards_in_flight((sb_gw *)gw)
 int sb_gw_wait_ready(sb_gw *gw, uint64_t timeout_ms, sb_error *err) {
     uint64_t end = sb_mono_ns() + timeout_ms * 1000000ull;
     bool eof = true, stop = false;
+    send_pending_inits(gw);
     while (!startup_done(gw)) {
         uint64_t now = sb_mono_ns();
         if (now >= end) BAIL(err, SB_E_IO, "gateway: the servers did not come up in time");

@@ -48,6 +48,7 @@ struct gw_remote {
     int in_rd, out_wr;
     pthread_t th;
     atomic_bool done, status_ready;
+    atomic_bool stop; /* gw_remote_stop: end even though the engine's pipe is still open */
     CURLM *m;
     struct xfer *xs;
     size_t n_post;
@@ -453,7 +454,7 @@ static void *bridge_main(void *arg) {
     r->m = curl_multi_init();
     bool open = r->m != NULL;
     if (!open) snprintf(r->status, sizeof(r->status), "err libcurl: cannot start");
-    while (open && !r->fatal) {
+    while (open && !r->fatal && !atomic_load(&r->stop)) {
         int running = 0;
         (void)curl_multi_perform(r->m, &running);
         CURLMsg *msg;
@@ -542,6 +543,10 @@ bool gw_remote_status(struct gw_proc *p) {
     if (r && atomic_load(&r->status_ready) && r->status[0])
         snprintf(p->status, sizeof(p->status), "%s", r->status);
     return true;
+}
+
+void gw_remote_stop(struct gw_proc *p) {
+    if (p->remote) atomic_store(&p->remote->stop, true);
 }
 
 bool gw_remote_reap(struct gw_proc *p, bool wait) {

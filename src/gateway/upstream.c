@@ -300,14 +300,9 @@ static char *resolve_command(const struct sb_gw_server_config *sc) {
 
 int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
                   struct gw_proc *p, sb_error *err) {
-    if (sc->url) {
-        /* under sealboxd the front (seccomp, no credentials) would run the bridge: not yet */
-        ENSURE(!o->host, err, SB_E_UNSUPPORTED,
-               "server %s: remote servers (\"url\") are not supported under sealboxd yet; run "
-               "sealbox gateway stdio|http standalone for them",
-               sc->name);
-        return gw_remote_start(sc, p, err);
-    }
+    /* a remote server's bridge runs here, or — under sealboxd — in the monitor, which holds
+     * its headers: the front (seccomp, no credentials) gets the two pipes as for any server */
+    if (sc->url && !o->host) return gw_remote_start(sc, p, err);
     memset(p, 0, sizeof(*p));
     p->in_fd = p->out_fd = p->status_fd = -1;
     if (o->host) {
@@ -538,11 +533,13 @@ pid_t sb_gw_launch_pid(const sb_gw_launch *l) { return l->p.pid; }
 
 void sb_gw_launch_stop(sb_gw_launch *l) {
     if (!l->stop_ns) l->stop_ns = sb_mono_ns() | 1;
+    gw_remote_stop(&l->p); /* a remote's bridge: ends at once (a DELETE of its session) */
 }
 
 bool sb_gw_launch_poll(sb_gw_launch *l, char *report, size_t cap) {
     if (report && cap) report[0] = 0;
-    if (l->p.status_fd >= 0 && gw_proc_read_status(&l->p) && !l->reported && report && cap) {
+    if ((l->p.status_fd >= 0 || (l->p.remote && l->p.status[0] == 0)) &&
+        gw_proc_read_status(&l->p) && l->p.status[0] && !l->reported && report && cap) {
         l->reported = true;
         snprintf(report, cap, "%s", l->p.status);
     }
@@ -566,6 +563,7 @@ bool sb_gw_launch_poll(sb_gw_launch *l, char *report, size_t cap) {
 void sb_gw_launch_free(sb_gw_launch *l) {
     if (!l) return;
     if (!l->p.exited) {
+        gw_remote_stop(&l->p);
         struct gw_proc *v[1] = {&l->p};
         gw_procs_stop(v, 1, 2000);
     }

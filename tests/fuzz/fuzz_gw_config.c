@@ -1,6 +1,6 @@
 /* fuzz_gw_config: the gateway policy loader over untrusted JSON, then the decisions it makes.
- * Input: {"agents": {...}, "calls": [{"agent","server","tool","args"}...]} or a bare agents
- * object. */
+ * Input: {"agents": {...}, "calls": [{"agent","server","tool","args","sreq"}...]} or a bare
+ * agents object ("sreq": the kind of a server->agent request, 0..3). */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +40,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (void)sb_gw_policy_check_call(p, agent, server, tool, json_object_get(c, "args"),
                                           (uint64_t)i * 250, reason, sizeof(reason));
             sb_gw_limits l;
-            if (sb_gw_policy_limits(p, agent, server, tool, &l) == 0 && l.timeout_ms == 0) abort();
+            if (sb_gw_policy_limits(p, agent, server, tool, &l) == 0 &&
+                (l.timeout_ms == 0 || l.server_request_timeout_ms == 0))
+                abort();
+            /* server->agent requests: a refusal always names its rule */
+            json_int_t k = json_integer_value(json_object_get(c, "sreq"));
+            reason[0] = '\0';
+            if (!sb_gw_policy_server_request(p, agent, server, (enum sb_gw_sreq)(k & 3), reason,
+                                             sizeof(reason)) &&
+                reason[0] == '\0')
+                abort();
         }
         sb_gw_policy_free(p);
     } else if (err.msg[0] == '\0') {

@@ -74,6 +74,14 @@ CONFIGS = {
         "calls": [{"agent": "a", "server": "s", "tool": "t", "args": {"x": "a" * 30 + "!"}}]},
     "bad_keyword": {"a": {"tools": {"s.t": {"arguments": {"maxlength": 3}}}}},
     "bad_rate": {"a": {"rate": {"per_minute": 0}}},
+    "server_requests": {"agents": {
+        "a": {"sampling": "allow", "elicitation": ["fs", "web*"], "roots": "deny",
+              "limits": {"server_request_timeout_ms": 1500}},
+        "b": {"sampling": []}},
+        "calls": [{"agent": "a", "server": "fs", "sreq": 0}, {"agent": "a", "server": "web2", "sreq": 1},
+                  {"agent": "a", "server": "x", "sreq": 2}, {"agent": "b", "server": "fs", "sreq": 0},
+                  {"agent": "c", "server": "fs", "sreq": 7}]},
+    "bad_sampling": {"a": {"sampling": "ask"}},
     "empty": {},
     "not_object": [1, 2],
 }

@@ -9,6 +9,7 @@
 #include "attester/attester.h"
 #include "crypto/crypto.h"
 #include "harness.h"
+#include "kbs/kbs.h"
 #include "policy/policy.h"
 #include "swtpm_fixture.h"
 #include "verify/verify.h"
@@ -352,6 +353,100 @@ TEST(enrollment_with_wrong_ek_refused) {
 }
 
 /* ---- a software key forging a well-formed quote ---- */
+
+/* The key broker takes a TPM quote's AK as certified only when it was enrolled in the KBS's
+ * own registry (<state>/tpm-enrolled): before enrollment the token says so and the resource is
+ * refused; after it, the same handshake gets the resource. */
+static int broker_round(sb_kbs_broker *b, sb_attester *a, char *detail, size_t cap) {
+    sb_error err = {0};
+    sb_privkey *tk = NULL;
+    json_t *pub = NULL, *ev = NULL, *claims = NULL;
+    CHECK_OK(sb_privkey_generate_ec(SB_CURVE_P256, &tk, &err), &err);
+    CHECK_OK(sb_jwe_tee_pubkey(tk, &pub, &err), &err);
+    json_t *rd = json_pack("{s:O, s:s, s:s}", "tee-pubkey", pub, "nonce", "bm9uY2UtMg",
+                           "additional-evidence", "");
+    CHECK_OK(sb_attester_evidence(a, rd, &ev, &err), &err);
+    char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+    struct sb_blob blob = {
+        .name = "primary_evidence", .data = (const uint8_t *)text, .len = text ? strlen(text) : 0};
+    struct sb_verify_opts o = {.at = sb_time_now()};
+    if (text) CHECK_OK(sb_verify(&o, "tpm", &blob, 1, NULL, &claims, &err), &err);
+    int status = -1;
+    struct sb_kbs_result res = {0};
+    if (claims) {
+        CHECK_OK(sb_kbs_broker_attest(b, "tpm", claims, rd, sb_time_now(), &res, &err), &err);
+        CHECK_INT(res.status, 200);
+        const char *tok = json_string_value(json_object_get(res.body, "token"));
+        char *token = tok ? strdup(tok) : NULL;
+        sb_kbs_result_clear(&res);
+        if (token) {
+            CHECK_OK(sb_kbs_broker_resource(b, token, "tpm/key/one", sb_time_now(), &res, &err),
+                     &err);
+            status = res.status;
+            (void)snprintf(detail, cap, "%s", res.detail);
+            if (status == 200) {
+                uint8_t *v = NULL;
+                size_t n = 0;
+                CHECK_OK(sb_jwe_decrypt(tk, res.body, &v, &n, &err), &err);
+                CHECK(n == 5 && v && memcmp(v, "tpm-v", 5) == 0);
+                free(v);
+            }
+            sb_kbs_result_clear(&res);
+        }
+        free(token);
+    }
+    free(text);
+    json_decref(claims);
+    json_decref(ev);
+    json_decref(rd);
+    json_decref(pub);
+    sb_privkey_free(tk);
+    return status;
+}
+
+TEST(kbs_broker_needs_the_ak_enrolled_with_it) {
+    if (!have_tpm()) return;
+    char dir[4096], db[4200], reg[4200];
+    snprintf(dir, sizeof(dir), "%s/kbs-tpm", sb_test_tmpdir());
+    snprintf(db, sizeof(db), "%s/sealbox.db", dir);
+    snprintf(reg, sizeof(reg), "%s/tpm-enrolled", dir);
+    CHECK(mkdir(dir, 0700) == 0);
+    sb_error err = {0};
+    sb_store *st = NULL;
+    CHECK_OK(sb_store_open(db, &st, &err), &err);
+    if (!st) return;
+    CHECK_OK(sb_store_kbs_policy_put(st, "attestation",
+                                     "{\"platforms\":[\"tpm\"],\"allow_insecure\":true}", &err),
+             &err);
+    CHECK_OK(sb_store_kbs_policy_put(
+                 st, "resource",
+                 "{\"rules\":[{\"resources\":[\"tpm/*/*\"],\"allow_insecure\":true}]}", &err),
+             &err);
+    sb_kbs_broker *b = NULL;
+    struct sb_kbs_broker_cfg cfg = {.state_dir = dir, .store = st, .token_ttl_s = 60};
+    CHECK_OK(sb_kbs_broker_new(&cfg, &b, &err), &err);
+    struct sb_kbs_result res = {0};
+    if (b)
+        CHECK_OK(sb_kbs_broker_admin(b, SB_KBS_ADM_RESOURCE_PUT, "tpm/key/one",
+                                     (const uint8_t *)"tpm-v", 5, &res, &err),
+                 &err);
+    sb_kbs_result_clear(&res);
+    sb_attester *a = NULL;
+    struct sb_tpm_config tc = {.tcti = tpmd.tcti, .bank = BANK, .pcrs = QUOTED};
+    CHECK_OK(sb_attester_open_tpm(&tc, &a, &err), &err);
+    char detail[1024] = "";
+    if (a && b) {
+        CHECK_INT(broker_round(b, a, detail, sizeof(detail)), 403);
+        CHECK_CONTAINS(detail, "affirming");
+        sb_tpm *t = open_tpm();
+        if (t) CHECK_OK(enroll(t, tpmd.ca_bundle, reg, &err), &err);
+        sb_tpm_close(t);
+        CHECK_INT(broker_round(b, a, detail, sizeof(detail)), 200);
+    }
+    sb_attester_free(a);
+    sb_kbs_broker_free(b);
+    sb_store_close(st);
+}
 
 static void put_tpm2b(sb_writer *w, const uint8_t *p, size_t n) {
     (void)sb_writer_u16be(w, (uint16_t)n);

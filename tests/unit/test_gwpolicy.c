@@ -467,7 +467,47 @@ static const struct {
      "agents.a.limits.max_request_bytes: not an integer"},
     {"{\"a\":{\"injection\":\"warn\"}}", SB_E_MALFORMED, "agents.a.injection: \"deny\" or"},
     {"{\"a\":{\"approval\":[\"x\"]}}", SB_E_MALFORMED, "agents.a.approval[0]"},
+    {"{\"a\":{\"sampling\":true}}", SB_E_MALFORMED,
+     "agents.a.sampling: \"allow\", \"deny\" or an array"},
+    {"{\"a\":{\"roots\":[\"x y\"]}}", SB_E_MALFORMED, "agents.a.roots[0]: not a name"},
+    {"{\"a\":{\"elicitation\":\"ask\"}}", SB_E_MALFORMED, "agents.a.elicitation: \"allow\""},
+    {"{\"a\":{\"limits\":{\"server_request_timeout_ms\":0}}}", SB_E_MALFORMED,
+     "agents.a.limits.server_request_timeout_ms: not an integer"},
 };
+
+TEST(server_requests_default_deny_and_name_the_rule) {
+    sb_gw_policy *p =
+        load("{\"a\": {\"sampling\": \"allow\", \"elicitation\": [\"fs\", \"web*\"],"
+             "        \"roots\": \"deny\", \"limits\": {\"server_request_timeout_ms\": 5}},"
+             " \"b\": {}}");
+    char why[SB_GW_REASON_MAX];
+    CHECK(sb_gw_policy_server_request(p, "a", "fs", SB_GW_SREQ_SAMPLING, why, sizeof(why)));
+    CHECK_STR(why, "agents.a.sampling: \"allow\"");
+    CHECK(sb_gw_policy_server_request(p, "a", "web2", SB_GW_SREQ_ELICITATION, why, sizeof(why)));
+    CHECK_STR(why, "agents.a.elicitation: server \"web2\" matches \"web*\"");
+    CHECK(!sb_gw_policy_server_request(p, "a", "mail", SB_GW_SREQ_ELICITATION, why, sizeof(why)));
+    CHECK_STR(why, "agents.a.elicitation: server \"mail\" matches no entry");
+    CHECK(!sb_gw_policy_server_request(p, "a", "fs", SB_GW_SREQ_ROOTS, why, sizeof(why)));
+    CHECK_STR(why, "agents.a.roots: \"deny\"");
+    for (int k = 0; k < SB_GW_SREQ_MAX; k++) {
+        CHECK(!sb_gw_policy_server_request(p, "b", "fs", (enum sb_gw_sreq)k, why, sizeof(why)));
+        CHECK_CONTAINS(why, "(the default)");
+    }
+    CHECK(!sb_gw_policy_server_request(p, "ghost", "fs", SB_GW_SREQ_SAMPLING, why, sizeof(why)));
+    CHECK_CONTAINS(why, "no agent");
+    CHECK(!sb_gw_policy_server_request(p, "a", "fs", SB_GW_SREQ_MAX, NULL, 0));
+    sb_gw_limits lim;
+    CHECK_INT(sb_gw_policy_limits(p, "a", NULL, NULL, &lim), 0);
+    CHECK_INT(lim.server_request_timeout_ms, 5);
+    CHECK_INT(sb_gw_policy_limits(p, "b", NULL, NULL, &lim), 0);
+    CHECK_INT(lim.server_request_timeout_ms, SB_GW_DEFAULT_SERVER_REQUEST_TIMEOUT_MS);
+    enum sb_gw_sreq k;
+    CHECK(sb_gw_sreq_of("elicitation/create", &k) && k == SB_GW_SREQ_ELICITATION);
+    CHECK(sb_gw_sreq_of("roots/list", &k) && k == SB_GW_SREQ_ROOTS);
+    CHECK(!sb_gw_sreq_of("tools/call", &k));
+    CHECK_STR(sb_gw_sreq_method(SB_GW_SREQ_SAMPLING), "sampling/createMessage");
+    sb_gw_policy_free(p);
+}
 
 TEST(loader_errors_name_the_field) {
     for (size_t i = 0; i < SB_ARRAY_LEN(BAD); i++) {

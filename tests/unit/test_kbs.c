@@ -477,6 +477,23 @@ TEST(broker_token_to_jwe) {
             CHECK_INT(res.status, 401);
             CHECK_CONTAINS(res.detail, "expired");
             sb_kbs_result_clear(&res);
+            /* A broker started again on the same state remembers no token: it verifies this
+             * one in full (signature by its key), and releases. */
+            sb_kbs_broker *b3 = NULL;
+            CHECK_OK(sb_kbs_broker_new(&cfg, &b3, &err), &err);
+            if (b3) {
+                CHECK_OK(sb_kbs_broker_resource(b3, tok, "default/key/one", NOW + 1, &res, &err),
+                         &err);
+                CHECK_INT(res.status, 200);
+                sb_kbs_result_clear(&res);
+                tok[strlen(tok) - 5] ^= 1;
+                CHECK_OK(sb_kbs_broker_resource(b3, tok, "default/key/one", NOW + 1, &res, &err),
+                         &err);
+                CHECK_INT(res.status, 401);
+                sb_kbs_result_clear(&res);
+                tok[strlen(tok) - 5] ^= 1;
+            }
+            sb_kbs_broker_free(b3);
             tok[strlen(tok) - 5] ^= 1;
             CHECK_OK(sb_kbs_broker_resource(b, tok, "default/key/one", NOW + 1, &res, &err), &err);
             CHECK_INT(res.status, 401);

@@ -336,6 +336,22 @@ TEST(secret_memory) {
      * check that madvise on the same page with MADV_DODUMP succeeds (mapping is ours). */
     CHECK_INT(p[99], 0x5a);
     sb_secret_free(p, 100);
+    /* A freed page may be handed out again: wiped. */
+    for (int i = 0; i < 3; i++) {
+        uint8_t *q = sb_secret_alloc(100);
+        CHECK(q != NULL);
+        if (!q) break;
+        uint8_t any = 0;
+        for (size_t k = 0; k < 100; k++)
+            any |= q[k];
+        CHECK_INT(any, 0);
+        memset(q, 0xa5, 100);
+        sb_secret_free(q, 100);
+    }
+    uint8_t *big = sb_secret_alloc(3u << 12); /* over a page: mapped and unmapped as before */
+    CHECK(big != NULL);
+    if (big) big[(3u << 12) - 1] = 1;
+    sb_secret_free(big, 3u << 12);
     uint8_t buf[4] = {1, 2, 3, 4};
     sb_wipe(buf, sizeof(buf));
     CHECK_INT(buf[0] | buf[1] | buf[2] | buf[3], 0);
