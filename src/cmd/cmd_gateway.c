@@ -467,11 +467,14 @@ static int cmd_http(struct gw_cli *c) {
         sb_gw_http_get_stats(h, &st);
         sb_logf(&c->log, SB_LOG_INFO,
                 "http: %llu requests, %llu sessions opened, %llu refused (authentication), %llu "
-                "refused (origin/host), %llu unknown session, %llu notifications dropped",
+                "refused (origin/host), %llu unknown session, %llu notifications dropped, %llu "
+                "streams resumed (%llu events lost), %llu CORS preflights",
                 (unsigned long long)st.requests, (unsigned long long)st.sessions_opened,
                 (unsigned long long)st.refused_auth, (unsigned long long)st.refused_origin,
                 (unsigned long long)st.unknown_session,
-                (unsigned long long)st.notifications_dropped);
+                (unsigned long long)st.notifications_dropped,
+                (unsigned long long)st.streams_resumed, (unsigned long long)st.events_lost,
+                (unsigned long long)st.preflights);
     }
     sb_gw_http_free(h); /* closes the listening socket with its evhttp */
     if (!h && lfd >= 0) close(lfd);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "gateway/gateway.h"
 
 static int cmd_version(int argc, char **argv) {
     (void)argc;
@@ -74,6 +75,7 @@ int main(int argc, char **argv) {
         return SB_EXIT_USAGE;
     }
     const char *name = argv[1];
+    if (strcmp(name, SB_GW_HOLDER_ARG) == 0) sb_gw_holder_main(argc, argv); /* not a command */
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) name = "version";
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
     for (size_t i = 0; i < SB_ARRAY_LEN(COMMANDS); i++)

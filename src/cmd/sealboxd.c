@@ -230,6 +230,8 @@ static int parse_size(const char *s, uint64_t *out) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--front") == 0) return run_front(argc, argv);
+    /* a gateway server's holder, started by the monitor (src/gateway/upstream.c) */
+    if (argc > 1 && strcmp(argv[1], SB_GW_HOLDER_ARG) == 0) sb_gw_holder_main(argc, argv);
 
     static const struct option OPTS[] = {
         {"state-dir", required_argument, NULL, 's'},

@@ -423,7 +423,18 @@ struct sb_gw_opts {
     struct sb_gw_policy *policy;
     /* NULL: this process launches the servers and uses store; else the host does both. */
     const struct sb_gw_host *host;
+    /* The program a jail server's holder runs as (NULL: /proc/self/exe, this program): it must
+     * call sb_gw_holder_main first thing in main when argv[1] is SB_GW_HOLDER_ARG. */
+    const char *holder_exe;
 };
+
+/* A jail server's holder creates its sandbox, runs the server in it and removes it afterwards.
+ * It is a fresh image of the host program (fork, then exec at once: a child of a
+ * multi-threaded gateway must not take locks), started as `PROGRAM __gw-holder ...`; hosts
+ * (sealbox, sealboxd) hand such a command line to sb_gw_holder_main, which never returns. */
+#define SB_GW_HOLDER_ARG "__gw-holder"
+#define SB_GW_HOLDER_ARGS_MAX 1024 /* entries of a server's argv or env on that command line */
+_Noreturn void sb_gw_holder_main(int argc, char **argv);
 
 int sb_gw_new(const struct sb_gw_opts *o, sb_gw **out, sb_error *err) SB_WUR;
 /* Stops every server (stdin closed, SIGTERM, then SIGKILL) and frees; accepts NULL. */
@@ -696,6 +707,11 @@ int sb_gw_http_version(const char *v, size_t n, const char **out, sb_error *err)
 int sb_gw_http_origin(const char *v, size_t n, char *out, size_t out_len, sb_error *err) SB_WUR;
 /* Host: host[:port]; whether the host is a loopback name or address. */
 int sb_gw_http_host_loopback(const char *v, size_t n, bool *loopback, sb_error *err) SB_WUR;
+/* Last-Event-ID: "STREAM-EVENT", the ids this gateway gives SSE events (decimal, no leading
+ * zeros, STREAM < 2^32, EVENT < 2^64). */
+#define SB_GW_EVENT_ID_MAX 31
+int sb_gw_http_event_id(const char *v, size_t n, uint32_t *stream, uint64_t *seq,
+                        sb_error *err) SB_WUR;
 
 typedef struct sb_gw_http sb_gw_http;
 
@@ -749,6 +765,8 @@ void sb_gw_http_free(sb_gw_http *h);
 struct sb_gw_http_stats {
     uint64_t requests, sessions_opened, sessions_closed, refused_auth, refused_origin,
         unknown_session, notifications_dropped;
+    uint64_t streams_resumed, events_lost; /* GETs with Last-Event-ID; events they could not get */
+    uint64_t preflights;                   /* CORS preflights answered */
 };
 void sb_gw_http_get_stats(const sb_gw_http *h, struct sb_gw_http_stats *out);
 

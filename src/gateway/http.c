@@ -26,6 +26,12 @@
 #define DEFAULT_MAX_SESSIONS 32 /* every session runs its own server sandboxes */
 #define DEFAULT_PER_AGENT 8     /* sessions of one agent */
 #define DEFAULT_IDLE_S 1800     /* a session without a POST this long is ended */
+/* Resumability (Last-Event-ID): what a session keeps of the events it sent on its SSE streams,
+ * so a client that lost a stream gets the rest on a GET. Oldest first out, across the session's
+ * streams; docs/gateway.md states these bounds. */
+#define RESUME_EVENTS_MAX 256       /* events a session keeps */
+#define RESUME_BYTES_MAX (8u << 20) /* bytes of them */
+#define RESUME_STREAMS_MAX 64       /* streams a session remembers (ended ones go first) */
 
 struct token {
     char agent[SB_GW_MAX_NAME + 1];
@@ -33,6 +39,30 @@ struct token {
 };
 
 struct preq; /* a POST waiting for its answer */
+struct sess;
+
+/* An SSE stream of a session: the GET stream (id 0) or one POST's answer (ids from 1). Its
+ * events are numbered from 1 and sent with the id "STREAM-EVENT"; the stream outlives its
+ * connection, so the client can pick it up again with Last-Event-ID. */
+struct stream {
+    struct stream *next;
+    struct sess *s;
+    uint32_t id;
+    uint64_t seq;               /* the last event's number */
+    uint64_t lost;              /* events up to this number are no longer kept */
+    bool done;                  /* its answer went out: a resumed stream ends after the replay */
+    bool waiting;               /* a POST's answer is still to come */
+    struct evhttp_request *req; /* the connection it is written to now (NULL: none) */
+};
+
+/* One event kept for a replay (the JSON-RPC message, no newline). */
+struct sse_ev {
+    struct sse_ev *next;
+    struct stream *st;
+    uint64_t seq;
+    size_t len;
+    char data[];
+};
 
 struct sess {
     sb_gw_http *h;
@@ -45,8 +75,13 @@ struct sess {
     bool ready;       /* the id was issued with a successful initialize result */
     bool dead;
     struct preq *reqs;
-    struct evhttp_request *get; /* the GET stream */
-    struct sb_gw_evset ev;      /* the engine's descriptors and deadline on h->base */
+    struct stream *streams;
+    size_t n_streams;
+    uint32_t next_stream;
+    struct stream *get;               /* the GET stream, once one was opened */
+    struct sse_ev *ev_head, *ev_tail; /* what a replay can send, oldest first */
+    size_t ev_n, ev_bytes;
+    struct sb_gw_evset ev; /* the engine's descriptors and deadline on h->base */
     /* relayed server requests (sampling, ...) waiting for the GET stream to open */
     char *held[SB_GW_RELAY_MAX];
     size_t held_len[SB_GW_RELAY_MAX], n_held;
@@ -58,8 +93,9 @@ struct preq {
     struct sess *s;
     json_t *id;
     json_t *progress;           /* the request's _meta.progressToken */
-    struct evhttp_request *req; /* NULL once the client is gone (the answer is dropped) */
-    bool sse, init;
+    struct evhttp_request *req; /* a JSON answer's; NULL once the client is gone (dropped) */
+    struct stream *st;          /* an SSE answer's stream */
+    bool init;
 };
 
 struct sb_gw_http {
@@ -73,6 +109,7 @@ struct sb_gw_http {
     char self[3]
              [SB_GW_ORIGIN_MAX]; /* a loopback listener's own origins (localhost, 127.0.0.1, ::1) */
     size_t n_self;
+    bool cors; /* "cors": CORS headers for pages of http.allowed_origins */
     unsigned max_sessions, per_agent;
     uint64_t idle_ns;
     struct event_base *base;
@@ -135,7 +172,7 @@ static int parse_http_config(sb_gw_http *h, const json_t *root, sb_error *err) {
     json_object_foreach(http, k, v) {
         if (strcmp(k, "tokens") && strcmp(k, "allowed_origins") && strcmp(k, "max_sessions") &&
             strcmp(k, "max_sessions_per_agent") && strcmp(k, "session_idle_s") &&
-            strcmp(k, "description"))
+            strcmp(k, "cors") && strcmp(k, "description"))
             BAIL(err, SB_E_MALFORMED, "http.%.64s: unknown member", k);
     }
     json_t *tokens = json_object_get(http, "tokens");
@@ -177,6 +214,12 @@ static int parse_http_config(sb_gw_http *h, const json_t *root, sb_error *err) {
             h->n_origins++;
         }
     }
+    json_t *cors = json_object_get(http, "cors");
+    ENSURE(!cors || json_is_boolean(cors), err, SB_E_MALFORMED, "http.cors: must be true or false");
+    h->cors = json_is_true(cors);
+    ENSURE(!h->cors || h->n_origins > 0, err, SB_E_MALFORMED,
+           "http.cors: true needs http.allowed_origins (the origins whose pages may call the "
+           "gateway; there is no \"*\")");
     uint64_t ms = DEFAULT_MAX_SESSIONS, pa = DEFAULT_PER_AGENT, idle = DEFAULT_IDLE_S;
     TRY(parse_count(json_object_get(http, "max_sessions"), "max_sessions", SB_GW_HTTP_SESSIONS_MAX,
                     &ms, err));
@@ -260,15 +303,25 @@ static void http_fail(struct evhttp_request *req, int status, int code, json_t *
     json_decref(e);
 }
 
-static void sse_write(struct evhttp_request *req, const char *line, size_t len) {
+/* One event; with an id when stream is not NULL. */
+static void sse_write(struct evhttp_request *req, const struct stream *st, uint64_t seq,
+                      const char *line, size_t len) {
     if (!req || !evhttp_request_get_connection(req)) return;
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
     struct evbuffer *b = evbuffer_new();
     if (!b) return;
+    if (st) (void)evbuffer_add_printf(b, "id: %u-%llu\n", st->id, (unsigned long long)seq);
     (void)evbuffer_add(b, "event: message\ndata: ", 21);
     (void)evbuffer_add(b, line, len);
     (void)evbuffer_add(b, "\n\n", 2);
+    evhttp_send_reply_chunk(req, b);
+    evbuffer_free(b);
+}
+
+static void sse_comment(struct evhttp_request *req, const char *text) {
+    if (!req || !evhttp_request_get_connection(req)) return;
+    struct evbuffer *b = evbuffer_new();
+    if (!b) return;
+    (void)evbuffer_add_printf(b, ": %s\n\n", text);
     evhttp_send_reply_chunk(req, b);
     evbuffer_free(b);
 }
@@ -312,19 +365,14 @@ static void preq_unlink(struct sess *s, struct preq *p) {
         }
 }
 
-/* The client of a stream went away: evhttp frees the connection; the request is still ours. */
-static void on_get_close(struct evhttp_connection *evcon, void *arg) {
+/* The client of a stream went away: evhttp frees the connection; the request is still ours.
+ * The stream goes on without it (its events are kept for a Last-Event-ID), and a POST's answer
+ * still comes: a disconnect is not a cancel. */
+static void on_stream_close(struct evhttp_connection *evcon, void *arg) {
     (void)evcon;
-    struct sess *s = arg;
-    if (s->get) evhttp_send_reply_end(s->get); /* without a connection this frees it */
-    s->get = NULL;
-}
-
-static void on_post_close(struct evhttp_connection *evcon, void *arg) {
-    (void)evcon;
-    struct preq *p = arg;
-    if (p->req) evhttp_send_reply_end(p->req);
-    p->req = NULL; /* the answer, when it comes, is dropped: a disconnect is not a cancel */
+    struct stream *st = arg;
+    if (st->req) evhttp_send_reply_end(st->req); /* without a connection this frees it */
+    st->req = NULL;
 }
 
 /* Forgets the close callback of a stream we end ourselves. */
@@ -333,24 +381,132 @@ static void unhook(struct evhttp_request *req) {
     if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
 }
 
+/* Drops the oldest kept event. */
+static void ev_drop_head(struct sess *s) {
+    struct sse_ev *e = s->ev_head;
+    if (!e) return;
+    s->ev_head = e->next;
+    if (!s->ev_head) s->ev_tail = NULL;
+    s->ev_n--;
+    s->ev_bytes -= e->len;
+    if (e->seq > e->st->lost) e->st->lost = e->seq;
+    free(e);
+}
+
+/* Keeps an event for a replay, making room oldest first. */
+static void ev_keep(struct stream *st, uint64_t seq, const char *line, size_t len) {
+    struct sess *s = st->s;
+    if (len > RESUME_BYTES_MAX) {
+        st->lost = seq;
+        return;
+    }
+    while (s->ev_head && (s->ev_n >= RESUME_EVENTS_MAX || s->ev_bytes + len > RESUME_BYTES_MAX))
+        ev_drop_head(s);
+    struct sse_ev *e = malloc(sizeof(*e) + len);
+    if (!e) {
+        st->lost = seq;
+        return;
+    }
+    *e = (struct sse_ev){.st = st, .seq = seq, .len = len};
+    memcpy(e->data, line, len);
+    if (s->ev_tail)
+        s->ev_tail->next = e;
+    else
+        s->ev_head = e;
+    s->ev_tail = e;
+    s->ev_n++;
+    s->ev_bytes += len;
+}
+
+/* Forgets a stream and its kept events; its connection, if any, ends. */
+static void stream_free(struct stream *st) {
+    struct sess *s = st->s;
+    for (struct sse_ev **pp = &s->ev_head, *prev = NULL; *pp;) {
+        struct sse_ev *e = *pp;
+        if (e->st != st) {
+            prev = e;
+            pp = &e->next;
+            continue;
+        }
+        *pp = e->next;
+        if (s->ev_tail == e) s->ev_tail = prev;
+        s->ev_n--;
+        s->ev_bytes -= e->len;
+        free(e);
+    }
+    for (struct stream **pp = &s->streams; *pp; pp = &(*pp)->next)
+        if (*pp == st) {
+            *pp = st->next;
+            break;
+        }
+    s->n_streams--;
+    if (s->get == st) s->get = NULL;
+    if (st->req) {
+        unhook(st->req);
+        sse_end(st->req);
+    }
+    free(st);
+}
+
+/* A new stream; beyond RESUME_STREAMS_MAX the oldest one that ended (and has no connection)
+ * is forgotten. */
+static struct stream *stream_new(struct sess *s, uint32_t id) {
+    if (s->n_streams >= RESUME_STREAMS_MAX) {
+        struct stream *old = NULL;
+        for (struct stream *st = s->streams; st; st = st->next)
+            if (st->done && !st->req) old = st; /* the list is newest first */
+        if (old) stream_free(old);
+    }
+    struct stream *st = calloc(1, sizeof(*st));
+    if (!st) return NULL;
+    st->s = s;
+    st->id = id;
+    st->next = s->streams;
+    s->streams = st;
+    s->n_streams++;
+    return st;
+}
+
+/* Sends one message on a stream (kept for a replay whether or not a client reads it now); a
+ * final one (a POST's answer) ends the stream. */
+static void stream_send(struct stream *st, const char *line, size_t len, bool final) {
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    uint64_t seq = ++st->seq;
+    ev_keep(st, seq, line, len);
+    if (st->req) sse_write(st->req, st, seq, line, len);
+    if (!final) return;
+    st->done = true;
+    st->waiting = false;
+    if (st->req) {
+        unhook(st->req);
+        sse_end(st->req);
+        st->req = NULL;
+    }
+}
+
+/* The spec's priming event (an id, empty data) tells the client the stream can be resumed;
+ * clients before 2025-11-25 would take the empty data for a message, so they get none. */
+static void stream_prime(struct stream *st, const char *version) {
+    if (!st->req || strcmp(version, "2025-11-25") < 0) return;
+    struct evbuffer *b = evbuffer_new();
+    if (!b) return;
+    (void)evbuffer_add_printf(b, "id: %u-%llu\ndata: \n\n", st->id, (unsigned long long)st->seq);
+    evhttp_send_reply_chunk(st->req, b);
+    evbuffer_free(b);
+}
+
 static void sess_free(struct sess *s) {
     sb_gw_evset_clear(&s->ev);
     if (s->ev.timer) event_free(s->ev.timer);
     while (s->reqs) {
         struct preq *p = s->reqs;
         s->reqs = p->next;
-        if (p->req && p->sse) {
-            unhook(p->req);
-            sse_end(p->req);
-        } else if (p->req) {
-            http_fail(p->req, 404, SB_RPC_SERVER_GONE, p->id, "the session ended");
-        }
+        if (p->req) http_fail(p->req, 404, SB_RPC_SERVER_GONE, p->id, "the session ended");
         preq_free(p);
     }
-    if (s->get) {
-        unhook(s->get);
-        sse_end(s->get);
-    }
+    while (s->streams)
+        stream_free(s->streams);
     for (size_t i = 0; i < s->n_held; i++)
         free(s->held[i]);
     if (s->gw) {
@@ -496,10 +652,8 @@ static int agent_out(void *ctx, const char *line, size_t len) {
                      s->h->tokens[s->agent].agent, v);
             }
         }
-        if (p->req && p->sse) {
-            sse_write(p->req, line, len);
-            unhook(p->req);
-            sse_end(p->req);
+        if (p->st) {
+            stream_send(p->st, line, len, true);
         } else if (p->req) {
             if (p->init && s->ready)
                 (void)evhttp_add_header(evhttp_request_get_output_headers(p->req), "Mcp-Session-Id",
@@ -512,16 +666,16 @@ static int agent_out(void *ctx, const char *line, size_t len) {
         json_decref(m);
         return 0;
     }
-    struct evhttp_request *to = NULL;
+    struct stream *to = NULL;
     json_t *tok = json_object_get(json_object_get(m, "params"), "progressToken");
     if (tok)
         for (struct preq *p = s->reqs; p && !to; p = p->next)
-            if (p->sse && p->req && p->progress && json_equal(p->progress, tok)) to = p->req;
-    if (!to) to = s->get;
+            if (p->st && p->progress && json_equal(p->progress, tok)) to = p->st;
+    if (!to) to = s->get; /* kept for a replay even while its client is away */
     bool request = id && json_object_get(m, "method");
     json_decref(m);
     if (to) {
-        sse_write(to, line, len);
+        stream_send(to, line, len, false);
     } else if (request) {
         /* a server's request relayed to the agent: it goes on the GET stream, kept until the
          * client opens it (the SDK does right after notifications/initialized) */
@@ -841,9 +995,21 @@ static void handle_post(sb_gw_http *h, struct evhttp_request *req, size_t agent)
         p->init = init;
         /* JSON unless the client takes only SSE, or a stream is useful: progress comes back
          * on it while the call runs (and --sse asks for streams always) */
-        p->sse = (acc & SB_GW_ACCEPT_SSE) &&
-                 (!(acc & SB_GW_ACCEPT_JSON) || (tok && !init) || h->o.prefer_sse);
-        if (p->sse) sse_start(req, init ? s : NULL, on_post_close, p);
+        bool sse = (acc & SB_GW_ACCEPT_SSE) &&
+                   (!(acc & SB_GW_ACCEPT_JSON) || (tok && !init) || h->o.prefer_sse);
+        if (sse) {
+            p->st = stream_new(s, ++s->next_stream);
+            if (!p->st) {
+                preq_free(p);
+                http_fail(req, 500, SB_RPC_INTERNAL, m.id, "out of memory");
+                goto out;
+            }
+            p->req = NULL;
+            p->st->waiting = true;
+            p->st->req = req;
+            sse_start(req, init ? s : NULL, on_stream_close, p->st);
+            if (!init) stream_prime(p->st, s->version);
+        }
         p->next = s->reqs;
         s->reqs = p;
     }
@@ -857,6 +1023,54 @@ out:
     sb_rpc_msg_clear(&m);
 }
 
+/* GET with Last-Event-ID: the rest of that stream — what it sent after that event (as much as
+ * is kept), then whatever comes; a stream whose answer already went out ends after the replay.
+ * Another connection still on that stream is ended: the newest client has it. */
+static void resume(sb_gw_http *h, struct sess *s, struct evhttp_request *req, const char *lei) {
+    uint32_t id = 0;
+    uint64_t after = 0;
+    sb_error e = {0};
+    if (sb_gw_http_event_id(lei, strlen(lei), &id, &after, &e) < 0) {
+        http_fail(req, 400, SB_RPC_INVALID_REQUEST, NULL, "%s", e.msg);
+        return;
+    }
+    struct stream *st = s->streams;
+    while (st && st->id != id)
+        st = st->next;
+    if (!st || after > st->seq) {
+        http_fail(req, 400, SB_RPC_INVALID_REQUEST, NULL,
+                  "Last-Event-ID: %u-%llu is not an event of this session (a stream it no longer "
+                  "remembers, or never sent)",
+                  id, (unsigned long long)after);
+        return;
+    }
+    if (st->req) {
+        unhook(st->req);
+        sse_end(st->req);
+        st->req = NULL;
+    }
+    h->st.streams_resumed++;
+    sse_start(req, NULL, on_stream_close, st);
+    if (st->lost > after) {
+        char note[160];
+        snprintf(note, sizeof(note),
+                 "events %llu to %llu of this stream are no longer kept (at most %u events, "
+                 "%u MiB per session)",
+                 (unsigned long long)after + 1, (unsigned long long)st->lost,
+                 (unsigned)RESUME_EVENTS_MAX, RESUME_BYTES_MAX >> 20);
+        sse_comment(req, note);
+        h->st.events_lost += st->lost - after;
+    }
+    for (struct sse_ev *ev = s->ev_head; ev; ev = ev->next)
+        if (ev->st == st && ev->seq > after) sse_write(req, st, ev->seq, ev->data, ev->len);
+    if (st->done) {
+        unhook(req);
+        sse_end(req);
+        return;
+    }
+    st->req = req;
+}
+
 static void handle_get(sb_gw_http *h, struct evhttp_request *req, size_t agent) {
     unsigned acc = 0;
     if (!accept_of(req, &acc)) return;
@@ -867,15 +1081,26 @@ static void handle_get(sb_gw_http *h, struct evhttp_request *req, size_t agent) 
     }
     struct sess *s = session_of(h, req, agent);
     if (!s || !version_ok(s, req)) return;
-    if (s->get) {
+    const char *lei = header(req, "Last-Event-ID");
+    if (lei) {
+        resume(h, s, req, lei);
+        return;
+    }
+    if (s->get && s->get->req) {
         http_fail(req, 409, SB_RPC_INVALID_REQUEST, NULL,
                   "GET: this session already has its stream open");
         return;
     }
-    s->get = req;
-    sse_start(req, NULL, on_get_close, s);
+    if (!s->get) s->get = stream_new(s, 0);
+    if (!s->get) {
+        http_fail(req, 500, SB_RPC_INTERNAL, NULL, "out of memory");
+        return;
+    }
+    s->get->req = req;
+    sse_start(req, NULL, on_stream_close, s->get);
+    stream_prime(s->get, s->version);
     for (size_t i = 0; i < s->n_held; i++) {
-        sse_write(req, s->held[i], s->held_len[i]);
+        stream_send(s->get, s->held[i], s->held_len[i], false);
         free(s->held[i]);
     }
     s->n_held = 0;
@@ -887,6 +1112,37 @@ static void handle_delete(sb_gw_http *h, struct evhttp_request *req, size_t agen
     hlog(h, SB_LOG_INFO, "session %s (%s): ended by the client", s->tag, h->tokens[agent].agent);
     sess_kill(s);
     send_raw(req, 200, NULL, 0);
+}
+
+/* CORS (off unless "cors": true): a page of one of http.allowed_origins may read the answers —
+ * the Origin it sent is named back (never "*"), Mcp-Session-Id is exposed so it can go on with
+ * the session, and a preflight is answered without a token (browsers send none with it). The
+ * listener's own origins get nothing: it serves no pages. */
+static bool cors_origin(sb_gw_http *h, struct evhttp_request *req) {
+    const char *o = header(req, "Origin");
+    if (!h->cors || !o) return false;
+    char canon[SB_GW_ORIGIN_MAX];
+    sb_error e = {0};
+    if (sb_gw_http_origin(o, strlen(o), canon, sizeof(canon), &e) < 0) return false;
+    for (size_t i = 0; i < h->n_origins; i++)
+        if (strcmp(h->origins[i], canon) == 0) return true;
+    return false;
+}
+
+static void cors_headers(struct evhttp_request *req, bool preflight) {
+    struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
+    (void)evhttp_add_header(hd, "Access-Control-Allow-Origin", header(req, "Origin"));
+    (void)evhttp_add_header(hd, "Vary", "Origin");
+    if (!preflight) {
+        (void)evhttp_add_header(hd, "Access-Control-Expose-Headers",
+                                "Mcp-Session-Id, WWW-Authenticate");
+        return;
+    }
+    (void)evhttp_add_header(hd, "Access-Control-Allow-Methods", "GET, POST, DELETE");
+    (void)evhttp_add_header(hd, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, Accept, Mcp-Session-Id, "
+                            "MCP-Protocol-Version, Last-Event-ID");
+    (void)evhttp_add_header(hd, "Access-Control-Max-Age", "600");
 }
 
 static void on_request(struct evhttp_request *req, void *arg) {
@@ -907,9 +1163,16 @@ static void on_request(struct evhttp_request *req, void *arg) {
         http_fail(req, 403, SB_RPC_INVALID_REQUEST, NULL, "%s", why);
         return;
     }
+    bool cors = cors_origin(h, req);
+    if (cors) cors_headers(req, evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS);
     if (!path || strcmp(path, HTTP_PATH) != 0) {
         http_fail(req, 404, SB_RPC_INVALID_REQUEST, NULL, "path: the MCP endpoint is %s",
                   HTTP_PATH);
+        return;
+    }
+    if (cors && evhttp_request_get_command(req) == EVHTTP_REQ_OPTIONS) {
+        h->st.preflights++;
+        send_raw(req, 204, NULL, 0);
         return;
     }
     size_t agent = 0;
@@ -944,19 +1207,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg) {
             sess_kill(s);
             continue;
         }
-        struct evhttp_request *v[1 + 64];
-        size_t n = 0;
-        if (s->get) v[n++] = s->get;
-        for (struct preq *p = s->reqs; p && n < SB_ARRAY_LEN(v); p = p->next)
-            if (p->sse && p->req) v[n++] = p->req;
-        for (size_t i = 0; i < n; i++) {
-            if (!evhttp_request_get_connection(v[i])) continue;
-            struct evbuffer *b = evbuffer_new();
-            if (!b) continue;
-            (void)evbuffer_add(b, ": keepalive\n\n", 13);
-            evhttp_send_reply_chunk(v[i], b);
-            evbuffer_free(b);
-        }
+        for (struct stream *st = s->streams; st; st = st->next)
+            if (st->req) sse_comment(st->req, "keepalive");
     }
 }
 

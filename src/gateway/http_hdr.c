@@ -269,3 +269,45 @@ int sb_gw_http_host_loopback(const char *v, size_t n, bool *loopback, sb_error *
                 (u.host_kind == SB_GW_HOST_DOMAIN && strcmp(u.host, "localhost") == 0);
     return 0;
 }
+
+/* A decimal number without leading zeros, at most max. */
+static int read_decimal(sb_reader *r, uint64_t max, uint64_t *out, const char *field,
+                        sb_error *err) {
+    size_t at = sb_reader_offset(r), digits = 0;
+    uint64_t v = 0;
+    uint8_t c;
+    while (peek(r, &c) && c >= '0' && c <= '9') {
+        advance(r);
+        uint64_t d = (uint64_t)(c - '0');
+        ENSURE(!(digits == 1 && v == 0), err, SB_E_MALFORMED, "%s: a leading zero at byte %zu",
+               field, at);
+        ENSURE(v <= (max - d) / 10, err, SB_E_MALFORMED, "%s: over %llu at byte %zu", field,
+               (unsigned long long)max, at);
+        v = v * 10 + d;
+        digits++;
+    }
+    ENSURE(digits > 0, err, SB_E_MALFORMED, "%s: a number was expected at byte %zu", field, at);
+    *out = v;
+    return 0;
+}
+
+int sb_gw_http_event_id(const char *v, size_t n, uint32_t *stream, uint64_t *seq, sb_error *err) {
+    ENSURE(n <= SB_GW_EVENT_ID_MAX, err, SB_E_MALFORMED,
+           "Last-Event-ID: %zu bytes, over the %d of an event id of this gateway", n,
+           SB_GW_EVENT_ID_MAX);
+    sb_reader r;
+    sb_reader_init(&r, v, n, "Last-Event-ID", err);
+    uint64_t a = 0, b = 0;
+    uint8_t c;
+    TRY(read_decimal(&r, UINT32_MAX, &a, "Last-Event-ID (stream)", err));
+    size_t at = sb_reader_offset(&r);
+    ENSURE(peek(&r, &c) && c == '-', err, SB_E_MALFORMED,
+           "Last-Event-ID: '-' expected at byte %zu (STREAM-EVENT)", at);
+    advance(&r);
+    TRY(read_decimal(&r, UINT64_MAX, &b, "Last-Event-ID (event)", err));
+    ENSURE(sb_reader_remaining(&r) == 0, err, SB_E_MALFORMED,
+           "Last-Event-ID: unexpected byte at %zu", sb_reader_offset(&r));
+    *stream = (uint32_t)a;
+    *seq = b;
+    return 0;
+}

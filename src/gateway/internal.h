@@ -6,6 +6,8 @@
 
 #include "gateway.h"
 
+#define GW_HOLDER_MOUNTS_MAX 32 /* = SB_SANDBOX_MAX_MOUNTS (upstream.c checks) */
+
 /* One launched server. For jail servers pid is a holder process that created the sandbox and
  * streams the workload's stdio through the sandbox's init protocol; it reports "ok PID ID\n"
  * (sealbox-init's host pid and the sandbox id) or "err MESSAGE\n" on status_fd. */
@@ -24,6 +26,27 @@ struct gw_proc {
     uint64_t handle;
     struct gw_remote *remote; /* a remote server's bridge thread (pid is -1 then) */
 };
+
+/* The holder's command line (upstream.c): built by the launcher before it forks (malloc'ed,
+ * NULL-terminated; NULL with err set), read back by the holder. The server's environment goes in
+ * the holder's environment (gw_holder_envp: the launcher's own plus GW_HOLDER_ENV<i>=K=V), not
+ * on the command line every local user can read. */
+#define GW_HOLDER_ENV "SB_GW_ENV_"
+char **gw_holder_argv(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
+                      const char *exe, sb_error *err);
+char **gw_holder_envp(const struct sb_gw_server_config *sc, sb_error *err);
+void gw_holder_argv_free(char **v); /* frees either */
+struct gw_holder_spec {
+    struct sb_gw_server_config sc; /* argv points into the command line, env into envp */
+    struct sb_gw_opts o;           /* state_dir, init_path, cgroup_root, cgroup_parent */
+    struct sb_gw_mount mounts[GW_HOLDER_MOUNTS_MAX];
+    char *env[SB_GW_HOLDER_ARGS_MAX + 1];
+};
+/* Reads a command line gw_holder_argv made and the environment gw_holder_envp made (argv is
+ * modified: the command's list is NULL-terminated in place); SB_E_MALFORMED naming the
+ * argument. */
+int gw_holder_parse(int argc, char **argv, char **envp, struct gw_holder_spec *h,
+                    sb_error *err) SB_WUR;
 
 int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
                   struct gw_proc *p, sb_error *err) SB_WUR;

@@ -31,7 +31,8 @@ static void put_status(int fd, const char *kind, const char *msg) {
     if (n > 0) (void)!write(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* The holder (a forked child): fds 0/1/2 are the server's stdio, 3 the status pipe. */
+/* The holder (a fresh image, see sb_gw_holder_main): fds 0/1/2 are the server's stdio, 3 the
+ * status pipe. */
 static _Noreturn void holder_main(const struct sb_gw_server_config *sc,
                                   const struct sb_gw_opts *o) {
     sigset_t fwd;
@@ -83,15 +84,218 @@ static _Noreturn void holder_main(const struct sb_gw_server_config *sc,
     _exit(rc < 0 ? 125 : (sb_exit_status(&ex) & 0xff));
 }
 
-static _Noreturn void direct_main(const struct sb_gw_server_config *sc) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    if (sc->workdir && chdir(sc->workdir) != 0) _exit(126);
-    environ = sc->env;
-    execvp(sc->argv[0], sc->argv);
-    _exit(errno == ENOENT ? 127 : 126);
+/* ---- the holder's command line (built before fork, read by the fresh image) ------------------
+ *
+ * The holder used to run in the forked child itself. The gateway is multi-threaded (the audit
+ * writer, remote bridges; the monitor's relay workers), and a lock another thread held at fork
+ * (malloc's, stdio's, OpenSSL's, sqlite's) stays held forever in the child: a holder that
+ * created its sandbox there could hang. Now the child does only async-signal-safe work (dup2,
+ * prctl, sigprocmask) and execs at once: the holder is a fresh, single-threaded image of the
+ * host program, started with SB_GW_HOLDER_ARG and everything it needs on its command line —
+ * except the server's environment, which may hold secrets and goes in the holder's environment
+ * instead (SB_GW_ENV_<i>=K=V: names no loader or libc acts on): /proc/PID/cmdline is readable
+ * by every local user, /proc/PID/environ only by the holder's owner. */
+
+/* exe, SB_GW_HOLDER_ARG, version, name, 4 paths, workdir, 4 numbers, 3 counts, a command */
+#define HOLDER_MIN_ARGC 17
+_Static_assert(GW_HOLDER_MOUNTS_MAX == SB_SANDBOX_MAX_MOUNTS, "the holder's mounts");
+
+static char *opt_str(const char *s) { return strdup(s ? s : ""); }
+
+static char *num_str(uint64_t v) {
+    char b[24];
+    (void)snprintf(b, sizeof(b), "%llu", (unsigned long long)v);
+    return strdup(b);
+}
+
+void gw_holder_argv_free(char **v) {
+    if (!v) return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+char **gw_holder_argv(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
+                      const char *exe, sb_error *err) {
+    size_t na = 0, ne = 0;
+    while (sc->argv && sc->argv[na])
+        na++;
+    while (sc->env && sc->env[ne])
+        ne++;
+    if (sc->n_mounts > SB_SANDBOX_MAX_MOUNTS || na == 0 || na > SB_GW_HOLDER_ARGS_MAX ||
+        ne > SB_GW_HOLDER_ARGS_MAX) {
+        sb_error_set(err, SB_E_LIMIT, "server %s: too many mounts, arguments or variables",
+                     sc->name);
+        return NULL;
+    }
+    size_t n = 16 + 3 * sc->n_mounts + na, k = 0;
+    char **v = calloc(n + 1, sizeof(*v));
+    if (!v) goto oom;
+    v[k++] = strdup(exe);
+    v[k++] = strdup(SB_GW_HOLDER_ARG);
+    v[k++] = strdup("1");
+    v[k++] = strdup(sc->name);
+    v[k++] = opt_str(o->state_dir);
+    v[k++] = opt_str(o->init_path);
+    v[k++] = opt_str(o->cgroup_root);
+    v[k++] = opt_str(o->cgroup_parent);
+    v[k++] = opt_str(sc->workdir);
+    v[k++] = num_str(sc->memory_bytes);
+    v[k++] = num_str(sc->pids);
+    v[k++] = num_str(sc->cpu_millis);
+    v[k++] = strdup(sc->net_host ? "1" : "0");
+    v[k++] = num_str(sc->n_mounts);
+    for (size_t i = 0; i < sc->n_mounts; i++) {
+        v[k++] = strdup(sc->mounts[i].src);
+        v[k++] = strdup(sc->mounts[i].dst);
+        v[k++] = strdup(sc->mounts[i].ro ? "1" : "0");
+    }
+    v[k++] = num_str(na);
+    for (size_t i = 0; i < na; i++)
+        v[k++] = strdup(sc->argv[i]);
+    v[k++] = num_str(ne);
+    for (size_t i = 0; i < k; i++)
+        if (!v[i]) goto oom;
+    return v;
+oom:
+    gw_holder_argv_free(v);
+    sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    return NULL;
+}
+
+char **gw_holder_envp(const struct sb_gw_server_config *sc, sb_error *err) {
+    size_t ne = 0, nh = 0;
+    while (sc->env && sc->env[ne])
+        ne++;
+    while (environ && environ[nh])
+        nh++;
+    char **v = calloc(nh + ne + 1, sizeof(*v));
+    size_t k = 0;
+    if (!v) goto oom;
+    for (size_t i = 0; i < nh; i++)
+        if (strncmp(environ[i], GW_HOLDER_ENV, strlen(GW_HOLDER_ENV)) != 0)
+            if (!(v[k++] = strdup(environ[i]))) goto oom;
+    for (size_t i = 0; i < ne; i++)
+        if (asprintf(&v[k++], "%s%zu=%s", GW_HOLDER_ENV, i, sc->env[i]) < 0) {
+            v[k - 1] = NULL;
+            goto oom;
+        }
+    return v;
+oom:
+    gw_holder_argv_free(v);
+    sb_error_set(err, SB_E_INTERNAL, "out of memory");
+    return NULL;
+}
+
+/* A number of the holder's command line (at index i). */
+static int holder_num(char **argv, int i, uint64_t max, uint64_t *out, const char *what,
+                      sb_error *err) {
+    if (sb_parse_u64(argv[i], max, out, err, what) == 0) return 0;
+    char m[SB_ERRMSG_MAX];
+    (void)snprintf(m, sizeof(m), "%s", err->msg);
+    return sb_error_set(err, SB_E_MALFORMED, "holder: argument %d: %s", i, m);
+}
+
+/* One count of the holder's command line, checked against what is left of it. */
+static int holder_count(char **argv, int argc, int *i, uint64_t max, size_t per, uint64_t *out,
+                        const char *what, sb_error *err) {
+    ENSURE(*i < argc, err, SB_E_MALFORMED, "holder: argument %d (%s): missing", *i, what);
+    TRY(holder_num(argv, *i, max, out, what, err));
+    (*i)++;
+    ENSURE(*out * per <= (uint64_t)(argc - *i), err, SB_E_MALFORMED,
+           "holder: argument %d (%s): %llu entries, %d arguments left", *i - 1, what,
+           (unsigned long long)*out, argc - *i);
+    return 0;
+}
+
+static char *none_if_empty(char *s) { return s[0] ? s : NULL; }
+
+int gw_holder_parse(int argc, char **argv, char **envp, struct gw_holder_spec *h, sb_error *err) {
+    memset(h, 0, sizeof(*h));
+    ENSURE(argc >= HOLDER_MIN_ARGC && strcmp(argv[1], SB_GW_HOLDER_ARG) == 0, err, SB_E_MALFORMED,
+           "holder: %d arguments, at least %d expected", argc, HOLDER_MIN_ARGC);
+    ENSURE(strcmp(argv[2], "1") == 0, err, SB_E_MALFORMED,
+           "holder: argument 2 (version): '%s', not 1 (a holder of another build)", argv[2]);
+    ENSURE(strlen(argv[3]) - 1 < SB_GW_SERVER_NAME_MAX, err, SB_E_MALFORMED,
+           "holder: argument 3 (name): empty or longer than %d", SB_GW_SERVER_NAME_MAX);
+    struct sb_gw_server_config *sc = &h->sc;
+    (void)snprintf(sc->name, sizeof(sc->name), "%s", argv[3]);
+    sc->sandbox = SB_GW_SANDBOX_JAIL;
+    h->o.state_dir = none_if_empty(argv[4]);
+    h->o.init_path = none_if_empty(argv[5]);
+    h->o.cgroup_root = none_if_empty(argv[6]);
+    h->o.cgroup_parent = none_if_empty(argv[7]);
+    sc->workdir = none_if_empty(argv[8]);
+    TRY(holder_num(argv, 9, UINT64_MAX, &sc->memory_bytes, "memory", err));
+    TRY(holder_num(argv, 10, UINT64_MAX, &sc->pids, "pids", err));
+    TRY(holder_num(argv, 11, UINT64_MAX, &sc->cpu_millis, "cpu", err));
+    uint64_t flag = 0;
+    TRY(holder_num(argv, 12, 1, &flag, "network", err));
+    sc->net_host = flag == 1;
+    int i = 13;
+    uint64_t nm = 0, na = 0, ne = 0;
+    TRY(holder_count(argv, argc, &i, SB_SANDBOX_MAX_MOUNTS, 3, &nm, "mounts", err));
+    sc->mounts = h->mounts;
+    sc->n_mounts = (size_t)nm;
+    for (size_t m = 0; m < nm; m++, i += 3) {
+        TRY(holder_num(argv, i + 2, 1, &flag, "mount ro", err));
+        h->mounts[m] = (struct sb_gw_mount){argv[i], argv[i + 1], flag == 1};
+    }
+    TRY(holder_count(argv, argc, &i, SB_GW_HOLDER_ARGS_MAX, 1, &na, "argv", err));
+    ENSURE(na > 0, err, SB_E_MALFORMED, "holder: argument %d (argv): no command", i - 1);
+    sc->argv = &argv[i];
+    i += (int)na;
+    TRY(holder_count(argv, argc, &i, SB_GW_HOLDER_ARGS_MAX, 0, &ne, "env", err));
+    ENSURE(i == argc, err, SB_E_MALFORMED,
+           "holder: %d arguments after the environment's count (the server's environment comes "
+           "in the holder's)",
+           argc - i);
+    argv[i - 1] = NULL; /* the environment's count ends the command's list */
+    /* SB_GW_ENV_0 .. SB_GW_ENV_<ne-1>, in order */
+    size_t plen = strlen(GW_HOLDER_ENV);
+    for (size_t j = 0; j < ne; j++) {
+        char name[32];
+        int nl = snprintf(name, sizeof(name), "%s%zu=", GW_HOLDER_ENV, j);
+        h->env[j] = NULL;
+        for (char **e = envp; e && *e && !h->env[j]; e++)
+            if (strncmp(*e, name, (size_t)nl) == 0) h->env[j] = *e + nl;
+        ENSURE(h->env[j], err, SB_E_MALFORMED, "holder: environment: %.*s%zu missing of %llu",
+               (int)plen, GW_HOLDER_ENV, j, (unsigned long long)ne);
+    }
+    h->env[ne] = NULL;
+    sc->env = h->env;
+    return 0;
+}
+
+_Noreturn void sb_gw_holder_main(int argc, char **argv) {
+    /* fds 0/1/2 are the server's stdio, 3 the status pipe (the launcher set them up) */
+    static struct gw_holder_spec h;
+    sb_error err = {0};
+    if (gw_holder_parse(argc, argv, environ, &h, &err) < 0) {
+        put_status(3, "err", err.msg);
+        _exit(125);
+    }
+    holder_main(&h.sc, &h.o);
+}
+
+/* The parent side of a direct (sandbox "none") server's exec: its path is resolved
+ * here, before fork, in the server's own PATH (so the child needs no execvp). NULL: as given. */
+static char *resolve_command(const struct sb_gw_server_config *sc) {
+    const char *cmd = sc->argv[0];
+    if (!cmd || strchr(cmd, '/')) return NULL;
+    const char *path = "/usr/local/bin:/usr/bin:/bin";
+    for (char **e = sc->env; e && *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+    for (const char *p = path;;) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char *full = NULL;
+        if (len && asprintf(&full, "%.*s/%s", (int)len, p, cmd) > 0 && access(full, X_OK) == 0)
+            return full;
+        free(full);
+        if (!end) return NULL;
+        p = end + 1;
+    }
 }
 
 int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts *o,
@@ -111,8 +315,20 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
         (void)fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
         return 0;
     }
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, st[2] = {-1, -1};
     bool jail = sc->sandbox == SB_GW_SANDBOX_JAIL;
+    /* everything the child needs is made now: after fork it only moves descriptors and execs */
+    char **hargv = NULL, **henv = NULL, *direct = NULL;
+    if (jail) {
+        hargv = gw_holder_argv(sc, o, o->holder_exe ? o->holder_exe : "/proc/self/exe", err);
+        henv = hargv ? gw_holder_envp(sc, err) : NULL;
+        if (!henv) {
+            gw_holder_argv_free(hargv);
+            return err->code;
+        }
+    } else {
+        direct = resolve_command(sc);
+    }
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, st[2] = {-1, -1};
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
         (jail && pipe2(st, O_CLOEXEC) != 0)) {
         int e = errno;
@@ -121,21 +337,36 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
             if (out[i] >= 0) close(out[i]);
             if (st[i] >= 0) close(st[i]);
         }
+        gw_holder_argv_free(hargv);
+        gw_holder_argv_free(henv);
+        free(direct);
         BAIL(err, SB_E_IO, "server %s: pipe: %s", sc->name, strerror(e));
     }
     int errfd = (sc->stderr_inherit && o->stderr_fd >= 0) ? o->stderr_fd : -1;
+    sigset_t fwd, none;
+    sigemptyset(&fwd);
+    sigaddset(&fwd, SIGTERM);
+    sigaddset(&fwd, SIGINT);
+    sigaddset(&fwd, SIGHUP);
+    sigemptyset(&none);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
         if (jail) close(st[0]), close(st[1]);
+        gw_holder_argv_free(hargv);
+        gw_holder_argv_free(henv);
+        free(direct);
         BAIL(err, SB_E_IO, "server %s: fork: %s", sc->name, strerror(e));
     }
     if (pid == 0) {
+        /* async-signal-safe calls only from here to the exec */
+        (void)sigprocmask(SIG_SETMASK, jail ? &fwd : &none, NULL);
         /* the holder ends with the gateway; it then tears the sandbox down */
-        (void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+        if (jail) (void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
         if (getppid() != parent) _exit(125);
+        (void)signal(SIGPIPE, jail ? SIG_IGN : SIG_DFL);
         int null = open("/dev/null", O_RDWR);
         int e2 = errfd >= 0 ? fcntl(errfd, F_DUPFD, 10) : null;
         int s3 = jail ? fcntl(st[1], F_DUPFD, 10) : -1;
@@ -143,9 +374,19 @@ int gw_proc_spawn(const struct sb_gw_server_config *sc, const struct sb_gw_opts 
         if (dup2(i0, 0) < 0 || dup2(o1, 1) < 0 || dup2(e2 >= 0 ? e2 : null, 2) < 0) _exit(125);
         if (jail && dup2(s3, 3) < 0) _exit(125);
         close_from(jail ? 4 : 3);
-        if (jail) holder_main(sc, o);
-        direct_main(sc);
+        if (jail) {
+            execve(hargv[0], hargv, henv);
+            static const char msg[] = "err cannot start the holder (exec failed)\n";
+            (void)!write(3, msg, sizeof(msg) - 1);
+            _exit(125);
+        }
+        if (sc->workdir && chdir(sc->workdir) != 0) _exit(126);
+        execve(direct ? direct : sc->argv[0], sc->argv, sc->env);
+        _exit(errno == ENOENT ? 127 : 126);
     }
+    gw_holder_argv_free(hargv);
+    gw_holder_argv_free(henv);
+    free(direct);
     close(in[0]);
     close(out[1]);
     if (jail) close(st[1]);

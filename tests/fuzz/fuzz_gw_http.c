@@ -1,8 +1,9 @@
 /* fuzz_gw_http: the Streamable HTTP transport's header parsers (Accept, Authorization: Bearer,
- * Mcp-Session-Id, MCP-Protocol-Version, Origin, Host) over untrusted bytes. The first byte picks
- * the header; what a parser accepts must hold its own invariants. */
+ * Mcp-Session-Id, MCP-Protocol-Version, Origin, Host, Last-Event-ID) over untrusted bytes. The
+ * first byte picks the header; what a parser accepts must hold its own invariants. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     v[size - 1] = '\0';
     size_t n = strlen(v);
     sb_error err = {0};
-    switch (which % 6) {
+    switch (which % 7) {
     case 0: {
         unsigned acc = 0;
         if (sb_gw_http_accept(v, n, &acc, &err) == 0 &&
@@ -50,6 +51,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (sb_gw_http_origin(v, n, out, sizeof(out), &err) == 0 &&
             (sb_gw_http_origin(out, strlen(out), again, sizeof(again), &err) != 0 ||
              strcmp(out, again) != 0))
+            abort();
+        break;
+    }
+    case 6: {
+        uint32_t st = 0;
+        uint64_t seq = 0;
+        char again[48];
+        /* an accepted event id is canonical: printed back, it is the same bytes */
+        if (sb_gw_http_event_id(v, n, &st, &seq, &err) == 0 &&
+            ((size_t)snprintf(again, sizeof(again), "%u-%llu", st, (unsigned long long)seq) != n ||
+             memcmp(again, v, n) != 0))
             abort();
         break;
     }

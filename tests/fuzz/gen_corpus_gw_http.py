@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gen_corpus_gw_http: writes the committed seed corpus of fuzz_gw_http (the Streamable HTTP
 transport's header parsers): one file per value, its first byte choosing the header (0 Accept,
-1 Authorization, 2 Mcp-Session-Id, 3 MCP-Protocol-Version, 4 Origin, 5 Host).
+1 Authorization, 2 Mcp-Session-Id, 3 MCP-Protocol-Version, 4 Origin, 5 Host, 6 Last-Event-ID).
 Run from the repository root:  python3 tests/fuzz/gen_corpus_gw_http.py
 """
 import hashlib
@@ -22,6 +22,8 @@ SEEDS = {
         "http://b\u00fccher.de", "localhost:80", "http://a.com?x", "http://%41.com"],
     5: ["127.0.0.1:8931", "localhost", "[::1]:80", "evil.com:8931", "127.1", "2130706433",
         "LOCALHOST.", "0x7f.0.0.1:1", "a/b", "[::ffff:127.0.0.1]"],
+    6: ["0-0", "3-17", "4294967295-18446744073709551615", "4294967296-1", "1-18446744073709551616",
+        "01-2", "1-02", "-1", "1-", "1--2", "1-2 ", " 1-2", "12", "a-b", "1-2-3", "9" * 40],
 }
 
 os.makedirs(OUT, exist_ok=True)

@@ -68,7 +68,9 @@ cgdirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$SEALBOX_CGROUP_PARENT
 # The cgroups below our parent (in every hierarchy).
 cg_count() { local d; for d in $(cgdirs); do find "$d" -mindepth 1 -type d; done | wc -l; }
 mount_count() { wc -l </proc/self/mountinfo; }
-inits() { pgrep -c -f "$BIN/sealbox-init" 2>/dev/null || true; }
+# (anchored: a gateway holder's command line names sealbox-init as an argument, and may belong
+# to a test running next to this one)
+inits() { pgrep -c -f "^$BIN/sealbox-init" 2>/dev/null || true; }
 # leaks_snapshot, then later check_no_leaks WHAT: no cgroup, mount or sealbox-init more than
 # at the snapshot.
 leaks_snapshot() { SB_CG0=$(cg_count); SB_MOUNTS0=$(mount_count); SB_INITS0=$(inits); }

@@ -36,7 +36,7 @@ OTHER=$(echo "$out" | awk '$1 == "token:" {print $2}')
 OHASH=$(echo "$out" | awk '$1 == "config:" {print $2}' | tr -d '"')
 cat >"$T/gw.json" <<JSON
 {"http": {"tokens": {"test-agent": "$HASH", "other-agent": "$OHASH"},
-          "allowed_origins": ["http://localhost:6274"], "max_sessions_per_agent": 16},
+          "allowed_origins": ["http://localhost:6274"], "cors": true, "max_sessions_per_agent": 16},
 "agents": {"test-agent": {"servers": {"allow": ["*"]},
   "tools": {"allow": ["*"], "deny": ["everything.get-tiny-image"],
     "everything.echo": {"arguments": {"type": "object", "properties": {"message": {"type": "string", "maxLength": 64}}}},
@@ -61,6 +61,12 @@ jq '.http.tokens.ghost = .http.tokens["test-agent"]' "$T/gw.json" >"$T/ghost.jso
 jq '.http.tokens["test-agent"] = "sha256:zz"' "$T/gw.json" >"$T/badhash.json"
 "$SEALBOX" gateway http --config "$T/badhash.json" --listen 127.0.0.1:0 --state-dir "$T/state" >/dev/null 2>"$T/err"
 [ $? = 1 ] && grep -q "http.tokens.test-agent: must be" "$T/err" && pass "a malformed token hash is refused, naming the field" || bad "badhash: $(cat "$T/err")"
+jq '.http.cors = true | del(.http.allowed_origins)' "$T/gw.json" >"$T/cors1.json"
+"$SEALBOX" gateway http --config "$T/cors1.json" --listen 127.0.0.1:0 --state-dir "$T/state" >/dev/null 2>"$T/err"
+[ $? = 1 ] && grep -q "http.cors: true needs http.allowed_origins" "$T/err" && pass "CORS without allowed origins is refused" || bad "cors1: $(cat "$T/err")"
+jq '.http.cors = "yes"' "$T/gw.json" >"$T/cors2.json"
+"$SEALBOX" gateway http --config "$T/cors2.json" --listen 127.0.0.1:0 --state-dir "$T/state" >/dev/null 2>"$T/err"
+[ $? = 1 ] && grep -q "http.cors: must be true or false" "$T/err" && pass "a malformed cors is refused" || bad "cors2: $(cat "$T/err")"
 "$SEALBOX" gateway http --config "$T/gw.json" --listen 0.0.0.0:0 --state-dir "$T/state" >/dev/null 2>"$T/err"
 [ $? = 1 ] && grep -q "not a loopback address.*--allow-remote" "$T/err" && pass "a non-loopback bind needs --allow-remote" || bad "remote: $(cat "$T/err")"
 "$SEALBOX" gateway http --config "$T/gw.json" --listen 0.0.0.0:0 --allow-remote --state-dir "$T/state" >/dev/null 2>"$T/err"
@@ -73,7 +79,7 @@ for _ in $(seq 1 100); do grep -q "^listening on" "$T/gw.out" && break; sleep 0.
 URL=$(awk '/^listening on/ {print $3}' "$T/gw.out")
 echo "$URL" | grep -Eq '^http://127\.0\.0\.1:[0-9]+/mcp$' && pass "listening on loopback ($URL)" || bad "no listen line: $(cat "$T/gw.out" "$T/gw.err")"
 
-(cd "$top/tests/mcp" && node http_client.mjs "$URL" "$TOKEN" "$OTHER" "$SEALBOX" "$T/state") >"$T/out" 2>"$T/cerr"
+(cd "$top/tests/mcp" && SCENARIOS=sdk,raw,resume,cors node http_client.mjs "$URL" "$TOKEN" "$OTHER" "$SEALBOX" "$T/state") >"$T/out" 2>"$T/cerr"
 rc=$?
 cat "$T/out"
 [ $rc = 0 ] || { bad "http client (exit $rc)"; tail -20 "$T/cerr" | sed 's/^/    /'; }
@@ -86,12 +92,13 @@ GW=
 grep -q "sessions opened" "$T/gw.err" && pass "the gateway reports its sessions" || bad "no stats line"
 
 # --sse: every request answered as an SSE stream (initialize included), driven by the SDK client
-"$SEALBOX" gateway http --config "$T/gw.json" --listen 127.0.0.1:0 --sse --state-dir "$T/state2" \
+jq 'del(.http.cors)' "$T/gw.json" >"$T/gw-nocors.json"
+"$SEALBOX" gateway http --config "$T/gw-nocors.json" --listen 127.0.0.1:0 --sse --state-dir "$T/state2" \
   >"$T/gw2.out" 2>"$T/gw2.err" &
 GW=$!
 for _ in $(seq 1 100); do grep -q "^listening on" "$T/gw2.out" && break; sleep 0.1; done
 URL2=$(awk '/^listening on/ {print $3}' "$T/gw2.out")
-(cd "$top/tests/mcp" && SCENARIOS=sdk SSE_ALWAYS=1 node http_client.mjs "$URL2" "$TOKEN" "$OTHER" "$SEALBOX" "$T/state2") >"$T/out" 2>"$T/cerr"
+(cd "$top/tests/mcp" && SCENARIOS=sdk,corsoff SSE_ALWAYS=1 node http_client.mjs "$URL2" "$TOKEN" "$OTHER" "$SEALBOX" "$T/state2") >"$T/out" 2>"$T/cerr"
 rc=$?
 sed 's/^ok     /ok     [--sse] /' "$T/out"
 [ $rc = 0 ] || { bad "http client with --sse (exit $rc)"; tail -20 "$T/cerr" | sed 's/^/    /'; }

@@ -191,7 +191,7 @@ async function rawChecks() {
   r = await raw('PUT', { jsonrpc: '2.0', id: 3, method: 'ping' }, H);
   check(r.status === 405 && /GET, POST, DELETE/.test(r.headers.get('allow') ?? ''), 'PUT: 405 with Allow', `${r.status}`);
   r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'ping' }, { ...H, Accept: 'text/event-stream' });
-  const data = /data: (.*)\n/.exec(r.body);
+  const data = /data: (.+)\n/.exec(r.body);
   check(r.status === 200 && /text\/event-stream/.test(r.headers.get('content-type') ?? '') && data &&
     JSON.parse(data[1]).id === 3, 'an SSE-only Accept gets an SSE response', `${r.status} ${r.body}`);
   r = await raw('POST', { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'everything__echo', arguments: { message: 'raw' } } }, H);
@@ -245,10 +245,165 @@ async function rawChecks() {
   for (const x of [s2, s3, s4]) await raw('DELETE', undefined, { ...auth, 'Mcp-Session-Id': x.sid, 'MCP-Protocol-Version': x.v });
 }
 
-const which = process.env.SCENARIOS ?? 'sdk,raw';
+// Reads SSE events from a fetch response until pred(events) holds, the stream ends or ms pass.
+async function readEvents(resp, pred, ms = 20000) {
+  const reader = resp.body.getReader();
+  const events = [];
+  let buf = '';
+  let ended = false;
+  const until = Date.now() + ms;
+  while (Date.now() < until && !pred(events)) {
+    const chunk = await Promise.race([reader.read(), new Promise((res) => setTimeout(() => res({ value: undefined }), 500))]);
+    if (chunk.done) { ended = true; break; }
+    if (!chunk.value) continue;
+    buf += new TextDecoder().decode(chunk.value);
+    let at;
+    while ((at = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, at);
+      buf = buf.slice(at + 2);
+      const ev = { id: undefined, data: undefined, comment: [] };
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) ev.comment.push(line.slice(1).trim());
+        else if (line.startsWith('id: ')) ev.id = line.slice(4);
+        else if (line.startsWith('data: ')) ev.data = line.slice(6);
+      }
+      events.push(ev);
+    }
+  }
+  return { events, ended, reader };
+}
+
+// Last-Event-ID: an SSE answer picked up again on a GET after its connection was lost, the GET
+// stream's events kept while its client is away, the bound on what a session keeps.
+async function resume() {
+  const auth = { Authorization: `Bearer ${token}` };
+  const s = await rawSession();
+  const H = { ...auth, 'Mcp-Session-Id': s.sid, 'MCP-Protocol-Version': s.v };
+  const call = (id, steps, duration) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: {
+    name: 'everything__trigger-long-running-operation', arguments: { duration, steps }, _meta: { progressToken: `p${id}` } } });
+  const sseOnly = { ...H, Accept: 'text/event-stream' };
+  const progressOf = (e) => e.data && JSON.parse(e.data).method === 'notifications/progress';
+  const resultOf = (e) => e.data && JSON.parse(e.data).result;
+
+  // 1. the answer's stream: a priming event, then two progress events; the client goes away
+  let ac = new AbortController();
+  let resp = await fetch(url, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+    body: JSON.stringify(call(10, 8, 3)), signal: ac.signal });
+  let got = await readEvents(resp, (ev) => ev.filter(progressOf).length >= 2);
+  const prime = got.events[0];
+  const m = /^(\d+)-0$/.exec(prime?.id ?? '');
+  check(resp.status === 200 && m && prime.data === '', 'an SSE answer starts with a priming event (an id, empty data)',
+    JSON.stringify(got.events.slice(0, 2)));
+  const k = m ? m[1] : '0';
+  const ids = got.events.filter(progressOf).map((e) => e.id);
+  check(ids[0] === `${k}-1` && ids[1] === `${k}-2`, 'its events are numbered STREAM-EVENT', ids.join(' '));
+  ac.abort();
+  // 2. GET with Last-Event-ID: the rest of the progress and the answer, then the stream ends
+  resp = await fetch(url, { method: 'GET', headers: { ...sseOnly, 'Last-Event-ID': ids[1] ?? `${k}-2` } });
+  got = await readEvents(resp, () => false, 30000);
+  const rest = got.events.filter((e) => e.data);
+  const seqs = rest.map((e) => Number(e.id.split('-')[1]));
+  const res = rest.find(resultOf);
+  check(resp.status === 200 && got.ended && res && JSON.parse(res.data).id === 10 && seqs[0] === 3 &&
+    seqs.every((q, i) => i === 0 || q === seqs[i - 1] + 1) && rest.filter(progressOf).length === 6,
+    'GET with Last-Event-ID resumes the answer: the missed events in order, the result, the end',
+    `${resp.status} ended=${got.ended} ${rest.map((e) => e.id).join(' ')}`);
+  // 3. the same stream again from its start: everything replayed, then the end
+  resp = await fetch(url, { method: 'GET', headers: { ...sseOnly, 'Last-Event-ID': `${k}-0` } });
+  got = await readEvents(resp, () => false);
+  check(got.ended && got.events.filter(progressOf).length === 8 && got.events.some(resultOf),
+    'a finished stream replays from any of its events', got.events.map((e) => e.id).join(' '));
+  // 4. ids that are not this session's, or not ids
+  for (const [lei, why] of [[`${k}-99`, 'never sent'], ['4242-0', 'no such stream'], ['x-1', 'malformed'], [`0${k}-1`, 'a leading zero']]) {
+    const r = await raw('GET', undefined, { ...sseOnly, 'Last-Event-ID': lei });
+    check(r.status === 400 && /Last-Event-ID/.test(r.body), `Last-Event-ID ${lei} (${why}): 400 naming the header`, `${r.status} ${r.body}`);
+  }
+  // 5. the GET stream keeps its events while its client is away
+  ac = new AbortController();
+  resp = await fetch(url, { method: 'GET', headers: sseOnly, signal: ac.signal });
+  let r = await raw('POST', { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'everything__toggle-simulated-logging', arguments: {} } }, H);
+  got = await readEvents(resp, (ev) => ev.some((e) => e.data));
+  const first = got.events.find((e) => e.data);
+  check(got.events[0]?.id === '0-0' && first?.id === '0-1', 'the GET stream is primed and numbered too', got.events.map((e) => e.id).join(' '));
+  ac.abort();
+  await new Promise((res) => setTimeout(res, 11000)); // the server logs every 5 s: kept while away
+  resp = await fetch(url, { method: 'GET', headers: { ...sseOnly, 'Last-Event-ID': '0-1' } });
+  got = await readEvents(resp, (ev) => ev.some((e) => e.data));
+  check(resp.status === 200 && got.events.find((e) => e.data)?.id === '0-2', 'GET stream resumed: nothing missed',
+    got.events.map((e) => e.id).join(' '));
+  await got.reader.cancel();
+  r = await raw('POST', { jsonrpc: '2.0', id: 12, method: 'tools/call', params: { name: 'everything__toggle-simulated-logging', arguments: {} } }, H);
+  // 6. the bound: 300 progress events on one stream; a replay from its start says what is lost
+  resp = await fetch(url, { method: 'POST', headers: { ...H, 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+    body: JSON.stringify(call(13, 300, 2)) });
+  got = await readEvents(resp, () => false, 60000);
+  const last = got.events.find(resultOf);
+  const n = Number(last?.id?.split('-')[1] ?? 0);
+  const k2 = last?.id?.split('-')[0];
+  resp = await fetch(url, { method: 'GET', headers: { ...sseOnly, 'Last-Event-ID': `${k2}-0` } });
+  got = await readEvents(resp, () => false);
+  const kept = got.events.filter((e) => e.data);
+  const note = got.events.flatMap((e) => e.comment).find((c) => /no longer kept/.test(c));
+  check(n > 256 && kept.length === 256 && Number(kept[0].id.split('-')[1]) === n - 255 && resultOf(kept[255]) && note,
+    'a session keeps its last 256 events; a replay says which are lost', `${n} sent, ${kept.length} replayed from ${kept[0]?.id}; ${note}`);
+  // 7. clients of older versions get no priming event (they would take it for a message)
+  const old = await rawSession('2025-06-18');
+  r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'ping' }, { ...auth, 'Mcp-Session-Id': old.sid, 'MCP-Protocol-Version': '2025-06-18', Accept: 'text/event-stream' });
+  check(r.status === 200 && /^id: \d+-1\nevent: message\ndata: \{/.test(r.body), 'a 2025-06-18 session: no priming event', r.body.slice(0, 120));
+  for (const x of [s, old]) await raw('DELETE', undefined, { ...auth, 'Mcp-Session-Id': x.sid, 'MCP-Protocol-Version': x.v });
+}
+
+// CORS ("cors": true): preflights answered without a token for pages of http.allowed_origins,
+// their Origin named back and Mcp-Session-Id exposed; nothing for anyone else.
+async function cors() {
+  const page = 'http://localhost:6274';
+  const pre = (origin) => raw('OPTIONS', undefined, { Origin: origin, 'Access-Control-Request-Method': 'POST',
+    'Access-Control-Request-Headers': 'authorization, content-type, mcp-session-id, mcp-protocol-version' });
+  let r = await pre(page);
+  const allowH = (r.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+  check(r.status === 204 && r.headers.get('access-control-allow-origin') === page &&
+    /POST/.test(r.headers.get('access-control-allow-methods') ?? '') &&
+    ['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id'].every((x) => allowH.includes(x)) &&
+    /Origin/.test(r.headers.get('vary') ?? ''), 'CORS preflight from an allowed origin: 204, no token needed',
+    `${r.status} ${[...r.headers].join(' | ')}`);
+  r = await pre('http://evil.example');
+  check(r.status === 403 && !r.headers.get('access-control-allow-origin'), 'a preflight from another origin: 403, no CORS headers', `${r.status}`);
+  r = await raw('POST', INIT(), { Authorization: `Bearer ${token}`, Origin: page });
+  const sid = r.headers.get('mcp-session-id');
+  check(r.status === 200 && r.headers.get('access-control-allow-origin') === page &&
+    /Mcp-Session-Id/i.test(r.headers.get('access-control-expose-headers') ?? ''),
+    'an answer to an allowed page names its origin and exposes Mcp-Session-Id', `${r.status} ${[...r.headers].join(' | ')}`);
+  r = await raw('POST', INIT(), { Origin: page });
+  check(r.status === 401 && r.headers.get('access-control-allow-origin') === page, '... its errors too (a 401 it can read)', `${r.status}`);
+  r = await raw('POST', { jsonrpc: '2.0', id: 2, method: 'ping' }, { Authorization: `Bearer ${token}`, 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '2025-11-25' });
+  check(r.status === 200 && !r.headers.get('access-control-allow-origin'), 'no Origin: no CORS headers', `${r.status}`);
+  const port = Number(new URL(url).port);
+  r = await raw('POST', { jsonrpc: '2.0', id: 3, method: 'ping' }, { Authorization: `Bearer ${token}`, 'Mcp-Session-Id': sid,
+    'MCP-Protocol-Version': '2025-11-25', Origin: `http://localhost:${port}` });
+  check(r.status === 200 && !r.headers.get('access-control-allow-origin'), "the listener's own origin: allowed, but no CORS", `${r.status}`);
+  await raw('DELETE', undefined, { Authorization: `Bearer ${token}`, 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '2025-11-25' });
+}
+
+// CORS off (the default): an allowed page gets its answers but no CORS headers, and no preflight.
+async function corsOff() {
+  const page = 'http://localhost:6274';
+  let r = await raw('OPTIONS', undefined, { Origin: page, 'Access-Control-Request-Method': 'POST' });
+  check(r.status === 401 && !r.headers.get('access-control-allow-origin'), 'CORS off: a preflight is not answered (401)', `${r.status}`);
+  r = await raw('OPTIONS', undefined, { Origin: page, Authorization: `Bearer ${token}` });
+  check(r.status === 405, 'CORS off: OPTIONS with a token: 405', `${r.status}`);
+  r = await raw('POST', INIT(), { Authorization: `Bearer ${token}`, Origin: page });
+  check(r.status === 200 && !r.headers.get('access-control-allow-origin'), 'CORS off: no CORS headers on answers', `${r.status}`);
+  const sid = r.headers.get('mcp-session-id');
+  if (sid) await raw('DELETE', undefined, { Authorization: `Bearer ${token}`, 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '2025-11-25' });
+}
+
+const which = process.env.SCENARIOS ?? 'sdk,raw,resume';
 try {
   if (which.includes('sdk')) await sdk();
   if (which.includes('raw')) await rawChecks();
+  if (which.includes('resume')) await resume();
+  if (/(^|,)cors(,|$)/.test(which)) await cors();
+  if (which.includes('corsoff')) await corsOff();
 } catch (e) {
   bad('scenario', e.stack || String(e));
 }

@@ -110,6 +110,42 @@ TEST(session_id_and_version) {
     CHECK(sb_gw_http_version("", 0, &v, &err) < 0);
 }
 
+TEST(last_event_id) {
+    sb_error err = {0};
+    uint32_t st = 7;
+    uint64_t seq = 7;
+    CHECK_OK(sb_gw_http_event_id("0-0", 3, &st, &seq, &err), &err);
+    CHECK(st == 0 && seq == 0);
+    CHECK_OK(sb_gw_http_event_id("3-17", 4, &st, &seq, &err), &err);
+    CHECK(st == 3 && seq == 17);
+    const char *max = "4294967295-18446744073709551615";
+    CHECK_OK(sb_gw_http_event_id(max, strlen(max), &st, &seq, &err), &err);
+    CHECK(st == UINT32_MAX && seq == UINT64_MAX);
+    static const struct {
+        const char *v, *want;
+    } bad[] = {
+        {"4294967296-1", "over 4294967295"},
+        {"1-18446744073709551616", "over"},
+        {"01-2", "leading zero"},
+        {"1-02", "leading zero"},
+        {"-1", "a number was expected at byte 0"},
+        {"1-", "a number was expected at byte 2"},
+        {"12", "'-' expected at byte 2"},
+        {"1-2 ", "unexpected byte at 3"},
+        {" 1-2", "byte 0"},
+        {"1-2-3", "unexpected byte at 3"},
+        {"", "a number was expected"},
+        {"99999999999999999999999999999999", "bytes, over"},
+    };
+    for (size_t i = 0; i < SB_ARRAY_LEN(bad); i++) {
+        CHECK_MSG(sb_gw_http_event_id(bad[i].v, strlen(bad[i].v), &st, &seq, &err) ==
+                      SB_E_MALFORMED,
+                  "'%s' accepted", bad[i].v);
+        CHECK_MSG(strstr(err.msg, bad[i].want) && strstr(err.msg, "Last-Event-ID"),
+                  "'%s': '%s' lacks '%s'", bad[i].v, err.msg, bad[i].want);
+    }
+}
+
 TEST(origin) {
     static const struct {
         const char *in, *out; /* out NULL: refused */
