@@ -727,6 +727,12 @@ int sb_audit_checkpoint(sb_audit *a, sb_error *err) {
         if (r == 0) r = a->signer.sign(a->signer.arg, msg, mlen, c.sig, err);
         if (r == 0) r = sb_store_audit_ckpt_insert(a->st, &c, err);
         if (r == 0) r = sb_store_commit(a->st, err);
+        /* On a connection that group-commits (sealboxd's monitor) the commit is in the WAL but
+         * not yet on the disk: sync it before the head file (and the counter) move ahead. */
+        if (r == 0) {
+            int sr = sb_store_sync(a->st, err);
+            if (sr < 0) r = sr;
+        }
     } else if (r == 0) {
         c = prev;
         sb_store_rollback(a->st);
