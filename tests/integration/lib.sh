@@ -70,7 +70,19 @@ cg_count() { local d; for d in $(cgdirs); do find "$d" -mindepth 1 -type d; done
 mount_count() { wc -l </proc/self/mountinfo; }
 # (anchored: a gateway holder's command line names sealbox-init as an argument, and may belong
 # to a test running next to this one)
-inits() { pgrep -c -f "^$BIN/sealbox-init" 2>/dev/null || true; }
+# sealbox-init runs from a memfd copy (its command line does not name $BIN): count the ones in
+# this test's own cgroup parent; without one, those started from this build's path.
+inits() {
+  if [ -n "${SEALBOX_CGROUP_PARENT:-}" ]; then
+    local n=0 p
+    for p in $(pgrep -x sealbox-init 2>/dev/null); do
+      grep -qs -- "/$SEALBOX_CGROUP_PARENT/" "/proc/$p/cgroup" && n=$((n + 1))
+    done
+    echo "$n"
+  else
+    pgrep -c -f "^$BIN/sealbox-init" 2>/dev/null || true
+  fi
+}
 # leaks_snapshot, then later check_no_leaks WHAT: no cgroup, mount or sealbox-init more than
 # at the snapshot.
 leaks_snapshot() { SB_CG0=$(cg_count); SB_MOUNTS0=$(mount_count); SB_INITS0=$(inits); }
