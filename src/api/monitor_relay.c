@@ -52,7 +52,7 @@ struct sb_mrelay {
     sb_attester *att;
     pthread_mutex_t mu, att_mu;
     pthread_cond_t cv;
-    struct job *todo, *todo_tail, *done;
+    struct job *queue, *queue_tail, *done;
     unsigned queued;
     bool stop;
     int efd;
@@ -116,12 +116,12 @@ static void *worker(void *arg) {
     struct sb_mrelay *r = arg;
     pthread_mutex_lock(&r->mu);
     for (;;) {
-        while (!r->todo && !r->stop)
+        while (!r->queue && !r->stop)
             pthread_cond_wait(&r->cv, &r->mu);
         if (r->stop) break; /* what still waits is dropped by fini */
-        struct job *j = r->todo;
-        r->todo = j->next;
-        if (!r->todo) r->todo_tail = NULL;
+        struct job *j = r->queue;
+        r->queue = j->next;
+        if (!r->queue) r->queue_tail = NULL;
         r->queued--;
         pthread_mutex_unlock(&r->mu);
         answer(r, j);
@@ -220,7 +220,7 @@ void sb_monitor_relay_fini(sb_monitor *m) {
     for (unsigned i = 0; i < r->nth; i++)
         (void)pthread_join(r->th[i], NULL);
     /* no worker runs any more: what is left is only the loop's */
-    struct job *lists[2] = {r->todo, r->done};
+    struct job *lists[2] = {r->queue, r->done};
     for (int k = 0; k < 2; k++)
         while (lists[k]) {
             struct job *j = lists[k];
@@ -306,11 +306,11 @@ void sb_monitor_relay_request(sb_monitor *m, struct sbx *s, int type, const uint
     r->requests++;
     pthread_mutex_lock(&r->mu);
     s->relay->refs++;
-    if (r->todo_tail)
-        r->todo_tail->next = j;
+    if (r->queue_tail)
+        r->queue_tail->next = j;
     else
-        r->todo = j;
-    r->todo_tail = j;
+        r->queue = j;
+    r->queue_tail = j;
     r->queued++;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
